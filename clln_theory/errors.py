@@ -1,0 +1,78 @@
+"""Typed errors and warnings of clln_theory.
+
+Every public function validates its inputs at the boundary and raises one of these, with a
+one-sentence message: what was expected, what was received, what to do. Each subclasses the
+builtin a caller would naturally catch, so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "AccuracyWarning",
+    "CLLNError",
+    "ConfigError",
+    "ConvergenceError",
+    "DataFormatError",
+    "DeviceError",
+    "GateBoxWarning",
+    "NetworkError",
+    "ProtocolError",
+    "ShapeError",
+    "SingularSystemError",
+    "SymbolicSizeError",
+    "TaskError",
+]
+
+
+class CLLNError(Exception):
+    """Base class of every error raised on purpose by clln_theory."""
+
+
+class ShapeError(CLLNError, ValueError):
+    """An array argument has the wrong shape, or sizes of two arguments do not match."""
+
+
+class NetworkError(CLLNError, ValueError):
+    """A network is malformed: unknown or floating node, self-loop, duplicate edge, ..."""
+
+
+class DeviceError(CLLNError, ValueError):
+    """A device is used outside its domain, e.g. a conductance K <= 0 at the given gate."""
+
+
+class TaskError(CLLNError, ValueError):
+    """A task or data point is malformed or inconsistent with its network."""
+
+
+class ProtocolError(CLLNError, ValueError):
+    """An unknown or inconsistent training protocol (clamping mode, step, period)."""
+
+
+class ConfigError(CLLNError, ValueError):
+    """An experiment description (TOML) has a missing, unknown or ill-typed key."""
+
+
+class DataFormatError(CLLNError, ValueError):
+    """A measured-data file is missing or malformed (the message names the file and row)."""
+
+
+class SingularSystemError(CLLNError, np.linalg.LinAlgError):
+    """A linear system has no unique solution and a pseudoinverse would hide it."""
+
+
+class ConvergenceError(CLLNError, RuntimeError):
+    """An iterative solver (Newton, shooting) did not converge within its budget."""
+
+
+class SymbolicSizeError(CLLNError, ValueError):
+    """A network is too large for exact symbolic elimination to be practical."""
+
+
+class AccuracyWarning(UserWarning):
+    """A result is less accurate than requested; the message carries the estimated error."""
+
+
+class GateBoxWarning(UserWarning):
+    """A predicted trajectory leaves the physical gate box [G_min, G_max]."""
