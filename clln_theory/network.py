@@ -1,0 +1,508 @@
+"""Resistor networks whose learning edges are gate-controlled conductances.
+
+A `Network` has named nodes and oriented edges ``a -> b``. Each edge is either *fixed* (a
+conductance ``K`` in siemens) or *learning* (a device with parameters ``S`` in A/V² and ``V_T`` in
+volts, controlled by a gate voltage). The gate vector ``G`` runs over the learning edges only, in
+edge order; ``network.gate_names`` documents that order.
+
+Builders: `Network.from_edges`, `from_networkx`, `star_network` (the paper's 2+1 network of
+Figs. 2 and 3) and `periodic_lattice` (the paper's large network is ``periodic_lattice(4)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from .devices import Device, LinearDevice
+from .errors import DeviceError, NetworkError, ShapeError
+
+__all__ = [
+    "PAPER_S",
+    "PAPER_V_T",
+    "Edge",
+    "Network",
+    "from_networkx",
+    "periodic_lattice",
+    "star_network",
+]
+
+#: Transistor transconductance factor of the paper's small network, A/V² (DESIGN.md §4).
+PAPER_S = 8.5e-4
+#: Threshold voltage of the paper's transistors, V (DESIGN.md §4).
+PAPER_V_T = 0.7
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One oriented edge ``a -> b``.
+
+    Parameters
+    ----------
+    name : str
+        Unique edge name (default in builders: ``"a-b"``).
+    a, b : str
+        End nodes; the edge voltage drop is ``V[a] - V[b]``.
+    learning : bool
+        True for a gate-controlled learning edge, False for a fixed conductance.
+    K : float, optional
+        Conductance of a fixed edge, siemens (> 0). Must be None for a learning edge.
+    S, V_T : float, optional
+        Device parameters of a learning edge (A/V², V). Must be None for a fixed edge.
+    """
+
+    name: str
+    a: str
+    b: str
+    learning: bool
+    K: float | None = None
+    S: float | None = None
+    V_T: float | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise NetworkError(f"Edge name must be a non-empty string, but is {self.name!r}.")
+        if self.a == self.b:
+            raise NetworkError(
+                f"Edge {self.name!r} is a self-loop on node {self.a!r}; an edge must join two "
+                "different nodes."
+            )
+        if self.learning:
+            if self.K is not None:
+                raise NetworkError(
+                    f"Learning edge {self.name!r} must not have a fixed conductance K; give S and "
+                    "V_T, or make it a fixed edge."
+                )
+            if self.S is None or self.V_T is None:
+                raise NetworkError(f"Learning edge {self.name!r} needs both S and V_T.")
+            S, V_T = float(self.S), float(self.V_T)
+            if not (np.isfinite(S) and S > 0):
+                raise NetworkError(f"Learning edge {self.name!r} needs finite S > 0, got {S}.")
+            if not np.isfinite(V_T):
+                raise NetworkError(f"Learning edge {self.name!r} needs a finite V_T, got {V_T}.")
+            object.__setattr__(self, "S", S)
+            object.__setattr__(self, "V_T", V_T)
+        else:
+            if self.K is None:
+                raise NetworkError(f"Fixed edge {self.name!r} needs a conductance K (siemens).")
+            if self.S is not None or self.V_T is not None:
+                raise NetworkError(
+                    f"Fixed edge {self.name!r} must not have S or V_T; make it a learning edge."
+                )
+            K = float(self.K)
+            if not (np.isfinite(K) and K > 0):
+                raise NetworkError(
+                    f"Fixed edge {self.name!r} needs a finite conductance K > 0, got {K}."
+                )
+            object.__setattr__(self, "K", K)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A resistor network with learning (gate-controlled) and fixed edges.
+
+    Parameters
+    ----------
+    nodes : sequence of str
+        Node names, unique.
+    edges : sequence of Edge
+        Oriented edges between known nodes; no self-loops; at most one edge per node pair.
+    device : Device
+        Model of every learning edge (`LinearDevice` for the theory, a MOSFET model for the
+        simulator). Swap with `with_device`.
+    name : str
+        Free-form label.
+
+    Attributes
+    ----------
+    node_index : mapping str -> int
+    tail, head : (n_edges,) int arrays
+        Node indices of ``a`` and ``b`` of each edge.
+    learning_mask : (n_edges,) bool array
+    gate_edges : (n_gates,) int array
+        Edge index of each gate, in gate order.
+    gate_names : tuple of str
+        Edge name of each gate, in gate order.
+    S, V_T : (n_gates,) float arrays
+    K_fixed : (n_edges,) float array
+        Conductance of fixed edges; 0 at learning edges.
+    incidence : (n_edges, n_nodes) sparse CSR matrix
+        ``+1`` at ``a``, ``-1`` at ``b``: ``dV = incidence @ V``.
+
+    Examples
+    --------
+    >>> net = star_network()
+    >>> net.gate_names
+    ('Low-Output', 'High-Output')
+    >>> net.n_nodes, net.n_edges, net.n_gates
+    (4, 3, 2)
+    """
+
+    nodes: tuple[str, ...]
+    edges: tuple[Edge, ...]
+    device: Device = field(default_factory=LinearDevice)
+    name: str = ""
+    node_index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    tail: np.ndarray = field(init=False, repr=False, compare=False)
+    head: np.ndarray = field(init=False, repr=False, compare=False)
+    learning_mask: np.ndarray = field(init=False, repr=False, compare=False)
+    gate_edges: np.ndarray = field(init=False, repr=False, compare=False)
+    gate_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    S: np.ndarray = field(init=False, repr=False, compare=False)
+    V_T: np.ndarray = field(init=False, repr=False, compare=False)
+    K_fixed: np.ndarray = field(init=False, repr=False, compare=False)
+    incidence: sp.csr_matrix = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        nodes = tuple(self.nodes)
+        edges = tuple(self.edges)
+        for n in nodes:
+            if not isinstance(n, str) or not n:
+                raise NetworkError(f"Node names must be non-empty strings, but got {n!r}.")
+        if len(set(nodes)) != len(nodes):
+            dup = sorted({n for n in nodes if nodes.count(n) > 1})
+            raise NetworkError(f"Node names must be unique, but {dup} appear more than once.")
+        if not edges:
+            raise NetworkError("A network needs at least one edge, but none was given.")
+        index = {n: i for i, n in enumerate(nodes)}
+        seen_names: set[str] = set()
+        seen_pairs: dict[frozenset[str], str] = {}
+        for e in edges:
+            if not isinstance(e, Edge):
+                raise NetworkError(f"Edges must be Edge objects, but got {type(e).__name__}.")
+            for end in (e.a, e.b):
+                if end not in index:
+                    raise NetworkError(
+                        f"Edge {e.name!r} refers to unknown node {end!r}; add it to `nodes`."
+                    )
+            if e.name in seen_names:
+                raise NetworkError(
+                    f"Edge name {e.name!r} is used twice; edge names must be unique."
+                )
+            seen_names.add(e.name)
+            pair = frozenset((e.a, e.b))
+            if pair in seen_pairs:
+                raise NetworkError(
+                    f"Duplicate edge: {e.name!r} joins {e.a!r} and {e.b!r}, which edge "
+                    f"{seen_pairs[pair]!r} already joins; merge them into one edge."
+                )
+            seen_pairs[pair] = e.name
+        if not isinstance(self.device, Device):
+            raise NetworkError(
+                f"`device` must provide current() and current_and_derivatives(), but got "
+                f"{type(self.device).__name__}."
+            )
+        tail = np.array([index[e.a] for e in edges], dtype=np.intp)
+        head = np.array([index[e.b] for e in edges], dtype=np.intp)
+        learning = np.array([e.learning for e in edges], dtype=bool)
+        gate_edges = np.flatnonzero(learning).astype(np.intp)
+        m, n = len(edges), len(nodes)
+        inc = sp.csr_matrix(
+            (
+                np.r_[np.ones(m), -np.ones(m)],
+                (np.r_[np.arange(m), np.arange(m)], np.r_[tail, head]),
+            ),
+            shape=(m, n),
+        )
+        set_ = object.__setattr__
+        set_(self, "nodes", nodes)
+        set_(self, "edges", edges)
+        set_(self, "node_index", MappingProxyType(index))
+        set_(self, "tail", _readonly(tail))
+        set_(self, "head", _readonly(head))
+        set_(self, "learning_mask", _readonly(learning))
+        set_(self, "gate_edges", _readonly(gate_edges))
+        set_(self, "gate_names", tuple(edges[i].name for i in gate_edges))
+        set_(self, "S", _readonly(np.array([edges[i].S for i in gate_edges], dtype=float)))
+        set_(self, "V_T", _readonly(np.array([edges[i].V_T for i in gate_edges], dtype=float)))
+        set_(
+            self,
+            "K_fixed",
+            _readonly(np.array([0.0 if e.learning else e.K for e in edges], dtype=float)),
+        )
+        set_(self, "incidence", inc)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of edges (fixed and learning)."""
+        return len(self.edges)
+
+    @property
+    def n_gates(self) -> int:
+        """Number of learning edges, the length of ``G``."""
+        return int(self.gate_edges.size)
+
+    # ---------------------------------------------------------------- helpers
+    def with_device(self, device: Device) -> Network:
+        """The same circuit with another learning-edge model."""
+        return Network(self.nodes, self.edges, device=device, name=self.name)
+
+    def node(self, name: str) -> int:
+        """Index of node ``name``; `NetworkError` naming it if unknown."""
+        try:
+            return self.node_index[name]
+        except KeyError:
+            raise NetworkError(
+                f"Unknown node {name!r}; the network's nodes are {list(self.nodes)}."
+            ) from None
+
+    def check_gates(self, G: Any) -> np.ndarray:
+        """Validate a gate vector: shape ``(n_gates,)`` (or ``(..., n_gates)``) and finite.
+
+        Returns it as a float array.
+        """
+        G = np.asarray(G, dtype=float)
+        if G.ndim == 0 or G.shape[-1] != self.n_gates:
+            raise ShapeError(
+                f"Argument `G` must have shape (..., {self.n_gates}) (one gate per learning edge, "
+                f"order {self.gate_names}), but has shape {G.shape}."
+            )
+        if not np.all(np.isfinite(G)):
+            raise ShapeError("Argument `G` must be finite, but contains NaN or inf.")
+        return G
+
+    def conductances(self, G: Any) -> np.ndarray:
+        """Conductance of every edge at gate vector ``G`` (linear devices only).
+
+        Parameters
+        ----------
+        G : (..., n_gates) array_like
+
+        Returns
+        -------
+        K : (..., n_edges) ndarray
+            Fixed edges keep their ``K``; learning edges get ``device.conductance(G, S, V_T)``.
+
+        Raises
+        ------
+        DeviceError
+            If the device is not linear, or a learning edge has ``K <= 0`` at this ``G`` (its
+            gate is at or below threshold); the message names the edge.
+        """
+        G = self.check_gates(G)
+        if not getattr(self.device, "is_linear", False):
+            raise DeviceError(
+                f"Conductances are defined only for linear devices, but this network uses "
+                f"{type(self.device).__name__}; use network.with_device(LinearDevice())."
+            )
+        Kg = self.device.conductance(G, self.S, self.V_T)
+        bad = ~(Kg > 0)
+        if np.any(bad):
+            j = int(np.argwhere(bad)[0][-1])
+            g = float(np.asarray(G)[..., j].ravel()[np.argmax(bad[..., j].ravel())])
+            raise DeviceError(
+                f"Learning edge {self.gate_names[j]!r} has conductance <= 0 at gate {g:.6g} V "
+                f"(threshold V_T = {self.V_T[j]:.6g} V); keep every gate above its threshold."
+            )
+        K = np.broadcast_to(self.K_fixed, (*G.shape[:-1], self.n_edges)).copy()
+        K[..., self.gate_edges] = Kg
+        return K
+
+    def floating_nodes(self, imposed: Iterable[str]) -> tuple[str, ...]:
+        """Nodes in a connected component that contains no imposed node.
+
+        Such nodes have no defined voltage; Kirchhoff solves must refuse them.
+        """
+        imposed_idx = {self.node(n) for n in imposed}
+        adj = sp.csr_matrix(
+            (np.ones(self.n_edges), (self.tail, self.head)), shape=(self.n_nodes,) * 2
+        )
+        _, labels = connected_components(adj, directed=False)
+        anchored = {labels[i] for i in imposed_idx}
+        return tuple(n for i, n in enumerate(self.nodes) if labels[i] not in anchored)
+
+    # --------------------------------------------------------------- builders
+    @classmethod
+    def from_edges(
+        cls,
+        edges: Iterable[Any],
+        *,
+        S: float = PAPER_S,
+        V_T: float = PAPER_V_T,
+        nodes: Iterable[str] | None = None,
+        device: Device | None = None,
+        name: str = "",
+    ) -> Network:
+        """Build a network from a list of edges.
+
+        Parameters
+        ----------
+        edges : iterable
+            Each item is an `Edge`, or a tuple ``(a, b)`` (a learning edge with the default
+            ``S``, ``V_T``), or ``(a, b, spec)`` where ``spec`` is a float (a fixed conductance
+            in siemens), the string ``"learning"``, or a dict with keys among ``name``, ``K``,
+            ``S``, ``V_T``, ``learning``.
+        S, V_T : float
+            Defaults for learning edges (the paper's values).
+        nodes : iterable of str, optional
+            Node order; default: order of first appearance in ``edges``.
+        device : Device, optional
+            Learning-edge model (default `LinearDevice`).
+
+        Examples
+        --------
+        >>> net = Network.from_edges([("in", "out", 1e-3), ("out", "gnd")])
+        >>> net.gate_names, float(net.K_fixed[0])
+        (('out-gnd',), 0.001)
+        """
+        built: list[Edge] = []
+        order: list[str] = []
+        for k, item in enumerate(edges):
+            if isinstance(item, Edge):
+                e = item
+            else:
+                if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+                    raise NetworkError(
+                        f"Edge item {k} must be an Edge, (a, b) or (a, b, spec), but is {item!r}."
+                    )
+                a, b = str(item[0]), str(item[1])
+                spec = item[2] if len(item) == 3 else "learning"
+                ename = f"{a}-{b}"
+                if spec == "learning":
+                    e = Edge(ename, a, b, True, S=S, V_T=V_T)
+                elif isinstance(spec, int | float) and not isinstance(spec, bool):
+                    e = Edge(ename, a, b, False, K=float(spec))
+                elif isinstance(spec, Mapping):
+                    unknown = set(spec) - {"name", "K", "S", "V_T", "learning"}
+                    if unknown:
+                        raise NetworkError(
+                            f"Edge item {k} ({a}-{b}) has unknown keys {sorted(unknown)}; "
+                            "allowed: name, K, S, V_T, learning."
+                        )
+                    learning = bool(spec.get("learning", "K" not in spec))
+                    e = Edge(
+                        str(spec.get("name", ename)),
+                        a,
+                        b,
+                        learning,
+                        K=spec.get("K"),
+                        S=spec.get("S", S) if learning else None,
+                        V_T=spec.get("V_T", V_T) if learning else None,
+                    )
+                else:
+                    raise NetworkError(
+                        f"Edge item {k} ({a}-{b}) has spec {spec!r}; expected a conductance "
+                        "(float), 'learning', or a dict."
+                    )
+            built.append(e)
+            for n in (e.a, e.b):
+                if n not in order:
+                    order.append(n)
+        node_names = tuple(nodes) if nodes is not None else tuple(order)
+        return cls(node_names, tuple(built), device=device or LinearDevice(), name=name)
+
+
+def from_networkx(
+    graph: Any,
+    *,
+    S: float = PAPER_S,
+    V_T: float = PAPER_V_T,
+    conductance_attr: str = "K",
+    device: Device | None = None,
+    name: str = "",
+) -> Network:
+    """Build a network from a networkx graph (optional extra ``networkx``).
+
+    Node labels become node names (``str(label)``). An edge with attribute ``conductance_attr``
+    is a fixed conductance; every other edge is a learning edge with attributes ``S``/``V_T``
+    if present, else the defaults. Edge orientation follows ``graph.edges`` order.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.cycle_graph(3)
+    >>> g.edges[0, 1]["K"] = 2e-3
+    >>> from_networkx(g).gate_names
+    ('0-2', '1-2')
+    """
+    if graph.is_multigraph():
+        raise NetworkError("Multigraphs are not supported: at most one edge per node pair.")
+    items: list[Edge] = []
+    for u, v, attrs in graph.edges(data=True):
+        a, b = str(u), str(v)
+        if conductance_attr in attrs:
+            items.append(Edge(f"{a}-{b}", a, b, False, K=attrs[conductance_attr]))
+        else:
+            items.append(
+                Edge(f"{a}-{b}", a, b, True, S=attrs.get("S", S), V_T=attrs.get("V_T", V_T))
+            )
+    nodes = tuple(str(n) for n in graph.nodes)
+    return Network(nodes, tuple(items), device=device or LinearDevice(), name=name)
+
+
+def star_network(
+    *,
+    S: float = PAPER_S,
+    V_T: float = PAPER_V_T,
+    R_input: float = 500.0,
+    device: Device | None = None,
+) -> Network:
+    """The paper's 2+1 network (Figs. 2 and 3; DESIGN.md §4).
+
+    Nodes ``High`` (held at V₊), ``Low`` (held at V₋), ``Input`` (the variable input V₁) and
+    ``Output``. Edges, all into ``Output``: ``Low-Output`` (learning, gate G₋), ``High-Output``
+    (learning, gate G₊) and ``Input-Output`` (fixed ``1/R_input``). Gate order ``(G₋, G₊)``.
+    """
+    edges = (
+        Edge("Low-Output", "Low", "Output", True, S=S, V_T=V_T),
+        Edge("High-Output", "High", "Output", True, S=S, V_T=V_T),
+        Edge("Input-Output", "Input", "Output", False, K=1.0 / R_input),
+    )
+    return Network(
+        ("High", "Low", "Input", "Output"), edges, device=device or LinearDevice(), name="2+1 star"
+    )
+
+
+def periodic_lattice(
+    L: int,
+    *,
+    S: float = PAPER_S,
+    V_T: float = PAPER_V_T,
+    device: Device | None = None,
+) -> Network:
+    """Periodic ``L x L`` square lattice of learning edges: ``L²`` nodes, ``2 L²`` edges.
+
+    Node ``"i,j"`` (row i, column j) joins ``"i,j+1"`` and ``"i+1,j"`` (indices mod L). The
+    paper's large network (Figs. 1 and 5) is ``periodic_lattice(4)``: 16 nodes, 32 edges.
+
+    Examples
+    --------
+    >>> net = periodic_lattice(4)
+    >>> net.n_nodes, net.n_edges
+    (16, 32)
+    """
+    if not isinstance(L, int | np.integer) or L < 3:
+        raise NetworkError(
+            f"Argument `L` must be an integer >= 3 (smaller periodic lattices have duplicate "
+            f"edges), but is {L!r}."
+        )
+    L = int(L)
+    name = [[f"{i},{j}" for j in range(L)] for i in range(L)]
+    edges: list[Edge] = []
+    for i in range(L):
+        for j in range(L):
+            for di, dj in ((0, 1), (1, 0)):
+                a, b = name[i][j], name[(i + di) % L][(j + dj) % L]
+                edges.append(Edge(f"{a}-{b}", a, b, True, S=S, V_T=V_T))
+    nodes = tuple(n for row in name for n in row)
+    return Network(
+        nodes, tuple(edges), device=device or LinearDevice(), name=f"periodic {L}x{L} lattice"
+    )
