@@ -1,0 +1,390 @@
+"""Linearized learning dynamics of one task: (D2), (D4), (D5), (D8) and (D9) of the paper.
+
+Near a solution ``G_star`` the gates of a Coupled Learning network trained on one task obey
+
+    dG/dt = -M (G - G_star) + B                                   (D2)
+
+with ``M`` (1/s) the symmetric positive semi-definite rate matrix and ``B`` (V/s) the bias.
+:class:`LinearTask` holds ``(M, G_star)`` with one cached eigendecomposition of ``M``;
+:func:`evolve` is the closed-form solution (D4)/(D5); :func:`half_period_map` returns the affine
+map ``G -> A G + b`` of one half period, (D8) and (D9).
+
+Everything is computed in the eigenbasis of ``M`` with ``expm1`` (the "phi_1 form")::
+
+    G(t) = G0 + t * phi_1(-t M) (-M (G0 - G_star) + B),    phi_1(z) = (exp(z) - 1) / z,
+
+which equals (D4) and (D5) exactly, needs no threshold to separate the nullspace of ``M`` from its
+range, and keeps full relative accuracy as ``t -> 0`` where ``1 - exp(-M t)`` would cancel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import ProtocolError, ShapeError, TaskError
+
+__all__ = [
+    "DEFAULT_PSD_TOL",
+    "DEFAULT_RATE_TOL",
+    "DEFAULT_SYM_TOL",
+    "HalfPeriodMap",
+    "LinearTask",
+    "evolve",
+    "half_period_map",
+]
+
+#: Absolute rank threshold on the eigenvalues of ``M``, as rates in 1/s. A mode relaxing slower
+#: than once per ~30 years (1e-9 1/s) is indistinguishable from a zero mode in any experiment.
+DEFAULT_RATE_TOL = 1e-9
+
+#: Relative symmetry tolerance: ``max|M - M.T| <= sym_tol * max|M|``. Hessians assembled in
+#: floating point (adjoint or Gauss-Newton sums) are symmetric to ~1e-14 relative; finite
+#: differences to ~1e-8. Larger asymmetry means the input is not a Hessian.
+DEFAULT_SYM_TOL = 1e-8
+
+#: Relative tolerance on negative eigenvalues: an eigenvalue ``lam < 0`` is accepted (and clipped
+#: to 0) when ``-lam <= psd_tol * max|lam| + rate_tol``. Round-off in an n x n symmetric
+#: eigensolver is ~n * eps * max|lam|, far below 1e-8 for any practical n.
+DEFAULT_PSD_TOL = 1e-8
+
+_EPS = np.finfo(float).eps
+
+
+# --------------------------------------------------------------------------------------------
+# validation helpers (shared with cycles.py)
+# --------------------------------------------------------------------------------------------
+
+
+def _as_vector(x: ArrayLike, name: str, n: int, error: type[Exception] = TaskError) -> NDArray:
+    """Return ``x`` as a finite float vector of length ``n`` or raise naming ``name``."""
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TaskError(
+            f"Argument `{name}` must be a real array, but could not be read: {exc}."
+        ) from exc
+    if a.shape != (n,):
+        raise ShapeError(f"Argument `{name}` must have shape ({n},), but has shape {a.shape}.")
+    if not np.all(np.isfinite(a)):
+        raise error(
+            f"Argument `{name}` must be finite, but contains NaN or inf at index "
+            f"{int(np.flatnonzero(~np.isfinite(a))[0])}."
+        )
+    return a
+
+
+def _as_times(t: ArrayLike, name: str, *, positive: bool) -> NDArray:
+    """Return ``t`` as a finite float array (any shape) of times, ``> 0`` or ``>= 0``."""
+    try:
+        a = np.asarray(t, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(
+            f"Argument `{name}` must be real, but could not be read: {exc}."
+        ) from exc
+    if not np.all(np.isfinite(a)):
+        raise ProtocolError(f"Argument `{name}` must be finite, but contains NaN or inf.")
+    bad = a <= 0 if positive else a < 0
+    if np.any(bad):
+        rel = "> 0" if positive else ">= 0"
+        raise ProtocolError(
+            f"Argument `{name}` must be {rel} (seconds), but has value {a[bad].flat[0]!r}."
+        )
+    return a
+
+
+def _phi1_times(lam: NDArray, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """Return ``e = 1 - exp(-t lam)``, ``a = exp(-t lam)`` and ``phi = e / lam`` (``t`` at 0).
+
+    ``lam`` has shape ``(n,)``, ``t`` any shape; outputs have shape ``t.shape + (n,)``. ``phi``
+    equals ``t * phi_1(-t lam)`` and is accurate to a few ulps for every ``t lam >= 0``.
+    """
+    x = np.multiply.outer(t, lam)
+    e = -np.expm1(-x)
+    a = np.exp(-x)
+    pos = x > 0
+    ratio = np.divide(e, x, out=np.ones_like(x), where=pos)
+    phi = ratio * np.asarray(t)[..., None]
+    return e, a, phi
+
+
+# --------------------------------------------------------------------------------------------
+# LinearTask
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinearTask:
+    """One task linearized at a solution: rate matrix ``M`` and solution ``G_star`` of (D2).
+
+    Parameters
+    ----------
+    M : (n, n) array_like
+        Rate matrix in 1/s, ``M = gamma * d2C/dG2`` at the solution ((D2) of the paper).
+        Must be finite, symmetric within ``sym_tol`` and positive semi-definite within
+        ``psd_tol``. It is copied, symmetrized as ``(M + M.T) / 2`` and made read-only.
+    G_star : (n,) array_like
+        The solution (a minimum of the contrastive function C) the dynamics are linearized at, V.
+    rate_tol : float, optional
+        Absolute rank threshold in 1/s: eigenvalues ``<= max(rate_tol, n * eps * max(eigvals))``
+        count as zero in :attr:`rank`, :attr:`M_pinv` and :attr:`N`. The second term is the
+        round-off level of the eigensolver. Default :data:`DEFAULT_RATE_TOL` (1e-9 1/s).
+    psd_tol : float, optional
+        Relative tolerance on negative eigenvalues (see :data:`DEFAULT_PSD_TOL`).
+    sym_tol : float, optional
+        Relative symmetry tolerance (see :data:`DEFAULT_SYM_TOL`).
+
+    Attributes
+    ----------
+    n : int
+        Number of gates.
+    eigvals : (n,) ndarray
+        Eigenvalues of ``M`` in ascending order, clipped at 0 (1/s).
+    eigvecs : (n, n) ndarray
+        Orthonormal eigenvectors (columns) of ``M``.
+    rank : int
+        Number of eigenvalues above the rank threshold :attr:`rank_threshold`.
+    rank_threshold : float
+        ``max(rate_tol, n * eps * max(eigvals))`` in 1/s.
+    M_pinv : (n, n) ndarray
+        Moore-Penrose pseudoinverse ``M^+`` (s) at the rank threshold, as in (D5).
+    N : (n, n) ndarray
+        Orthogonal projector onto the nullspace of ``M``, as in (D5).
+
+    Raises
+    ------
+    ShapeError
+        If ``M`` is not square or ``G_star`` does not match it.
+    TaskError
+        If an entry is NaN or inf, ``M`` is not symmetric or not positive semi-definite.
+
+    Examples
+    --------
+    A single-point task in two gates has a rank-one ``M`` and a line of solutions:
+
+    >>> import numpy as np
+    >>> from clln_theory.linear import LinearTask
+    >>> task = LinearTask([[2.0, 2.0], [2.0, 2.0]], G_star=[1.0, 3.0])
+    >>> task.rank, task.eigvals
+    (1, array([0., 4.]))
+    >>> np.round(task.N, 12)
+    array([[ 0.5, -0.5],
+           [-0.5,  0.5]])
+    """
+
+    M: NDArray
+    G_star: NDArray
+    rate_tol: float = DEFAULT_RATE_TOL
+    psd_tol: float = DEFAULT_PSD_TOL
+    sym_tol: float = DEFAULT_SYM_TOL
+    eigvals: NDArray = field(init=False, repr=False, compare=False)
+    eigvecs: NDArray = field(init=False, repr=False, compare=False)
+    rank: int = field(init=False, repr=False, compare=False)
+    rank_threshold: float = field(init=False, repr=False, compare=False)
+    M_pinv: NDArray = field(init=False, repr=False, compare=False)
+    N: NDArray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("rate_tol", "psd_tol", "sym_tol"):
+            v = getattr(self, name)
+            if not (np.isscalar(v) and np.isfinite(v) and v >= 0):
+                raise TaskError(f"Argument `{name}` must be a finite number >= 0, but is {v!r}.")
+        try:
+            M = np.array(self.M, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise TaskError(
+                f"Argument `M` must be a real array, but could not be read: {exc}."
+            ) from exc
+        if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
+            raise ShapeError(f"Argument `M` must be square (n, n), but has shape {M.shape}.")
+        n = M.shape[0]
+        if not np.all(np.isfinite(M)):
+            i, j = np.argwhere(~np.isfinite(M))[0]
+            raise TaskError(f"Argument `M` must be finite, but M[{i}, {j}] = {M[i, j]!r}.")
+        scale = float(np.max(np.abs(M)))
+        asym = float(np.max(np.abs(M - M.T)))
+        if asym > self.sym_tol * scale:
+            raise TaskError(
+                f"Argument `M` must be symmetric, but max|M - M.T| = {asym:.3g} exceeds "
+                f"sym_tol * max|M| = {self.sym_tol * scale:.3g}; pass the symmetric part or a "
+                "larger `sym_tol`."
+            )
+        G_star = _as_vector(self.G_star, "G_star", n)
+        M = 0.5 * (M + M.T)
+        lam, U = np.linalg.eigh(M)
+        lam_abs_max = float(np.max(np.abs(lam))) if n else 0.0
+        if lam[0] < -(self.psd_tol * lam_abs_max + self.rate_tol):
+            raise TaskError(
+                f"Argument `M` must be positive semi-definite, but has eigenvalue {lam[0]:.6g} "
+                f"1/s (below -(psd_tol * max|eig| + rate_tol) = "
+                f"{-(self.psd_tol * lam_abs_max + self.rate_tol):.3g}); a rate matrix is a "
+                "Hessian at a minimum of C."
+            )
+        lam = np.clip(lam, 0.0, None)
+        thr = max(float(self.rate_tol), n * _EPS * float(lam[-1]))
+        keep = lam > thr
+        inv = np.zeros_like(lam)
+        inv[keep] = 1.0 / lam[keep]
+        M_pinv = (U * inv) @ U.T
+        Un = U[:, ~keep]
+        N = Un @ Un.T
+        for name, arr in (
+            ("M", M),
+            ("G_star", G_star),
+            ("eigvals", lam),
+            ("eigvecs", U),
+            ("M_pinv", M_pinv),
+            ("N", N),
+        ):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "rank", int(np.count_nonzero(keep)))
+        object.__setattr__(self, "rank_threshold", thr)
+
+    @property
+    def n(self) -> int:
+        """Number of gates (the size of ``M``)."""
+        return int(self.M.shape[0])
+
+    def velocity(self, G: ArrayLike, B: ArrayLike) -> NDArray:
+        """Right-hand side of (D2), ``-M (G - G_star) + B``, for ``G`` of shape ``(..., n)``."""
+        G = np.asarray(G, dtype=float)
+        return -(G - self.G_star) @ self.M + np.asarray(B, dtype=float)
+
+
+# --------------------------------------------------------------------------------------------
+# evolve (D4)/(D5)
+# --------------------------------------------------------------------------------------------
+
+
+def evolve(task: LinearTask, G0: ArrayLike, t: ArrayLike, B: ArrayLike) -> NDArray:
+    """Gates at times ``t`` under one task from ``G0``: (D4)/(D5) of the paper.
+
+    Parameters
+    ----------
+    task : LinearTask
+        ``M`` and ``G_star``.
+    G0 : (n,) array_like
+        Gates at ``t = 0``, V.
+    t : float or array_like of shape (...)
+        Times, s, each ``>= 0``.
+    B : (n,) array_like
+        Bias, V/s.
+
+    Returns
+    -------
+    G : ndarray of shape ``t.shape + (n,)``
+        ``G(t) = exp(-M t) G0 + (1 - exp(-M t)) (G_star + M^+ B) + t N B``, (D5).
+
+    Raises
+    ------
+    ShapeError
+        If ``G0`` or ``B`` does not have shape ``(n,)``.
+    TaskError
+        If ``G0`` or ``B`` has a NaN or inf.
+    ProtocolError
+        If a time is negative, NaN or inf.
+
+    Notes
+    -----
+    Evaluated as ``G0 + U diag(phi) U^T v`` with ``v = -M (G0 - G_star) + B`` the initial velocity
+    of (D2) and ``phi_i = (1 - exp(-t lam_i)) / lam_i`` (``= t`` for ``lam_i = 0``) from
+    ``expm1``: this is (D4) written with ``phi_1``, equal to (D5) term by term, and exact in the
+    nullspace without a rank threshold. Cost: one ``n x n`` matrix-vector product per time after
+    the cached eigendecomposition; relative accuracy a few ulps of ``|G|`` for every ``t``.
+
+    Examples
+    --------
+    Decay to the solution line plus drift along it at ``N B``:
+
+    >>> from clln_theory.linear import LinearTask, evolve
+    >>> task = LinearTask([[2.0, 2.0], [2.0, 2.0]], G_star=[1.0, 3.0])
+    >>> evolve(task, [0.0, 0.0], [0.0, 10.0], B=[0.0, 0.1]).round(6)
+    array([[0.    , 0.    ],
+           [1.5125, 2.5125]])
+    """
+    n = task.n
+    G0 = _as_vector(G0, "G0", n)
+    B = _as_vector(B, "B", n)
+    t = _as_times(t, "t", positive=False)
+    U = task.eigvecs
+    v = U.T @ task.velocity(G0, B)  # (D2) at G0, in the eigenbasis
+    _, _, phi = _phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)
+    return G0 + (phi * v) @ U.T
+
+
+# --------------------------------------------------------------------------------------------
+# half-period map (D8)/(D9)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HalfPeriodMap:
+    """Affine map ``G -> A G + b`` of training one task for a time ``h``, (D8)/(D9).
+
+    Attributes
+    ----------
+    h : ndarray of shape (...)
+        Durations, s (``tau / 2`` in the paper).
+    A : ndarray of shape ``h.shape + (n, n)``
+        ``exp(-h M)``, (D8).
+    E : ndarray of shape ``h.shape + (n, n)``
+        ``1 - A``, computed with ``expm1`` (no cancellation for small ``h``).
+    b : ndarray of shape ``h.shape + (n,)``
+        ``(1 - A)(G_star + M^+ B) + h N B``, (D9).
+    """
+
+    h: NDArray
+    A: NDArray
+    E: NDArray
+    b: NDArray
+
+    def __call__(self, G: ArrayLike) -> NDArray:
+        """Apply the map: ``A G + b`` (``G`` of shape ``(n,)`` or broadcastable)."""
+        G = np.asarray(G, dtype=float)
+        return np.einsum("...ij,...j->...i", self.A, G) + self.b
+
+
+def half_period_map(task: LinearTask, B: ArrayLike, h: ArrayLike) -> HalfPeriodMap:
+    """``A`` and ``b`` of (D8) and (D9) of the paper for durations ``h`` (``tau / 2``).
+
+    Parameters
+    ----------
+    task : LinearTask
+    B : (n,) array_like
+        Bias, V/s.
+    h : float or array_like of shape (...)
+        Durations, s, each ``> 0``.
+
+    Returns
+    -------
+    HalfPeriodMap
+        ``A = exp(-h M)`` (D8), ``E = 1 - A`` and ``b`` (D9), with a leading ``h.shape``.
+
+    Notes
+    -----
+    ``b = h phi_1(-h M) (M G_star + B) = U diag((1 - exp(-h lam)) / lam) U^T (M G_star + B)``,
+    which equals (D9) with no pseudoinverse; ``E = U diag(-expm1(-h lam)) U^T``. Cost per ``h``:
+    one ``n x n`` matrix product for each of ``A`` and ``E``.
+
+    Examples
+    --------
+    >>> from clln_theory.linear import LinearTask, half_period_map
+    >>> task = LinearTask([[1.0, 0.0], [0.0, 0.0]], G_star=[2.0, 0.0])
+    >>> m = half_period_map(task, B=[0.0, 1.0], h=1.0)
+    >>> m.A.round(6), m.b.round(6)
+    (array([[0.367879, 0.      ],
+           [0.      , 1.      ]]), array([1.264241, 1.      ]))
+    """
+    n = task.n
+    B = _as_vector(B, "B", n)
+    h = _as_times(h, "h", positive=True)
+    U = task.eigvecs
+    e, a, phi = _phi1_times(task.eigvals, h)
+    c = U.T @ (task.M @ task.G_star + B)
+    A = np.einsum("ik,...k,jk->...ij", U, a, U)  # (D8)
+    E = np.einsum("ik,...k,jk->...ij", U, e, U)
+    b = (phi * c) @ U.T  # (D9)
+    return HalfPeriodMap(h=h, A=A, E=E, b=b)
