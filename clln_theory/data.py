@@ -1,0 +1,303 @@
+"""Loaders for the experimental data published with the paper, in its original layout.
+
+The paper's supporting repository (Zenodo doi:10.5281/zenodo.15692010) stores the small-network
+measurements under ``imperfect-learning-physical-systems/small network/`` (the folder name has a
+space)::
+
+    MSE-DG2-Data/measured-DG2-expN.csv       rows "tau [s], D^2 [V^2]"  (cycle span (4), squared)
+    MSE-DG2-Data/measured-MSE-expN.csv       rows "tau [s], Ebar [V^2]" (combined error (A4))
+    experimental_bowties/bowtie-expN-<tau>s.csv   two rows: G₋ then G₊ [V] over one period
+    DriftTests/expNDriftTest_K.mat           arrays GMINUS, GPLUS, time (1 x n); one task alone
+
+The package ships none of these files. ``default_data_dir()`` finds the copy that sits next to
+the repository (``../shared/data/imperfect-learning-physical-systems``) when there is one.
+
+Every loader raises :class:`~clln_theory.errors.DataFormatError` naming the file (and the row,
+where there is one) when a file is missing or malformed.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataFormatError
+
+__all__ = [
+    "SMALL_NETWORK",
+    "CycleSamples",
+    "DriftTest",
+    "MeasuredCurve",
+    "default_data_dir",
+    "find_cycle_files",
+    "load_curve",
+    "load_cycle",
+    "load_drift_test",
+    "require_data_dir",
+    "resolve",
+]
+
+SMALL_NETWORK = "small network"
+"""Sub-folder of the published data holding the small-network experiments (with the space)."""
+
+_DATA_RELATIVE = Path("..") / "shared" / "data" / "imperfect-learning-physical-systems"
+
+
+def _readonly(a) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
+def default_data_dir() -> Path | None:
+    """The published data folder next to the repository, or ``None`` when it is absent.
+
+    Looks for ``../shared/data/imperfect-learning-physical-systems`` relative to the repository
+    root (the parent of the ``clln_theory`` package folder), i.e. the folder that contains
+    ``small network/``.
+    """
+    repo_root = Path(__file__).resolve().parent.parent
+    candidate = (repo_root / _DATA_RELATIVE).resolve()
+    return candidate if candidate.is_dir() else None
+
+
+def require_data_dir(data_dir: str | Path | None = None) -> Path:
+    """``data_dir`` as a checked :class:`~pathlib.Path`, or the default one.
+
+    Raises
+    ------
+    DataFormatError
+        If ``data_dir`` is given and is not a folder, or if it is ``None`` and no default folder
+        exists.
+    """
+    if data_dir is None:
+        found = default_data_dir()
+        if found is None:
+            raise DataFormatError(
+                "No data folder was given and the default "
+                f"'{_DATA_RELATIVE.as_posix()}' (relative to the repository root) does not exist; "
+                "pass --data-dir pointing at the unpacked 'imperfect-learning-physical-systems' "
+                "folder of the paper's supporting data (doi:10.5281/zenodo.15692010)."
+            )
+        return found
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise DataFormatError(
+            f"Data folder '{path}' does not exist; pass the folder that contains "
+            f"'{SMALL_NETWORK}/' (the unpacked 'imperfect-learning-physical-systems')."
+        )
+    return path
+
+
+def resolve(data_dir: str | Path | None, relative: str | Path) -> Path:
+    """Path of a data file given relative to ``data_dir``, checked to exist."""
+    path = Path(relative)
+    if not path.is_absolute():
+        path = require_data_dir(data_dir) / path
+    if not path.is_file():
+        raise DataFormatError(f"Data file '{path}' does not exist.")
+    return path
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredCurve:
+    """A measured quantity against the period: ``tau`` (s) and ``value`` (its unit), shape (n,)."""
+
+    tau: np.ndarray
+    value: np.ndarray
+    quantity: str = ""
+    source: str = ""
+
+    def __post_init__(self):
+        tau, value = _readonly(self.tau), _readonly(self.value)
+        if tau.ndim != 1 or tau.shape != value.shape:
+            raise DataFormatError(
+                f"Curve '{self.source}' needs 1-D tau and value of equal length, "
+                f"but has shapes {tau.shape} and {value.shape}."
+            )
+        object.__setattr__(self, "tau", tau)
+        object.__setattr__(self, "value", value)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSamples:
+    """Gate samples of one measured limit cycle: ``G`` of shape (n_samples, n_gates), ``tau``."""
+
+    tau: float
+    G: np.ndarray
+    source: str = ""
+
+    def __post_init__(self):
+        G = _readonly(self.G)
+        if G.ndim != 2:
+            raise DataFormatError(f"Cycle '{self.source}' must be 2-D, but has shape {G.shape}.")
+        object.__setattr__(self, "G", G)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftTest:
+    """A single task trained alone: ``times`` (n,) in s and gates ``G`` (n, 2) = (G₋, G₊) in V."""
+
+    times: np.ndarray
+    G: np.ndarray
+    source: str = ""
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        times, G = _readonly(self.times), _readonly(self.G)
+        if times.ndim != 1 or G.shape != (times.size, 2):
+            raise DataFormatError(
+                f"Drift test '{self.source}' needs times (n,) and G (n, 2), "
+                f"but has shapes {times.shape} and {G.shape}."
+            )
+        object.__setattr__(self, "times", times)
+        object.__setattr__(self, "G", G)
+
+
+def _read_rows(path: Path) -> list[list[float]]:
+    """Numeric rows of a headerless CSV; a first non-numeric row is taken as a header."""
+    rows: list[list[float]] = []
+    with path.open(newline="") as fh:
+        for lineno, raw in enumerate(csv.reader(fh), start=1):
+            cells = [c.strip() for c in raw]
+            if not cells or all(c == "" for c in cells):
+                continue
+            try:
+                values = [float(c) for c in cells]
+            except ValueError:
+                if lineno == 1:  # a header row
+                    continue
+                raise DataFormatError(
+                    f"Row {lineno} of '{path}' is not numeric: {','.join(cells)!r}."
+                ) from None
+            if not all(math.isfinite(v) for v in values):
+                raise DataFormatError(f"Row {lineno} of '{path}' has a non-finite value.")
+            rows.append(values)
+    if not rows:
+        raise DataFormatError(f"Data file '{path}' has no numeric rows.")
+    return rows
+
+
+def load_curve(path: str | Path, *, quantity: str = "") -> MeasuredCurve:
+    """Read a measured ``tau, value`` curve (e.g. ``measured-DG2-exp1.csv``).
+
+    Parameters
+    ----------
+    path : path of a CSV file with two columns per row: period τ in s, then the value.
+    quantity : name of the value for reports (e.g. ``"D2"``).
+
+    Raises
+    ------
+    DataFormatError
+        If the file is missing, a row does not have exactly two numbers, or a τ is not positive.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"Data file '{path}' does not exist.")
+    rows = _read_rows(path)
+    for i, row in enumerate(rows, start=1):
+        if len(row) != 2:
+            raise DataFormatError(
+                f"Row {i} of '{path}' must hold two numbers (tau, value), but holds {len(row)}."
+            )
+        if row[0] <= 0:
+            raise DataFormatError(f"Row {i} of '{path}' has a period tau={row[0]} <= 0.")
+    arr = np.array(rows)
+    return MeasuredCurve(arr[:, 0], arr[:, 1], quantity=quantity, source=str(path))
+
+
+_TAU_IN_NAME = re.compile(r"-(?P<tau>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)s\.csv$")
+
+
+def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
+    """Read a measured limit cycle (``bowtie-expN-<tau>s.csv``): one row per gate.
+
+    The period is taken from ``tau`` or else from the file name (``...-0.2s.csv``). The returned
+    ``G`` has shape (n_samples, n_gates), gates in file-row order (G₋ then G₊ for the paper).
+
+    Raises
+    ------
+    DataFormatError
+        If the file is missing, its rows differ in length, or no period is given or found.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"Data file '{path}' does not exist.")
+    rows = _read_rows(path)
+    n = len(rows[0])
+    for i, row in enumerate(rows, start=1):
+        if len(row) != n:
+            raise DataFormatError(
+                f"Row {i} of '{path}' has {len(row)} samples but row 1 has {n}; "
+                "each row must hold the same samples of one gate."
+            )
+    if tau is None:
+        m = _TAU_IN_NAME.search(path.name)
+        if m is None:
+            raise DataFormatError(
+                f"Cannot read the period from the file name '{path.name}' "
+                "(expected '...-<tau>s.csv'); give tau explicitly."
+            )
+        tau = float(m.group("tau"))
+    return CycleSamples(float(tau), np.array(rows).T, source=str(path))
+
+
+def find_cycle_files(folder: str | Path, experiment: str) -> dict[float, Path]:
+    """Measured limit-cycle files of one experiment in ``folder``, keyed by period τ (s).
+
+    ``experiment`` is the tag in the file name, e.g. ``"exp1"`` for ``bowtie-exp1-0.2s.csv``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataFormatError(f"Limit-cycle folder '{folder}' does not exist.")
+    out = {}
+    for p in sorted(folder.glob(f"bowtie-{experiment}-*s.csv")):
+        m = _TAU_IN_NAME.search(p.name)
+        if m is not None:
+            out[float(m.group("tau"))] = p
+    return dict(sorted(out.items()))
+
+
+def load_drift_test(
+    path: str | Path, *, keys: tuple[str, str, str] = ("time", "GMINUS", "GPLUS")
+) -> DriftTest:
+    """Read a MATLAB drift test (``expNDriftTest_K.mat``) with scipy.io.
+
+    ``keys`` names the time array and the two gate arrays, in gate order (G₋, G₊). The arrays are
+    flattened (the files store them as 1 x n). All samples are returned; the paper's first two
+    samples are not part of the run, which :func:`clln_theory.bias.drift_velocity` skips.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is missing or unreadable, an array is absent, or lengths differ.
+    """
+    from scipy.io import loadmat  # scipy.io is slow to import; only drift tests need it
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"Data file '{path}' does not exist.")
+    try:
+        mat = loadmat(str(path))
+    except Exception as exc:  # scipy raises several types for a corrupt file
+        raise DataFormatError(f"Cannot read MATLAB file '{path}': {exc}.") from exc
+    arrays = []
+    for key in keys:
+        if key not in mat:
+            present = sorted(k for k in mat if not k.startswith("__"))
+            raise DataFormatError(f"MATLAB file '{path}' has no array '{key}'; it has {present}.")
+        arrays.append(np.asarray(mat[key], dtype=float).ravel())
+    times, g1, g2 = arrays
+    if not (times.size == g1.size == g2.size):
+        raise DataFormatError(
+            f"Arrays {keys} of '{path}' differ in length: {times.size}, {g1.size}, {g2.size}."
+        )
+    bad = ~(np.isfinite(times) & np.isfinite(g1) & np.isfinite(g2))
+    if bad.any():
+        raise DataFormatError(f"Sample {int(np.argmax(bad))} of '{path}' is not finite.")
+    return DriftTest(times, np.column_stack([g1, g2]), source=str(path))
