@@ -1,0 +1,574 @@
+"""Parameter sweeps on any `concurrent.futures.Executor`, resumable and written atomically.
+
+A *sweep* maps one picklable function over a list of parameter *items* (a τ grid, an ensemble of
+seeds, the ε × split × protocol table of Fig. 5 ...). `run_sweep` submits every item to an
+executor, collects the results in item order, and — when given a ``path`` — keeps a result file
+with one record per finished item. The file is rewritten through a temporary file and
+`os.replace`, so at every instant it holds either the previous or the next complete set of
+records, never a half-written one; a sweep that is interrupted (Ctrl-C, an exception, a killed
+job) loses nothing already computed, and running the same call again computes only the missing
+items.
+
+Executors
+---------
+By default a `concurrent.futures.ProcessPoolExecutor` is created for the call and shut down after
+it. Any other executor works unchanged, as long as ``executor.submit(func, item)`` returns a
+`concurrent.futures.Future`:
+
+- `SerialExecutor` (this module) runs items in the calling process, for debugging and for
+  functions that cannot be pickled;
+- a `concurrent.futures.ThreadPoolExecutor`, for functions that release the GIL;
+- a Dask cluster, where one machine is not enough (optional extra ``clln_theory[dask]``)::
+
+      from dask.distributed import Client
+      client = Client("scheduler-address:8786")    # or Client() for a local cluster
+      result = run_sweep(func, items, executor=client.get_executor(), path="sweep.jsonl")
+
+  ``client.get_executor()`` returns a `concurrent.futures.Executor` whose futures are ordinary
+  `concurrent.futures.Future` objects, so nothing else changes. ``func`` must be importable on
+  the workers (a module-level function of an installed package, or a `functools.partial` of
+  one).
+
+Result file
+-----------
+``*.jsonl`` (default): JSON lines, one record per finished item; ``*.json``: one JSON document
+``{"records": [...]}``. A record is ``{"key": str, "item": ..., "result": ...}``, or
+``{"key": str, "item": ..., "error": "TypeName: message"}`` for an item that raised under
+``on_error="record"`` (such items are retried when the sweep is resumed). Records of keys that
+the current call does not ask for are kept untouched, so several sweeps may share one file.
+Results must be JSON-serializable after a light conversion (numpy arrays become lists, numpy
+scalars become Python numbers, dataclasses become dicts, tuples become lists); with a ``path``,
+`run_sweep` returns results in this stored form whether they were computed now or resumed, so the
+two cases look the same to the caller.
+
+Progress
+--------
+On long runs a one-line progress bar is written to standard error (plain text, no dependency):
+``tau sweep [##########..........] 12/24  50% 3.1 s elapsed, ~3.1 s left``. It appears only after
+``progress_delay`` seconds, so short sweeps stay silent; on a terminal it redraws one line with
+``\\r``, otherwise it prints a line at most every 10 s.
+
+Examples
+--------
+>>> from clln_theory.sweeps import SerialExecutor, grid, run_sweep
+>>> items = grid(tau=[0.1, 1.0], seed=[0, 1])
+>>> items[1]
+{'tau': 0.1, 'seed': 1}
+>>> res = run_sweep(abs, [-1.5, 2.0, -3.0], executor=SerialExecutor())
+>>> res.results
+(1.5, 2.0, 3.0)
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import itertools
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import numpy as np
+
+__all__ = ["SerialExecutor", "SweepResult", "grid", "load_records", "run_sweep"]
+
+
+# --------------------------------------------------------------------------- executors
+class SerialExecutor(cf.Executor):
+    """A `concurrent.futures.Executor` that runs each call at once, in the calling process.
+
+    Useful for debugging a sweep, for functions that cannot be pickled, and for tiny sweeps
+    where starting worker processes costs more than the work.
+
+    Examples
+    --------
+    >>> ex = SerialExecutor()
+    >>> ex.submit(pow, 2, 10).result()
+    1024
+    """
+
+    def __init__(self) -> None:
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        if self._shutdown:
+            raise RuntimeError("Cannot submit to a SerialExecutor after shutdown().")
+        fut: cf.Future = cf.Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future, as a pool does
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            fut.set_exception(exc)
+        return fut
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._shutdown = True
+
+
+# --------------------------------------------------------------------------- items, records
+def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
+    """Cartesian product of named parameter axes, as a list of dicts (last axis fastest).
+
+    Parameters
+    ----------
+    **axes : iterable
+        One iterable of values per parameter name, e.g. ``tau=taus, seed=range(8)``.
+
+    Returns
+    -------
+    list of dict
+        ``len = prod(len(axis))``; numpy scalars are converted to Python numbers so the items
+        are JSON-serializable keys.
+
+    Examples
+    --------
+    >>> grid(eps=[0.1, 0.2], protocol=["standard", "overclamp"])  # doctest: +NORMALIZE_WHITESPACE
+    [{'eps': 0.1, 'protocol': 'standard'}, {'eps': 0.1, 'protocol': 'overclamp'},
+     {'eps': 0.2, 'protocol': 'standard'}, {'eps': 0.2, 'protocol': 'overclamp'}]
+    """
+    names = list(axes)
+    values = [[_jsonable(v) for v in axes[n]] for n in names]
+    for n, v in zip(names, values):
+        if not v:
+            raise ValueError(f"Sweep axis {n!r} is empty; give at least one value.")
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def _jsonable(x: Any) -> Any:
+    """Convert numpy values, tuples and dataclasses to plain JSON types (recursively)."""
+    if isinstance(x, np.generic):  # first: np.float64 is also a float
+        return x.item()
+    if x is None or isinstance(x, bool | str | int | float):
+        return x
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return {f.name: _jsonable(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    if isinstance(x, Mapping):
+        out = {}
+        for k, v in x.items():
+            if not isinstance(k, str | int | float | bool) and not isinstance(k, np.generic):
+                raise TypeError(f"Mapping key {k!r} cannot be stored in JSON; use str keys.")
+            out[str(_jsonable(k))] = _jsonable(v)
+        return out
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    raise TypeError(
+        f"A value of type {type(x).__name__} cannot be stored in a JSON result file; return "
+        "numbers, strings, lists, dicts, numpy arrays or dataclasses of these."
+    )
+
+
+def _default_key(item: Any) -> str:
+    try:
+        return json.dumps(_jsonable(item), sort_keys=True, separators=(",", ":"))
+    except TypeError as exc:
+        raise TypeError(
+            f"Cannot derive a sweep key from item {item!r} ({exc}); pass `key=` (a function "
+            "item -> str) or use JSON-like items (numbers, strings, lists, dicts)."
+        ) from None
+
+
+def _is_json_document(path: Path) -> bool:
+    return path.suffix.lower() == ".json"
+
+
+def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Records of a sweep result file, in file order (empty if the file does not exist).
+
+    Parameters
+    ----------
+    path : path-like
+        A ``*.jsonl`` (JSON lines) or ``*.json`` (``{"records": [...]}``) file written by
+        `run_sweep`.
+
+    Returns
+    -------
+    list of dict
+        Each with ``"key"``, ``"item"`` and ``"result"`` (or ``"error"``).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a sweep result file (the message names the file and line).
+    """
+    p = Path(path)
+    if not p.exists():
+        return []
+    text = p.read_text(encoding="utf-8")
+    if _is_json_document(p):
+        try:
+            doc = json.loads(text) if text.strip() else {"records": []}
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"Sweep file {p} is not valid JSON ({exc}).") from None
+        records = doc.get("records") if isinstance(doc, dict) else None
+        if not isinstance(records, list):
+            raise ValueError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
+    else:
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"Sweep file {p}, line {n}, is not valid JSON ({exc}).") from None
+    for n, r in enumerate(records, 1):
+        if not isinstance(r, dict) or "key" not in r or ("result" not in r and "error" not in r):
+            raise ValueError(
+                f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or 'error', "
+                f"but is {str(r)[:80]!r}."
+            )
+    return records
+
+
+def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write all records to ``path`` via a temporary file in the same directory + os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            if _is_json_document(path):
+                json.dump({"records": list(records)}, f, indent=1)
+                f.write("\n")
+            else:
+                for r in records:
+                    f.write(json.dumps(r, separators=(",", ":")))
+                    f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------- progress
+class _Progress:
+    """Plain-text progress bar on a stream; silent until ``delay`` seconds have passed."""
+
+    def __init__(
+        self,
+        total: int,
+        done: int,
+        *,
+        desc: str,
+        enabled: bool | None,
+        delay: float,
+        stream: TextIO | None = None,
+        width: int = 30,
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.total, self.start_done, self.done = total, done, done
+        self.desc, self.width, self.delay = desc, width, delay
+        self.enabled = enabled is not False
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.t0 = time.monotonic()
+        self.last = -math.inf
+        self.shown = False
+
+    def _line(self, now: float) -> str:
+        frac = self.done / self.total if self.total else 1.0
+        n = round(frac * self.width)
+        elapsed = now - self.t0
+        fresh = self.done - self.start_done
+        left = self.total - self.done
+        eta = f", ~{elapsed / fresh * left:.1f} s left" if fresh and left else ""
+        return (
+            f"{self.desc} [{'#' * n}{'.' * (self.width - n)}] {self.done}/{self.total} "
+            f"{100 * frac:3.0f}% {elapsed:.1f} s elapsed{eta}"
+        )
+
+    def update(self, done: int, *, final: bool = False) -> None:
+        self.done = done
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self.shown and now - self.t0 < self.delay:
+            return
+        interval = 0.2 if self.tty else 10.0
+        if not final and now - self.last < interval:
+            return
+        self.last = now
+        self.shown = True
+        if self.tty:
+            self.stream.write("\r" + self._line(now) + ("\n" if final else ""))
+        else:
+            self.stream.write(self._line(now) + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.update(self.done, final=True)
+
+
+# --------------------------------------------------------------------------- the sweep
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """Outcome of `run_sweep`, in item order.
+
+    Attributes
+    ----------
+    items : tuple
+        The items, as given.
+    keys : tuple of str
+        The key of each item (its record key in the result file).
+    results : tuple
+        ``func(item)`` for each item (``None`` for an item that raised under
+        ``on_error="record"``). With a result file: the stored JSON form.
+    errors : mapping int -> str
+        Item index -> ``"TypeName: message"`` for items that raised (``on_error="record"``).
+    path : Path or None
+        The result file.
+    n_resumed, n_computed : int
+        Items read back from the file, and items computed by this call.
+    elapsed : float
+        Wall time of the call, seconds.
+    """
+
+    items: tuple[Any, ...]
+    keys: tuple[str, ...]
+    results: tuple[Any, ...]
+    errors: Mapping[int, str] = field(default_factory=dict)
+    path: Path | None = None
+    n_resumed: int = 0
+    n_computed: int = 0
+    elapsed: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item has a result."""
+        return not self.errors
+
+
+def run_sweep(
+    func: Callable[[Any], Any],
+    items: Sequence[Any] | Iterable[Any],
+    *,
+    executor: cf.Executor | None = None,
+    max_workers: int | None = None,
+    path: str | os.PathLike[str] | None = None,
+    key: Callable[[Any], str] | None = None,
+    resume: bool = True,
+    on_error: Literal["raise", "record"] = "raise",
+    progress: bool | None = None,
+    progress_delay: float = 1.0,
+    desc: str = "sweep",
+    save_interval: float = 0.0,
+) -> SweepResult:
+    """Map ``func`` over ``items`` on an executor; optionally keep a resumable result file.
+
+    Parameters
+    ----------
+    func : callable item -> result
+        Picklable for a process pool or a Dask cluster (a module-level function, or a
+        `functools.partial` of one).
+    items : sequence
+        Parameter items, e.g. from `grid`. Their keys must be distinct.
+    executor : concurrent.futures.Executor, optional
+        Where to run. Default: a `ProcessPoolExecutor` with ``max_workers`` workers, created for
+        this call and shut down after it. A Dask ``client.get_executor()`` works unchanged.
+        The caller keeps ownership of an executor it passes (it is not shut down).
+    max_workers : int, optional
+        Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``).
+    path : path-like, optional
+        Result file (``*.jsonl`` JSON lines, or ``*.json``). Records are rewritten atomically
+        (temporary file + `os.replace`) after every finished item.
+    key : callable item -> str, optional
+        Record key of an item. Default: canonical JSON of the item.
+    resume : bool
+        Reuse results already in ``path`` (default). False recomputes every item (records of
+        other keys in the file are still kept).
+    on_error : {"raise", "record"}
+        ``"raise"``: on the first failing item, cancel pending items, save what finished, and
+        re-raise the item's exception (with a note naming the item). ``"record"``: store the
+        error, go on, and report it in `SweepResult.errors`; resumed sweeps retry such items.
+    progress : bool, optional
+        Progress bar on standard error. None (default): only on a terminal; True: always;
+        False: never. Either way it appears only after ``progress_delay`` seconds.
+    progress_delay : float
+        Seconds before the bar first appears (so short sweeps stay silent).
+    desc : str
+        Label of the progress bar.
+    save_interval : float
+        Minimum seconds between two rewrites of the result file (default 0: after every item).
+        Pending records are always saved when the sweep ends, fails or is interrupted.
+
+    Returns
+    -------
+    SweepResult
+        Results in item order, with the keys, errors and counts.
+
+    Raises
+    ------
+    ValueError
+        If two items have the same key, or ``on_error`` is unknown.
+    TypeError
+        If an item or a result cannot be stored in the JSON result file.
+
+    Notes
+    -----
+    Every item is submitted at once; results are collected with
+    `concurrent.futures.as_completed`. With a result file the cost of saving is
+    O(records) per finished item, negligible next to any simulation; raise ``save_interval``
+    for sweeps of very many very short items.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from clln_theory.sweeps import SerialExecutor, run_sweep
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> r1 = run_sweep(float, ["1", "2"], executor=SerialExecutor(), path=d / "s.jsonl")
+    >>> r2 = run_sweep(float, ["1", "2", "3"], executor=SerialExecutor(), path=d / "s.jsonl")
+    >>> r2.results, r2.n_resumed, r2.n_computed
+    ((1.0, 2.0, 3.0), 2, 1)
+    """
+    t_start = time.monotonic()
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"Argument `on_error` must be 'raise' or 'record', but is {on_error!r}.")
+    if not callable(func):
+        raise TypeError(f"Argument `func` must be callable, but is {type(func).__name__}.")
+    items_t = tuple(items)
+    keyf = key or _default_key
+    keys = tuple(str(keyf(it)) for it in items_t)
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise ValueError(
+                f"Items {seen[k]} and {i} have the same sweep key {k!r}; make the items distinct "
+                "or pass a `key` function that tells them apart."
+            )
+        seen[k] = i
+    p = Path(path) if path is not None else None
+
+    # Records on disk: keep every record (also of keys not asked for now), in file order.
+    stored: dict[str, dict[str, Any]] = {}
+    if p is not None:
+        for r in load_records(p):
+            stored[str(r["key"])] = r
+    results: list[Any] = [None] * len(items_t)
+    errors: dict[int, str] = {}
+    todo: list[int] = []
+    for i, k in enumerate(keys):
+        r = stored.get(k)
+        if resume and r is not None and "result" in r:
+            results[i] = r["result"]
+        else:
+            todo.append(i)
+    n_resumed = len(items_t) - len(todo)
+
+    bar = _Progress(len(items_t), n_resumed, desc=desc, enabled=progress, delay=progress_delay)
+    if progress is None and not bar.tty:
+        bar.enabled = False
+    dirty = False
+    last_save = -math.inf
+
+    def save(force: bool = False) -> None:
+        nonlocal dirty, last_save
+        if p is None or not dirty:
+            return
+        now = time.monotonic()
+        if force or now - last_save >= save_interval:
+            _write_atomic(p, stored.values())
+            dirty, last_save = False, now
+
+    def record(i: int, payload: dict[str, Any]) -> None:
+        nonlocal dirty
+        if p is None:
+            return
+        rec = {"key": keys[i], "item": _safe_item(items_t[i]), **payload}
+        stored.pop(keys[i], None)  # re-insert at the end: file order = completion order
+        stored[keys[i]] = rec
+        dirty = True
+        save()
+
+    n_done = n_resumed
+    own_pool = executor is None and bool(todo)
+    ex: cf.Executor | None = executor
+    if own_pool:
+        workers = max_workers or min(os.cpu_count() or 1, len(todo))
+        ex = cf.ProcessPoolExecutor(max_workers=max(1, workers))
+    futures: dict[cf.Future, int] = {}
+    harvested: set[int] = set()
+
+    def harvest(fut: cf.Future) -> None:
+        nonlocal n_done
+        i = futures[fut]
+        harvested.add(i)
+        exc = fut.exception()
+        if exc is not None:
+            msg = f"{type(exc).__name__}: {exc}"
+            if on_error == "raise":
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"(raised by sweep item {i}, key {keys[i]})")
+                raise exc
+            errors[i] = msg
+            record(i, {"error": msg})
+        else:
+            res = fut.result()
+            if p is not None:
+                res = _jsonable(res)
+            results[i] = res
+            record(i, {"result": res})
+        n_done += 1
+        bar.update(n_done)
+
+    clean_exit = False
+    try:
+        assert ex is not None or not todo
+        for i in todo:
+            futures[ex.submit(func, items_t[i])] = i  # type: ignore[union-attr]
+        for fut in cf.as_completed(futures):
+            harvest(fut)
+        clean_exit = True
+    finally:
+        if not clean_exit:
+            for f in futures:
+                f.cancel()
+            # Keep whatever finished before the failure or interruption.
+            for f, i in futures.items():
+                if i not in harvested and f.done() and not f.cancelled():
+                    if f.exception() is None:
+                        try:
+                            harvest(f)
+                        except Exception:  # a result that cannot be stored; skip it
+                            pass
+        try:
+            save(force=True)
+        finally:
+            bar.close()
+            if own_pool and ex is not None:
+                ex.shutdown(wait=clean_exit, cancel_futures=True)
+
+    return SweepResult(
+        items=items_t,
+        keys=keys,
+        results=tuple(results),
+        errors=dict(sorted(errors.items())),
+        path=p,
+        n_resumed=n_resumed,
+        n_computed=len(todo),
+        elapsed=time.monotonic() - t_start,
+    )
+
+
+def _safe_item(item: Any) -> Any:
+    try:
+        return _jsonable(item)
+    except TypeError:
+        return repr(item)
