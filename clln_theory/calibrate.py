@@ -239,41 +239,44 @@ def model_solution_line(
     output: OutputFn,
     point: DataPoint,
     *,
-    G1=(2.0, 4.0),
+    G1=(2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
     bracket=(1.0, 100.0),
     tol: float = DEFAULT_LINE_TOL,
 ) -> SolutionLine:
     """The model's own solution line {O_F(G) = L} of a point (no measurement).
 
-    Finds the G₂ with ``O_F = L`` at two values of G₁ (Brent's method within ``bracket``), joins
-    them, and checks the residual along the line as :func:`calibrate_point` does.
+    Finds the G₂ with ``O_F = L`` (Brent's method within ``bracket``) at the first two values of
+    ``G1`` where one exists, joins them, and checks the residual along the line as
+    :func:`calibrate_point` does.
 
     Raises
     ------
     ConvergenceError
-        If ``O_F − L`` does not change sign over ``bracket`` at a given G₁.
+        If fewer than two of the ``G1`` values have a solution G₂ in ``bracket``.
     TaskError
         If the solution set is not a line (residual above ``tol``).
     """
+    lo, hi = bracket
     pts = []
     for g1 in G1:
 
         def f(g2, g1=g1):
             return float(np.asarray(output(np.array([g1, g2]), point))) - point.label
 
-        lo, hi = bracket
         try:
             flo, fhi = f(lo), f(hi)
-        except (ValueError, ArithmeticError) as exc:
-            raise ConvergenceError(
-                f"The output could not be evaluated over G2 in {bracket} at G1 = {g1}: {exc}"
-            ) from exc
-        if not np.sign(flo) * np.sign(fhi) < 0:
-            raise ConvergenceError(
-                f"No solution of O_F = {point.label:.6g} V with G1 = {g1} V and G2 in {bracket} "
-                "(no sign change); pick other G1 values or a wider bracket."
-            )
-        pts.append((g1, brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)))
+        except DeviceError:  # outside the model's domain at this G1
+            continue
+        if np.sign(flo) * np.sign(fhi) < 0:
+            pts.append((g1, brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)))
+        if len(pts) == 2:
+            break
+    if len(pts) < 2:
+        raise ConvergenceError(
+            f"O_F = {point.label:.6g} V has a solution G2 in {tuple(bracket)} for fewer than two "
+            f"of G1 = {list(G1)} V; the label may be out of reach of the network there. Give the "
+            "linearization point explicitly."
+        )
     (x1, y1), (x2, y2) = pts
     a = (y2 - y1) / (x2 - x1)
     line = SolutionLine(a, y1 - a * x1)
