@@ -1,0 +1,469 @@
+"""Free and clamped states of linear resistor networks: Kirchhoff solves and power.
+
+With every edge a linear conductance ``K_e`` (fixed, or ``K = S (G - V_T)`` for a learning edge,
+Appendix D of the paper), the node voltages minimize the power ``P = sum_e K_e dV_e**2`` (no 1/2,
+DESIGN.md §3) with some node voltages imposed. Stationarity is Kirchhoff's current law at every
+node whose voltage is not imposed (the *interior* nodes):
+
+    L_II V_I = - L_IB V_B,        L = A^T diag(K) A,
+
+with ``A`` the edge-node incidence matrix (``dV = A V``). The *free* state imposes the task's input
+nodes; the *clamped* state imposes the inputs and the nudged output node(s) (a different interior
+block). One factorization of each block is reused for all points of a task.
+
+Nonlinear devices (MOSFETs) are not handled here: the simulator's Newton solver owns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .errors import NetworkError, ShapeError, SingularSystemError, TaskError
+from .network import Network
+from .tasks import Task
+
+__all__ = [
+    "DENSE_MAX_INTERIOR",
+    "State",
+    "clamped_state",
+    "contrastive_function",
+    "free_state",
+    "laplacian",
+    "power",
+    "solve_voltages",
+]
+
+#: Interior blocks with at most this many nodes are factorized densely (Cholesky); larger ones
+#: with a sparse LU (SuperLU). Dense Cholesky wins below a few hundred nodes on one core.
+DENSE_MAX_INTERIOR = 250
+
+
+def laplacian(network: Network, G: Any) -> sp.csr_matrix:
+    """Weighted graph Laplacian ``L = A^T diag(K) A`` at gate vector ``G``.
+
+    Parameters
+    ----------
+    network : Network
+        With a linear device (`LinearDevice`).
+    G : (n_gates,) array_like
+        Gate voltages, V.
+
+    Returns
+    -------
+    L : (n_nodes, n_nodes) scipy.sparse.csr_matrix
+        Symmetric, rows sum to zero; ``V @ L @ V`` is the power ``P``, in siemens.
+
+    Raises
+    ------
+    ShapeError, DeviceError
+        From `Network.conductances`: wrong shape or non-finite ``G``, nonlinear device, or a
+        learning edge with ``K <= 0`` (named, with its threshold).
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> L = laplacian(star_network(), [3.0, 3.0])
+    >>> float(abs(L.sum(axis=1)).max()) < 1e-18
+    True
+    """
+    G = network.check_gates(G)
+    if G.ndim != 1:
+        raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")
+    K = network.conductances(G)
+    A = network.incidence
+    return (A.T @ sp.diags(K) @ A).tocsr()
+
+
+class _InteriorSolver:
+    """Factorization of the interior block ``L_II`` for a fixed set of imposed nodes.
+
+    Built once per (G, imposed set) and reused for every right-hand side.
+    """
+
+    __slots__ = ("L_IB", "_chol", "_lu", "imposed", "interior", "n_nodes")
+
+    def __init__(self, L: sp.csr_matrix, imposed: np.ndarray) -> None:
+        n = L.shape[0]
+        mask = np.ones(n, dtype=bool)
+        mask[imposed] = False
+        self.n_nodes = n
+        self.imposed = np.asarray(imposed, dtype=np.intp)
+        self.interior = np.flatnonzero(mask)
+        L_I = L[self.interior]
+        self.L_IB = L_I[:, self.imposed]
+        L_II = L_I[:, self.interior]
+        self._chol = None
+        self._lu = None
+        nI = self.interior.size
+        if nI == 0:
+            return
+        if nI <= DENSE_MAX_INTERIOR:
+            try:
+                self._chol = sla.cho_factor(L_II.toarray(), lower=True, check_finite=False)
+            except np.linalg.LinAlgError as exc:
+                raise SingularSystemError(
+                    "The interior Laplacian block is not positive definite; some interior node is "
+                    "not connected to an imposed node through positive conductances."
+                ) from exc
+        else:
+            try:
+                self._lu = spla.splu(L_II.tocsc(), permc_spec="MMD_AT_PLUS_A")
+            except RuntimeError as exc:
+                raise SingularSystemError(
+                    f"The interior Laplacian block is singular ({exc}); some interior node is not "
+                    "connected to an imposed node through positive conductances."
+                ) from exc
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """``L_II^{-1} rhs`` for ``rhs`` of shape (n_interior,) or (n_interior, k)."""
+        if self.interior.size == 0:
+            return np.zeros_like(rhs, dtype=float)
+        if self._chol is not None:
+            return sla.cho_solve(self._chol, rhs, check_finite=False)
+        return self._lu.solve(np.asarray(rhs, dtype=float))
+
+    def voltages(self, VB: np.ndarray) -> np.ndarray:
+        """Node voltages ``(k, n_nodes)`` for imposed values ``VB`` of shape ``(k, n_imposed)``."""
+        VB = np.atleast_2d(VB)
+        V = np.empty((VB.shape[0], self.n_nodes))
+        V[:, self.imposed] = VB
+        if self.interior.size:
+            rhs = -(self.L_IB @ VB.T)
+            V[:, self.interior] = np.asarray(self.solve(rhs)).reshape(self.interior.size, -1).T
+        return V
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Electrical state of a network for every point of a task.
+
+    Attributes
+    ----------
+    V : (n_points, n_nodes) ndarray
+        Node voltages, V.
+    dV : (n_points, n_edges) ndarray
+        Edge voltage drops ``V[a] - V[b]``, V.
+    K : (n_edges,) ndarray
+        Edge conductances, S.
+    P : (n_points,) ndarray
+        Power ``sum_e K_e dV_e**2`` per point, W.
+    O : (n_points,) ndarray
+        Output ``V[out]`` or ``V[plus] - V[minus]`` per point, V.
+    """
+
+    V: np.ndarray
+    dV: np.ndarray
+    K: np.ndarray
+    P: np.ndarray
+    O: np.ndarray
+
+    @property
+    def n_points(self) -> int:
+        """Number of points."""
+        return int(self.V.shape[0])
+
+
+def _ro(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def _output_vector(network: Network, task: Task) -> np.ndarray:
+    """``u`` with ``O = V @ u``: ``e_out`` or ``e_plus - e_minus``, shape (n_nodes,)."""
+    u = np.zeros(network.n_nodes)
+    nodes = task.output_nodes
+    u[network.node(nodes[0])] = 1.0
+    if len(nodes) == 2:
+        u[network.node(nodes[1])] = -1.0
+    return u
+
+
+def _make_state(network: Network, K: np.ndarray, V: np.ndarray, u: np.ndarray) -> State:
+    dV = V[:, network.tail] - V[:, network.head]
+    P = (dV**2) @ K
+    return State(_ro(V), _ro(dV), _ro(K), _ro(P), _ro(V @ u))
+
+
+def _check_task(network: Network, task: Task) -> None:
+    if not isinstance(task, Task):
+        raise TaskError(f"Argument `task` must be a Task, but is {type(task).__name__}.")
+    task.validate(network)  # unknown nodes, floating components (named)
+
+
+class _Solvers:
+    """Laplacian and free/clamped factorizations of one network at one ``G`` for one task."""
+
+    __slots__ = ("K", "L", "_clamped", "free", "idx_in", "idx_out", "network", "task", "u")
+
+    def __init__(self, network: Network, G: Any, task: Task) -> None:
+        _check_task(network, task)
+        G = network.check_gates(G)
+        if G.ndim != 1:
+            raise ShapeError(
+                f"Argument `G` must have shape ({network.n_gates},), but has shape {G.shape}."
+            )
+        self.network, self.task = network, task
+        self.K = network.conductances(G)
+        A = network.incidence
+        self.L = (A.T @ sp.diags(self.K) @ A).tocsr()
+        self.idx_in = np.array([network.node(n) for n in task.input_nodes], dtype=np.intp)
+        self.idx_out = np.array([network.node(n) for n in task.output_nodes], dtype=np.intp)
+        self.u = _output_vector(network, task)
+        self.free = _InteriorSolver(self.L, self.idx_in)
+        self._clamped: _InteriorSolver | None = None
+
+    @property
+    def clamped(self) -> _InteriorSolver:
+        if self._clamped is None:
+            self._clamped = _InteriorSolver(self.L, np.r_[self.idx_in, self.idx_out])
+        return self._clamped
+
+    def free_state(self) -> State:
+        V = self.free.voltages(np.asarray(self.task.inputs))
+        return _make_state(self.network, self.K, V, self.u)
+
+    def clamped_state(self, free: State, O_C: np.ndarray) -> State:
+        O_C = np.asarray(O_C, dtype=float)
+        if O_C.shape != (self.task.n_points,):
+            raise ShapeError(
+                f"Argument `O_C` must have shape ({self.task.n_points},) (one clamped output per "
+                f"point), but has shape {O_C.shape}."
+            )
+        if not np.all(np.isfinite(O_C)):
+            raise ShapeError("Argument `O_C` must be finite, but contains NaN or inf.")
+        nudge = O_C - free.O
+        out = free.V[:, self.idx_out].copy()
+        if self.task.is_differential:  # DESIGN.md §3: O+ moves by +nudge/2, O- by -nudge/2
+            out[:, 0] += 0.5 * nudge
+            out[:, 1] -= 0.5 * nudge
+        else:
+            out[:, 0] += nudge
+        VB = np.hstack([np.asarray(self.task.inputs), out])
+        V = self.clamped.voltages(VB)
+        return _make_state(self.network, self.K, V, self.u)
+
+
+def solve_voltages(network: Network, G: Any, imposed: Sequence[str], values: Any) -> np.ndarray:
+    """Node voltages minimizing the power with the voltages of ``imposed`` nodes fixed.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device only.
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    imposed : sequence of str
+        Nodes whose voltage is imposed (unique, at least one).
+    values : (n_imposed,) or (k, n_imposed) array_like
+        Imposed voltages, columns in ``imposed`` order, V.
+
+    Returns
+    -------
+    V : (k, n_nodes) ndarray
+        Kirchhoff's current law holds at every other node.
+
+    Raises
+    ------
+    NetworkError
+        Unknown node, repeated node, or floating nodes (named).
+    ShapeError, DeviceError
+        Bad ``G``/``values``, or a learning edge with ``K <= 0`` (named).
+
+    Notes
+    -----
+    One Cholesky (dense, small blocks) or sparse LU factorization of ``L_II``, then one
+    multi-right-hand-side solve.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> net = star_network()
+    >>> V = solve_voltages(net, [3.0, 3.0], ["High", "Low", "Input"], [1.0, 0.0, 0.5])
+    >>> round(float(V[0, 3]), 6)  # Output: conductance-weighted mean of its neighbours
+    0.5
+    """
+    imposed = list(imposed)
+    if not imposed:
+        raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
+    if len(set(imposed)) != len(imposed):
+        raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
+    idx = np.array([network.node(n) for n in imposed], dtype=np.intp)
+    floating = network.floating_nodes(imposed)
+    if floating:
+        raise NetworkError(
+            f"Nodes {list(floating)} are not connected to any imposed node, so their voltages are "
+            "undefined; connect them or remove them."
+        )
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    if values.ndim != 2 or values.shape[1] != idx.size:
+        raise ShapeError(
+            f"Argument `values` must have shape (k, {idx.size}), but has shape {values.shape}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ShapeError("Argument `values` must be finite, but contains NaN or inf.")
+    L = laplacian(network, G)
+    return _InteriorSolver(L, idx).voltages(values)
+
+
+def free_state(network: Network, G: Any, task: Task) -> State:
+    """Free state of every point of ``task``: inputs imposed, all else free.
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    task : Task
+
+    Returns
+    -------
+    State
+        ``O`` is the free output ``O_F`` per point.
+
+    Raises
+    ------
+    NetworkError, TaskError, ShapeError, DeviceError
+        Unknown or floating nodes (named), bad ``G``, a learning edge with ``K <= 0`` (named).
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> s = free_state(star_network(), [3.0, 3.5], task)
+    >>> round(float(s.O[0]), 6)
+    0.306413
+    """
+    return _Solvers(network, G, task).free_state()
+
+
+def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
+    """Clamped state: inputs imposed and the output held at ``O_C`` per point.
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    task : Task
+    O_C : (n_points,) array_like
+        Clamped output per point, V. For a differential output ``O = V+ - V-`` the nudge
+        ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
+        (DESIGN.md §3).
+
+    Returns
+    -------
+    State
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> c = clamped_state(star_network(), [3.0, 3.5], task, [0.31])
+    >>> float(c.O[0])
+    0.31
+    """
+    s = _Solvers(network, G, task)
+    return s.clamped_state(s.free_state(), O_C)
+
+
+def power(network: Network, G: Any, V: Any) -> np.ndarray:
+    """Power ``P = sum_e K_e (V[a_e] - V[b_e])**2`` (no 1/2; DESIGN.md §3).
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    V : (n_nodes,) or (k, n_nodes) array_like
+        Node voltages, V.
+
+    Returns
+    -------
+    P : float or (k,) ndarray
+        Watts.
+
+    Examples
+    --------
+    >>> from clln_theory.network import Network
+    >>> net = Network.from_edges([("a", "b", 2.0)])
+    >>> float(power(net, [], [1.0, 0.0]))
+    2.0
+    """
+    K = network.conductances(G)
+    V = np.asarray(V, dtype=float)
+    if V.shape[-1] != network.n_nodes:
+        raise ShapeError(
+            f"Argument `V` must have shape (..., {network.n_nodes}), but has shape {V.shape}."
+        )
+    dV = V[..., network.tail] - V[..., network.head]
+    P = (dV**2) @ K
+    return float(P) if np.ndim(P) == 0 else P
+
+
+def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1.0) -> float:
+    """Contrastive function ``C = mean_p (P_C,p - P_F,p)`` with standard clamping (D3).
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    task : Task
+        Regression: every point clamped at ``O_C = O_F + eta delta`` (1). Classification: points
+        beyond their label in the label's direction are not clamped (Appendix A).
+    eta : float in (0, 1]
+        Nudge amplitude. ``eta = 1`` clamps the output at the label, the paper's C of (D3).
+
+    Returns
+    -------
+    C : float
+        Watts; ``C >= 0`` with equality exactly at a solution.
+
+    Notes
+    -----
+    For a linear network ``P_C,p = P_F,p + K_eff,p (O_C,p - O_F,p)**2`` exactly, so
+    ``C = eta**2 mean_p K_eff,p delta_p**2``.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> C = contrastive_function(star_network(), [3.0, 3.5], task)
+    >>> C > 0
+    True
+    """
+    s = _Solvers(network, G, task)
+    free = s.free_state()
+    eta_p = _standard_eta(free.O, task, eta)
+    clamped = s.clamped_state(free, free.O + eta_p * (task.labels - free.O))  # (1)
+    return float(np.mean(clamped.P - free.P))
+
+
+def _check_eta(eta: Any) -> float:
+    try:
+        eta = float(eta)
+    except (TypeError, ValueError):
+        raise TaskError(f"Argument `eta` must be a number in (0, 1], but is {eta!r}.") from None
+    if not (0.0 < eta <= 1.0):
+        raise TaskError(f"Argument `eta` must be in (0, 1], but is {eta}.")
+    return eta
+
+
+def _hinge_satisfied(O_F: np.ndarray, task: Task) -> np.ndarray:
+    """Appendix A: a classification point beyond its label in the label's direction."""
+    if task.kind != "classification":
+        return np.zeros(task.n_points, dtype=bool)
+    return (O_F - task.labels) * np.sign(task.labels) > 0
+
+
+def _standard_eta(O_F: np.ndarray, task: Task, eta: Any) -> np.ndarray:
+    """Per-point nudge amplitude of standard clamping: ``eta``, or 0 where the hinge holds."""
+    return np.where(_hinge_satisfied(O_F, task), 0.0, _check_eta(eta))

@@ -1,0 +1,578 @@
+"""Linearization of Coupled Learning at a solution: the rate matrix ``M`` and the solution ``G*``.
+
+Near a solution ``G*`` the continuum dynamics ``dG/dt = -gamma F(G) + B`` ((5), (D1)) become
+``dG/dt = -M (G - G*) + B`` (D2) with
+
+    M = r gamma J,      J = dF/dG (Jacobian of the mean Coupled Learning force),
+
+``r = A_exp/A0`` the measured rate factor (Appendix C; DESIGN.md §3).
+
+The η subtlety
+--------------
+Let ``C_eta = mean_p (P_C,p - P_F,p)`` be the contrastive function of the nudge actually used,
+``O_C = O_F + eta delta``. For a single-node output the clamped power is exactly
+``P_C = P_F + K_eff (O_C - O_F)**2`` (``K_eff``: the conductance the output sees), so at a solution
+(every ``delta_p = 0``)
+
+    J = (1/eta) d2C_eta/dG2 = d2C_1/dG2 * eta,
+
+i.e. the paper's ``M = gamma d2C/dG2`` (D2) holds exactly at ``eta = 1`` (the clamp sits at the
+label) and the rate is ``M = (gamma/eta) d2C_eta/dG2`` for ``eta < 1``. This package always
+computes ``M = r gamma J``. For a differential output ``O+ - O-`` the symmetric split of the nudge
+(±eta delta/2) makes ``J`` the rank-one ``-2 eta nu grad(O)^T`` of `force_jacobian`, which equals
+``(1/eta) d2C_eta/dG2`` only when the two output nodes are electrically symmetric; it is then in
+general not symmetric and `linearize` says so instead of symmetrizing.
+
+The adjoint formula (large networks)
+------------------------------------
+With ``Lambda = L_II^{-1} E_out`` (one solve per output node, shared by all points), per point
+``p`` and learning edges ``e, f`` (``S`` the device slopes, ``dX`` edge drops of a node field):
+
+- ``grad O_p = -S dV_F,p dlambda_O`` with ``lambda_O = Lambda u`` (``u = 1`` or ``(1, -1)``);
+- ``grad K_eff = S dmu**2`` with ``mu = Lambda Z^{-1} c`` the clamped response (``Z`` the output
+  block of ``Lambda``, ``c = 1`` or ``(1/2, -1/2)``), ``K_eff = c^T Z^{-1} c``;
+- force ``F_p = Delta_p**2 grad K_eff + 2 Delta_p nu_p`` with ``Delta_p = eta delta_p`` and
+  ``nu_p = S dV_F,p dmu`` (``nu_p = -K_eff grad O_p`` for a single output node);
+- Jacobian ``J_p = -2 eta nu_p grad O_p^T`` (Gauss-Newton; ``= 2 eta K_eff grad O_p grad O_p^T``
+  for a single output node) ``+ curvature``, the curvature part
+  ``-2 eta Delta_p grad K grad O_p^T + Delta_p**2 hess K + 2 Delta_p grad nu_p`` vanishing where
+  ``delta_p = 0``. It needs ``W = A_g L_II^{-1} A_g^T`` on the learning edges
+  (``hess K_ef = -2 S_e S_f dmu_e dmu_f Wc_ef`` with ``Wc = W - dLambda Z^{-1} dLambda^T``,
+  ``grad nu_ef = -S_e S_f (dV_f dmu_e W_ef + dV_e dmu_f Wc_ef)``): one multi-right-hand-side
+  solve with the factorization already made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
+from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
+from .network import Network
+from .rule import coupled_learning_force
+from .tasks import Task
+
+__all__ = [
+    "DEFAULT_DELTA_TOL",
+    "DEFAULT_SOLUTION_TOL",
+    "ForceJacobian",
+    "contrastive_hessian",
+    "force_jacobian",
+    "force_jacobian_fd",
+    "joint_solution",
+    "linearize",
+    "nearest_solution",
+]
+
+#: Errors ``|delta_p|`` at or below this (volts) count as satisfied when ``curvature="auto"``:
+#: the curvature term is proportional to ``delta_p``, so dropping it changes ``J`` by a relative
+#: ~``delta / 0.1 V`` ~ 1e-11, below the 1e-8 symmetry tolerance of `LinearTask`.
+DEFAULT_DELTA_TOL = 1e-12
+
+#: `linearize` accepts ``G_star`` when the mean force there is what ``J`` produces from a gate
+#: displacement of at most this many volts (``max|F| <= tol * max|J|``): far below the
+#: millivolt scale of gate noise in the experiment, far above round-off.
+DEFAULT_SOLUTION_TOL = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class ForceJacobian:
+    """Jacobian of the mean Coupled Learning force (standard clamping) at one ``G``.
+
+    Attributes
+    ----------
+    J : (n_gates, n_gates) ndarray
+        ``dF/dG`` as used: ``gauss_newton + curvature`` if ``curvature_included``, else
+        ``gauss_newton``; units A/V.
+    gauss_newton : (n_gates, n_gates) ndarray
+        ``-(2/N) sum_p eta_p nu_p grad O_p^T`` (exact where every ``delta_p = 0``).
+    curvature : (n_gates, n_gates) ndarray or None
+        The exact term proportional to the errors; None when it was not computed.
+    curvature_included : bool
+        Whether ``J`` contains the curvature term.
+    delta : (n_points,) ndarray
+        Errors ``L - O_F``, V.
+    max_abs_delta : float
+        ``max_p |delta_p|`` over the nudged points, V.
+    eta : float
+    asymmetry : float
+        ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``).
+    """
+
+    J: np.ndarray
+    gauss_newton: np.ndarray
+    curvature: np.ndarray | None
+    curvature_included: bool
+    delta: np.ndarray
+    max_abs_delta: float
+    eta: float
+    asymmetry: float
+
+
+class _Adjoint:
+    """Adjoint quantities of one task at one ``G`` (free factorization reused)."""
+
+    def __init__(self, s: _Solvers, free: State) -> None:
+        net = s.network
+        self.s, self.free = s, free
+        I = s.free.interior
+        pos = np.full(net.n_nodes, -1, dtype=np.intp)
+        pos[I] = np.arange(I.size)
+        self.pos = pos
+        out_pos = pos[s.idx_out]
+        k = out_pos.size
+        E = np.zeros((I.size, k))
+        E[out_pos, np.arange(k)] = 1.0
+        Lam_I = np.asarray(s.free.solve(E)).reshape(I.size, k)
+        Lam = np.zeros((net.n_nodes, k))
+        Lam[I] = Lam_I
+        g = net.gate_edges
+        self.tail_g, self.head_g = net.tail[g], net.head[g]
+        self.dLam = Lam[self.tail_g] - Lam[self.head_g]  # (n_g, k)
+        self.Z = Lam_I[out_pos]  # (k, k), SPD
+        if k == 1:
+            c, u = np.array([1.0]), np.array([1.0])
+        else:  # DESIGN.md §3: O+ moves by +nudge/2, O- by -nudge/2
+            c, u = np.array([0.5, -0.5]), np.array([1.0, -1.0])
+        y = np.linalg.solve(self.Z, c)
+        self.K_eff = float(c @ y)
+        self.S = net.S
+        self.dmu = self.dLam @ y  # clamped response drops
+        self.dlamO = self.dLam @ u  # output adjoint drops
+        self.dV = free.dV[:, g]  # (N, n_g)
+        self.gradK = self.S * self.dmu**2
+        self.gradO = -self.S * self.dV * self.dlamO  # (N, n_g)
+        self.nu = self.S * self.dV * self.dmu  # (N, n_g)
+
+    def W(self) -> tuple[np.ndarray, np.ndarray]:
+        """``W = A_g L_II^{-1} A_g^T`` and the clamped ``Wc`` on the learning edges."""
+        s = self.s
+        I = s.free.interior
+        n_g = self.tail_g.size
+        cols = np.arange(n_g)
+        rhs = np.zeros((I.size, n_g))
+        pt, ph = self.pos[self.tail_g], self.pos[self.head_g]
+        mt, mh = pt >= 0, ph >= 0
+        rhs[pt[mt], cols[mt]] += 1.0
+        rhs[ph[mh], cols[mh]] -= 1.0
+        X = np.zeros((s.network.n_nodes, n_g))
+        X[I] = np.asarray(s.free.solve(rhs)).reshape(I.size, n_g)
+        W = X[self.tail_g] - X[self.head_g]
+        W = 0.5 * (W + W.T)
+        R = self.dLam @ np.linalg.solve(self.Z, self.dLam.T)
+        return W, W - R
+
+
+def _asymmetry(J: np.ndarray) -> float:
+    scale = float(np.max(np.abs(J)))
+    return float(np.max(np.abs(J - J.T)) / scale) if scale > 0 else 0.0
+
+
+def _readonly(a):
+    if a is None:
+        return None
+    a = np.array(a, dtype=float)
+    a.flags.writeable = False
+    return a
+
+
+def force_jacobian(
+    network: Network,
+    G: Any,
+    task: Task,
+    *,
+    eta: float = 1.0,
+    curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
+    delta_tol: float = DEFAULT_DELTA_TOL,
+) -> ForceJacobian:
+    """Exact Jacobian ``dF/dG`` of the mean force of standard clamping, by the adjoint method.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device.
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    task : Task
+        Regression, or classification with the hinge of Appendix A (points past their label
+        contribute nothing; a point exactly at its label counts as nudged).
+    eta : float in (0, 1]
+    curvature : {"auto", "exact", "gauss-newton"}
+        ``"exact"`` always adds the curvature term (cost: one multi-RHS solve and a dense
+        ``n_gates**2`` matrix); ``"gauss-newton"`` never does (exact only at a solution);
+        ``"auto"`` adds it unless every nudged ``|delta_p| <= delta_tol``. The result says which.
+    delta_tol : float
+        Volts, see `DEFAULT_DELTA_TOL`.
+
+    Returns
+    -------
+    ForceJacobian
+
+    Notes
+    -----
+    Formulas in the module docstring. Cost without curvature: one free factorization, one
+    solve per output node, ``O(N n_gates**2)`` for the outer products. At a solution
+    ``J = (1/eta) d2C_eta/dG2`` for a single-node output (the η subtlety).
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> net = star_network()
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> res = force_jacobian(net, [3.0, 3.5], task)
+    >>> res.curvature_included, bool(res.max_abs_delta > 0)
+    (True, True)
+    >>> res.J.shape
+    (2, 2)
+    """
+    eta = _check_eta(eta)
+    if curvature not in ("auto", "exact", "gauss-newton"):
+        raise ProtocolError(
+            f"Argument `curvature` must be 'auto', 'exact' or 'gauss-newton', but is {curvature!r}."
+        )
+    s = _Solvers(network, G, task)
+    free = s.free_state()
+    ad = _Adjoint(s, free)
+    N = task.n_points
+    delta = task.labels - free.O
+    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
+    Delta = eta_p * delta  # O_C - O_F, (1)
+    J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
+    active = eta_p > 0
+    max_d = float(np.max(np.abs(delta[active]))) if np.any(active) else 0.0
+    include = curvature == "exact" or (curvature == "auto" and max_d > delta_tol)
+    J_curv = None
+    if include:
+        W, Wc = ad.W()
+        SS = np.outer(ad.S, ad.S)
+        hessK = -2.0 * SS * np.outer(ad.dmu, ad.dmu) * Wc
+        v = Delta @ ad.dV  # sum_p Delta_p dV_p, (n_g,)
+        sum_grad_nu = -SS * (np.outer(ad.dmu, v) * W + np.outer(v, ad.dmu) * Wc)
+        J_curv = (
+            -2.0 * np.outer(ad.gradK, (eta_p * Delta) @ ad.gradO)
+            + np.sum(Delta**2) * hessK
+            + 2.0 * sum_grad_nu
+        ) / N
+    J = J_gn + J_curv if include else J_gn
+    return ForceJacobian(
+        J=_readonly(J),
+        gauss_newton=_readonly(J_gn),
+        curvature=_readonly(J_curv),
+        curvature_included=bool(include),
+        delta=_readonly(delta),
+        max_abs_delta=max_d,
+        eta=eta,
+        asymmetry=_asymmetry(J),
+    )
+
+
+def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.0) -> np.ndarray:
+    """Exact Hessian ``d2C_eta/dG2`` of the contrastive function (D3) with standard clamping.
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    task : Task
+    eta : float in (0, 1]
+        ``C_eta = mean_p (P_C,p - P_F,p)`` with ``O_C = O_F + eta delta``; ``eta = 1`` is the
+        paper's C.
+
+    Returns
+    -------
+    H : (n_gates, n_gates) ndarray
+        Symmetric, A/V (W/V²).
+
+    Notes
+    -----
+    ``C_eta = mean_p Delta_p**2 K_eff`` with ``Delta_p = eta delta_p``; its Hessian uses the
+    adjoint quantities of `force_jacobian` plus ``hess O_ef = S_e S_f W_ef (dlamO_f dV_e +
+    dlamO_e dV_f)``. Valid everywhere, not only at a solution. At a solution with a single-node
+    output, ``H = eta * J`` (the η subtlety).
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> H = contrastive_hessian(star_network(), [3.0, 3.5], task)
+    >>> bool(abs(H[0, 1] - H[1, 0]) < 1e-15)
+    True
+    """
+    eta = _check_eta(eta)
+    s = _Solvers(network, G, task)
+    free = s.free_state()
+    ad = _Adjoint(s, free)
+    N = task.n_points
+    delta = task.labels - free.O
+    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
+    Delta = eta_p * delta
+    K = ad.K_eff
+    W, Wc = ad.W()
+    SS = np.outer(ad.S, ad.S)
+    hessK = -2.0 * SS * np.outer(ad.dmu, ad.dmu) * Wc
+    gO = eta_p[:, None] * ad.gradO  # = -grad Delta_p
+    H = 2.0 * K * gO.T @ gO
+    a = Delta @ gO  # sum_p Delta_p eta_p grad O_p
+    H -= 2.0 * (np.outer(ad.gradK, a) + np.outer(a, ad.gradK))
+    H += np.sum(Delta**2) * hessK
+    w = (eta_p * Delta) @ ad.dV
+    sum_hessO = SS * W * (np.outer(w, ad.dlamO) + np.outer(ad.dlamO, w))
+    H -= 2.0 * K * sum_hessO
+    H /= N
+    return _readonly(0.5 * (H + H.T))
+
+
+def force_jacobian_fd(
+    network: Network, G: Any, task: Task, *, eta: float = 1.0, h: float = 1e-5
+) -> np.ndarray:
+    """Central finite differences of the mean force: the slow reference for `force_jacobian`.
+
+    Parameters
+    ----------
+    h : float
+        Gate step, V. Truncation error ~``h**2 |F'''|``, round-off ~``eps |F| / h``; 1e-5 V
+        balances them for gates of a few volts (about 9-10 correct digits).
+
+    Returns
+    -------
+    J : (n_gates, n_gates) ndarray
+        Column ``j`` is ``(F(G + h e_j) - F(G - h e_j)) / (2 h)``; ``2 n_gates`` force solves.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> net = star_network()
+    >>> J = force_jacobian_fd(net, [3.0, 3.5], task)
+    >>> bool(np.allclose(J, force_jacobian(net, [3.0, 3.5], task).J, rtol=1e-7, atol=0))
+    True
+    """
+    G = network.check_gates(G).astype(float)
+    if G.ndim != 1:
+        raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")
+    n = G.size
+    J = np.empty((n, n))
+    for j in range(n):
+        Gp, Gm = G.copy(), G.copy()
+        Gp[j] += h
+        Gm[j] -= h
+        Fp = coupled_learning_force(network, Gp, task, eta=eta).F
+        Fm = coupled_learning_force(network, Gm, task, eta=eta).F
+        J[:, j] = (Fp - Fm) / (2.0 * h)
+    return J
+
+
+def linearize(
+    network: Network,
+    task: Task,
+    G_star: Any,
+    *,
+    gamma: float,
+    r: float = 1.0,
+    eta: float = 1.0,
+    method: Literal["auto", "adjoint", "symbolic"] = "auto",
+    curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
+    solution_tol: float = DEFAULT_SOLUTION_TOL,
+) -> Any:
+    """Linearize standard-clamping Coupled Learning at a solution: ``LinearTask(M, G_star)``.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device (Appendix D).
+    task : Task
+    G_star : (n_gates,) array_like
+        A solution: a zero of the mean force (every ``delta_p = 0``, or a minimum of C with
+        residual errors), V. Find one with `nearest_solution` or `joint_solution`.
+    gamma : float
+        Learning rate ``gamma = A0/S``, Ω/s (> 0).
+    r : float
+        Measured rate factor ``A_exp/A0`` (Appendix C), > 0.
+    eta : float in (0, 1]
+    method : {"auto", "adjoint", "symbolic"}
+        ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
+        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.symbolic`), small networks.
+    curvature : {"auto", "exact", "gauss-newton"}
+        Passed to `force_jacobian` (adjoint only): where some ``delta_p != 0`` at ``G_star`` the
+        curvature term is included unless ``"gauss-newton"`` is asked for explicitly.
+    solution_tol : float
+        Volts; ``G_star`` is refused when ``max|F| > solution_tol * max|J|`` (see
+        `DEFAULT_SOLUTION_TOL`).
+
+    Returns
+    -------
+    LinearTask
+        ``M = r gamma dF/dG`` (1/s) at ``G_star``; for ``eta = 1`` and a single-node output this
+        is the paper's ``M = r gamma d2C/dG2`` (D2).
+
+    Raises
+    ------
+    TaskError
+        ``G_star`` is not a solution, or ``J`` is not symmetric (differential output, or
+        ``eta < 1`` with residual errors) — the message gives the asymmetry.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> net = star_network()
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> G_star = nearest_solution(net, task, [3.0, 3.5])
+    >>> lt = linearize(net, task, G_star, gamma=1.6e6, r=2.0)
+    >>> lt.rank
+    1
+    """
+    from .linear import LinearTask
+
+    for name, v in (("gamma", gamma), ("r", r)):
+        if not (np.isscalar(v) and np.isfinite(v) and v > 0):
+            raise TaskError(f"Argument `{name}` must be a finite number > 0, but is {v!r}.")
+    G_star = network.check_gates(G_star)
+    if method in ("auto", "adjoint"):
+        jac = force_jacobian(network, G_star, task, eta=eta, curvature=curvature)
+        J = np.array(jac.J)
+    elif method == "symbolic":
+        from .symbolic import symbolic_force_jacobian
+
+        J = symbolic_force_jacobian(network, G_star, task, eta=eta)
+    else:
+        raise ProtocolError(
+            f"Argument `method` must be 'auto', 'adjoint' or 'symbolic', but is {method!r}."
+        )
+    F = coupled_learning_force(network, G_star, task, eta=eta).F
+    scale = float(np.max(np.abs(J)))
+    if float(np.max(np.abs(F))) > solution_tol * scale:
+        raise TaskError(
+            f"`G_star` = {np.round(G_star, 6).tolist()} is not a solution: max|F| = "
+            f"{np.max(np.abs(F)):.3g} A exceeds solution_tol * max|J| = {solution_tol * scale:.3g}"
+            " A; find G_star with nearest_solution() or joint_solution()."
+        )
+    asym = _asymmetry(J)
+    if asym > 1e-8:
+        raise TaskError(
+            f"The force Jacobian at `G_star` is not symmetric (max|J - J^T|/max|J| = {asym:.3g}),"
+            " so the dynamics are not a gradient flow there (differential output, or eta < 1 "
+            "with residual errors); a LinearTask needs a symmetric M."
+        )
+    return LinearTask(r * gamma * J, G_star)
+
+
+def _residuals(network: Network, tasks: Sequence[Task], G: np.ndarray):
+    """Errors ``delta`` of every point of every task and their gradient ``d delta/dG``."""
+    ds, jacs = [], []
+    for t in tasks:
+        s = _Solvers(network, G, t)
+        free = s.free_state()
+        ad = _Adjoint(s, free)
+        ds.append(t.labels - free.O)
+        jacs.append(-ad.gradO)
+    return np.concatenate(ds), np.vstack(jacs)
+
+
+def nearest_solution(
+    network: Network,
+    task: Task | Sequence[Task],
+    G_ref: Any,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 50,
+) -> np.ndarray:
+    """The point of a task's solution manifold ``{G : O_F,p(G) = L_p for all p}`` nearest ``G_ref``.
+
+    Parameters
+    ----------
+    network : Network
+    task : Task or sequence of Task
+        With several tasks, the manifold is the intersection (joint solutions).
+    G_ref : (n_gates,) array_like
+        Reference point, V (Euclidean distance in gate space).
+    tol : float
+        Volts: stop when every ``|delta_p| <= tol`` and the step is below ``tol * 1e3``.
+    max_iter : int
+
+    Returns
+    -------
+    G : (n_gates,) ndarray
+
+    Raises
+    ------
+    ConvergenceError
+        No solution reached (e.g. more independent points than gates, or no solution with every
+        gate above threshold).
+
+    Notes
+    -----
+    Constrained Gauss-Newton: linearize ``delta(G) = 0`` at ``G_k`` and take the point of that
+    affine set nearest ``G_ref``, ``G_{k+1} = G_ref - D^T (D D^T)^{-1} (delta_k + D (G_ref - G_k))``
+    with ``D = d delta/dG`` (one adjoint solve per task). A step that would push a gate below its
+    threshold is halved. Converges quadratically to the KKT point.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.kirchhoff import free_state
+    >>> net = star_network()
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> G = nearest_solution(net, task, [3.0, 3.5])
+    >>> round(float(free_state(net, G, task).O[0]), 12)
+    0.31
+    """
+    tasks = [task] if isinstance(task, Task) else list(task)
+    if not tasks:
+        raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
+    G_ref = np.array(network.check_gates(G_ref), dtype=float)
+    G = G_ref.copy()
+    for _ in range(max_iter):
+        d, D = _residuals(network, tasks, G)
+        try:
+            lam = np.linalg.solve(D @ D.T, d + D @ (G_ref - G))
+        except np.linalg.LinAlgError:
+            raise ConvergenceError(
+                f"The solution manifold is degenerate at G = {np.round(G, 6).tolist()} (the "
+                f"{d.size} point constraints are not independent); drop redundant points."
+            ) from None
+        step = G_ref - D.T @ lam - G
+        for _ in range(60):
+            try:
+                network.conductances(G + step)
+                break
+            except DeviceError:
+                step *= 0.5
+        G = G + step
+        if np.max(np.abs(d)) <= tol and np.max(np.abs(step)) <= 1e3 * tol:
+            return G
+    d, _ = _residuals(network, tasks, G)
+    if np.max(np.abs(d)) <= tol:
+        return G
+    raise ConvergenceError(
+        f"nearest_solution did not converge in {max_iter} iterations (max|delta| = "
+        f"{np.max(np.abs(d)):.3g} V at G = {np.round(G, 6).tolist()}); the tasks may have no "
+        "solution with every gate above threshold, or need a closer G_ref."
+    )
+
+
+def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, **kw) -> np.ndarray:
+    """Joint solution of two tasks: the point of both solution manifolds nearest ``G_guess``.
+
+    Same as ``nearest_solution(network, [task_a, task_b], G_guess, **kw)``; raises
+    `ConvergenceError` when the tasks are incompatible (no joint solution).
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> net = star_network()
+    >>> pt = lambda v1, L: DataPoint({"High": 0.4351, "Low": 0.0181, "Input": v1}, L)
+    >>> a, b = Task([pt(0.4351, 0.31)], "Output"), Task([pt(0.0181, 0.14)], "Output")
+    >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)
+    array([2.4315, 2.3872])
+    """
+    return nearest_solution(network, [task_a, task_b], G_guess, **kw)

@@ -1,0 +1,216 @@
+"""The Coupled Learning rule: clamping protocols and the learning force.
+
+Per learning edge the circuit applies ``dG = t_h [A0 (dV_F**2 - dV_C**2) + B]`` ((3), (7) of the
+paper). With ``gamma = A0 / S`` the continuum dynamics are (5)/(D1)
+
+    dG/dt = -gamma F + B,        F_e = S_e (dV_C,e**2 - dV_F,e**2),
+
+with ``F`` averaged over the points of a task that are cycled fast (DESIGN.md §3).
+
+Clamping protocols (``delta = L - O_F``):
+
+- ``"standard"`` (1)/(F1): ``O_C = O_F + eta delta``, every point weighted equally.
+- ``"overclamp"`` (F5): ``O_C = O_F + eta (L0 sign(delta) - O_F)`` with step time
+  ``t_h = r0 |delta|``, i.e. point weight ``|delta|``. (The main text's (8) drops the ``-O_F``
+  term; (F5) is implemented.)
+- Classification (Appendix A): a point whose free output is beyond its label in the label's
+  direction, ``(O_F - L) sign(L) > 0``, is not nudged (``eta = 0``, standard) or skipped
+  (``t_h = 0``, overclamping).
+
+For a linear network the force of standard clamping is the gradient of the contrastive function
+at ``eta = 1``: ``F = dC/dG`` with ``C = P_C - P_F`` of (D3) (envelope theorem,
+``dP/dK_e = dV_e**2``). For ``eta < 1``, see `clln_theory.linearize` for the η subtlety.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .errors import ProtocolError, TaskError
+from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
+from .network import Network
+from .tasks import Task
+
+__all__ = ["ClampingProtocol", "ForceResult", "clamped_outputs", "coupled_learning_force"]
+
+ClampingProtocol = Literal["standard", "overclamp"]
+
+
+def clamped_outputs(
+    O_F: Any,
+    task: Task,
+    *,
+    eta: float = 1.0,
+    protocol: ClampingProtocol = "standard",
+    L0: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clamped outputs and step weights of a clamping protocol.
+
+    Parameters
+    ----------
+    O_F : (n_points,) array_like
+        Free outputs, V.
+    task : Task
+        Supplies the labels and the kind (classification uses the hinge of Appendix A).
+    eta : float in (0, 1]
+        Nudge amplitude.
+    protocol : {"standard", "overclamp"}
+        Standard clamping (1) or overclamping (F5).
+    L0 : float, optional
+        Overclamping target magnitude, V (> 0); required for ``"overclamp"``.
+
+    Returns
+    -------
+    O_C : (n_points,) ndarray
+        Clamped outputs, V: ``O_F + eta delta`` (1) or ``O_F + eta (L0 sign(delta) - O_F)`` (F5).
+    weight : (n_points,) ndarray
+        Relative step time ``t_h / t_0`` of each point: 1 (standard), ``|delta|`` (overclamping,
+        ``t_h = r0 |delta|``), 0 for a classification point past its label under overclamping.
+    active : (n_points,) bool ndarray
+        False where the classification hinge switched the point off.
+
+    Examples
+    --------
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> t = Task([DataPoint({"i": 0.0}, 0.2), DataPoint({"i": 1.0}, -0.2)], "o",
+    ...          kind="classification")
+    >>> O_C, w, active = clamped_outputs([0.1, -0.3], t, eta=0.5)
+    >>> O_C.tolist(), active.tolist()  # the second point is past its label: not nudged
+    ([0.15000000000000002, -0.3], [True, False])
+    """
+    O_F = np.asarray(O_F, dtype=float)
+    if O_F.shape != (task.n_points,):
+        raise TaskError(
+            f"Argument `O_F` must have shape ({task.n_points},), but has shape {O_F.shape}."
+        )
+    eta = _check_eta(eta)
+    delta = task.labels - O_F
+    active = ~_hinge_satisfied(O_F, task)
+    if protocol == "standard":
+        O_C = O_F + np.where(active, eta, 0.0) * delta  # (1), (F1); Appendix A hinge
+        weight = np.ones(task.n_points)
+    elif protocol == "overclamp":
+        if L0 is None or not np.isfinite(L0) or L0 <= 0:
+            raise ProtocolError(
+                f"Overclamping needs a target magnitude L0 > 0 (volts), but got L0={L0!r}."
+            )
+        O_C = np.where(active, O_F + eta * (L0 * np.sign(delta) - O_F), O_F)  # (F5)
+        weight = np.where(active, np.abs(delta), 0.0)  # t_h = r0 |delta|
+    else:
+        raise ProtocolError(
+            f"Argument `protocol` must be 'standard' or 'overclamp', but is {protocol!r}."
+        )
+    return O_C, weight, active
+
+
+@dataclass(frozen=True, slots=True)
+class ForceResult:
+    """The Coupled Learning force of a task at one gate vector.
+
+    Attributes
+    ----------
+    F : (n_gates,) ndarray
+        ``mean_p weight_p F_points[p]``, A (the force in ``dG/dt = -gamma F + B``).
+    F_points : (n_points, n_gates) ndarray
+        ``S (dV_C**2 - dV_F**2)`` on each learning edge for each point, A.
+    O_F, O_C, delta : (n_points,) ndarray
+        Free output, clamped output and error ``delta = L - O_F``, V.
+    weight : (n_points,) ndarray
+        Relative step time of each point (see `clamped_outputs`).
+    active : (n_points,) bool ndarray
+        False for classification points switched off by the hinge.
+    free, clamped : State
+        The two electrical states.
+    protocol : str
+    eta : float
+    L0 : float or None
+    """
+
+    F: np.ndarray
+    F_points: np.ndarray
+    O_F: np.ndarray
+    O_C: np.ndarray
+    delta: np.ndarray
+    weight: np.ndarray
+    active: np.ndarray
+    free: State
+    clamped: State
+    protocol: str
+    eta: float
+    L0: float | None
+
+
+def coupled_learning_force(
+    network: Network,
+    G: Any,
+    task: Task,
+    *,
+    eta: float = 1.0,
+    protocol: ClampingProtocol = "standard",
+    L0: float | None = None,
+) -> ForceResult:
+    """Coupled Learning force ``F_e = S_e (dV_C,e**2 - dV_F,e**2)``, mean over the task's points.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device (the theory's edges, Appendix D).
+    G : (n_gates,) array_like
+        Gate voltages, V, in ``network.gate_names`` order.
+    task : Task
+    eta : float in (0, 1]
+        Nudge amplitude of (1) / (F5).
+    protocol : {"standard", "overclamp"}
+    L0 : float, optional
+        Overclamping target magnitude, V.
+
+    Returns
+    -------
+    ForceResult
+        ``result.F`` enters ``dG/dt = -gamma F + B`` ((5), (D1) of the paper).
+
+    Raises
+    ------
+    NetworkError, TaskError, ShapeError, DeviceError, ProtocolError
+        Unknown/floating nodes, bad ``G`` or ``eta``, a learning edge with ``K <= 0`` (named with
+        its threshold), an unknown protocol or a missing ``L0``.
+
+    Notes
+    -----
+    Cost: one factorization of the free interior block and one of the clamped block (which
+    also imposes the output), each reused for every point.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> res = coupled_learning_force(star_network(), [3.0, 3.5], task)
+    >>> res.delta.round(6)  # the output is below its label ...
+    array([0.003587])
+    >>> bool(res.F[1] < 0)  # ... so G+ (High-Output) grows: dG/dt = -gamma F > 0
+    True
+    """
+    s = _Solvers(network, G, task)
+    free = s.free_state()
+    O_C, weight, active = clamped_outputs(free.O, task, eta=eta, protocol=protocol, L0=L0)
+    clamped = s.clamped_state(free, O_C)
+    g = network.gate_edges
+    F_points = network.S * (clamped.dV[:, g] ** 2 - free.dV[:, g] ** 2)
+    F = weight @ F_points / task.n_points
+    ro = []
+    for a in (F, F_points, free.O, O_C, task.labels - free.O, weight, active):
+        a = np.array(a)
+        a.flags.writeable = False
+        ro.append(a)
+    return ForceResult(
+        *ro,
+        free=free,
+        clamped=clamped,
+        protocol=protocol,
+        eta=float(eta),
+        L0=None if L0 is None else float(L0),
+    )
