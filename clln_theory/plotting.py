@@ -1,0 +1,222 @@
+"""Figures of a reproduction, in the layout of the paper's Fig. 2 (matplotlib, optional extra).
+
+:func:`plot_reproduction` draws three panels: the combined error Ē (A4) and the squared cycle span
+D² (4) against the period τ on log axes, measurements as points and the theory as a line (solid
+where the orbit stays inside the gate box, dashed where it leaves it — the linear theory knows no
+gate limits there), and the limit cycles in G-space for the chosen periods over the measured
+cycles, with the two tasks' solution lines, the linearization points, the gate limits and the bias
+arrow.
+
+matplotlib is imported only when a figure is drawn; without it the functions raise
+``ModuleNotFoundError`` with the install command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_reproduction"]
+
+_ALPHA, _BETA = "#1f5fbf", "#c0392b"  # the paper's colours: task alpha blue, task beta red
+_CYCLE_COLOURS = ("#2a9d8f", "#e9a23b", "#8e44ad", "#7f8c8d", "#d35400")
+
+
+def _figure_class():
+    try:
+        from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        raise ModuleNotFoundError(
+            "Plotting needs matplotlib, an optional extra: pip install 'clln_theory[plot]'."
+        ) from exc
+    return Figure
+
+
+def _curve_panel(ax, rep, key: str, label: str):
+    grid = rep.grid
+    if grid:
+        t, y, inside = grid["tau"], grid[key], grid["in_box"]
+        y_in = np.where(inside, y, np.nan)
+        y_out = np.where(~inside, y, np.nan)
+        # join the segments so that the line has no gap at the box exit
+        edge = np.flatnonzero(np.diff(inside.astype(int)) != 0)
+        for k in edge:
+            y_out[k] = y[k]
+            y_out[k + 1] = y[k + 1]
+        ax.plot(t, y_in, "k-", lw=1.8, label="theory (orbit in gate box)")
+        if np.any(~inside):
+            ax.plot(t, y_out, "k--", lw=1.2, alpha=0.6, label="theory (orbit leaves box)")
+    measured = rep.measured_D2 if key == "D2" else rep.measured_Ebar
+    has = np.isfinite(measured)
+    if np.any(has):
+        inb = has & rep.in_box
+        outb = has & ~rep.in_box
+        ax.plot(rep.tau[inb], measured[inb], "o", ms=6, mfc="#444", mec="k", label="measured")
+        if np.any(outb):
+            ax.plot(
+                rep.tau[outb],
+                measured[outb],
+                "o",
+                ms=6,
+                mfc="white",
+                mec="#444",
+                label="measured (theory orbit leaves box)",
+            )
+    for k, tau in enumerate(rep.config.sweep.cycles):
+        ax.axvline(tau, color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"period $\tau$ (s)")
+    ax.set_ylabel(label)
+    ax.grid(True, which="major", alpha=0.25)
+
+
+def _gspace_panel(ax, rep):
+    cfg = rep.config
+    a_task, b_task = rep.tasks
+    box = cfg.gate_box
+    # limits: everything that is drawn, plus a margin
+    pts = [a_task.G_star, b_task.G_star]
+    cyc_taus = list(cfg.sweep.cycles)
+    orbit_tr = None
+    if cyc_taus:
+        from .cycles import periodic_orbit
+
+        orb = periodic_orbit(a_task.linear, b_task.linear, rep.B, np.array(cyc_taus))
+        orbit_tr = orb.trajectory(401).G  # (T, m, 2)
+        pts += list(orbit_tr.reshape(-1, 2))
+    for c in rep.cycles:
+        pts += list(c.G[:, :2])
+    P = np.array(pts)
+    lo, hi = P.min(axis=0), P.max(axis=0)
+    pad = 0.12 * max(hi - lo) + 0.05
+    lo, hi = lo - pad, hi + pad
+    if box is not None:
+        lo, hi = np.maximum(lo, box[0] - 0.15), np.minimum(hi, box[1] + 0.15)
+    # solution lines of each point
+    x = np.linspace(lo[0], hi[0], 2)
+    for task, colour in ((a_task, _ALPHA), (b_task, _BETA)):
+        for k, line in enumerate(task.lines):
+            if line is not None:
+                lab = f"solution line {task.name}" if k == 0 else None
+                ax.plot(x, line.a * x + line.c, ls=(0, (2, 2)), color=colour, lw=1.3, label=lab)
+        ax.plot(*task.G_star, "x", color=colour, ms=8, mew=2)
+    # gate limits
+    if box is not None:
+        for g in box:
+            if lo[0] <= g <= hi[0]:
+                ax.axvline(g, color="k", lw=3)
+            if lo[1] <= g <= hi[1]:
+                ax.axhline(g, color="k", lw=3)
+    # measured cycles, one colour per period
+    for c in rep.cycles:
+        k = _nearest_index(cyc_taus, c.tau)
+        colour = _CYCLE_COLOURS[k % len(_CYCLE_COLOURS)] if k is not None else "#555"
+        ax.plot(
+            c.G[:, 0],
+            c.G[:, 1],
+            "o",
+            ms=3.5,
+            color=colour,
+            alpha=0.75,
+            label=f"measured, τ = {c.tau:g} s",
+        )
+    # theory orbits: alpha half blue, beta half red, outlined in black
+    if orbit_tr is not None:
+        m = orbit_tr.shape[1]
+        half = (m - 1) // 2
+        for k, tau in enumerate(cyc_taus):
+            G = orbit_tr[k]
+            ax.plot(G[:, 0], G[:, 1], "-", color="k", lw=3.2, alpha=0.9, solid_capstyle="round")
+            ax.plot(G[: half + 1, 0], G[: half + 1, 1], "-", color=_ALPHA, lw=1.4)
+            ax.plot(G[half:, 0], G[half:, 1], "-", color=_BETA, lw=1.4)
+            ax.annotate(
+                f"{tau:g} s",
+                G[half],
+                textcoords="offset points",
+                xytext=(6, -10),
+                fontsize=8,
+                color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)],
+            )
+        ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red)")
+    # bias arrow in the emptiest corner of the panel (the paper's grey arrow)
+    span = hi - lo
+    length = 0.18 * float(min(span))
+    corners = [lo + f * span for f in ((0.2, 0.2), (0.8, 0.2), (0.2, 0.8), (0.8, 0.8))]
+    Bn = rep.B / max(float(np.linalg.norm(rep.B)), 1e-300)
+    start = max(
+        (c - 0.5 * length * Bn for c in corners),
+        key=lambda c: float(np.min(np.linalg.norm(P - (c + 0.5 * length * Bn), axis=1))),
+    )
+    ax.annotate(
+        "",
+        xy=start + length * Bn,
+        xytext=start,
+        arrowprops={"arrowstyle": "-|>", "color": "0.45", "lw": 2.4, "mutation_scale": 18},
+    )
+    ax.annotate(
+        f"bias B = ({rep.B[0]:.2f}, {rep.B[1]:.2f}) V/s",
+        start,
+        textcoords="offset points",
+        xytext=(0, -12),
+        ha="center",
+        fontsize=8,
+        color="0.3",
+    )
+    ax.plot([], [], "x", color="0.3", ms=7, mew=2, label="linearization point G* (α, β)")
+    names = cfg.network.gate_names
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(f"gate of {names[0]} (V)")
+    ax.set_ylabel(f"gate of {names[1]} (V)")
+
+
+def _nearest_index(values, x):
+    if not values:
+        return None
+    k = int(np.argmin(np.abs(np.log(np.asarray(values)) - np.log(x))))
+    return k if abs(np.log(values[k] / x)) < 0.05 else None
+
+
+def plot_reproduction(rep, path: str | Path | None = None, *, dpi: int = 150):
+    """Draw the Fig. 2-like figure of a :class:`~clln_theory.pipeline.Reproduction`.
+
+    Parameters
+    ----------
+    rep : Reproduction
+    path : path, optional
+        Where to save the figure (format from the suffix, e.g. ``.png``, ``.pdf``).
+    dpi : int
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = _figure_class()(figsize=(17.5, 5.4), layout="constrained")
+    gs = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.15])
+    ax_e, ax_d, ax_g = (fig.add_subplot(gs[0, k]) for k in range(3))
+    _curve_panel(ax_e, rep, "Ebar", r"combined error $\bar E$ (V$^2$)")
+    _curve_panel(ax_d, rep, "D2", r"squared cycle span $D^2$ (V$^2$)")
+    ax_d.legend(fontsize=8, loc="upper left")
+    _gspace_panel(ax_g, rep)
+    ax_g.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    s = rep.summary()
+    title = f"{rep.config.name}: {rep.config.description}"
+    sub = (
+        f"r·γ = {rep.config.rate.gamma:.3g} Ω/s, B = ({rep.B[0]:.2f}, {rep.B[1]:.2f}) V/s"
+        + (
+            f" (paper {tuple(rep.config.bias.paper)}, Δ = {100 * s['B_relative_error']:.1f} %)"
+            if "B_relative_error" in s
+            else ""
+        )
+        + f"; orbit inside gate box at {rep.n_in_box} of {rep.tau.size} periods"
+    )
+    if "D2_ratio_in_box" in s:
+        r0, r1 = s["D2_ratio_in_box"]
+        sub += f"; D² theory/measured {r0:.2f}–{r1:.2f} there"
+    fig.suptitle(title + "\n" + sub, fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=dpi)
+    return fig
