@@ -12,8 +12,10 @@ Models
     Eq. (2) of the paper: ``I = S (G - V_T - Vbar) dV`` with ``Vbar`` the mean of the two node
     voltages and ``dV = Va - Vb``. The ``Vbar`` term is the network's nonlinearity.
 
-The three-regime MOSFET of the experiment (ohmic / saturation / subthreshold) is added by the
-simulator (see ``ThreeRegimeMOSFET`` there, once present).
+``ThreeRegimeMOSFET``
+    The transistor of the experiment: ohmic (Eq. (2)), saturation ``S Vov**2 / 2`` and an
+    exponential subthreshold tail (0.1 V/decade) below an overdrive of 0.096 V, used by the
+    nonlinear simulator (`clln_theory.circuit`, `clln_theory.simulate`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Device", "LinearDevice", "OhmicMOSFET"]
+__all__ = [
+    "SUBTHRESHOLD_SLOPE",
+    "SUBTHRESHOLD_TRANSITION",
+    "Device",
+    "LinearDevice",
+    "OhmicMOSFET",
+    "ThreeRegimeMOSFET",
+]
 
 
 @runtime_checkable
@@ -105,3 +114,114 @@ class OhmicMOSFET:
         ov = np.asarray(G) - np.asarray(V_T) - 0.5 * (Va + Vb)
         dV = Va - Vb
         return S * ov * dV, S * (ov - 0.5 * dV), S * (-ov - 0.5 * dV), S * dV
+
+
+#: Subthreshold slope of `ThreeRegimeMOSFET`, volts of gate overdrive per decade of current.
+SUBTHRESHOLD_SLOPE = 0.1
+#: Overdrive ``G - V_T - min(Va, Vb)`` at which `ThreeRegimeMOSFET` turns subthreshold, volts.
+SUBTHRESHOLD_TRANSITION = 0.096
+
+
+@dataclass(frozen=True, slots=True)
+class ThreeRegimeMOSFET:
+    """Three-regime MOSFET of the experiment: ohmic, saturation and subthreshold.
+
+    With the source the lower-voltage terminal, ``Vs = min(Va, Vb)``, the drain-source voltage
+    ``Vds = |Va - Vb|`` and the overdrive ``Vov = G - V_T - Vs``, the magnitude of the current is
+
+    * ohmic (``Vov >= Vtr``, ``Vds < Vov``): ``f = S (Vov - Vds/2) Vds``, which is Eq. (2) of the
+      paper, ``S (G - V_T - Vbar) |dV|``;
+    * saturation (``Vov >= Vtr``, ``Vds >= Vov``): ``f = S Vov**2 / 2``;
+    * subthreshold (``Vov < Vtr``): ``f = f_above(Vtr, Vds) * 10**((Vov - Vtr) / n)``, the
+      above-threshold current evaluated at the transition overdrive ``Vtr``, decaying by one
+      decade per ``n`` volts of overdrive below it.
+
+    The current from a to b is ``I = sign(Va - Vb) f``: odd under swapping a and b, zero at
+    ``Va = Vb``.
+
+    Parameters
+    ----------
+    transition : float
+        ``Vtr``, the overdrive at which the exponential tail is matched on, V (0.096 V).
+    slope : float
+        ``n``, volts per decade of the subthreshold tail (0.1 V/decade).
+
+    Notes
+    -----
+    Continuity (tested in ``tests/test_circuit.py``): ``f`` is continuous everywhere. Ohmic and
+    saturation meet with a continuous first derivative at ``Vds = Vov`` (``df/dVds = 0`` from both
+    sides). The subthreshold tail equals the above-threshold current at ``Vov = Vtr`` for every
+    ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the
+    factor ``(Vtr - Vds/2) ln(10)/n`` (ohmic side, 2.2 as ``Vds -> 0``) or ``Vtr ln(10)/(2n)``
+    (saturated, 1.105): the model is C⁰, not C¹, across the threshold, as specified. The damped
+    Newton of `clln_theory.circuit` copes with this kink (line search on the current residual).
+
+    Examples
+    --------
+    >>> dev = ThreeRegimeMOSFET()
+    >>> ohm = OhmicMOSFET()
+    >>> args = (3.0, 8.5e-4, 0.7, 0.4, 0.2)  # deep ohmic: same as Eq. (2)
+    >>> bool(np.isclose(dev.current(*args), ohm.current(*args)))
+    True
+    >>> float(dev.current(3.0, 8.5e-4, 0.7, 0.2, 0.4)) == -float(dev.current(*args))
+    True
+    >>> float(dev.current(2.0, 1.0, 0.7, 1.5, 0.0))  # saturated: S (G - V_T)**2 / 2
+    0.845
+    """
+
+    transition: float = SUBTHRESHOLD_TRANSITION
+    slope: float = SUBTHRESHOLD_SLOPE
+    is_linear: bool = False
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.transition) and self.transition > 0):
+            raise ValueError(
+                f"ThreeRegimeMOSFET `transition` must be a finite positive voltage, got "
+                f"{self.transition!r}."
+            )
+        if not (np.isfinite(self.slope) and self.slope > 0):
+            raise ValueError(
+                f"ThreeRegimeMOSFET `slope` must be a finite positive V/decade, got {self.slope!r}."
+            )
+
+    def _magnitude(self, G, S, V_T, Va, Vb):
+        """``(s, f, df/dVov, df/dVds)`` with ``I = s f``."""
+        Va = np.asarray(Va, dtype=float)
+        Vb = np.asarray(Vb, dtype=float)
+        S = np.asarray(S, dtype=float)
+        dV = Va - Vb
+        s = np.where(dV >= 0.0, 1.0, -1.0)
+        Vds = np.abs(dV)
+        Vov = np.asarray(G, dtype=float) - np.asarray(V_T, dtype=float) - np.minimum(Va, Vb)
+        Vtr = self.transition
+        above = Vov >= Vtr
+        Vo = np.where(above, Vov, Vtr)  # overdrive at which the square law is evaluated
+        ohmic = Vds < Vo
+        f = np.where(ohmic, S * (Vo - 0.5 * Vds) * Vds, 0.5 * S * Vo**2)
+        f_ov = np.where(ohmic, S * Vds, S * Vo)
+        f_ds = np.where(ohmic, S * (Vo - Vds), 0.0)
+        # subthreshold: f = f_above(Vtr, Vds) * 10**((Vov - Vtr)/n)
+        expo = np.where(above, 0.0, (Vov - Vtr) / self.slope)
+        g = np.power(10.0, expo)
+        f_sub = f * g
+        f_ov = np.where(above, f_ov, f_sub * (np.log(10.0) / self.slope))
+        f_ds = np.where(above, f_ds, f_ds * g)
+        f = np.where(above, f, f_sub)
+        return s, f, f_ov, f_ds
+
+    def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
+        """Current from a to b (amperes)."""
+        s, f, _, _ = self._magnitude(G, S, V_T, Va, Vb)
+        return s * f
+
+    def current_and_derivatives(self, G, S, V_T, Va, Vb):
+        """``(I, dI/dVa, dI/dVb, dI/dG)``.
+
+        For ``Va >= Vb`` (source b): ``dI/dVa = f_ds``, ``dI/dVb = -f_ov - f_ds``,
+        ``dI/dG = f_ov``; for ``Va < Vb`` (source a) the mirror image.
+        """
+        s, f, f_ov, f_ds = self._magnitude(G, S, V_T, Va, Vb)
+        fwd = s > 0
+        dIa = np.where(fwd, f_ds, f_ov + f_ds)
+        dIb = np.where(fwd, -f_ov - f_ds, -f_ds)
+        return s * f, dIa, dIb, s * f_ov
