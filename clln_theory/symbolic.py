@@ -1,0 +1,543 @@
+"""Symbolic power functions, contrastive functions, gradients and Hessians (sympy).
+
+For a small linear network (Appendix D of the paper) every quantity of Coupled Learning is a
+rational function of the edge conductances. This module builds them exactly:
+
+- conductance symbols ``K_i`` for the learning edges (gate order; ``K_i = S_i (G_i - V_T,i)``),
+  ``k_j`` for the fixed edges, ``V_<node>`` for the imposed inputs, ``L`` for the label,
+  ``eta`` for the nudge and ``O_C`` for a clamped output;
+- interior voltages eliminated exactly: the interior Laplacian block is solved by a LU over the
+  rational function field ``QQ(K, k)`` (sympy ``DomainMatrix``), whose elements stay canonical
+  (cancelled numerator/denominator) at every step, so no ``simplify`` of large expressions is
+  ever needed;
+- power ``P = sum_e K_e dV_e**2`` (no 1/2), free output ``O_F``, clamped power ``P_C(O_C)``,
+  contrastive function ``C = P_C - P_F`` at ``O_C = O_F + eta (L - O_F)`` (1), (D3), the
+  Coupled Learning force ``F_i = S_i (dV_C,i**2 - dV_F,i**2)``, their gradients and Hessians in
+  ``K`` or in ``G`` (``d/dG_i = S_i d/dK_i``), the solution manifold ``{O_F = L}``, LaTeX, and
+  ``lambdify`` to numpy.
+
+This is the only module of the package that imports sympy.
+
+Practical size: exact elimination costs grow quickly with the number of interior nodes (the
+determinant of the interior block is a sum over spanning forests); past `DEFAULT_MAX_INTERIOR`
+interior nodes or `DEFAULT_MAX_GATES` gates `SymbolicSizeError` is raised: use the adjoint
+formulas of `clln_theory.linearize`, which are exact to round-off at any size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+from .errors import SymbolicSizeError, TaskError
+from .kirchhoff import _check_eta, _hinge_satisfied, free_state
+from .network import Network
+from .tasks import Task
+
+__all__ = [
+    "DEFAULT_MAX_GATES",
+    "DEFAULT_MAX_INTERIOR",
+    "SymbolicModel",
+    "symbolic_contrastive_hessian",
+    "symbolic_force_jacobian",
+    "symbolic_model",
+]
+
+#: Largest number of interior (non-imposed) nodes eliminated exactly by default. With 8 interior
+#: nodes and ~15 edges the LU over QQ(K) takes a few seconds; the expression size roughly
+#: multiplies by the number of spanning forests with each added node.
+DEFAULT_MAX_INTERIOR = 8
+#: Largest number of gates by default (the Hessian has ``n_gates**2`` rational entries).
+DEFAULT_MAX_GATES = 12
+
+
+def _q(x: float) -> sp.Rational:
+    """A float as the exact rational of its shortest decimal repr (0.4351 -> 4351/10000)."""
+    return sp.Rational(repr(float(x)))
+
+
+@dataclass(frozen=True)
+class SymbolicModel:
+    """Exact rational-function model of one network with given input and output nodes.
+
+    Build with `symbolic_model`. Expressions are sympy ``Expr`` in the symbols below; the
+    ``*_element`` methods return elements of the field ``domain`` (for further exact algebra).
+
+    Attributes
+    ----------
+    network : Network
+    input_nodes : tuple of str
+    output : str or (str, str)
+    K : tuple of Symbol
+        Learning-edge conductances, gate order.
+    k : tuple of Symbol
+        Fixed-edge conductances, edge order.
+    G : tuple of Symbol
+        Gate voltages, gate order (``K_i = S_i (G_i - V_T,i)``).
+    V_in : dict str -> Symbol
+        Input voltage symbols.
+    L, eta, O_C : Symbol
+        Label, nudge amplitude, clamped output.
+    domain : sympy FractionField
+        ``QQ(K, k, V_in, L, eta, O_C)``.
+    """
+
+    network: Network
+    input_nodes: tuple[str, ...]
+    output: str | tuple[str, str]
+    K: tuple[sp.Symbol, ...]
+    k: tuple[sp.Symbol, ...]
+    G: tuple[sp.Symbol, ...]
+    V_in: dict[str, sp.Symbol]
+    L: sp.Symbol
+    eta: sp.Symbol
+    O_C: sp.Symbol
+    domain: Any = field(repr=False)
+    _X_free: Any = field(repr=False)
+    _X_clamp: Any = field(repr=False)
+    _edge_K: tuple = field(repr=False)
+
+    # ----------------------------------------------------------------- internals
+    def _gen(self, s: sp.Symbol):
+        return self.domain.from_sympy(s)
+
+    def _num(self, x) -> Any:
+        return self.domain.from_sympy(sp.sympify(x))
+
+    def _voltages(self, X: tuple, boundary: Sequence[str], values: dict[str, Any]) -> dict:
+        interior, Xm = X
+        V = {n: values[n] for n in boundary}
+        for i, n in enumerate(interior):
+            acc = self.domain.zero
+            for j, b in enumerate(boundary):
+                acc += Xm[i][j] * values[b]
+            V[n] = acc
+        return V
+
+    def _out(self, V: dict):
+        nodes = (self.output,) if isinstance(self.output, str) else self.output
+        return V[nodes[0]] if len(nodes) == 1 else V[nodes[0]] - V[nodes[1]]
+
+    def _inputs(self, inputs: dict[str, float] | None) -> dict:
+        if inputs is None:
+            return {n: self._gen(s) for n, s in self.V_in.items()}
+        missing = set(self.input_nodes) - set(inputs)
+        if missing:
+            raise TaskError(f"Input voltages for nodes {sorted(missing)} are missing.")
+        return {n: self._num(_q(inputs[n])) for n in self.input_nodes}
+
+    def free_voltages_element(self, inputs: dict[str, float] | None = None) -> dict:
+        """Free node voltages (field elements); symbolic inputs unless ``inputs`` is given."""
+        return self._voltages(self._X_free, self.input_nodes, self._inputs(inputs))
+
+    def clamped_voltages_element(self, O_C: Any, inputs: dict[str, float] | None = None) -> dict:
+        """Clamped node voltages with the output held at ``O_C`` (a field element).
+
+        A differential output moves ``V+`` by ``+(O_C - O_F)/2`` and ``V-`` by ``-(O_C - O_F)/2``.
+        """
+        VF = self.free_voltages_element(inputs)
+        vals = dict(self._inputs(inputs))
+        if isinstance(self.output, str):
+            vals[self.output] = O_C
+            outs: tuple[str, ...] = (self.output,)
+        else:
+            nudge = O_C - self._out(VF)
+            vals[self.output[0]] = VF[self.output[0]] + nudge / 2
+            vals[self.output[1]] = VF[self.output[1]] - nudge / 2
+            outs = self.output
+        return self._voltages(self._X_clamp, self.input_nodes + outs, vals)
+
+    def _power(self, V: dict):
+        P = self.domain.zero
+        for e, Ke in zip(self.network.edges, self._edge_K):
+            d = V[e.a] - V[e.b]
+            P += Ke * d * d
+        return P
+
+    def _gate_drops(self, V: dict) -> list:
+        g = self.network.gate_edges
+        return [V[self.network.edges[i].a] - V[self.network.edges[i].b] for i in g]
+
+    def point_elements(
+        self, inputs: dict[str, float] | None = None, label: float | None = None, eta=None
+    ) -> dict:
+        """``O_F, P_F, C, F`` of one point as field elements.
+
+        ``inputs``/``label``/``eta`` default to their symbols; ``C`` and ``F`` use standard
+        clamping ``O_C = O_F + eta (L - O_F)`` (1).
+        """
+        VF = self.free_voltages_element(inputs)
+        O_F = self._out(VF)
+        Lv = self._gen(self.L) if label is None else self._num(_q(label))
+        ev = self._gen(self.eta) if eta is None else self._num(sp.Rational(repr(float(eta))))
+        O_C = O_F + ev * (Lv - O_F)  # (1)
+        VC = self.clamped_voltages_element(O_C, inputs)
+        P_F, P_C = self._power(VF), self._power(VC)
+        dF, dC = self._gate_drops(VF), self._gate_drops(VC)
+        S = [_q(s) for s in self.network.S]
+        F = [self._num(S[i]) * (dC[i] ** 2 - dF[i] ** 2) for i in range(len(S))]
+        return {"O_F": O_F, "P_F": P_F, "P_C": P_C, "C": P_C - P_F, "F": F}
+
+    # ------------------------------------------------------------------ sympy API
+    def to_expr(self, element) -> sp.Expr:
+        """A field element as a sympy expression."""
+        return self.domain.to_sympy(element)
+
+    @property
+    def O_F(self) -> sp.Expr:
+        """Free output ``O_F(K, V_in)``."""
+        return self.to_expr(self._out(self.free_voltages_element()))
+
+    @property
+    def P_F(self) -> sp.Expr:
+        """Free power ``P_F = sum_e K_e dV_F,e**2``."""
+        return self.to_expr(self._power(self.free_voltages_element()))
+
+    @property
+    def P_C(self) -> sp.Expr:
+        """Clamped power ``P_C(O_C)`` with the output held at the symbol ``O_C``."""
+        return self.to_expr(self._power(self.clamped_voltages_element(self._gen(self.O_C))))
+
+    @property
+    def C(self) -> sp.Expr:
+        """Contrastive function ``C = P_C - P_F`` at ``O_C = O_F + eta (L - O_F)`` (D3), (1)."""
+        return self.to_expr(self.point_elements()["C"])
+
+    @property
+    def force(self) -> tuple[sp.Expr, ...]:
+        """Coupled Learning force ``F_i = S_i (dV_C,i**2 - dV_F,i**2)`` per gate."""
+        return tuple(self.to_expr(f) for f in self.point_elements()["F"])
+
+    def solution_manifold(self, label: float | None = None, inputs=None) -> sp.Eq:
+        """The solution manifold ``{O_F = L}`` as a polynomial equation in ``K``.
+
+        Returns ``Eq(numerator(O_F - L), 0)`` (the denominator, a sum of spanning-forest
+        products of positive conductances, never vanishes).
+        """
+        VF = self.free_voltages_element(inputs)
+        Lv = self._gen(self.L) if label is None else self._num(_q(label))
+        num = (self._out(VF) - Lv).numer
+        return sp.Eq(num.as_expr(), 0)
+
+    def K_of_G(self) -> dict[sp.Symbol, sp.Expr]:
+        """Substitution ``K_i -> S_i (G_i - V_T,i)`` with the network's numbers (exact)."""
+        return {
+            Ki: _q(S) * (Gi - _q(VT))
+            for Ki, Gi, S, VT in zip(self.K, self.G, self.network.S, self.network.V_T)
+        }
+
+    def gradient(self, element, wrt: str = "K") -> sp.Matrix:
+        """Gradient of a field element in ``K`` (``wrt="K"``) or in ``G`` (``wrt="G"``)."""
+        gens = [self._gen(Ki) for Ki in self.K]
+        g = [element.diff(x) for x in gens]
+        if wrt == "K":
+            return sp.Matrix([self.to_expr(x) for x in g])
+        S = [_q(s) for s in self.network.S]
+        sub = self.K_of_G()
+        return sp.Matrix([S[i] * self.to_expr(x).subs(sub) for i, x in enumerate(g)])
+
+    def hessian_elements(self, element) -> list[list]:
+        """``d2 element / dK_i dK_j`` as field elements (exact, canonical)."""
+        gens = [self._gen(Ki) for Ki in self.K]
+        first = [element.diff(x) for x in gens]
+        return [[first[i].diff(gens[j]) for j in range(len(gens))] for i in range(len(gens))]
+
+    def hessian(self, element=None, wrt: str = "K") -> sp.Matrix:
+        """Hessian of a field element (default: ``C`` of one symbolic point).
+
+        ``wrt="K"``: ``d2/dK_i dK_j``. ``wrt="G"``: ``S_i S_j d2/dK_i dK_j`` at
+        ``K = S (G - V_T)`` (``K`` is affine in ``G``).
+        """
+        if element is None:
+            element = self.point_elements()["C"]
+        H = self.hessian_elements(element)
+        n = len(self.K)
+        M = sp.Matrix(n, n, lambda i, j: self.to_expr(H[i][j]))
+        if wrt == "K":
+            return M
+        S = [_q(s) for s in self.network.S]
+        return sp.Matrix(n, n, lambda i, j: S[i] * S[j] * M[i, j]).subs(self.K_of_G())
+
+    def latex(self, expr) -> str:
+        """LaTeX of an expression or matrix (``sympy.latex``)."""
+        return sp.latex(expr)
+
+    def lambdify(self, expr) -> Callable:
+        """A numpy function ``f(G, inputs, label, eta)`` of an expression in ``K, k, V, L, eta``.
+
+        Fixed conductances and ``K = S (G - V_T)`` are substituted with the network's numbers;
+        ``G`` has shape ``(n_gates,)``, ``inputs`` is a mapping node -> volts.
+        """
+        net = self.network
+        fixed = {
+            ks: _q(net.edges[i].K) for ks, i in zip(self.k, np.flatnonzero(~net.learning_mask))
+        }
+        e = sp.sympify(expr).subs(fixed)
+        args = [*self.K, *self.V_in.values(), self.L, self.eta]
+        f = sp.lambdify(args, e, modules="numpy")
+        names = list(self.V_in)
+
+        def wrapped(G, inputs=None, label=0.0, eta=1.0):
+            K = net.device.conductance(np.asarray(G, dtype=float), net.S, net.V_T)
+            ins = [0.0 if inputs is None else inputs[n] for n in names]
+            return np.asarray(f(*K, *ins, label, eta), dtype=float)
+
+        return wrapped
+
+
+def symbolic_model(
+    network: Network,
+    task_or_inputs: Task | Sequence[str],
+    output: str | tuple[str, str] | None = None,
+    *,
+    gate_labels: Sequence[str] | None = None,
+    max_interior: int = DEFAULT_MAX_INTERIOR,
+    max_gates: int = DEFAULT_MAX_GATES,
+) -> SymbolicModel:
+    """Build the exact symbolic model of ``network`` with given inputs and output.
+
+    Parameters
+    ----------
+    network : Network
+    task_or_inputs : Task or sequence of str
+        A task (its input nodes and output are used), or the input node names.
+    output : str or (str, str), optional
+        Output node or differential pair; required when input nodes are given.
+    gate_labels : sequence of str, optional
+        Subscripts of the gate symbols (default ``1..n``): ``gate_labels=("-", "+")`` gives
+        ``K_-, K_+, G_-, G_+`` for the 2+1 network.
+    max_interior, max_gates : int
+        Practical size limits (see `DEFAULT_MAX_INTERIOR`).
+
+    Returns
+    -------
+    SymbolicModel
+
+    Raises
+    ------
+    SymbolicSizeError
+        More interior nodes or gates than the limits.
+    NetworkError, TaskError
+        Unknown or floating nodes, an output that is also an input.
+
+    Notes
+    -----
+    Two LU solves over ``QQ(K, k)``: the free block (inputs imposed) and the clamped block
+    (inputs and outputs imposed), each against the identity-like boundary coupling, so the
+    interior voltages are ``X @ V_boundary`` with ``X`` rational in the conductances only.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> m = symbolic_model(star_network(), ["High", "Low", "Input"], "Output",
+    ...                    gate_labels=("-", "+"))
+    >>> m.O_F
+    (K_+*V_High + K_-*V_Low + V_Input*k_1)/(K_+ + K_- + k_1)
+    """
+    if isinstance(task_or_inputs, Task):
+        task = task_or_inputs
+    else:
+        if output is None:
+            raise TaskError("Argument `output` is required when input node names are given.")
+        inputs = list(task_or_inputs)
+        task = Task([_DummyPoint.make(inputs)], output)
+    task.validate(network)
+    inputs = task.input_nodes
+    outs = task.output_nodes
+    n_int = network.n_nodes - len(inputs)
+    if n_int > max_interior or network.n_gates > max_gates:
+        raise SymbolicSizeError(
+            f"Symbolic elimination of {n_int} interior nodes with {network.n_gates} gates exceeds "
+            f"the practical limit (max_interior={max_interior}, max_gates={max_gates}); use the "
+            "adjoint formulas (clln_theory.linearize, method='adjoint') or raise the limits."
+        )
+    n = network.n_gates
+    labels = list(gate_labels) if gate_labels is not None else [str(i + 1) for i in range(n)]
+    if len(labels) != n:
+        raise TaskError(f"Argument `gate_labels` must have {n} entries, but has {len(labels)}.")
+    K = tuple(sp.Symbol(f"K_{s}", positive=True) for s in labels)
+    G = tuple(sp.Symbol(f"G_{s}", real=True) for s in labels)
+    n_fixed = int(np.sum(~network.learning_mask))
+    k = tuple(sp.Symbol(f"k_{j + 1}", positive=True) for j in range(n_fixed))
+    V_in = {nd: sp.Symbol(f"V_{nd}", real=True) for nd in inputs}
+    L, eta, O_C = sp.Symbol("L", real=True), sp.Symbol("eta", positive=True), sp.Symbol("O_C")
+    domain = sp.QQ.frac_field(*K, *k, *V_in.values(), L, eta, O_C)
+    gK = iter(domain.from_sympy(s) for s in K)
+    gk = iter(domain.from_sympy(s) for s in k)
+    edge_K = tuple(next(gK) if e.learning else next(gk) for e in network.edges)
+
+    def solve_block(imposed: tuple[str, ...]):
+        interior = [nd for nd in network.nodes if nd not in imposed]
+        if not interior:
+            return (interior, [])
+        pos_i = {nd: i for i, nd in enumerate(interior)}
+        pos_b = {nd: j for j, nd in enumerate(imposed)}
+        nI, nB = len(interior), len(imposed)
+        LII = [[domain.zero] * nI for _ in range(nI)]
+        LIB = [[domain.zero] * nB for _ in range(nI)]
+        for e, Ke in zip(network.edges, edge_K):
+            for x, y in ((e.a, e.b), (e.b, e.a)):
+                if x in pos_i:
+                    i = pos_i[x]
+                    LII[i][i] += Ke
+                    if y in pos_i:
+                        LII[i][pos_i[y]] -= Ke
+                    else:
+                        LIB[i][pos_b[y]] += Ke  # -(-K): rhs = -L_IB V_B
+        A = DomainMatrix(LII, (nI, nI), domain)
+        B = DomainMatrix(LIB, (nI, nB), domain)
+        X = A.lu_solve(B)  # L_II X = -L_IB  (exact, canonical rational functions)
+        return (interior, [[X[i, j].element for j in range(nB)] for i in range(nI)])
+
+    return SymbolicModel(
+        network=network,
+        input_nodes=inputs,
+        output=task.output,
+        K=K,
+        k=k,
+        G=G,
+        V_in=V_in,
+        L=L,
+        eta=eta,
+        O_C=O_C,
+        domain=domain,
+        _X_free=solve_block(inputs),
+        _X_clamp=solve_block(inputs + outs),
+        _edge_K=edge_K,
+    )
+
+
+class _DummyPoint:
+    @staticmethod
+    def make(inputs):
+        from .tasks import DataPoint
+
+        if not inputs:
+            raise TaskError("At least one input node is needed, but none was given.")
+        return DataPoint({n: 0.0 for n in inputs}, 0.0)
+
+
+def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float):
+    """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
+    _check_eta(eta)
+    O_F = free_state(network, G, task).O
+    off = _hinge_satisfied(O_F, task)
+    C = model.domain.zero
+    F = [model.domain.zero] * network.n_gates
+    for p, point in enumerate(task.points):
+        if off[p]:
+            continue
+        el = model.point_elements(dict(point.inputs), point.label, eta)
+        C += el["C"]
+        F = [a + b for a, b in zip(F, el["F"])]
+    N = model.domain.from_sympy(sp.Integer(task.n_points))
+    return C / N, [f / N for f in F]
+
+
+def _evaluate(model: SymbolicModel, element, K_values: dict, fixed: dict) -> float:
+    pairs = [
+        (model.domain.from_sympy(sym), sp.QQ(int(val.p), int(val.q)))
+        for sym, val in {**K_values, **fixed}.items()
+    ]
+    return float(model.to_expr(element.subs(pairs)))
+
+
+def _numbers(model: SymbolicModel, network: Network, G: np.ndarray):
+    K_num = network.device.conductance(G, network.S, network.V_T)
+    K_values = {Ki: sp.Rational(Fraction(float(v))) for Ki, v in zip(model.K, K_num)}
+    fixed = {
+        ks: _q(network.edges[i].K) for ks, i in zip(model.k, np.flatnonzero(~network.learning_mask))
+    }
+    return K_values, fixed
+
+
+def symbolic_contrastive_hessian(
+    network: Network, G: Any, task: Task, *, eta: float = 1.0, **kw
+) -> np.ndarray:
+    """``d2C_eta/dG2`` of a task at ``G`` from the exact symbolic model.
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    task : Task
+    eta : float in (0, 1]
+    **kw
+        Passed to `symbolic_model` (size limits).
+
+    Returns
+    -------
+    H : (n_gates, n_gates) ndarray
+        Evaluated exactly in rational arithmetic at the float ``K = S (G - V_T)``, then rounded.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> H = symbolic_contrastive_hessian(star_network(), [3.0, 3.5], task)
+    >>> H.shape
+    (2, 2)
+    """
+    network.conductances(G)  # validates G, names an edge below threshold
+    G = np.asarray(G, dtype=float)
+    model = symbolic_model(network, task, **kw)
+    C, _ = _task_elements(model, network, G, task, eta)
+    HK = model.hessian_elements(C)
+    K_values, fixed = _numbers(model, network, G)
+    S = network.S
+    n = network.n_gates
+    return np.array(
+        [
+            [S[i] * S[j] * _evaluate(model, HK[i][j], K_values, fixed) for j in range(n)]
+            for i in range(n)
+        ]
+    )
+
+
+def symbolic_force_jacobian(
+    network: Network, G: Any, task: Task, *, eta: float = 1.0, **kw
+) -> np.ndarray:
+    """Jacobian ``dF/dG`` of the mean Coupled Learning force from the exact symbolic model.
+
+    Parameters
+    ----------
+    network : Network
+    G : (n_gates,) array_like
+    task : Task
+    eta : float in (0, 1]
+
+    Returns
+    -------
+    J : (n_gates, n_gates) ndarray
+        ``J[i, j] = S_j dF_i/dK_j`` evaluated exactly at ``K = S (G - V_T)``.
+
+    Examples
+    --------
+    >>> from clln_theory.network import star_network
+    >>> from clln_theory.tasks import DataPoint, Task
+    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> J = symbolic_force_jacobian(star_network(), [3.0, 3.5], task)
+    >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C
+    True
+    """
+    network.conductances(G)
+    G = np.asarray(G, dtype=float)
+    model = symbolic_model(network, task, **kw)
+    _, F = _task_elements(model, network, G, task, eta)
+    gens = [model.domain.from_sympy(Ki) for Ki in model.K]
+    K_values, fixed = _numbers(model, network, G)
+    S = network.S
+    n = network.n_gates
+    return np.array(
+        [
+            [S[j] * _evaluate(model, F[i].diff(gens[j]), K_values, fixed) for j in range(n)]
+            for i in range(n)
+        ]
+    )
