@@ -63,7 +63,7 @@ DEFAULT_CYCLE_SAMPLES = 201
 the motion is an exponential relaxation plus a linear drift, so extremes sit at or next to the
 sampled times; 201 samples resolve them to ~0.5 % of a half-period."""
 
-DEFAULT_GRID_POINTS = 120
+DEFAULT_GRID_POINTS = 100
 """Periods of the dense theory curve drawn in the figure (log-spaced)."""
 
 
@@ -419,8 +419,18 @@ def _theory(cfg, tasks, B, tau, samples):
     D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
     net = cfg.network
 
-    def E(G):  # (A3)
+    def E(G):  # (A3) from (A1): E = (E_alpha + E_beta) / 2
         return 0.5 * (tasks[0].errors(net, G) + tasks[1].errors(net, G))
+
+    if tasks[0].task.input_nodes == tasks[1].task.input_nodes:
+        # the same imposed nodes: one free solve per gate vector serves the points of both tasks
+        both = Task(tasks[0].task.points + tasks[1].task.points, cfg.output)
+        n_a = tasks[0].task.n_points
+
+        def E(G):
+            flat = np.asarray(G, dtype=float).reshape(-1, net.n_gates)
+            sq = np.array([(both.labels - free_state(net, g, both).O) ** 2 for g in flat])
+            return 0.5 * (sq[:, :n_a].mean(axis=1) + sq[:, n_a:].mean(axis=1))
 
     Ebar = 0.5 * (E(orbit.G_half) + E(orbit.G0))  # (A4): t = tau/2 and t = tau (= 0)
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)

@@ -1,0 +1,161 @@
+"""The ``clln-theory`` command.
+
+Subcommands
+-----------
+``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--json FILE] [--csv FILE] [--plot FILE]``
+    Run the paper's pipeline (:func:`clln_theory.pipeline.reproduce`) on a TOML description or a
+    preset (``exp1``, ``exp2``, ``fig3``) and print a table of theory next to measurement.
+    ``--json -`` / ``--csv -`` print to standard output instead of the table.
+``presets``
+    List the shipped presets.
+
+Errors in the description or the data end the command with status 2 and one sentence on
+standard error; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from .errors import CLLNError
+
+__all__ = ["build_parser", "main"]
+
+
+def _fmt(x, spec=".3g") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def _table(rep) -> str:
+    lines = []
+    s = rep.summary()
+    lines.append(f"{rep.config.name}: {rep.config.description}")
+    lines.append(
+        f"gates {tuple(s['gates'])}, r·γ = {s['gamma']:.4g} Ω/s, η = {s['eta']:g}, "
+        f"gate box {s['gate_box']}"
+    )
+    for t in rep.tasks:
+        pts = "; ".join(
+            f"L = {p.label:.4f} V"
+            + (f", {c.fit_input} = {p.inputs[c.fit_input]:.4f} V" if c else "")
+            for p, c in zip(t.task.points, t.calibrations, strict=True)
+        )
+        lines.append(
+            f"task {t.name}: G* = ({t.G_star[0]:.4f}, {t.G_star[1]:.4f}) V, "
+            f"eig M = {', '.join(f'{v:.4g}' for v in t.linear.eigvals)} 1/s; {pts}"
+            if t.G_star.size == 2
+            else f"task {t.name}: G* = {t.G_star.round(4).tolist()} V; {pts}"
+        )
+    B = ", ".join(f"{b:.3f}" for b in rep.B)
+    line = f"bias B = ({B}) V/s"
+    if "B_relative_error" in s:
+        P = ", ".join(f"{b:.3f}" for b in s["B_paper"])
+        line += f"; paper ({P}) V/s; |ΔB|/|B_paper| = {100 * s['B_relative_error']:.1f} %"
+    lines.append(line)
+    lines.append("")
+    lines.append(
+        f"{'tau [s]':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
+        f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
+    )
+    for r in rep.rows():
+        lines.append(
+            f"{r['tau']:9.4g} {r['D2']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
+            f"{_fmt(r['D2_ratio'], '7.2f'):>7} {r['Ebar']:12.3e} "
+            f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
+            f"{'yes' if r['in_box'] else 'NO'}"
+        )
+    lines.append("")
+    msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
+    if "D2_ratio_in_box" in s:
+        lo, hi = s["D2_ratio_in_box"]
+        msg += f"; D2 theory/measured there: {lo:.2f} to {hi:.2f}"
+    lines.append(msg)
+    return "\n".join(lines)
+
+
+def _cmd_reproduce(args) -> int:
+    from .pipeline import reproduce
+
+    t0 = time.perf_counter()
+    rep = reproduce(args.config, data_dir=args.data_dir)
+    if args.plot:
+        from .plotting import plot_reproduction
+
+        plot_reproduction(rep, args.plot)
+    elapsed = time.perf_counter() - t0
+    to_stdout = False
+    if args.json:
+        if args.json == "-":
+            print(rep.to_json())
+            to_stdout = True
+        else:
+            rep.to_json(args.json)
+    if args.csv:
+        if args.csv == "-":
+            print(rep.to_csv(), end="")
+            to_stdout = True
+        else:
+            rep.to_csv(args.csv)
+    if not to_stdout:
+        print(_table(rep))
+        written = [f for f in (args.json, args.csv, args.plot) if f]
+        print(f"done in {elapsed:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
+    return 0
+
+
+def _cmd_presets(args) -> int:
+    from .config import list_presets, load_config
+
+    for name in list_presets():
+        print(f"{name:8s} {load_config(name).description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``clln-theory`` (subcommands ``reproduce``, ``presets``)."""
+    parser = argparse.ArgumentParser(
+        prog="clln-theory",
+        description="Closed-form theory of biased Coupled Learning networks "
+        "(Dillavou, Guzman, Liu, Durian 2025).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "reproduce",
+        help="run the paper's pipeline on a TOML description or preset",
+        description="Calibrate, infer the bias, compute closed orbits, D2 and Ebar for every "
+        "period, next to the measurements.",
+    )
+    p.add_argument("config", metavar="CONFIG_OR_PRESET", help="TOML file or preset name")
+    p.add_argument(
+        "--data-dir",
+        help="folder of the paper's data (the unpacked 'imperfect-learning-physical-systems'); "
+        "default: ../shared/data/imperfect-learning-physical-systems next to the repository",
+    )
+    p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
+    p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
+    p.add_argument("--plot", metavar="FILE", help="write the figure (png, pdf, svg)")
+    p.set_defaults(func=_cmd_reproduce)
+    q = sub.add_parser("presets", help="list the shipped presets")
+    q.set_defaults(func=_cmd_presets)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``clln-theory``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CLLNError as exc:
+        print(f"clln-theory: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"clln-theory: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
