@@ -13,6 +13,7 @@ share (where no closed orbit exists). :class:`Orbit` holds the result and sample
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,12 @@ __all__ = ["Orbit", "Trajectory", "periodic_orbit"]
 #: Estimated relative error (condition number of ``M_alpha + M_beta`` on the complement of the
 #: common nullspace, times machine epsilon) above which :func:`periodic_orbit` warns.
 ACCURACY_WARN_LEVEL = 1e-6
+
+#: Iterative refinement (one step, the residual of (D10) from M itself rather than from its
+#: eigenbasis) is applied for periods with h * max(lam) <= this; it recovers the accuracy that the
+#: eigendecompositions lose on the slow modes (error ~ eps * |M| / lam_min). Beyond it the fast
+#: modes have decayed and the leading term h * f would cancel, so refinement would not help.
+REFINE_MAX_HLAM = 100.0
 
 #: Largest number of ``tau * n * n`` matrix entries held at once by the batched solver (~64 MB).
 _CHUNK_ENTRIES = 8_000_000
@@ -351,10 +358,26 @@ def _orbit_float(
     c_a = U_a.T @ Bc  # alpha eigenbasis
     c_b = U_b.T @ (Mb @ dGc + Bc)  # beta eigenbasis
     W = U_a.T @ U_b
+    Ma = task_a.M if Pm is None else P.T @ task_a.M @ P
+    refine = h * max(float(lam_a[-1]), float(lam_b[-1])) <= REFINE_MAX_HLAM
+
+    def residual(x: NDArray, rows: slice) -> NDArray:
+        # one step of iterative refinement: G(tau) - G from (D2) with M itself (no eigenbasis
+        # in the leading term h f), in the alpha eigenbasis; zero where it would not help
+        hs = h[rows, None]
+        _, _, pa = _phi1_times(lam_a, h[rows])
+        _, _, pb = _phi1_times(lam_b, h[rows])
+        g = x @ U_a.T
+        fa = Bc - g @ Ma  # (D2), task alpha
+        da = hs * fa + ((pa - hs) * (fa @ U_a)) @ U_a.T  # (D4) with phi_1 = 1 + (phi_1 - 1)
+        fb = Bc - (g + da - dGc) @ Mb  # (D2), task beta at G_half
+        db = hs * fb + ((pb - hs) * (fb @ U_b)) @ U_b.T
+        return ((da + db) @ U_a) * refine[rows, None]
+
     if lam_a.size == 2:
-        x, dx = _solve_2x2(lam_a, lam_b, W, c_a, c_b, h)
+        x, dx = _solve_2x2(lam_a, lam_b, W, c_a, c_b, h, residual)
     else:
-        x, dx = _solve_batched(lam_a, lam_b, W, c_a, c_b, h)
+        x, dx = _solve_batched(lam_a, lam_b, W, c_a, c_b, h, residual)
     # back to gate coordinates
     g0 = x @ U_a.T
     dg = dx @ U_a.T
@@ -381,7 +404,13 @@ def _check_solution(x: NDArray) -> None:
 
 
 def _solve_2x2(
-    lam_a: NDArray, lam_b: NDArray, W: NDArray, c_a: NDArray, c_b: NDArray, h: NDArray
+    lam_a: NDArray,
+    lam_b: NDArray,
+    W: NDArray,
+    c_a: NDArray,
+    c_b: NDArray,
+    h: NDArray,
+    residual: Callable[[NDArray, slice], NDArray],
 ) -> tuple[NDArray, NDArray]:
     """(D11) for n = 2 by explicit algebra, vectorized over ``h``; alpha-basis ``x`` and ``dx``."""
     ea, aa, pa = _phi1_times(lam_a, h)
@@ -410,14 +439,23 @@ def _solve_2x2(
     with np.errstate(divide="ignore", invalid="ignore"):
         x0 = (K11 * r0 - K01 * r1) / det
         x1 = (K00 * r1 - K10 * r0) / det
-    x = np.stack([x0, x1], axis=-1)
-    _check_solution(x)
+        x = np.stack([x0, x1], axis=-1)
+        _check_solution(x)
+        q = residual(x, slice(None))
+        x[:, 0] += (K11 * q[:, 0] - K01 * q[:, 1]) / det
+        x[:, 1] += (K00 * q[:, 1] - K10 * q[:, 0]) / det
     dx = pa * (c_a - lam_a * x)  # G_half - G0 = h phi_1 (v at G0)  (D5)
     return x, dx
 
 
 def _solve_batched(
-    lam_a: NDArray, lam_b: NDArray, W: NDArray, c_a: NDArray, c_b: NDArray, h: NDArray
+    lam_a: NDArray,
+    lam_b: NDArray,
+    W: NDArray,
+    c_a: NDArray,
+    c_b: NDArray,
+    h: NDArray,
+    residual: Callable[[NDArray, slice], NDArray],
 ) -> tuple[NDArray, NDArray]:
     """(D11) for any n by batched BLAS/LAPACK over ``h``, in chunks; alpha-basis ``x``, ``dx``."""
     m = lam_a.size
@@ -437,7 +475,12 @@ def _solve_batched(
         F *= aa[:, None, :]  # E_beta A_alpha
         F[:, diag, diag] += ea  # + E_alpha
         try:
-            x[s : s + step] = np.linalg.solve(F, r[..., None])[..., 0]
+            xs = np.linalg.solve(F, r[..., None])[..., 0]
+            _check_solution(xs)
+            q = residual(xs, slice(s, s + step))
+            if np.any(q):
+                xs += np.linalg.solve(F, q[..., None])[..., 0]
+            x[s : s + step] = xs
         except np.linalg.LinAlgError as exc:
             raise SingularSystemError(
                 "The closed-orbit system (D11) is exactly singular on the complement of the "

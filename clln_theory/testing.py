@@ -1,0 +1,257 @@
+"""Hypothesis strategies and independent reference computations for property-testing.
+
+Users property-test their own linearized tasks with the same generators the toolkit's tests use:
+
+* :func:`psd_matrices` - symmetric PSD rate matrices with a chosen rank and eigenvalue range;
+* :func:`linear_tasks` - :class:`~clln_theory.linear.LinearTask` objects built from them;
+* :func:`task_pairs` - pairs of tasks plus a bias: generic, sharing a common nullspace, with nearly
+  parallel ranges (nearly parallel solution spaces), compatible (a joint solution) or not.
+
+and compare against two deliberately naive references that share no code with the engine:
+
+* :func:`augmented_expm_map` - the affine map of one task over a time ``h`` from
+  ``scipy.linalg.expm`` of the augmented matrix ``[[-M, M G* + B], [0, 0]] h``, (D4);
+* :func:`naive_orbit_G0` - (D11) the obvious way: ``expm`` per period, ``I - A_beta A_alpha``,
+  ``solve``. It loses up to ~10 digits at small ``tau`` (cancellation in ``I - A_beta A_alpha``).
+
+``hypothesis`` is a test extra (``pip install clln_theory[test]``); it is imported only when a
+strategy is requested, and a clear ImportError says so if it is missing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+from numpy.typing import ArrayLike, NDArray
+
+from .linear import LinearTask
+
+__all__ = [
+    "augmented_expm_map",
+    "linear_tasks",
+    "naive_orbit_G0",
+    "psd_matrices",
+    "task_pairs",
+]
+
+#: Default eigenvalue range (1/s) of generated rate matrices: 1e-2 to 1e4, six decades, the
+#: spread of curvatures of the paper's networks times gamma ~ 1e6 Ohm/s.
+DEFAULT_EIGVAL_RANGE = (1e-2, 1e4)
+
+
+def _strategies() -> Any:
+    try:
+        import hypothesis.strategies as st
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "clln_theory.testing strategies need hypothesis; install the test extra: "
+            "pip install 'clln_theory[test]'."
+        ) from exc
+    return st
+
+
+def _orthogonal(rng: np.random.Generator, n: int) -> NDArray:
+    """Haar-random orthogonal matrix (QR of a Gaussian matrix with sign fix)."""
+    Z = rng.standard_normal((n, n))
+    Q, R = np.linalg.qr(Z)
+    return Q * np.sign(np.diag(R))
+
+
+def _eigvals(draw: Any, st: Any, count: int, eigval_range: tuple[float, float]) -> NDArray:
+    lo, hi = np.log10(eigval_range[0]), np.log10(eigval_range[1])
+    exps = draw(st.lists(st.floats(lo, hi), min_size=count, max_size=count))
+    return 10.0 ** np.asarray(exps, dtype=float)
+
+
+def psd_matrices(
+    n: int,
+    *,
+    rank: int | None = None,
+    eigval_range: tuple[float, float] = DEFAULT_EIGVAL_RANGE,
+) -> Any:
+    """Strategy for symmetric PSD ``(n, n)`` matrices ``U diag(lam) U^T`` with a given rank.
+
+    Parameters
+    ----------
+    n : int
+        Size.
+    rank : int, optional
+        Number of nonzero eigenvalues (default ``n``); the others are exactly 0 before rounding.
+    eigval_range : (float, float)
+        Nonzero eigenvalues are log-uniform in this range (1/s).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(psd_matrices(3, rank=2))
+    ... def check(M):
+    ...     assert np.linalg.matrix_rank(M, tol=1e-6) == 2
+    >>> check()
+    """
+    st = _strategies()
+    r = n if rank is None else rank
+
+    @st.composite
+    def build(draw: Any) -> NDArray:
+        lam = np.zeros(n)
+        lam[:r] = _eigvals(draw, st, r, eigval_range)
+        U = _orthogonal(np.random.default_rng(draw(st.integers(0, 2**32 - 1))), n)
+        M = (U * lam) @ U.T
+        return 0.5 * (M + M.T)
+
+    return build()
+
+
+def linear_tasks(
+    n: int,
+    *,
+    rank: int | None = None,
+    eigval_range: tuple[float, float] = DEFAULT_EIGVAL_RANGE,
+    G_range: tuple[float, float] = (-5.0, 5.0),
+) -> Any:
+    """Strategy for :class:`~clln_theory.linear.LinearTask`, ``G_star`` entries in ``G_range``."""
+    st = _strategies()
+    G = st.lists(st.floats(*G_range), min_size=n, max_size=n)
+    return st.builds(LinearTask, psd_matrices(n, rank=rank, eigval_range=eigval_range), G)
+
+
+def task_pairs(
+    n: int,
+    *,
+    ranks: tuple[int, int] | None = None,
+    shared_null: int = 0,
+    angle_range: tuple[float, float] | None = None,
+    compatible: bool = False,
+    eigval_range: tuple[float, float] = DEFAULT_EIGVAL_RANGE,
+    G_range: tuple[float, float] = (-5.0, 5.0),
+    B_range: tuple[float, float] = (-5.0, 5.0),
+) -> Any:
+    """Strategy for ``(task_a, task_b, B)``: two tasks on ``n`` gates and a bias (V/s).
+
+    Parameters
+    ----------
+    n : int
+        Number of gates.
+    ranks : (int, int), optional
+        Ranks of ``M_alpha`` and ``M_beta``; default ``(n - shared_null,) * 2``. They must satisfy
+        ``ranks[0] + ranks[1] >= n - shared_null`` so that the common nullspace is exactly
+        ``shared_null``-dimensional.
+    shared_null : int
+        Dimension of the common nullspace of ``M_alpha`` and ``M_beta`` (no closed orbit: drift).
+    angle_range : (float, float), optional
+        If given, the eigenbasis of ``M_beta`` is that of ``M_alpha`` rotated by an angle
+        log-uniform in this range (radians) within the complement: nearly parallel ranges, hence
+        nearly parallel solution spaces and a nearly singular ``M_alpha + M_beta``.
+    compatible : bool
+        If True the tasks share a joint solution ``G_joint``: ``G_star`` of each is ``G_joint``
+        moved along its own solution manifold (its nullspace).
+    eigval_range, G_range, B_range : (float, float)
+        Nonzero eigenvalues (log-uniform, 1/s), solution and bias entries (uniform).
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5)
+    ... @given(task_pairs(3, ranks=(1, 1), shared_null=1))
+    ... def check(pair):
+    ...     a, b, B = pair
+    ...     assert a.rank == b.rank == 1
+    >>> check()
+    """
+    st = _strategies()
+    m = n - shared_null
+    r_a, r_b = (m, m) if ranks is None else ranks
+    if not (0 <= shared_null <= n and 0 <= r_a <= m and 0 <= r_b <= m and r_a + r_b >= m):
+        raise ValueError(
+            f"Inconsistent task_pairs({n}, ranks={ranks}, shared_null={shared_null}): need "
+            "ranks[i] <= n - shared_null <= ranks[0] + ranks[1]."
+        )
+
+    @st.composite
+    def build(draw: Any) -> tuple[LinearTask, LinearTask, NDArray]:
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        V = _orthogonal(rng, n)
+        C = V[:, shared_null:]  # complement of the common nullspace
+        Ra = _orthogonal(rng, m)
+        if angle_range is None:
+            Rb = _orthogonal(rng, m)
+        else:
+            lo, hi = np.log10(angle_range[0]), np.log10(angle_range[1])
+            angle = 10.0 ** draw(st.floats(lo, hi))
+            K = rng.standard_normal((m, m))
+            K = K - K.T
+            K *= angle / max(np.linalg.norm(K, 2), 1e-300)
+            Rb = Ra @ scipy.linalg.expm(K)
+        # ranges: the first r columns of each basis; with r_a + r_b >= m they span the
+        # complement (for a small angle, only barely: M_alpha + M_beta is nearly singular)
+        Ua = C @ Ra
+        Ub = C @ Rb
+        lam_a = _eigvals(draw, st, r_a, eigval_range)
+        lam_b = _eigvals(draw, st, r_b, eigval_range)
+        cols_a = slice(0, r_a)
+        cols_b = slice(0, r_b)
+        M_a = (Ua[:, cols_a] * lam_a) @ Ua[:, cols_a].T
+        M_b = (Ub[:, cols_b] * lam_b) @ Ub[:, cols_b].T
+        vec = st.lists(st.floats(*G_range), min_size=n, max_size=n)
+        if compatible:
+            G_joint = np.asarray(draw(vec))
+            shift_a = np.asarray(draw(vec))
+            shift_b = np.asarray(draw(vec))
+            Na = np.eye(n) - Ua[:, cols_a] @ Ua[:, cols_a].T
+            Nb = np.eye(n) - Ub[:, cols_b] @ Ub[:, cols_b].T
+            G_a = G_joint + Na @ shift_a
+            G_b = G_joint + Nb @ shift_b
+        else:
+            G_a = np.asarray(draw(vec))
+            G_b = np.asarray(draw(vec))
+        B = np.asarray(draw(st.lists(st.floats(*B_range), min_size=n, max_size=n)))
+        return LinearTask(0.5 * (M_a + M_a.T), G_a), LinearTask(0.5 * (M_b + M_b.T), G_b), B
+
+    return build()
+
+
+# --------------------------------------------------------------------------------------------
+# naive, independent references (scipy.linalg.expm)
+# --------------------------------------------------------------------------------------------
+
+
+def augmented_expm_map(task: LinearTask, B: ArrayLike, h: float) -> tuple[NDArray, NDArray]:
+    """``(A, b)`` of one task over a time ``h`` from ``scipy.linalg.expm`` of an augmented matrix.
+
+    ``expm(h [[-M, M G* + B], [0, 0]]) = [[A, b], [0, 1]]``: the exact flow of (D2) by (D4),
+    with no eigendecomposition, pseudoinverse or nullspace projector. Independent of the engine.
+
+    Examples
+    --------
+    >>> A, b = augmented_expm_map(LinearTask([[1.0]], [2.0]), B=[0.0], h=1.0)
+    >>> float(A[0, 0]), float(b[0])  # exp(-1), 2 (1 - exp(-1))
+    (0.36787944117144233, 1.2642411176571153)
+    """
+    n = task.n
+    X = np.zeros((n + 1, n + 1))
+    X[:n, :n] = -h * task.M
+    X[:n, n] = h * (task.M @ task.G_star + np.asarray(B, dtype=float))
+    Y = scipy.linalg.expm(X)
+    return Y[:n, :n], Y[:n, n]
+
+
+def naive_orbit_G0(task_a: LinearTask, task_b: LinearTask, B: ArrayLike, tau: ArrayLike) -> NDArray:
+    """(D11) the obvious way, one period at a time: ``solve(I - A_b A_a, A_b b_a + b_b)``.
+
+    ``A`` and ``b`` come from :func:`augmented_expm_map`. This is the baseline of the benchmark
+    and the accuracy comparison: forming ``I - A_beta A_alpha`` cancels ``log10(1 / (h lam_min))``
+    digits for ``h lam_min << 1``. Raises ``numpy.linalg.LinAlgError`` when it is singular.
+    Returns ``(n,)`` for a scalar ``tau`` and ``(T, n)`` for a 1-D one.
+    """
+    taus = np.atleast_1d(np.asarray(tau, dtype=float))
+    n = task_a.n
+    out = np.empty((taus.size, n))
+    eye = np.eye(n)
+    for i, t in enumerate(taus):
+        A_a, b_a = augmented_expm_map(task_a, B, t / 2)
+        A_b, b_b = augmented_expm_map(task_b, B, t / 2)
+        out[i] = np.linalg.solve(eye - A_b @ A_a, A_b @ b_a + b_b)
+    return out[0] if np.ndim(tau) == 0 else out
