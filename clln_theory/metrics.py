@@ -1,0 +1,168 @@
+"""Errors and scores of trained networks: (A1)-(A4), the cycle span (4), accuracy, hinge loss.
+
+Small pure functions of outputs ``O`` and labels ``L`` (volts), shared by the theory, the
+simulator and the paper pipeline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+
+__all__ = [
+    "accuracy",
+    "combined_error",
+    "cycle_span",
+    "hinge_loss",
+    "task_error",
+    "two_task_error",
+]
+
+
+def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    O = np.asarray(O, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    if labels.ndim != 1 or labels.size == 0:
+        raise ShapeError(
+            f"Argument `labels` must have shape (n_points,), but has shape {labels.shape}."
+        )
+    if O.shape[-1:] != labels.shape:
+        raise ShapeError(
+            f"Argument `O` must have shape (..., {labels.size}) to match `labels`, but has shape "
+            f"{O.shape}."
+        )
+    if not (np.all(np.isfinite(O)) and np.all(np.isfinite(labels))):
+        raise ShapeError("Arguments `O` and `labels` must be finite, but contain NaN or inf.")
+    return O, labels
+
+
+def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray | float:
+    """Task error ``E = (1/N) sum_i delta_i**2`` (A1), or its classification form (A2).
+
+    Parameters
+    ----------
+    O : (..., N) array_like
+        Outputs, V (leading axes: e.g. time).
+    labels : (N,) array_like
+        Labels ``L_i``, V.
+    kind : {"regression", "classification"}
+        ``"classification"`` zeroes points beyond their label in the label's direction:
+        ``delta_i**2 Theta(L_i delta_i)`` (A2), ``delta = L - O``.
+
+    Returns
+    -------
+    E : float or (...) ndarray
+        V².
+
+    Examples
+    --------
+    >>> task_error([0.30, 0.15], [0.31, 0.14])
+    0.0001...
+    >>> task_error([0.5, -0.2], [0.1, -0.1], kind="classification")  # both past their labels
+    0.0
+    """
+    O, labels = _pair(O, labels)
+    delta = labels - O
+    sq = delta**2
+    if kind == "classification":
+        sq = np.where(labels * delta > 0, sq, 0.0)  # (A2): Theta(L delta), Theta(0) = 0
+    elif kind != "regression":
+        raise ShapeError(f"Argument `kind` must be 'regression' or 'classification', got {kind!r}.")
+    E = sq.mean(axis=-1)  # (A1)
+    return float(E) if np.ndim(E) == 0 else E
+
+
+def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
+    """Error of a two-task experiment ``E = (E_alpha + E_beta) / 2`` (A3).
+
+    Examples
+    --------
+    >>> round(two_task_error(1e-4, 3e-4), 12)
+    0.0002
+    """
+    E = 0.5 * (np.asarray(E_alpha, dtype=float) + np.asarray(E_beta, dtype=float))
+    return float(E) if np.ndim(E) == 0 else E
+
+
+def combined_error(E_half: Any, E_full: Any) -> Any:
+    """Combined error ``E_bar = (E(tau/2) + E(tau)) / 2`` on the limit cycle (A4).
+
+    Parameters
+    ----------
+    E_half, E_full : float or array_like
+        The two-task error (A3) at the end of the alpha half-period (``t = tau/2``) and at the
+        end of the period (``t = tau``), V².
+
+    Examples
+    --------
+    >>> round(combined_error(2e-4, 4e-4), 12)
+    0.0003
+    """
+    E = 0.5 * (np.asarray(E_half, dtype=float) + np.asarray(E_full, dtype=float))
+    return float(E) if np.ndim(E) == 0 else E
+
+
+def cycle_span(G_half: Any, G_full: Any) -> Any:
+    """Cycle span ``D = ||G(tau/2) - G(tau)||`` (4) (the paper's data files hold ``D**2``).
+
+    Parameters
+    ----------
+    G_half, G_full : (..., n_gates) array_like
+        Gate vectors at ``tau/2`` and ``tau`` on the limit cycle, V.
+
+    Returns
+    -------
+    D : float or (...) ndarray
+        V.
+
+    Examples
+    --------
+    >>> cycle_span([3.0, 3.5], [3.3, 3.1])
+    0.5
+    """
+    a = np.asarray(G_half, dtype=float)
+    b = np.asarray(G_full, dtype=float)
+    if a.shape != b.shape or a.ndim == 0:
+        raise ShapeError(
+            f"Arguments `G_half` and `G_full` must have the same shape (..., n_gates), but have "
+            f"{a.shape} and {b.shape}."
+        )
+    D = np.linalg.norm(a - b, axis=-1)
+    return float(D) if np.ndim(D) == 0 else D
+
+
+def accuracy(O: Any, labels: Any) -> Any:
+    """Classification accuracy: fraction of points with ``sign(O) = sign(L)``.
+
+    The class of a point is the sign of its label (Appendix A, ``L+ = -L-``); an output exactly
+    0 is counted wrong.
+
+    Examples
+    --------
+    >>> accuracy([0.02, -0.01, 0.01, 0.0], [0.018, -0.018, -0.018, 0.018])
+    0.5
+    """
+    O, labels = _pair(O, labels)
+    acc = np.mean(np.sign(O) == np.sign(labels), axis=-1)
+    return float(acc) if np.ndim(acc) == 0 else acc
+
+
+def hinge_loss(O: Any, labels: Any) -> Any:
+    """Shifted hinge loss ``(1/N) sum_i max(0, sign(L_i) (L_i - O_i))``, V.
+
+    The hinge implied by the classification protocol of Appendix A: a point is penalized by how
+    far its output falls short of its label in the label's direction, and not at all beyond it.
+    (The paper plots a "hinge loss" in Fig. 5C without defining it; this is the linear form of
+    the hinge of (A2).)
+
+    Examples
+    --------
+    >>> hinge_loss([0.02, -0.01], [0.018, -0.018])  # the second falls 8 mV short
+    0.004
+    """
+    O, labels = _pair(O, labels)
+    h = np.maximum(0.0, np.sign(labels) * (labels - O)).mean(axis=-1)
+    return float(h) if np.ndim(h) == 0 else h
