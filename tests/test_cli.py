@@ -1,0 +1,53 @@
+"""The clln-theory command (clln_theory.cli)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clln_theory.cli import build_parser, main
+from clln_theory.data import default_data_dir
+
+
+def test_presets_subcommand(capsys):
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    assert "exp1" in out and "fig3" in out
+
+
+def test_reproduce_fig3_json_to_stdout(capsys):
+    assert main(["reproduce", "fig3", "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["name"] == "fig3" and len(doc["table"]) == 40
+
+
+def test_errors_exit_2_with_one_line(capsys, tmp_path):
+    assert main(["reproduce", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("clln-theory: error:") and "presets are" in err and "\n" not in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ncolour = 1\n')
+    assert main(["reproduce", str(bad)]) == 2
+    assert "Unknown key 'colour'" in capsys.readouterr().err
+    assert main(["reproduce", "exp1", "--data-dir", str(tmp_path / "none")]) == 2
+    assert "Data folder" in capsys.readouterr().err
+
+
+def test_parser_requires_a_subcommand():
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([])
+
+
+@pytest.mark.skipif(default_data_dir() is None, reason="../shared/data is not present")
+def test_reproduce_exp1_writes_table_json_csv_and_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    files = {k: tmp_path / f"out.{k}" for k in ("json", "csv", "png")}
+    argv = ["reproduce", "exp1", "--data-dir", str(default_data_dir())]
+    argv += ["--json", str(files["json"]), "--csv", str(files["csv"]), "--plot", str(files["png"])]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "orbit inside the gate box at 14 of 19 periods" in out
+    assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(files["csv"].read_text().splitlines()) == 20  # header + 19 periods
+    assert json.loads(files["json"].read_text())["summary"]["n_in_box"] == 14

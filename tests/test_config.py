@@ -1,0 +1,142 @@
+"""Experiment descriptions (clln_theory.config): presets, validation naming the bad key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomllib
+
+from clln_theory import paper
+from clln_theory.config import list_presets, load_config, parse_config
+from clln_theory.errors import ConfigError
+
+PRESETS = Path(__file__).resolve().parents[1] / "clln_theory" / "presets"
+
+
+def _raw(name="exp1"):
+    return tomllib.loads((PRESETS / f"{name}.toml").read_text())
+
+
+def test_presets_listed_and_loaded():
+    assert list_presets() == ["exp1", "exp2", "fig3"]
+    for name in list_presets():
+        cfg = load_config(name)
+        assert cfg.name == name
+        assert cfg.network.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+)
+
+
+@pytest.mark.parametrize("name", ["exp1", "exp2", "fig3"])
+def test_presets_agree_with_paper_constants(name):
+    cfg, ref = load_config(name), paper.EXPERIMENTS[name]
+    for spec, tname in zip(cfg.tasks, ("alpha", "beta"), strict=True):
+        assert spec.name == tname
+        got = tuple((p.inputs["Input"], p.label) for p in spec.points)
+        assert got == ref.tasks[tname]
+        for p in spec.points:
+            assert p.inputs["High"] == paper.V_PLUS and p.inputs["Low"] == paper.V_MINUS
+        if ref.lines:
+            assert tuple((ln.a, ln.c) for ln in spec.lines) == ref.lines[tname]
+    assert cfg.reference == ref.reference
+    assert cfg.bias.paper == ref.bias
+    assert cfg.rate.R0 == ref.R0 and cfg.rate.C0 == ref.C0 and cfg.rate.r == ref.r
+    gamma = ref.r * paper.gamma_from_components(ref.R0, ref.C0)
+    np.testing.assert_allclose(cfg.rate.gamma, gamma, rtol=1e-12)
+    assert cfg.gate_box == (paper.G_MIN, paper.G_MAX)
+    fixed = [e for e in cfg.network.edges if not e.learning]
+    assert len(fixed) == 1 and fixed[0].K == 1.0 / paper.R_FIXED
+    for m in cfg.bias.measurements:
+        assert m.file.endswith(ref.drift_files[m.task]) and m.window == ref.drift_windows[m.task]
+
+
+def _set(d, path, value):
+    keys = path.split(".")
+    for k in keys[:-1]:
+        d = d[int(k)] if isinstance(d, list) else d[k]
+    if value is _DELETE:
+        del d[keys[-1]]
+    else:
+        d[keys[-1]] = value
+
+
+_DELETE = object()
+
+BAD = [
+    # (path to change, new value, words the message must contain)
+    ("name", _DELETE, "Missing required key 'name'"),
+    ("colour", "blue", "Unknown key 'colour'"),
+    ("network.output", _DELETE, "Missing required key 'network.output'"),
+    ("network.output", "Nowhere", "network.output"),
+    ("network.edges.2.R", "five hundred", "network.edges[2].R"),
+    ("network.edges.2.Rr", 500.0, "Unknown key 'network.edges[2].Rr'"),
+    ("network.edges.0.learning", "yes", "network.edges[0].learning"),
+    ("network.edges.1.K", 1e-3, "needs a network with two gates"),  # G+ becomes a fixed edge
+    ("tasks.0.points.0.label", _DELETE, "Missing required key 'tasks[0].points[0].label'"),
+    ("tasks.0.points.0.label", "0.31", "tasks[0].points[0].label"),
+    ("tasks.1.points.0.line", [0.4], "tasks[1].points[0].line"),
+    ("tasks.0.fit_input", _DELETE, "tasks[0].fit_input"),
+    ("tasks.0.fit_input", "Output", "tasks[0].fit_input"),
+    ("theory.reference", [3.0], "theory.reference"),
+    ("theory.gate_box", [5.0, 1.0], "theory.gate_box"),
+    ("rate.R0", _DELETE, "Missing required key 'rate.R0'"),
+    ("rate.R0", -100.0, "rate.R0"),
+    ("rate.gamma", 3e6, "conflicts with 'rate.gamma'"),
+    ("bias.given", [1.0, 2.0], "bias.measure"),
+    ("bias.measure.alpha.kind", "guess", "bias.measure.alpha.kind"),
+    ("bias.measure.beta.window", 0, "bias.measure.beta.window"),
+    ("bias.measure.beta", _DELETE, "bias.measure.beta"),
+    ("sweep.tau", "all", "sweep.tau"),
+    ("sweep.cycles", [0.02, -1.0], "sweep.cycles"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "words"), BAD, ids=[b[0] for b in BAD])
+def test_bad_key_fails_with_one_sentence_naming_it(path, value, words):
+    raw = copy.deepcopy(_raw())
+    _set(raw, path, value)
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    msg = str(info.value)
+    assert words in msg
+    assert "\n" not in msg and msg.rstrip().endswith((".", ")")), msg
+
+
+def test_learning_edge_with_a_conductance_is_refused():
+    raw = _raw()
+    raw["network"]["edges"][0].update(learning=True, K=1e-3)
+    with pytest.raises(ConfigError, match=r"network\.edges\[0\]\.K' is set on a learning edge"):
+        parse_config(raw)
+
+
+def test_two_tasks_required_and_reference_or_G_star():
+    raw = _raw()
+    raw["tasks"] = raw["tasks"][:1]
+    with pytest.raises(ConfigError, match="exactly two tasks"):
+        parse_config(raw)
+    raw = _raw()
+    del raw["theory"]["reference"]
+    with pytest.raises(ConfigError, match=r"Missing key 'theory\.reference'"):
+        parse_config(raw)
+    raw["tasks"][0]["G_star"] = [2.5, 3.6]
+    raw["tasks"][1]["G_star"] = [3.2, 3.0]
+    assert parse_config(raw).tasks[0].G_star == (2.5, 3.6)
+
+
+def test_file_that_is_not_toml_and_unknown_preset(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text("name = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(f)
+    with pytest.raises(ConfigError, match="neither a TOML file nor a preset"):
+        load_config("exp9")
+
+
+def test_gamma_given_directly_and_tau_grid():
+    raw = _raw("fig3")
+    raw["rate"] = {"gamma": 2.4e6}
+    raw["sweep"]["tau"] = {"min": 1e-3, "max": 1.0, "num": 4}
+    cfg = parse_config(raw)
+    assert cfg.rate.gamma == 2.4e6 and cfg.rate.r is None
+    np.testing.assert_allclose(cfg.sweep.tau, [1e-3, 1e-2, 1e-1, 1.0])

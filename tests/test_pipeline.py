@@ -1,0 +1,203 @@
+"""Calibration and the pipeline (clln_theory.calibrate, clln_theory.pipeline).
+
+Reference answers: the 2+1 star network solved by hand. Its free output is
+O = Σ K_i V_i / Σ K_i with K = S (G − V_T) on the gates and K₀ = 1/500 Ω on the input edge, so the
+solution set of O = L is the line  S(G₊−V_T)(V₊−L) + S(G₋−V_T)(V₋−L) + K₀(V₁−L) = 0,  i.e.
+G₊ = a G₋ + c with a = (L − V₋)/(V₊ − L) and c = V_T (1 − a) − K₀ (V₁ − L)/(S (V₊ − L)).
+At a solution C = K_tot (O − L)², so ∂²C/∂G² = 2 K_tot ∇O ∇Oᵀ with ∂O/∂G_j = S (V_j − L)/K_tot.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+
+from clln_theory import paper
+from clln_theory.calibrate import SolutionLine, calibrate_point, model_solution_line
+from clln_theory.config import load_config
+from clln_theory.errors import ConfigError, SingularSystemError, TaskError
+from clln_theory.network import star_network
+from clln_theory.pipeline import calibrate_task, free_output, reproduce
+from clln_theory.tasks import DataPoint
+
+# Calibration is two linear equations on an exactly linear solution set: round-off only.
+FIT_RTOL = 1e-9
+# M from the adjoint Jacobian vs the closed form above: round-off of a few solves.
+HESSIAN_RTOL = 1e-8
+V_P, V_M, S, V_T, K0 = paper.V_PLUS, paper.V_MINUS, paper.S, paper.V_T, 1.0 / paper.R_FIXED
+
+
+def _point(V1, L):
+    return DataPoint({"High": V_P, "Low": V_M, "Input": V1}, L)
+
+
+def _closed_form_fit(a, c):
+    L = (a * V_P + V_M) / (1.0 + a)
+    V1 = L - (c - V_T * (1.0 - a)) * S * (V_P - L) / K0
+    return V1, L
+
+
+def _closed_form_hessian(G, L):
+    K = np.array([S * (G[0] - V_T), S * (G[1] - V_T)])
+    K_tot = K.sum() + K0
+    grad = S * np.array([V_M - L, V_P - L]) / K_tot
+    return 2.0 * K_tot * np.outer(grad, grad)
+
+
+@pytest.mark.parametrize("exp", ["exp1", "exp2"])
+def test_calibration_matches_closed_form_on_paper_lines(exp):
+    out = free_output(star_network(), "Output")
+    for task, V1_nominal in (("alpha", V_P), ("beta", V_M)):
+        a, c = paper.EXPERIMENTS[exp].lines[task][0]
+        cal = calibrate_point(
+            out, _point(V1_nominal, 0.2), SolutionLine(a, c), fit_input="Input", centre=[3, 3.5]
+        )
+        V1, L = _closed_form_fit(a, c)
+        np.testing.assert_allclose(cal.point.inputs["Input"], V1, rtol=FIT_RTOL)
+        np.testing.assert_allclose(cal.point.label, L, rtol=FIT_RTOL)
+        assert cal.residual < 1e-12
+        assert cal.nominal.label == 0.2
+
+
+def test_model_solution_line_matches_closed_form():
+    out = free_output(star_network(), "Output")
+    V1, L = V_P, 0.268
+    line = model_solution_line(out, _point(V1, L))
+    a = (L - V_M) / (V_P - L)
+    c = V_T * (1 - a) - K0 * (V1 - L) / (S * (V_P - L))
+    np.testing.assert_allclose([line.a, line.c], [a, c], rtol=FIT_RTOL)
+
+
+def test_calibration_refuses_an_input_that_cannot_tilt_the_line():
+    out = free_output(star_network(), "Output")
+    with pytest.raises(TaskError, match="not an input"):
+        calibrate_point(out, _point(V_P, 0.3), SolutionLine(2.0, -2.0), fit_input="Output")
+    # dO/dV_High = K₊/K_tot is the same all along G₊ − V_T = G₋ − V_T + K₀/S (slope 1)
+    with pytest.raises(SingularSystemError, match="no effective input"):
+        calibrate_point(out, _point(V_P, 0.3), SolutionLine(1.0, K0 / S), fit_input="High")
+
+
+def test_line_geometry():
+    a, b = SolutionLine(2.7257, -3.3003), SolutionLine(0.43914, 1.6061)
+    X = a.intersect(b)
+    np.testing.assert_allclose([a.distance(X), b.distance(X)], 0.0, atol=1e-12)
+    P = a.nearest([3.0, 3.5])
+    np.testing.assert_allclose(a.distance(P), 0.0, atol=1e-12)
+    np.testing.assert_allclose((np.array([3.0, 3.5]) - P) @ a.direction, 0.0, atol=1e-12)
+    with pytest.raises(SingularSystemError):
+        a.intersect(SolutionLine(2.7257, 0.0))
+
+
+def test_rate_matrix_is_r_gamma_times_closed_form_hessian():
+    cfg = load_config("exp1")
+    spec = cfg.tasks[0]
+    ct = calibrate_task(
+        cfg.network,
+        "Output",
+        "alpha",
+        spec.points,
+        spec.lines,
+        fit_input="Input",
+        reference=cfg.reference,
+        gamma=cfg.rate.gamma,
+    )
+    H = _closed_form_hessian(ct.G_star, ct.task.points[0].label)
+    np.testing.assert_allclose(ct.linear.M, cfg.rate.gamma * H, rtol=HESSIAN_RTOL)
+    # G* is the point of the measured line nearest the reference point (3.0, 3.5)
+    np.testing.assert_allclose(ct.G_star, spec.lines[0].nearest([3.0, 3.5]), rtol=1e-12)
+    # and its null direction is the line's direction
+    np.testing.assert_allclose(abs(ct.linear.eigvecs[:, 0] @ spec.lines[0].direction), 1, 1e-9)
+
+
+def test_two_point_task_linearizes_at_the_intersection():
+    rep = reproduce("fig3", tau=[0.01, 0.1])
+    alpha = rep.tasks[0]
+    assert alpha.linear.rank == 2  # two points, two gates: no null direction
+    X = alpha.lines[0].intersect(alpha.lines[1])
+    np.testing.assert_allclose(alpha.G_star, X, rtol=1e-12)
+    O = free_output(rep.config.network, "Output")
+    for p in alpha.task.points:
+        np.testing.assert_allclose(O(alpha.G_star, p), p.label, atol=1e-12)
+
+
+def test_orbit_quantities_are_consistent():
+    rep = reproduce("fig3", tau=[0.005, 0.05, 0.5])
+    np.testing.assert_allclose(rep.D2, np.sum((rep.orbit.G_half - rep.orbit.G0) ** 2, axis=1))
+    out = free_output(rep.config.network, "Output")
+
+    def E(G):
+        return 0.5 * sum(
+            np.mean([(p.label - out(G, p)) ** 2 for p in t.task.points]) for t in rep.tasks
+        )
+
+    for k in range(3):
+        expected = 0.5 * (E(rep.orbit.G_half[k]) + E(rep.orbit.G0[k]))  # (A4)
+        np.testing.assert_allclose(rep.Ebar[k], expected, rtol=1e-12)
+    assert rep.in_box.all() and np.isnan(rep.measured_D2).all()
+
+
+USER_TOML = """
+name = "mine"
+description = "a 2+1 network with a load resistor to ground and my own lines"
+
+[network]
+output = "Out"
+supplies = { Hi = 0.5, Lo = 0.0, Gnd = 0.0 }
+edges = [
+  { name = "gate-a", a = "Lo", b = "Out", S = 9e-4, V_T = 0.6 },
+  { name = "gate-b", a = "Hi", b = "Out", S = 9e-4, V_T = 0.6 },
+  { name = "in", a = "In", b = "Out", R = 680.0 },
+  { name = "load", a = "Out", b = "Gnd", R = 10000.0 },
+]
+
+[[tasks]]
+name = "alpha"
+fit_input = "In"
+points = [ { inputs = { In = 0.5 }, label = 0.3, line = [2.0, -2.0] } ]
+
+[[tasks]]
+name = "beta"
+fit_input = "In"
+points = [ { inputs = { In = 0.0 }, label = 0.15, line = [0.5, 1.5] } ]
+
+[theory]
+reference = [3.0, 3.5]
+gate_box = [1.0, 5.0]
+
+[rate]
+gamma = 2.0e6
+
+[bias]
+given = [1.0, 2.0]
+
+[sweep]
+tau = [0.001, 0.01, 0.1]
+cycles = [0.01]
+"""
+
+
+def test_a_users_own_network_and_lines_run_without_code_change(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(textwrap.dedent(USER_TOML))
+    rep = reproduce(f)
+    assert rep.config.network.gate_names == ("gate-a", "gate-b")
+    out = free_output(rep.config.network, "Out")
+    for t, line in zip(rep.tasks, (SolutionLine(2.0, -2.0), SolutionLine(0.5, 1.5)), strict=True):
+        p = t.task.points[0]
+        for g1 in (2.0, 3.0, 4.0):  # the fitted model's solution set is the user's line
+            np.testing.assert_allclose(out(line.at(g1), p), p.label, atol=1e-12)
+    assert rep.D2.shape == (3,) and np.all(np.diff(rep.D2) > 0)
+    rows = json.loads(rep.to_json())["table"]
+    assert [r["tau"] for r in rows] == [0.001, 0.01, 0.1]
+    csv_text = rep.to_csv(tmp_path / "mine.csv")
+    assert csv_text.splitlines()[0].startswith("tau,D2,D2_measured")
+
+
+def test_user_toml_error_names_the_key(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text(textwrap.dedent(USER_TOML).replace("label = 0.15,", "lable = 0.15,"))
+    with pytest.raises(ConfigError, match=r"Unknown key 'tasks\[1\]\.points\[0\]\.lable'"):
+        reproduce(f)
