@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import AccuracyWarning, ShapeError, SingularSystemError, TaskError
@@ -33,6 +34,9 @@ ACCURACY_WARN_LEVEL = 1e-6
 #: eigendecompositions lose on the slow modes (error ~ eps * |M| / lam_min). Beyond it the fast
 #: modes have decayed and the leading term h * f would cancel, so refinement would not help.
 REFINE_MAX_HLAM = 100.0
+
+#: From this size on, periods are looped over with syrk + a reusable LU (BLAS-3 dominated).
+_LOOP_MIN_N = 48
 
 #: Largest number of ``tau * n * n`` matrix entries held at once by the batched solver (~64 MB).
 _CHUNK_ENTRIES = 8_000_000
@@ -394,6 +398,13 @@ def _orbit_float(
     return G0, G_half, span
 
 
+_EXACTLY_SINGULAR = (
+    "The closed-orbit system (D11) is exactly singular on the complement of the common "
+    "nullspace; increase `rate_tol` to treat the softest common direction as null (it then "
+    "drifts)."
+)
+
+
 def _check_solution(x: NDArray) -> None:
     if not np.all(np.isfinite(x)):
         raise SingularSystemError(
@@ -457,9 +468,16 @@ def _solve_batched(
     h: NDArray,
     residual: Callable[[NDArray, slice], NDArray],
 ) -> tuple[NDArray, NDArray]:
-    """(D11) for any n by batched BLAS/LAPACK over ``h``, in chunks; alpha-basis ``x``, ``dx``."""
+    """(D11) for any n by batched BLAS/LAPACK over ``h``, in chunks; alpha-basis ``x``, ``dx``.
+
+    For ``n >= _LOOP_MIN_N`` the periods are looped over instead (one symmetric rank-n product
+    and one LU factorization per period, reused by the refinement step): at that size BLAS-3
+    dominates and the loop overhead is negligible.
+    """
     m = lam_a.size
     T = h.size
+    if m >= _LOOP_MIN_N:
+        return _solve_loop(lam_a, lam_b, W, c_a, c_b, h, residual)
     x = np.empty((T, m))
     step = max(1, _CHUNK_ENTRIES // (m * m))
     diag = np.arange(m)
@@ -478,17 +496,52 @@ def _solve_batched(
             xs = np.linalg.solve(F, r[..., None])[..., 0]
             _check_solution(xs)
             q = residual(xs, slice(s, s + step))
-            if np.any(q):
-                xs += np.linalg.solve(F, q[..., None])[..., 0]
+            rows = np.flatnonzero(np.any(q != 0, axis=1))  # refine only where it applies
+            if rows.size:
+                xs[rows] += np.linalg.solve(F[rows], q[rows, :, None])[..., 0]
             x[s : s + step] = xs
         except np.linalg.LinAlgError as exc:
-            raise SingularSystemError(
-                "The closed-orbit system (D11) is exactly singular on the complement of the "
-                "common nullspace; increase `rate_tol` to treat the softest common direction "
-                "as null (it then drifts)."
-            ) from exc
+            raise SingularSystemError(_EXACTLY_SINGULAR) from exc
     _check_solution(x)
     _, _, pa = _phi1_times(lam_a, h)
+    dx = pa * (c_a - lam_a * x)  # G_half - G0  (D5)
+    return x, dx
+
+
+def _solve_loop(
+    lam_a: NDArray,
+    lam_b: NDArray,
+    W: NDArray,
+    c_a: NDArray,
+    c_b: NDArray,
+    h: NDArray,
+    residual: Callable[[NDArray, slice], NDArray],
+) -> tuple[NDArray, NDArray]:
+    """(D11) per period with ``E_beta = Y Y^T`` (syrk, ``n^3`` flops) and one LU (``2n^3/3``)."""
+    m = lam_a.size
+    T = h.size
+    x = np.empty((T, m))
+    ea, aa, pa = _phi1_times(lam_a, h)
+    eb, ab, pb = _phi1_times(lam_b, h)
+    ba = pa * c_a
+    r = (ab * (ba @ W) + pb * c_b) @ W.T  # A_beta b_alpha + b_beta, alpha basis (D11)
+    sq = np.sqrt(eb)
+    diag = np.arange(m)
+    for i in range(T):
+        Y = W * sq[i]
+        K = Y @ Y.T  # E_beta in the alpha basis (numpy uses syrk for Y @ Y.T)
+        K *= aa[i]  # E_beta A_alpha
+        K[diag, diag] += ea[i]  # + E_alpha   (D11)
+        lu = scipy.linalg.lu_factor(K, overwrite_a=True, check_finite=False)
+        if np.any(np.diag(lu[0]) == 0):
+            raise SingularSystemError(_EXACTLY_SINGULAR)
+        xi = scipy.linalg.lu_solve(lu, r[i], check_finite=False)
+        _check_solution(xi)
+        q = residual(xi[None, :], slice(i, i + 1))[0]
+        if np.any(q):
+            xi += scipy.linalg.lu_solve(lu, q, check_finite=False)
+        x[i] = xi
+    _check_solution(x)
     dx = pa * (c_a - lam_a * x)  # G_half - G0  (D5)
     return x, dx
 
