@@ -500,30 +500,53 @@ class _FastTask:
                 den += K
             return num / den
         if self.kind == "ohmic":
-            # Σ K (u − x) + Σ S [(G − V_T)(u − x) − (u² − x²)/2] = 0:  a x² + b x + c = 0
-            a = 0.0
-            b = -Ksum
-            c = Ku
-            for j, u, S, VT in gates:
-                ov = S * (G[j] - VT)
-                a += 0.5 * S
-                b -= ov
-                c += ov * u - 0.5 * S * u * u
-            if a == 0.0:
-                return -c / b
-            disc = b * b - 4.0 * a * c
-            if disc < 0.0:
-                raise ConvergenceError(
-                    "The ohmic current law at the output node has no real root (every gate far "
-                    "below threshold); keep the gates above threshold."
-                )
-            return 2.0 * c / (-b + math.sqrt(disc))  # the root inside [min u, max u]
-        x = self.x_prev[p]
-        if x is None or not (lo <= x <= hi):
-            x = 0.5 * (lo + hi)
-        x = self._newton(G, Ksum, Ku, gates, lo, hi, x)
+            return self._ohmic_root(G, Ksum, Ku, gates)
+        # Three-regime device: where every gate edge is ohmic at the ohmic root, that root is the
+        # exact answer (the two models coincide there); otherwise safeguarded scalar Newton.
+        x = self._ohmic_root(G, Ksum, Ku, gates, strict=False)
+        if x is not None and lo <= x <= hi:
+            Vtr = self.Vtr
+            for j, u, _S, VT in gates:
+                Vov = G[j] - VT - (x if x < u else u)
+                if Vov < Vtr or abs(u - x) >= Vov:
+                    break
+            else:
+                return x
+        x0 = self.x_prev[p]
+        if x0 is None or not (lo <= x0 <= hi):
+            x0 = x if (x is not None and lo <= x <= hi) else 0.5 * (lo + hi)
+        x = self._newton(G, Ksum, Ku, gates, lo, hi, x0)
         self.x_prev[p] = x
         return x
+
+    @staticmethod
+    def _ohmic_root(G, Ksum, Ku, gates, strict: bool = True):
+        """Root of Σ K (u − x) + Σ S [(G − V_T)(u − x) − (u² − x²)/2] = 0 inside [min u, max u].
+
+        The current law with Eq. (2) devices is the quadratic ``a x² + b x + c = 0``; the
+        physical root (current decreasing in x) is the smaller one, in the cancellation-free
+        form ``2c / (−b + sqrt(b² − 4ac))``.
+        """
+        a = 0.0
+        b = -Ksum
+        c = Ku
+        for j, u, S, VT in gates:
+            ov = S * (G[j] - VT)
+            a += 0.5 * S
+            b -= ov
+            c += ov * u - 0.5 * S * u * u
+        if a == 0.0:
+            return -c / b
+        disc = b * b - 4.0 * a * c
+        den = -b + math.sqrt(disc) if disc >= 0.0 else 0.0
+        if den <= 0.0:
+            if not strict:
+                return None
+            raise ConvergenceError(
+                "The ohmic current law at the output node has no physical root (gates far below "
+                "threshold); keep the gates above threshold."
+            )
+        return 2.0 * c / den
 
     def _newton(self, G, Ksum, Ku, gates, lo, hi, x) -> float:
         Vtr, n = self.Vtr, self.n

@@ -175,7 +175,7 @@ def test_convergence_error_names_worst_node_and_residual():
 
 def test_bad_input_is_refused():
     net = star_network()
-    with pytest.raises(NetworkError, match="floating|not connected"):
+    with pytest.raises(NetworkError, match=r"floating|not connected"):
         net2 = Network.from_edges([("a", "b"), ("c", "d")])
         CircuitSolver(net2, ["a"])
     with pytest.raises(ShapeError, match="values"):
