@@ -1,0 +1,114 @@
+"""Theory vs simulation (compare.py): convergence rates, calibration, and the measured D²."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clln_theory.circuit import solve_circuit
+from clln_theory.compare import (
+    calibrate_to_line,
+    compare_theory_simulation,
+    compare_with_measurement,
+)
+from clln_theory.devices import OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.linearize import joint_solution
+from clln_theory.network import star_network
+from clln_theory.paper import EXPERIMENTS
+from clln_theory.simulate import Protocol, learning_rate_A0
+from clln_theory.tasks import DataPoint, Task
+
+V_PLUS, V_MINUS = 0.4351, 0.0181
+SUP = {"High": V_PLUS, "Low": V_MINUS}
+A0_FIG2 = learning_rate_A0(100.0, 22e-6, r=2.0)
+B_EXP1 = np.array([2.97, 4.41])
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DG2 = DATA / "imperfect-learning-physical-systems" / "small network" / "MSE-DG2-Data"
+
+#: Expected convergence orders (see the docstrings): Euler steps O(t_h); the orbit is O(B) away
+#: from the joint solution and the linearization error is O(B²), so the *relative* error is
+#: O(B). A fitted log-log slope within ±0.15 of 1 over a decade or more.
+SLOPE_TOL = 0.15
+#: Aim of the issue: simulated D² within a factor 3 of the measured D² at every τ.
+FACTOR = 3.0
+#: The calibrated task's solution set meets the measured line to Newton accuracy (V).
+LINE_TOL = 1e-10
+
+
+def _task(v1, label, name):
+    return Task([DataPoint({**SUP, "Input": v1}, label)], "Output", name=name)
+
+
+ALPHA, BETA = _task(V_PLUS, 0.31, "alpha"), _task(V_MINUS, 0.14, "beta")
+
+
+def _slope(x, y):
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def test_simulated_cycle_converges_to_theory_as_t_h_shrinks():
+    """Linear devices, tiny bias: |G_sim − G_theory| / D_theory ∝ t_h (Euler, first order)."""
+    net = star_network()
+    Gj = joint_solution(net, ALPHA, BETA, (3.0, 3.5))
+    t_h = np.array([1e-3, 5e-4, 2.5e-4, 1.25e-4])
+    rel = []
+    for th in t_h:
+        c = compare_theory_simulation(net, ALPHA, BETA, [0.08], B=1e-4 * B_EXP1,
+                                      protocol=Protocol(A0=A0_FIG2, t_h=th), G_ref=Gj,
+                                      tol=1e-15)  # fmt: skip
+        rel.append(c.G0_difference[0] / c.D_theory[0])
+    assert abs(_slope(t_h, rel) - 1.0) < SLOPE_TOL
+    assert rel[-1] < 1e-3
+
+
+def test_simulated_cycle_converges_to_theory_as_bias_shrinks():
+    """Linear devices, small t_h: |D_sim/D_theory − 1| ∝ |B| (nonlinearity of C is O(B²))."""
+    net = star_network()
+    Gj = joint_solution(net, ALPHA, BETA, (3.0, 3.5))
+    scale = np.array([1e-1, 1e-2, 1e-3])
+    rel = []
+    for s in scale:
+        c = compare_theory_simulation(net, ALPHA, BETA, [0.08], B=s * B_EXP1,
+                                      protocol=Protocol(A0=A0_FIG2, t_h=2.5e-5), G_ref=Gj,
+                                      tol=1e-15)  # fmt: skip
+        rel.append(abs(c.D_ratio[0] - 1.0))
+    assert abs(_slope(scale, rel) - 1.0) < SLOPE_TOL
+    assert rel[-1] < 1e-4
+
+
+@pytest.mark.parametrize("device", [OhmicMOSFET(), ThreeRegimeMOSFET()])
+def test_calibrated_task_solution_set_is_the_measured_line(device):
+    net = star_network(device=device)
+    a, c = EXPERIMENTS["exp1"].lines["alpha"][0]
+    task = calibrate_to_line(net, ALPHA, (a, c), centre=(3.0, 3.5))
+    pt = task.points[0]
+    for g in (2.5, 3.0, 3.3):  # ohmic region of both edges
+        V = solve_circuit(net, [g, a * g + c], task.input_nodes, task.inputs[0]).V
+        assert abs(V[net.node("Output")] - pt.label) < LINE_TOL
+
+
+def _measured(exp):
+    path = DG2 / f"measured-DG2-{exp}.csv"
+    if not path.exists():
+        pytest.skip(f"measured data not found at {path} (../shared/data is absent)")
+    return np.loadtxt(path, delimiter=",")
+
+
+@pytest.mark.parametrize("exp", ["exp1", "exp2"])
+def test_simulated_D2_within_factor_3_of_measured_at_every_tau(exp):
+    """Nonlinear devices, gate box [1, 5] V, App. E bias, tasks calibrated to the measured lines."""
+    m = _measured(exp)
+    e = EXPERIMENTS[exp]
+    net = star_network(device=ThreeRegimeMOSFET())
+    (v_a, L_a), (v_b, L_b) = e.tasks["alpha"][0], e.tasks["beta"][0]
+    ta = calibrate_to_line(net, _task(v_a, L_a, "alpha"), e.lines["alpha"][0], centre=e.reference)
+    tb = calibrate_to_line(net, _task(v_b, L_b, "beta"), e.lines["beta"][0], centre=e.reference)
+    res = compare_with_measurement(net, ta, tb, m[:, 0], m[:, 1], B=e.bias,
+                                   protocol=Protocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r)),
+                                   G0=e.reference)  # fmt: skip
+    assert np.all(res.ratio < FACTOR) and np.all(res.ratio > 1 / FACTOR), res.table()
+    # the high-τ plateau: the cycles reach the gate limits, and D² stops growing like τ²
+    assert np.all(res.at_limit[-3:])
+    assert res.D2_sim[-1] / res.D2_sim[-5] < (m[-1, 0] / m[-5, 0]) ** 2 / 10
