@@ -100,7 +100,7 @@ class ForceJacobian:
         ``max_p |delta_p|`` over the nudged points, V.
     eta : float
     asymmetry : float
-        ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``).
+        ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``), computed on access.
     """
 
     J: np.ndarray
@@ -110,7 +110,11 @@ class ForceJacobian:
     delta: np.ndarray
     max_abs_delta: float
     eta: float
-    asymmetry: float
+
+    @property
+    def asymmetry(self) -> float:
+        """``max|J - J^T| / max|J|``."""
+        return _asymmetry(self.J)
 
 
 class _Adjoint:
@@ -148,23 +152,34 @@ class _Adjoint:
         self.gradO = -self.S * self.dV * self.dlamO  # (N, n_g)
         self.nu = self.S * self.dV * self.dmu  # (N, n_g)
 
-    def W(self) -> tuple[np.ndarray, np.ndarray]:
-        """``W = A_g L_II^{-1} A_g^T`` and the clamped ``Wc`` on the learning edges."""
+    def W(self) -> np.ndarray:
+        """``W = A_g L_II^{-1} A_g^T`` on the learning edges, (n_g, n_g).
+
+        With fewer interior nodes than gates, ``L_II^{-1}`` is formed (n_I solves) and ``W`` is
+        gathered from it; otherwise one solve with the n_g edge columns as right-hand sides.
+        """
         s = self.s
         I = s.free.interior
         n_g = self.tail_g.size
+        n = s.network.n_nodes
+        if I.size <= n_g:
+            Linv = np.zeros((n, n))
+            Linv[np.ix_(I, I)] = np.asarray(s.free.solve(np.eye(I.size))).reshape(I.size, I.size)
+            B = Linv[self.tail_g] - Linv[self.head_g]  # (n_g, n)
+            return B[:, self.tail_g] - B[:, self.head_g]
         cols = np.arange(n_g)
         rhs = np.zeros((I.size, n_g))
         pt, ph = self.pos[self.tail_g], self.pos[self.head_g]
         mt, mh = pt >= 0, ph >= 0
         rhs[pt[mt], cols[mt]] += 1.0
         rhs[ph[mh], cols[mh]] -= 1.0
-        X = np.zeros((s.network.n_nodes, n_g))
+        X = np.zeros((n, n_g))
         X[I] = np.asarray(s.free.solve(rhs)).reshape(I.size, n_g)
-        W = X[self.tail_g] - X[self.head_g]
-        W = 0.5 * (W + W.T)
-        R = self.dLam @ np.linalg.solve(self.Z, self.dLam.T)
-        return W, W - R
+        return X[self.tail_g] - X[self.head_g]
+
+    def R_factors(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(P, Q)`` with ``W - Wc = dLambda Z^{-1} dLambda^T = P @ Q.T`` (rank k)."""
+        return self.dLam @ np.linalg.inv(self.Z), self.dLam
 
 
 def _asymmetry(J: np.ndarray) -> float:
@@ -175,7 +190,7 @@ def _asymmetry(J: np.ndarray) -> float:
 def _readonly(a):
     if a is None:
         return None
-    a = np.array(a, dtype=float)
+    a = np.asarray(a, dtype=float)
     a.flags.writeable = False
     return a
 
@@ -248,16 +263,21 @@ def force_jacobian(
     include = curvature == "exact" or (curvature == "auto" and max_d > delta_tol)
     J_curv = None
     if include:
-        W, Wc = ad.W()
-        SS = np.outer(ad.S, ad.S)
-        hessK = -2.0 * SS * np.outer(ad.dmu, ad.dmu) * Wc
-        v = Delta @ ad.dV  # sum_p Delta_p dV_p, (n_g,)
-        sum_grad_nu = -SS * (np.outer(ad.dmu, v) * W + np.outer(v, ad.dmu) * Wc)
-        J_curv = (
-            -2.0 * np.outer(ad.gradK, (eta_p * Delta) @ ad.gradO)
-            + np.sum(Delta**2) * hessK
-            + 2.0 * sum_grad_nu
-        ) / N
+        # J_curv = (1/N) [-2 eta Delta gradK gradO^T + Delta^2 hessK + 2 Delta grad nu] summed over
+        # points; with a = S dmu, c = S sum_p Delta_p dV_p, x = sum_p Delta_p^2 a + c:
+        #   = (1/N) [-2 gradK b^T - 2 (a c^T + x a^T) o W + 2 (x a^T) o (P Q^T)]
+        W = ad.W()
+        a = ad.S * ad.dmu
+        c = ad.S * (Delta @ ad.dV)
+        x = np.sum(Delta**2) * a + c
+        b = (eta_p * Delta) @ ad.gradO
+        J_curv = np.outer(a, c)
+        J_curv += np.outer(x, a)
+        J_curv *= W
+        P, Q = ad.R_factors()
+        J_curv -= (x[:, None] * P) @ (a[:, None] * Q).T
+        J_curv += np.outer(ad.gradK, b)
+        J_curv *= -2.0 / N
     J = J_gn + J_curv if include else J_gn
     return ForceJacobian(
         J=_readonly(J),
@@ -267,7 +287,6 @@ def force_jacobian(
         delta=_readonly(delta),
         max_abs_delta=max_d,
         eta=eta,
-        asymmetry=_asymmetry(J),
     )
 
 
@@ -313,7 +332,9 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
     Delta = eta_p * delta
     K = ad.K_eff
-    W, Wc = ad.W()
+    W = ad.W()
+    P, Q = ad.R_factors()
+    Wc = W - P @ Q.T
     SS = np.outer(ad.S, ad.S)
     hessK = -2.0 * SS * np.outer(ad.dmu, ad.dmu) * Wc
     gO = eta_p[:, None] * ad.gradO  # = -grad Delta_p
