@@ -853,8 +853,6 @@ def plot_fig5(
         f"({st.get('bias_scale', FIG5_BIAS_SCALE):g} V/s)²), {st.get('n_steps', '?')} steps of "
         "100 µs",
         fontsize=8,
-        y=0.02,
-        va="bottom",
     )
     if path is not None:
         fig.savefig(path, dpi=150)

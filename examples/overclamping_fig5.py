@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny smoke-test run")
     ap.add_argument("--n-steps", type=int, default=None, help="learning steps of 100 us per run")
     ap.add_argument("--seeds", type=int, default=1, help="number of hardware seeds")
+    ap.add_argument("--splits", default=None, help="comma-separated splits (default: all 8)")
     ap.add_argument("--workers", type=int, default=None, help="process-pool size")
     ap.add_argument("--results", default=None, help="resumable result file (.jsonl)")
     ap.add_argument("--dask", default=None, help="Dask scheduler address (optional extra)")
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         n_grid, name = 9, "overclamping_fig5_quick.png"
     else:
         kw = dict(n_steps=args.n_steps or 12_000)
+        if args.splits:
+            kw["splits"] = tuple(int(x) for x in args.splits.split(","))
         n_grid, name = 31, "overclamping_fig5.png"
 
     protocols = ("standard", "overclamp")
