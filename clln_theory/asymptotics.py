@@ -1,0 +1,625 @@
+"""Small-τ and large-τ asymptotics of the closed orbit of alternating training, (D7)-(D11).
+
+Training task alpha for ``h = tau / 2`` and task beta for ``h``, over and over, with the linear
+dynamics (D2) ``dG/dt = f_mu(G) = -M_mu (G - G*_mu) + B`` drives the gates onto the closed orbit
+computed exactly by :func:`clln_theory.cycles.periodic_orbit`. This module gives its limits:
+
+* :func:`small_tau` - ``tau -> 0``: the orbit shrinks onto the centre ``G_c`` of the *averaged*
+  dynamics ``dG/dt = (f_alpha + f_beta) / 2`` and its span is ``D = (tau / 2) |v|`` with ``v`` the
+  velocity of task alpha at ``G_c``. For compatible tasks (a joint solution ``G*``) this is
+  ``D = (tau / 2) |(M_alpha - M_beta)(M_alpha + M_beta)^+ B|`` (:func:`compatible_span_slope`)
+  and the centre is ``G* + 2 (M_alpha + M_beta)^+ B``.
+* :func:`large_tau` - ``tau -> infinity``: each half period relaxes fully onto the task's set of
+  stationary points and then drifts along its nullspace at ``N_mu B``; the span is
+  ``D = |d0 + (tau / 2) d1|``: a plateau ``|d0|`` or growth ``(tau / 2) |d1|`` by drift.
+* :func:`crossover_tau` - where each form stops holding and where the two meet.
+
+Directions in the common nullspace of ``M_alpha`` and ``M_beta`` are split off exactly as
+:func:`~clln_theory.cycles.periodic_orbit` does (same threshold, same ``G_ref``): there the gates
+drift at ``Q Q^T B`` and every span below is that of the periodic part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import SingularSystemError, TaskError
+from .linear import _EPS, LinearTask, _as_times, _as_vector
+
+__all__ = [
+    "COMPATIBLE_RTOL",
+    "SINGULAR_LEVEL",
+    "Crossover",
+    "LargeTauAsymptotics",
+    "SmallTauAsymptotics",
+    "compatible_span_slope",
+    "crossover_tau",
+    "large_tau",
+    "small_tau",
+]
+
+#: Relative tolerance for "the tasks have a joint solution": the bias-free velocity at the
+#: averaged centre, ``|M_alpha (G_c0 - G*_alpha)|``, must be at most this times
+#: ``(|M_alpha| + |M_beta|) |G*_beta - G*_alpha|``. For an exact joint solution it is zero up to
+#: round-off in ``(M_alpha + M_beta)^+``, ~ cond * eps, i.e. below 1e-10 for condition numbers up
+#: to 1e6 (where :func:`~clln_theory.cycles.periodic_orbit` itself starts warning).
+COMPATIBLE_RTOL = 1e-8
+
+#: :func:`large_tau` raises :class:`~clln_theory.errors.SingularSystemError` when the condition
+#: number of ``I - N_beta N_alpha`` times machine epsilon exceeds this (fewer than two correct
+#: digits could remain): the tasks' nullspaces then intersect to working precision.
+SINGULAR_LEVEL = 1e-2
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """Eigen-split of ``S = M_alpha + M_beta`` into range ``P`` and common nullspace ``Q``."""
+
+    lam: NDArray  # eigenvalues of S on its range (> threshold), ascending
+    P: NDArray  # (n, m) orthonormal basis of the range of S
+    Q: NDArray  # (n, k) orthonormal basis of the common nullspace
+
+    @property
+    def S_pinv(self) -> NDArray:
+        return (self.P / self.lam) @ self.P.T
+
+
+def _check_pair(task_a: LinearTask, task_b: LinearTask) -> None:
+    for name, task in (("task_a", task_a), ("task_b", task_b)):
+        if not isinstance(task, LinearTask):
+            raise TaskError(
+                f"Argument `{name}` must be a LinearTask, but is {type(task).__name__}."
+            )
+    if task_b.n != task_a.n:
+        from .errors import ShapeError
+
+        raise ShapeError(
+            f"Argument `task_b` must have as many gates as `task_a` ({task_a.n}), but has "
+            f"{task_b.n}."
+        )
+
+
+def _split(task_a: LinearTask, task_b: LinearTask, rate_tol: float | None) -> _Split:
+    """Common nullspace of the two tasks, with the threshold of ``periodic_orbit``."""
+    n = task_a.n
+    if rate_tol is None:
+        rate_tol = max(task_a.rate_tol, task_b.rate_tol)
+    elif not (np.isfinite(rate_tol) and rate_tol >= 0):
+        raise TaskError(f"Argument `rate_tol` must be a finite number >= 0, but is {rate_tol!r}.")
+    lam, U = np.linalg.eigh(task_a.M + task_b.M)
+    thr = max(float(rate_tol), n * _EPS * max(float(lam[-1]), 0.0))
+    null = lam <= thr
+    return _Split(lam=lam[~null], P=U[:, ~null], Q=U[:, null])
+
+
+def _g_ref(task_a: LinearTask, task_b: LinearTask, G_ref: ArrayLike | None) -> NDArray:
+    if G_ref is None:
+        return 0.5 * (task_a.G_star + task_b.G_star)
+    return _as_vector(G_ref, "G_ref", task_a.n)
+
+
+def _taus(tau: float | ArrayLike) -> tuple[NDArray, bool]:
+    t = _as_times(tau, "tau", positive=True)
+    if t.ndim > 1:
+        from .errors import ShapeError
+
+        raise ShapeError(f"Argument `tau` must be a scalar or 1-D, but has shape {t.shape}.")
+    return np.atleast_1d(t), t.ndim == 0
+
+
+def _out(x: NDArray, scalar: bool) -> NDArray | float:
+    if scalar:
+        return float(x[0]) if x.ndim == 1 else x[0]
+    return x
+
+
+# --------------------------------------------------------------------------------------------
+# small tau
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SmallTauAsymptotics:
+    """Limit ``tau -> 0`` of the closed orbit (see :func:`small_tau`).
+
+    Attributes
+    ----------
+    centre : (n,) ndarray
+        ``G_c``, the stationary point of the averaged dynamics on the complement of the common
+        nullspace, plus the common-null component of ``G_ref``, V.
+    centre_bias_free : (n,) ndarray
+        The same for ``B = 0``, V.
+    bias_shift : (n,) ndarray
+        ``centre - centre_bias_free = 2 (M_alpha + M_beta)^+ B``, V.
+    velocity : (n,) ndarray
+        ``v``: velocity of task alpha at ``G_c`` on the complement, ``P P^T f_alpha(G_c)``, V/s.
+        Task beta's is ``-v``.
+    velocity_bias_free : (n,) ndarray
+        ``v`` for ``B = 0`` (zero for compatible tasks), V/s.
+    span_slope : float
+        ``|v| / 2`` (V/s): ``D ~ span_slope * tau``.
+    span_slope_bias_free : float
+        ``|v_0| / 2`` for ``B = 0`` (V/s).
+    drift : (n,) ndarray
+        ``Q Q^T B``, velocity along the common nullspace, V/s.
+    compatible : bool
+        Whether the tasks have a joint solution (``|v_0|`` below :data:`COMPATIBLE_RTOL`).
+    """
+
+    centre: NDArray
+    centre_bias_free: NDArray
+    bias_shift: NDArray
+    velocity: NDArray
+    velocity_bias_free: NDArray
+    span_slope: float
+    span_slope_bias_free: float
+    drift: NDArray
+    compatible: bool
+
+    def span(self, tau: float | ArrayLike) -> float | NDArray:
+        """``D(tau) ~ (tau / 2) |v|``; relative error ``O(tau^2)`` (``span_slope > 0``)."""
+        t, scalar = _taus(tau)
+        return _out(self.span_slope * t, scalar)
+
+    def G0(self, tau: float | ArrayLike) -> NDArray:
+        """State at the start of task alpha, ``G_c - (tau / 4) v``; error ``O(tau^2)``, V."""
+        t, scalar = _taus(tau)
+        return _out(self.centre - 0.25 * t[:, None] * self.velocity, scalar)
+
+    def G_half(self, tau: float | ArrayLike) -> NDArray:
+        """State at ``tau / 2``, ``G_c + (tau / 4) v + (tau / 2) drift``; error ``O(tau^2)``, V."""
+        t, scalar = _taus(tau)
+        G = self.centre + 0.25 * t[:, None] * self.velocity + 0.5 * t[:, None] * self.drift
+        return _out(G, scalar)
+
+
+def small_tau(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: ArrayLike,
+    *,
+    G_ref: ArrayLike | None = None,
+    rate_tol: float | None = None,
+) -> SmallTauAsymptotics:
+    """Small-period limit of the closed orbit: averaged centre, bias shift and span slope.
+
+    With ``S = M_alpha + M_beta``, ``P`` (``Q``) orthonormal bases of its range (common
+    nullspace), ``Delta = G*_beta - G*_alpha``::
+
+        G_c = P P^T G*_alpha + S^+ (M_beta Delta + 2 B) + Q Q^T G_ref       (centre)
+        v   = -M_alpha (G_c - G*_alpha) + P P^T B = -P P^T f_beta(G_c)      (alpha's velocity)
+        D   = (tau / 2) |v| (1 + O(tau^2)),   G0 = G_c - (tau/4) v + O(tau^2),
+        G_half = G_c + (tau/4) v + (tau/2) Q Q^T B + O(tau^2).
+
+    For compatible tasks (a joint solution ``G*``) ``G_c = P P^T G* + 2 S^+ B + Q Q^T G_ref`` and
+    ``v = -(M_alpha - M_beta) S^+ B``.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Tasks alpha (trained first) and beta.
+    B : (n,) array_like
+        Bias, V/s.
+    G_ref : (n,) array_like, optional
+        Common-null component of the orbit, as in :func:`~clln_theory.cycles.periodic_orbit`
+        (default ``(G*_alpha + G*_beta) / 2``).
+    rate_tol : float, optional
+        Threshold (1/s) for the common nullspace, as in ``periodic_orbit``.
+
+    Returns
+    -------
+    SmallTauAsymptotics
+
+    Raises
+    ------
+    TaskError, ShapeError
+        For tasks that are not :class:`LinearTask` of equal size, or a bad ``B`` / ``G_ref``.
+
+    Notes
+    -----
+    *Centre.* The closed orbit has zero net displacement over a period on the complement, and
+    ``f_mu`` is affine, so exactly ``M_alpha Gbar_alpha + M_beta Gbar_beta = P P^T (M_alpha
+    G*_alpha + M_beta G*_beta + 2 B)`` with ``Gbar_mu`` the time average over task mu's half. A
+    first-order expansion gives ``Gbar_alpha = Gbar_beta + O(tau^2)`` (the ``O(tau)`` terms
+    ``(h/2) f_alpha`` and ``h f_alpha + (h/2) f_beta`` agree because ``f_beta = -f_alpha`` at
+    leading order), hence ``Gbar_alpha = G_c + O(tau^2)``: ``G_c`` is the stationary point of the
+    averaged dynamics ``dG/dt = -(S/2)(G - G_c) + Q Q^T B``.
+
+    *Span.* Exactly ``G_half - G0 = h f_alpha(Gbar_alpha)`` (``f_alpha`` is affine), so
+    ``D = h |P P^T f_alpha(G_c)| + O(tau^3)``: the relative error is ``O(tau^2)``, one order better
+    than a naive expansion suggests, whenever ``v != 0``.
+
+    *Validity.* ``tau << 2 / max eig(M_alpha, M_beta)`` (no mode relaxes within a half period;
+    see :func:`crossover_tau`). When ``v = 0`` (zero bias and compatible tasks) the span is
+    ``O(tau^2)`` or exactly zero and only the absolute statement holds.
+
+    Examples
+    --------
+    Two single-point tasks in two gates, solution lines crossing at ``G* = (1, 1)``:
+
+    >>> import numpy as np
+    >>> from clln_theory.linear import LinearTask
+    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.asymptotics import small_tau
+    >>> u, w = np.array([1.0, 0.0]), np.array([0.6, 0.8])
+    >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
+    >>> b = LinearTask(20.0 * np.outer(w, w), G_star=[1.0, 1.0])
+    >>> s = small_tau(a, b, B=[0.1, -0.2])
+    >>> s.compatible, s.centre.round(4), round(s.span_slope, 5)
+    (True, array([1.05  , 0.9312]), 0.22361)
+    >>> exact = periodic_orbit(a, b, [0.1, -0.2], tau=1e-3).span
+    >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
+    True
+    """
+    _check_pair(task_a, task_b)
+    n = task_a.n
+    B = _as_vector(B, "B", n)
+    G_ref = _g_ref(task_a, task_b, G_ref)
+    sp = _split(task_a, task_b, rate_tol)
+    P, Q, S_pinv = sp.P, sp.Q, sp.S_pinv
+    Ma, Mb = task_a.M, task_b.M
+    delta = task_b.G_star - task_a.G_star
+    PB = P @ (P.T @ B)
+    base = P @ (P.T @ task_a.G_star) + Q @ (Q.T @ G_ref)
+    u0 = S_pinv @ (Mb @ delta)  # bias-free centre relative to P P^T G*_alpha
+    shift = 2.0 * (S_pinv @ B)  # bias shift of the centre
+    v0 = -(Ma @ u0)  # M_alpha (P P^T G*_alpha - G*_alpha) = 0: G*_alpha - P P^T G*_alpha in null
+    v = v0 - Ma @ shift + PB
+    scale = (np.linalg.norm(Ma, 2) + np.linalg.norm(Mb, 2)) * np.linalg.norm(delta)
+    compatible = bool(np.linalg.norm(v0) <= COMPATIBLE_RTOL * scale)
+    if compatible:
+        v0 = np.zeros(n)
+        v = -(Ma - Mb) @ (S_pinv @ B)  # same vector, without the cancellation of v0
+    arrays = [base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B)]
+    for x in arrays:
+        x.setflags(write=False)
+    c, c0, sh, vv, vv0, drift = arrays
+    return SmallTauAsymptotics(
+        centre=c,
+        centre_bias_free=c0,
+        bias_shift=sh,
+        velocity=vv,
+        velocity_bias_free=vv0,
+        span_slope=0.5 * float(np.linalg.norm(v)),
+        span_slope_bias_free=0.5 * float(np.linalg.norm(v0)),
+        drift=drift,
+        compatible=compatible,
+    )
+
+
+def compatible_span_slope(
+    task_a: LinearTask, task_b: LinearTask, B: ArrayLike, *, rate_tol: float | None = None
+) -> float:
+    """``|(M_alpha - M_beta)(M_alpha + M_beta)^+ B| / 2``: ``D ~ this * tau`` for compatible tasks.
+
+    The small-``tau`` span of issue 2, item 6, ``D = (tau/2) |(M_alpha - M_beta) S^+ B|``. It is
+    the special case of :func:`small_tau` for tasks with a joint solution ``G*``: there the
+    averaged centre is ``G* + 2 S^+ B`` (on the range of ``S``) and alpha's velocity there is
+    ``-M_alpha 2 S^+ B + P P^T B = -(M_alpha - M_beta) S^+ B`` (as ``S S^+ = P P^T``). Valid for
+    ``tau << 2 / max eig`` with relative error ``O(tau^2)``.
+
+    Raises
+    ------
+    TaskError
+        If the tasks have no joint solution (use :func:`small_tau`, whose ``span_slope`` holds
+        for any pair).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clln_theory.linear import LinearTask
+    >>> a = LinearTask([[10.0, 0.0], [0.0, 0.0]], G_star=[1.0, 1.0])
+    >>> b = LinearTask(20.0 * np.outer([0.6, 0.8], [0.6, 0.8]), G_star=[1.0, 1.0])
+    >>> round(compatible_span_slope(a, b, [0.1, -0.2]), 5)
+    0.22361
+    """
+    s = small_tau(task_a, task_b, B, rate_tol=rate_tol)
+    if not s.compatible:
+        raise TaskError(
+            "Arguments `task_a` and `task_b` must have a joint solution for the compatible-task "
+            f"formula, but the bias-free velocity at the averaged centre is "
+            f"{np.linalg.norm(s.velocity_bias_free):.3g} V/s; use small_tau(...).span_slope."
+        )
+    sp = _split(task_a, task_b, rate_tol)
+    B = _as_vector(B, "B", task_a.n)
+    return 0.5 * float(np.linalg.norm((task_a.M - task_b.M) @ (sp.S_pinv @ B)))
+
+
+# --------------------------------------------------------------------------------------------
+# large tau
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LargeTauAsymptotics:
+    """Limit ``tau -> infinity`` of the closed orbit (see :func:`large_tau`).
+
+    With ``h = tau / 2``: ``G0 ~ g0 + h g1``, ``G_half ~ k0 + h k1``, span ``|d0 + h d1|``.
+
+    Attributes
+    ----------
+    g0, g1, k0, k1 : (n,) ndarray
+        Coefficients of ``G0`` and ``G_half`` (V and V/s); ``k1`` includes the common-null drift.
+    d0, d1 : (n,) ndarray
+        ``G_half - G0`` on the complement of the common nullspace is ``d0 + h d1`` (V, V/s).
+    plateau : float
+        ``|d0|`` (V): the large-``tau`` span when ``d1 = 0`` (no drift along solution sets).
+    span_slope : float
+        ``|d1| / 2`` (V/s): ``D ~ span_slope * tau`` when ``d1 != 0``.
+    relaxation_rate : float
+        Smallest nonzero eigenvalue of ``M_alpha`` and ``M_beta`` (1/s); the form holds up to
+        ``O(exp(-relaxation_rate * tau / 2))`` (``inf`` if both matrices are zero).
+    """
+
+    g0: NDArray
+    g1: NDArray
+    k0: NDArray
+    k1: NDArray
+    d0: NDArray
+    d1: NDArray
+    plateau: float
+    span_slope: float
+    relaxation_rate: float
+
+    def span(self, tau: float | ArrayLike) -> float | NDArray:
+        """``D(tau) ~ |d0 + (tau/2) d1|``; relative error ``O(exp(-relaxation_rate tau / 2))``."""
+        t, scalar = _taus(tau)
+        return _out(np.linalg.norm(self.d0 + 0.5 * t[:, None] * self.d1, axis=-1), scalar)
+
+    def G0(self, tau: float | ArrayLike) -> NDArray:
+        """State at the start of task alpha, ``g0 + (tau/2) g1``, V."""
+        t, scalar = _taus(tau)
+        return _out(self.g0 + 0.5 * t[:, None] * self.g1, scalar)
+
+    def G_half(self, tau: float | ArrayLike) -> NDArray:
+        """State at ``tau / 2``, ``k0 + (tau/2) k1``, V."""
+        t, scalar = _taus(tau)
+        return _out(self.k0 + 0.5 * t[:, None] * self.k1, scalar)
+
+
+def _min_rate(task: LinearTask) -> float:
+    pos = task.eigvals[task.eigvals > task.rank_threshold]
+    return float(pos[0]) if pos.size else np.inf
+
+
+def large_tau(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: ArrayLike,
+    *,
+    G_ref: ArrayLike | None = None,
+    rate_tol: float | None = None,
+) -> LargeTauAsymptotics:
+    """Large-period limit of the closed orbit: full relaxation plus drift in each half period.
+
+    For ``h lambda >> 1`` on every nonzero mode, (D8) and (D9) become ``A_mu -> N_mu`` and
+    ``b_mu -> c_mu + h N_mu B`` with ``c_mu = (I - N_mu) G*_mu + M_mu^+ B`` (the stationary set of
+    task mu: its solution set shifted by ``M_mu^+ B``). The closed orbit of these relaxed maps,
+    solved on the complement of the common nullspace (reduced quantities, ``K = I - N_beta
+    N_alpha`` invertible there), is affine in ``h``::
+
+        K g0 = N_beta c_alpha + c_beta,      K g1 = N_beta N_alpha B + N_beta B,
+        k0 = N_alpha g0 + c_alpha,           k1 = N_alpha g1 + N_alpha B,
+        D = |d0 + h d1|,   d0 = k0 - g0,   d1 = k1 - g1.
+
+    So ``D`` tends to a plateau ``|d0|`` when ``d1 = 0`` (e.g. both tasks full rank:
+    ``D = |G*_alpha + M_alpha^{-1} B - G*_beta - M_beta^{-1} B|``) and otherwise grows like
+    ``(tau/2) |d1|`` from the drift along the solution sets (two single-point tasks in two gates
+    with ``B`` not orthogonal to the solution lines; ``d1 = -N_beta B`` when alpha is full rank).
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+    B : (n,) array_like
+        Bias, V/s.
+    G_ref : (n,) array_like, optional
+        Common-null component of ``G0``, as in :func:`~clln_theory.cycles.periodic_orbit`.
+    rate_tol : float, optional
+        Threshold (1/s) for the common nullspace, as in ``periodic_orbit``.
+
+    Returns
+    -------
+    LargeTauAsymptotics
+
+    Raises
+    ------
+    SingularSystemError
+        If ``K`` is singular to working precision (nullspaces that intersect beyond the common
+        nullspace threshold).
+
+    Notes
+    -----
+    Validity: ``tau >> 2 / lambda_min`` with ``lambda_min`` the smallest nonzero eigenvalue of
+    either task; the neglected terms are ``exp(-h lambda)`` times the state, so the relative error
+    of ``D`` decays like ``exp(-lambda_min tau / 2)`` (or faster when that mode's coefficient
+    vanishes). ``N_mu`` and ``M_mu^+`` are those of each :class:`LinearTask` (its own rank
+    threshold).
+
+    Examples
+    --------
+    Task alpha pins both gates, task beta (one point) leaves a solution line along which the bias
+    drifts the gates at ``|N_beta B|``:
+
+    >>> import numpy as np
+    >>> from clln_theory.linear import LinearTask
+    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.asymptotics import large_tau
+    >>> a = LinearTask([[20.0, -5.0], [-5.0, 10.0]], G_star=[3.0, 3.0])
+    >>> b = LinearTask(50.0 * np.outer([0.6, -0.8], [0.6, -0.8]), G_star=[2.5, 2.5])
+    >>> B = [-1.8, 0.7]
+    >>> L = large_tau(a, b, B)
+    >>> round(L.span_slope, 4), round(float(np.linalg.norm(b.N @ B)) / 2, 4)
+    (0.51, 0.51)
+    >>> exact = periodic_orbit(a, b, B, tau=10.0).span
+    >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
+    True
+    """
+    _check_pair(task_a, task_b)
+    n = task_a.n
+    B = _as_vector(B, "B", n)
+    G_ref = _g_ref(task_a, task_b, G_ref)
+    sp = _split(task_a, task_b, rate_tol)
+    P, Q = sp.P, sp.Q
+    m = P.shape[1]
+    eye = np.eye(n)
+    c = []
+    for t in (task_a, task_b):
+        c.append(P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B))
+    ca, cb = c
+    Na = P.T @ task_a.N @ P
+    Nb = P.T @ task_b.N @ P
+    nBa = P.T @ (task_a.N @ B)
+    nBb = P.T @ (task_b.N @ B)
+    K = np.eye(m) - Nb @ Na
+    if m:
+        cond = np.linalg.cond(K)
+        if not np.isfinite(cond) or cond * _EPS > SINGULAR_LEVEL:
+            raise SingularSystemError(
+                f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
+                "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
+                "`rate_tol` to treat the shared direction as common."
+            )
+        g = np.linalg.solve(K, np.column_stack([Nb @ ca + cb, Nb @ nBa + nBb]))
+        g0, g1 = g[:, 0], g[:, 1]
+    else:
+        g0 = g1 = np.zeros(0)
+    k0 = Na @ g0 + ca
+    k1 = Na @ g1 + nBa
+    d0, d1 = P @ (k0 - g0), P @ (k1 - g1)
+    q = Q @ (Q.T @ G_ref)
+    drift = Q @ (Q.T @ B)
+    arrays = [P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1]
+    for x in arrays:
+        x.setflags(write=False)
+    G0c, G1c, K0c, K1c, d0, d1 = arrays
+    return LargeTauAsymptotics(
+        g0=G0c,
+        g1=G1c,
+        k0=K0c,
+        k1=K1c,
+        d0=d0,
+        d1=d1,
+        plateau=float(np.linalg.norm(d0)),
+        span_slope=0.5 * float(np.linalg.norm(d1)),
+        relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# crossovers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Crossover:
+    """Characteristic periods of ``D(tau)`` (see :func:`crossover_tau`), all in s.
+
+    Attributes
+    ----------
+    tau_small : float
+        ``2 / lambda_max``: the small-``tau`` form holds for ``tau << tau_small`` (relative error
+        ~ ``(tau / tau_small)^2``).
+    tau_large : float
+        ``2 / lambda_min`` (smallest nonzero eigenvalue): the large-``tau`` form holds for
+        ``tau >> tau_large`` (relative error ~ ``exp(-tau / tau_large)``).
+    tau_knee : float
+        Where the two asymptotes meet: ``span_slope_small * tau = |d0 + (tau/2) d1|``; ``nan``
+        when they do not cross exactly once (``span_slope_small <= |d1| / 2``).
+    tau_drift : float
+        ``|d0| / span_slope_large``: within the large-``tau`` form, where the drift along the
+        solution sets overtakes the relaxed offset (plateau for ``tau << tau_drift``, linear
+        growth beyond); ``inf`` when there is no drift (``d1 = 0``).
+    small : SmallTauAsymptotics
+    large : LargeTauAsymptotics
+    """
+
+    tau_small: float
+    tau_large: float
+    tau_knee: float
+    tau_drift: float
+    small: SmallTauAsymptotics
+    large: LargeTauAsymptotics
+
+
+def crossover_tau(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: ArrayLike,
+    *,
+    G_ref: ArrayLike | None = None,
+    rate_tol: float | None = None,
+) -> Crossover:
+    """Periods separating the regimes of the cycle span ``D(tau)`` (Figs. 2E and 3B).
+
+    ``D(tau)`` is linear at small ``tau`` (:func:`small_tau`, slope ``c_s = |v| / 2``) and, at
+    large ``tau``, ``|d0 + (tau/2) d1|`` (:func:`large_tau`): a plateau ``|d0|`` followed, when
+    the bias has a component along a task's solution set, by a second linear regime of slope
+    ``|d1| / 2``. The small-``tau`` form needs every mode unrelaxed in a half period,
+    ``tau << tau_small = 2 / lambda_max``; the large-``tau`` form needs every nonzero mode relaxed,
+    ``tau >> tau_large = 2 / lambda_min`` (smallest nonzero eigenvalue of either task). In
+    between, modes with ``lambda tau / 2 ~ 1`` are partly relaxed and ``D`` interpolates.
+
+    The knee of the crossover between the two regimes is where the asymptotes meet,
+    ``c_s tau = |d0 + (tau/2) d1|``, i.e. the positive root of
+    ``(c_s^2 - |d1|^2/4) tau^2 - (d0 . d1) tau - |d0|^2 = 0`` (unique when ``c_s > |d1| / 2``,
+    which is the case of Fig. 3B: the small-``tau`` slope exceeds the drift slope). The second
+    linear regime starts near ``tau_drift = 2 |d0| / |d1|``.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+    B : (n,) array_like
+        Bias, V/s. Pass zeros for the bias-free ("perfect") curve.
+    G_ref, rate_tol
+        As in :func:`small_tau` and :func:`large_tau`.
+
+    Returns
+    -------
+    Crossover
+
+    Examples
+    --------
+    A two-point task (full rank) and an incompatible single-point task, as in Fig. 3:
+
+    >>> import numpy as np
+    >>> from clln_theory.linear import LinearTask
+    >>> from clln_theory.asymptotics import crossover_tau
+    >>> a = LinearTask([[20.5, -20.6], [-20.6, 29.8]], G_star=[3.85, 3.05])
+    >>> w = np.array([0.44, -0.898]) / np.hypot(0.44, 0.898)
+    >>> b = LinearTask(66.1 * np.outer(w, w), G_star=[2.40, 2.70])
+    >>> c = crossover_tau(a, b, B=[-1.79, 0.68])
+    >>> [round(x, 3) for x in (c.tau_small, c.tau_knee, c.tau_large, c.tau_drift)]
+    [0.03, 0.081, 0.496, 0.554]
+    """
+    small = small_tau(task_a, task_b, B, G_ref=G_ref, rate_tol=rate_tol)
+    large = large_tau(task_a, task_b, B, G_ref=G_ref, rate_tol=rate_tol)
+    lam_max = max(float(task_a.eigvals[-1]), float(task_b.eigvals[-1]))
+    tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
+    tau_large = 2.0 / large.relaxation_rate
+    cs, cl = small.span_slope, large.span_slope
+    d0, d1 = large.d0, large.d1
+    a2 = cs * cs - cl * cl
+    a1 = -float(d0 @ d1)
+    a0 = -float(d0 @ d0)
+    if a2 > 0 and a0 < 0:
+        disc = np.sqrt(a1 * a1 - 4.0 * a2 * a0)
+        # positive root of a2 t^2 + a1 t + a0, in the form without cancellation
+        tau_knee = (-a1 + disc) / (2.0 * a2) if a1 <= 0 else -2.0 * a0 / (a1 + disc)
+    else:
+        tau_knee = np.nan
+    tau_drift = large.plateau / cl if cl > 0 else np.inf
+    return Crossover(
+        tau_small=tau_small,
+        tau_large=float(tau_large),
+        tau_knee=float(tau_knee),
+        tau_drift=float(tau_drift),
+        small=small,
+        large=large,
+    )
