@@ -236,6 +236,11 @@ def small_tau(
     ``D = h |P P^T f_alpha(G_c)| + O(tau^3)``: the relative error is ``O(tau^2)``, one order better
     than a naive expansion suggests, whenever ``v != 0``.
 
+    *Exact case.* The two half-period displacements ``r_alpha + h N_alpha B`` and
+    ``r_beta + h N_beta B`` (``r_mu`` in the range of ``M_mu``) sum to zero on the complement; when
+    the ranges meet only in 0 (two single-point tasks in two gates, Fig. 2) this fixes
+    ``r_mu`` proportional to ``h``, so ``D = (tau / 2) |v|`` holds exactly at every ``tau``.
+
     *Validity.* ``tau << 2 / max eig(M_alpha, M_beta)`` (no mode relaxes within a half period;
     see :func:`crossover_tau`). When ``v = 0`` (zero bias and compatible tasks) the span is
     ``O(tau^2)`` or exactly zero and only the absolute statement holds.
