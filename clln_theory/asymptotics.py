@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import SingularSystemError, TaskError
+from .errors import ShapeError, SingularSystemError, TaskError
 from .linear import _EPS, LinearTask, _as_times, _as_vector
 
 __all__ = [
@@ -78,8 +78,6 @@ def _check_pair(task_a: LinearTask, task_b: LinearTask) -> None:
                 f"Argument `{name}` must be a LinearTask, but is {type(task).__name__}."
             )
     if task_b.n != task_a.n:
-        from .errors import ShapeError
-
         raise ShapeError(
             f"Argument `task_b` must have as many gates as `task_a` ({task_a.n}), but has "
             f"{task_b.n}."
@@ -108,8 +106,6 @@ def _g_ref(task_a: LinearTask, task_b: LinearTask, G_ref: ArrayLike | None) -> N
 def _taus(tau: float | ArrayLike) -> tuple[NDArray, bool]:
     t = _as_times(tau, "tau", positive=True)
     if t.ndim > 1:
-        from .errors import ShapeError
-
         raise ShapeError(f"Argument `tau` must be a scalar or 1-D, but has shape {t.shape}.")
     return np.atleast_1d(t), t.ndim == 0
 
