@@ -128,10 +128,26 @@ def test_three_regime_rejects_bad_parameters():
 @pytest.mark.parametrize("L", [3, 4])
 def test_linear_device_reproduces_linear_solve_in_one_step(L):
     net, G, imposed, values = _lattice_problem(LinearDevice(), L, seed=L)
-    sol = solve_circuit(net, G, imposed, values)
     ref = solve_voltages(net, G, imposed, values)[0]
+    # from a cold start (all interior voltages 0) Newton is exact after one step
+    sol = solve_circuit(net, G, imposed, values, V0=np.zeros(net.n_nodes))
     assert sol.n_iter == 1
     np.testing.assert_allclose(sol.V, ref, rtol=0, atol=LINEAR_MATCH_TOL)
+    # the default initial guess (a linear solve) is already exact for linear devices
+    assert solve_circuit(net, G, imposed, values).n_iter == 0
+
+
+@pytest.mark.parametrize("device", [LinearDevice(), OhmicMOSFET(), ThreeRegimeMOSFET()])
+def test_warm_start_at_the_solution_returns_it(device):
+    # Regression: a start already at the solution used to fail in the line search (about 1 seed
+    # in 4 here), which could not reduce a residual already at round-off; overclamping re-solves
+    # skipped points at unchanged gates, so it hit this on the lattice.
+    for seed in range(12):
+        net, G, imposed, values = _lattice_problem(device, 4, seed=seed)
+        first = solve_circuit(net, G, imposed, values)
+        again = solve_circuit(net, G, imposed, values, V0=first.V)
+        assert again.n_iter == 0
+        np.testing.assert_array_equal(again.V, first.V)
 
 
 @settings(max_examples=15, deadline=None)
