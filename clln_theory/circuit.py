@@ -436,7 +436,8 @@ def solve_circuit(
     --------
     >>> from clln_theory.network import star_network
     >>> net = star_network()
-    >>> sol = solve_circuit(net, [3.0, 3.0], ["High", "Low", "Input"], [1.0, 0.0, 0.5], V0=np.zeros(4))
+    >>> imposed, values = ["High", "Low", "Input"], [1.0, 0.0, 0.5]
+    >>> sol = solve_circuit(net, [3.0, 3.0], imposed, values, V0=np.zeros(4))
     >>> round(float(sol.V[3]), 12), sol.n_iter  # linear device: exact after one Newton step
     (0.5, 1)
     """
