@@ -1,13 +1,82 @@
 """clln_theory: the physics of learning machines made of imperfect analog parts.
 
-Closed-form limit cycles of biased Coupled Learning (Appendix D of Dillavou, Guzman, Liu,
-Durian 2025), symbolic contrastive Hessians, and a nonlinear reference simulator.
+Closed-form limit cycles of biased Coupled Learning (Appendix D of Dillavou, Guzman, Liu and
+Durian, "Understanding and Embracing Imperfection in Physical Learning Networks", 2025),
+symbolic contrastive Hessians, a nonlinear reference simulator of the real circuit, and the
+paper's reproduction against its measured data.
+
+The public names below are re-exported lazily (PEP 562), so ``import clln_theory`` stays fast
+and sympy, matplotlib or dask load only when a function that needs them is first used. Every
+name also lives in its own module (``clln_theory.cycles.periodic_orbit`` and so on). Two verbs
+share their module's name and are therefore imported from the module, never from the package:
+``from clln_theory.linearize import linearize`` and ``from clln_theory.simulate import simulate``.
+
+Examples
+--------
+>>> import numpy as np
+>>> import clln_theory as cl
+>>> a = cl.LinearTask(np.diag([10.0, 0.0]), np.zeros(2))
+>>> b = cl.LinearTask(np.diag([0.0, 10.0]), np.zeros(2))
+>>> orbit = cl.periodic_orbit(a, b, B=np.array([1.0, 1.0]), tau=0.1)
+>>> bool(orbit.span > 0)
+True
 """
 
 from __future__ import annotations
 
-from . import errors
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "errors"]
+# public name -> defining module (one concept per module; see DEVELOPING.md)
+_EXPORTS: dict[str, str] = {}
+
+
+def _export(module: str, *names: str) -> None:
+    for name in names:
+        _EXPORTS[name] = module
+
+
+_export("errors", "CLLNError", "ShapeError", "NetworkError", "DeviceError", "TaskError")
+_export("errors", "ProtocolError", "ConfigError", "DataFormatError", "SingularSystemError")
+_export("errors", "ConvergenceError", "SymbolicSizeError", "AccuracyWarning", "GateBoxWarning")
+_export("devices", "Device", "LinearDevice", "OhmicMOSFET", "ThreeRegimeMOSFET")
+_export("network", "Edge", "Network", "from_networkx", "periodic_lattice", "star_network")
+_export("tasks", "DataPoint", "Task")
+_export("kirchhoff", "State", "free_state", "clamped_state", "power", "contrastive_function")
+_export("rule", "ClampingProtocol", "ForceResult", "coupled_learning_force", "clamped_outputs")
+_export("symbolic", "SymbolicModel", "symbolic_model", "symbolic_contrastive_hessian")
+_export("linearize", "force_jacobian", "ForceJacobian", "contrastive_hessian")
+_export("linearize", "nearest_solution", "joint_solution")
+_export("metrics", "task_error", "two_task_error", "combined_error", "cycle_span")
+_export("metrics", "accuracy", "hinge_loss")
+_export("linear", "LinearTask", "evolve", "half_period_map", "HalfPeriodMap")
+_export("cycles", "Orbit", "periodic_orbit")
+_export("asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
+_export("circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
+_export("simulate", "Protocol", "limit_cycle", "period_map", "LimitCycle")
+_export("simulate", "learning_rate_A0")
+_export("compare", "compare_theory_simulation", "compare_with_measurement", "calibrate_to_line")
+_export("bias", "drift_velocity", "stationary_projection", "combine_projections", "BiasEstimate")
+_export("calibrate", "SolutionLine", "calibrate_point", "model_solution_line")
+_export("data", "default_data_dir", "load_curve", "load_cycle", "load_drift_test")
+_export("config", "ExperimentConfig", "load_config", "parse_config", "list_presets")
+_export("pipeline", "Reproduction", "reproduce")
+_export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'clln_theory' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # cache: later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
