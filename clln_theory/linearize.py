@@ -68,9 +68,12 @@ __all__ = [
     "nearest_solution",
 ]
 
-#: Errors ``|delta_p|`` at or below this (volts) count as satisfied when ``curvature="auto"``:
-#: the curvature term is proportional to ``delta_p``, so dropping it changes ``J`` by a relative
-#: ~``delta / 0.1 V`` ~ 1e-11, below the 1e-8 symmetry tolerance of `LinearTask`.
+#: Errors (volts) at or below this count as zero when deciding whether to add the curvature term
+#: (``curvature="auto"``: ``max|delta_p|``; ``"solution"``: the unremovable part
+#: ``residual_delta``). The term is proportional to ``delta_p`` and relative to the Gauss-Newton
+#: term of order ``delta / 0.1 V`` (output drops of ~0.1 V), so dropping it changes ``J`` by a
+#: relative ~1e-11: far below the 1e-8 symmetry tolerance of `LinearTask`, and an eigenvalue
+#: shift of 1e-11 max|M|, under its 1e-9 1/s rank threshold for rates up to ~100 1/s.
 DEFAULT_DELTA_TOL = 1e-12
 
 #: `linearize` accepts ``G_star`` when the mean force there is what ``J`` produces from a gate
@@ -98,6 +101,12 @@ class ForceJacobian:
         Errors ``L - O_F``, V.
     max_abs_delta : float
         ``max_p |delta_p|`` over the nudged points, V.
+    residual_delta : float
+        ``max_p |delta_perp,p|``, V: the part of the nudged points' errors outside the range of
+        ``d delta/dG`` (``delta_perp = delta - D D^+ delta``), i.e. the errors no gate change
+        removes to first order. Zero (to round-off) whenever the points are independent
+        constraints (a satisfiable task: every error is then a distance to the solution
+        manifold); nonzero only for a task whose minimum keeps residual errors.
     eta : float
     asymmetry : float
         ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``), computed on access.
@@ -109,6 +118,7 @@ class ForceJacobian:
     curvature_included: bool
     delta: np.ndarray
     max_abs_delta: float
+    residual_delta: float
     eta: float
 
     @property
@@ -201,7 +211,7 @@ def force_jacobian(
     task: Task,
     *,
     eta: float = 1.0,
-    curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
+    curvature: Literal["auto", "exact", "gauss-newton", "solution"] = "auto",
     delta_tol: float = DEFAULT_DELTA_TOL,
 ) -> ForceJacobian:
     """Exact Jacobian ``dF/dG`` of the mean force of standard clamping, by the adjoint method.
@@ -216,12 +226,20 @@ def force_jacobian(
         Regression, or classification with the hinge of Appendix A (points past their label
         contribute nothing; a point exactly at its label counts as nudged).
     eta : float in (0, 1]
-    curvature : {"auto", "exact", "gauss-newton"}
+    curvature : {"auto", "exact", "gauss-newton", "solution"}
         ``"exact"`` always adds the curvature term (cost: one multi-RHS solve and a dense
         ``n_gates**2`` matrix); ``"gauss-newton"`` never does (exact only at a solution);
-        ``"auto"`` adds it unless every nudged ``|delta_p| <= delta_tol``. The result says which.
+        ``"auto"`` adds it unless every nudged ``|delta_p| <= delta_tol`` (the exact Jacobian at
+        any ``G``). ``"solution"`` is for a ``G`` that is meant to be a solution (what
+        `linearize` uses): it adds the term only when ``residual_delta > delta_tol``, i.e. when
+        the task keeps errors that no gate change removes. Errors inside the range of
+        ``d delta/dG`` only say that ``G`` sits a little off the solution manifold; their
+        curvature term (not rank-limited) would give a single-point task spurious nonzero
+        eigenvalues of order ``|delta| |M| / 0.1 V``, while the Gauss-Newton term keeps the
+        exact rank (one per independent point) and differs from the Jacobian at the nearest
+        solution by ``O(|delta|)`` only. The result says which was used.
     delta_tol : float
-        Volts, see `DEFAULT_DELTA_TOL`.
+        Volts (>= 0), see `DEFAULT_DELTA_TOL`.
 
     Returns
     -------
@@ -246,9 +264,14 @@ def force_jacobian(
     (2, 2)
     """
     eta = _check_eta(eta)
-    if curvature not in ("auto", "exact", "gauss-newton"):
+    if curvature not in ("auto", "exact", "gauss-newton", "solution"):
         raise ProtocolError(
-            f"Argument `curvature` must be 'auto', 'exact' or 'gauss-newton', but is {curvature!r}."
+            "Argument `curvature` must be 'auto', 'exact', 'gauss-newton' or 'solution', but is "
+            f"{curvature!r}."
+        )
+    if not (np.isscalar(delta_tol) and np.isfinite(delta_tol) and delta_tol >= 0):
+        raise TaskError(
+            f"Argument `delta_tol` must be a finite number >= 0 (volts), but is {delta_tol!r}."
         )
     s = _Solvers(network, G, task)
     free = s.free_state()
@@ -260,7 +283,12 @@ def force_jacobian(
     J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
     active = eta_p > 0
     max_d = float(np.max(np.abs(delta[active]))) if np.any(active) else 0.0
-    include = curvature == "exact" or (curvature == "auto" and max_d > delta_tol)
+    res_d = _residual_delta(delta[active], ad.gradO[active])
+    include = (
+        curvature == "exact"
+        or (curvature == "auto" and max_d > delta_tol)
+        or (curvature == "solution" and res_d > delta_tol)
+    )
     J_curv = None
     if include:
         # J_curv = (1/N) [-2 eta Delta gradK gradO^T + Delta^2 hessK + 2 Delta grad nu] summed over
@@ -286,8 +314,22 @@ def force_jacobian(
         curvature_included=bool(include),
         delta=_readonly(delta),
         max_abs_delta=max_d,
+        residual_delta=res_d,
         eta=eta,
     )
+
+
+def _residual_delta(delta: np.ndarray, gradO: np.ndarray) -> float:
+    """``max|delta - D D^+ delta|`` with ``D = d delta/dG = -gradO`` (N, n): unremovable errors.
+
+    ``D D^+`` is the orthogonal projector onto the range of ``D`` (least squares with numpy's
+    default cut ``max(N, n) eps sigma_max`` on the singular values). For independent points
+    (rank ``N``) the range is all of R^N and the result is round-off.
+    """
+    if delta.size == 0 or not np.any(delta):
+        return 0.0
+    coef = np.linalg.lstsq(gradO, delta, rcond=None)[0]
+    return float(np.max(np.abs(delta - gradO @ coef)))
 
 
 def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.0) -> np.ndarray:
@@ -419,12 +461,18 @@ def linearize(
     eta : float in (0, 1]
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
-        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.symbolic`), small networks.
-    curvature : {"auto", "exact", "gauss-newton"}
-        Passed to `force_jacobian` (adjoint only): where some ``delta_p != 0`` at ``G_star`` the
-        curvature term is included unless ``"gauss-newton"`` is asked for explicitly.
+        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.symbolic`), small networks;
+        it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
+        ``G_star`` on the solution manifold.
+    curvature : {"auto", "exact", "gauss-newton", "solution"}
+        Passed to `force_jacobian` (adjoint only). ``"auto"`` means ``"solution"``: the
+        curvature term is included exactly when the task keeps errors that no gate change
+        removes (``ForceJacobian.residual_delta > DEFAULT_DELTA_TOL``); errors that only say
+        ``G_star`` sits slightly off the solution manifold (a calibrated line misses by up to
+        1e-9 V) are not allowed to add spurious rank: a single-point task stays rank one.
+        ``"exact"`` forces the exact Jacobian at ``G_star``.
     solution_tol : float
-        Volts; ``G_star`` is refused when ``max|F| > solution_tol * max|J|`` (see
+        Volts (> 0); ``G_star`` is refused when ``max|F| > solution_tol * max|J|`` (see
         `DEFAULT_SOLUTION_TOL`).
 
     Returns
@@ -452,12 +500,17 @@ def linearize(
     """
     from .linear import LinearTask
 
-    for name, v in (("gamma", gamma), ("r", r)):
+    for name, v in (("gamma", gamma), ("r", r), ("solution_tol", solution_tol)):
         if not (np.isscalar(v) and np.isfinite(v) and v > 0):
             raise TaskError(f"Argument `{name}` must be a finite number > 0, but is {v!r}.")
     G_star = network.check_gates(G_star)
+    if G_star.ndim != 1:
+        raise ShapeError(
+            f"Argument `G_star` must have shape ({network.n_gates},), but has {G_star.shape}."
+        )
     if method in ("auto", "adjoint"):
-        jac = force_jacobian(network, G_star, task, eta=eta, curvature=curvature)
+        mode = "solution" if curvature == "auto" else curvature
+        jac = force_jacobian(network, G_star, task, eta=eta, curvature=mode)
         J = np.array(jac.J)
     elif method == "symbolic":
         from .symbolic import symbolic_force_jacobian

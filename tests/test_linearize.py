@@ -161,3 +161,59 @@ def test_nearest_and_joint_solutions():
     impossible = Task([DataPoint({"High": V_P, "Low": V_M, "Input": V_P}, 0.5)], "Output")
     with pytest.raises(ConvergenceError):
         nearest_solution(net, impossible, G_ref)
+
+
+def _ladder():
+    """Two interior nodes, three gates: the curvature term of a single point is not rank one."""
+    return Network.from_edges(
+        [("in", "m"), ("m", "out"), ("out", "gnd"), ("m", "gnd", 1e-3), ("in", "out", 5e-4)]
+    )
+
+
+def test_single_point_rate_matrix_is_rank_one_slightly_off_its_manifold():
+    # Regression: a single-point task linearized a hair off its solution manifold (delta ~ 2e-11 V,
+    # well inside the 1e-9 V a calibrated line may miss by) got the curvature term of
+    # force_jacobian's "auto" mode, which is not rank one here; M gained an eigenvalue ~5e-9 1/s,
+    # above the 1e-9 1/s rank threshold, so the task lost its drift direction.
+    net = _ladder()
+    task = Task([DataPoint({"in": 0.4, "gnd": 0.0}, 0.15)], "out")
+    G_star = nearest_solution(net, task, [3.0, 3.0, 3.0])
+    off = G_star + 1e-9 * np.array([0.3, -1.0, 0.7])
+    assert force_jacobian(net, off, task).max_abs_delta > 1e-12  # "auto" would add curvature
+    lt = linearize(net, task, off, gamma=3e6)
+    assert lt.rank == 1
+    exact = linearize(net, task, G_star, gamma=3e6)
+    assert rel(lt.M, exact.M) < 1e-7  # O(delta) change of the rank-one term only
+    jac = force_jacobian(net, off, task, curvature="solution")
+    assert not jac.curvature_included and jac.residual_delta < 1e-20
+    # an explicit request still gets the exact Jacobian at the given point
+    assert force_jacobian(net, off, task, curvature="exact").curvature_included
+
+
+def test_solution_mode_keeps_the_curvature_of_errors_no_gate_change_removes():
+    # Four points whose inputs span two directions, three gates, output affine in the inputs with
+    # two free coefficients: no G satisfies every point, and the part of the errors outside the
+    # range of d(delta)/dG is a genuine residual whose curvature term is kept (DESIGN.md §3).
+    net = _ladder_two_inputs()
+    inp = ((0.1, 0.3), (0.4, 0.0), (0.2, 0.1), (0.3, 0.3))
+    labels = (0.061, 0.118, 0.074, 0.114)
+    task = Task([DataPoint({"in": v, "in2": u, "gnd": 0.0}, L) for (v, u), L in zip(inp, labels)],
+                "out")  # fmt: skip
+    G = np.array([3.0, 3.0, 3.0])
+    jac = force_jacobian(net, G, task, curvature="solution")
+    assert jac.residual_delta > 1e-3 and jac.curvature_included
+    exact = force_jacobian(net, G, task, curvature="exact")
+    np.testing.assert_array_equal(jac.J, exact.J)
+    assert rel(exact.curvature, exact.gauss_newton) > 1e-3  # not negligible
+    # with labels the network can meet (two points), the errors are all removable
+    sat = Task([DataPoint({"in": v, "in2": u, "gnd": 0.0}, L) for (v, u), L in
+                zip(inp[:2], labels[:2])], "out")  # fmt: skip
+    jac = force_jacobian(net, G, sat, curvature="solution")
+    assert jac.max_abs_delta > 1e-3 and jac.residual_delta < 1e-15 and not jac.curvature_included
+
+
+def _ladder_two_inputs():
+    return Network.from_edges(
+        [("in", "m"), ("m", "out"), ("out", "gnd"), ("m", "gnd", 1e-3), ("in", "out", 5e-4),
+         ("in2", "m", 1e-3)]
+    )  # fmt: skip
