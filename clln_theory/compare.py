@@ -121,6 +121,13 @@ def calibrate_to_line(
             f"are {sorted(point.inputs)}."
         )
     a, c = (float(v) for v in line)
+    if not (np.isfinite(a) and np.isfinite(c)):
+        raise TaskError(f"Argument `line` must be a finite (slope, intercept), but is {line!r}.")
+    if not (np.isfinite(step) and step > 0):
+        raise TaskError(
+            f"Argument `step` must be a finite distance > 0 (volts) between the two calibration "
+            f"points and the centre, but is {step!r}."
+        )
     d = np.array([1.0, a]) / np.hypot(1.0, a)
     centre = np.asarray(centre, dtype=float)
     if centre.shape != (2,):

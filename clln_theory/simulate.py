@@ -44,6 +44,7 @@ from scipy.integrate import solve_ivp
 from .circuit import DEFAULT_ATOL_CURRENT, DEFAULT_RTOL_CURRENT, DEFAULT_TOL_STEP, CircuitSolver
 from .devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
+from .metrics import task_error
 from .network import Network
 from .tasks import Task
 
@@ -89,9 +90,26 @@ def learning_rate_A0(R0: float, C0: float, V0: float = 0.33, r: float = 1.0) -> 
     2754.8
     """
     for name, v in (("R0", R0), ("C0", C0), ("V0", V0), ("r", r)):
-        if not (np.isfinite(v) and v > 0):
-            raise ProtocolError(f"Argument `{name}` must be finite and > 0, but is {v!r}.")
+        _positive(v, name)
     return float(r) / (float(V0) * float(R0) * float(C0))
+
+
+def _positive(v: Any, name: str, unit: str = "") -> float:
+    """``v`` as a finite float > 0, or a `ProtocolError` naming the argument."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        x = math.nan
+    if not (math.isfinite(x) and x > 0):
+        raise ProtocolError(f"Argument `{name}` must be a finite number > 0{unit}, but is {v!r}.")
+    return x
+
+
+def _count(v: Any, name: str) -> int:
+    """``v`` as an int >= 1, or a `ProtocolError` naming the argument."""
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+        raise ProtocolError(f"Argument `{name}` must be an integer >= 1, but is {v!r}.")
+    return int(v)
 
 
 #: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s).
@@ -209,13 +227,13 @@ def task_errors(outputs: Any, task: Task) -> np.ndarray:
     ...          kind="classification")
     >>> float(task_errors([0.5, -0.1], t))  # first point beyond its label: not counted
     0.02
+
+    Raises
+    ------
+    ShapeError
+        ``outputs`` does not end in an axis of the task's ``n_points``, or is not finite.
     """
-    O = np.asarray(outputs, dtype=float)
-    delta = task.labels - O
-    sq = delta**2
-    if task.kind == "classification":
-        sq = np.where(task.labels * delta > 0, sq, 0.0)  # (A2)
-    return np.mean(sq, axis=-1)
+    return np.asarray(task_error(outputs, task.labels, kind=task.kind))  # (A1)/(A2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1056,6 +1074,8 @@ def simulate(
         )
     n_halves_i = round(n_halves)
     stride = _record_stride(record, runner.n_half)
+    if mode == "continuum":
+        rtol, atol = _positive(rtol, "rtol"), _positive(atol, "atol", " (volts)")
     if mode == "discrete":
         _, times, samples, active = runner.run(G0, n_halves_i, stride)
         return runner.trajectory(times, samples, active, "discrete")
@@ -1197,6 +1217,10 @@ def limit_cycle(
     G = _check_G0(network, G0, runner.limits)
     if method not in ("shooting", "iterate"):
         raise ProtocolError(f"Unknown limit-cycle method {method!r}; use 'shooting' or 'iterate'.")
+    tol = _positive(tol, "tol", " (volts)")
+    fd_step = _positive(fd_step, "fd_step", " (volts)")
+    max_periods = _count(max_periods, "max_periods")
+    max_samples = _count(max_samples, "max_samples")
     n = network.n_gates
     count = 0
 

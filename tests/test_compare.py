@@ -112,3 +112,16 @@ def test_simulated_D2_within_factor_3_of_measured_at_every_tau(exp):
     # the high-τ plateau: the cycles reach the gate limits, and D² stops growing like τ²
     assert np.all(res.at_limit[-3:])
     assert res.D2_sim[-1] / res.D2_sim[-5] < (m[-1, 0] / m[-5, 0]) ** 2 / 10
+
+
+def test_calibrate_to_line_refuses_a_zero_step_and_a_non_finite_line():
+    # Regression: step = 0 put both calibration points on the centre; the singular 2x2 system
+    # "converged" to an arbitrary (V1, L) and returned it.
+    from clln_theory.errors import TaskError
+
+    net = star_network(device=OhmicMOSFET())
+    t = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    with pytest.raises(TaskError, match="`step`"):
+        calibrate_to_line(net, t, (2.7257, -3.3003), step=0.0)
+    with pytest.raises(TaskError, match="`line`"):
+        calibrate_to_line(net, t, (np.nan, -3.3003))

@@ -244,3 +244,22 @@ def test_saturated_cycle_has_zero_multipliers():
     lc = limit_cycle(net, ALPHA, BETA, tau=1.0, B=B_EXP1, protocol=PROT)
     assert np.all(np.abs(lc.multipliers) < 1e-6)
     assert np.isclose(lc.G_half.max(), 5.0) and np.isclose(lc.G0.max(), 5.0)
+
+
+def test_bad_numbers_at_the_boundary_are_typed_errors_naming_the_argument():
+    # Regression: a zero fd_step gave a bare LinAlgError, max_samples=0 a ZeroDivisionError,
+    # task_errors broadcast outputs of the wrong length and returned NaN for NaN outputs, a
+    # negative continuum rtol reached solve_ivp, and learning_rate_A0("a") a raw TypeError.
+    kw = dict(tau=0.002, B=B_EXP1, protocol=PROT, G0=[3.0, 3.5])
+    for name, value in (("tol", 0.0), ("fd_step", 0.0), ("max_samples", 0), ("max_periods", 0)):
+        with pytest.raises(ProtocolError, match=f"`{name}`"):
+            limit_cycle(star_network(), ALPHA, BETA, **kw, **{name: value})
+    with pytest.raises(ProtocolError, match="`rtol`"):
+        simulate(star_network(), [ALPHA, BETA], [3.0, 3.5], tau=0.002, n_periods=1, B=B_EXP1,
+                 mode="continuum", rtol=-1.0)  # fmt: skip
+    with pytest.raises(ShapeError, match="shape"):
+        task_errors([0.1, 0.2], ALPHA)
+    with pytest.raises(ShapeError, match="finite"):
+        task_errors([np.nan], ALPHA)
+    with pytest.raises(ProtocolError, match="`R0`"):
+        learning_rate_A0("a", 22e-6)
