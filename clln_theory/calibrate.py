@@ -133,6 +133,11 @@ class CalibratedPoint:
     residual: float
 
 
+def _check_tol(tol) -> None:
+    if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
+        raise TaskError(f"Argument `tol` must be a finite number > 0 (volts), but is {tol!r}.")
+
+
 def _with_input(point: DataPoint, node: str, value: float, label: float | None = None):
     inputs = dict(point.inputs)
     inputs[node] = float(value)
@@ -211,6 +216,7 @@ def calibrate_point(
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
+    _check_tol(tol)
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -256,7 +262,12 @@ def model_solution_line(
     TaskError
         If the solution set is not a line (residual above ``tol``).
     """
-    lo, hi = bracket
+    _check_tol(tol)
+    lo, hi = (float(v) for v in bracket)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise TaskError(
+            f"Argument `bracket` must be finite (lo, hi) with lo < hi (volts), but is {bracket!r}."
+        )
     pts = []
     for g1 in G1:
 

@@ -403,6 +403,8 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
         raise ShapeError(
             f"Argument `V` must have shape (..., {network.n_nodes}), but has shape {V.shape}."
         )
+    if not np.all(np.isfinite(V)):
+        raise ShapeError("Argument `V` must be finite, but contains NaN or inf.")
     dV = V[..., network.tail] - V[..., network.head]
     P = (dV**2) @ K
     return float(P) if np.ndim(P) == 0 else P

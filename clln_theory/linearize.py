@@ -420,6 +420,8 @@ def force_jacobian_fd(
     G = network.check_gates(G).astype(float)
     if G.ndim != 1:
         raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")
+    if not (np.isscalar(h) and np.isfinite(h) and h > 0):
+        raise TaskError(f"Argument `h` must be a finite gate step > 0 (volts), but is {h!r}.")
     n = G.size
     J = np.empty((n, n))
     for j in range(n):
@@ -602,6 +604,10 @@ def nearest_solution(
     tasks = [task] if isinstance(task, Task) else list(task)
     if not tasks:
         raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
+    if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
+        raise TaskError(f"Argument `tol` must be a finite number > 0 (volts), but is {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        raise TaskError(f"Argument `max_iter` must be an integer >= 1, but is {max_iter!r}.")
     G_ref = np.array(network.check_gates(G_ref), dtype=float)
     G = G_ref.copy()
     for _ in range(max_iter):

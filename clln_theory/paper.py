@@ -23,7 +23,10 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from .errors import ConfigError
 
 __all__ = [
     "EXPERIMENTS",
@@ -76,12 +79,20 @@ def gamma_from_components(R0: float, C0: float, *, V0: float = V_0, S: float = S
     """Ideal learning rate γ = A₀/S = 1 / (V₀ R₀ C₀ S) in Ω/s (Eq. C1 with D1).
 
     Multiply by the measured factor ``r = A_exp/A₀`` (App. C) to get the rate of the experiment.
+
+    Raises
+    ------
+    ConfigError
+        An argument that is not a finite positive number (named).
     """
-    if R0 <= 0 or C0 <= 0 or V0 <= 0 or S <= 0:
-        raise ValueError(
-            f"R0, C0, V0 and S must be positive, but got R0={R0}, C0={C0}, V0={V0}, S={S}."
-        )
-    return 1.0 / (V0 * R0 * C0 * S)
+    for name, v in (("R0", R0), ("C0", C0), ("V0", V0), ("S", S)):
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = math.nan
+        if not (math.isfinite(x) and x > 0):
+            raise ConfigError(f"Argument `{name}` must be a finite number > 0, but is {v!r}.")
+    return 1.0 / (float(V0) * float(R0) * float(C0) * float(S))
 
 
 @dataclass(frozen=True, slots=True)

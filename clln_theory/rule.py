@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import ProtocolError, TaskError
+from .errors import ProtocolError, ShapeError, TaskError
 from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
 from .network import Network
 from .tasks import Task
@@ -86,6 +86,8 @@ def clamped_outputs(
         raise TaskError(
             f"Argument `O_F` must have shape ({task.n_points},), but has shape {O_F.shape}."
         )
+    if not np.all(np.isfinite(O_F)):
+        raise ShapeError("Argument `O_F` must be finite, but contains NaN or inf.")
     eta = _check_eta(eta)
     delta = task.labels - O_F
     active = ~_hinge_satisfied(O_F, task)

@@ -140,3 +140,12 @@ def test_gamma_given_directly_and_tau_grid():
     cfg = parse_config(raw)
     assert cfg.rate.gamma == 2.4e6 and cfg.rate.r is None
     np.testing.assert_allclose(cfg.sweep.tau, [1e-3, 1e-2, 1e-1, 1.0])
+
+
+def test_gamma_from_components_refuses_non_finite_values_with_a_typed_error():
+    # Regression: a NaN component returned NaN (NaN <= 0 is False) and bad values raised a bare
+    # ValueError.
+    with pytest.raises(ConfigError, match="`R0`"):
+        paper.gamma_from_components(float("nan"), 22e-6)
+    with pytest.raises(ConfigError, match="`C0`"):
+        paper.gamma_from_components(100.0, -1.0)

@@ -166,3 +166,9 @@ def test_bad_input_is_refused_with_named_errors():
         clamped_state(net, [3.0, 3.5], alpha_task(), [0.3, 0.2])
     with pytest.raises(TaskError, match="eta"):
         contrastive_function(net, [3.0, 3.5], alpha_task(), eta=0.0)
+
+
+def test_power_refuses_non_finite_voltages():
+    # Regression: power() returned NaN for NaN node voltages.
+    with pytest.raises(ShapeError, match="`V`"):
+        kirchhoff.power(star_network(), [3.0, 3.0], [np.nan, 0.0, 0.0, 0.0])

@@ -217,3 +217,19 @@ def _ladder_two_inputs():
         [("in", "m"), ("m", "out"), ("out", "gnd"), ("m", "gnd", 1e-3), ("in", "out", 5e-4),
          ("in2", "m", 1e-3)]
     )  # fmt: skip
+
+
+def test_bad_numerical_parameters_are_typed_errors():
+    # Regression: h = 0 gave a NaN Jacobian; tol = -1 or max_iter = 0 a misleading
+    # "did not converge"; a NaN solution_tol accepted any G_star.
+    net, task = star_network(), alpha()
+    with pytest.raises(TaskError, match="`h`"):
+        force_jacobian_fd(net, [3.0, 3.5], task, h=0.0)
+    with pytest.raises(TaskError, match="`tol`"):
+        nearest_solution(net, task, [3.0, 3.5], tol=-1.0)
+    with pytest.raises(TaskError, match="`max_iter`"):
+        nearest_solution(net, task, [3.0, 3.5], max_iter=0)
+    with pytest.raises(TaskError, match="`solution_tol`"):
+        linearize(net, task, [3.0, 3.5], gamma=1e6, solution_tol=np.nan)
+    with pytest.raises(TaskError, match="`delta_tol`"):
+        force_jacobian(net, [3.0, 3.5], task, delta_tol=-1.0)

@@ -80,6 +80,15 @@ def test_calibration_refuses_an_input_that_cannot_tilt_the_line():
         calibrate_point(out, _point(V_P, 0.3), SolutionLine(1.0, K0 / S), fit_input="High")
 
 
+def test_calibration_tolerances_and_brackets_are_validated():
+    # Regression: tol = -1 raised a bare IndexError from the residual check.
+    out = free_output(star_network(), "Output")
+    with pytest.raises(TaskError, match="`tol`"):
+        calibrate_point(out, _point(V_P, 0.3), SolutionLine(2.0, -2.0), fit_input="Input", tol=-1)
+    with pytest.raises(TaskError, match="`bracket`"):
+        model_solution_line(out, _point(V_P, 0.268), bracket=(5.0, 1.0))
+
+
 def test_line_geometry():
     a, b = SolutionLine(2.7257, -3.3003), SolutionLine(0.43914, 1.6061)
     X = a.intersect(b)

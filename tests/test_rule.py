@@ -97,3 +97,12 @@ def test_differential_clamp_moves_both_nodes_half_way():
     dM = res.clamped.V[0, iM] - res.free.V[0, iM]
     nudge = 0.5 * res.delta[0]
     assert dP == pytest.approx(nudge / 2, rel=1e-12) and dM == pytest.approx(-nudge / 2, rel=1e-12)
+
+
+def test_non_finite_free_outputs_are_refused():
+    # Regression: NaN free outputs went through and came back as NaN clamped outputs.
+    from clln_theory.errors import ShapeError
+
+    task = Task([point(V_P, 0.31)], "Output")
+    with pytest.raises(ShapeError, match="`O_F`"):
+        clamped_outputs([np.nan], task)
