@@ -30,8 +30,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import ConvergenceError, NetworkError, ShapeError
-from .network import Network
+from .errors import ConvergenceError, ProtocolError, ShapeError
+from .network import Network, _imposed_indices
 
 __all__ = [
     "DEFAULT_ATOL_CURRENT",
@@ -188,20 +188,18 @@ class CircuitSolver:
         max_iter: int = DEFAULT_MAX_ITER,
     ) -> None:
         imposed = [str(n) for n in imposed]
-        if not imposed:
-            raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
-        if len(set(imposed)) != len(imposed):
-            raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
-        idx_b = np.array([network.node(n) for n in imposed], dtype=np.intp)
-        floating = network.floating_nodes(imposed)
-        if floating:
-            raise NetworkError(
-                f"Nodes {list(floating)} are not connected to any imposed node, so their voltages "
-                "are undefined; connect them or remove them."
-            )
-        for name, val in (("tol_step", tol_step), ("rtol_current", rtol_current)):
+        idx_b = _imposed_indices(network, imposed)
+        for name, val in (
+            ("tol_step", tol_step),
+            ("rtol_current", rtol_current),
+            ("atol_current", atol_current),
+        ):
             if not (np.isfinite(val) and val > 0):
-                raise ValueError(f"Argument `{name}` must be finite and > 0, got {val!r}.")
+                raise ProtocolError(f"Argument `{name}` must be finite and > 0, but is {val!r}.")
+        if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+            raise ProtocolError(
+                f"Argument `max_iter` must be an integer >= 1, but is {max_iter!r}."
+            )
         self.network = network
         self.imposed = tuple(imposed)
         self.idx_b = idx_b

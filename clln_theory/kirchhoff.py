@@ -25,8 +25,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import NetworkError, ShapeError, SingularSystemError, TaskError
-from .network import Network
+from .errors import ShapeError, SingularSystemError, TaskError
+from .network import Network, _imposed_indices
 from .tasks import Task
 
 __all__ = [
@@ -290,18 +290,7 @@ def solve_voltages(network: Network, G: Any, imposed: Sequence[str], values: Any
     >>> round(float(V[0, 3]), 6)  # Output: conductance-weighted mean of its neighbours
     0.5
     """
-    imposed = list(imposed)
-    if not imposed:
-        raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
-    if len(set(imposed)) != len(imposed):
-        raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
-    idx = np.array([network.node(n) for n in imposed], dtype=np.intp)
-    floating = network.floating_nodes(imposed)
-    if floating:
-        raise NetworkError(
-            f"Nodes {list(floating)} are not connected to any imposed node, so their voltages are "
-            "undefined; connect them or remove them."
-        )
+    idx = _imposed_indices(network, imposed)
     values = np.atleast_2d(np.asarray(values, dtype=float))
     if values.ndim != 2 or values.shape[1] != idx.size:
         raise ShapeError(

@@ -410,6 +410,32 @@ class Network:
         return cls(node_names, tuple(built), device=device or LinearDevice(), name=name)
 
 
+def _imposed_indices(network: Network, imposed: Iterable[str]) -> np.ndarray:
+    """Node indices of the imposed nodes, refusing an empty, repeated or floating set.
+
+    Shared by the linear (`clln_theory.kirchhoff`) and nonlinear (`clln_theory.circuit`) solvers.
+
+    Raises
+    ------
+    NetworkError
+        No imposed node, a repeated or unknown node, or nodes connected to no imposed node
+        (named).
+    """
+    imposed = [str(n) for n in imposed]
+    if not imposed:
+        raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
+    if len(set(imposed)) != len(imposed):
+        raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
+    idx = np.array([network.node(n) for n in imposed], dtype=np.intp)
+    floating = network.floating_nodes(imposed)
+    if floating:
+        raise NetworkError(
+            f"Nodes {list(floating)} are not connected to any imposed node, so their voltages are "
+            "undefined; connect them or remove them."
+        )
+    return idx
+
+
 def from_networkx(
     graph: Any,
     *,

@@ -198,3 +198,15 @@ def test_bad_input_is_refused():
         solve_circuit(net, [3.0, 3.0], ["High", "Low"], [0.1, 0.2, 0.3])
     with pytest.raises(NetworkError, match="unique"):
         CircuitSolver(net, ["High", "High"])
+
+
+def test_solver_settings_are_typed_errors_naming_the_argument():
+    # Regression: atol_current and max_iter were not checked (max_iter=0 never iterated) and bad
+    # tolerances raised a bare ValueError.
+    from clln_theory.errors import ProtocolError
+    from clln_theory.network import star_network
+
+    net = star_network(device=OhmicMOSFET())
+    for kw in ({"atol_current": -1.0}, {"max_iter": 0}, {"tol_step": float("nan")}):
+        with pytest.raises(ProtocolError, match=f"`{next(iter(kw))}`"):
+            CircuitSolver(net, ["High", "Low", "Input"], **kw)
