@@ -192,6 +192,20 @@ class _Adjoint:
         return self.dLam @ np.linalg.inv(self.Z), self.dLam
 
 
+def _nudged(network: Network, G: Any, task: Task, eta: float):
+    """Adjoint quantities and the standard-clamping nudge of every point at ``G``.
+
+    Returns ``(ad, delta, eta_p, Delta)``: the `_Adjoint`, the errors ``L - O_F`` (N,), the
+    per-point nudge amplitude (``eta``, or 0 past a classification label, Appendix A) and
+    ``Delta = eta_p delta = O_C - O_F`` (1).
+    """
+    s = _Solvers(network, G, task)
+    free = s.free_state()
+    delta = task.labels - free.O
+    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
+    return _Adjoint(s, free), delta, eta_p, eta_p * delta
+
+
 def _asymmetry(J: np.ndarray) -> float:
     scale = float(np.max(np.abs(J)))
     return float(np.max(np.abs(J - J.T)) / scale) if scale > 0 else 0.0
@@ -273,13 +287,8 @@ def force_jacobian(
         raise TaskError(
             f"Argument `delta_tol` must be a finite number >= 0 (volts), but is {delta_tol!r}."
         )
-    s = _Solvers(network, G, task)
-    free = s.free_state()
-    ad = _Adjoint(s, free)
+    ad, delta, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
-    delta = task.labels - free.O
-    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
-    Delta = eta_p * delta  # O_C - O_F, (1)
     J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
     active = eta_p > 0
     max_d = float(np.max(np.abs(delta[active]))) if np.any(active) else 0.0
@@ -366,13 +375,8 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     True
     """
     eta = _check_eta(eta)
-    s = _Solvers(network, G, task)
-    free = s.free_state()
-    ad = _Adjoint(s, free)
+    ad, _, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
-    delta = task.labels - free.O
-    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
-    Delta = eta_p * delta
     K = ad.K_eff
     W = ad.W()
     P, Q = ad.R_factors()
