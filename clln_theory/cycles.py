@@ -23,20 +23,29 @@ from numpy.typing import ArrayLike, NDArray
 from .errors import AccuracyWarning, ShapeError, SingularSystemError, TaskError
 from .linear import _EPS, LinearTask, _as_times, _as_vector, _phi1_times
 
+_dsyrk = scipy.linalg.blas.dsyrk
+_dpotrf = scipy.linalg.lapack.dpotrf
+_dpotrs = scipy.linalg.lapack.dpotrs
+_dposv = scipy.linalg.lapack.dposv
+
 __all__ = ["Orbit", "Trajectory", "periodic_orbit"]
 
 #: Estimated relative error (condition number of ``M_alpha + M_beta`` on the complement of the
 #: common nullspace, times machine epsilon) above which :func:`periodic_orbit` warns.
 ACCURACY_WARN_LEVEL = 1e-6
 
-#: Iterative refinement (one step, the residual of (D10) from M itself rather than from its
-#: eigenbasis) is applied for periods with h * max(lam) <= this; it recovers the accuracy that the
-#: eigendecompositions lose on the slow modes (error ~ eps * |M| / lam_min). Beyond it the fast
-#: modes have decayed and the leading term h * f would cancel, so refinement would not help.
-REFINE_MAX_HLAM = 100.0
-
-#: From this size on, periods are looped over with syrk + a reusable LU (BLAS-3 dominated).
+#: From this size on, periods are looped over calling BLAS ``dsyrk`` and LAPACK ``dpotrf`` /
+#: ``dpotrs`` / ``dpocon`` directly (BLAS-3 dominated); below it, batched numpy over the periods.
 _LOOP_MIN_N = 48
+
+#: Below this size the periods are solved as numpy stacks (``np.linalg.cholesky`` / ``solve`` on
+#: (T, n, n)); from it on (and below ``_LOOP_MIN_N``) by one LAPACK ``dposv`` call per period.
+_STACK_MAX_N = 16
+
+#: ``exp(-x)`` for ``x`` beyond this (``< 1e-150``) is set to 0: it multiplies quantities of
+#: order 1 (relative contribution below 1e-150) and its products would be subnormal numbers,
+#: which slow floating-point arithmetic down by orders of magnitude.
+_FLUSH_X = 345.0
 
 #: Largest number of ``tau * n * n`` matrix entries held at once by the batched solver (~64 MB).
 _CHUNK_ENTRIES = 8_000_000
@@ -90,6 +99,19 @@ class Orbit:
         ``drift * tau``: ``G(tau) = G0 + drift * tau``.
     null_basis : (n, k) ndarray
         Orthonormal basis of the common nullspace (``k = 0`` when a closed orbit exists).
+    condition : float or (T,) ndarray
+        Estimated relative condition number ``kappa`` of ``G0``: perturbing ``M_alpha``,
+        ``M_beta``, ``G*`` and ``B`` by a relative ``eps`` (what rounding the inputs to float64,
+        or a backward-stable eigendecomposition, does) moves the exact ``G0`` by up to about
+        ``eps * kappa * |G0|``, so ``eps * kappa`` (``eps = 2.2e-16``) is the attainable
+        relative accuracy and the engine's error is a small multiple of it. It is
+        ``|S_hat^-1| + |S^-1| sum_mu phi_mu |M_mu| R_mu / |G0|`` with ``S`` the matrix of the
+        symmetric mid-alpha system (see :func:`periodic_orbit`, Notes), ``S_hat`` its
+        Jacobi-scaled form, ``phi_mu = (1 - exp(-h lam_min)) / lam_min`` (``h`` for a singular
+        ``M_mu``) the flow's sensitivity to its rate matrix and
+        ``R_mu = max|G - G*_mu| + |G*_mu| + |B| / |M_mu|`` over ``G0`` and ``G_half``. Norms of
+        inverses are exact for ``n = 2`` and estimates (inverse iteration, LAPACK ``dpocon``)
+        otherwise. NaN on the ``dps`` (mpmath) path.
     """
 
     task_a: LinearTask
@@ -101,6 +123,7 @@ class Orbit:
     span: float | NDArray
     drift: NDArray
     null_basis: NDArray = field(repr=False)
+    condition: float | NDArray = field(default=float("nan"), repr=False)
 
     def trajectory(self, times_or_n: int | ArrayLike = 101) -> Trajectory:
         """Sample the gates along the orbit.
@@ -293,10 +316,22 @@ def periodic_orbit(
     elif not (np.isfinite(rate_tol) and rate_tol >= 0):
         raise TaskError(f"Argument `rate_tol` must be a finite number >= 0, but is {rate_tol!r}.")
 
-    # common nullspace of M_alpha and M_beta = nullspace of their (PSD) sum
-    lam_S, U_S = np.linalg.eigh(task_a.M + task_b.M)
+    # common nullspace of M_alpha and M_beta = nullspace of their (PSD) sum; when one task has
+    # full rank there is none unless the threshold says so, and eigenvalues alone decide that
+    M_sum = task_a.M + task_b.M
+    U_S = None
+    if max(task_a.rank, task_b.rank) == n:
+        lam_S = np.linalg.eigvalsh(M_sum)
+    else:
+        lam_S, U_S = np.linalg.eigh(M_sum)
     thr = max(float(rate_tol), n * _EPS * max(float(lam_S[-1]), 0.0))
     null = lam_S <= thr
+    if U_S is None:
+        if np.any(null):
+            lam_S, U_S = np.linalg.eigh(M_sum)
+            null = lam_S <= thr
+        else:
+            U_S = np.eye(n)
     Q = U_S[:, null]
     P = U_S[:, ~null]
     k = Q.shape[1]
@@ -312,16 +347,31 @@ def periodic_orbit(
 
     if dps is not None:
         G0, G_half, span = _orbit_mpmath(task_a, task_b, B, taus, G_ref, thr, int(dps))
+        cond = np.full(taus.size, np.nan)
     else:
-        G0, G_half, span = _orbit_float(task_a, task_b, B, taus, G_ref, P, Q)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+            G0, G_half, span, cond = _orbit_float(task_a, task_b, B, taus, G_ref, P, Q)
+        if not (np.all(np.isfinite(G0)) and np.all(np.isfinite(G_half))):
+            raise SingularSystemError(_SINGULAR)
     drift = Q @ (Q.T @ B)
     drift_T = np.broadcast_to(drift, (taus.size, n)).copy()
-    arrays = [B, G0, G_half, span, drift_T, Q, taus]
+    arrays = [B, G0, G_half, span, drift_T, Q, taus, cond]
     for a in arrays:
         a.setflags(write=False)
     if scalar:
-        return Orbit(task_a, task_b, B, float(taus[0]), G0[0], G_half[0], float(span[0]), drift, Q)
-    return Orbit(task_a, task_b, B, taus, G0, G_half, span, drift_T, Q)
+        return Orbit(
+            task_a,
+            task_b,
+            B,
+            float(taus[0]),
+            G0[0],
+            G_half[0],
+            float(span[0]),
+            drift,
+            Q,
+            float(cond[0]),
+        )
+    return Orbit(task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond)
 
 
 def _reduced_eig(M: NDArray, P: NDArray | None) -> tuple[NDArray, NDArray]:
@@ -329,6 +379,40 @@ def _reduced_eig(M: NDArray, P: NDArray | None) -> tuple[NDArray, NDArray]:
     Mr = M if P is None else P.T @ M @ P
     lam, U = np.linalg.eigh(0.5 * (Mr + Mr.T))
     return np.clip(lam, 0.0, None), U
+
+
+@dataclass(frozen=True, slots=True)
+class _Factors:
+    """Per-period diagonal factors of the symmetric mid-alpha form, each of shape (T, m).
+
+    ``sa = exp(-q lam_a)`` (``C`` in the alpha basis), ``ea = 1 - exp(-h lam_a)``,
+    ``pa = (1 - exp(-q lam_a)) / lam_a`` (``q`` at ``lam = 0``), ``eb = 1 - exp(-h lam_b)``,
+    ``ab = exp(-h lam_b)`` and ``pb = (1 - exp(-h lam_b)) / lam_b`` (``h`` at 0); ``q = h / 2``.
+    """
+
+    sa: NDArray
+    ea: NDArray
+    pa: NDArray
+    eb: NDArray
+    ab: NDArray
+    pb: NDArray
+
+
+def _factors(lam_a: NDArray, lam_b: NDArray, h: NDArray) -> _Factors:
+    """All exponentials of one sweep in two passes (one ``expm1``, one ``exp``) over (T, 2m)."""
+    m = lam_a.size
+    rates = np.concatenate([0.5 * lam_a, lam_b])  # alpha over q = h/2, beta over h
+    X = np.multiply.outer(h, rates)
+    E = -np.expm1(-X)
+    A = np.exp(-X)
+    A[X > _FLUSH_X] = 0.0  # flush: subnormal products would slow BLAS down ~100x
+    inv = np.divide(1.0, rates, out=np.zeros_like(rates), where=rates > 0)
+    zero = (rates == 0).astype(float)
+    Phi = E * inv + np.multiply.outer(h, zero)  # (1 - e^{-h r}) / r, h at r = 0
+    Phi[:, :m] *= 0.5  # alpha columns (r = lam/2): (1 - e^{-q lam}) / lam, q at lam = 0
+    ea_q, sa = E[:, :m], A[:, :m]
+    ea = ea_q * (1.0 + sa)  # 1 - e^{-2x} = (1 - e^{-x})(1 + e^{-x}): no cancellation
+    return _Factors(sa=sa, ea=ea, pa=Phi[:, :m], eb=E[:, m:], ab=A[:, m:], pb=Phi[:, m:])
 
 
 def _orbit_float(
@@ -339,211 +423,346 @@ def _orbit_float(
     G_ref: NDArray,
     P: NDArray,
     Q: NDArray,
-) -> tuple[NDArray, NDArray, NDArray]:
-    """Float64 closed orbit for all ``taus``; returns ``G0``, ``G_half`` (T, n), ``span`` (T,)."""
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """Float64 closed orbit for all ``taus``: ``G0``, ``G_half`` (T, n), ``span``, ``condition``.
+
+    Symmetric mid-alpha form of (D10) (see :func:`periodic_orbit`, Notes), in the eigenbasis of
+    ``M_alpha`` (reduced to the complement of the common nullspace when there is one).
+    """
     n, k = task_a.n, Q.shape[1]
     T = taus.size
     h = 0.5 * taus
     drift = Q @ (Q.T @ B)
     if k == n:  # no dynamics left: pure drift from G_ref
         G0 = np.broadcast_to(G_ref, (T, n)).copy()
-        return G0, G0 + h[:, None] * drift, np.zeros(T)
+        return G0, G0 + h[:, None] * drift, np.zeros(T), np.ones(T)
+    if n == 2 and k == 0:
+        return _orbit_n2(task_a, task_b, B, h)
     dG = task_b.G_star - task_a.G_star
     if k == 0:  # closed orbit: the tasks' own cached eigendecompositions
         lam_a, U_a, lam_b, U_b = task_a.eigvals, task_a.eigvecs, task_b.eigvals, task_b.eigvecs
         Mb, Bc, dGc = task_b.M, B, dG
-        Pm = None
     else:  # reduced tasks on the complement of the common nullspace
         lam_a, U_a = _reduced_eig(task_a.M, P)
         lam_b, U_b = _reduced_eig(task_b.M, P)
         Mb, Bc, dGc = P.T @ task_b.M @ P, P.T @ B, P.T @ dG
-        Pm = P
-    # coordinates g = G - G*_alpha: velocities at g = 0 are c_a = B, c_b = M_b dG + B  (D2)
+    # coordinates g = G - G*_alpha: velocities (D2) at g = 0 are c_a = B, c_b = M_b dG + B
     c_a = U_a.T @ Bc  # alpha eigenbasis
     c_b = U_b.T @ (Mb @ dGc + Bc)  # beta eigenbasis
     W = U_a.T @ U_b
-    Ma = task_a.M if Pm is None else P.T @ task_a.M @ P
-    refine = h * max(float(lam_a[-1]), float(lam_b[-1])) <= REFINE_MAX_HLAM
-
-    def residual(x: NDArray, rows: slice) -> NDArray:
-        # one step of iterative refinement: G(tau) - G from (D2) with M itself (no eigenbasis
-        # in the leading term h f), in the alpha eigenbasis; zero where it would not help
-        hs = h[rows, None]
-        _, _, pa = _phi1_times(lam_a, h[rows])
-        _, _, pb = _phi1_times(lam_b, h[rows])
-        g = x @ U_a.T
-        fa = Bc - g @ Ma  # (D2), task alpha
-        da = hs * fa + ((pa - hs) * (fa @ U_a)) @ U_a.T  # (D4) with phi_1 = 1 + (phi_1 - 1)
-        fb = Bc - (g + da - dGc) @ Mb  # (D2), task beta at G_half
-        db = hs * fb + ((pb - hs) * (fb @ U_b)) @ U_b.T
-        return ((da + db) @ U_a) * refine[rows, None]
-
-    if lam_a.size == 2:
-        x, dx = _solve_2x2(lam_a, lam_b, W, c_a, c_b, h, residual)
+    f = _factors(lam_a, lam_b, h)
+    # z = G(h/2) in the alpha basis:  (E_a(h) + C E_b(h) C) z = C (A_b b_a(q) + b_b(h)) + b_a(q)
+    ba = f.pa * c_a  # b_alpha(q), alpha basis  (D9)
+    r = f.sa * (((ba @ W) * f.ab + f.pb * c_b) @ W.T) + ba
+    m = lam_a.size
+    if m == 1:
+        S = f.ea[:, 0] + (f.sa[:, 0] * W[0, 0]) ** 2 * f.eb[:, 0]
+        if not np.all(S > 0):
+            raise SingularSystemError(_SINGULAR)
+        z = r / S[:, None]
+        inv_norm, inv_scaled = 1.0 / S, np.ones(T)
+    elif m == 2:
+        z0, z1, inv_norm, inv_scaled = _solve_2x2(
+            f.ea[:, 0], f.ea[:, 1], f.sa[:, 0], f.sa[:, 1], f.eb[:, 0], f.eb[:, 1], W, r.T
+        )
+        z = np.stack([z0, z1], axis=-1)
     else:
-        x, dx = _solve_batched(lam_a, lam_b, W, c_a, c_b, h, residual)
-    # back to gate coordinates
-    g0 = x @ U_a.T
-    dg = dx @ U_a.T
-    if Pm is not None:
-        g0 = g0 @ Pm.T
-        dg = dg @ Pm.T
+        z, inv_norm, inv_scaled = _solve_spd(f, W, r)
+    x_half = f.sa * z + ba  # G(tau/2) = C z + b_a(q), alpha basis
+    y_half = x_half @ W  # beta basis
+    dy = f.pb * (c_b - lam_b * y_half)  # G(tau) - G(tau/2) = h phi_1(-h M_b) v_b  (D5)
+    g_half = x_half @ U_a.T
+    dg = dy @ U_b.T
+    if k:
         base = task_a.G_star - Q @ (Q.T @ task_a.G_star) + Q @ (Q.T @ G_ref)
-        G0 = base + g0
-        G_half = G0 + dg + h[:, None] * drift
+        g_half = g_half @ P.T
+        dg = dg @ P.T
+        G_half = base + g_half + h[:, None] * drift
+        G0 = base + g_half + dg
     else:
-        G0 = task_a.G_star + g0
-        G_half = G0 + dg
-    span = np.sqrt(np.sum(dx * dx, axis=-1))  # (4), periodic part
-    return G0, G_half, span
+        G_half = task_a.G_star + g_half
+        G0 = G_half + dg
+    span = np.sqrt(np.sum(dy * dy, axis=-1))  # (4), periodic part
+    norms = [np.linalg.norm(G0, axis=-1)]
+    for task in (task_a, task_b):
+        norms.append(np.linalg.norm(G0 - task.G_star, axis=-1))
+        norms.append(np.linalg.norm(G_half - task.G_star, axis=-1))
+    cond = _condition(task_a, task_b, B, h, lam_a, lam_b, inv_norm, inv_scaled, *norms)
+    return G0, G_half, span, cond
 
 
-_EXACTLY_SINGULAR = (
-    "The closed-orbit system (D11) is exactly singular on the complement of the common "
-    "nullspace; increase `rate_tol` to treat the softest common direction as null (it then "
-    "drifts)."
+def _orbit_n2(
+    task_a: LinearTask, task_b: LinearTask, B: NDArray, h: NDArray
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """n = 2 without a common nullspace: the same algebra as :func:`_orbit_float`, written out
+    on length-T columns (a few dozen numpy passes, no (T, 2, 2) stacks or tiny matmuls)."""
+    lam_a, U_a, lam_b, U_b = task_a.eigvals, task_a.eigvecs, task_b.eigvals, task_b.eigvecs
+    dG = task_b.G_star - task_a.G_star
+    c_a = U_a.T @ B
+    c_b = U_b.T @ (task_b.M @ dG + B)
+    W = U_a.T @ U_b
+    w00, w01, w10, w11 = (float(v) for v in W.ravel())
+    q = 0.5 * h
+    ea_q0, sa0, pa0 = _col(float(lam_a[0]), q)
+    ea_q1, sa1, pa1 = _col(float(lam_a[1]), q)
+    eb0, ab0, pb0 = _col(float(lam_b[0]), h)
+    eb1, ab1, pb1 = _col(float(lam_b[1]), h)
+    ea0 = ea_q0 * (1.0 + sa0)  # 1 - e^{-h lam} without cancellation
+    ea1 = ea_q1 * (1.0 + sa1)
+    ba0 = pa0 * float(c_a[0])  # b_alpha(q), alpha basis  (D9)
+    ba1 = pa1 * float(c_a[1])
+    u0 = (ba0 * w00 + ba1 * w10) * ab0 + pb0 * float(c_b[0])  # A_b b_a + b_b, beta basis
+    u1 = (ba0 * w01 + ba1 * w11) * ab1 + pb1 * float(c_b[1])
+    r0 = sa0 * (w00 * u0 + w01 * u1) + ba0
+    r1 = sa1 * (w10 * u0 + w11 * u1) + ba1
+    z0, z1, inv_norm, inv_scaled = _solve_2x2(ea0, ea1, sa0, sa1, eb0, eb1, W, (r0, r1))
+    x0 = sa0 * z0 + ba0  # G(tau/2), alpha basis
+    x1 = sa1 * z1 + ba1
+    dy0 = pb0 * (float(c_b[0]) - float(lam_b[0]) * (x0 * w00 + x1 * w10))  # (D5), beta basis
+    dy1 = pb1 * (float(c_b[1]) - float(lam_b[1]) * (x0 * w01 + x1 * w11))
+    T = h.size
+    G_half = np.empty((T, 2))
+    G0 = np.empty((T, 2))
+    for i in range(2):
+        G_half[:, i] = (float(task_a.G_star[i]) + float(U_a[i, 0]) * x0) + float(U_a[i, 1]) * x1
+        G0[:, i] = G_half[:, i] + (float(U_b[i, 0]) * dy0 + float(U_b[i, 1]) * dy1)
+    span = np.sqrt(dy0 * dy0 + dy1 * dy1)  # (4)
+
+    def norm2(x: NDArray, c: NDArray) -> NDArray:
+        d0 = x[:, 0] - float(c[0])
+        d1 = x[:, 1] - float(c[1])
+        return np.sqrt(d0 * d0 + d1 * d1)
+
+    zero = np.zeros(2)
+    norms = [norm2(G0, zero)]
+    for task in (task_a, task_b):
+        norms.append(norm2(G0, task.G_star))
+        norms.append(norm2(G_half, task.G_star))
+    cond = _condition(task_a, task_b, B, h, lam_a, lam_b, inv_norm, inv_scaled, *norms)
+    return G0, G_half, span, cond
+
+
+def _col(lam: float, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """``1 - e^{-t lam}``, ``e^{-t lam}`` and ``(1 - e^{-t lam}) / lam`` (``t`` at 0), 1-D."""
+    if lam == 0.0:
+        return np.zeros_like(t), np.ones_like(t), t.copy()
+    x = t * lam
+    e = -np.expm1(-x)
+    a = np.exp(-x)
+    a[x > _FLUSH_X] = 0.0
+    return e, a, e * (1.0 / lam)
+
+
+def _condition(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: NDArray,
+    h: NDArray,
+    lam_a: NDArray,
+    lam_b: NDArray,
+    inv_norm: NDArray,
+    inv_scaled: NDArray,
+    g0: NDArray,
+    ra0: NDArray,
+    rah: NDArray,
+    rb0: NDArray,
+    rbh: NDArray,
+) -> NDArray:
+    """Estimated relative condition number of ``G0`` (see :attr:`Orbit.condition`).
+
+    ``g0 = |G0|``; ``ra0, rah, rb0, rbh`` are ``|G0 - G*_mu|`` and ``|G_half - G*_mu|``.
+    """
+    g0 = np.maximum(g0, np.finfo(float).tiny)
+    kappa = np.array(inv_scaled, dtype=float)
+    nB = float(np.linalg.norm(B))
+    for task, lam, r0, rh in ((task_a, lam_a, ra0, rah), (task_b, lam_b, rb0, rbh)):
+        norm = float(task.eigvals[-1])
+        if norm == 0.0:
+            continue
+        lo = float(lam[0])
+        # largest entry of h phi_1(-h M): the flow's sensitivity to a perturbation of its rate
+        phi_max = h if lo == 0.0 else -np.expm1(-h * lo) * (1.0 / lo)
+        R = np.maximum(r0, rh) + (float(np.linalg.norm(task.G_star)) + nB / norm)
+        kappa += inv_norm * phi_max * (norm * R / g0)
+    return kappa
+
+
+_SINGULAR = (
+    "The closed-orbit system (D11) is singular to working precision on the complement of the "
+    "common nullspace; increase `rate_tol` to treat the softest common direction as null (it "
+    "then drifts)."
 )
 
 
-def _check_solution(x: NDArray) -> None:
-    if not np.all(np.isfinite(x)):
-        raise SingularSystemError(
-            "The closed-orbit system (D11) is singular to working precision on the complement "
-            "of the common nullspace; increase `rate_tol` to treat the softest common direction "
-            "as null (it then drifts)."
-        )
-
-
 def _solve_2x2(
-    lam_a: NDArray,
-    lam_b: NDArray,
+    ea0: NDArray,
+    ea1: NDArray,
+    sa0: NDArray,
+    sa1: NDArray,
+    eb0: NDArray,
+    eb1: NDArray,
     W: NDArray,
-    c_a: NDArray,
-    c_b: NDArray,
-    h: NDArray,
-    residual: Callable[[NDArray, slice], NDArray],
-) -> tuple[NDArray, NDArray]:
-    """(D11) for n = 2 by explicit algebra, vectorized over ``h``; alpha-basis ``x`` and ``dx``."""
-    ea, aa, pa = _phi1_times(lam_a, h)
-    eb, ab, pb = _phi1_times(lam_b, h)
-    ea0, ea1 = ea[:, 0], ea[:, 1]
-    aa0, aa1 = aa[:, 0], aa[:, 1]
-    eb0, eb1 = eb[:, 0], eb[:, 1]
-    w00, w01, w10, w11 = W[0, 0], W[0, 1], W[1, 0], W[1, 1]
-    # b_alpha in the alpha basis, then r = A_beta b_alpha + b_beta  (D9), (D11)
-    ba0 = pa[:, 0] * c_a[0]
-    ba1 = pa[:, 1] * c_a[1]
-    v0 = ab[:, 0] * (w00 * ba0 + w10 * ba1) + pb[:, 0] * c_b[0]
-    v1 = ab[:, 1] * (w01 * ba0 + w11 * ba1) + pb[:, 1] * c_b[1]
-    r0 = w00 * v0 + w01 * v1
-    r1 = w10 * v0 + w11 * v1
-    # K = diag(e_a) + F diag(a_a) with F = W diag(e_b) W^T = E_beta in the alpha basis
-    F00 = w00 * w00 * eb0 + w01 * w01 * eb1
-    F11 = w10 * w10 * eb0 + w11 * w11 * eb1
-    F01 = w00 * w10 * eb0 + w01 * w11 * eb1
-    K00 = ea0 + F00 * aa0
-    K11 = ea1 + F11 * aa1
-    K01 = F01 * aa1
-    K10 = F01 * aa0
-    # det K as a sum of non-negative terms (det F = e_b0 e_b1 det(W)^2, det W^2 = 1)
-    det = ea0 * ea1 + ea0 * aa1 * F11 + ea1 * aa0 * F00 + aa0 * aa1 * eb0 * eb1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x0 = (K11 * r0 - K01 * r1) / det
-        x1 = (K00 * r1 - K10 * r0) / det
-        x = np.stack([x0, x1], axis=-1)
-        _check_solution(x)
-        q = residual(x, slice(None))
-        x[:, 0] += (K11 * q[:, 0] - K01 * q[:, 1]) / det
-        x[:, 1] += (K00 * q[:, 1] - K10 * q[:, 0]) / det
-    dx = pa * (c_a - lam_a * x)  # G_half - G0 = h phi_1 (v at G0)  (D5)
-    return x, dx
+    r: tuple[NDArray, NDArray] | NDArray,
+) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+    """``S z = r`` for two gates by explicit algebra, vectorized over the periods (columns).
 
-
-def _solve_batched(
-    lam_a: NDArray,
-    lam_b: NDArray,
-    W: NDArray,
-    c_a: NDArray,
-    c_b: NDArray,
-    h: NDArray,
-    residual: Callable[[NDArray, slice], NDArray],
-) -> tuple[NDArray, NDArray]:
-    """(D11) for any n by batched BLAS/LAPACK over ``h``, in chunks; alpha-basis ``x``, ``dx``.
-
-    For ``n >= _LOOP_MIN_N`` the periods are looped over instead (one symmetric rank-n product
-    and one LU factorization per period, reused by the refinement step): at that size BLAS-3
-    dominates and the loop overhead is negligible.
+    ``S = diag(ea) + V V^T`` with ``V = diag(sa) W diag(sqrt(eb))``; its determinant is a sum of
+    four non-negative terms (no cancellation). Returns ``z0``, ``z1``, ``|S^-1|_2`` (exact, from
+    the eigenvalues of ``S``) and ``|S_hat^-1|_2`` of the Jacobi-scaled ``S_hat`` (exact).
     """
-    m = lam_a.size
-    T = h.size
+    w00, w01, w10, w11 = (float(v) for v in W.ravel())
+    detW2 = (w00 * w11 - w01 * w10) ** 2
+    F00 = (w00 * w00) * eb0 + (w01 * w01) * eb1  # W diag(eb) W^T = E_beta(h), alpha basis
+    F11 = (w10 * w10) * eb0 + (w11 * w11) * eb1
+    F01 = (w00 * w10) * eb0 + (w01 * w11) * eb1
+    s00 = sa0 * sa0
+    s11 = sa1 * sa1
+    t00 = s00 * F00
+    t11 = s11 * F11
+    S00 = ea0 + t00
+    S11 = ea1 + t11
+    S01 = (sa0 * sa1) * F01
+    det = ea0 * ea1 + ea0 * t11 + ea1 * t00 + (s00 * s11) * (eb0 * eb1) * detW2
+    if not np.all(det > 0):
+        raise SingularSystemError(_SINGULAR)
+    r0, r1 = r[0], r[1]
+    inv_det = 1.0 / det
+    z0 = (S11 * r0 - S01 * r1) * inv_det
+    z1 = (S00 * r1 - S01 * r0) * inv_det
+    half_diff = 0.5 * (S00 - S11)
+    lam_max = 0.5 * (S00 + S11) + np.sqrt(half_diff * half_diff + S01 * S01)
+    g = np.sqrt(S00 * S11)
+    # 1 - |rho| = det / (g (g + |S01|)): |S_hat^-1| = 1 / (1 - |rho|) without cancellation
+    return z0, z1, lam_max * inv_det, g * (g + np.abs(S01)) * inv_det
+
+
+def _scaled_gram(f: _Factors, W: NDArray, sl: slice) -> tuple[NDArray, NDArray]:
+    """Jacobi-scaled ``S_hat = D^-1 S D^-1`` (unit diagonal) and ``d = sqrt(diag S)`` for the
+    periods ``sl``, with ``S = diag(ea) + diag(sa) W diag(eb) W^T diag(sa)``.
+
+    ``W diag(eb) W^T`` for all periods is one GEMM ``eb @ [W_ik W_jk]_{k, (i, j)}`` of
+    ``2 m^3`` flops per period (m^2 (m + 1) of them needed, by symmetry).
+    """
+    eb, sa, ea = f.eb[sl], f.sa[sl], f.ea[sl]
+    t, m = eb.shape
+    WW = (W[:, None, :] * W[None, :, :]).reshape(m * m, m)
+    S = (eb @ WW.T).reshape(t, m, m)
+    d2 = ea + sa * sa * np.einsum("tii->ti", S)
+    d = np.sqrt(d2)
+    rs = sa / d
+    S *= rs[:, :, None]
+    S *= rs[:, None, :]
+    S[:, np.arange(m), np.arange(m)] = 1.0  # = ea / d^2 + (row norm of V_hat)^2 exactly
+    return S, d
+
+
+def _solve_spd(f: _Factors, W: NDArray, r: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """``S z = r`` for m >= 3 gates: Cholesky of the Jacobi-scaled ``S`` of every period.
+
+    ``m < _STACK_MAX_N``: numpy stacks (``cholesky`` and ``solve`` on (T, m, m), in chunks);
+    up to ``_LOOP_MIN_N``: the stack is built at once and LAPACK ``dposv`` is called per
+    period; beyond: per period ``dsyrk`` + ``dpotrf`` + ``dpotrs`` (BLAS-3 dominated).
+    ``|S_hat^-1|`` is estimated by ``max_i 1 / L_ii^2`` over the Cholesky pivots (a lower bound
+    on it: each pivot is a Schur complement), ``|S^-1| <= |S_hat^-1| / min(diag S)``.
+    """
+    T, m = r.shape
+    z = np.empty_like(r)
+    piv = np.empty((T, m))  # Cholesky pivots L_ii of S_hat
+    dd = np.empty((T, m))
     if m >= _LOOP_MIN_N:
-        return _solve_loop(lam_a, lam_b, W, c_a, c_b, h, residual)
-    x = np.empty((T, m))
-    step = max(1, _CHUNK_ENTRIES // (m * m))
-    diag = np.arange(m)
-    for s in range(0, T, step):
-        hs = h[s : s + step]
-        t = hs.size
-        ea, aa, pa = _phi1_times(lam_a, hs)
-        eb, ab, pb = _phi1_times(lam_b, hs)
-        ba = pa * c_a
-        r = (ab * (ba @ W) + pb * c_b) @ W.T  # A_beta b_alpha + b_beta, alpha basis (D11)
-        # F = W diag(e_b) W^T for every h as one (t*m, m) x (m, m) product
-        F = ((W[None, :, :] * eb[:, None, :]).reshape(t * m, m) @ W.T).reshape(t, m, m)
-        F *= aa[:, None, :]  # E_beta A_alpha
-        F[:, diag, diag] += ea  # + E_alpha
-        try:
-            xs = np.linalg.solve(F, r[..., None])[..., 0]
-            _check_solution(xs)
-            q = residual(xs, slice(s, s + step))
-            rows = np.flatnonzero(np.any(q != 0, axis=1))  # refine only where it applies
-            if rows.size:
-                xs[rows] += np.linalg.solve(F[rows], q[rows, :, None])[..., 0]
-            x[s : s + step] = xs
-        except np.linalg.LinAlgError as exc:
-            raise SingularSystemError(_EXACTLY_SINGULAR) from exc
-    _check_solution(x)
-    _, _, pa = _phi1_times(lam_a, h)
-    dx = pa * (c_a - lam_a * x)  # G_half - G0  (D5)
-    return x, dx
+        _syrk_loop(f, W, r, z, piv, dd)
+    else:
+        step = max(1, _CHUNK_ENTRIES // (m * m))
+        diag = np.arange(m)
+        for s in range(0, T, step):
+            sl = slice(s, s + step)
+            S, d = _scaled_gram(f, W, sl)
+            rs = r[sl] / d
+            dd[sl] = d
+
+            def rebuild(i: int, s: int = s) -> NDArray:
+                return _scaled_gram(f, W, slice(s + i, s + i + 1))[0][0]
+
+            if m < _STACK_MAX_N:
+                try:
+                    L = np.linalg.cholesky(S)
+                except np.linalg.LinAlgError:
+                    z[sl], piv[sl] = _per_period(S, rs, rebuild)
+                    continue
+                z[sl] = np.linalg.solve(S, rs[..., None])[..., 0]
+                piv[sl] = L[:, diag, diag]
+            else:
+                z[sl], piv[sl] = _per_period(S, rs, rebuild)
+    z /= dd
+    inv_scaled = np.max(1.0 / (piv * piv), axis=-1)
+    inv_norm = inv_scaled / np.min(dd * dd, axis=-1)
+    return z, inv_norm, inv_scaled
 
 
-def _solve_loop(
-    lam_a: NDArray,
-    lam_b: NDArray,
-    W: NDArray,
-    c_a: NDArray,
-    c_b: NDArray,
-    h: NDArray,
-    residual: Callable[[NDArray, slice], NDArray],
+def _per_period(
+    S: NDArray, rs: NDArray, rebuild: Callable[[int], NDArray]
 ) -> tuple[NDArray, NDArray]:
-    """(D11) per period with ``E_beta = Y Y^T`` (syrk, ``n^3`` flops) and one LU (``2n^3/3``)."""
-    m = lam_a.size
-    T = h.size
-    x = np.empty((T, m))
-    ea, aa, pa = _phi1_times(lam_a, h)
-    eb, ab, pb = _phi1_times(lam_b, h)
-    ba = pa * c_a
-    r = (ab * (ba @ W) + pb * c_b) @ W.T  # A_beta b_alpha + b_beta, alpha basis (D11)
-    sq = np.sqrt(eb)
-    diag = np.arange(m)
-    for i in range(T):
-        Y = W * sq[i]
-        K = Y @ Y.T  # E_beta in the alpha basis (numpy uses syrk for Y @ Y.T)
-        K *= aa[i]  # E_beta A_alpha
-        K[diag, diag] += ea[i]  # + E_alpha   (D11)
-        lu = scipy.linalg.lu_factor(K, overwrite_a=True, check_finite=False)
-        if np.any(np.diag(lu[0]) == 0):
-            raise SingularSystemError(_EXACTLY_SINGULAR)
-        xi = scipy.linalg.lu_solve(lu, r[i], check_finite=False)
-        _check_solution(xi)
-        q = residual(xi[None, :], slice(i, i + 1))[0]
-        if np.any(q):
-            xi += scipy.linalg.lu_solve(lu, q, check_finite=False)
-        x[i] = xi
-    _check_solution(x)
-    dx = pa * (c_a - lam_a * x)  # G_half - G0  (D5)
-    return x, dx
+    """LAPACK ``dposv`` on each scaled ``S`` of a stack (C order: ``S[i].T`` is the same
+    symmetric matrix in Fortran order, factored in place); ``rebuild(i)`` gives ``S[i]`` anew
+    for the fallback when Cholesky fails."""
+    t, m = rs.shape
+    z = np.empty_like(rs)
+    piv = np.empty((t, m))
+    for i in range(t):
+        c, x, info = _dposv(S[i].T, rs[i], lower=1, overwrite_a=1)
+        if info != 0:
+            x, piv[i] = _fallback(rebuild(i), rs[i])
+        else:
+            piv[i] = np.diagonal(c)
+        z[i] = x
+    return z, piv
+
+
+def _fallback(Sf: NDArray, rt: NDArray) -> tuple[NDArray, NDArray]:
+    """Solve a numerically semidefinite scaled ``S`` (Cholesky failed) by LU, with a warning,
+    or raise :class:`SingularSystemError`; returns ``z`` and pseudo-pivots ``1 / sqrt(cond)``."""
+    cond = float(np.linalg.cond(Sf))
+    if not np.isfinite(cond) or cond * _EPS >= 0.5:
+        raise SingularSystemError(_SINGULAR + f" (condition number {cond:.3g})")
+    warnings.warn(
+        f"The closed-orbit system is numerically semidefinite (Cholesky failed; condition "
+        f"number {cond:.3g}: a nearly common null direction of M_alpha and M_beta). Solved by "
+        f"LU; expect a relative error in G0 up to ~{cond * _EPS:.1e}.",
+        AccuracyWarning,
+        stacklevel=5,
+    )
+    x = scipy.linalg.solve(Sf, rt, assume_a="gen", check_finite=False)
+    return x, np.full(rt.size, 1.0 / np.sqrt(cond))
+
+
+def _syrk_loop(f: _Factors, W: NDArray, r: NDArray, z: NDArray, piv: NDArray, dd: NDArray) -> None:
+    """Large m: per period ``dsyrk`` (``m^2 (m + 1)`` flops), ``dpotrf`` (``m^3 / 3``) and
+    ``dpotrs`` on the Jacobi-scaled ``S``; fills ``z`` (scaled), ``piv`` and ``dd`` in place."""
+    T, m = r.shape
+    # d^2 = diag S = ea + sa^2 (W o W) eb for every period at once (one GEMM)
+    d2 = f.ea + f.sa * f.sa * (f.eb @ (W * W).T)
+    d = np.sqrt(d2)
+    dd[:] = d
+    rs = f.sa / d  # row scaling of V_hat = D^-1 V
+    diag_hat = f.ea / d2
+    rhs = r / d
+    sq = np.sqrt(f.eb)
+    Wt = np.ascontiguousarray(W.T)
+    Vt = np.empty((m, m))
+    Sbuf = np.empty((m, m), order="F")
+    for t in range(T):
+        np.multiply(Wt, sq[t][:, None], out=Vt)
+        Vt *= rs[t]  # V_hat^T in C order = V_hat in Fortran order: no copy into BLAS
+        S = _dsyrk(1.0, Vt.T, beta=0.0, c=Sbuf, lower=1, overwrite_c=1)
+        S.reshape(-1, order="F")[:: m + 1] += diag_hat[t]
+        L, info = _dpotrf(S, lower=1, overwrite_a=1, clean=0)
+        if info != 0:
+            S = _dsyrk(1.0, Vt.T, beta=0.0, lower=1)
+            Sf = np.tril(S) + np.tril(S, -1).T + np.diag(diag_hat[t])
+            z[t], piv[t] = _fallback(Sf, rhs[t])
+            continue
+        z[t], info = _dpotrs(L, rhs[t], lower=1)
+        piv[t] = np.diagonal(L)
 
 
 # --------------------------------------------------------------------------------------------
