@@ -88,7 +88,8 @@ class Orbit:
     tau : float or (T,) ndarray
         Period, s.
     G0 : (n,) ndarray
-        State at the start of task alpha on the orbit, (D11).
+        State at the start of task alpha on the orbit, (D11) (solved in the symmetric form of
+        :func:`periodic_orbit`, Notes).
     G_half : (n,) ndarray
         State at ``tau / 2``, when training switches to task beta.
     span : float
@@ -236,7 +237,7 @@ def periodic_orbit(
     Returns
     -------
     Orbit
-        ``G0``, ``G_half``, ``span``, ``drift`` (and the inputs).
+        ``G0``, ``G_half``, ``span``, ``drift``, ``condition`` (and the inputs).
 
     Raises
     ------
@@ -257,17 +258,39 @@ def periodic_orbit(
 
     Notes
     -----
-    With ``h = tau / 2`` and ``E_mu = 1 - A_mu``, (D10) is rewritten without cancellation as
+    The paper's literal (D11), ``G0 = (1 - A_beta A_alpha)^-1 (A_beta b_alpha + b_beta)``, loses
+    up to ~10 digits at small ``tau`` (``1 - A_beta A_alpha`` cancels) and needs an inverse.
+    This function solves the algebraically identical *symmetric mid-alpha* form instead. With
+    ``h = tau / 2``, ``q = h / 2``, ``C = A_alpha(q) = exp(-q M_alpha)`` and ``E = 1 - A``, the
+    state ``z = G(q)`` on the closed orbit obeys (the period map (D10) started at ``q``)
 
-        (E_alpha + E_beta A_alpha) G0 = A_beta b_alpha + b_beta,        (D11)
+        (1 - C A_beta C) z = C (A_beta b_alpha(q) + b_beta(h)) + b_alpha(q),
+        1 - C A_beta C = E_alpha(h) + C E_beta(h) C        (using C^2 = A_alpha(h)),
 
-    since ``1 - A_beta A_alpha = E_alpha + E_beta A_alpha`` (``E`` from ``expm1``), and
-    ``b_mu = h phi_1(-h M_mu)(M_mu G*_mu + B)`` as in :func:`~clln_theory.linear.half_period_map`.
-    The system is solved in the eigenbasis of ``M_alpha``: with ``W = U_alpha^T U_beta`` computed
-    once, the matrix is ``diag(e_alpha) + W diag(e_beta) W^T diag(a_alpha)``, one matrix
-    product and one LU solve per period, ``~(8/3) n^3`` flops; ``n = 2`` uses explicit
-    2 x 2 algebra (the determinant is a sum of non-negative terms). Coordinates are taken
-    relative to ``G*_alpha`` so that small deviations (span, bias shift) keep relative accuracy.
+    a sum of two positive semi-definite matrices: no cancellation at any ``tau``. In the
+    eigenbasis of ``M_alpha``, with ``W = U_alpha^T U_beta`` computed once, the matrix is
+    ``S = diag(1 - exp(-h lam_alpha)) + V V^T`` with ``V = diag(exp(-q lam_alpha)) W
+    diag(sqrt(1 - exp(-h lam_beta)))``; every exponential comes from ``exp``/``expm1``. Then
+    ``G_half = C z + b_alpha(q)`` and ``G0 = G_half + h phi_1(-h M_beta) v_beta(G_half)`` ((D5)
+    for task beta), with ``b_mu(s) = U diag((1 - exp(-s lam)) / lam) U^T (M G* + B)`` (``s`` at
+    ``lam = 0``): the phi_1 form of (D9), which needs no threshold for each task's own
+    nullspace. No inverse and no pseudoinverse anywhere. ``S`` is Jacobi-scaled to unit
+    diagonal and Cholesky-factored: one SYRK (``~n^3`` flops) and one Cholesky (``n^3 / 3``) per
+    period, versus an LU of a general matrix plus a GEMM for (D11). ``n = 2`` uses explicit 2 x 2
+    algebra on length-T arrays (the determinant of ``S`` is a sum of four non-negative terms);
+    ``n < 16`` numpy stacks over the periods; ``n < 48`` one LAPACK ``dposv`` per period;
+    beyond, BLAS ``dsyrk`` + LAPACK ``dpotrf``/``dpotrs`` per period. If Cholesky fails (a
+    nearly common null direction left above the rate threshold), an LU solve with an
+    :class:`~clln_theory.errors.AccuracyWarning` carrying the condition number is used, or
+    :class:`~clln_theory.errors.SingularSystemError` is raised. Coordinates are taken relative to
+    ``G*_alpha`` so that small deviations (span, bias shift) keep relative accuracy.
+
+    Accuracy: the relative error of ``G0`` is a small multiple of ``eps * Orbit.condition``
+    (the estimated sensitivity to rounding of the inputs, see :class:`Orbit`); at large ``tau``
+    with rank-deficient tasks ``G0`` holds drift terms ``~ h N B`` whose null directions and
+    rates are themselves only defined to ``~eps |M|`` by the float64 inputs, and nearly parallel
+    solution spaces make ``S`` ill-conditioned: there ``condition`` is large and no float64
+    method can do better.
 
     The paper notes that when no closed orbit exists (D11) "should be taken as a pseudoinverse".
     This function departs from that: the common nullspace of ``M_alpha`` and ``M_beta`` (the

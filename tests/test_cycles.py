@@ -10,19 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from clln_theory.cycles import periodic_orbit
-from clln_theory.errors import AccuracyWarning, ProtocolError, ShapeError
+from clln_theory.errors import AccuracyWarning, ProtocolError, ShapeError, SingularSystemError
 from clln_theory.linear import LinearTask
 from clln_theory.testing import augmented_expm_map, naive_orbit_G0, task_pairs
 
-#: Required relative accuracy of G0 against 50-digit mpmath (issue 2, "Must show").
+#: Required relative accuracy of G0 against 50-digit mpmath (issue 2, "Must show") wherever the
+#: inputs allow it, i.e. wherever the attainable accuracy eps * kappa (Orbit.condition) is
+#: <= KAPPA_OK; everywhere else the error must stay within KAPPA_ULPS * eps * kappa.
 ACC = 1e-10
-#: Nearly parallel solution spaces: M_alpha + M_beta is ill-conditioned and the inputs themselves
-#: (rounded to float64) determine G0 only to ~eps * cond; allow COND_ULPS times that.
-COND_ULPS = 100
-#: Rank-deficient tasks are checked against ACC up to tau = 10 s only: beyond, G0 ~ h N B grows
-#: with tau and becomes sensitive to the round-off eigenvalues (~eps |M|) of the float64 null
-#: modes, which no float method can resolve; a 1-ulp perturbation of M moves the exact G0 by
-#: 1e-10..1e-9 relative at tau = 1e3 s (measured), the size of the error seen there.
+KAPPA_OK = 1e-11
+KAPPA_ULPS = 10
 #: Fixed-point residual vs scipy expm: expm's error grows like eps * |h M| (see test_linear).
 EXPM_ULPS = 100
 EPS = np.finfo(float).eps
@@ -35,21 +32,48 @@ def _rel_err(x, ref):
     return np.linalg.norm(x - ref, axis=-1) / np.where(scale > 0, scale, 1.0)
 
 
-def _hard_case():
-    """Rank-1 task alpha at 1e4 1/s, full-rank task beta at 1e-2 1/s, lines 0.01 rad apart."""
+def _hard_case(rotation=0.0):
+    """Rank-1 task alpha at 1e4 1/s, full-rank task beta at 1e-2 1/s, lines 0.01 rad apart;
+    optionally every input rotated by ``rotation`` rad (a generic, non-axis-aligned version)."""
     th = 1e-2
     u = np.array([1.0, 0.0])
     v = np.array([np.cos(th), np.sin(th)])
-    a = LinearTask(1e4 * np.outer(u, u), [2.0, 3.0])
-    b = LinearTask(1e-2 * np.outer(v, v) + 1e-2 * np.outer([0, 1.0], [0, 1.0]), [2.5, 2.0])
-    return a, b, np.array([0.3, -0.7])
+    Ma = 1e4 * np.outer(u, u)
+    Mb = 1e-2 * np.outer(v, v) + 1e-2 * np.outer([0, 1.0], [0, 1.0])
+    Ga, Gb, B = np.array([2.0, 3.0]), np.array([2.5, 2.0]), np.array([0.3, -0.7])
+    c, s = np.cos(rotation), np.sin(rotation)
+    R = np.array([[c, -s], [s, c]])
+    Ma, Mb = R @ Ma @ R.T, R @ Mb @ R.T
+    a = LinearTask(0.5 * (Ma + Ma.T), R @ Ga)
+    b = LinearTask(0.5 * (Mb + Mb.T), R @ Gb)
+    return a, b, R @ B
 
 
-def test_hard_case_accurate_where_naive_formula_loses_digits():
-    a, b, B = _hard_case()
+def _check_against_mpmath(a, b, B, taus):
+    """G0 vs 50-digit mpmath: within KAPPA_ULPS * eps * kappa, and ACC where eps * kappa is
+    small. Returns (errors, eps * kappa)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)
+        ref = periodic_orbit(a, b, B, taus, dps=50)
+        got = periodic_orbit(a, b, B, taus)
+    err = _rel_err(got.G0, ref.G0)
+    attainable = EPS * got.condition
+    assert np.all(err <= KAPPA_ULPS * attainable), (err, attainable)
+    assert np.all(err[attainable <= KAPPA_OK] <= ACC), (err, attainable)
+    span_err = np.abs(got.span - ref.span)
+    assert np.all(span_err <= (1e-8 + 1e3 * attainable) * np.abs(ref.span) + 1e-12), span_err
+    return err, attainable
+
+
+@pytest.mark.parametrize("rotation", [0.0, 0.3])
+def test_hard_case_accurate_where_naive_formula_loses_digits(rotation):
+    a, b, B = _hard_case(rotation)
     taus = np.logspace(-8, 3, 12)
     ref = periodic_orbit(a, b, B, taus, dps=50).G0
-    err = _rel_err(periodic_orbit(a, b, B, taus).G0, ref)
+    err, _ = _check_against_mpmath(a, b, B, taus)
+    # the normwise kappa is ~1e6 (|M_a| / lambda_min(M_a + M_b)), eps * kappa ~ 2e-10..6e-9, yet
+    # the engine is far better on this case: its eigendecompositions are exact (axis-aligned) or
+    # the perturbations they make do not align with the weak direction (rotated)
     assert np.all(err <= ACC), err
     naive = _rel_err(naive_orbit_G0(a, b, B, taus), ref)
     # I - A_beta A_alpha cancels ~log10(1 / (h lam_min)) ~ 10 digits at tau = 1e-8 s
@@ -57,49 +81,63 @@ def test_hard_case_accurate_where_naive_formula_loses_digits():
 
 
 @pytest.mark.parametrize(
-    ("strategy", "taus"),
+    "strategy",
     [
-        (task_pairs(2), TAUS),
-        (task_pairs(5), TAUS),
-        (task_pairs(2, ranks=(1, 1)), TAUS[TAUS <= 10]),
-        (task_pairs(4, ranks=(3, 2)), TAUS[TAUS <= 10]),
-        pytest.param(
-            task_pairs(3, ranks=(1, 1), shared_null=1),
-            TAUS[TAUS <= 10],
-            marks=pytest.mark.xfail(
-                reason="known gap: float and mpmath reduced models (common-null split) disagree "
-                "beyond 1e-10 on some hypothesis examples; not yet diagnosed",
-                strict=False,
-            ),
-        ),
+        task_pairs(2),
+        task_pairs(5),
+        task_pairs(2, ranks=(1, 1)),
+        task_pairs(4, ranks=(3, 2)),
+        # formerly xfailed ("float and mpmath disagree beyond 1e-10"): diagnosed as conditioning.
+        # In 320 (example, tau) pairs, the 4 beyond 1e-10 all had eps * kappa >= 3e-9 (the two
+        # random rank-1 directions in the 2-D complement nearly parallel, cond(M_a + M_b) >=
+        # 1.4e7 there); no mismatch of the reduced models remained.
+        task_pairs(3, ranks=(1, 1), shared_null=1),
+        task_pairs(2, ranks=(1, 1), angle_range=(1e-3, 1e-1)),
+        task_pairs(3, ranks=(2, 2), angle_range=(1e-3, 1e-1)),
     ],
-    ids=["n2-full", "n5-full", "n2-rank1", "n4-rank-deficient", "n3-shared-null"],
+    ids=[
+        "n2-full",
+        "n5-full",
+        "n2-rank1",
+        "n4-rank-deficient",
+        "n3-shared-null",
+        "n2-nearly-parallel",
+        "n3-nearly-parallel",
+    ],
 )
-def test_G0_matches_50_digit_mpmath(strategy, taus):
+def test_G0_matches_50_digit_mpmath_to_attainable_accuracy(strategy):
     @SETTINGS
     @given(strategy)
     def check(pair):
         a, b, B = pair
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AccuracyWarning)
-            ref = periodic_orbit(a, b, B, taus, dps=50)
-            got = periodic_orbit(a, b, B, taus)
-        assert np.all(_rel_err(got.G0, ref.G0) <= ACC)
-        np.testing.assert_allclose(got.span, ref.span, rtol=1e-8, atol=1e-12)
+        _check_against_mpmath(a, b, B, TAUS)
 
     check()
 
 
-@SETTINGS
-@given(task_pairs(2, ranks=(1, 1), angle_range=(1e-3, 1e-1)))
-def test_nearly_parallel_solution_lines_accurate_to_conditioning(pair):
-    a, b, B = pair
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", AccuracyWarning)
-        ref = periodic_orbit(a, b, B, TAUS[TAUS <= 10], dps=50)
-        got = periodic_orbit(a, b, B, TAUS[TAUS <= 10])
-    lam = np.linalg.eigvalsh(a.M + b.M)
-    assert np.all(_rel_err(got.G0, ref.G0) <= max(ACC, COND_ULPS * EPS * lam[-1] / lam[0]))
+def test_condition_bounds_the_sensitivity_to_input_rounding():
+    """Perturb every input by a relative ~eps (what rounding to float64 does) and recompute G0
+    in 50-digit arithmetic: the shift stays below eps * kappa, and kappa is not vacuous on a
+    generic (rotated) case: the shift reaches within a factor 1e4 of it somewhere."""
+    rng = np.random.default_rng(7)
+    a, b, B = _hard_case(0.3)
+    taus = np.array([1e-6, 1e-2, 1e2])
+    base = periodic_orbit(a, b, B, taus)
+    ref = periodic_orbit(a, b, B, taus, dps=50).G0
+    worst = np.zeros(taus.size)
+    for _ in range(3):
+
+        def jig(x):
+            return x * (1 + 4 * EPS * rng.uniform(-1, 1, np.shape(x)))
+
+        Ma, Mb = jig(a.M), jig(b.M)
+        pa = LinearTask(0.5 * (Ma + Ma.T), jig(a.G_star))
+        pb = LinearTask(0.5 * (Mb + Mb.T), jig(b.G_star))
+        shift = _rel_err(periodic_orbit(pa, pb, jig(B), taus, dps=50).G0, ref)
+        worst = np.maximum(worst, shift)
+    attainable = EPS * base.condition
+    assert np.all(worst <= 4 * attainable), (worst, attainable)
+    assert np.max(worst / attainable) >= 1e-4, (worst, attainable)
 
 
 @SETTINGS
@@ -163,15 +201,44 @@ def test_scalar_and_array_tau_agree_and_shapes():
     np.testing.assert_allclose(tr.G[-1], one.G0, rtol=1e-10)  # closed orbit
 
 
-def test_explicit_2x2_path_matches_batched_path():
-    # embed the 2-gate problem in 3 gates with a decoupled stiff third gate: same orbit
-    a, b, B = _hard_case()
-    a3 = LinearTask(np.pad(a.M, (0, 1)) + np.diag([0, 0, 5.0]), [*a.G_star, 1.0])
-    b3 = LinearTask(np.pad(b.M, (0, 1)) + np.diag([0, 0, 7.0]), [*b.G_star, 1.0])
+@pytest.mark.parametrize("extra", [1, 18, 48])
+def test_every_solver_path_gives_the_same_orbit(extra):
+    """n = 2 closed form vs numpy stacks (n = 3), per-period dposv (n = 20) and dsyrk + dpotrf
+    (n = 50): embed the 2-gate problem with decoupled stiff extra gates; same orbit."""
+    a, b, B = _hard_case(0.3)
+    n = 2 + extra
+    rng = np.random.default_rng(extra)
+    ka, kb = rng.uniform(1.0, 10.0, extra), rng.uniform(1.0, 10.0, extra)
+    Ma = np.zeros((n, n))
+    Mb = np.zeros((n, n))
+    Ma[:2, :2], Mb[:2, :2] = a.M, b.M
+    Ma[2:, 2:], Mb[2:, 2:] = np.diag(ka), np.diag(kb)
+    G = rng.uniform(1, 3, extra)
+    a3 = LinearTask(Ma, [*a.G_star, *G])
+    b3 = LinearTask(Mb, [*b.G_star, *G])
     taus = np.logspace(-6, 2, 9)
-    G2 = periodic_orbit(a, b, B, taus).G0
-    G3 = periodic_orbit(a3, b3, [*B, 0.0], taus).G0
-    assert np.all(_rel_err(G3[:, :2], G2) <= ACC)
+    o2 = periodic_orbit(a, b, B, taus)
+    o3 = periodic_orbit(a3, b3, [*B, *np.zeros(extra)], taus)
+    assert np.all(_rel_err(o3.G0[:, :2], o2.G0) <= ACC)
+    assert np.all(_rel_err(o3.G_half[:, :2], o2.G_half) <= ACC)
+    np.testing.assert_allclose(o3.G0[:, 2:], np.broadcast_to(G, (9, extra)), rtol=1e-13)
+    np.testing.assert_allclose(o3.span, o2.span, rtol=1e-9)
+    assert np.all(np.isfinite(o3.condition)) and np.all(o3.condition >= 1)
+
+
+def test_semidefinite_fallback_warns_with_condition_or_raises():
+    from clln_theory.cycles import _fallback, _per_period
+
+    # Cholesky of an exactly singular scaled matrix fails; LU cannot help either: typed error
+    S = np.array([[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+    with pytest.raises(SingularSystemError, match="singular to working precision"):
+        _per_period(S.copy(), np.ones((1, 3)), lambda i: S[i].copy())
+    # a numerically semidefinite but solvable one: LU with a warning carrying the condition
+    c = 1 - 1e-13
+    Sf = np.array([[1.0, c, 0.0], [c, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    with pytest.warns(AccuracyWarning, match=r"condition number 2e\+13"):
+        x, _ = _fallback(Sf, np.array([1.0, 1.0, 1.0]))
+    np.testing.assert_allclose(Sf @ x, [1.0, 1.0, 1.0], rtol=1e-12)
 
 
 def test_bad_input_raises_typed_errors():
