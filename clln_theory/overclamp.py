@@ -14,23 +14,36 @@ Standard clamping (``eta = 1``, (1)) is compared with overclamping (``eta = 0.25
 Node placement — our choice
 ---------------------------
 The paper shows the input and output nodes only in a photograph (Fig. 1A); it does not list them.
-We use `Fig5Placement` (default below): the output O+ is a neighbour of the inputs V1 and V2, the
-output O- a neighbour of the inverted inputs V1' and V2', and the supplies sit diagonally next to
-them (V+ beside V1, V2; V- beside V1', V2'). The placement is symmetric under transposing the
-lattice (which swaps V1 <-> V2 and V1' <-> V2'). The eight remaining nodes are hidden::
+We use `Fig5Placement` (default below). The eight remaining nodes are hidden (``.``; ``a``-``d``
+are the hidden nodes that route V2 and V2' to the outputs)::
 
         col 0    col 1    col 2    col 3
-    0   V+       V1       .        .
-    1   V2       O+       .        .
-    2   .        .        V-       V1'
-    3   .        .        V2'      O-
+    0   V+       a        V2       b
+    1   V1'      O+       V1       O-
+    2   .        c        V2'      d
+    3   .        .        V-       .
 
-Why adjacent: at the smallest ring (83 mV) the points nearest the dividing line are 16 mV from it
-but must reach |O| >= 18 mV, a gain above 1 that a passive network reaches only if the output
-pair is wired closely to the inputs. A first choice with every output two edges from every input
-(all imposed nodes on one sublattice) could not reach it: both protocols failed at 83 mV with
-gates pinned at the limits. Four of the 32 edges join two imposed nodes (V+-V1, V+-V2, V--V1',
-V--V2'); they carry current but cannot influence the outputs.
+Why. With linear resistors every node voltage is a convex combination of the imposed voltages,
+so ``dO+/dV1 = w+(V1) - w+(V1')`` (and likewise for V2 and for O-): an output can follow an input
+with either sign only if it is electrically close to both the input and its inverse. Every split
+of Fig. 5 has its normal at 22.5° + k 45°; at the smallest ring (radius 41.7 mV) the points next
+to the dividing line must reach ``|O| >= 18 mV``, which for an affine output needs sensitivities
+of about (1.04, 0.43) in the normal's orientation and sign, i.e. ``|dO/dVi| > 1`` for one input:
+both outputs must pull, with the needed sign, on both inputs. On the 4 × 4 torus (the
+4-cube) two nodes share at most two neighbours, so: the outputs sit two steps apart in one row
+and share V1 and V1' as direct neighbours; V2 and V2' are at distance 2 from both outputs, each
+output reaching each of them through its own hidden node (a: O+ to V2, c: O+ to V2', b, d
+likewise for O-). Mirroring the columns (``c -> -c``) swaps O+ and O- and fixes every imposed
+node, so with mirror-symmetric gates ``O = 0`` for all inputs: no sign of any sensitivity is
+favoured by the wiring, and the 8 splits differ only through the random hardware (bias, G0).
+
+An earlier choice put V1, V2 next to O+ and V1', V2' next to O- (``O+ (1,1)`` beside ``V1 (0,1)``,
+``V2 (1,0)``; ``O- (3,3)`` beside ``V1' (2,3)``, ``V2' (3,2)``); it makes ``dO/dVi > 0`` the easy
+sign, and at the smallest ring overclamping learned the splits needing a positive sensitivity
+(splits 0, 6, 7) but only 25-50 % of the points of splits 2-4 (6400 steps). With the placement
+above the same short run reached 50-100 % on every split (mean 83 % vs 66 %). Both placements
+can *represent* every split at the smallest ring (direct optimisation of the gates reaches
+100 %), so what fails is the learning, not the wiring's expressivity.
 
 Inputs: ``V1``, ``V2`` and the inverted inputs ``V1' = V+ - V1``, ``V2' = V+ - V2`` (Fig. 1 caption)
 plus the supplies ``V+ = 0.435 V`` and ``V- = 0.018 V`` (Appendix B). Output: the difference
@@ -55,7 +68,7 @@ array([[0.3265, 0.2265],
        [0.2265, 0.3265]])
 >>> alpha, beta = fig5_tasks(0.2, split=0)
 >>> alpha.n_points, beta.n_points, alpha.output, float(alpha.labels[0]), float(beta.labels[0])
-(4, 4, ('1,1', '3,3'), 0.018, -0.018)
+(4, 4, ('1,1', '1,3'), 0.018, -0.018)
 """
 
 from __future__ import annotations
@@ -93,7 +106,6 @@ __all__ = [
     "fig5_network",
     "fig5_tasks",
     "fig5_training_task",
-    "overclamp_supported",
     "overclamping_experiment",
     "plot_fig5",
     "ring_inputs",
@@ -142,17 +154,17 @@ class Fig5Placement:
     --------
     >>> p = Fig5Placement()
     >>> p.imposed
-    ('0,1', '1,0', '2,3', '3,2', '0,0', '2,2')
+    ('1,2', '0,2', '1,0', '2,2', '0,0', '3,2')
     """
 
-    V1: str = "0,1"
-    V2: str = "1,0"
-    V1_inv: str = "2,3"
-    V2_inv: str = "3,2"
+    V1: str = "1,2"
+    V2: str = "0,2"
+    V1_inv: str = "1,0"
+    V2_inv: str = "2,2"
     V_plus: str = "0,0"
-    V_minus: str = "2,2"
+    V_minus: str = "3,2"
     out_plus: str = "1,1"
-    out_minus: str = "3,3"
+    out_minus: str = "1,3"
 
     def __post_init__(self) -> None:
         names = [getattr(self, f.name) for f in fields(self)]
@@ -397,7 +409,7 @@ def fig5_training_task(
 FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
     {
         "seed": 0,
-        "n_steps": 12_000,
+        "n_steps": 12_800,
         "half_steps": 160,
         "r": 1.5,
         "device": "three_regime",
@@ -405,41 +417,6 @@ FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "bias_scale": FIG5_BIAS_SCALE,
     }
 )
-
-
-def overclamp_supported() -> bool:
-    """Whether the installed circuit solver can run the overclamping protocol on the lattice.
-
-    Overclamping skips the steps of points already beyond their labels (hold time 0), so the
-    simulator re-solves a point at unchanged gates, warm-started at the exact solution. A
-    `clln_theory.circuit.CircuitSolver` that cannot accept such a start (its line search cannot
-    reduce a residual already at round-off) raises `ConvergenceError` there. This probe solves
-    32 free and clamped lattice states twice, the second time from the first solution.
-
-    Returns
-    -------
-    bool
-        True if the warm start at the solution converges.
-    """
-    from .errors import ConvergenceError
-
-    net = fig5_network()
-    pl = Fig5Placement()
-    free = CircuitSolver(net, pl.imposed)
-    clamped = CircuitSolver(net, pl.imposed + pl.output)
-    X = ring_inputs(FIG5_EPS[0])
-    for seed in range(4):
-        G = fig5_initial_gates(net, seed)
-        for v in pl.imposed_values(X[:, 0], X[:, 1]):
-            V = free.solve(G, v).V
-            vc = np.r_[v, V[net.node(pl.out_plus)] + 0.05, V[net.node(pl.out_minus)] - 0.05]
-            Vc = clamped.solve(G, vc).V
-            try:
-                free.solve(G, v, V)
-                clamped.solve(G, vc, Vc)
-            except ConvergenceError:
-                return False
-    return True
 
 
 def _protocol(name: str, A0: float):
@@ -468,7 +445,8 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         ``seed`` (hardware: bias and initial gates), ``n_steps`` (learning steps of 100 µs),
         ``half_steps`` (steps between two adaptations of the overclamping r₀, and between two
         recorded samples; a divisor of ``n_steps``), ``r`` (measured rate factor: A₀ =
-        r / (0.33 V · 1 kΩ · 2.2 µF), Appendix C), ``device``, ``gate_limits``, ``bias_scale``.
+        r / (0.33 V · 1 kΩ · 2.2 µF), Appendix C), ``device``, ``gate_limits``, ``bias_scale``,
+        ``placement`` (a mapping of the `Fig5Placement` roles; default `Fig5Placement()`).
 
     Returns
     -------
@@ -508,7 +486,8 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     B = fig5_bias(net, seed, scale=float(cfg["bias_scale"]))
     G0 = fig5_initial_gates(net, seed)
     A0 = float(cfg["r"]) / (0.33 * 1e3 * 2.2e-6)  # (C2) times the measured factor r
-    task = fig5_training_task(eps, split)
+    pl = _placement(cfg.get("placement"))
+    task = fig5_training_task(eps, split, placement=pl)
     limits = cfg["gate_limits"]
     tr = simulate(
         net,
@@ -521,14 +500,23 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         gate_limits=None if limits is None else tuple(limits),
         record="half",
     )
+    # The final gates are the last sample of a record="half" trajectory. Do not record with an
+    # integer stride: simulate() counts it within each half period, so a stride that does not
+    # divide the half period misses the end state (and one above it records only t = 0).
+    if not np.isclose(tr.times[-1], n_steps * FIG5_T_H, rtol=0, atol=0.5 * FIG5_T_H):
+        raise RuntimeError(
+            f"The trajectory's last sample is at t = {tr.times[-1]:.6g} s, not at the end of the "
+            f"run ({n_steps * FIG5_T_H:.6g} s); its final gates would be wrong."
+        )
     G = np.asarray(tr.G_final)
     X = ring_inputs(eps)
     y = split_labels(split)
-    O = classification_outputs(net, G, X[:, 0], X[:, 1])
+    O = classification_outputs(net, G, X[:, 0], X[:, 1], placement=pl)
     # ring order -> interleaved order of the trained task, for the recorded trace
     order = np.r_[np.flatnonzero(y > 0), np.flatnonzero(y < 0)]
     inter = np.ravel(np.column_stack([order[:4], order[4:]]))
     trace = metrics.hinge_loss(tr.outputs[0], y[inter])
+    acc_trace = metrics.accuracy(tr.outputs[0], y[inter])
     return {
         "accuracy": metrics.accuracy(O, y),
         "hinge": metrics.hinge_loss(O, y),
@@ -538,6 +526,7 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         "G": G.tolist(),
         "t_trace": np.asarray(tr.times).tolist(),
         "hinge_trace": np.atleast_1d(trace).tolist(),
+        "accuracy_trace": np.atleast_1d(acc_trace).tolist(),
         "runtime": time.perf_counter() - t0,
         "A0": A0,
         "n_steps": n_steps,
@@ -624,6 +613,17 @@ class Fig5Result:
             lines.append(f"{1e3 * e:8.0f} | " + " | ".join(cells))
         return "\n".join(lines)
 
+    def split_table(self, seed: int | None = None) -> str:
+        """Plain-text table: accuracy [%] per split, per protocol and diameter (one seed)."""
+        di = 0 if seed is None else self.seeds.index(seed)
+        head = f"{'protocol':>9} eps [mV] | " + " ".join(f"{s:>4d}" for s in self.splits)
+        lines = [f"accuracy [%] per split (seed {self.seeds[di]})", head, "-" * len(head)]
+        for i, p in enumerate(self.protocols):
+            for j, e in enumerate(self.eps):
+                acc = 100 * self.accuracy[i, j, di]
+                lines.append(f"{p:>9} {1e3 * e:8.0f} | " + " ".join(f"{a:4.0f}" for a in acc))
+        return "\n".join(lines)
+
 
 def overclamping_experiment(
     *,
@@ -636,6 +636,7 @@ def overclamping_experiment(
     r: float = FIG5_DEFAULTS["r"],
     device: str = FIG5_DEFAULTS["device"],
     bias_scale: float = FIG5_BIAS_SCALE,
+    placement: Fig5Placement | Mapping[str, str] | None = None,
     executor: Any = None,
     max_workers: int | None = None,
     path: Any = None,
@@ -654,6 +655,8 @@ def overclamping_experiment(
         Hardware seeds (bias, initial gates); each seed is one simulated physical network.
     n_steps, half_steps, r, device, bias_scale
         See `run_fig5_case`.
+    placement : Fig5Placement or mapping of its roles, optional
+        Node roles (default `Fig5Placement()`).
     executor, max_workers, path, progress
         Passed to `clln_theory.sweeps.run_sweep` (process pool by default; a result file makes
         the run resumable).
@@ -671,14 +674,6 @@ def overclamping_experiment(
     for p in prots:
         if p not in ("standard", "overclamp"):
             raise ValueError(f"Unknown Fig. 5 protocol {p!r}; use 'standard' or 'overclamp'.")
-    if "overclamp" in prots and not overclamp_supported():
-        from .errors import ConvergenceError
-
-        raise ConvergenceError(
-            "This version of clln_theory.circuit.CircuitSolver fails when warm-started at the "
-            "exact solution, which overclamping needs (skipped points are re-solved at unchanged "
-            "gates); update clln_theory.circuit, or run protocols=('standard',)."
-        )
     settings = {
         "n_steps": int(n_steps),
         "half_steps": int(half_steps),
@@ -687,6 +682,9 @@ def overclamping_experiment(
         "bias_scale": float(bias_scale),
         "gate_limits": list(FIG5_DEFAULTS["gate_limits"]),
     }
+    if placement is not None:  # stored in every item (and result-file record) as a plain dict
+        pl = _placement(placement)
+        settings["placement"] = {f.name: getattr(pl, f.name) for f in fields(pl)}
     items = [
         {**it, **settings} for it in grid(protocol=prots, eps=eps_t, seed=seeds_t, split=splits_t)
     ]
@@ -729,7 +727,7 @@ def plot_fig5(
     result: Fig5Result,
     path: Any = None,
     *,
-    split: int | None = None,
+    splits: Sequence[int] | None = None,
     seed: int | None = None,
     n_grid: int = 31,
 ) -> Any:
@@ -740,8 +738,12 @@ def plot_fig5(
     result : Fig5Result
     path : path-like, optional
         Where to save (PNG, 150 dpi); the figure is returned either way.
-    split, seed : int, optional
-        Which run to show in the maps (default: the first split and seed of ``result``).
+    splits : sequence of int, optional
+        Splits shown in the maps (default: splits 0 and 4 if present, whose dividing lines are
+        the same with the classes swapped, so they need opposite output sensitivities; else the
+        first split of ``result``).
+    seed : int, optional
+        Which hardware seed to show in the maps (default: the first).
     n_grid : int
         Map resolution per axis (each pixel is one free-state Newton solve).
 
@@ -756,11 +758,12 @@ def plot_fig5(
 
     Notes
     -----
-    Row A shows, for each protocol and diameter, the trained network's output
-    ``O(V1, V2)`` over the square ``centre ± 0.75 ε`` (each map zoomed to its ring; the decision
-    boundary ``O = 0`` is drawn in black), with the training points (blue: class α,
-    ``L = +18 mV``; red: class β). B: mean accuracy ± standard error over splits and seeds.
-    C: mean hinge loss ± s.e., on a symmetric-log axis so that 0 is shown.
+    A: one row per (split, protocol), one column per diameter: the trained network's output
+    ``O(V1, V2)`` over the square ``centre ± 0.75 ε`` (each map zoomed to its ring; colour clipped
+    at ``±3 |L|``; decision boundary ``O = 0`` in black), with the training points (blue: class
+    α, ``L = +18 mV``; red: class β) and the run's accuracy. B: mean accuracy ± standard error
+    over splits and seeds. C: mean hinge loss ± s.e. on a log axis, with a broken-off strip below
+    it that shows the value 0 (as in the paper).
     """
     try:
         import matplotlib.pyplot as plt
@@ -770,86 +773,102 @@ def plot_fig5(
             "plot_fig5 needs matplotlib; install it with `pip install clln_theory[plot]`."
         ) from exc
 
-    si = 0 if split is None else result.splits.index(split)
+    if splits is None:
+        splits = (0, 4) if {0, 4} <= set(result.splits) else result.splits[:1]
+    shown = [result.splits.index(int(s)) for s in splits]
     di = 0 if seed is None else result.seeds.index(seed)
     net = fig5_network(result.settings.get("device", "three_regime"))
+    pl = _placement(result.settings.get("placement"))
     n_eps, n_p = result.eps.size, len(result.protocols)
+    n_rows = n_p * len(shown)
     colors = {"standard": "0.35", "overclamp": "#d89c00"}
     labels = {"standard": "standard clamping (η = 1)", "overclamp": "overclamping (η = 0.25)"}
-    fig = plt.figure(figsize=(2.3 * max(n_eps, 3) + 0.8, 2.3 * n_p + 3.4), layout="constrained")
-    sub = fig.subfigures(2, 1, height_ratios=[2.3 * n_p, 3.2])
-    axs = np.atleast_2d(sub[0].subplots(n_p, n_eps, squeeze=False))
+    short = {"standard": "standard", "overclamp": "overclamp"}
+    fig = plt.figure(figsize=(2.1 * max(n_eps, 3) + 1.0, 2.0 * n_rows + 3.6), layout="constrained")
+    sub = fig.subfigures(2, 1, height_ratios=[2.0 * n_rows, 3.4])
+    axs = np.atleast_2d(sub[0].subplots(n_rows, n_eps, squeeze=False))
     lim = 3 * FIG5_LABEL
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
     c = 0.5 * (FIG5_V_PLUS + FIG5_V_MINUS)
     im = None
-    for i, prot in enumerate(result.protocols):
-        for j, e in enumerate(result.eps):
-            ax = axs[i, j]
-            u = np.linspace(c - 0.75 * e, c + 0.75 * e, n_grid)
-            V1, V2 = np.meshgrid(u, u)
-            Omap = classification_outputs(net, result.G[i, j, di, si], V1, V2)
-            im = ax.pcolormesh(
-                1e3 * V1,
-                1e3 * V2,
-                np.clip(Omap, -lim, lim),
-                cmap="RdBu",
-                norm=norm,
-                shading="auto",
-            )
-            ax.contour(1e3 * V1, 1e3 * V2, Omap, levels=[0.0], colors="k", linewidths=1.0)
-            X = ring_inputs(e)
-            y = split_labels(result.splits[si])
-            ax.scatter(
-                1e3 * X[:, 0],
-                1e3 * X[:, 1],
-                c=np.where(y > 0, "#1f4e9c", "#c0272d"),
-                s=28,
-                edgecolors="white",
-                linewidths=0.8,
-                zorder=3,
-            )
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            acc = result.accuracy[i, j, di, si]
-            ax.set_title(f"ε = {1e3 * e:.0f} mV, acc {100 * acc:.0f}%", fontsize=9)
-            if j == 0:
-                ax.set_ylabel(labels[prot].split(" (")[0], fontsize=9)
-    cb = sub[0].colorbar(im, ax=axs, shrink=0.8, pad=0.01)
+    for r_s, si in enumerate(shown):
+        y = split_labels(result.splits[si])
+        for i, prot in enumerate(result.protocols):
+            row = r_s * n_p + i
+            for j, e in enumerate(result.eps):
+                ax = axs[row, j]
+                u = np.linspace(c - 0.75 * e, c + 0.75 * e, n_grid)
+                V1, V2 = np.meshgrid(u, u)
+                Omap = classification_outputs(net, result.G[i, j, di, si], V1, V2, placement=pl)
+                im = ax.pcolormesh(
+                    1e3 * V1, 1e3 * V2, np.clip(Omap, -lim, lim), cmap="RdBu", norm=norm,
+                    shading="auto",
+                )  # fmt: skip
+                if Omap.min() < 0 < Omap.max():
+                    ax.contour(1e3 * V1, 1e3 * V2, Omap, levels=[0.0], colors="k", linewidths=1)
+                X = ring_inputs(e)
+                ax.scatter(
+                    1e3 * X[:, 0], 1e3 * X[:, 1], c=np.where(y > 0, "#1f4e9c", "#c0272d"), s=26,
+                    edgecolors="white", linewidths=0.8, zorder=3,
+                )  # fmt: skip
+                ax.set_aspect("equal")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                acc = result.accuracy[i, j, di, si]
+                head = f"ε = {1e3 * e:.0f} mV\n" if row == 0 else ""
+                ax.set_title(f"{head}acc {100 * acc:.0f}%", fontsize=8.5)
+                if j == 0:
+                    ax.set_ylabel(f"split {result.splits[si]}\n{short[prot]}", fontsize=9)
+    cb = sub[0].colorbar(im, ax=axs, shrink=0.6, pad=0.01)
     cb.set_label("output O [V]")
     sub[0].suptitle(
-        f"A  trained output O(V₁, V₂), split {result.splits[si]} (maps span ±0.75 ε)",
+        "A  trained output O(V₁, V₂) (maps span ±0.75 ε; black: O = 0; dots: training data, "
+        "blue L = +18 mV, red L = −18 mV)",
         x=0.01,
         ha="left",
-        fontsize=10,
+        fontsize=9.5,
     )
-    axB, axC = sub[1].subplots(1, 2)
+    gs = sub[1].add_gridspec(2, 2, height_ratios=[5, 1], hspace=0.05)
+    axB = sub[1].add_subplot(gs[:, 0])
+    axC = sub[1].add_subplot(gs[0, 1])
+    axZ = sub[1].add_subplot(gs[1, 1], sharex=axC)
     eps_mV = 1e3 * result.eps
+    acc_m, acc_e = 100 * result.mean("accuracy"), 100 * result.stderr("accuracy")
+    h_m, h_e = 1e3 * result.mean("hinge"), 1e3 * result.stderr("hinge")
+    pos = h_m[h_m > 0]
+    floor = 10 ** np.floor(np.log10(pos.min() / 2)) if pos.size else 1e-3
     for i, prot in enumerate(result.protocols):
         kw = dict(color=colors[prot], marker="o", capsize=3, label=labels[prot])
-        axB.errorbar(
-            eps_mV, 100 * result.mean("accuracy")[i], yerr=100 * result.stderr("accuracy")[i], **kw
-        )
-        axC.errorbar(
-            eps_mV, 1e3 * result.mean("hinge")[i], yerr=1e3 * result.stderr("hinge")[i], **kw
-        )
+        axB.errorbar(eps_mV, acc_m[i], yerr=acc_e[i], **kw)
+        on_log = h_m[i] > 0
+        axC.errorbar(eps_mV[on_log], h_m[i, on_log], yerr=h_e[i, on_log], **kw)
+        axC.plot(eps_mV, np.where(on_log, h_m[i], np.nan), color=colors[prot], lw=1)
+        axZ.plot(eps_mV[~on_log], np.zeros((~on_log).sum()), "o", color=colors[prot])
     axB.set_xlabel("ring diameter ε [mV]")
     axB.set_ylabel("training accuracy [%]")
     axB.set_ylim(0, 105)
     axB.axhline(50, color="0.8", lw=0.8, zorder=0)
     axB.set_title("B", loc="left", fontsize=10)
     axB.legend(fontsize=8, loc="lower right")
-    axC.set_yscale("symlog", linthresh=0.01)
-    axC.axhline(0, color="k", lw=1.0)
-    axC.set_xlabel("ring diameter ε [mV]")
+    axC.set_yscale("log")
+    axC.set_ylim(bottom=floor)
     axC.set_ylabel("hinge loss [mV]")
     axC.set_title("C", loc="left", fontsize=10)
+    axC.tick_params(labelbottom=False, bottom=False)
+    axC.spines["bottom"].set_visible(False)
+    axZ.set_ylim(-1, 1)
+    axZ.set_yticks([0])
+    axZ.axhline(0, color="k", lw=1.0)
+    axZ.spines["top"].set_visible(False)
+    axZ.set_xlabel("ring diameter ε [mV]")
+    brk = dict(marker=[(-1, -0.5), (1, 0.5)], markersize=9, ls="none", color="k", clip_on=False)
+    axC.plot([0, 1], [0, 0], transform=axC.transAxes, **brk)  # axis break marks
+    axZ.plot([0, 1], [1, 1], transform=axZ.transAxes, **brk)
     n = len(result.splits) * len(result.seeds)
     st = result.settings
     sub[1].suptitle(
-        f"mean ± s.e. over {n} runs ({len(result.splits)} splits × {len(result.seeds)} seeds); "
-        f"4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "
+        f"B, C: mean ± s.e. over {n} runs ({len(result.splits)} splits × {len(result.seeds)} "
+        f"seeds); 4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "
         f"({st.get('bias_scale', FIG5_BIAS_SCALE):g} V/s)²), {st.get('n_steps', '?')} steps of "
         "100 µs",
         fontsize=8,
@@ -857,3 +876,16 @@ def plot_fig5(
     if path is not None:
         fig.savefig(path, dpi=150)
     return fig
+
+
+def _placement(spec: Any) -> Fig5Placement:
+    """A `Fig5Placement` from ``None`` (default), a placement, or a mapping of its roles."""
+    if spec is None:
+        return Fig5Placement()
+    if isinstance(spec, Fig5Placement):
+        return spec
+    if isinstance(spec, Mapping):
+        return Fig5Placement(**dict(spec))
+    raise TypeError(
+        f"A Fig. 5 placement must be a Fig5Placement or a mapping of its roles, but is {spec!r}."
+    )

@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from clln_theory.overclamp import (
+    FIG5_DEFAULTS,
     FIG5_EPS,
-    overclamp_supported,
     overclamping_experiment,
     plot_fig5,
 )
@@ -50,18 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         kw = dict(eps=(FIG5_EPS[0], FIG5_EPS[-1]), splits=(0,), n_steps=args.n_steps or 320)
         n_grid, name = 9, "overclamping_fig5_quick.png"
     else:
-        kw = dict(n_steps=args.n_steps or 12_000)
+        kw = dict(n_steps=args.n_steps or FIG5_DEFAULTS["n_steps"])
         if args.splits:
             kw["splits"] = tuple(int(x) for x in args.splits.split(","))
         n_grid, name = 31, "overclamping_fig5.png"
 
     protocols = ("standard", "overclamp")
-    if not overclamp_supported():
-        print(
-            "NOTE: this clln_theory.circuit fails on warm starts at the exact solution, which "
-            "overclamping needs; running standard clamping only."
-        )
-        protocols = ("standard",)
     executor, client = None, None
     if args.dask:
         from dask.distributed import Client  # optional extra: pip install clln_theory[dask]
@@ -85,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{res.runtime:.0f} s compute, {time.perf_counter() - t0:.0f} s wall"
     )
     print(res.table())
+    print(res.split_table())
     fig = plot_fig5(res, out / name, n_grid=n_grid)
     print(f"figure: {out / name}")
     del fig
