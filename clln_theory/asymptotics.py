@@ -16,7 +16,9 @@ computed exactly by :func:`clln_theory.cycles.periodic_orbit`. This module gives
 
 Directions in the common nullspace of ``M_alpha`` and ``M_beta`` are split off exactly as
 :func:`~clln_theory.cycles.periodic_orbit` does (same threshold, same ``G_ref``): there the gates
-drift at ``Q Q^T B`` and every span below is that of the periodic part.
+drift at ``Q Q^T B``. The attributes ``span_slope`` and ``plateau`` describe the periodic part;
+the ``span(tau)`` methods return (4) as ``periodic_orbit`` does, with the drift over ``tau / 2``
+added in quadrature (it is orthogonal to the periodic part).
 """
 
 from __future__ import annotations
@@ -160,9 +162,9 @@ class SmallTauAsymptotics:
     compatible: bool
 
     def span(self, tau: float | ArrayLike) -> float | NDArray:
-        """``D(tau) ~ (tau / 2) |v|``; relative error ``O(tau^2)`` (``span_slope > 0``)."""
+        """``D(tau) ~ (tau / 2) sqrt(|v|^2 + |drift|^2)``; relative error ``O(tau^2)``."""
         t, scalar = _taus(tau)
-        return _out(self.span_slope * t, scalar)
+        return _out(0.5 * t * np.hypot(2.0 * self.span_slope, np.linalg.norm(self.drift)), scalar)
 
     def G0(self, tau: float | ArrayLike) -> NDArray:
         """State at the start of task alpha, ``G_c - (tau / 4) v``; error ``O(tau^2)``, V."""
@@ -357,6 +359,8 @@ class LargeTauAsymptotics:
     relaxation_rate : float
         Smallest nonzero eigenvalue of ``M_alpha`` and ``M_beta`` (1/s); the form holds up to
         ``O(exp(-relaxation_rate * tau / 2))`` (``inf`` if both matrices are zero).
+    drift : (n,) ndarray
+        ``Q Q^T B``, velocity along the common nullspace, V/s.
     """
 
     g0: NDArray
@@ -368,11 +372,16 @@ class LargeTauAsymptotics:
     plateau: float
     span_slope: float
     relaxation_rate: float
+    drift: NDArray
 
     def span(self, tau: float | ArrayLike) -> float | NDArray:
-        """``D(tau) ~ |d0 + (tau/2) d1|``; relative error ``O(exp(-relaxation_rate tau / 2))``."""
+        """``D(tau) ~ sqrt(|d0 + h d1|^2 + h^2 |drift|^2)``, ``h = tau / 2``.
+
+        Relative error ``O(exp(-relaxation_rate tau / 2))``.
+        """
         t, scalar = _taus(tau)
-        return _out(np.linalg.norm(self.d0 + 0.5 * t[:, None] * self.d1, axis=-1), scalar)
+        periodic = np.linalg.norm(self.d0 + 0.5 * t[:, None] * self.d1, axis=-1)
+        return _out(np.hypot(periodic, 0.5 * t * np.linalg.norm(self.drift)), scalar)
 
     def G0(self, tau: float | ArrayLike) -> NDArray:
         """State at the start of task alpha, ``g0 + (tau/2) g1``, V."""
@@ -510,6 +519,7 @@ def large_tau(
         plateau=float(np.linalg.norm(d0)),
         span_slope=0.5 * float(np.linalg.norm(d1)),
         relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
+        drift=drift,
     )
 
 

@@ -92,8 +92,12 @@ class Orbit:
         :func:`periodic_orbit`, Notes).
     G_half : (n,) ndarray
         State at ``tau / 2``, when training switches to task beta.
-    span : float
-        Cycle span ``D = |G(tau/2) - G(tau)|`` of (4) (without the drift, see ``drift``).
+    span : float or (T,) ndarray
+        Cycle span ``D = |G(tau/2) - G(tau)|`` of (4), taken literally on the trajectory: with a
+        common-null drift it is ``sqrt(span_periodic**2 + (tau/2)**2 |drift|**2)``.
+    span_periodic : float or (T,) ndarray
+        Span of the periodic part alone (the component orthogonal to the common nullspace);
+        equal to ``span`` when a closed orbit exists.
     drift : (n,) ndarray
         Velocity along the common nullspace of ``M_alpha`` and ``M_beta`` (V/s): the projection
         of ``B`` on it; zeros when a closed orbit exists. The orbit then closes up to
@@ -125,6 +129,7 @@ class Orbit:
     drift: NDArray
     null_basis: NDArray = field(repr=False)
     condition: float | NDArray = field(default=float("nan"), repr=False)
+    span_periodic: float | NDArray = field(default=float("nan"), repr=False)
 
     def trajectory(self, times_or_n: int | ArrayLike = 101) -> Trajectory:
         """Sample the gates along the orbit.
@@ -298,7 +303,8 @@ def periodic_orbit(
     at ``drift = Q Q^T B``; in the complement the reduced tasks ``P^T M_mu P`` (coupling to the
     null directions, zero up to the threshold, dropped) have a closed orbit, solved as above.
     ``G0`` then has the common-null component of ``G_ref``, and the orbit is periodic up to
-    ``drift * tau``. ``span`` is the span of the periodic part.
+    ``drift * tau``. ``span`` is (4) on that trajectory (periodic part and the drift over
+    ``tau / 2``); ``span_periodic`` is the periodic part alone.
 
     Examples
     --------
@@ -378,7 +384,10 @@ def periodic_orbit(
             raise SingularSystemError(_SINGULAR)
     drift = Q @ (Q.T @ B)
     drift_T = np.broadcast_to(drift, (taus.size, n)).copy()
-    arrays = [B, G0, G_half, span, drift_T, Q, taus, cond]
+    span_periodic = np.asarray(span, dtype=float)
+    # (4) literally: G(tau/2) - G(tau) = -(periodic step) - (tau/2) drift, the two orthogonal
+    span = np.hypot(span_periodic, 0.5 * taus * float(np.linalg.norm(drift)))
+    arrays = [B, G0, G_half, span, drift_T, Q, taus, cond, span_periodic]
     for a in arrays:
         a.setflags(write=False)
     if scalar:
@@ -393,8 +402,9 @@ def periodic_orbit(
             drift,
             Q,
             float(cond[0]),
+            float(span_periodic[0]),
         )
-    return Orbit(task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond)
+    return Orbit(task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond, span_periodic)
 
 
 def _reduced_eig(M: NDArray, P: NDArray | None) -> tuple[NDArray, NDArray]:

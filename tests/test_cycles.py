@@ -61,7 +61,12 @@ def _check_against_mpmath(a, b, B, taus):
     assert np.all(err <= KAPPA_ULPS * attainable), (err, attainable)
     assert np.all(err[attainable <= KAPPA_OK] <= ACC), (err, attainable)
     span_err = np.abs(got.span - ref.span)
-    assert np.all(span_err <= (1e-8 + 1e3 * attainable) * np.abs(ref.span) + 1e-12), span_err
+    # The span is a difference of gate vectors: besides a relative error it carries the absolute
+    # error of G_half, <= KAPPA_ULPS * eps * kappa * |G0|, which dominates when the span is tiny
+    # (zero bias and a nearly joint solution; found by the derandomized profile).
+    G_scale = np.linalg.norm(ref.G0, axis=-1)
+    tol = (1e-8 + 1e3 * attainable) * np.abs(ref.span) + KAPPA_ULPS * attainable * G_scale + 1e-12
+    assert np.all(span_err <= tol), (span_err, tol)
     return err, attainable
 
 
@@ -184,8 +189,12 @@ def test_shared_nullspace_orbit_is_periodic_up_to_drift(pair):
         traj = periodic_orbit(a, b, B, tau).trajectory([0.0, tau / 2, tau])
         end = traj.G[-1]
         expect = orbit.G0[i] + orbit.drift[i] * tau
-        assert np.linalg.norm(end - expect) <= 1e-9 * (1 + np.linalg.norm(expect))
-        np.testing.assert_allclose(traj.G[1], orbit.G_half[i], rtol=1e-9, atol=1e-12)
+        # (D5) from G0 is a second route to the same states: they agree to 1e-9 relative, or to
+        # the attainable accuracy eps * kappa where the pair is ill-conditioned (stiff, nearly
+        # parallel tasks drawn by the `explore` profile)
+        rtol = max(1e-9, KAPPA_ULPS * EPS * float(orbit.condition[i]))
+        assert np.linalg.norm(end - expect) <= rtol * (1 + np.linalg.norm(expect))
+        np.testing.assert_allclose(traj.G[1], orbit.G_half[i], rtol=rtol, atol=1e-12)
 
 
 def test_scalar_and_array_tau_agree_and_shapes():
