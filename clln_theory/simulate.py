@@ -336,6 +336,11 @@ class LimitCycle:
     trajectory: Trajectory
     tau: float
 
+    @property
+    def span(self) -> float:
+        """The cycle span ``D`` (4), under the name `clln_theory.cycles.Orbit` uses."""
+        return self.D
+
 
 # ------------------------------------------------------------------------ validation
 def _check_tasks(network: Network, tasks: Any) -> tuple[Task, ...]:
@@ -726,14 +731,19 @@ class _Runner:
 
     # -- one half period -----------------------------------------------------------
     def half(self, G: np.ndarray, h: int, record: int, t0: float) -> tuple[np.ndarray, list, list]:
-        """Run the steps of half period ``h`` from ``G``; samples every ``record`` steps."""
+        """Run the steps of half period ``h`` from ``G``; samples every ``record`` steps.
+
+        The stride counts steps from the start of the run (step ``h * n_half`` opens half
+        period ``h``), so a stride longer than a half period still samples.
+        """
         k = self.task_of_half(h)
         r0 = self._r0(G, k) if self.protocol.overclamp else 0.0
+        offset = h * self.n_half
         if self.engine == "fast":
-            return self._half_fast(G, k, r0, record, t0)
-        return self._half_general(G, k, r0, record, t0)
+            return self._half_fast(G, k, r0, record, t0, offset)
+        return self._half_general(G, k, r0, record, t0, offset)
 
-    def _half_fast(self, G: np.ndarray, k: int, r0: float, record: int, t0: float):
+    def _half_fast(self, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int):
         prot = self.protocol
         ker = self.kernels[k]
         task = self.tasks[k]
@@ -794,12 +804,12 @@ class _Runner:
                     for j, _u, _S, VT in points[p][2]:
                         if Gl[j] <= VT:
                             self._check_linear(np.array(Gl), t0 + (step + 1) * t_h)
-            if record and (step + 1) % record == 0:
+            if record and (offset + step + 1) % record == 0:
                 times.append(t0 + (step + 1) * t_h)
                 samples.append(list(Gl))
         return np.array(Gl), times, samples
 
-    def _half_general(self, G: np.ndarray, k: int, r0: float, record: int, t0: float):
+    def _half_general(self, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int):
         prot = self.protocol
         ker = self.kernels[k]
         task = self.tasks[k]
@@ -829,7 +839,7 @@ class _Runner:
                     G = np.clip(G, self.limits[0], self.limits[1])
                 if self.linear_device:
                     self._check_linear(G, t0 + (step + 1) * prot.t_h)
-            if record and (step + 1) % record == 0:
+            if record and (offset + step + 1) % record == 0:
                 times.append(t0 + (step + 1) * prot.t_h)
                 samples.append(G.copy())
         return G, times, samples
@@ -925,6 +935,16 @@ class _Runner:
             times.extend(ts)
             samples.extend(ss)
             active.extend([self.task_of_half(h)] * len(ts))
+        t_end = (h0 + n_halves) * self.n_half * self.protocol.t_h
+        if (
+            record
+            and n_halves
+            and not np.isclose(times[-1], t_end, rtol=0, atol=1e-3 * self.protocol.t_h)
+        ):
+            # a recorded run always ends with its final state, whatever the stride
+            times.append(t_end)
+            samples.append(np.array(G, dtype=float))
+            active.append(self.task_of_half(h0 + n_halves - 1))
         return G, times, samples, active
 
     def period(self, G: np.ndarray) -> np.ndarray:
@@ -1010,8 +1030,9 @@ def simulate(
         Gate box, V (scalars or per-gate arrays); gates are clipped after every step. ``None``:
         no limits.
     record : "half", "step" or int
-        Sample at every task switch (default), every step, or every ``record`` steps (discrete
-        mode; the continuum mode samples at the same times).
+        Sample at every task switch (default), every step, or every ``record`` steps counted
+        from the start of the run (discrete mode; the continuum mode samples at the same times,
+        at least once per half period). The final state is always the last sample.
     mode : {"discrete", "continuum"}
         Discrete steps (7), or the ODE (5) integrated by `solve_ivp` over each half period.
     engine : {"auto", "fast", "general"}
@@ -1086,7 +1107,7 @@ def simulate(
     dt = stride * protocol.t_h
     for h in range(n_halves_i):
         t0 = h * tau / 2.0
-        n_s = round((tau / 2.0) / dt)
+        n_s = max(1, round((tau / 2.0) / dt))
         t_eval = t0 + dt * np.arange(1, n_s + 1)
         t_eval[-1] = t0 + tau / 2.0
         G, ts, ss = runner.half_continuum(G, h, t0, t_eval, rtol, atol, method)

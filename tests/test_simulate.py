@@ -213,6 +213,11 @@ def test_task_errors_A1_and_A2():
 
 
 # ----------------------------------------------------------------------- limit cycles
+def test_limit_cycle_span_is_D():
+    cyc = limit_cycle(star_network(), ALPHA, BETA, tau=0.004, B=B_EXP1, protocol=PROT)
+    assert cyc.span == cyc.D > 0
+
+
 def test_limit_cycle_is_periodic_and_consistent():
     net = star_network(device=ThreeRegimeMOSFET())
     lc = limit_cycle(net, ALPHA, BETA, tau=0.05, B=B_EXP1, protocol=PROT, G0=[3.0, 3.5])
@@ -263,3 +268,19 @@ def test_bad_numbers_at_the_boundary_are_typed_errors_naming_the_argument():
         task_errors([np.nan], ALPHA)
     with pytest.raises(ProtocolError, match="`R0`"):
         learning_rate_A0("a", 22e-6)
+
+
+@pytest.mark.parametrize("engine", ["fast", "general"])
+def test_record_stride_longer_than_a_half_period_still_samples(engine):
+    # Regression: the stride used to restart at every task switch, so a stride longer than a
+    # half period (20 steps here) recorded nothing after t = 0 and lost the final state.
+    net = star_network()
+    kw = dict(tau=0.004, n_periods=3, B=B_EXP1, protocol=PROT, engine=engine)
+    every = simulate(net, [ALPHA, BETA], [3.0, 3.5], record="step", **kw)
+    sparse = simulate(net, [ALPHA, BETA], [3.0, 3.5], record=25, **kw)
+    n_steps = round(3 * 0.004 / PROT.t_h)  # 120
+    # samples at steps 0, 25, 50, 75, 100 and the final state at step 120
+    np.testing.assert_allclose(sparse.times / PROT.t_h, [0, 25, 50, 75, 100, n_steps], atol=1e-9)
+    np.testing.assert_array_equal(sparse.G, every.G[[0, 25, 50, 75, 100, n_steps]])
+    cont = simulate(net, [ALPHA, BETA], [3.0, 3.5], record=25, mode="continuum", **kw)
+    assert cont.times[-1] == pytest.approx(3 * 0.004)
