@@ -83,7 +83,7 @@ import numpy as np
 
 from .circuit import CircuitSolver
 from .devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
-from .errors import NetworkError, TaskError
+from .errors import ConvergenceError, NetworkError, TaskError
 from .network import Network, periodic_lattice
 from .tasks import DataPoint, Task
 
@@ -455,7 +455,9 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         `clln_theory.metrics.hinge_loss`, V), ``E_class`` ((A2) averaged over both classes,
         V²), ``O`` (free outputs of the 8 ring points, V), ``labels``, ``G`` (final gates, V),
         ``hinge_trace`` (hinge loss at every sample), ``t_trace`` (sample times, s),
-        ``runtime`` (s), and the settings used.
+        ``runtime`` (s), and the settings used. If a circuit solve fails during training
+        (`ConvergenceError`), the run is reported as failed: ``error`` holds the message and the
+        results are None.
 
     Notes
     -----
@@ -489,17 +491,37 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     pl = _placement(cfg.get("placement"))
     task = fig5_training_task(eps, split, placement=pl)
     limits = cfg["gate_limits"]
-    tr = simulate(
-        net,
-        [task],
-        G0,
-        tau=2 * half * FIG5_T_H,
-        n_periods=n_steps / (2 * half),
-        B=B,
-        protocol=_protocol(name, A0),
-        gate_limits=None if limits is None else tuple(limits),
-        record="half",
-    )
+    try:
+        tr = simulate(
+            net,
+            [task],
+            G0,
+            tau=2 * half * FIG5_T_H,
+            n_periods=n_steps / (2 * half),
+            B=B,
+            protocol=_protocol(name, A0),
+            gate_limits=None if limits is None else tuple(limits),
+            record="half",
+        )
+    except ConvergenceError as exc:
+        # A circuit solve failed during training: report the run as failed (None -> NaN in
+        # Fig5Result, excluded from means and counted), so that one run does not end a sweep.
+        return {
+            "accuracy": None,
+            "hinge": None,
+            "E_class": None,
+            "O": [None] * _N_RING,
+            "labels": split_labels(split).tolist(),
+            "G": [None] * net.n_gates,
+            "t_trace": [],
+            "hinge_trace": [],
+            "accuracy_trace": [],
+            "runtime": time.perf_counter() - t0,
+            "A0": A0,
+            "n_steps": n_steps,
+            "engine": None,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
     # The final gates are the last sample of a record="half" trajectory. Do not record with an
     # integer stride: simulate() counts it within each half period, so a stride that does not
     # divide the half period misses the end state (and one above it records only t = 0).
@@ -569,6 +591,13 @@ class Fig5Result:
         Summed compute time of all cases, s (wall time is smaller on several workers).
     elapsed : float
         Wall time of the sweep, s.
+    errors : tuple of str
+        One line per failed run (its case and the solver's message); a failed run is NaN in
+        the arrays and left out of `mean`, `stderr` and `count`.
+    t_trace : (n_samples,) ndarray, optional
+        Times of the training samples (every ``half_steps`` steps), s.
+    accuracy_trace : (n_protocols, n_eps, n_seeds, n_splits, n_samples) ndarray, optional
+        Training accuracy of the free network at those times (NaN for failed runs).
     """
 
     protocols: tuple[str, ...]
@@ -583,18 +612,31 @@ class Fig5Result:
     settings: Mapping[str, Any] = field(default_factory=dict)
     runtime: float = 0.0
     elapsed: float = 0.0
+    errors: tuple[str, ...] = ()
+    t_trace: np.ndarray | None = None
+    accuracy_trace: np.ndarray | None = None
+
+    def _flat(self, quantity: str) -> np.ndarray:
+        a = np.asarray(getattr(self, quantity), dtype=float)
+        return a.reshape(*a.shape[:2], -1)
+
+    def count(self) -> np.ndarray:
+        """Number of finished (not failed) runs per ``(protocol, eps)``."""
+        return np.isfinite(self._flat("accuracy")).sum(axis=-1)
 
     def mean(self, quantity: str = "accuracy") -> np.ndarray:
-        """Mean over seeds and splits, ``(n_protocols, n_eps)`` (Fig. 5B, C)."""
-        a = np.asarray(getattr(self, quantity))
-        return a.reshape(*a.shape[:2], -1).mean(axis=-1)
+        """Mean over seeds and splits, ``(n_protocols, n_eps)`` (Fig. 5B, C), without failures."""
+        a = self._flat(quantity)
+        n = np.isfinite(a).sum(axis=-1)
+        return np.where(n > 0, np.nansum(a, axis=-1) / np.maximum(n, 1), np.nan)
 
     def stderr(self, quantity: str = "accuracy") -> np.ndarray:
         """Standard error over seeds and splits, ``(n_protocols, n_eps)`` (0 for one run)."""
-        a = np.asarray(getattr(self, quantity))
-        a = a.reshape(*a.shape[:2], -1)
-        n = a.shape[-1]
-        return a.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(a.shape[:2])
+        a = self._flat(quantity)
+        n = np.isfinite(a).sum(axis=-1)
+        dev = np.where(np.isfinite(a), a - self.mean(quantity)[..., None], 0.0)
+        var = (dev**2).sum(axis=-1) / np.maximum(n - 1, 1)
+        return np.where(n > 1, np.sqrt(var / np.maximum(n, 1)), 0.0)
 
     def table(self) -> str:
         """Plain-text table: accuracy and hinge loss (mean ± s.e.) per diameter and protocol."""
@@ -611,6 +653,9 @@ class Fig5Result:
                 for i in range(len(self.protocols))
             ]
             lines.append(f"{1e3 * e:8.0f} | " + " | ".join(cells))
+        if self.errors:
+            lines.append(f"{len(self.errors)} failed run(s), left out of the means:")
+            lines.extend(f"  {e}" for e in self.errors)
         return "\n".join(lines)
 
     def split_table(self, seed: int | None = None) -> str:
@@ -621,7 +666,8 @@ class Fig5Result:
         for i, p in enumerate(self.protocols):
             for j, e in enumerate(self.eps):
                 acc = 100 * self.accuracy[i, j, di]
-                lines.append(f"{p:>9} {1e3 * e:8.0f} | " + " ".join(f"{a:4.0f}" for a in acc))
+                cells = " ".join(f"{a:4.0f}" if np.isfinite(a) else "fail" for a in acc)
+                lines.append(f"{p:>9} {1e3 * e:8.0f} | " + cells)
         return "\n".join(lines)
 
 
@@ -706,7 +752,21 @@ def overclamping_experiment(
     def vec(key: str) -> np.ndarray:
         return np.array([r[key] for r in recs], dtype=float).reshape(*shape, -1)
 
+    errors = tuple(
+        f"{it['protocol']} eps={1e3 * it['eps']:.0f} mV seed={it['seed']} split={it['split']}: "
+        f"{r['error']}"
+        for it, r in zip(items, recs)
+        if r.get("error")
+    )
+    ok = [r for r in recs if not r.get("error")]
+    n_t = len(ok[0]["t_trace"]) if ok else 0
+    acc_tr = np.array(
+        [r["accuracy_trace"] if not r.get("error") else [np.nan] * n_t for r in recs], dtype=float
+    ).reshape(*shape, n_t)
     return Fig5Result(
+        t_trace=np.array(ok[0]["t_trace"]) if ok else np.zeros(0),
+        accuracy_trace=acc_tr,
+        errors=errors,
         protocols=prots,
         eps=np.array(eps_t),
         seeds=seeds_t,
@@ -784,7 +844,7 @@ def plot_fig5(
     colors = {"standard": "0.35", "overclamp": "#d89c00"}
     labels = {"standard": "standard clamping (η = 1)", "overclamp": "overclamping (η = 0.25)"}
     short = {"standard": "standard", "overclamp": "overclamp"}
-    fig = plt.figure(figsize=(2.1 * max(n_eps, 3) + 1.0, 2.0 * n_rows + 3.6), layout="constrained")
+    fig = plt.figure(figsize=(2.1 * max(n_eps, 4) + 1.0, 2.0 * n_rows + 3.6), layout="constrained")
     sub = fig.subfigures(2, 1, height_ratios=[2.0 * n_rows, 3.4])
     axs = np.atleast_2d(sub[0].subplots(n_rows, n_eps, squeeze=False))
     lim = 3 * FIG5_LABEL
@@ -797,6 +857,12 @@ def plot_fig5(
             row = r_s * n_p + i
             for j, e in enumerate(result.eps):
                 ax = axs[row, j]
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if not np.all(np.isfinite(result.G[i, j, di, si])):
+                    ax.text(0.5, 0.5, "run failed\n(circuit solve)", ha="center", va="center",
+                            transform=ax.transAxes, fontsize=8)  # fmt: skip
+                    continue
                 u = np.linspace(c - 0.75 * e, c + 0.75 * e, n_grid)
                 V1, V2 = np.meshgrid(u, u)
                 Omap = classification_outputs(net, result.G[i, j, di, si], V1, V2, placement=pl)
@@ -828,10 +894,31 @@ def plot_fig5(
         ha="left",
         fontsize=9.5,
     )
-    gs = sub[1].add_gridspec(2, 2, height_ratios=[5, 1], hspace=0.05)
+    traces = result.accuracy_trace is not None and result.t_trace is not None
+    traces = traces and result.t_trace.size > 1
+    gs = sub[1].add_gridspec(2, 3 if traces else 2, height_ratios=[5, 1], hspace=0.05)
     axB = sub[1].add_subplot(gs[:, 0])
     axC = sub[1].add_subplot(gs[0, 1])
     axZ = sub[1].add_subplot(gs[1, 1], sharex=axC)
+    if traces:
+        axD = sub[1].add_subplot(gs[:, 2])
+        tr = np.asarray(result.accuracy_trace, dtype=float)
+        tr = tr.reshape(*tr.shape[:2], -1, tr.shape[-1])
+        for i, prot in enumerate(result.protocols):
+            for j, ls in ((0, "-"), (result.eps.size - 1, ":")):
+                m = np.nanmean(tr[i, j], axis=0) if np.isfinite(tr[i, j]).any() else None
+                if m is None:
+                    continue
+                axD.plot(
+                    1e3 * result.t_trace, 100 * m, ls, color=colors[prot], lw=1.3,
+                    label=f"{short[prot]}, ε = {1e3 * result.eps[j]:.0f} mV",
+                )  # fmt: skip
+        axD.set_ylim(0, 105)
+        axD.axhline(50, color="0.8", lw=0.8, zorder=0)
+        axD.set_xlabel("training time [ms]")
+        axD.set_ylabel("training accuracy [%] (mean)")
+        axD.set_title("D  during training", loc="left", fontsize=10)
+        axD.legend(fontsize=7, loc="lower right")
     eps_mV = 1e3 * result.eps
     acc_m, acc_e = 100 * result.mean("accuracy"), 100 * result.stderr("accuracy")
     h_m, h_e = 1e3 * result.mean("hinge"), 1e3 * result.stderr("hinge")
@@ -843,7 +930,8 @@ def plot_fig5(
         on_log = h_m[i] > 0
         axC.errorbar(eps_mV[on_log], h_m[i, on_log], yerr=h_e[i, on_log], **kw)
         axC.plot(eps_mV, np.where(on_log, h_m[i], np.nan), color=colors[prot], lw=1)
-        axZ.plot(eps_mV[~on_log], np.zeros((~on_log).sum()), "o", color=colors[prot])
+        zero = h_m[i] == 0
+        axZ.plot(eps_mV[zero], np.zeros(zero.sum()), "o", color=colors[prot])
     axB.set_xlabel("ring diameter ε [mV]")
     axB.set_ylabel("training accuracy [%]")
     axB.set_ylim(0, 105)

@@ -142,10 +142,12 @@ def test_placement_favours_neither_sign(device):
             assert v not in nbrs[out] and nbrs[v] & nbrs[out]
 
 
-#: Learning steps of the reduced trend run (the figure uses the same number).
-TREND_STEPS = 12_800
+#: Learning steps of the reduced trend run: 0.64 s of training. Standard clamping is stationary
+#: after ~0.4 s; overclamping at the smallest ring is near its best here and degrades later (the
+#: figure trains twice as long and shows it; see the module notes).
+TREND_STEPS = 6_400
 #: Two splits with the same dividing line and the classes swapped: they need sensitivities
-#: dO/dV of opposite signs.
+#: dO/dV of opposite signs, which the placement must both allow.
 TREND_SPLITS = (3, 7)
 
 
@@ -154,12 +156,16 @@ def test_overclamping_beats_standard_clamping_at_small_eps():
     res = overclamping_experiment(
         eps=(FIG5_EPS[0],), splits=TREND_SPLITS, n_steps=TREND_STEPS, max_workers=2
     )
+    assert not res.errors, res.table()
     acc = res.mean("accuracy")  # (protocol, eps)
     hinge = res.mean("hinge")
     std, over = res.protocols.index("standard"), res.protocols.index("overclamp")
     assert res.accuracy[over].min() >= 0.875, res.table()  # (near) 100 % on both splits
-    assert acc[over, 0] > acc[std, 0], res.table()  # where standard clamping degrades
+    assert acc[over, 0] > acc[std, 0] + 0.25, res.table()  # where standard clamping degrades
     assert hinge[over, 0] < 0.5 * hinge[std, 0], res.table()
+    # opposite splits learned with opposite output patterns
+    O = res.O[over, 0, 0]
+    assert np.all(np.sign(O[0]) == -np.sign(O[1])), O
 
 
 def test_experiment_bookkeeping_serial():
