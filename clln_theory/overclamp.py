@@ -37,13 +37,33 @@ likewise for O-). Mirroring the columns (``c -> -c``) swaps O+ and O- and fixes 
 node, so with mirror-symmetric gates ``O = 0`` for all inputs: no sign of any sensitivity is
 favoured by the wiring, and the 8 splits differ only through the random hardware (bias, G0).
 
+V+ sits on the mirror line next to V1' and the routers a, b; V- on the mirror line at ``(3,2)``,
+next to V2, V2' and the hidden nodes ``(3,1)``, ``(3,3)`` that feed the routers. (A first try with
+V- at ``(2,0)`` was equally good but gave the hidden node ``(3,0)`` both supplies as neighbours,
+where the circuit solver once met a singular Jacobian; with V- at ``(3,2)`` such failures remain
+rare but do occur, see `Fig5Result.errors`.)
+
 An earlier choice put V1, V2 next to O+ and V1', V2' next to O- (``O+ (1,1)`` beside ``V1 (0,1)``,
 ``V2 (1,0)``; ``O- (3,3)`` beside ``V1' (2,3)``, ``V2' (3,2)``); it makes ``dO/dVi > 0`` the easy
-sign, and at the smallest ring overclamping learned the splits needing a positive sensitivity
-(splits 0, 6, 7) but only 25-50 % of the points of splits 2-4 (6400 steps). With the placement
-above the same short run reached 50-100 % on every split (mean 83 % vs 66 %). Both placements
-can *represent* every split at the smallest ring (direct optimisation of the gates reaches
-100 %), so what fails is the learning, not the wiring's expressivity.
+sign. At the smallest ring (seed 0, 6400 steps) overclamping then learned 100 % of splits 0 and
+7 but 25-50 % of splits 2-4 (mean 66 % over the 8 splits; on the opposite pair 3/7: 25 % and
+100 %); with the placement above it learned 75-100 % of every split (mean 92 %; 3/7: 100 %
+and 100 %). Both placements can *represent* every split at the smallest ring (direct
+optimisation of the gates reaches 100 %): what the old one lacked was learnability.
+
+Overclamping at the smallest rings: early best, later decline
+-------------------------------------------------------------
+In our simulation overclamping at the smallest ring (83 mV) reaches its best accuracy after
+about 0.3-0.6 s of training and then loses gain (gates next to the outputs fall to ``G_min``, the
+outputs shrink to a few mV, the accuracy drops). The cause is the part of the learning rule that
+Appendix F drops from (F8): the clamped output moves by ``dn = ±eta L0 / 2`` per output node
+(±54 mV), and on an edge between an output and a node at voltage drop ``dV`` the rule gives
+``dV_F² - dV_C² = -2 dV dn - dn²``. The first term carries the sign of the error and cancels
+between the classes; the second is ``-dn²`` for every active point of both classes, so it steadily
+lowers the conductances next to the outputs. It is harmless when the drops are larger than
+``dn/2`` (wide rings) and dominates when the inputs, and hence the drops, span only tens of mV.
+The adaptive ``r0`` (mean hold time kept at ``t_h``) keeps the steps full-sized even when only
+one or two points are still active, so the decline continues.
 
 Inputs: ``V1``, ``V2`` and the inverted inputs ``V1' = V+ - V1``, ``V2' = V+ - V2`` (Fig. 1 caption)
 plus the supplies ``V+ = 0.435 V`` and ``V- = 0.018 V`` (Appendix B). Output: the difference
@@ -522,9 +542,9 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
             "engine": None,
             "error": f"{type(exc).__name__}: {exc}",
         }
-    # The final gates are the last sample of a record="half" trajectory. Do not record with an
-    # integer stride: simulate() counts it within each half period, so a stride that does not
-    # divide the half period misses the end state (and one above it records only t = 0).
+    # The final gates are the last sample of the trajectory: check that it is the end of the run
+    # (before commit 07be9ea, simulate() counted an integer record stride within each half period
+    # and could end a trajectory early, or record only t = 0).
     if not np.isclose(tr.times[-1], n_steps * FIG5_T_H, rtol=0, atol=0.5 * FIG5_T_H):
         raise RuntimeError(
             f"The trajectory's last sample is at t = {tr.times[-1]:.6g} s, not at the end of the "
