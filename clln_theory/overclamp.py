@@ -63,7 +63,9 @@ between the classes; the second is ``-dn²`` for every active point of both clas
 lowers the conductances next to the outputs. It is harmless when the drops are larger than
 ``dn/2`` (wide rings) and dominates when the inputs, and hence the drops, span only tens of mV.
 The adaptive ``r0`` (mean hold time kept at ``t_h``) keeps the steps full-sized even when only
-one or two points are still active, so the decline continues.
+one or two points are still active, so the decline continues. (Seed 0, after 1.28 s: the 8 gates
+next to the outputs average 1.02 V, 70 % of them at ``G_min``, at 83 mV; 1.6 V at 167 mV; 2.6 V
+at 417 mV; 2.3-2.4 V under standard clamping at every diameter; the other gates 2.7-3.1 V.)
 
 Inputs: ``V1``, ``V2`` and the inverted inputs ``V1' = V+ - V1``, ``V2' = V+ - V2`` (Fig. 1 caption)
 plus the supplies ``V+ = 0.435 V`` and ``V- = 0.018 V`` (Appendix B). Output: the difference
@@ -974,9 +976,10 @@ def plot_fig5(
     axZ.plot([0, 1], [1, 1], transform=axZ.transAxes, **brk)
     n = len(result.splits) * len(result.seeds)
     st = result.settings
+    failed = f"; {len(result.errors)} failed run(s) left out" if result.errors else ""
     sub[1].suptitle(
-        f"B, C: mean ± s.e. over {n} runs ({len(result.splits)} splits × {len(result.seeds)} "
-        f"seeds); 4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "
+        f"B-D: mean (± s.e.) over {n} runs ({len(result.splits)} splits × {len(result.seeds)} "
+        f"seeds{failed}); 4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "
         f"({st.get('bias_scale', FIG5_BIAS_SCALE):g} V/s)²), {st.get('n_steps', '?')} steps of "
         "100 µs",
         fontsize=8,
