@@ -25,6 +25,13 @@ from clln_theory.overclamp import (
 from clln_theory.sweeps import SerialExecutor
 
 CENTER = 0.5 * (FIG5_V_PLUS + FIG5_V_MINUS)
+#: Two solves of the same circuit (or of its mirror image: the same equations, nodes renamed) take
+#: the same Newton steps; outputs agree to the round-off of ~0.4 V node voltages.
+SOLVE_ATOL = 1e-12
+#: Trend thresholds: "near 100 %" is at most one of 8 points wrong per split; overclamping must
+#: beat standard clamping by more than two points in 8 (standard: 44 % on this pair, seed 0) and
+#: at least halve its hinge loss (the paper's "far sharper boundary").
+NEAR_FULL, ACC_MARGIN, HINGE_RATIO = 7 / 8, 0.25, 0.5
 
 
 def test_diameters_are_appendix_b():
@@ -128,12 +135,12 @@ def test_placement_favours_neither_sign(device):
     pl = Fig5Placement()
     net = fig5_network(device)
     V1, V2 = [0.1, 0.3, 0.2], [0.3, 0.1, 0.35]
-    assert np.abs(classification_outputs(net, np.full(32, 3.0), V1, V2)).max() < 1e-12
+    assert np.abs(classification_outputs(net, np.full(32, 3.0), V1, V2)).max() < SOLVE_ATOL
     G = fig5_initial_gates(net, 5)
     O = classification_outputs(net, G, V1, V2)
     Om = classification_outputs(net, _mirror_gates(net, G), V1, V2)
-    assert np.abs(O).max() > 1e-4
-    assert np.allclose(Om, -O, atol=1e-12)
+    assert np.abs(O).max() > 1e-4  # random gates break the symmetry (O of order 0.1 mV or more)
+    assert np.allclose(Om, -O, rtol=0, atol=SOLVE_ATOL)
     # both outputs neighbour V1 and V1' and are two steps from V2 and V2'
     nbrs = {n: {e.b if e.a == n else e.a for e in net.edges if n in (e.a, e.b)} for n in net.nodes}
     for out in pl.output:
@@ -160,9 +167,9 @@ def test_overclamping_beats_standard_clamping_at_small_eps():
     acc = res.mean("accuracy")  # (protocol, eps)
     hinge = res.mean("hinge")
     std, over = res.protocols.index("standard"), res.protocols.index("overclamp")
-    assert res.accuracy[over].min() >= 0.875, res.table()  # (near) 100 % on both splits
-    assert acc[over, 0] > acc[std, 0] + 0.25, res.table()  # where standard clamping degrades
-    assert hinge[over, 0] < 0.5 * hinge[std, 0], res.table()
+    assert res.accuracy[over].min() >= NEAR_FULL, res.table()  # (near) 100 % on both splits
+    assert acc[over, 0] > acc[std, 0] + ACC_MARGIN, res.table()  # standard clamping degrades
+    assert hinge[over, 0] < HINGE_RATIO * hinge[std, 0], res.table()
     # opposite splits learned with opposite output patterns
     O = res.O[over, 0, 0]
     assert np.all(np.sign(O[0]) == -np.sign(O[1])), O
@@ -183,7 +190,7 @@ def test_experiment_bookkeeping_serial():
     O = classification_outputs(
         fig5_network(), res.G[1, 0, 0, 0], *ring_inputs(0.25).T, placement=Fig5Placement(**old)
     )
-    assert np.allclose(O, res.O[1, 0, 0, 0], atol=1e-9)
+    assert np.allclose(O, res.O[1, 0, 0, 0], rtol=0, atol=SOLVE_ATOL)
     assert "eps [mV]" in res.table() and "per split" in res.split_table()
     with pytest.raises(ValueError, match="protocol"):
         overclamping_experiment(protocols=("soft",), executor=SerialExecutor())
