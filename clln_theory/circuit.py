@@ -21,6 +21,7 @@ This module never imports the linear theory (it is the independent check of it).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,18 @@ DEFAULT_ATOL_CURRENT = 1e-18
 DEFAULT_MAX_ITER = 60
 #: Interior blocks up to this size are solved densely (LAPACK), larger ones with sparse LU.
 DENSE_MAX_INTERIOR = 200
+#: Jacobian regularization (SPICE's "gmin"), relative to the largest diagonal entry, used only
+#: when the Newton matrix is exactly singular. An ideal saturated transistor has zero output
+#: conductance, so a node whose edges are all saturated into it has a zero Jacobian row. Adding
+#: 1e-9 of the largest conductance to the diagonal of the Newton matrix only (the residual stays
+#: exact, so the solution is unchanged) keeps the step defined.
+GMIN_REL = 1e-9
+#: Floor of that regularization, siemens (SPICE's default gmin), for a Jacobian that is all zero.
+GMIN_ABS = 1e-12
+#: Largest Newton step, volts, at least: steps are scaled down to max(this, the spread of the
+#: imposed voltages). With ``GMIN_REL`` a near-singular step can be huge; node voltages of a
+#: passive circuit never leave the range of the imposed ones.
+MAX_STEP_V = 1.0
 
 
 def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
@@ -261,8 +274,20 @@ class CircuitSolver:
         return F[self.idx_i], scale, J
 
     def _factor(self, J):
+        """LU of the Newton matrix; if exactly singular, retry once with ``GMIN_REL`` added."""
+        try:
+            return self._factor_once(J)
+        except (np.linalg.LinAlgError, RuntimeError):
+            gmin = max(GMIN_REL * float(np.max(np.abs(J.diagonal()))), GMIN_ABS)
+            if self.dense:
+                return self._factor_once(J + gmin * np.eye(J.shape[0]))
+            return self._factor_once((J + sp.identity(J.shape[0], format="csc") * gmin).tocsc())
+
+    def _factor_once(self, J):
         if self.dense:
-            lu = sla.lu_factor(J, check_finite=False)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", sla.LinAlgWarning)
+                lu = sla.lu_factor(J, check_finite=False)
             if not np.all(np.isfinite(lu[0])) or np.min(np.abs(np.diag(lu[0]))) == 0.0:
                 raise np.linalg.LinAlgError("singular Jacobian")
             return lambda r: sla.lu_solve(lu, r, check_finite=False)
@@ -352,6 +377,10 @@ class CircuitSolver:
             except (np.linalg.LinAlgError, RuntimeError):
                 raise self._fail(V, F, it - 1, "met a singular Jacobian") from None
             dV = -solve(F)
+            cap = max(MAX_STEP_V, float(np.ptp(values)))
+            big = float(np.max(np.abs(dV)))
+            if big > cap:  # voltage limiting (see MAX_STEP_V)
+                dV *= cap / big
             f0 = float(F @ F)
             if (
                 float(np.max(np.abs(dV))) <= self.tol_step

@@ -210,3 +210,18 @@ def test_solver_settings_are_typed_errors_naming_the_argument():
     for kw in ({"atol_current": -1.0}, {"max_iter": 0}, {"tol_step": float("nan")}):
         with pytest.raises(ProtocolError, match=f"`{next(iter(kw))}`"):
             CircuitSolver(net, ["High", "Low", "Input"], **kw)
+
+
+def test_node_with_all_edges_saturated_into_it_is_solved():
+    # Regression: an ideal saturated transistor has zero output conductance, so a start where
+    # node X is the drain of two saturated edges gave an exactly singular Jacobian ("met a
+    # singular Jacobian" during overclamping on the lattice). The Newton matrix now gets a
+    # gmin on the diagonal when, and only when, it is exactly singular.
+    net = Network.from_edges([("a", "X"), ("b", "X")], device=ThreeRegimeMOSFET())
+    G = np.array([0.80, 0.85])  # overdrives 0.1 V and 0.1 V at the sources
+    V0 = np.array([0.0, 0.9, 0.05])  # (a, X, b): X far above both, both edges saturated
+    solver = CircuitSolver(net, ["a", "b"])
+    sol = solver.solve(G, [0.0, 0.05], V0)
+    assert 0.0 < sol.V[1] < 0.05  # between the imposed voltages, as for any passive circuit
+    F = node_currents(net, G, sol.V)
+    assert abs(F[1]) <= 1e-10 * np.max(np.abs(circuit.edge_currents(net, G, sol.V)))
