@@ -348,7 +348,8 @@ class CircuitSolver:
         the size of the *simplified* Newton correction ``J_old^{-1} F(V_new)`` (one extra
         back-substitution with the old factors, Deuflhard's natural test), so a `LinearDevice`
         network converges after exactly one factorization. Cost per iteration: one device
-        evaluation (vectorized over gates) and one dense or sparse LU.
+        evaluation (vectorized over gates) and one dense or sparse LU. If a warm start ``V0``
+        fails, the solve is repeated once from the default start before giving up.
         """
         G = np.asarray(G, dtype=float)
         values = np.asarray(values, dtype=float)
@@ -369,6 +370,19 @@ class CircuitSolver:
             V[self.idx_b] = values
         if self.idx_i.size == 0:
             return CircuitSolution(V, 0, 0.0, 0.0)
+        if V0 is None:
+            return self._newton(G, values, V)
+        try:
+            return self._newton(G, values, V)
+        except ConvergenceError:
+            # A warm start can sit in the basin of a spurious local minimum of |F| (the device
+            # models are only piecewise smooth); the linear-solve start is the robust fallback.
+            V = np.zeros(n)
+            V[self.idx_b] = values
+            return self._newton(G, values, self._initial_guess(G, V))
+
+    def _newton(self, G: np.ndarray, values: np.ndarray, V: np.ndarray) -> CircuitSolution:
+        """Damped Newton from ``V`` (see `solve`)."""
         F, scale, J = self._eval(G, V, True)
         step = np.inf
         for it in range(1, self.max_iter + 1):
