@@ -34,6 +34,11 @@ __all__ = ["Orbit", "Trajectory", "periodic_orbit"]
 #: common nullspace, times machine epsilon) above which :func:`periodic_orbit` warns.
 ACCURACY_WARN_LEVEL = 1e-6
 
+#: Safety factor on the attainable-accuracy estimate ``eps * Orbit.condition`` when deciding,
+#: for ``periodic_orbit(..., rtol=...)``, which periods float64 cannot deliver: the engine's
+#: observed error stayed within 1.1 eps * kappa on every tested family (tests/test_cycles.py).
+RTOL_SAFETY = 10.0
+
 #: From this size on, periods are looped over calling BLAS ``dsyrk`` and LAPACK ``dpotrf`` /
 #: ``dpotrs`` / ``dpocon`` directly (BLAS-3 dominated); below it, batched numpy over the periods.
 _LOOP_MIN_N = 48
@@ -98,6 +103,9 @@ class Orbit:
     span_periodic : float or (T,) ndarray
         Span of the periodic part alone (the component orthogonal to the common nullspace);
         equal to ``span`` when a closed orbit exists.
+    dps : int or (T,) ndarray of int
+        0 where the period was computed in float64; otherwise the mpmath precision (decimal
+        digits) used, by request (``dps=``) or to meet ``rtol=``.
     drift : (n,) ndarray
         Velocity along the common nullspace of ``M_alpha`` and ``M_beta`` (V/s): the projection
         of ``B`` on it; zeros when a closed orbit exists. The orbit then closes up to
@@ -130,6 +138,7 @@ class Orbit:
     null_basis: NDArray = field(repr=False)
     condition: float | NDArray = field(default=float("nan"), repr=False)
     span_periodic: float | NDArray = field(default=float("nan"), repr=False)
+    dps: int | NDArray = field(default=0, repr=False)
 
     def trajectory(self, times_or_n: int | ArrayLike = 101) -> Trajectory:
         """Sample the gates along the orbit.
@@ -214,6 +223,7 @@ def periodic_orbit(
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
     dps: int | None = None,
+    rtol: float | None = None,
 ) -> Orbit:
     """Closed orbit of alternating training on two tasks, (D7)-(D11) of the paper.
 
@@ -238,6 +248,14 @@ def periodic_orbit(
         If given, compute instead with mpmath at ``dps`` decimal digits by an independent route
         (``mpmath.expm`` of the augmented matrices ``[[-M h, (M G* + B) h], [0, 0]]``, LU solve
         of (D11) in high precision). For verification; slow (milliseconds per period).
+    rtol : float, optional
+        Guaranteed relative accuracy of ``G0`` and ``G_half``. The float64 engine is accurate
+        to a small multiple of ``eps * condition``; periods where ``RTOL_SAFETY * eps *
+        condition > rtol`` (ill-conditioned: nearly parallel solution spaces, rank-deficient
+        tasks at very long ``tau``) are recomputed by the mpmath route with enough digits
+        (``Orbit.dps`` says which, and how many). Costs milliseconds per recomputed period for
+        a few gates and grows as ``n^3`` in pure Python: meant for small networks. Default:
+        float64 throughout, with ``condition`` to judge the result.
 
     Returns
     -------
@@ -389,20 +407,35 @@ def periodic_orbit(
                 stacklevel=2,
             )
 
+    if rtol is not None and not (np.isfinite(rtol) and 0 < rtol < 1):
+        raise TaskError(f"Argument `rtol` must be a number in (0, 1), but is {rtol!r}.")
     if dps is not None:
+        if not (isinstance(dps, int | np.integer) and dps >= 16):
+            raise TaskError(f"Argument `dps` must be an integer >= 16, but is {dps!r}.")
         G0, G_half, span = _orbit_mpmath(task_a, task_b, B, taus, G_ref, thr, int(dps))
         cond = np.full(taus.size, np.nan)
+        used_dps = np.full(taus.size, int(dps))
     else:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             G0, G_half, span, cond = _orbit_float(task_a, task_b, B, taus, G_ref, P, Q)
         if not (np.all(np.isfinite(G0)) and np.all(np.isfinite(G_half))):
             raise SingularSystemError(_SINGULAR)
+        used_dps = np.zeros(taus.size, dtype=int)
+        if rtol is not None:
+            redo = ~(RTOL_SAFETY * _EPS * cond <= rtol)
+            if np.any(redo):
+                # digits: those lost to conditioning, those asked for, and a margin of 10
+                need = np.log10(RTOL_SAFETY * np.max(cond[redo])) - np.log10(rtol)
+                n_dps = max(30, int(np.ceil(need)) + 10)
+                G0m, Ghm, spm = _orbit_mpmath(task_a, task_b, B, taus[redo], G_ref, thr, n_dps)
+                G0[redo], G_half[redo], span[redo] = G0m, Ghm, spm
+                used_dps[redo] = n_dps
     drift = Q @ (Q.T @ B)
     drift_T = np.broadcast_to(drift, (taus.size, n)).copy()
     span_periodic = np.asarray(span, dtype=float)
     # (4) literally: G(tau/2) - G(tau) = -(periodic step) - (tau/2) drift, the two orthogonal
     span = np.hypot(span_periodic, 0.5 * taus * float(np.linalg.norm(drift)))
-    arrays = [B, G0, G_half, span, drift_T, Q, taus, cond, span_periodic]
+    arrays = [B, G0, G_half, span, drift_T, Q, taus, cond, span_periodic, used_dps]
     for a in arrays:
         a.setflags(write=False)
     if scalar:
@@ -418,8 +451,11 @@ def periodic_orbit(
             Q,
             float(cond[0]),
             float(span_periodic[0]),
+            int(used_dps[0]),
         )
-    return Orbit(task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond, span_periodic)
+    return Orbit(
+        task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond, span_periodic, used_dps
+    )
 
 
 def _reduced_eig(M: NDArray, P: NDArray | None) -> tuple[NDArray, NDArray]:
