@@ -58,14 +58,17 @@ _EPS = np.finfo(float).eps
 # --------------------------------------------------------------------------------------------
 
 
+def _as_float(x: ArrayLike, name: str, what: str, error: type[Exception]) -> NDArray:
+    """Return ``np.asarray(x, dtype=float)`` or raise ``error`` naming ``name``."""
+    try:
+        return np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise error(f"Argument `{name}` must be {what}, but could not be read: {exc}.") from exc
+
+
 def _as_vector(x: ArrayLike, name: str, n: int, error: type[Exception] = TaskError) -> NDArray:
     """Return ``x`` as a finite float vector of length ``n`` or raise naming ``name``."""
-    try:
-        a = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TaskError(
-            f"Argument `{name}` must be a real array, but could not be read: {exc}."
-        ) from exc
+    a = _as_float(x, name, "a real array", TaskError)
     if a.shape != (n,):
         raise ShapeError(f"Argument `{name}` must have shape ({n},), but has shape {a.shape}.")
     if not np.all(np.isfinite(a)):
@@ -78,12 +81,7 @@ def _as_vector(x: ArrayLike, name: str, n: int, error: type[Exception] = TaskErr
 
 def _as_times(t: ArrayLike, name: str, *, positive: bool) -> NDArray:
     """Return ``t`` as a finite float array (any shape) of times, ``> 0`` or ``>= 0``."""
-    try:
-        a = np.asarray(t, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ProtocolError(
-            f"Argument `{name}` must be real, but could not be read: {exc}."
-        ) from exc
+    a = _as_float(t, name, "real", ProtocolError)
     if not np.all(np.isfinite(a)):
         raise ProtocolError(f"Argument `{name}` must be finite, but contains NaN or inf.")
     bad = a <= 0 if positive else a < 0
@@ -191,12 +189,7 @@ class LinearTask:
             v = getattr(self, name)
             if not (np.isscalar(v) and np.isfinite(v) and v >= 0):
                 raise TaskError(f"Argument `{name}` must be a finite number >= 0, but is {v!r}.")
-        try:
-            M = np.array(self.M, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise TaskError(
-                f"Argument `M` must be a real array, but could not be read: {exc}."
-            ) from exc
+        M = np.array(_as_float(self.M, "M", "a real array", TaskError))  # a private copy
         if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
             raise ShapeError(f"Argument `M` must be square (n, n), but has shape {M.shape}.")
         n = M.shape[0]
