@@ -99,10 +99,32 @@ def _split(task_a: LinearTask, task_b: LinearTask, rate_tol: float | None) -> _S
     return _Split(lam=lam[~null], P=U[:, ~null], Q=U[:, null])
 
 
-def _g_ref(task_a: LinearTask, task_b: LinearTask, G_ref: ArrayLike | None) -> NDArray:
+def _inputs(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: ArrayLike,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+) -> tuple[NDArray, NDArray, _Split]:
+    """Validate the arguments shared by :func:`small_tau` and :func:`large_tau`.
+
+    Returns ``B`` and ``G_ref`` as (n,) float vectors (``G_ref`` defaults to
+    ``(G*_alpha + G*_beta) / 2``, as in ``periodic_orbit``) and the split of ``M_alpha + M_beta``.
+    """
+    _check_pair(task_a, task_b)
+    n = task_a.n
+    B = _as_vector(B, "B", n)
     if G_ref is None:
-        return 0.5 * (task_a.G_star + task_b.G_star)
-    return _as_vector(G_ref, "G_ref", task_a.n)
+        G_ref = 0.5 * (task_a.G_star + task_b.G_star)
+    else:
+        G_ref = _as_vector(G_ref, "G_ref", n)
+    return B, G_ref, _split(task_a, task_b, rate_tol)
+
+
+def _read_only(*arrays: NDArray) -> tuple[NDArray, ...]:
+    for x in arrays:
+        x.setflags(write=False)
+    return arrays
 
 
 def _taus(tau: float | ArrayLike) -> tuple[NDArray, bool]:
@@ -261,11 +283,8 @@ def small_tau(
     >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
     True
     """
-    _check_pair(task_a, task_b)
+    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
     n = task_a.n
-    B = _as_vector(B, "B", n)
-    G_ref = _g_ref(task_a, task_b, G_ref)
-    sp = _split(task_a, task_b, rate_tol)
     P, Q, S_pinv = sp.P, sp.Q, sp.S_pinv
     Ma, Mb = task_a.M, task_b.M
     delta = task_b.G_star - task_a.G_star
@@ -280,10 +299,9 @@ def small_tau(
     if compatible:
         v0 = np.zeros(n)
         v = -(Ma - Mb) @ (S_pinv @ B)  # same vector, without the cancellation of v0
-    arrays = [base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B)]
-    for x in arrays:
-        x.setflags(write=False)
-    c, c0, sh, vv, vv0, drift = arrays
+    c, c0, sh, vv, vv0, drift = _read_only(
+        base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B)
+    )
     return SmallTauAsymptotics(
         centre=c,
         centre_bias_free=c0,
@@ -330,9 +348,7 @@ def compatible_span_slope(
             f"formula, but the bias-free velocity at the averaged centre is "
             f"{np.linalg.norm(s.velocity_bias_free):.3g} V/s; use small_tau(...).span_slope."
         )
-    sp = _split(task_a, task_b, rate_tol)
-    B = _as_vector(B, "B", task_a.n)
-    return 0.5 * float(np.linalg.norm((task_a.M - task_b.M) @ (sp.S_pinv @ B)))
+    return s.span_slope  # small_tau computes v = -(M_alpha - M_beta) S^+ B when compatible
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,11 +487,8 @@ def large_tau(
     >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
     True
     """
-    _check_pair(task_a, task_b)
+    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
     n = task_a.n
-    B = _as_vector(B, "B", n)
-    G_ref = _g_ref(task_a, task_b, G_ref)
-    sp = _split(task_a, task_b, rate_tol)
     P, Q = sp.P, sp.Q
     m = P.shape[1]
     eye = np.eye(n)
@@ -505,10 +518,7 @@ def large_tau(
     d0, d1 = P @ (k0 - g0), P @ (k1 - g1)
     q = Q @ (Q.T @ G_ref)
     drift = Q @ (Q.T @ B)
-    arrays = [P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1]
-    for x in arrays:
-        x.setflags(write=False)
-    G0c, G1c, K0c, K1c, d0, d1 = arrays
+    G0c, G1c, K0c, K1c, d0, d1 = _read_only(P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
     return LargeTauAsymptotics(
         g0=G0c,
         g1=G1c,
