@@ -102,9 +102,9 @@ def calibrate_to_line(
     --------
     >>> from clln_theory.network import star_network
     >>> from clln_theory.devices import OhmicMOSFET
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network(device=OhmicMOSFET())
-    >>> sup = {"High": 0.4351, "Low": 0.0181}
-    >>> t = Task([DataPoint({**sup, "Input": 0.4351}, 0.31)], "Output", name="alpha")
+    >>> t, _ = experiment_tasks("exp1")
     >>> tc = calibrate_to_line(net, t, (2.7257, -3.3003))
     >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
     (0.3232, 0.4186)

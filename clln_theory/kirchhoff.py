@@ -325,8 +325,8 @@ def free_state(network: Network, G: Any, task: Task) -> State:
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> s = free_state(star_network(), [3.0, 3.5], task)
     >>> round(float(s.O[0]), 6)
     0.306413
@@ -354,8 +354,8 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> c = clamped_state(star_network(), [3.0, 3.5], task, [0.31])
     >>> float(c.O[0])
     0.31
@@ -425,8 +425,8 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> C = contrastive_function(star_network(), [3.0, 3.5], task)
     >>> C > 0
     True

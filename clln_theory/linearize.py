@@ -268,9 +268,9 @@ def force_jacobian(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network()
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> task, _ = experiment_tasks("exp1")
     >>> res = force_jacobian(net, [3.0, 3.5], task)
     >>> res.curvature_included, bool(res.max_abs_delta > 0)
     (True, True)
@@ -368,8 +368,8 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> H = contrastive_hessian(star_network(), [3.0, 3.5], task)
     >>> bool(abs(H[0, 1] - H[1, 0]) < 1e-15)
     True
@@ -414,8 +414,8 @@ def force_jacobian_fd(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> net = star_network()
     >>> J = force_jacobian_fd(net, [3.0, 3.5], task)
     >>> bool(np.allclose(J, force_jacobian(net, [3.0, 3.5], task).J, rtol=1e-7, atol=0))
@@ -496,9 +496,9 @@ def linearize(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network()
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> task, _ = experiment_tasks("exp1")
     >>> G_star = nearest_solution(net, task, [3.0, 3.5])
     >>> lt = linearize(net, task, G_star, gamma=1.6e6, r=2.0)
     >>> lt.rank
@@ -597,10 +597,10 @@ def nearest_solution(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> from clln_theory.kirchhoff import free_state
     >>> net = star_network()
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> task, _ = experiment_tasks("exp1")
     >>> G = nearest_solution(net, task, [3.0, 3.5])
     >>> round(float(free_state(net, G, task).O[0]), 12)
     0.31
@@ -652,10 +652,9 @@ def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, *
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network()
-    >>> pt = lambda v1, L: DataPoint({"High": 0.4351, "Low": 0.0181, "Input": v1}, L)
-    >>> a, b = Task([pt(0.4351, 0.31)], "Output"), Task([pt(0.0181, 0.14)], "Output")
+    >>> a, b = experiment_tasks("exp1")
     >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)
     array([2.4315, 2.3872])
     """

@@ -19,6 +19,9 @@ Examples
 3240000.0
 >>> paper.EXPERIMENTS["exp1"].bias
 (2.97, 4.41)
+>>> alpha, beta = paper.experiment_tasks("exp1")
+>>> alpha.points[0].label, dict(beta.points[0].inputs)["Input"]
+(0.31, 0.0181)
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .tasks import DataPoint, Task
 
 __all__ = [
     "EXPERIMENTS",
@@ -47,6 +51,7 @@ __all__ = [
     "V_T",
     "PaperExperiment",
     "S",
+    "experiment_tasks",
     "gamma_from_components",
 ]
 
@@ -163,3 +168,35 @@ EXPERIMENTS: dict[str, PaperExperiment] = {
         drift_windows={},
     ),
 }
+
+
+def experiment_tasks(name: str = "exp1") -> tuple[Task, ...]:
+    """The tasks of a published experiment as `Task` objects on `star_network`'s node names.
+
+    Parameters
+    ----------
+    name : str
+        A key of `EXPERIMENTS` (``"exp1"``, ``"exp2"``, ``"fig3"``).
+
+    Returns
+    -------
+    tasks : tuple of Task
+        ``(alpha, beta)``: each point imposes ``High = V_PLUS``, ``Low = V_MINUS`` and the
+        point's ``Input`` (App. B); output node ``"Output"``; tasks named after their key.
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not a key of `EXPERIMENTS` (the message lists the keys).
+    """
+    if not isinstance(name, str) or name not in EXPERIMENTS:
+        raise ConfigError(f"Argument `name` must be one of {sorted(EXPERIMENTS)}, but is {name!r}.")
+    supplies = {"High": V_PLUS, "Low": V_MINUS}
+    return tuple(
+        Task(
+            [DataPoint({**supplies, "Input": v1}, label) for v1, label in points],
+            "Output",
+            name=task_name,
+        )
+        for task_name, points in EXPERIMENTS[name].tasks.items()
+    )

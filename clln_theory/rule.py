@@ -188,8 +188,8 @@ def coupled_learning_force(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> res = coupled_learning_force(star_network(), [3.0, 3.5], task)
     >>> res.delta.round(6)  # the output is below its label ...
     array([0.003587])

@@ -1072,11 +1072,9 @@ def simulate(
     --------
     >>> from clln_theory.network import star_network
     >>> from clln_theory.devices import ThreeRegimeMOSFET
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network(device=ThreeRegimeMOSFET())
-    >>> sup = {"High": 0.4351, "Low": 0.0181}
-    >>> a = Task([DataPoint({**sup, "Input": 0.4351}, 0.31)], "Output", name="alpha")
-    >>> b = Task([DataPoint({**sup, "Input": 0.0181}, 0.14)], "Output", name="beta")
+    >>> a, b = experiment_tasks("exp1")
     >>> tr = simulate(net, [a, b], [3.0, 3.5], tau=0.02, n_periods=5, B=[2.97, 4.41],
     ...               protocol=Protocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> tr.G.shape, tr.engine
@@ -1216,11 +1214,9 @@ def limit_cycle(
     --------
     >>> from clln_theory.network import star_network
     >>> from clln_theory.devices import ThreeRegimeMOSFET
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.paper import experiment_tasks
     >>> net = star_network(device=ThreeRegimeMOSFET())
-    >>> sup = {"High": 0.4351, "Low": 0.0181}
-    >>> a = Task([DataPoint({**sup, "Input": 0.4351}, 0.31)], "Output", name="alpha")
-    >>> b = Task([DataPoint({**sup, "Input": 0.0181}, 0.14)], "Output", name="beta")
+    >>> a, b = experiment_tasks("exp1")
     >>> lc = limit_cycle(net, a, b, tau=0.02, B=[2.97, 4.41],
     ...                  protocol=Protocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)

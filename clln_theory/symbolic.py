@@ -479,8 +479,8 @@ def symbolic_contrastive_hessian(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> H = symbolic_contrastive_hessian(star_network(), [3.0, 3.5], task)
     >>> H.shape
     (2, 2)
@@ -521,8 +521,8 @@ def symbolic_force_jacobian(
     Examples
     --------
     >>> from clln_theory.network import star_network
-    >>> from clln_theory.tasks import DataPoint, Task
-    >>> task = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    >>> from clln_theory.paper import experiment_tasks
+    >>> task, _ = experiment_tasks("exp1")
     >>> J = symbolic_force_jacobian(star_network(), [3.0, 3.5], task)
     >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C
     True

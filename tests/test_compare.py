@@ -16,14 +16,11 @@ from clln_theory.compare import (
 from clln_theory.devices import OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.linearize import joint_solution
 from clln_theory.network import star_network
-from clln_theory.paper import EXPERIMENTS
+from clln_theory.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
 from clln_theory.simulate import Protocol, learning_rate_A0
-from clln_theory.tasks import DataPoint, Task
 
-V_PLUS, V_MINUS = 0.4351, 0.0181
-SUP = {"High": V_PLUS, "Low": V_MINUS}
-A0_FIG2 = learning_rate_A0(100.0, 22e-6, r=2.0)
-B_EXP1 = np.array([2.97, 4.41])
+A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
+B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DG2 = DATA / "imperfect-learning-physical-systems" / "small network" / "MSE-DG2-Data"
 
@@ -37,11 +34,7 @@ FACTOR = 3.0
 LINE_TOL = 1e-10
 
 
-def _task(v1, label, name):
-    return Task([DataPoint({**SUP, "Input": v1}, label)], "Output", name=name)
-
-
-ALPHA, BETA = _task(V_PLUS, 0.31, "alpha"), _task(V_MINUS, 0.14, "beta")
+ALPHA, BETA = experiment_tasks("exp1")
 
 
 def _slope(x, y):
@@ -102,9 +95,9 @@ def test_simulated_D2_within_factor_3_of_measured_at_every_tau(exp):
     m = _measured(exp)
     e = EXPERIMENTS[exp]
     net = star_network(device=ThreeRegimeMOSFET())
-    (v_a, L_a), (v_b, L_b) = e.tasks["alpha"][0], e.tasks["beta"][0]
-    ta = calibrate_to_line(net, _task(v_a, L_a, "alpha"), e.lines["alpha"][0], centre=e.reference)
-    tb = calibrate_to_line(net, _task(v_b, L_b, "beta"), e.lines["beta"][0], centre=e.reference)
+    alpha, beta = experiment_tasks(exp)
+    ta = calibrate_to_line(net, alpha, e.lines["alpha"][0], centre=e.reference)
+    tb = calibrate_to_line(net, beta, e.lines["beta"][0], centre=e.reference)
     res = compare_with_measurement(net, ta, tb, m[:, 0], m[:, 1], B=e.bias,
                                    protocol=Protocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r)),
                                    G0=e.reference)  # fmt: skip
@@ -120,7 +113,7 @@ def test_calibrate_to_line_refuses_a_zero_step_and_a_non_finite_line():
     from clln_theory.errors import TaskError
 
     net = star_network(device=OhmicMOSFET())
-    t = Task([DataPoint({"High": 0.4351, "Low": 0.0181, "Input": 0.4351}, 0.31)], "Output")
+    t = ALPHA
     with pytest.raises(TaskError, match="`step`"):
         calibrate_to_line(net, t, (2.7257, -3.3003), step=0.0)
     with pytest.raises(TaskError, match="`line`"):

@@ -9,6 +9,15 @@ from clln_theory.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.errors import DeviceError, ProtocolError, ShapeError, TaskError
 from clln_theory.kirchhoff import clamped_state, free_state
 from clln_theory.network import periodic_lattice, star_network
+from clln_theory.paper import (
+    EXPERIMENTS,
+    FIG2_C0,
+    FIG2_R,
+    FIG2_R0,
+    V_MINUS,
+    V_PLUS,
+    experiment_tasks,
+)
 from clln_theory.simulate import (
     Protocol,
     learning_rate_A0,
@@ -19,10 +28,9 @@ from clln_theory.simulate import (
 )
 from clln_theory.tasks import DataPoint, Task
 
-V_PLUS, V_MINUS = 0.4351, 0.0181
 SUP = {"High": V_PLUS, "Low": V_MINUS}
-A0_FIG2 = learning_rate_A0(100.0, 22e-6, r=2.0)
-B_EXP1 = np.array([2.97, 4.41])
+A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
+B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
 PROT = Protocol(A0=A0_FIG2)
 
 #: fast and general engines solve the same current law to the same tolerance (1e-12 V per
@@ -36,8 +44,7 @@ def _task(v1, label, name, kind="regression"):
     return Task([DataPoint({**SUP, "Input": v1}, label)], "Output", kind=kind, name=name)
 
 
-ALPHA = _task(V_PLUS, 0.31, "alpha")
-BETA = _task(V_MINUS, 0.14, "beta")
+ALPHA, BETA = experiment_tasks("exp1")
 
 
 # ------------------------------------------------------------------ protocol / errors
