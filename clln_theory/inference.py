@@ -164,16 +164,20 @@ def affine_cycle(
     >>> bool(np.allclose(model(B), direct, rtol=0, atol=1e-12))
     True
     """
-    if not isinstance(task_a, LinearTask) or not isinstance(task_b, LinearTask):
-        raise TaskError(
-            "Arguments `task_a` and `task_b` must be LinearTask objects, but are "
-            f"{type(task_a).__name__} and {type(task_b).__name__}."
-        )
+    _check_tasks(task_a, task_b)
     tau = float(_as_times(tau, "tau", positive=True))
     t = _as_times(times, "times", positive=False)
     if t.ndim != 1 or t.size == 0:
         raise ShapeError(f"Argument `times` must have shape (m,), but has shape {t.shape}.")
     return _affine_at(_orbits(task_a, task_b, tau), tau, t)
+
+
+def _check_tasks(task_a: Any, task_b: Any) -> None:
+    if not isinstance(task_a, LinearTask) or not isinstance(task_b, LinearTask):
+        raise TaskError(
+            "Arguments `task_a` and `task_b` must be LinearTask objects, but are "
+            f"{type(task_a).__name__} and {type(task_b).__name__}."
+        )
 
 
 def _orbits(task_a: LinearTask, task_b: LinearTask, tau: float) -> list:
@@ -371,6 +375,17 @@ def _spacing_list(spacing, k: int):
             f"Argument `spacing` must be a scalar or have shape ({k},), but has shape {sp.shape}."
         )
     return [float(s) for s in sp]
+
+
+def _prepare(
+    task_a: Any, task_b: Any, cycles: Sequence[Any], spacing, method: str
+) -> tuple[int, list[_Cycle]]:
+    """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
+    _check_tasks(task_a, task_b)
+    if method not in ("phase", "nearest"):
+        raise TaskError(f"Argument `method` must be 'phase' or 'nearest', but is {method!r}.")
+    n = task_a.n
+    return n, _cycles(cycles, n, _spacing_list(spacing, len(cycles)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -601,20 +616,17 @@ def cycle_misfit(
     >>> round(float(score.phase[0]), 6), score.rms < 1e-9
     (0.2, True)
     """
-    n = task_a.n
-    cyc = _cycles(cycles, n, _spacing_list(spacing, len(cycles)))
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, method)
     B = _as_vector(B, "B", n)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, _, _, _ = _fit_phase(model, int(phase_grid), fixed_B=B)
         times = [model.times(i, p) for i, p in enumerate(phis)]
-    elif method == "nearest":
+    else:
         times = []
         for c in cyc:
             d = affine_cycle(task_a, task_b, c.tau, np.linspace(0.0, c.tau, curve_samples + 1))
             times.append(_nearest_times(d(B), d.times, c.G))
-    else:
-        raise TaskError(f"Argument `method` must be 'phase' or 'nearest', but is {method!r}.")
     return _misfit(task_a, task_b, cyc, B, times, method)
 
 
@@ -700,13 +712,12 @@ def infer_bias_from_cycles(
     >>> bool(np.all(np.abs(fit.B - [0.3, -0.2]) < 4 * fit.B_std)), round(float(fit.phase[0]), 2)
     (True, 0.6)
     """
-    n = task_a.n
-    cyc = _cycles(cycles, n, _spacing_list(spacing, len(cycles)))
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, method)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, B, rss, iters = _fit_phase(model, int(phase_grid))
         times = [model.times(i, p) for i, p in enumerate(phis)]
-    elif method == "nearest":
+    else:
         if B0 is None:  # start from the phase fit (the optimum found is phase-free)
             model = _PhaseModel(task_a, task_b, cyc)
             B0 = _fit_phase(model, int(phase_grid))[1]
@@ -714,8 +725,6 @@ def infer_bias_from_cycles(
         B, times, iters, jac_nearest = _fit_nearest(
             task_a, task_b, cyc, B0, int(curve_samples), max_iter
         )
-    else:
-        raise TaskError(f"Argument `method` must be 'phase' or 'nearest', but is {method!r}.")
     misfit = _misfit(task_a, task_b, cyc, B, times, method)
 
     # Gauss-Newton Jacobian at the optimum
