@@ -32,7 +32,7 @@ from scipy.optimize import root
 from .circuit import CircuitSolver
 from .devices import LinearDevice
 from .errors import ConvergenceError, ShapeError, TaskError
-from .network import Network
+from .network import Network, _readonly
 from .simulate import Protocol, limit_cycle, task_errors
 from .tasks import DataPoint, Task
 
@@ -46,12 +46,6 @@ __all__ = [
 
 #: |O_F − L| (V) accepted at the two calibration points: Newton reaches ~1e-15 V.
 CALIBRATION_TOL = 1e-12
-
-
-def _ro(a: Any) -> np.ndarray:
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 def calibrate_to_line(
@@ -265,15 +259,15 @@ def compare_with_measurement(
         out["np"].append(lc.n_periods)
     D2s = np.array(out["D2"])
     return MeasuredComparison(
-        tau=_ro(tau),
-        D2_measured=_ro(D2m),
-        D2_sim=_ro(D2s),
-        ratio=_ro(D2s / D2m),
-        Ebar_sim=_ro(out["E"]),
-        G0=_ro(out["G0"]),
-        G_half=_ro(out["Gh"]),
-        at_limit=_ro(out["lim"]),
-        n_periods=_ro(np.array(out["np"], dtype=int)),
+        tau=_readonly(tau),
+        D2_measured=_readonly(D2m),
+        D2_sim=_readonly(D2s),
+        ratio=_readonly(D2s / D2m),
+        Ebar_sim=_readonly(out["E"]),
+        G0=_readonly(out["G0"]),
+        G_half=_readonly(out["Gh"]),
+        at_limit=_readonly(out["lim"]),
+        n_periods=_readonly(np.array(out["np"], dtype=int)),
         seconds=time.perf_counter() - t0,
     )
 
@@ -416,17 +410,17 @@ def compare_theory_simulation(
     diff = np.maximum(np.max(np.abs(G0s - G0t), axis=1), np.max(np.abs(Ghs - Ght), axis=1))
     Dt, Ds = np.array(res["Dt"]), np.array(res["Ds"])
     return TheoryComparison(
-        tau=_ro(tau),
-        D_theory=_ro(Dt),
-        D_sim=_ro(Ds),
-        D_ratio=_ro(Ds / Dt),
-        Ebar_theory=_ro(res["Et"]),
-        Ebar_sim=_ro(res["Es"]),
-        G0_theory=_ro(G0t),
-        G0_sim=_ro(G0s),
-        G_half_theory=_ro(Ght),
-        G_half_sim=_ro(Ghs),
-        G0_difference=_ro(diff),
-        G_star_a=_ro(Ga),
-        G_star_b=_ro(Gb),
+        tau=_readonly(tau),
+        D_theory=_readonly(Dt),
+        D_sim=_readonly(Ds),
+        D_ratio=_readonly(Ds / Dt),
+        Ebar_theory=_readonly(res["Et"]),
+        Ebar_sim=_readonly(res["Es"]),
+        G0_theory=_readonly(G0t),
+        G0_sim=_readonly(G0s),
+        G_half_theory=_readonly(Ght),
+        G_half_sim=_readonly(Ghs),
+        G0_difference=_readonly(diff),
+        G_star_a=_readonly(Ga),
+        G_star_b=_readonly(Gb),
     )

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from .errors import ShapeError, SingularSystemError, TaskError
-from .network import Network, _imposed_indices
+from .network import Network, _imposed_indices, _readonly
 from .tasks import Task
 
 __all__ = [
@@ -170,12 +170,6 @@ class State:
         return int(self.V.shape[0])
 
 
-def _ro(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a, dtype=float)
-    a.flags.writeable = False
-    return a
-
-
 def _output_vector(network: Network, task: Task) -> np.ndarray:
     """``u`` with ``O = V @ u``: ``e_out`` or ``e_plus - e_minus``, shape (n_nodes,)."""
     u = np.zeros(network.n_nodes)
@@ -189,7 +183,13 @@ def _output_vector(network: Network, task: Task) -> np.ndarray:
 def _make_state(network: Network, K: np.ndarray, V: np.ndarray, u: np.ndarray) -> State:
     dV = V[:, network.tail] - V[:, network.head]
     P = (dV**2) @ K
-    return State(_ro(V), _ro(dV), _ro(K), _ro(P), _ro(V @ u))
+    return State(
+        _readonly(V, float),
+        _readonly(dV, float),
+        _readonly(K, float),
+        _readonly(P, float),
+        _readonly(V @ u, float),
+    )
 
 
 def _check_task(network: Network, task: Task) -> None:

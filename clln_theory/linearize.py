@@ -52,7 +52,7 @@ import numpy as np
 
 from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
 from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
-from .network import Network
+from .network import Network, _readonly
 from .rule import coupled_learning_force
 from .tasks import Task
 
@@ -211,14 +211,6 @@ def _asymmetry(J: np.ndarray) -> float:
     return float(np.max(np.abs(J - J.T)) / scale) if scale > 0 else 0.0
 
 
-def _readonly(a):
-    if a is None:
-        return None
-    a = np.asarray(a, dtype=float)
-    a.flags.writeable = False
-    return a
-
-
 def force_jacobian(
     network: Network,
     G: Any,
@@ -317,11 +309,11 @@ def force_jacobian(
         J_curv *= -2.0 / N
     J = J_gn + J_curv if include else J_gn
     return ForceJacobian(
-        J=_readonly(J),
-        gauss_newton=_readonly(J_gn),
-        curvature=_readonly(J_curv),
+        J=_readonly(J, float),
+        gauss_newton=_readonly(J_gn, float),
+        curvature=None if J_curv is None else _readonly(J_curv, float),
         curvature_included=bool(include),
-        delta=_readonly(delta),
+        delta=_readonly(delta, float),
         max_abs_delta=max_d,
         residual_delta=res_d,
         eta=eta,
@@ -392,7 +384,7 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     sum_hessO = SS * W * (np.outer(w, ad.dlamO) + np.outer(ad.dlamO, w))
     H -= 2.0 * K * sum_hessO
     H /= N
-    return _readonly(0.5 * (H + H.T))
+    return _readonly(0.5 * (H + H.T), float)
 
 
 def force_jacobian_fd(

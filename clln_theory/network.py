@@ -39,8 +39,9 @@ PAPER_S = 8.5e-4
 PAPER_V_T = 0.7
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = np.array(a, copy=True)
+def _readonly(a: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of ``a`` (optionally cast to ``dtype``): the arrays of frozen results."""
+    a = np.array(a, dtype=dtype, copy=True)
     a.flags.writeable = False
     return a
 

@@ -45,7 +45,7 @@ from .circuit import DEFAULT_ATOL_CURRENT, DEFAULT_RTOL_CURRENT, DEFAULT_TOL_STE
 from .devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
 from .metrics import task_error
-from .network import Network
+from .network import Network, _readonly
 from .tasks import Task
 
 __all__ = [
@@ -200,12 +200,6 @@ class Protocol:
 
 
 # ----------------------------------------------------------------------------- results
-def _ro(a: Any) -> np.ndarray:
-    a = np.array(a, dtype=float, copy=True)
-    a.flags.writeable = False
-    return a
-
-
 def task_errors(outputs: Any, task: Task) -> np.ndarray:
     """Task error (A1), or its hinge form (A2) for a classification task.
 
@@ -958,10 +952,10 @@ class _Runner:
             outs.append(np.array([self.outputs(g, k) for g in G]).reshape(len(G), -1))
         errs = np.stack([task_errors(o, t) for o, t in zip(outs, self.tasks)], axis=-1)
         return Trajectory(
-            times=_ro(times),
-            G=_ro(G),
-            outputs=tuple(_ro(o) for o in outs),
-            errors=_ro(errs),
+            times=_readonly(times, float),
+            G=_readonly(G, float),
+            outputs=tuple(_readonly(o, float) for o in outs),
+            errors=_readonly(errs, float),
             active=np.array(active, dtype=int),
             task_names=tuple(t.name or f"task{i}" for i, t in enumerate(self.tasks)),
             gate_names=self.network.gate_names,
@@ -1324,13 +1318,13 @@ def limit_cycle(
     for g in (G_half, G_end):
         E.append(0.5 * sum(float(task_errors(runner.outputs(g, k), tasks[k])) for k in range(2)))
     return LimitCycle(
-        G0=_ro(G),
-        G_half=_ro(G_half),
+        G0=_readonly(G, float),
+        G_half=_readonly(G_half, float),
         D=float(np.linalg.norm(G_half - G_end)),  # (4)
         Ebar=0.5 * (E[0] + E[1]),  # (A4)
         E_half=E[0],
         E_end=E[1],
-        monodromy=_ro(J),
+        monodromy=_readonly(J, float),
         multipliers=np.array(mult),
         n_periods=count,
         residual=res,
