@@ -5,7 +5,8 @@ Users property-test their own linearized tasks with the same generators the tool
 * :func:`psd_matrices` - symmetric PSD rate matrices with a chosen rank and eigenvalue range;
 * :func:`linear_tasks` - :class:`~clln_theory.linear.LinearTask` objects built from them;
 * :func:`task_pairs` - pairs of tasks plus a bias: generic, sharing a common nullspace, with nearly
-  parallel ranges (nearly parallel solution spaces), compatible (a joint solution) or not.
+  parallel ranges (nearly parallel solution spaces), compatible (a joint solution) or not;
+* :func:`hard_pair` - one fixed stiff, nearly parallel pair (the accuracy test case of issue 2).
 
 and compare against two deliberately naive references that share no code with the engine:
 
@@ -30,6 +31,7 @@ from .linear import LinearTask
 
 __all__ = [
     "augmented_expm_map",
+    "hard_pair",
     "linear_tasks",
     "naive_orbit_G0",
     "psd_matrices",
@@ -211,6 +213,45 @@ def task_pairs(
         return LinearTask(0.5 * (M_a + M_a.T), G_a), LinearTask(0.5 * (M_b + M_b.T), G_b), B
 
     return build()
+
+
+def hard_pair(rotation: float = 0.0) -> tuple[LinearTask, LinearTask, NDArray]:
+    """The hard case of issue 2: ``(task_a, task_b, B)`` on two gates, stiff and nearly parallel.
+
+    Task alpha has rank 1 at 1e4 1/s; task beta is full rank at 1e-2 1/s; their solution lines
+    are 0.01 rad apart, so ``M_alpha + M_beta`` spans six decades and the naive (D11) loses up
+    to ~10 digits at small ``tau``. Every input is optionally rotated by ``rotation`` rad (a
+    generic, non-axis-aligned version; ``rotation = 0`` leaves the inputs bit-for-bit as given).
+
+    Parameters
+    ----------
+    rotation : float
+        Angle, rad.
+
+    Returns
+    -------
+    task_a, task_b : LinearTask
+    B : (2,) ndarray
+        Bias, V/s.
+
+    Examples
+    --------
+    >>> a, b, B = hard_pair()
+    >>> a.rank, b.rank, f"{a.eigvals[-1] / b.eigvals[0]:.2g}"
+    (1, 2, '1e+06')
+    """
+    th = 1e-2
+    u = np.array([1.0, 0.0])
+    v = np.array([np.cos(th), np.sin(th)])
+    Ma = 1e4 * np.outer(u, u)
+    Mb = 1e-2 * np.outer(v, v) + 1e-2 * np.outer([0, 1.0], [0, 1.0])
+    Ga, Gb, B = np.array([2.0, 3.0]), np.array([2.5, 2.0]), np.array([0.3, -0.7])
+    c, s = np.cos(rotation), np.sin(rotation)
+    R = np.array([[c, -s], [s, c]])
+    Ma, Mb = R @ Ma @ R.T, R @ Mb @ R.T
+    a = LinearTask(0.5 * (Ma + Ma.T), R @ Ga)
+    b = LinearTask(0.5 * (Mb + Mb.T), R @ Gb)
+    return a, b, R @ B
 
 
 # --------------------------------------------------------------------------------------------

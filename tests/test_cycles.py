@@ -18,7 +18,7 @@ from clln_theory.errors import (
     TaskError,
 )
 from clln_theory.linear import LinearTask
-from clln_theory.testing import augmented_expm_map, naive_orbit_G0, task_pairs
+from clln_theory.testing import augmented_expm_map, hard_pair, naive_orbit_G0, task_pairs
 
 #: Required relative accuracy of G0 against 50-digit mpmath (issue 2, "Must show") wherever the
 #: inputs allow it, i.e. wherever the attainable accuracy eps * kappa (Orbit.condition) is
@@ -36,23 +36,6 @@ SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[Health
 def _rel_err(x, ref):
     scale = np.linalg.norm(ref, axis=-1)
     return np.linalg.norm(x - ref, axis=-1) / np.where(scale > 0, scale, 1.0)
-
-
-def _hard_case(rotation=0.0):
-    """Rank-1 task alpha at 1e4 1/s, full-rank task beta at 1e-2 1/s, lines 0.01 rad apart;
-    optionally every input rotated by ``rotation`` rad (a generic, non-axis-aligned version)."""
-    th = 1e-2
-    u = np.array([1.0, 0.0])
-    v = np.array([np.cos(th), np.sin(th)])
-    Ma = 1e4 * np.outer(u, u)
-    Mb = 1e-2 * np.outer(v, v) + 1e-2 * np.outer([0, 1.0], [0, 1.0])
-    Ga, Gb, B = np.array([2.0, 3.0]), np.array([2.5, 2.0]), np.array([0.3, -0.7])
-    c, s = np.cos(rotation), np.sin(rotation)
-    R = np.array([[c, -s], [s, c]])
-    Ma, Mb = R @ Ma @ R.T, R @ Mb @ R.T
-    a = LinearTask(0.5 * (Ma + Ma.T), R @ Ga)
-    b = LinearTask(0.5 * (Mb + Mb.T), R @ Gb)
-    return a, b, R @ B
 
 
 def _check_against_mpmath(a, b, B, taus):
@@ -78,7 +61,7 @@ def _check_against_mpmath(a, b, B, taus):
 
 @pytest.mark.parametrize("rotation", [0.0, 0.3])
 def test_hard_case_accurate_where_naive_formula_loses_digits(rotation):
-    a, b, B = _hard_case(rotation)
+    a, b, B = hard_pair(rotation)
     taus = np.logspace(-8, 3, 12)
     ref = periodic_orbit(a, b, B, taus, dps=50).G0
     err, _ = _check_against_mpmath(a, b, B, taus)
@@ -162,7 +145,7 @@ def test_rtol_guarantees_1e_10_everywhere_including_ill_conditioned_cases(strate
 
 
 def test_rtol_and_dps_are_validated():
-    a, b, B = _hard_case()
+    a, b, B = hard_pair()
     for bad in (0.0, -1e-3, 1.0, float("nan")):
         with pytest.raises(TaskError, match="`rtol`"):
             periodic_orbit(a, b, B, 1.0, rtol=bad)
@@ -175,7 +158,7 @@ def test_condition_bounds_the_sensitivity_to_input_rounding():
     in 50-digit arithmetic: the shift stays below eps * kappa, and kappa is not vacuous on a
     generic (rotated) case: the shift reaches within a factor 1e4 of it somewhere."""
     rng = np.random.default_rng(7)
-    a, b, B = _hard_case(0.3)
+    a, b, B = hard_pair(0.3)
     taus = np.array([1e-6, 1e-2, 1e2])
     base = periodic_orbit(a, b, B, taus)
     ref = periodic_orbit(a, b, B, taus, dps=50).G0
@@ -248,7 +231,7 @@ def test_shared_nullspace_orbit_is_periodic_up_to_drift(pair):
 
 
 def test_scalar_and_array_tau_agree_and_shapes():
-    a, b, B = _hard_case()
+    a, b, B = hard_pair()
     arr = periodic_orbit(a, b, B, [1e-3, 1.0])
     one = periodic_orbit(a, b, B, 1.0)
     assert arr.G0.shape == (2, 2) and arr.span.shape == (2,) and arr.drift.shape == (2, 2)
@@ -264,7 +247,7 @@ def test_scalar_and_array_tau_agree_and_shapes():
 def test_every_solver_path_gives_the_same_orbit(extra):
     """n = 2 closed form vs numpy stacks (n = 3), per-period dposv (n = 20) and dsyrk + dpotrf
     (n = 50): embed the 2-gate problem with decoupled stiff extra gates; same orbit."""
-    a, b, B = _hard_case(0.3)
+    a, b, B = hard_pair(0.3)
     n = 2 + extra
     rng = np.random.default_rng(extra)
     ka, kb = rng.uniform(1.0, 10.0, extra), rng.uniform(1.0, 10.0, extra)
@@ -301,7 +284,7 @@ def test_semidefinite_fallback_warns_with_condition_or_raises():
 
 
 def test_bad_input_raises_typed_errors():
-    a, b, B = _hard_case()
+    a, b, B = hard_pair()
     with pytest.raises(ProtocolError, match="`tau` must be > 0"):
         periodic_orbit(a, b, B, 0.0)
     with pytest.raises(ProtocolError, match="`tau` must be > 0"):

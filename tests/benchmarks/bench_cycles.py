@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from clln_theory.cycles import periodic_orbit  # noqa: E402
 from clln_theory.linear import LinearTask  # noqa: E402
-from clln_theory.testing import naive_orbit_G0  # noqa: E402
+from clln_theory.testing import hard_pair, naive_orbit_G0  # noqa: E402
 
 EPS = np.finfo(float).eps
 
@@ -99,24 +99,9 @@ def bench(n: int, T: int, repeats: int, naive_T: int) -> dict[str, float]:
 
 
 def _hard_cases() -> dict[str, tuple[LinearTask, LinearTask, np.ndarray]]:
-    """The issue's hard case (rank-1 task at 1e4 1/s, full-rank task at 1e-2 1/s, lines 0.01 rad
-    apart) as given (axis-aligned) and rotated by 0.3 rad (a generic orientation)."""
-    th = 1e-2
-    u = np.array([1.0, 0.0])
-    v = np.array([np.cos(th), np.sin(th)])
-    Ma = 1e4 * np.outer(u, u)
-    Mb = 1e-2 * np.outer(v, v) + 1e-2 * np.outer([0, 1.0], [0, 1.0])
-    Ga, Gb, B = np.array([2.0, 3.0]), np.array([2.5, 2.0]), np.array([0.3, -0.7])
-    c, s = np.cos(0.3), np.sin(0.3)
-    R = np.array([[c, -s], [s, c]])
-    out = {"hard (axis-aligned)": (LinearTask(Ma, Ga), LinearTask(Mb, Gb), B)}
-    Mar, Mbr = R @ Ma @ R.T, R @ Mb @ R.T
-    out["hard (rotated)"] = (
-        LinearTask(0.5 * (Mar + Mar.T), R @ Ga),
-        LinearTask(0.5 * (Mbr + Mbr.T), R @ Gb),
-        R @ B,
-    )
-    return out
+    """The issue's hard case (:func:`clln_theory.testing.hard_pair`) as given (axis-aligned) and
+    rotated by 0.3 rad (a generic orientation)."""
+    return {"hard (axis-aligned)": hard_pair(), "hard (rotated)": hard_pair(0.3)}
 
 
 def accuracy_hard_cases() -> None:
