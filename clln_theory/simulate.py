@@ -638,17 +638,20 @@ class _Runner:
     def __init__(
         self,
         network: Network,
-        tasks: tuple[Task, ...],
+        tasks: Any,
         *,
         tau: float,
         B: Any,
-        protocol: Protocol,
+        protocol: Protocol | None,
         gate_limits: Any,
         engine: str,
         tol_step: float = DEFAULT_TOL_STEP,
         rtol_current: float = DEFAULT_RTOL_CURRENT,
         atol_current: float = DEFAULT_ATOL_CURRENT,
     ) -> None:
+        # the shared boundary checks of simulate, period_map and limit_cycle
+        protocol = Protocol() if protocol is None else protocol
+        tasks = _check_tasks(network, tasks)
         if not isinstance(protocol, Protocol):
             raise ProtocolError(
                 f"Argument `protocol` must be a Protocol, but is {type(protocol).__name__}."
@@ -1074,10 +1077,8 @@ def simulate(
     >>> tr.G.shape, tr.engine
     ((11, 2), 'fast')
     """
-    protocol = Protocol() if protocol is None else protocol
-    tasks_t = _check_tasks(network, tasks)
     runner = _Runner(
-        network, tasks_t, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
+        network, tasks, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
     )
     G0 = _check_G0(network, G0, runner.limits)
     n_halves = 2.0 * float(n_periods)
@@ -1096,7 +1097,7 @@ def simulate(
         raise ProtocolError(f"Unknown mode {mode!r}; use 'discrete' or 'continuum'.")
     G = G0.copy()
     times, samples, active = [0.0], [G.copy()], [0]
-    dt = stride * protocol.t_h
+    dt = stride * runner.protocol.t_h
     for h in range(n_halves_i):
         t0 = h * tau / 2.0
         n_s = max(1, round((tau / 2.0) / dt))
@@ -1134,10 +1135,9 @@ def period_map(
     -------
     G_next : (n_gates,) ndarray
     """
-    protocol = Protocol() if protocol is None else protocol
-    tasks = _check_tasks(network, (task_a, task_b))
+    pair = (task_a, task_b)
     runner = _Runner(
-        network, tasks, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
+        network, pair, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
     )
     return runner.period(_check_G0(network, G, runner.limits))
 
@@ -1216,10 +1216,9 @@ def limit_cycle(
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)
     (True, True, True)
     """
-    protocol = Protocol() if protocol is None else protocol
-    tasks = _check_tasks(network, (task_a, task_b))
+    pair = (task_a, task_b)
     runner = _Runner(
-        network, tasks, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
+        network, pair, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
     )
     if G0 is None:
         if runner.limits is None:
@@ -1314,9 +1313,10 @@ def limit_cycle(
     )
     G_half = np.asarray(samples[runner.n_half], dtype=float)
     G_end = np.asarray(samples[2 * runner.n_half], dtype=float)
-    E = []
-    for g in (G_half, G_end):
-        E.append(0.5 * sum(float(task_errors(runner.outputs(g, k), tasks[k])) for k in range(2)))
+    E = [  # (A3): E = (E_alpha + E_beta) / 2 at tau/2 and at tau
+        0.5 * sum(float(task_errors(runner.outputs(g, k), t)) for k, t in enumerate(runner.tasks))
+        for g in (G_half, G_end)
+    ]
     return LimitCycle(
         G0=_readonly(G, float),
         G_half=_readonly(G_half, float),
