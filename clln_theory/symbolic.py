@@ -457,6 +457,21 @@ def _numbers(model: SymbolicModel, network: Network, G: np.ndarray):
     return K_values, fixed
 
 
+def _at(network: Network, G: Any, task: Task, eta: float, kw: dict):
+    """The model, the task's C and F elements, and an exact evaluator at ``K = S (G - V_T)``."""
+    network.conductances(G)  # validates G, names an edge below threshold
+    G = np.asarray(G, dtype=float)
+    model = symbolic_model(network, task, **kw)
+    C, F = _task_elements(model, network, G, task, eta)
+    K_values, fixed = _numbers(model, network, G)
+    return model, C, F, lambda expr: _evaluate(model, expr, K_values, fixed)
+
+
+def _matrix(n: int, entry) -> np.ndarray:
+    """The (n, n) float array of ``entry(i, j)``."""
+    return np.array([[entry(i, j) for j in range(n)] for i in range(n)])
+
+
 def symbolic_contrastive_hessian(
     network: Network, G: Any, task: Task, *, eta: float = 1.0, **kw
 ) -> np.ndarray:
@@ -485,20 +500,10 @@ def symbolic_contrastive_hessian(
     >>> H.shape
     (2, 2)
     """
-    network.conductances(G)  # validates G, names an edge below threshold
-    G = np.asarray(G, dtype=float)
-    model = symbolic_model(network, task, **kw)
-    C, _ = _task_elements(model, network, G, task, eta)
+    model, C, _, value = _at(network, G, task, eta, kw)
     HK = model.hessian_elements(C)
-    K_values, fixed = _numbers(model, network, G)
     S = network.S
-    n = network.n_gates
-    return np.array(
-        [
-            [S[i] * S[j] * _evaluate(model, HK[i][j], K_values, fixed) for j in range(n)]
-            for i in range(n)
-        ]
-    )
+    return _matrix(network.n_gates, lambda i, j: S[i] * S[j] * value(HK[i][j]))
 
 
 def symbolic_force_jacobian(
@@ -527,17 +532,7 @@ def symbolic_force_jacobian(
     >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C
     True
     """
-    network.conductances(G)
-    G = np.asarray(G, dtype=float)
-    model = symbolic_model(network, task, **kw)
-    _, F = _task_elements(model, network, G, task, eta)
+    model, _, F, value = _at(network, G, task, eta, kw)
     gens = [model.domain.from_sympy(Ki) for Ki in model.K]
-    K_values, fixed = _numbers(model, network, G)
     S = network.S
-    n = network.n_gates
-    return np.array(
-        [
-            [S[j] * _evaluate(model, F[i].diff(gens[j]), K_values, fixed) for j in range(n)]
-            for i in range(n)
-        ]
-    )
+    return _matrix(network.n_gates, lambda i, j: S[j] * value(F[i].diff(gens[j])))
