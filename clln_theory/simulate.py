@@ -887,31 +887,29 @@ class _Runner:
         k = self.task_of_half(h)
         r0 = self._r0(G, k) if self.protocol.overclamp else 0.0
         t1 = t0 + self.tau / 2.0
-        sol = solve_ivp(
-            lambda t, y: self.velocity(self._clip(y), k, r0),
-            (t0, t1),
-            G,
-            method=method,
-            t_eval=t_eval,
-            rtol=rtol,
-            atol=atol,
-        )
-        if not sol.success:
-            raise ConvergenceError(
-                f"The continuum integration of half period {h} failed: {sol.message}; try "
-                "method='Radau' or the discrete mode."
-            )
-        Gend = self._clip(sol.y[:, -1]) if sol.t.size and sol.t[-1] == t1 else None
-        if Gend is None:  # t_eval did not include t1: integrate the end point alone
-            sol2 = solve_ivp(
+
+        def integrate(t_eval):
+            sol = solve_ivp(
                 lambda t, y: self.velocity(self._clip(y), k, r0),
                 (t0, t1),
                 G,
                 method=method,
+                t_eval=t_eval,
                 rtol=rtol,
                 atol=atol,
             )
-            Gend = self._clip(sol2.y[:, -1])
+            if not sol.success:
+                raise ConvergenceError(
+                    f"The continuum integration of half period {h} failed: {sol.message}; try "
+                    "method='Radau' or the discrete mode."
+                )
+            return sol
+
+        sol = integrate(t_eval)
+        if sol.t.size and sol.t[-1] == t1:
+            Gend = self._clip(sol.y[:, -1])
+        else:  # t_eval did not include t1: integrate the end point alone
+            Gend = self._clip(integrate(None).y[:, -1])
         return Gend, list(sol.t), [self._clip(y) for y in sol.y.T]
 
     def _clip(self, G: np.ndarray) -> np.ndarray:
