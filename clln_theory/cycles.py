@@ -118,13 +118,16 @@ class Orbit:
         or a backward-stable eigendecomposition, does) moves the exact ``G0`` by up to about
         ``eps * kappa * |G0|``, so ``eps * kappa`` (``eps = 2.2e-16``) is the attainable
         relative accuracy and the engine's error is a small multiple of it. It is
-        ``|S_hat^-1| + |S^-1| sum_mu phi_mu |M_mu| R_mu / |G0|`` with ``S`` the matrix of the
+        ``|S_hat^-1| + (|G*_alpha| + |G_half - G*_alpha|) / |G0| +
+        |S^-1| sum_mu phi_mu |M_mu| R_mu / |G0|`` with ``S`` the matrix of the
         symmetric mid-alpha system (see :func:`periodic_orbit`, Notes), ``S_hat`` its
         Jacobi-scaled form, ``phi_mu = (1 - exp(-h lam_min)) / lam_min`` (``h`` for a singular
         ``M_mu``) the flow's sensitivity to its rate matrix and
         ``R_mu = max|G - G*_mu| + |G*_mu| + |B| / |M_mu|`` over ``G0`` and ``G_half``. Norms of
         inverses are exact for ``n = 2`` and estimates (inverse iteration, LAPACK ``dpocon``)
-        otherwise. NaN on the ``dps`` (mpmath) path.
+        otherwise. The second term is the rounding of the final sums (the engine works
+        relative to ``G*_alpha``); it matters only when ``|G0|`` is far below ``|G*_alpha|``.
+        NaN on the ``dps`` (mpmath) path.
     """
 
     task_a: LinearTask
@@ -657,7 +660,10 @@ def _condition(
     ``g0 = |G0|``; ``ra0, rah, rb0, rbh`` are ``|G0 - G*_mu|`` and ``|G_half - G*_mu|``.
     """
     g0 = np.maximum(g0, np.finfo(float).tiny)
-    kappa = np.array(inv_scaled, dtype=float)
+    # G0 is assembled as G*_alpha + (G_half - G*_alpha) + (G0 - G_half): rounding those sums
+    # costs eps (|G*_alpha| + |G_half - G*_alpha|) absolutely, which dominates when |G0| is
+    # far below |G*_alpha| (a stiff task beta pulling the orbit onto G*_beta = 0)
+    kappa = inv_scaled + (float(np.linalg.norm(task_a.G_star)) + rah) / g0
     nB = float(np.linalg.norm(B))
     for task, lam, r0, rh in ((task_a, lam_a, ra0, rah), (task_b, lam_b, rb0, rbh)):
         norm = float(task.eigvals[-1])
