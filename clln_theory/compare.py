@@ -24,19 +24,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.optimize import root
 
 from .circuit import CircuitSolver
 from .devices import LinearDevice
-from .errors import ConvergenceError, ShapeError, TaskError
+from .errors import ConvergenceError, ProtocolError, ShapeError, SingularSystemError, TaskError
 from .network import Network, _readonly
 from .simulate import Protocol, limit_cycle, task_errors
 from .tasks import DataPoint, Task
 
 __all__ = [
+    "CycleFailure",
     "MeasuredComparison",
     "TheoryComparison",
     "calibrate_to_line",
@@ -46,6 +47,9 @@ __all__ = [
 
 #: |O_F − L| (V) accepted at the two calibration points: Newton reaches ~1e-15 V.
 CALIBRATION_TOL = 1e-12
+#: A simulated gate within this of a box limit (V) counts as at the limit: the simulator clips
+#: onto the limit exactly (np.clip), so a clipped gate equals it to round-off.
+AT_LIMIT_TOL = 1e-12
 
 
 def calibrate_to_line(
@@ -254,7 +258,8 @@ def compare_with_measurement(
         Gt = lc.trajectory.G
         lim = False
         if gate_limits is not None:
-            lim = bool(np.any(Gt <= gate_limits[0] + 1e-12) or np.any(Gt >= gate_limits[1] - 1e-12))
+            lo, hi = gate_limits[0] + AT_LIMIT_TOL, gate_limits[1] - AT_LIMIT_TOL
+            lim = bool(np.any(Gt <= lo) or np.any(Gt >= hi))
         out["lim"].append(lim)
         out["np"].append(lc.n_periods)
     D2s = np.array(out["D2"])
@@ -273,12 +278,33 @@ def compare_with_measurement(
 
 
 @dataclass(frozen=True, slots=True)
+class CycleFailure:
+    """One period at which a comparison has no result, and why.
+
+    Attributes
+    ----------
+    tau : float
+        The period, s.
+    stage : {"theory", "simulation"}
+        Which side failed: the linear theory has no closed orbit (common-nullspace drift, or a
+        singular system), or the simulator found no limit cycle.
+    reason : str
+        The message of the error raised at that τ.
+    """
+
+    tau: float
+    stage: Literal["theory", "simulation"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class TheoryComparison:
     """Linear theory and nonlinear simulation of the same limit cycles.
 
     Attributes
     ----------
     tau : (T,) ndarray
+        The periods at which both sides have a cycle, s (the requested τ minus ``failures``).
     D_theory, D_sim : (T,) ndarray
         Cycle span (4), V.
     D_ratio : (T,) ndarray
@@ -291,6 +317,9 @@ class TheoryComparison:
         ``max(|G0_sim − G0_theory|, |G_half_sim − G_half_theory|)``, V (∞-norm).
     G_star_a, G_star_b : (n_gates,) ndarray
         The linearization points (nearest solutions to ``G_ref``).
+    failures : tuple of CycleFailure
+        The requested τ left out, each with the side that failed and the reason (empty when
+        every τ succeeded).
     """
 
     tau: np.ndarray
@@ -306,6 +335,7 @@ class TheoryComparison:
     G0_difference: np.ndarray
     G_star_a: np.ndarray
     G_star_b: np.ndarray
+    failures: tuple[CycleFailure, ...] = ()
 
 
 def compare_theory_simulation(
@@ -319,6 +349,7 @@ def compare_theory_simulation(
     G_ref: Any,
     gate_limits: tuple[float, float] | None = None,
     tol: float = 1e-12,
+    on_failure: Literal["record", "raise"] = "record",
 ) -> TheoryComparison:
     """Run the linear theory and the nonlinear simulator on the same problem, side by side.
 
@@ -340,6 +371,10 @@ def compare_theory_simulation(
         For the simulator only (the theory knows no limits); default none.
     tol : float
         Period-map residual of the simulated cycles, V.
+    on_failure : {"record", "raise"}
+        What to do at a τ where the theory has no closed orbit or the simulator finds no limit
+        cycle: ``"record"`` leaves that τ out of the arrays and adds a `CycleFailure` (τ, side,
+        reason) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
 
     Returns
     -------
@@ -348,18 +383,27 @@ def compare_theory_simulation(
     Raises
     ------
     ProtocolError
-        Overclamping (the theory covers standard clamping).
+        Overclamping (the theory covers standard clamping), or an unknown ``on_failure``.
     TaskError
         Gates with different ``S`` (the theory takes one γ).
+    ConvergenceError, SingularSystemError
+        Only with ``on_failure="raise"``: the first τ without a cycle on either side.
+
+    Notes
+    -----
+    Each simulated cycle starts from the previous successful τ's cycle (the first from the
+    joint linearization point of task α). A failed τ does not move that start.
     """
     from .cycles import periodic_orbit
     from .kirchhoff import free_state
     from .linearize import linearize, nearest_solution
 
+    if on_failure not in ("record", "raise"):
+        raise ProtocolError(
+            f"Argument `on_failure` must be 'record' or 'raise', but is {on_failure!r}."
+        )
     protocol = Protocol() if protocol is None else protocol
     if protocol.overclamp:
-        from .errors import ProtocolError
-
         raise ProtocolError(
             "The linear theory covers standard clamping only, but the protocol is 'overclamp'."
         )
@@ -385,17 +429,28 @@ def compare_theory_simulation(
 
     res: dict[str, list] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")}
     guess = Ga
+    kept: list[float] = []
+    failures: list[CycleFailure] = []
     for t in tau:
-        orb = periodic_orbit(la, lb, Bv, float(t))
-        if np.any(orb.drift != 0):
-            raise ConvergenceError(
-                f"The linear theory has no closed orbit at tau = {t:.6g} s (common-nullspace "
-                "drift); nothing to compare with."
-            )
-        lc = limit_cycle(
-            network, task_a, task_b, tau=float(t), B=Bv, protocol=protocol,
-            gate_limits=gate_limits, G0=guess, tol=tol,
-        )  # fmt: skip
+        stage: Literal["theory", "simulation"] = "theory"
+        try:
+            orb = periodic_orbit(la, lb, Bv, float(t))
+            if np.any(orb.drift != 0):
+                raise ConvergenceError(
+                    f"The linear theory has no closed orbit at tau = {t:.6g} s (common-nullspace "
+                    "drift); nothing to compare with."
+                )
+            stage = "simulation"
+            lc = limit_cycle(
+                network, task_a, task_b, tau=float(t), B=Bv, protocol=protocol,
+                gate_limits=gate_limits, G0=guess, tol=tol,
+            )  # fmt: skip
+        except (ConvergenceError, SingularSystemError) as err:
+            if on_failure == "raise":
+                raise
+            failures.append(CycleFailure(float(t), stage, str(err)))
+            continue
+        kept.append(float(t))
         guess = lc.G0
         res["Dt"].append(float(orb.span))
         res["Ds"].append(lc.D)
@@ -405,17 +460,18 @@ def compare_theory_simulation(
         res["G0s"].append(lc.G0)
         res["Ght"].append(orb.G_half)
         res["Ghs"].append(lc.G_half)
-    G0t, G0s = np.array(res["G0t"]), np.array(res["G0s"])
-    Ght, Ghs = np.array(res["Ght"]), np.array(res["Ghs"])
+    n = network.n_gates
+    G0t, G0s = (np.array(res[k], dtype=float).reshape(-1, n) for k in ("G0t", "G0s"))
+    Ght, Ghs = (np.array(res[k], dtype=float).reshape(-1, n) for k in ("Ght", "Ghs"))
     diff = np.maximum(np.max(np.abs(G0s - G0t), axis=1), np.max(np.abs(Ghs - Ght), axis=1))
-    Dt, Ds = np.array(res["Dt"]), np.array(res["Ds"])
+    Dt, Ds = np.array(res["Dt"], dtype=float), np.array(res["Ds"], dtype=float)
     return TheoryComparison(
-        tau=_readonly(tau),
+        tau=_readonly(kept, float),
         D_theory=_readonly(Dt),
         D_sim=_readonly(Ds),
         D_ratio=_readonly(Ds / Dt),
-        Ebar_theory=_readonly(res["Et"]),
-        Ebar_sim=_readonly(res["Es"]),
+        Ebar_theory=_readonly(res["Et"], float),
+        Ebar_sim=_readonly(res["Es"], float),
         G0_theory=_readonly(G0t),
         G0_sim=_readonly(G0s),
         G_half_theory=_readonly(Ght),
@@ -423,4 +479,5 @@ def compare_theory_simulation(
         G0_difference=_readonly(diff),
         G_star_a=_readonly(Ga),
         G_star_b=_readonly(Gb),
+        failures=tuple(failures),
     )

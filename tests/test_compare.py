@@ -118,3 +118,35 @@ def test_calibrate_to_line_refuses_a_zero_step_and_a_non_finite_line():
         calibrate_to_line(net, t, (2.7257, -3.3003), step=0.0)
     with pytest.raises(TaskError, match="`line`"):
         calibrate_to_line(net, t, (np.nan, -3.3003))
+
+
+def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypatch):
+    # Regression: a single tau whose limit cycle did not converge raised ConvergenceError and
+    # threw away every other tau of the sweep.
+    import clln_theory.compare as compare_mod
+    from clln_theory.errors import ConvergenceError, ProtocolError
+
+    net = star_network()
+    Gj = joint_solution(net, ALPHA, BETA, (3.0, 3.5))
+    real = compare_mod.limit_cycle
+
+    def flaky(*args, tau, **kw):
+        if tau == 0.04:
+            raise ConvergenceError("stalled on purpose")
+        return real(*args, tau=tau, **kw)
+
+    monkeypatch.setattr(compare_mod, "limit_cycle", flaky)
+    kw = dict(B=1e-2 * B_EXP1, protocol=Protocol(A0=A0_FIG2, t_h=1e-3), G_ref=Gj)
+    c = compare_theory_simulation(net, ALPHA, BETA, [0.02, 0.04, 0.08], **kw)
+    assert c.tau.tolist() == [0.02, 0.08]
+    assert c.D_theory.shape == c.D_sim.shape == c.G0_difference.shape == (2,)
+    assert c.G0_sim.shape == (2, 2) and np.all(np.isfinite(c.D_ratio))
+    (f,) = c.failures
+    assert (f.tau, f.stage, f.reason) == (0.04, "simulation", "stalled on purpose")
+    with pytest.raises(ConvergenceError, match="on purpose"):
+        compare_theory_simulation(net, ALPHA, BETA, [0.02, 0.04], on_failure="raise", **kw)
+    with pytest.raises(ProtocolError, match="`on_failure`"):
+        compare_theory_simulation(net, ALPHA, BETA, [0.02], on_failure="ignore", **kw)
+    # every tau failing leaves consistent, empty arrays and one record per tau
+    c = compare_theory_simulation(net, ALPHA, BETA, [0.04], **kw)
+    assert c.tau.shape == (0,) and c.G0_sim.shape == (0, 2) and len(c.failures) == 1
