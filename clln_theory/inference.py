@@ -76,9 +76,17 @@ _MAX_SWEEPS = 50
 #: Closest-point iterations stop when the bias moves by less than this relative amount.
 _STEP_TOL = 1e-9
 
-#: A Jacobian column smaller than this times the largest is a parameter the samples do not
-#: determine (reported with infinite variance).
+#: A singular value of the Gauss-Newton Jacobian smaller than this times the largest marks a
+#: combination of parameters the samples do not determine (a zero column, or columns that are
+#: linearly dependent): every parameter in it is reported with infinite variance instead of the
+#: finite, meaningless one a pseudoinverse would give. Rounding puts spurious singular values
+#: at ~eps * (rows) ~ 1e-13 of the largest; 1e-12 is above that and far below any covariance
+#: (ratio 1e24 to the best-determined direction) worth reporting.
 _DEGENERATE = 1e-12
+
+#: A parameter whose weight on an undetermined direction (a right singular vector, unit norm)
+#: exceeds this is undetermined; below it, rounding in the SVD (~eps * condition).
+_DEGENERATE_WEIGHT = 1e-8
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,7 +289,8 @@ class CycleBiasFit:
     B_std_white : (n,) ndarray
         The same without the autocorrelation factor (valid only for independent residuals).
     phase_std : (c,) ndarray
-        Standard deviation of each phase (fraction of a period), same scaling as ``cov``.
+        Standard deviation of each phase (fraction of a period), same scaling as ``cov``; NaN
+        for ``method="nearest"``, which has no phase parameter.
     rho : float
         Lag-1 autocorrelation of the residuals along the cycles (0 for white noise).
     dof : int
@@ -377,13 +386,28 @@ def _spacing_list(spacing, k: int):
     return [float(s) for s in sp]
 
 
+def _count(x: Any, name: str, minimum: int) -> int:
+    """Return ``x`` as an int ``>= minimum`` or raise naming ``name``."""
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < minimum:
+        raise ShapeError(f"Argument `{name}` must be an integer >= {minimum}, but is {x!r}.")
+    return int(x)
+
+
 def _prepare(
-    task_a: Any, task_b: Any, cycles: Sequence[Any], spacing, method: str
+    task_a: Any,
+    task_b: Any,
+    cycles: Sequence[Any],
+    spacing,
+    method: str,
+    phase_grid: int,
+    curve_samples: int,
 ) -> tuple[int, list[_Cycle]]:
     """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
     _check_tasks(task_a, task_b)
     if method not in ("phase", "nearest"):
         raise TaskError(f"Argument `method` must be 'phase' or 'nearest', but is {method!r}.")
+    _count(phase_grid, "phase_grid", 1)
+    _count(curve_samples, "curve_samples", 2)
     n = task_a.n
     return n, _cycles(cycles, n, _spacing_list(spacing, len(cycles)))
 
@@ -567,6 +591,28 @@ def _misfit(task_a, task_b, cycles, B, times, method) -> CycleMisfit:
     )
 
 
+def _covariance(K: NDArray, s2: float) -> NDArray:
+    """``s2 (K^T K)^-1`` from the SVD of ``K`` (m, p), with ``inf`` for undetermined parameters.
+
+    A parameter the samples do not constrain (the phase of a cycle shrunk to a point, B = 0 on
+    compatible tasks: a zero column; or linearly dependent columns) has an infinite variance,
+    not the finite one of a pseudoinverse: its rows and columns are ``inf``.
+    """
+    p = K.shape[1]
+    _, sv, Vt = np.linalg.svd(K, full_matrices=False)
+    keep = sv > _DEGENERATE * max(float(sv[0]) if sv.size else 0.0, 1e-300)
+    V = Vt[keep].T / sv[keep]
+    cov = s2 * (V @ V.T)
+    null = Vt[~keep]
+    if p > sv.size:  # fewer rows than parameters: the complement of Vt's rows is undetermined
+        Q, _ = np.linalg.qr(Vt.T, mode="complete")
+        null = np.vstack([null, Q[:, sv.size :].T])
+    undetermined = np.any(np.abs(null) > _DEGENERATE_WEIGHT, axis=0)
+    cov[undetermined, :] = np.inf
+    cov[:, undetermined] = np.inf
+    return cov
+
+
 def _lag1(residuals) -> float:
     num = den = 0.0
     for r in residuals:
@@ -616,7 +662,7 @@ def cycle_misfit(
     >>> round(float(score.phase[0]), 6), score.rms < 1e-9
     (0.2, True)
     """
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, method)
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
     B = _as_vector(B, "B", n)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
@@ -676,7 +722,8 @@ def infer_bias_from_cycles(
     Raises
     ------
     ShapeError
-        If a cycle's samples do not have shape (m, n) with m >= 3, or ``spacing`` is mis-sized.
+        If a cycle's samples do not have shape (m, n) with m >= 3, ``spacing`` is mis-sized, or
+        ``phase_grid``, ``curve_samples`` or ``max_iter`` is not a positive integer.
     TaskError
         If the tasks share a null direction (no closed orbit, see :func:`affine_cycle`), a sample
         is not finite, or ``method`` is unknown.
@@ -712,7 +759,7 @@ def infer_bias_from_cycles(
     >>> bool(np.all(np.abs(fit.B - [0.3, -0.2]) < 4 * fit.B_std)), round(float(fit.phase[0]), 2)
     (True, 0.6)
     """
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, method)
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, B, rss, iters = _fit_phase(model, int(phase_grid))
@@ -722,6 +769,7 @@ def infer_bias_from_cycles(
             model = _PhaseModel(task_a, task_b, cyc)
             B0 = _fit_phase(model, int(phase_grid))[1]
         B0 = _as_vector(B0, "B0", n)
+        _count(max_iter, "max_iter", 1)
         B, times, iters, jac_nearest = _fit_nearest(
             task_a, task_b, cyc, B0, int(curve_samples), max_iter
         )
@@ -752,13 +800,7 @@ def infer_bias_from_cycles(
         )
     rss = sum(float(np.sum(r * r)) for r in misfit.residuals)
     s2 = rss / dof
-    # a parameter the samples do not constrain (the phase of a cycle shrunk to a point, B = 0
-    # on compatible tasks) has a zero column: its variance is infinite, not zero
-    norms = np.linalg.norm(K, axis=0)
-    free = norms > _DEGENERATE * max(float(norms.max()), 1e-300)
-    cov_full = np.full((K.shape[1],) * 2, np.inf)
-    Kf = K[:, free]
-    cov_full[np.ix_(free, free)] = s2 * np.linalg.pinv(Kf.T @ Kf)
+    cov_full = _covariance(K, s2)
     rho = _lag1(misfit.residuals)
     inflate = (1.0 + min(max(rho, 0.0), 0.95)) / (1.0 - min(max(rho, 0.0), 0.95))
     cov_white = cov_full[:n, :n]

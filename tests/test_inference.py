@@ -206,3 +206,32 @@ def test_measured_bow_ties_are_fitted_and_the_drift_bias_fits_worse(experiment):
         assert drift.rms > 3.0 * fit.rms
         # each bow-tie file starts at a task switch (phase 0 or 1/2 within 3 % of a period)
         assert min(abs(fit.phase[0] - p) for p in (0.0, 0.5, 1.0)) < 0.03
+
+
+def test_linearly_dependent_parameters_get_infinite_variance_not_a_pseudoinverse():
+    """Regression: the covariance was ``s2 pinv(K^T K)`` after dropping zero columns, so two
+    parameters entering only as a sum (equal columns) got a finite, meaningless variance."""
+    from clln_theory.inference import _covariance
+
+    K = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0], [2.0, 2.0, 0.5]])
+    assert np.all(np.isfinite(np.linalg.pinv(K.T @ K)))  # what the old code reported
+    cov = _covariance(K, 2.0)
+    assert np.all(np.isinf(cov[:2, :])) and np.all(np.isinf(cov[:, :2]))
+    # the determined parameter keeps its variance: K[:, 2] against the combination of 0 and 1
+    ref = 2.0 * np.linalg.inv(K[:, 1:].T @ K[:, 1:])[1, 1]
+    assert cov[2, 2] == pytest.approx(ref, rel=1e-12)
+    K[:, 1] = 0.0  # a zero column (the old special case) is still infinite, the rest exact
+    cov = _covariance(K, 2.0)
+    assert np.isinf(cov[1, 1]) and np.isfinite(cov[0, 0])
+    assert cov[0, 0] == pytest.approx(2.0 * np.linalg.inv(K[:, [0, 2]].T @ K[:, [0, 2]])[0, 0])
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"phase_grid": 0}, {"curve_samples": 1.5}, {"max_iter": 0, "method": "nearest"}]
+)
+def test_bad_counts_are_refused_naming_the_argument(kwargs):
+    a, b = paper_like_tasks()
+    G = synthetic_cycle(a, b, [0.3, -0.2], 0.05, 0.1)
+    name = next(k for k in kwargs if k != "method")
+    with pytest.raises(ShapeError, match=f"`{name}`"):
+        infer_bias_from_cycles(a, b, [(0.05, G)], **kwargs)
