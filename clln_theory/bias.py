@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ShapeError, SingularSystemError
+from .errors import ShapeError, SingularSystemError, TaskError
 
 __all__ = [
     "BiasEstimate",
@@ -48,6 +48,13 @@ DEFAULT_SKIP = 2
 DEFAULT_MAX_CONDITION = 1e8
 """Largest condition number of the projection system accepted in :func:`combine_projections`:
 beyond it two measured directions are parallel to within ~1e-8 rad and B is not determined."""
+
+
+def _finite(**arrays: np.ndarray) -> None:
+    """Raise :class:`TaskError` naming the first argument that holds NaN or inf."""
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise TaskError(f"Argument `{name}` must be finite, but contains NaN or inf.")
 
 
 def _readonly(a) -> np.ndarray:
@@ -167,6 +174,7 @@ def drift_velocity(
             f"Arguments `times` and `G` must have shapes (n,) and (n, n_gates), "
             f"but have {times.shape} and {G.shape}."
         )
+    _finite(times=times, G=G)
     window, skip = int(window), int(skip)
     if window < 1 or skip < 0 or skip + window >= times.size:
         raise ShapeError(
@@ -207,6 +215,7 @@ def stationary_projection(M, G, G_star, *, source: str = "") -> Projection:
             f"Arguments `M`, `G`, `G_star` must have shapes (n, n), (n,), (n,), "
             f"but have {M.shape}, {G.shape}, {G_star.shape}."
         )
+    _finite(M=M, G=G, G_star=G_star)
     _, U = np.linalg.eigh(0.5 * (M + M.T))
     u = U[:, 0]
     value = float(u @ (M @ (G - G_star)))  # (D2) with dG/dt = 0: B = M (G − G*)

@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
+from .errors import TaskError
 from .linear import LinearTask
 
 __all__ = [
@@ -167,7 +168,7 @@ def task_pairs(
     m = n - shared_null
     r_a, r_b = (m, m) if ranks is None else ranks
     if not (0 <= shared_null <= n and 0 <= r_a <= m and 0 <= r_b <= m and r_a + r_b >= m):
-        raise ValueError(
+        raise TaskError(
             f"Inconsistent task_pairs({n}, ranks={ranks}, shared_null={shared_null}): need "
             "ranks[i] <= n - shared_null <= ranks[0] + ranks[1]."
         )

@@ -12,7 +12,7 @@ from clln_theory.bias import (
     drift_velocity,
     stationary_projection,
 )
-from clln_theory.errors import ShapeError, SingularSystemError
+from clln_theory.errors import ShapeError, SingularSystemError, TaskError
 from clln_theory.linear import LinearTask, evolve
 
 # Round-off only: the recovered bias comes from (D5) evaluated in floating point and a 2x2 solve.
@@ -101,3 +101,14 @@ def test_round_trip_stationary_point_of_a_two_point_task():
         np.arange(5.0), np.arange(5.0)[:, None] * np.array([[B @ [1, 0], 0.0]]), window=2, skip=0
     ).projection([1.0, 0.0])
     np.testing.assert_allclose(combine_projections([p, other]).B, B, rtol=ROUND_TRIP_RTOL)
+
+
+def test_non_finite_inputs_are_refused_not_propagated_as_nan():
+    """Regression: a NaN sample inside the window gave B = NaN silently."""
+    t = np.arange(8) * 0.1
+    G = np.column_stack([t, 2 * t])
+    G[3, 0] = np.nan
+    with pytest.raises(TaskError, match="`G`"):
+        drift_velocity(t, G, window=3, skip=2)
+    with pytest.raises(TaskError, match="`G_star`"):
+        stationary_projection(np.eye(2), [1.0, 2.0], [np.inf, 0.0])
