@@ -31,7 +31,14 @@ from scipy.optimize import root
 
 from .circuit import CircuitSolver
 from .devices import LinearDevice
-from .errors import ConvergenceError, ProtocolError, ShapeError, SingularSystemError, TaskError
+from .errors import (
+    ConvergenceError,
+    DataFormatError,
+    ProtocolError,
+    ShapeError,
+    SingularSystemError,
+    TaskError,
+)
 from .network import Network, _readonly
 from .simulate import Protocol, limit_cycle, task_errors
 from .tasks import DataPoint, Task
@@ -86,7 +93,10 @@ def calibrate_to_line(
     Raises
     ------
     TaskError
-        Not a single-point task of a two-gate network, or ``fit_input`` not an input.
+        Not a single-point task of a two-gate network, ``fit_input`` not an input, or a
+        non-finite ``line`` or ``centre``, or ``step <= 0``.
+    ShapeError
+        ``centre`` not of shape (2,).
     ConvergenceError
         The 2x2 Newton solve for (V₁, L) failed.
 
@@ -130,6 +140,10 @@ def calibrate_to_line(
     centre = np.asarray(centre, dtype=float)
     if centre.shape != (2,):
         raise ShapeError(f"Argument `centre` must have shape (2,), but has shape {centre.shape}.")
+    if not np.all(np.isfinite(centre)):
+        raise TaskError(
+            f"Argument `centre` must be finite gate voltages, but is {centre.tolist()}."
+        )
     p0 = np.array([0.0, c])
     foot = p0 + ((centre - p0) @ d) * d
     P = [foot - step * d, foot + step * d]
@@ -234,6 +248,15 @@ def compare_with_measurement(
     Returns
     -------
     MeasuredComparison
+
+    Raises
+    ------
+    ShapeError
+        ``tau`` and ``D2_measured`` not 1-D of equal length.
+    DataFormatError
+        A measured D² that is not finite and > 0 (the ratio would be inf, NaN or negative).
+    ConvergenceError
+        A limit cycle not found (as in `clln_theory.simulate.limit_cycle`).
     """
     tau = np.asarray(tau, dtype=float)
     D2m = np.asarray(D2_measured, dtype=float)
@@ -241,6 +264,12 @@ def compare_with_measurement(
         raise ShapeError(
             f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {tau.shape} "
             f"and {D2m.shape}."
+        )
+    bad = np.flatnonzero(~(np.isfinite(D2m) & (D2m > 0)))
+    if bad.size:  # the ratio D2_sim / D2_measured would be inf, NaN or negative
+        raise DataFormatError(
+            f"Argument `D2_measured` must be finite and > 0 (V²), but is {D2m[bad[0]]!r} at "
+            f"index {bad[0]} (tau = {tau[bad[0]]:.6g} s)."
         )
     t0 = time.perf_counter()
     out = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
@@ -383,9 +412,12 @@ def compare_theory_simulation(
     Raises
     ------
     ProtocolError
-        Overclamping (the theory covers standard clamping), or an unknown ``on_failure``.
+        ``protocol`` not a `Protocol`, overclamping (the theory covers standard clamping), or an
+        unknown ``on_failure``.
     TaskError
         Gates with different ``S`` (the theory takes one γ).
+    ShapeError
+        ``tau`` not 1-D.
     ConvergenceError, SingularSystemError
         Only with ``on_failure="raise"``: the first τ without a cycle on either side.
 
@@ -403,6 +435,10 @@ def compare_theory_simulation(
             f"Argument `on_failure` must be 'record' or 'raise', but is {on_failure!r}."
         )
     protocol = Protocol() if protocol is None else protocol
+    if not isinstance(protocol, Protocol):
+        raise ProtocolError(
+            f"Argument `protocol` must be a Protocol, but is {type(protocol).__name__}."
+        )
     if protocol.overclamp:
         raise ProtocolError(
             "The linear theory covers standard clamping only, but the protocol is 'overclamp'."
@@ -418,6 +454,8 @@ def compare_theory_simulation(
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
     Bv = np.asarray(B, dtype=float)
     tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    if tau.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
 
     def Ebar_lin(G0, Gh) -> float:
         E = []

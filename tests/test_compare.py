@@ -150,3 +150,24 @@ def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypat
     # every tau failing leaves consistent, empty arrays and one record per tau
     c = compare_theory_simulation(net, ALPHA, BETA, [0.04], **kw)
     assert c.tau.shape == (0,) and c.G0_sim.shape == (0, 2) and len(c.failures) == 1
+
+
+def test_boundary_errors_name_the_argument():
+    # Regressions: a non-Protocol `protocol` raised AttributeError; D2_measured = 0 or NaN gave
+    # an inf/NaN ratio silently; a NaN `centre` surfaced as a singular-Newton ConvergenceError.
+    from clln_theory.errors import DataFormatError, ProtocolError, ShapeError, TaskError
+
+    net = star_network()
+    Gj = joint_solution(net, ALPHA, BETA, (3.0, 3.5))
+    with pytest.raises(ProtocolError, match="`protocol`"):
+        compare_theory_simulation(net, ALPHA, BETA, [0.02], B=B_EXP1, protocol="std", G_ref=Gj)
+    with pytest.raises(ShapeError, match="`tau`"):
+        compare_theory_simulation(net, ALPHA, BETA, [[0.02]], B=B_EXP1, G_ref=Gj)
+    prot = Protocol(A0=A0_FIG2, t_h=1e-3)
+    for bad in (0.0, np.nan, -1e-3):
+        with pytest.raises(DataFormatError, match=r"`D2_measured`.*index 1"):
+            compare_with_measurement(net, ALPHA, BETA, [0.02, 0.04], [1e-3, bad], B=B_EXP1,
+                                     protocol=prot)  # fmt: skip
+    with pytest.raises(TaskError, match="`centre`"):
+        calibrate_to_line(star_network(device=OhmicMOSFET()), ALPHA, (2.7257, -3.3003),
+                          centre=(np.nan, 3.5))  # fmt: skip
