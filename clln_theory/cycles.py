@@ -106,6 +106,11 @@ class Orbit:
     dps : int or (T,) ndarray of int
         0 where the period was computed in float64; otherwise the mpmath precision (decimal
         digits) used, by request (``dps=``) or to meet ``rtol=``.
+    null_coupling : float
+        With a common null direction: how well the inputs determine the split at all, the
+        largest coupling ``|P^T M_mu Q|`` (plus the largest eigenvalue magnitude inside the
+        nullspace) relative to the slowest rate kept. Zero for exactly PSD inputs with an exact
+        shared null; included in ``condition`` (as ``null_coupling / eps``).
     drift : (n,) ndarray
         Velocity along the common nullspace of ``M_alpha`` and ``M_beta`` (V/s): the projection
         of ``B`` on it; zeros when a closed orbit exists. The orbit then closes up to
@@ -142,6 +147,7 @@ class Orbit:
     condition: float | NDArray = field(default=float("nan"), repr=False)
     span_periodic: float | NDArray = field(default=float("nan"), repr=False)
     dps: int | NDArray = field(default=0, repr=False)
+    null_coupling: float = field(default=0.0, repr=False)
 
     def trajectory(self, times_or_n: int | ArrayLike = 101) -> Trajectory:
         """Sample the gates along the orbit.
@@ -400,6 +406,15 @@ def periodic_orbit(
     Q = U_S[:, null]
     P = U_S[:, ~null]
     k = Q.shape[1]
+    # Splitting off the common nullspace drops the couplings P^T M_mu Q, zero for exactly PSD
+    # inputs with an exact shared null but of the size of the inputs' indefiniteness otherwise
+    # (LinearTask accepts eigenvalues down to -psd_tol). Relative to the slowest rate kept they
+    # bound how well the split, and so G0, is determined by the inputs at all, whatever the
+    # arithmetic: `null_coupling` reports it and `condition` includes it.
+    null_coupling = 0.0
+    if 0 < k < n:
+        coupling = max(np.linalg.norm(P.T @ task_a.M @ Q, 2), np.linalg.norm(P.T @ task_b.M @ Q, 2))
+        null_coupling = float((coupling + np.max(np.abs(lam_S[null]))) / lam_S[~null][0])
     if check_condition and k < n:
         cond = float(lam_S[-1] / lam_S[~null][0])
         if cond * _EPS > ACCURACY_WARN_LEVEL:
@@ -423,8 +438,18 @@ def periodic_orbit(
             G0, G_half, span, cond = _orbit_float(task_a, task_b, B, taus, G_ref, P, Q)
         if not (np.all(np.isfinite(G0)) and np.all(np.isfinite(G_half))):
             raise SingularSystemError(_SINGULAR)
+        cond = cond + null_coupling / _EPS
         used_dps = np.zeros(taus.size, dtype=int)
-        if rtol is not None:
+        if rtol is not None and RTOL_SAFETY * null_coupling > rtol:
+            warnings.warn(
+                f"rtol={rtol:.1e} cannot be met: the common nullspace of M_alpha and M_beta is "
+                f"only determined to a relative {null_coupling:.1e} by the inputs (their "
+                "couplings to it, or their eigenvalues in it, are not zero: slightly indefinite "
+                "inputs or a rate_tol too large); no precision helps. Returning float64.",
+                AccuracyWarning,
+                stacklevel=2,
+            )
+        elif rtol is not None:
             redo = ~(RTOL_SAFETY * _EPS * cond <= rtol)
             if np.any(redo):
                 # digits: those lost to conditioning, those asked for, and a margin of 10
@@ -439,6 +464,7 @@ def periodic_orbit(
     # (4) literally: G(tau/2) - G(tau) = -(periodic step) - (tau/2) drift, the two orthogonal
     span = np.hypot(span_periodic, 0.5 * taus * float(np.linalg.norm(drift)))
     arrays = [B, G0, G_half, span, drift_T, Q, taus, cond, span_periodic, used_dps]
+    # (null_coupling is a float: same for every period)
     for a in arrays:
         a.setflags(write=False)
     if scalar:
@@ -455,9 +481,22 @@ def periodic_orbit(
             float(cond[0]),
             float(span_periodic[0]),
             int(used_dps[0]),
+            null_coupling,
         )
     return Orbit(
-        task_a, task_b, B, taus, G0, G_half, span, drift_T, Q, cond, span_periodic, used_dps
+        task_a,
+        task_b,
+        B,
+        taus,
+        G0,
+        G_half,
+        span,
+        drift_T,
+        Q,
+        cond,
+        span_periodic,
+        used_dps,
+        null_coupling,
     )
 
 
