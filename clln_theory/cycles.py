@@ -36,7 +36,8 @@ ACCURACY_WARN_LEVEL = 1e-6
 
 #: Safety factor on the attainable-accuracy estimate ``eps * Orbit.condition`` when deciding,
 #: for ``periodic_orbit(..., rtol=...)``, which periods float64 cannot deliver: the engine's
-#: observed error stayed within 1.1 eps * kappa on every tested family (tests/test_cycles.py).
+#: observed error stayed within 2.4 eps * kappa * |G0| over 1,680 sampled (pair, tau) cases of
+#: the test families (tests/test_cycles.py asserts 10x).
 RTOL_SAFETY = 10.0
 
 #: From this size on, periods are looped over calling BLAS ``dsyrk`` and LAPACK ``dpotrf`` /
