@@ -14,6 +14,10 @@ DESIGN.md §4:
 4. For every period: the closed orbit (D11) (:func:`~clln_theory.cycles.periodic_orbit`), the
    squared span D² (4), the combined error Ē (A4) against the fitted labels with the linear
    network's outputs, and whether the orbit stays in the gate box.
+5. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
+   zero-bias ("perfect") prediction, the dashed line of Fig. 3A,B. For compatible tasks it sits at
+   the joint solution (D = 0, Ē = error there); for incompatible ones it runs between G*_α and the
+   nearest point of β's solution set, with a smaller small-τ slope and a lower Ē plateau.
 
 The result, :class:`Reproduction`, holds the theory next to the measurements and writes JSON and
 CSV tables; :func:`clln_theory.plotting.plot_reproduction` draws the Fig. 2-like figure.
@@ -227,6 +231,9 @@ class Reproduction:
         Closed orbits for all ``tau`` (leading axis T).
     D2, Ebar : (T,) ndarray
         Predicted squared span (4) and combined error (A4), V².
+    D2_bias_free, Ebar_bias_free : (T,) ndarray
+        The same for the closed orbit with ``B = 0`` (the paper's zero-bias, "perfect",
+        prediction of Fig. 3A,B), V². Zero to round-off for compatible tasks' D².
     in_box : (T,) bool ndarray
         True where the orbit stays inside the gate box (all True without a box).
     G_lo, G_hi : (T, n) ndarray
@@ -234,7 +241,8 @@ class Reproduction:
     measured_D2, measured_Ebar : (T,) ndarray
         Measurements at the same periods, NaN where none.
     grid : dict
-        Dense theory curve for the figure: ``tau``, ``D2``, ``Ebar``, ``in_box``.
+        Dense theory curve for the figure: ``tau``, ``D2``, ``Ebar``, ``in_box``, and the zero-bias
+        ``D2_bias_free``, ``Ebar_bias_free``.
     cycles : tuple of CycleSamples
         Measured limit cycles (may be empty).
     """
@@ -247,6 +255,8 @@ class Reproduction:
     orbit: Orbit
     D2: np.ndarray
     Ebar: np.ndarray
+    D2_bias_free: np.ndarray
+    Ebar_bias_free: np.ndarray
     in_box: np.ndarray
     G_lo: np.ndarray
     G_hi: np.ndarray
@@ -279,7 +289,9 @@ class Reproduction:
         return None if p is None else np.array(p)
 
     def rows(self) -> list[dict]:
-        """One dict per period: tau, theory and measured D² and Ē, their ratios, in_box."""
+        """One dict per period: tau, theory and measured D² and Ē, their ratios, in_box, gate range,
+        and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free`` (last, so that the earlier
+        columns keep their order)."""
         out = []
         for k, tau in enumerate(self.tau):
             out.append(
@@ -294,6 +306,8 @@ class Reproduction:
                     "in_box": bool(self.in_box[k]),
                     "G_min": float(self.G_lo[k].min()),
                     "G_max": float(self.G_hi[k].max()),
+                    "D2_bias_free": float(self.D2_bias_free[k]),
+                    "Ebar_bias_free": float(self.Ebar_bias_free[k]),
                 }
             )
         return out
@@ -523,6 +537,8 @@ def reproduce(
         raise ConfigError(f"The periods must be positive, but are {taus.tolist()}.")
 
     orbit, D2, Ebar, inside, lo, hi = _theory(cfg, tasks, B, taus, cycle_samples)
+    no_bias = np.zeros_like(B)
+    _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, no_bias, taus, cycle_samples)
     grid = {}
     if grid_points:
         cyc_taus = list(cfg.sweep.cycles)
@@ -530,7 +546,15 @@ def reproduce(
         span_hi = max([taus.max(), *cyc_taus]) * 1.5
         g = np.geomspace(span_lo, span_hi, int(grid_points))
         _, gD2, gE, gin, _, _ = _theory(cfg, tasks, B, g, cycle_samples)
-        grid = {"tau": g, "D2": gD2, "Ebar": gE, "in_box": gin}
+        _, gD2_0, gE_0, _, _, _ = _theory(cfg, tasks, no_bias, g, cycle_samples)
+        grid = {
+            "tau": g,
+            "D2": gD2,
+            "Ebar": gE,
+            "in_box": gin,
+            "D2_bias_free": gD2_0,
+            "Ebar_bias_free": gE_0,
+        }
     cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f)) for f in cfg.data.cycles)
     return Reproduction(
         config=cfg,
@@ -541,6 +565,8 @@ def reproduce(
         orbit=orbit,
         D2=D2,
         Ebar=Ebar,
+        D2_bias_free=D2_0,
+        Ebar_bias_free=Ebar_0,
         in_box=inside,
         G_lo=lo,
         G_hi=hi,

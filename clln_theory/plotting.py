@@ -3,9 +3,11 @@
 :func:`plot_reproduction` draws three panels: the combined error Ē (A4) and the squared cycle span
 D² (4) against the period τ on log axes, measurements as points and the theory as a line (solid
 where the orbit stays inside the gate box, dashed where it leaves it — the linear theory knows no
-gate limits there), and the limit cycles in G-space for the chosen periods over the measured
-cycles, with the two tasks' solution lines, the linearization points, the gate limits and the bias
-arrow.
+gate limits there) next to the zero-bias ("perfect") prediction of the paper's Fig. 3A,B
+(dash-dot, drawn where it is positive beyond round-off: compatible tasks give D = 0 and Ē = 0 at
+their joint solution, which a log axis cannot show), and the limit cycles in G-space for the
+chosen periods over the measured cycles, with the two tasks' solution lines, the linearization
+points, the gate limits and the bias arrow.
 
 matplotlib is imported only when a figure is drawn; without it the functions raise
 ``ModuleNotFoundError`` with the install command.
@@ -21,6 +23,11 @@ __all__ = ["plot_reproduction"]
 
 _ALPHA, _BETA = "#1f5fbf", "#c0392b"  # the paper's colours: task alpha blue, task beta red
 _CYCLE_COLOURS = ("#2a9d8f", "#e9a23b", "#8e44ad", "#7f8c8d", "#d35400")
+
+_ZERO_BIAS_FLOOR = 1e-16
+"""Zero-bias D² or Ē below this fraction of the biased curve's largest value is drawn as zero. Both
+are squares: the floor is 1e-8 in amplitude, far above the orbit's round-off (~eps·κ·|G|, squared
+~1e-30 V² for the compatible tasks of Fig. 2) and far below anything a measurement resolves."""
 
 
 def _figure_class():
@@ -47,6 +54,10 @@ def _curve_panel(ax, rep, key: str, label: str):
         ax.plot(t, y_in, "k-", lw=1.8, label="theory (orbit in gate box)")
         if np.any(~inside):
             ax.plot(t, y_out, "k--", lw=1.2, alpha=0.6, label="theory (orbit leaves box)")
+        symbol = r"$D^2$" if key == "D2" else r"$\bar E$"
+        # a note goes where the rising curves leave room: Ē top left, D² bottom right
+        corner = (0.98, 0.03, "right", "bottom") if key == "D2" else (0.02, 0.97, "left", "top")
+        _zero_bias_curve(ax, t, grid.get(key + "_bias_free"), y, symbol, corner)
     measured = rep.measured_D2 if key == "D2" else rep.measured_Ebar
     has = np.isfinite(measured)
     if np.any(has):
@@ -70,6 +81,31 @@ def _curve_panel(ax, rep, key: str, label: str):
     ax.set_xlabel(r"period $\tau$ (s)")
     ax.set_ylabel(label)
     ax.grid(True, which="major", alpha=0.25)
+
+
+def _zero_bias_curve(ax, t, y0, y_biased, symbol: str, corner):
+    """The zero-bias ("perfect") prediction, dash-dot black, where it is meaningfully positive.
+
+    Where it is zero to round-off throughout (compatible tasks) the panel says so in words.
+    """
+    if y0 is None:
+        return
+    finite = y_biased[np.isfinite(y_biased)]
+    floor = _ZERO_BIAS_FLOOR * (float(finite.max()) if finite.size else 0.0)
+    shown = np.where(y0 > floor, y0, np.nan)
+    ax.plot(t, shown, color="k", ls="-.", lw=1.3, label="zero bias (perfect)")
+    if not np.any(np.isfinite(shown)):
+        x, y, ha, va = corner
+        ax.text(
+            x,
+            y,
+            f"zero bias (perfect): {symbol} = 0\n(≤ {np.nanmax(np.abs(y0)):.0e} V$^2$, round-off)",
+            transform=ax.transAxes,
+            ha=ha,
+            va=va,
+            fontsize=7.5,
+            color="0.25",
+        )
 
 
 def _gspace_panel(ax, rep):

@@ -249,3 +249,69 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
     slope = np.polyfit(np.log(scales), np.log(gaps), 1)[0]
     assert gaps[0] < 1e-2  # 0.4 % at a tenth of the measured bias
     assert abs(slope - 1.0) < 0.1, (gaps, slope)
+
+
+# Zero-bias ("perfect") prediction, the dashed line of the paper's Fig. 3A,B.
+# The closed orbit of compatible tasks with B = 0 is the joint solution; its span is round-off of
+# the orbit solve (~eps * kappa * |G|, kappa modest for the 2+1 network): 1e-11 of |G*| is ample.
+ZERO_SPAN_RTOL = 1e-11
+# Small-tau span D = (tau/2)|v| (1 + O(tau^2)): at tau <= 1 ms the relative error measured for
+# Fig. 3 is 5e-5 (it grows as tau^2, 1e-3 at 4 ms), so 1e-3 tests the slope, not the fit.
+SMALL_TAU_SLOPE_RTOL = 1e-3
+
+
+def _exp1_without_data(taus):
+    from pathlib import Path
+
+    import tomllib
+
+    from clln_theory import config
+    from clln_theory.config import parse_config
+
+    preset = Path(config.__file__).parent / "presets" / "exp1.toml"
+    raw = tomllib.loads(preset.read_text(encoding="utf-8"))
+    raw.pop("data", None)
+    raw["bias"] = {"given": list(paper.EXPERIMENTS["exp1"].bias)}
+    raw["sweep"] = {"tau": list(taus), "cycles": []}
+    return parse_config(raw)
+
+
+def test_zero_bias_orbit_of_compatible_tasks_sits_at_the_joint_solution(tmp_path):
+    rep = reproduce(_exp1_without_data([1e-3, 0.03, 1.0]), grid_points=5)
+    alpha, beta = rep.tasks
+    G_joint = alpha.lines[0].intersect(beta.lines[0])
+    scale = float(np.linalg.norm(G_joint))
+    assert np.all(np.sqrt(rep.D2_bias_free) <= ZERO_SPAN_RTOL * scale), rep.D2_bias_free
+    E_joint = 0.5 * (
+        alpha.errors(rep.config.network, G_joint) + beta.errors(rep.config.network, G_joint)
+    )
+    # E is quadratic in the distance from the joint solution: round-off squared
+    np.testing.assert_allclose(
+        rep.Ebar_bias_free, E_joint, rtol=0, atol=(ZERO_SPAN_RTOL * scale) ** 2
+    )
+    assert np.all(rep.D2 > 1e6 * rep.D2_bias_free)  # the bias makes all of the span here
+    assert np.all(np.sqrt(rep.grid["D2_bias_free"]) <= ZERO_SPAN_RTOL * scale)
+    # new columns, after the old ones; the old ones unchanged
+    row = json.loads(rep.to_json())["table"][1]
+    assert row["D2_bias_free"] == float(rep.D2_bias_free[1]) and row["D2"] == float(rep.D2[1])
+    header = rep.to_csv().splitlines()[0]
+    assert header.endswith("G_min,G_max,D2_bias_free,Ebar_bias_free")
+
+
+def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one():
+    from clln_theory.asymptotics import small_tau
+
+    taus = np.array([2.5e-4, 5e-4, 1e-3])  # the smallest periods, well below 2 / max eig(M)
+    rep = reproduce("fig3", tau=taus, grid_points=0)
+    asym = small_tau(rep.tasks[0].linear, rep.tasks[1].linear, rep.B)
+    assert not asym.compatible
+
+    def slope(D2):  # D = slope * tau, least squares through the origin
+        return float(np.sqrt(D2) @ taus / (taus @ taus))
+
+    free, biased = slope(rep.D2_bias_free), slope(rep.D2)
+    np.testing.assert_allclose(free, asym.span_slope_bias_free, rtol=SMALL_TAU_SLOPE_RTOL)
+    np.testing.assert_allclose(biased, asym.span_slope, rtol=SMALL_TAU_SLOPE_RTOL)
+    assert free < biased  # 3.49 V/s against 4.58 V/s
+    # the incompatible tasks keep a finite error at zero bias, below the biased plateau (Fig. 3A)
+    assert np.all(rep.Ebar_bias_free > 0) and np.all(rep.Ebar_bias_free < rep.Ebar)
