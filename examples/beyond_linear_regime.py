@@ -16,7 +16,8 @@ the gate overdrive G − V_T (the scale over which the conductance, hence the cu
 changes). Cells where the simulator finds no cycle are marked (the gates run away: no restoring
 force once an edge nears threshold).
 
-Output: ``beyond_linear.png`` in ``$CLLN_OUT_DIR`` if set, else ``docs/figures/``.
+Output: ``beyond_linear.png`` in ``$CLLN_OUT_DIR`` if set, else the current
+folder (for the committed figure: ``CLLN_OUT_DIR=docs/figures``).
 """
 
 from __future__ import annotations
@@ -202,7 +203,7 @@ def main() -> None:
             f"fit |D_sim/D_theory - 1| = {np.exp(c):.3f} x (amplitude/overdrive)^{p:.2f} "
             f"({fit_pts.sum()} cells below 30 %): 10 % reached at amplitude/overdrive = {a10:.2f}"
         )
-    out = Path(os.environ.get("CLLN_OUT_DIR") or ROOT / "docs" / "figures")
+    out = Path(os.environ.get("CLLN_OUT_DIR") or ".")
     print(f"figure: {figure(taus, factors, ratio, amp, out)}")
 
 

@@ -12,7 +12,8 @@ drift-test ``B`` and the paper's Appendix E value; then ``B`` projected on the t
 directions (what a drift test measures) and, unless ``--quick``, a profile over a common factor
 ``s`` on both rate matrices (is the cycle better explained by a different learning rate?).
 
-The figure ``bias_from_cycle.png`` (to ``$CLLN_OUT_DIR`` if set, else ``docs/figures/``) shows
+The figure ``bias_from_cycle.png`` (to ``$CLLN_OUT_DIR`` if set, else the current
+folder (for the committed figure: ``CLLN_OUT_DIR=docs/figures``)) shows
 every bow-tie with the orbit at the cycle-fitted and at the drift-test bias, and the ``B`` plane
 with 1σ ellipses. Needs ``../shared/data`` (prints a message and stops without it) and
 matplotlib for the figure.
@@ -163,7 +164,7 @@ def main() -> None:
         print("The paper's data (../shared/data) is absent: nothing to fit. See data/README.md.")
         return
     results = {exp: analyse(exp, data_dir, args.quick) for exp in ("exp1", "exp2")}
-    out = Path(os.environ.get("CLLN_OUT_DIR") or ROOT / "docs" / "figures")
+    out = Path(os.environ.get("CLLN_OUT_DIR") or ".")
     print(f"\nfigure: {figure(results, out)}")
 
 

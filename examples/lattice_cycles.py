@@ -25,7 +25,8 @@ run for one period; the relative difference of D at several τ for biases ``s ×
 s = 0.01 … 1, and the fitted slope of log(rel. difference) against log s (1 expected: the
 linearization error is first order in the orbit amplitude, which is ∝ B).
 
-Output: ``lattice_cycles.png`` in ``$CLLN_OUT_DIR`` if set, else ``docs/figures/``.
+Output: ``lattice_cycles.png`` in ``$CLLN_OUT_DIR`` if set, else the current
+folder (for the committed figure: ``CLLN_OUT_DIR=docs/figures``).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def main() -> None:
     pairs = ", ".join(f"{t:g} s: {p:.2f}" for t, p in zip(sim_taus, slopes, strict=True))
     print(f"fitted slope d log(rel. difference) / d log s (s <= 0.1) per tau: {pairs}")
     print(f"total {time.perf_counter() - t0:.1f} s")
-    out = Path(os.environ.get("CLLN_OUT_DIR") or ROOT / "docs" / "figures")
+    out = Path(os.environ.get("CLLN_OUT_DIR") or ".")
     print(f"figure: {figure(taus, D, closed.span, sim_taus, scales, rel, slopes, out)}")
 
 

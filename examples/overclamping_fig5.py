@@ -13,7 +13,8 @@ The figure of docs/figures was made with the last line (12800 steps of 100 us pe
 about 10 minutes on 2 workers). Runs whose circuit solve fails are listed and left out of the
 means.
 
-The figure goes to ``$CLLN_OUT_DIR`` if set, else ``docs/figures/`` of the repository. With
+The figure goes to ``--out``, else ``$CLLN_OUT_DIR`` if set, else the current folder (the
+committed figure: ``--out docs/figures``). With
 ``--results`` every finished run is saved at once (atomic JSON lines), so an interrupted run
 resumes where it stopped. ``--dask ADDRESS`` runs on a Dask cluster instead of a local process
 pool.
@@ -47,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="output directory of the PNG")
     args = ap.parse_args(argv)
 
-    root = Path(__file__).resolve().parents[1]
-    out = Path(args.out or os.environ.get("CLLN_OUT_DIR") or root / "docs" / "figures")
+    out = Path(args.out or os.environ.get("CLLN_OUT_DIR") or ".")
     out.mkdir(parents=True, exist_ok=True)
     if args.quick:
         kw = dict(eps=(FIG5_EPS[0], FIG5_EPS[-1]), splits=(0,), n_steps=args.n_steps or 320)

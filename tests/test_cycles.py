@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from clln_theory.cycles import periodic_orbit
+from clln_theory.cycles import RTOL_SAFETY, periodic_orbit
 from clln_theory.errors import (
     AccuracyWarning,
     ProtocolError,
@@ -25,11 +25,13 @@ from clln_theory.testing import augmented_expm_map, hard_pair, naive_orbit_G0, t
 #: <= KAPPA_OK; everywhere else the error must stay within KAPPA_ULPS * eps * kappa.
 ACC = 1e-10
 KAPPA_OK = 1e-11
-KAPPA_ULPS = 10
+#: The survey tests/benchmarks/survey_accuracy.py (1,960 cases, tau 1e-9..1e3 s) saw at most
+#: 9.8 (shared-null family), typically <= 1.2: kappa is an estimate, not a bound.
+KAPPA_ULPS = 30
 #: Fixed-point residual vs scipy expm: expm's error grows like eps * |h M| (see test_linear).
 EXPM_ULPS = 100
 EPS = np.finfo(float).eps
-TAUS = np.logspace(-8, 3, 6)
+TAUS = np.logspace(-9, 3, 7)  # twelve decades
 SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -164,7 +166,7 @@ def test_rtol_guarantees_1e_10_everywhere_including_ill_conditioned_cases(strate
             warnings.simplefilter("ignore", AccuracyWarning)
             ref = periodic_orbit(a, b, B, TAUS, dps=50)
             plain = periodic_orbit(a, b, B, TAUS)
-        if 10 * plain.null_coupling > ACC:
+        if RTOL_SAFETY * plain.null_coupling > ACC:
             with pytest.warns(AccuracyWarning, match="cannot be met"):
                 periodic_orbit(a, b, B, TAUS, rtol=ACC)
             return
@@ -174,7 +176,7 @@ def test_rtol_guarantees_1e_10_everywhere_including_ill_conditioned_cases(strate
         assert np.all(_rel_err(got.G0, ref.G0) <= ACC), (_rel_err(got.G0, ref.G0), got.dps)
         assert np.all(_rel_err(got.G_half, ref.G_half) <= ACC)
         redone = got.dps > 0
-        np.testing.assert_array_equal(redone, ~(10 * EPS * plain.condition <= ACC))
+        np.testing.assert_array_equal(redone, ~(RTOL_SAFETY * EPS * plain.condition <= ACC))
         np.testing.assert_array_equal(got.G0[~redone], plain.G0[~redone])
 
     check()
