@@ -7,9 +7,8 @@ paper's reproduction against its measured data.
 
 The public names below are re-exported lazily (PEP 562), so ``import clln_theory`` stays fast
 and sympy, matplotlib or dask load only when a function that needs them is first used. Every
-name also lives in its own module (``clln_theory.cycles.periodic_orbit`` and so on). Two verbs
-share their module's name and are therefore imported from the module, never from the package:
-``from clln_theory.linearize import linearize`` and ``from clln_theory.simulate import simulate``.
+name also lives in the subpackage of its concept (``clln_theory.theory.orbits.periodic_orbit``
+and so on); the README's "Layout" section maps the subpackages.
 
 Examples
 --------
@@ -41,31 +40,50 @@ def _export(module: str, *names: str) -> None:
 _export("errors", "CLLNError", "ShapeError", "NetworkError", "DeviceError", "TaskError")
 _export("errors", "ProtocolError", "ConfigError", "DataFormatError", "SingularSystemError")
 _export("errors", "ConvergenceError", "SymbolicSizeError", "AccuracyWarning", "GateBoxWarning")
-_export("devices", "Device", "LinearDevice", "OhmicMOSFET", "ThreeRegimeMOSFET")
-_export("network", "Edge", "Network", "from_networkx", "periodic_lattice", "star_network")
-_export("tasks", "DataPoint", "Task")
-_export("kirchhoff", "State", "free_state", "clamped_state", "power", "contrastive_function")
-_export("rule", "ClampingProtocol", "ForceResult", "coupled_learning_force", "clamped_outputs")
-_export("symbolic", "SymbolicModel", "symbolic_model", "symbolic_contrastive_hessian")
-_export("linearize", "force_jacobian", "ForceJacobian", "contrastive_hessian")
-_export("linearize", "nearest_solution", "joint_solution")
+_export("model.devices", "Device", "LinearDevice", "OhmicMOSFET", "ThreeRegimeMOSFET")
+_export("model.network", "Edge", "Network", "from_networkx", "periodic_lattice", "star_network")
+_export("model.tasks", "DataPoint", "Task")
+_export(
+    "electrical.kirchhoff", "State", "free_state", "clamped_state", "power", "contrastive_function"
+)
+_export(
+    "electrical.rule",
+    "ClampingProtocol",
+    "ForceResult",
+    "coupled_learning_force",
+    "clamped_outputs",
+)
+_export("electrical.symbolic", "SymbolicModel", "symbolic_model", "symbolic_contrastive_hessian")
+_export("theory.jacobian", "linearize", "force_jacobian", "ForceJacobian", "contrastive_hessian")
+_export("theory.jacobian", "nearest_solution", "joint_solution")
 _export("metrics", "task_error", "two_task_error", "combined_error", "cycle_span")
 _export("metrics", "accuracy", "hinge_loss")
-_export("linear", "LinearTask", "evolve", "half_period_map", "HalfPeriodMap")
-_export("cycles", "Orbit", "periodic_orbit")
-_export("asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
-_export("circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
-_export("simulate", "Protocol", "limit_cycle", "period_map", "LimitCycle")
-_export("simulate", "learning_rate_A0")
-_export("compare", "compare_theory_simulation", "compare_with_measurement", "calibrate_to_line")
-_export("compare", "CycleFailure")
-_export("paper", "experiment_tasks")
-_export("inference", "infer_bias_from_cycle", "infer_bias_from_cycles", "CycleBiasFit")
-_export("bias", "drift_velocity", "stationary_projection", "combine_projections", "BiasEstimate")
-_export("calibrate", "SolutionLine", "calibrate_point", "model_solution_line")
+_export("theory.linear", "LinearTask", "evolve", "half_period_map", "HalfPeriodMap")
+_export("theory.orbits", "Orbit", "periodic_orbit")
+_export("theory.asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
+_export("electrical.circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
+_export("simulator.runs", "Protocol", "limit_cycle", "period_map", "LimitCycle")
+_export("simulator.runs", "learning_rate_A0", "simulate")
+_export(
+    "experiments.compare",
+    "compare_theory_simulation",
+    "compare_with_measurement",
+    "calibrate_to_line",
+)
+_export("experiments.compare", "CycleFailure")
+_export("experiments.paper", "experiment_tasks")
+_export("inference.cycle_fit", "infer_bias_from_cycle", "infer_bias_from_cycles", "CycleBiasFit")
+_export(
+    "inference.drift",
+    "drift_velocity",
+    "stationary_projection",
+    "combine_projections",
+    "BiasEstimate",
+)
+_export("inference.calibration", "SolutionLine", "calibrate_point", "model_solution_line")
 _export("data", "default_data_dir", "load_curve", "load_cycle", "load_drift_test")
-_export("config", "ExperimentConfig", "load_config", "parse_config", "list_presets")
-_export("pipeline", "Reproduction", "reproduce")
+_export("experiments.config", "ExperimentConfig", "load_config", "parse_config", "list_presets")
+_export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -3,7 +3,7 @@
 Subcommands
 -----------
 ``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--json FILE] [--csv FILE] [--plot FILE]``
-    Run the paper's pipeline (:func:`clln_theory.pipeline.reproduce`) on a TOML description or a
+    Run the paper's pipeline (:func:`clln_theory.experiments.reproduction.reproduce`) on a TOML description or a
     preset (``exp1``, ``exp2``, ``fig3``) and print a table of theory next to measurement.
     ``--json -`` / ``--csv -`` print to standard output instead of the table.
 ``presets``
@@ -77,12 +77,12 @@ def _table(rep) -> str:
 
 
 def _cmd_reproduce(args) -> int:
-    from .pipeline import reproduce
+    from .experiments.reproduction import reproduce
 
     t0 = time.perf_counter()
     rep = reproduce(args.config, data_dir=args.data_dir)
     if args.plot:
-        from .plotting import plot_reproduction
+        from .plotting.figures import plot_reproduction
 
         plot_reproduction(rep, args.plot)
     elapsed = time.perf_counter() - t0
@@ -107,7 +107,7 @@ def _cmd_reproduce(args) -> int:
 
 
 def _cmd_presets(args) -> int:
-    from .config import list_presets, load_config
+    from .experiments.config import list_presets, load_config
 
     for name in list_presets():
         print(f"{name:8s} {load_config(name).description}")

@@ -270,7 +270,7 @@ def load_drift_test(
 
     ``keys`` names the time array and the two gate arrays, in gate order (G₋, G₊). The arrays are
     flattened (the files store them as 1 x n). All samples are returned; the paper's first two
-    samples are not part of the run, which :func:`clln_theory.bias.drift_velocity` skips.
+    samples are not part of the run, which :func:`clln_theory.inference.drift.drift_velocity` skips.
 
     Raises
     ------

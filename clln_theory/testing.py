@@ -3,7 +3,7 @@
 Users property-test their own linearized tasks with the same generators the toolkit's tests use:
 
 * :func:`psd_matrices` - symmetric PSD rate matrices with a chosen rank and eigenvalue range;
-* :func:`linear_tasks` - :class:`~clln_theory.linear.LinearTask` objects built from them;
+* :func:`linear_tasks` - :class:`~clln_theory.theory.linear.LinearTask` objects built from them;
 * :func:`task_pairs` - pairs of tasks plus a bias: generic, sharing a common nullspace, with nearly
   parallel ranges (nearly parallel solution spaces), compatible (a joint solution) or not;
 * :func:`hard_pair` - one fixed stiff, nearly parallel pair (the accuracy test case of issue 2).
@@ -28,7 +28,7 @@ import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import TaskError
-from .linear import LinearTask
+from .theory.linear import LinearTask
 
 __all__ = [
     "augmented_expm_map",
@@ -115,7 +115,7 @@ def linear_tasks(
     eigval_range: tuple[float, float] = DEFAULT_EIGVAL_RANGE,
     G_range: tuple[float, float] = (-5.0, 5.0),
 ) -> Any:
-    """Strategy for :class:`~clln_theory.linear.LinearTask`, ``G_star`` entries in ``G_range``."""
+    """Strategy for :class:`~clln_theory.theory.linear.LinearTask`, ``G_star`` entries in ``G_range``."""
     st = _strategies()
     G = st.lists(st.floats(*G_range), min_size=n, max_size=n)
     return st.builds(LinearTask, psd_matrices(n, rank=rank, eigval_range=eigval_range), G)

@@ -4,7 +4,7 @@ The linearized dynamics (D2) of the paper, dG/dt = -M (G - G*) + B with M symmet
 semi-definite, has the solution (D4). This script proves that (D4) equals the split form (D5)
 into a pseudoinverse part and a nullspace drift, proves that (D5) solves (D2), derives the
 phi_1 form ``b = h phi_1(-h M) (M G* + B)`` that the engine evaluates, and compares with
-``clln_theory.linear``.
+``clln_theory.theory.linear``.
 
 Run ``python derivations/d01_evolution.py`` to re-run every check and rewrite
 ``d01_evolution.md``.
@@ -63,7 +63,7 @@ def build() -> Document:
         semi-definite. Variation of constants gives (D4). This document shows, step by step, that
         (D4) equals the split form (D5), that (D5) solves (D2) exactly, and that over a half
         period $h = \tau/2$ the flow is the affine map $G \mapsto A G + b$ with
-        $b = h\,\varphi_1(-hM)(MG^* + B)$, which is how `clln_theory.linear` evaluates it.
+        $b = h\,\varphi_1(-hM)(MG^* + B)$, which is how `clln_theory.theory.linear` evaluates it.
         """
     )
     doc.eq(
@@ -250,7 +250,7 @@ def build() -> Document:
         )
 
     # ---------------------------------------------------------------- 5. the package
-    doc.section("5. Comparison with `clln_theory.linear`")
+    doc.section("5. Comparison with `clln_theory.theory.linear`")
     _compare_with_package(doc, M4, U4, lam4, G0v, Gsv, Bv4)
     return doc
 
@@ -258,7 +258,7 @@ def build() -> Document:
 def _compare_with_package(doc, M4, U4, lam4, G0v, Gsv, Bv4) -> None:
     import numpy as np
 
-    from clln_theory.linear import LinearTask, evolve, half_period_map
+    from clln_theory.theory.linear import LinearTask, evolve, half_period_map
 
     def to_np(A):
         return np.array(A.tolist(), dtype=float)

@@ -3,7 +3,7 @@
 Proves that the period map has the unique fixed point (D11) exactly when the two rate matrices
 share no null direction; that otherwise no closed orbit exists, the gates drift at the projection
 of B on the common nullspace (a pseudoinverse would silently drop that drift), and the rest of
-the motion is a closed orbit. Compares with ``clln_theory.cycles.periodic_orbit``.
+the motion is a closed orbit. Compares with ``clln_theory.theory.orbits.periodic_orbit``.
 
 Run ``python derivations/d02_closed_orbit.py`` to re-run every check and rewrite
 ``d02_closed_orbit.md``.
@@ -100,7 +100,7 @@ def build() -> Document:
     )
     doc.text(
         r"""
-        `clln_theory.cycles` writes $I - A_\beta A_\alpha$ with $E_\mu = I - A_\mu$ (computed
+        `clln_theory.theory.orbits` writes $I - A_\beta A_\alpha$ with $E_\mu = I - A_\mu$ (computed
         with `expm1`, so that nothing cancels when $h\lambda \ll 1$):
         """
     )
@@ -280,8 +280,8 @@ def build() -> Document:
         $G_{\mathrm{ref}} = (G^*_\alpha + G^*_\beta)/2$; the reference does the same.
         """
     )
-    from clln_theory.cycles import periodic_orbit
-    from clln_theory.linear import LinearTask
+    from clln_theory.theory.linear import LinearTask
+    from clln_theory.theory.orbits import periodic_orbit
 
     def to_np(A):
         return np.array(A.tolist(), dtype=float)

@@ -5,7 +5,7 @@ dynamics (a bias-shifted joint solution) with D ~ (tau/2) |v|; as tau -> infinit
 maps become projections and the orbit is affine in tau up to exponentially small terms,
 D ~ |(tau/2) a + w|. Both hold for compatible and incompatible tasks. The crossover period is
 where the large-tau line leaves its plateau. Checked at 50 digits and against
-``clln_theory.cycles.periodic_orbit``.
+``clln_theory.theory.orbits.periodic_orbit``.
 
 Run ``python derivations/d03_asymptotics.py`` to re-run every check and rewrite
 ``d03_asymptotics.md``.
@@ -281,9 +281,9 @@ def build() -> Document:
         $e^{-400}$. Then `periodic_orbit` at the same periods.
         """
     )
-    from clln_theory.asymptotics import crossover_tau, large_tau, small_tau
-    from clln_theory.cycles import periodic_orbit
-    from clln_theory.linear import LinearTask
+    from clln_theory.theory.asymptotics import crossover_tau, large_tau, small_tau
+    from clln_theory.theory.linear import LinearTask
+    from clln_theory.theory.orbits import periodic_orbit
 
     def _rel(got, ref):
         ref = np.array(ref.tolist(), dtype=float).ravel()

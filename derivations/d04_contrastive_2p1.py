@@ -5,7 +5,7 @@ and High-Output with K = S (G - V_T); fixed Input-Output conductance) this scrip
 C = eta^2 K_tot delta^2, its Hessian at a solution (rank one per data point), the Coupled
 Learning force and the identity Jacobian(F) = (1/eta) d2C/dG2 at a solution, which makes (D2)
 exact at eta = 1. A general-network version of the identity is proved with abstract functions.
-Compares with clln_theory.kirchhoff, rule, linearize and symbolic.
+Compares with clln_theory.electrical.kirchhoff, rule, linearize and symbolic.
 
 Run ``python derivations/d04_contrastive_2p1.py`` to re-run every check and rewrite
 ``d04_contrastive_2p1.md``.
@@ -204,13 +204,13 @@ def build() -> Document:
 
     # ---------------------------------------------------------------- numbers and package
     doc.section("5. The paper's numbers at 50 digits, and the package")
-    from clln_theory import paper
-    from clln_theory.kirchhoff import contrastive_function
-    from clln_theory.linearize import contrastive_hessian, force_jacobian
-    from clln_theory.network import star_network
-    from clln_theory.rule import coupled_learning_force
-    from clln_theory.symbolic import symbolic_contrastive_hessian
-    from clln_theory.tasks import DataPoint, Task
+    from clln_theory.electrical.kirchhoff import contrastive_function
+    from clln_theory.electrical.rule import coupled_learning_force
+    from clln_theory.electrical.symbolic import symbolic_contrastive_hessian
+    from clln_theory.experiments import paper
+    from clln_theory.model.network import star_network
+    from clln_theory.model.tasks import DataPoint, Task
+    from clln_theory.theory.jacobian import contrastive_hessian, force_jacobian
 
     net = star_network()
     subs_num = {

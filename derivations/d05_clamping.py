@@ -3,7 +3,7 @@
 For the edges of the 2+1 network (all ending at the output) the clamped drops are exact
 functions of the nudge, so (F3)-(F8) hold with explicit remainders. Derives the error floor of
 standard clamping under bias, delta* = -grad O . B / (2 gamma eta K_tot |grad O|^2), and the
-condition on eta L0 for overclamping's signal to beat the bias. Compares with clln_theory.rule
+condition on eta L0 for overclamping's signal to beat the bias. Compares with clln_theory.electrical.rule
 and with the linear engine.
 
 Run ``python derivations/d05_clamping.py`` to re-run every check and rewrite ``d05_clamping.md``.
@@ -142,13 +142,13 @@ def build() -> Document:
 
     # ---------------------------------------------------------------- numbers, package
     doc.section("3. The 2+1 network of experiment 1, and the package")
-    from clln_theory import paper
-    from clln_theory.kirchhoff import free_state
-    from clln_theory.linear import LinearTask, evolve
-    from clln_theory.linearize import force_jacobian
-    from clln_theory.network import star_network
-    from clln_theory.rule import clamped_outputs, coupled_learning_force
-    from clln_theory.tasks import DataPoint, Task
+    from clln_theory.electrical.kirchhoff import free_state
+    from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
+    from clln_theory.experiments import paper
+    from clln_theory.model.network import star_network
+    from clln_theory.model.tasks import DataPoint, Task
+    from clln_theory.theory.jacobian import force_jacobian
+    from clln_theory.theory.linear import LinearTask, evolve
 
     net = star_network()
     ex = paper.EXPERIMENTS["exp1"]

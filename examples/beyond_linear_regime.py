@@ -3,14 +3,14 @@
 Run: ``python examples/beyond_linear_regime.py [--quick]`` (~1 min; ``--quick``: a 3 x 3 grid).
 
 The paper's 2+1 network with its device (three-regime MOSFET, the simulator's
-:class:`~clln_theory.devices.ThreeRegimeMOSFET`), experiment 1's nominal tasks (App. B:
+:class:`~clln_theory.model.devices.ThreeRegimeMOSFET`), experiment 1's nominal tasks (App. B:
 α = [V₊, 0.31 V], β = [V₋, 0.14 V]), A = 2 A₀ with R₀ = 100 Ω, C₀ = 22 µF (App. C), standard
 clamping with η = 1, t_h = 100 µs, and **no gate limits**. The bias is the paper's experiment-1
 value B₁ = (2.97, 4.41) V/s (App. E) scaled by f = 0.1 … 10.
 
 For every (τ, f): the closed orbit of the linear theory (K = S (G − V_T), linearized at the point
 of each task's solution line nearest (3.0, 3.5) V, (D11)) and the simulator's limit cycle
-(:func:`clln_theory.simulate.limit_cycle`, started at the theory's G0). Printed and drawn: the
+(:func:`clln_theory.simulator.runs.limit_cycle`, started at the theory's G0). Printed and drawn: the
 ratio D_sim / D_theory, the 10 % contour, and the orbit amplitude at the contour as a fraction of
 the gate overdrive G − V_T (the scale over which the conductance, hence the curvature of C,
 changes). Cells where the simulator finds no cycle are marked (the gates run away: no restoring
@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.cycles import periodic_orbit
-from clln_theory.devices import LinearDevice, ThreeRegimeMOSFET
 from clln_theory.errors import CLLNError
-from clln_theory.linearize import joint_solution, linearize, nearest_solution
-from clln_theory.network import star_network
-from clln_theory.simulate import Protocol, learning_rate_A0, limit_cycle
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.model.devices import LinearDevice, ThreeRegimeMOSFET
+from clln_theory.model.network import star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle
+from clln_theory.theory.jacobian import joint_solution, linearize, nearest_solution
+from clln_theory.theory.orbits import periodic_orbit
 
 ROOT = Path(__file__).resolve().parents[1]
 V_PLUS, V_MINUS = 0.4351, 0.0181

@@ -3,9 +3,9 @@
 Run: ``python examples/bias_from_limit_cycle.py [--quick]``.
 
 For experiments 1 and 2 of the paper, the calibrated linear tasks of
-:func:`clln_theory.pipeline.reproduce` and each measured limit cycle (τ = 0.02, 0.08, 0.2 s;
+:func:`clln_theory.experiments.reproduction.reproduce` and each measured limit cycle (τ = 0.02, 0.08, 0.2 s;
 61 samples over one period) give a bias ``B`` by
-:func:`clln_theory.inference.infer_bias_from_cycle` — the orbit is affine in ``B``, the phase
+:func:`clln_theory.inference.cycle_fit.infer_bias_from_cycle` — the orbit is affine in ``B``, the phase
 of the samples is fitted — and, as a cross-check, by the phase-free nearest-point fit. Printed:
 ``B`` with 1σ uncertainties (autocorrelation-inflated), rms misfit, r², the same misfit for the
 drift-test ``B`` and the paper's Appendix E value; then ``B`` projected on the two drift
@@ -27,11 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.cycles import periodic_orbit
 from clln_theory.data import default_data_dir
-from clln_theory.inference import cycle_misfit, infer_bias_from_cycle, infer_bias_from_cycles
-from clln_theory.linear import LinearTask
-from clln_theory.pipeline import reproduce
+from clln_theory.experiments.reproduction import reproduce
+from clln_theory.inference.cycle_fit import (
+    cycle_misfit,
+    infer_bias_from_cycle,
+    infer_bias_from_cycles,
+)
+from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.orbits import periodic_orbit
 
 ROOT = Path(__file__).resolve().parents[1]
 

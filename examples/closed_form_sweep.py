@@ -10,8 +10,8 @@ import argparse
 
 import numpy as np
 
-from clln_theory.cycles import periodic_orbit
-from clln_theory.linear import LinearTask
+from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.orbits import periodic_orbit
 
 
 def main(argv: list[str] | None = None) -> None:

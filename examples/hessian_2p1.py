@@ -12,11 +12,16 @@ differences of the force, and the rate matrix M = r gamma d2C/dG2 (D2) with Fig.
 
 import numpy as np
 
-from clln_theory import paper
-from clln_theory.linearize import force_jacobian, force_jacobian_fd, linearize, nearest_solution
-from clln_theory.network import star_network
-from clln_theory.symbolic import symbolic_contrastive_hessian, symbolic_model
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.electrical.symbolic import symbolic_contrastive_hessian, symbolic_model
+from clln_theory.experiments import paper
+from clln_theory.model.network import star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.theory.jacobian import (
+    force_jacobian,
+    force_jacobian_fd,
+    linearize,
+    nearest_solution,
+)
 
 
 def main() -> None:

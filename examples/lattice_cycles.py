@@ -9,14 +9,14 @@ points are possible). Task α and task β are regressions with two points each (
 [0, 0.45] V); the labels are
 the free outputs of a hidden gate vector ``G_target`` (uniform in [2.5, 3.5] V), so the tasks
 are compatible. Their **joint solution** G* is found by
-:func:`clln_theory.linearize.joint_solution` from a common start ``G_target + 0.3 V`` noise;
-``M_α`` and ``M_β`` come from the adjoint :func:`clln_theory.linearize.linearize` at G*
+:func:`clln_theory.theory.jacobian.joint_solution` from a common start ``G_target + 0.3 V`` noise;
+``M_α`` and ``M_β`` come from the adjoint :func:`clln_theory.theory.jacobian.linearize` at G*
 (η = 1, A₀ of Eq. (C1), r = 1). The bias is random per edge, normal with 2 V/s standard deviation
 (the scale of Appendix C).
 
 Four gate constraints on 32 gates: ``M_α + M_β`` has rank 4 and a 28-dimensional common
 nullspace, so no closed orbit exists — the gates drift at ``Q Qᵀ B`` while a closed orbit runs in
-the 4-dimensional complement (:func:`clln_theory.cycles.periodic_orbit` splits the two). The
+the 4-dimensional complement (:func:`clln_theory.theory.orbits.periodic_orbit` splits the two). The
 span printed is the per-period ``D = |G(τ/2) − G(τ)|`` with the drift included (what a
 measurement over one period sees), from τ = 1e-4 s to 10 s in closed form.
 
@@ -38,13 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.cycles import periodic_orbit
+from clln_theory.electrical.kirchhoff import free_state
 from clln_theory.errors import DeviceError
-from clln_theory.kirchhoff import free_state
-from clln_theory.linearize import joint_solution, linearize
-from clln_theory.network import periodic_lattice
-from clln_theory.simulate import Protocol, simulate
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.model.network import periodic_lattice
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.simulator.runs import Protocol, simulate
+from clln_theory.theory.jacobian import joint_solution, linearize
+from clln_theory.theory.orbits import periodic_orbit
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 7

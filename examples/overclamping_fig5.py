@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from clln_theory.overclamp import (
+from clln_theory.experiments.fig5 import (
     FIG5_DEFAULTS,
     FIG5_EPS,
     overclamping_experiment,

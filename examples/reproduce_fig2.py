@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from clln_theory.data import default_data_dir
-from clln_theory.pipeline import reproduce
-from clln_theory.plotting import plot_reproduction
+from clln_theory.experiments.reproduction import reproduce
+from clln_theory.plotting.figures import plot_reproduction
 
 
 def main() -> None:

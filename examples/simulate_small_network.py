@@ -19,17 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.compare import (
+from clln_theory.experiments.compare import (
     calibrate_to_line,
     compare_theory_simulation,
     compare_with_measurement,
 )
-from clln_theory.devices import ThreeRegimeMOSFET
-from clln_theory.linearize import joint_solution
-from clln_theory.network import star_network
-from clln_theory.paper import EXPERIMENTS, V_MINUS, V_PLUS
-from clln_theory.simulate import Protocol, learning_rate_A0
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
+from clln_theory.model.devices import ThreeRegimeMOSFET
+from clln_theory.model.network import star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.simulator.runs import Protocol, learning_rate_A0
+from clln_theory.theory.jacobian import joint_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"

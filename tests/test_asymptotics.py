@@ -1,4 +1,4 @@
-"""Tests of clln_theory.asymptotics against the exact closed orbit (clln_theory.cycles).
+"""Tests of clln_theory.theory.asymptotics against the exact closed orbit (clln_theory.theory.orbits).
 
 Small tau: fitted log-log slopes of the errors over several decades (span: relative error
 O(tau^2); G0, G_half: absolute error O(tau^2)). Large tau: the error of the relaxed orbit decays
@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from clln_theory.asymptotics import (
+from clln_theory.errors import ProtocolError, ShapeError, SingularSystemError, TaskError
+from clln_theory.testing import task_pairs
+from clln_theory.theory.asymptotics import (
     compatible_span_slope,
     crossover_tau,
     large_tau,
     small_tau,
 )
-from clln_theory.cycles import periodic_orbit
-from clln_theory.errors import ProtocolError, ShapeError, SingularSystemError, TaskError
-from clln_theory.linear import LinearTask
-from clln_theory.testing import task_pairs
+from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.orbits import periodic_orbit
 
 #: Allowed deviation of a fitted log-log slope from its theoretical value. Over 2.5 decades the
 #: next-order term (relative size ~ tau lambda) bends the line by at most a few percent.

@@ -1,4 +1,4 @@
-"""Bias inference of Appendix E (clln_theory.bias), including round trips through (D5)."""
+"""Bias inference of Appendix E (clln_theory.inference.drift), including round trips through (D5)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory.bias import (
+from clln_theory.errors import ShapeError, SingularSystemError, TaskError
+from clln_theory.inference.drift import (
     combine_projections,
     drift_velocity,
     stationary_projection,
 )
-from clln_theory.errors import ShapeError, SingularSystemError, TaskError
-from clln_theory.linear import LinearTask, evolve
+from clln_theory.theory.linear import LinearTask, evolve
 
 # Round-off only: the recovered bias comes from (D5) evaluated in floating point and a 2x2 solve.
 ROUND_TRIP_RTOL = 1e-9

@@ -7,12 +7,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory import circuit
-from clln_theory.circuit import CircuitSolver, node_currents, solve_circuit
-from clln_theory.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.electrical import circuit
+from clln_theory.electrical.circuit import CircuitSolver, node_currents, solve_circuit
+from clln_theory.electrical.kirchhoff import solve_voltages
 from clln_theory.errors import ConvergenceError, NetworkError, ShapeError
-from clln_theory.kirchhoff import solve_voltages
-from clln_theory.network import Network, periodic_lattice, star_network
+from clln_theory.model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.model.network import Network, periodic_lattice, star_network
 
 #: Agreement of the Newton solve with the linear Kirchhoff solve (both direct LU/Cholesky
 #: solves of the same well-conditioned system: a few ulp of the ~0.5 V node voltages).
@@ -204,7 +204,7 @@ def test_solver_settings_are_typed_errors_naming_the_argument():
     # Regression: atol_current and max_iter were not checked (max_iter=0 never iterated) and bad
     # tolerances raised a bare ValueError.
     from clln_theory.errors import ProtocolError
-    from clln_theory.network import star_network
+    from clln_theory.model.network import star_network
 
     net = star_network(device=OhmicMOSFET())
     for kw in ({"atol_current": -1.0}, {"max_iter": 0}, {"tol_step": float("nan")}):

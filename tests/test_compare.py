@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clln_theory.circuit import solve_circuit
-from clln_theory.compare import (
+from clln_theory.electrical.circuit import solve_circuit
+from clln_theory.experiments.compare import (
     calibrate_to_line,
     compare_theory_simulation,
     compare_with_measurement,
 )
-from clln_theory.devices import OhmicMOSFET, ThreeRegimeMOSFET
-from clln_theory.linearize import joint_solution
-from clln_theory.network import star_network
-from clln_theory.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
-from clln_theory.simulate import Protocol, learning_rate_A0
+from clln_theory.experiments.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
+from clln_theory.model.devices import OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.model.network import star_network
+from clln_theory.simulator.runs import Protocol, learning_rate_A0
+from clln_theory.theory.jacobian import joint_solution
 
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
 B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
@@ -123,7 +123,7 @@ def test_calibrate_to_line_refuses_a_zero_step_and_a_non_finite_line():
 def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypatch):
     # Regression: a single tau whose limit cycle did not converge raised ConvergenceError and
     # threw away every other tau of the sweep.
-    import clln_theory.compare as compare_mod
+    import clln_theory.experiments.compare as compare_mod
     from clln_theory.errors import ConvergenceError, ProtocolError
 
     net = star_network()

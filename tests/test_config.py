@@ -1,4 +1,4 @@
-"""Experiment descriptions (clln_theory.config): presets, validation naming the bad key."""
+"""Experiment descriptions (clln_theory.experiments.config): presets, validation naming the bad key."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import tomllib
 
-from clln_theory import paper
-from clln_theory.config import list_presets, load_config, parse_config
 from clln_theory.errors import ConfigError
+from clln_theory.experiments import paper
+from clln_theory.experiments.config import list_presets, load_config, parse_config
 
-PRESETS = Path(__file__).resolve().parents[1] / "clln_theory" / "presets"
+PRESETS = Path(__file__).resolve().parents[1] / "clln_theory" / "experiments" / "presets"
 
 
 def _raw(name="exp1"):

@@ -1,4 +1,4 @@
-"""Tests of clln_theory.cycles: periodic_orbit (D7)-(D11) against 50-digit mpmath, the naive
+"""Tests of clln_theory.theory.orbits: periodic_orbit (D7)-(D11) against 50-digit mpmath, the naive
 formula, an independent scipy-expm period map, exact special cases, drift and bad input."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from clln_theory.cycles import RTOL_SAFETY, periodic_orbit
 from clln_theory.errors import (
     AccuracyWarning,
     ProtocolError,
@@ -17,8 +16,9 @@ from clln_theory.errors import (
     SingularSystemError,
     TaskError,
 )
-from clln_theory.linear import LinearTask
 from clln_theory.testing import augmented_expm_map, hard_pair, naive_orbit_G0, task_pairs
+from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.orbits import RTOL_SAFETY, periodic_orbit
 
 #: Required relative accuracy of G0 against 50-digit mpmath (issue 2, "Must show") wherever the
 #: inputs allow it, i.e. wherever the attainable accuracy eps * kappa (Orbit.condition) is
@@ -338,7 +338,7 @@ def test_every_solver_path_gives_the_same_orbit(extra):
 
 
 def test_semidefinite_fallback_warns_with_condition_or_raises():
-    from clln_theory.cycles import _fallback, _per_period
+    from clln_theory.theory.orbits import _fallback, _per_period
 
     # Cholesky of an exactly singular scaled matrix fails; LU cannot help either: typed error
     S = np.array([[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])

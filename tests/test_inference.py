@@ -1,4 +1,4 @@
-"""Bias inference from limit cycles (clln_theory.inference): affinity, round trips, bow-ties."""
+"""Bias inference from limit cycles (clln_theory.inference.cycle_fit): affinity, round trips, bow-ties."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory.cycles import periodic_orbit
 from clln_theory.errors import ShapeError, TaskError
-from clln_theory.inference import (
+from clln_theory.inference.cycle_fit import (
     affine_cycle,
     cycle_misfit,
     infer_bias_from_cycle,
     infer_bias_from_cycles,
 )
-from clln_theory.linear import LinearTask
 from clln_theory.testing import task_pairs
+from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.orbits import periodic_orbit
 
 # (*) is exact; J comes from differences of orbits of size ~|G| + |J| (|B| = 1), each accurate to
 # a few ulps times the orbit's condition number (<= ~1e4 for the drawn tasks): 1e-9 relative.
@@ -190,7 +190,7 @@ def _data_dir():
 
 @pytest.mark.parametrize("experiment", ["exp1", "exp2"])
 def test_measured_bow_ties_are_fitted_and_the_drift_bias_fits_worse(experiment):
-    from clln_theory.pipeline import reproduce
+    from clln_theory.experiments.reproduction import reproduce
 
     rep = reproduce(experiment, data_dir=_data_dir(), grid_points=0)
     la, lb = rep.tasks[0].linear, rep.tasks[1].linear
@@ -211,7 +211,7 @@ def test_measured_bow_ties_are_fitted_and_the_drift_bias_fits_worse(experiment):
 def test_linearly_dependent_parameters_get_infinite_variance_not_a_pseudoinverse():
     """Regression: the covariance was ``s2 pinv(K^T K)`` after dropping zero columns, so two
     parameters entering only as a sum (equal columns) got a finite, meaningless variance."""
-    from clln_theory.inference import _covariance
+    from clln_theory.inference.cycle_fit import _covariance
 
     K = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 1.0], [2.0, 2.0, 0.5]])
     assert np.all(np.isfinite(np.linalg.pinv(K.T @ K)))  # what the old code reported

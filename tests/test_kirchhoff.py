@@ -5,9 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory import kirchhoff
-from clln_theory.errors import DeviceError, NetworkError, ShapeError, TaskError
-from clln_theory.kirchhoff import (
+from clln_theory.electrical import kirchhoff
+from clln_theory.electrical.kirchhoff import (
     clamped_state,
     contrastive_function,
     free_state,
@@ -15,8 +14,9 @@ from clln_theory.kirchhoff import (
     power,
     solve_voltages,
 )
-from clln_theory.network import Network, star_network
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.errors import DeviceError, NetworkError, ShapeError, TaskError
+from clln_theory.model.network import Network, star_network
+from clln_theory.model.tasks import DataPoint, Task
 
 V_P, V_M = 0.4351, 0.0181
 S, V_T = 8.5e-4, 0.7

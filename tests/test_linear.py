@@ -1,4 +1,4 @@
-"""Tests of clln_theory.linear: LinearTask validation and spectra, evolve (D4)/(D5), (D8)/(D9)."""
+"""Tests of clln_theory.theory.linear: LinearTask validation and spectra, evolve (D4)/(D5), (D8)/(D9)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import scipy.linalg
 from hypothesis import given, settings
 
 from clln_theory.errors import ProtocolError, ShapeError, TaskError
-from clln_theory.linear import LinearTask, evolve, half_period_map
 from clln_theory.testing import augmented_expm_map, linear_tasks
+from clln_theory.theory.linear import LinearTask, evolve, half_period_map
 
 #: evolve vs scipy expm of the augmented matrix. scipy's scaling-and-squaring expm has a relative
 #: error growing like eps * |t M| (each squaring doubles the error), so the tolerance is

@@ -6,10 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_kirchhoff import random_problem
 
+from clln_theory.electrical.kirchhoff import free_state
+from clln_theory.electrical.symbolic import symbolic_contrastive_hessian
 from clln_theory.errors import ConvergenceError, TaskError
-from clln_theory.kirchhoff import free_state
-from clln_theory.linear import LinearTask
-from clln_theory.linearize import (
+from clln_theory.model.network import Network, star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.theory.jacobian import (
     contrastive_hessian,
     force_jacobian,
     force_jacobian_fd,
@@ -17,9 +19,7 @@ from clln_theory.linearize import (
     linearize,
     nearest_solution,
 )
-from clln_theory.network import Network, star_network
-from clln_theory.symbolic import symbolic_contrastive_hessian
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.theory.linear import LinearTask
 
 V_P, V_M = 0.4351, 0.0181
 #: Must-show agreement: symbolic (exact rational), adjoint (float) and central finite

@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory.devices import LinearDevice, OhmicMOSFET
 from clln_theory.errors import DeviceError, NetworkError, ShapeError
-from clln_theory.network import Edge, Network, from_networkx, periodic_lattice, star_network
+from clln_theory.model.devices import LinearDevice, OhmicMOSFET
+from clln_theory.model.network import Edge, Network, from_networkx, periodic_lattice, star_network
 
 
 def test_star_network_matches_design():

@@ -1,4 +1,4 @@
-"""Tests of clln_theory.overclamp: the Fig. 5 tasks, evaluation, and the overclamping trend."""
+"""Tests of clln_theory.experiments.fig5: the Fig. 5 tasks, evaluation, and the overclamping trend."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clln_theory.errors import NetworkError, TaskError
-from clln_theory.overclamp import (
+from clln_theory.experiments.fig5 import (
     FIG5_EPS,
     FIG5_LABEL,
     FIG5_V_MINUS,

@@ -13,9 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from clln_theory import paper
 from clln_theory.data import default_data_dir
-from clln_theory.pipeline import reproduce
+from clln_theory.experiments import paper
+from clln_theory.experiments.reproduction import reproduce
 
 DATA = default_data_dir()
 pytestmark = pytest.mark.skipif(
@@ -80,7 +80,7 @@ def test_orbit_leaving_the_box_is_where_measured_D2_saturates(rep):
 
 def test_one_experiment_with_figure_runs_in_under_5_s(tmp_path):
     pytest.importorskip("matplotlib")
-    from clln_theory.plotting import plot_reproduction
+    from clln_theory.plotting.figures import plot_reproduction
 
     reproduce("exp2", data_dir=DATA)  # warm imports and caches, as a CLI run would have
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Calibration and the pipeline (clln_theory.calibrate, clln_theory.pipeline).
+"""Calibration and the pipeline (clln_theory.inference.calibration, clln_theory.experiments.reproduction).
 
 Reference answers: the 2+1 star network solved by hand. Its free output is
 O = Σ K_i V_i / Σ K_i with K = S (G − V_T) on the gates and K₀ = 1/500 Ω on the input edge, so the
@@ -15,13 +15,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from clln_theory import paper
-from clln_theory.calibrate import SolutionLine, calibrate_point, model_solution_line
-from clln_theory.config import load_config
 from clln_theory.errors import ConfigError, SingularSystemError, TaskError
-from clln_theory.network import star_network
-from clln_theory.pipeline import calibrate_task, free_output, reproduce
-from clln_theory.tasks import DataPoint
+from clln_theory.experiments import paper
+from clln_theory.experiments.config import load_config
+from clln_theory.experiments.reproduction import calibrate_task, free_output, reproduce
+from clln_theory.inference.calibration import SolutionLine, calibrate_point, model_solution_line
+from clln_theory.model.network import star_network
+from clln_theory.model.tasks import DataPoint
 
 # Calibration is two linear equations on an exactly linear solution set: round-off only.
 FIT_RTOL = 1e-9
@@ -221,10 +221,10 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
 
     import tomllib
 
-    from clln_theory import config
-    from clln_theory.config import parse_config
-    from clln_theory.cycles import periodic_orbit
-    from clln_theory.simulate import Protocol, learning_rate_A0, limit_cycle
+    from clln_theory.experiments import config
+    from clln_theory.experiments.config import parse_config
+    from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle
+    from clln_theory.theory.orbits import periodic_orbit
 
     preset = Path(config.__file__).parent / "presets" / "exp1.toml"
     raw = tomllib.loads(preset.read_text(encoding="utf-8"))
@@ -265,8 +265,8 @@ def _exp1_without_data(taus):
 
     import tomllib
 
-    from clln_theory import config
-    from clln_theory.config import parse_config
+    from clln_theory.experiments import config
+    from clln_theory.experiments.config import parse_config
 
     preset = Path(config.__file__).parent / "presets" / "exp1.toml"
     raw = tomllib.loads(preset.read_text(encoding="utf-8"))
@@ -299,7 +299,7 @@ def test_zero_bias_orbit_of_compatible_tasks_sits_at_the_joint_solution(tmp_path
 
 
 def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one():
-    from clln_theory.asymptotics import small_tau
+    from clln_theory.theory.asymptotics import small_tau
 
     taus = np.array([2.5e-4, 5e-4, 1e-3])  # the smallest periods, well below 2 / max eig(M)
     rep = reproduce("fig3", tau=taus, grid_points=0)

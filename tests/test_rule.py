@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from clln_theory.electrical.kirchhoff import contrastive_function, free_state
+from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
 from clln_theory.errors import ProtocolError
-from clln_theory.kirchhoff import contrastive_function, free_state
-from clln_theory.network import Network, star_network
-from clln_theory.rule import clamped_outputs, coupled_learning_force
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.model.network import Network, star_network
+from clln_theory.model.tasks import DataPoint, Task
 
 V_P, V_M = 0.4351, 0.0181
 #: Central differences of C with h = 1e-6 V: truncation ~h^2 |C'''| and round-off

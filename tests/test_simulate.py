@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clln_theory.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.electrical.kirchhoff import clamped_state, free_state
 from clln_theory.errors import DeviceError, ProtocolError, ShapeError, TaskError
-from clln_theory.kirchhoff import clamped_state, free_state
-from clln_theory.network import periodic_lattice, star_network
-from clln_theory.paper import (
+from clln_theory.experiments.paper import (
     EXPERIMENTS,
     FIG2_C0,
     FIG2_R,
@@ -18,7 +16,10 @@ from clln_theory.paper import (
     V_PLUS,
     experiment_tasks,
 )
-from clln_theory.simulate import (
+from clln_theory.model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from clln_theory.model.network import periodic_lattice, star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.simulator.runs import (
     Protocol,
     learning_rate_A0,
     limit_cycle,
@@ -26,7 +27,6 @@ from clln_theory.simulate import (
     simulate,
     task_errors,
 )
-from clln_theory.tasks import DataPoint, Task
 
 SUP = {"High": V_PLUS, "Low": V_MINUS}
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)

@@ -6,15 +6,20 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from clln_theory.errors import SymbolicSizeError
-from clln_theory.linearize import contrastive_hessian, force_jacobian, linearize, nearest_solution
-from clln_theory.network import Network, periodic_lattice, star_network
-from clln_theory.symbolic import (
+from clln_theory.electrical.symbolic import (
     symbolic_contrastive_hessian,
     symbolic_force_jacobian,
     symbolic_model,
 )
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.errors import SymbolicSizeError
+from clln_theory.model.network import Network, periodic_lattice, star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.theory.jacobian import (
+    contrastive_hessian,
+    force_jacobian,
+    linearize,
+    nearest_solution,
+)
 
 V_P, V_M = 0.4351, 0.0181
 #: Exact rational evaluation vs the float adjoint: round-off of the adjoint only.

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from clln_theory.errors import NetworkError, TaskError
-from clln_theory.network import Network, star_network
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.model.network import Network, star_network
+from clln_theory.model.tasks import DataPoint, Task
 
 V_P, V_M = 0.4351, 0.0181
 

@@ -30,9 +30,9 @@ import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from clln_theory.cycles import periodic_orbit  # noqa: E402
-from clln_theory.linear import LinearTask  # noqa: E402
 from clln_theory.testing import hard_pair, naive_orbit_G0  # noqa: E402
+from clln_theory.theory.linear import LinearTask  # noqa: E402
+from clln_theory.theory.orbits import periodic_orbit  # noqa: E402
 
 EPS = np.finfo(float).eps
 

@@ -20,11 +20,11 @@ import time
 
 import numpy as np
 
-from clln_theory.kirchhoff import free_state
-from clln_theory.linearize import force_jacobian, force_jacobian_fd
-from clln_theory.network import Network, star_network
-from clln_theory.symbolic import symbolic_contrastive_hessian
-from clln_theory.tasks import DataPoint, Task
+from clln_theory.electrical.kirchhoff import free_state
+from clln_theory.electrical.symbolic import symbolic_contrastive_hessian
+from clln_theory.model.network import Network, star_network
+from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.theory.jacobian import force_jacobian, force_jacobian_fd
 
 
 def random_network(n_nodes: int, n_edges: int, seed: int = 0) -> Network:

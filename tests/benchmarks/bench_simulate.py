@@ -26,13 +26,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from clln_theory.circuit import solve_circuit  # noqa: E402
-from clln_theory.compare import calibrate_to_line, compare_with_measurement  # noqa: E402
-from clln_theory.devices import ThreeRegimeMOSFET  # noqa: E402
-from clln_theory.network import star_network  # noqa: E402
-from clln_theory.paper import EXPERIMENTS  # noqa: E402
-from clln_theory.simulate import Protocol, learning_rate_A0, limit_cycle, simulate  # noqa: E402
-from clln_theory.tasks import DataPoint, Task  # noqa: E402
+from clln_theory.electrical.circuit import solve_circuit  # noqa: E402
+from clln_theory.experiments.compare import calibrate_to_line, compare_with_measurement  # noqa: E402
+from clln_theory.experiments.paper import EXPERIMENTS  # noqa: E402
+from clln_theory.model.devices import ThreeRegimeMOSFET  # noqa: E402
+from clln_theory.model.network import star_network  # noqa: E402
+from clln_theory.model.tasks import DataPoint, Task  # noqa: E402
+from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle, simulate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"

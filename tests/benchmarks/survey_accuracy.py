@@ -21,8 +21,8 @@ import warnings  # noqa: E402
 import numpy as np  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
-from clln_theory.cycles import periodic_orbit  # noqa: E402
 from clln_theory.testing import task_pairs  # noqa: E402
+from clln_theory.theory.orbits import periodic_orbit  # noqa: E402
 
 EPS = np.finfo(float).eps
 TAUS = np.logspace(-9, 3, 7)

@@ -25,9 +25,9 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import ShapeError, SingularSystemError, TaskError
-from .network import Network, _imposed_indices, _readonly
-from .tasks import Task
+from ..errors import ShapeError, SingularSystemError, TaskError
+from ..model.network import Network, _imposed_indices, _readonly
+from ..model.tasks import Task
 
 __all__ = [
     "DENSE_MAX_INTERIOR",
@@ -68,7 +68,7 @@ def laplacian(network: Network, G: Any) -> sp.csr_matrix:
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
+    >>> from clln_theory.model.network import star_network
     >>> L = laplacian(star_network(), [3.0, 3.0])
     >>> float(abs(L.sum(axis=1)).max()) < 1e-18
     True
@@ -284,7 +284,7 @@ def solve_voltages(network: Network, G: Any, imposed: Sequence[str], values: Any
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
+    >>> from clln_theory.model.network import star_network
     >>> net = star_network()
     >>> V = solve_voltages(net, [3.0, 3.0], ["High", "Low", "Input"], [1.0, 0.0, 0.5])
     >>> round(float(V[0, 3]), 6)  # Output: conductance-weighted mean of its neighbours
@@ -324,8 +324,8 @@ def free_state(network: Network, G: Any, task: Task) -> State:
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> s = free_state(star_network(), [3.0, 3.5], task)
     >>> round(float(s.O[0]), 6)
@@ -353,8 +353,8 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> c = clamped_state(star_network(), [3.0, 3.5], task, [0.31])
     >>> float(c.O[0])
@@ -381,7 +381,7 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
 
     Examples
     --------
-    >>> from clln_theory.network import Network
+    >>> from clln_theory.model.network import Network
     >>> net = Network.from_edges([("a", "b", 2.0)])
     >>> float(power(net, [], [1.0, 0.0]))
     2.0
@@ -424,8 +424,8 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> C = contrastive_function(star_network(), [3.0, 3.5], task)
     >>> C > 0

@@ -19,7 +19,7 @@ Clamping protocols (``delta = L - O_F``):
 
 For a linear network the force of standard clamping is the gradient of the contrastive function
 at ``eta = 1``: ``F = dC/dG`` with ``C = P_C - P_F`` of (D3) (envelope theorem,
-``dP/dK_e = dV_e**2``). For ``eta < 1``, see `clln_theory.linearize` for the η subtlety.
+``dP/dK_e = dV_e**2``). For ``eta < 1``, see `clln_theory.theory.jacobian` for the η subtlety.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import ProtocolError, ShapeError, TaskError
+from ..errors import ProtocolError, ShapeError, TaskError
+from ..model.network import Network
+from ..model.tasks import Task
 from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
-from .network import Network
-from .tasks import Task
 
 __all__ = ["ClampingProtocol", "ForceResult", "clamped_outputs", "coupled_learning_force"]
 
@@ -74,7 +74,7 @@ def clamped_outputs(
 
     Examples
     --------
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.model.tasks import DataPoint, Task
     >>> t = Task([DataPoint({"i": 0.0}, 0.2), DataPoint({"i": 1.0}, -0.2)], "o",
     ...          kind="classification")
     >>> O_C, w, active = clamped_outputs([0.1, -0.3], t, eta=0.5)
@@ -187,8 +187,8 @@ def coupled_learning_force(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> res = coupled_learning_force(star_network(), [3.0, 3.5], task)
     >>> res.delta.round(6)  # the output is below its label ...

@@ -21,7 +21,7 @@ This is the only module of the package that imports sympy.
 Practical size: exact elimination costs grow quickly with the number of interior nodes (the
 determinant of the interior block is a sum over spanning forests); past `DEFAULT_MAX_INTERIOR`
 interior nodes or `DEFAULT_MAX_GATES` gates `SymbolicSizeError` is raised: use the adjoint
-formulas of `clln_theory.linearize`, which are exact to round-off at any size.
+formulas of `clln_theory.theory.jacobian`, which are exact to round-off at any size.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from .errors import SymbolicSizeError, TaskError
+from ..errors import SymbolicSizeError, TaskError
+from ..model.network import Network
+from ..model.tasks import Task
 from .kirchhoff import _check_eta, _hinge_satisfied, free_state
-from .network import Network
-from .tasks import Task
 
 __all__ = [
     "DEFAULT_MAX_GATES",
@@ -334,7 +334,7 @@ def symbolic_model(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
+    >>> from clln_theory.model.network import star_network
     >>> m = symbolic_model(star_network(), ["High", "Low", "Input"], "Output",
     ...                    gate_labels=("-", "+"))
     >>> m.O_F
@@ -355,7 +355,7 @@ def symbolic_model(
         raise SymbolicSizeError(
             f"Symbolic elimination of {n_int} interior nodes with {network.n_gates} gates exceeds "
             f"the practical limit (max_interior={max_interior}, max_gates={max_gates}); use the "
-            "adjoint formulas (clln_theory.linearize, method='adjoint') or raise the limits."
+            "adjoint formulas (clln_theory.theory.jacobian, method='adjoint') or raise the limits."
         )
     n = network.n_gates
     labels = list(gate_labels) if gate_labels is not None else [str(i + 1) for i in range(n)]
@@ -416,7 +416,7 @@ def symbolic_model(
 class _DummyPoint:
     @staticmethod
     def make(inputs):
-        from .tasks import DataPoint
+        from ..model.tasks import DataPoint
 
         if not inputs:
             raise TaskError("At least one input node is needed, but none was given.")
@@ -493,8 +493,8 @@ def symbolic_contrastive_hessian(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> H = symbolic_contrastive_hessian(star_network(), [3.0, 3.5], task)
     >>> H.shape
@@ -525,8 +525,8 @@ def symbolic_force_jacobian(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> J = symbolic_force_jacobian(star_network(), [3.0, 3.5], task)
     >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C

@@ -117,7 +117,7 @@ def _gspace_panel(ax, rep):
     cyc_taus = list(cfg.sweep.cycles)
     orbit_tr = None
     if cyc_taus:
-        from .cycles import periodic_orbit
+        from ..theory.orbits import periodic_orbit
 
         orb = periodic_orbit(a_task.linear, b_task.linear, rep.B, np.array(cyc_taus))
         orbit_tr = orb.trajectory(401).G  # (T, m, 2)
@@ -217,7 +217,7 @@ def _nearest_index(values, x):
 
 
 def plot_reproduction(rep, path: str | Path | None = None, *, dpi: int = 150):
-    """Draw the Fig. 2-like figure of a :class:`~clln_theory.pipeline.Reproduction`.
+    """Draw the Fig. 2-like figure of a :class:`~clln_theory.experiments.reproduction.Reproduction`.
 
     Parameters
     ----------

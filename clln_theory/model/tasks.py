@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .errors import TaskError
+from ..errors import TaskError
 
 if TYPE_CHECKING:
     from .network import Network
@@ -192,7 +192,7 @@ class Task:
         NetworkError
             Naming an unknown node, or the floating nodes (a component with no imposed node).
         """
-        from .errors import NetworkError
+        from ..errors import NetworkError
 
         for n in self.input_nodes + self.output_nodes:
             network.node(n)

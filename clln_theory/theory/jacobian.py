@@ -50,11 +50,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
-from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
-from .network import Network, _readonly
-from .rule import coupled_learning_force
-from .tasks import Task
+from ..electrical.kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
+from ..electrical.rule import coupled_learning_force
+from ..errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
+from ..model.network import Network, _readonly
+from ..model.tasks import Task
 
 __all__ = [
     "DEFAULT_DELTA_TOL",
@@ -259,8 +259,8 @@ def force_jacobian(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network()
     >>> task, _ = experiment_tasks("exp1")
     >>> res = force_jacobian(net, [3.0, 3.5], task)
@@ -359,8 +359,8 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> H = contrastive_hessian(star_network(), [3.0, 3.5], task)
     >>> bool(abs(H[0, 1] - H[1, 0]) < 1e-15)
@@ -405,8 +405,8 @@ def force_jacobian_fd(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> task, _ = experiment_tasks("exp1")
     >>> net = star_network()
     >>> J = force_jacobian_fd(net, [3.0, 3.5], task)
@@ -459,7 +459,7 @@ def linearize(
     eta : float in (0, 1]
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
-        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.symbolic`), small networks;
+        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small networks;
         it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
         ``G_star`` on the solution manifold.
     curvature : {"auto", "exact", "gauss-newton", "solution"}
@@ -487,8 +487,8 @@ def linearize(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network()
     >>> task, _ = experiment_tasks("exp1")
     >>> G_star = nearest_solution(net, task, [3.0, 3.5])
@@ -511,7 +511,7 @@ def linearize(
         jac = force_jacobian(network, G_star, task, eta=eta, curvature=mode)
         J = np.array(jac.J)
     elif method == "symbolic":
-        from .symbolic import symbolic_force_jacobian
+        from ..electrical.symbolic import symbolic_force_jacobian
 
         J = symbolic_force_jacobian(network, G_star, task, eta=eta)
     else:
@@ -588,9 +588,9 @@ def nearest_solution(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
-    >>> from clln_theory.kirchhoff import free_state
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
+    >>> from clln_theory.electrical.kirchhoff import free_state
     >>> net = star_network()
     >>> task, _ = experiment_tasks("exp1")
     >>> G = nearest_solution(net, task, [3.0, 3.5])
@@ -643,8 +643,8 @@ def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, *
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network()
     >>> a, b = experiment_tasks("exp1")
     >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)

@@ -15,7 +15,7 @@ Models
 ``ThreeRegimeMOSFET``
     The transistor of the experiment: ohmic (Eq. (2)), saturation ``S Vov**2 / 2`` and an
     exponential subthreshold tail (0.1 V/decade) below an overdrive of 0.096 V, used by the
-    nonlinear simulator (`clln_theory.circuit`, `clln_theory.simulate`).
+    nonlinear simulator (`clln_theory.electrical.circuit`, `clln_theory.simulator.runs`).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class ThreeRegimeMOSFET:
     ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the
     factor ``(Vtr - Vds/2) ln(10)/n`` (ohmic side, 2.2 as ``Vds -> 0``) or ``Vtr ln(10)/(2n)``
     (saturated, 1.105): the model is C⁰, not C¹, across the threshold, as specified. The damped
-    Newton of `clln_theory.circuit` copes with this kink (line search on the current residual).
+    Newton of `clln_theory.electrical.circuit` copes with this kink (line search on the current residual).
 
     Examples
     --------

@@ -42,9 +42,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares, minimize_scalar
 
-from .cycles import periodic_orbit
-from .errors import ConvergenceError, ShapeError, TaskError
-from .linear import LinearTask, _as_times, _as_vector
+from ..errors import ConvergenceError, ShapeError, TaskError
+from ..theory.linear import LinearTask, _as_times, _as_vector
+from ..theory.orbits import periodic_orbit
 
 __all__ = [
     "DEFAULT_CURVE_SAMPLES",
@@ -148,7 +148,7 @@ def affine_cycle(
     TaskError
         If the two tasks share a null direction: then no closed orbit exists and the component
         of ``B`` along that direction only makes the gates drift (see
-        :func:`~clln_theory.cycles.periodic_orbit`); a closed cycle cannot be fitted.
+        :func:`~clln_theory.theory.orbits.periodic_orbit`); a closed cycle cannot be fitted.
 
     Notes
     -----
@@ -156,13 +156,13 @@ def affine_cycle(
     the trajectory chains (D5) of the paper, affine in its start and in ``B``; so
     ``G(t; B) = g(t) + J(t) B`` holds exactly, and ``J`` is found from ``n + 1`` orbits
     (``B = 0`` and the unit vectors), by differences that are exact up to rounding. Cost:
-    ``n + 1`` calls of :func:`~clln_theory.cycles.periodic_orbit` and of its trajectory.
+    ``n + 1`` calls of :func:`~clln_theory.theory.orbits.periodic_orbit` and of its trajectory.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
@@ -652,8 +652,8 @@ def cycle_misfit(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
@@ -747,8 +747,8 @@ def infer_bias_from_cycles(
     Synthesize a cycle with a known bias, add 1 mV of noise, and recover the bias:
 
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
@@ -849,8 +849,8 @@ def infer_bias_from_cycle(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])

@@ -20,7 +20,7 @@ This module never imports the linear theory (``linear``, ``cycles``, ``linearize
 Engines
 -------
 ``"general"``
-    Any network: the damped Newton of `clln_theory.circuit` for the free and the clamped state
+    Any network: the damped Newton of `clln_theory.electrical.circuit` for the free and the clamped state
     of every step (warm-started from the previous step of the same point).
 ``"fast"``
     Networks whose free state has a single interior node, the output (the paper's 2+1 network):
@@ -41,12 +41,17 @@ from typing import Any, Literal
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .circuit import DEFAULT_ATOL_CURRENT, DEFAULT_RTOL_CURRENT, DEFAULT_TOL_STEP, CircuitSolver
-from .devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
-from .errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
-from .metrics import task_error
-from .network import Network, _readonly
-from .tasks import Task
+from ..electrical.circuit import (
+    DEFAULT_ATOL_CURRENT,
+    DEFAULT_RTOL_CURRENT,
+    DEFAULT_TOL_STEP,
+    CircuitSolver,
+)
+from ..errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
+from ..metrics import task_error
+from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from ..model.network import Network, _readonly
+from ..model.tasks import Task
 
 __all__ = [
     "DEFAULT_A0",
@@ -216,7 +221,7 @@ def task_errors(outputs: Any, task: Task) -> np.ndarray:
 
     Examples
     --------
-    >>> from clln_theory.tasks import DataPoint, Task
+    >>> from clln_theory.model.tasks import DataPoint, Task
     >>> t = Task([DataPoint({"a": 0.0}, 0.3), DataPoint({"a": 1.0}, -0.3)], "o",
     ...          kind="classification")
     >>> float(task_errors([0.5, -0.1], t))  # first point beyond its label: not counted
@@ -332,7 +337,7 @@ class LimitCycle:
 
     @property
     def span(self) -> float:
-        """The cycle span ``D`` (4), under the name `clln_theory.cycles.Orbit` uses."""
+        """The cycle span ``D`` (4), under the name `clln_theory.theory.orbits.Orbit` uses."""
         return self.D
 
 
@@ -1065,9 +1070,9 @@ def simulate(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.devices import ThreeRegimeMOSFET
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.model.devices import ThreeRegimeMOSFET
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network(device=ThreeRegimeMOSFET())
     >>> a, b = experiment_tasks("exp1")
     >>> tr = simulate(net, [a, b], [3.0, 3.5], tau=0.02, n_periods=5, B=[2.97, 4.41],
@@ -1204,9 +1209,9 @@ def limit_cycle(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.devices import ThreeRegimeMOSFET
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.model.devices import ThreeRegimeMOSFET
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network(device=ThreeRegimeMOSFET())
     >>> a, b = experiment_tasks("exp1")
     >>> lc = limit_cycle(net, a, b, tau=0.02, B=[2.97, 4.41],

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ShapeError, SingularSystemError, TaskError
+from ..errors import ShapeError, SingularSystemError, TaskError
 
 __all__ = [
     "BiasEstimate",

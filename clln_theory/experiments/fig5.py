@@ -81,7 +81,7 @@ protocol (as in the experiment, one physical network), so the comparison is pair
 
 Examples
 --------
->>> from clln_theory.overclamp import fig5_tasks, ring_inputs, FIG5_EPS
+>>> from clln_theory.experiments.fig5 import fig5_tasks, ring_inputs, FIG5_EPS
 >>> [round(1e3 * e) for e in FIG5_EPS]
 [83, 167, 250, 334, 417]
 >>> ring_inputs(0.2).round(4)[:3]
@@ -103,11 +103,11 @@ from typing import Any
 
 import numpy as np
 
-from .circuit import CircuitSolver
-from .devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
-from .errors import ConvergenceError, NetworkError, TaskError
-from .network import Network, periodic_lattice
-from .tasks import DataPoint, Task
+from ..electrical.circuit import CircuitSolver
+from ..errors import ConvergenceError, NetworkError, TaskError
+from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
+from ..model.network import Network, periodic_lattice
+from ..model.tasks import DataPoint, Task
 
 __all__ = [
     "FIG5_BIAS_SCALE",
@@ -411,7 +411,7 @@ def fig5_training_task(
 
     At the paper's cycle time ``tau = 200 µs = 2 t_h`` every half period holds exactly one data
     point, so the experiment alternates one α point and one β point, cycling through the points
-    of each class. `clln_theory.simulate.simulate` restarts the point cycle of a task at every
+    of each class. `clln_theory.simulator.runs.simulate` restarts the point cycle of a task at every
     task switch, so two 4-point tasks with ``tau = 2 t_h`` would train only the first point of
     each class. One task holding the interleaved points, trained alone, gives exactly the
     paper's sequence of steps (see `run_fig5_case`).
@@ -442,7 +442,7 @@ FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
 
 
 def _protocol(name: str, A0: float):
-    from .simulate import Protocol
+    from ..simulator.runs import Protocol
 
     if name == "standard":
         return Protocol(clamping="standard", eta=1.0, t_h=FIG5_T_H, A0=A0)
@@ -483,7 +483,7 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
 
     Notes
     -----
-    Training: `clln_theory.simulate.simulate` (discrete mode, general Newton engine) on the
+    Training: `clln_theory.simulator.runs.simulate` (discrete mode, general Newton engine) on the
     interleaved 8-point task of `fig5_training_task`, one point per step of ``t_h = 100 µs``, so
     α and β alternate every 100 µs: the paper's ``tau = 200 µs``. The simulator's half period is
     ``half_steps`` steps; it only sets how often r₀ is re-adapted (overclamping: mean hold
@@ -491,8 +491,8 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     and how often the state is recorded. Evaluation: fresh (cold-start) Newton solves of the
     free state at the final gates.
     """
-    from . import metrics
-    from .simulate import simulate
+    from .. import metrics
+    from ..simulator.runs import simulate
 
     cfg = {**FIG5_DEFAULTS, **dict(item)}
     for k in ("eps", "split", "protocol"):
@@ -733,7 +733,7 @@ def overclamping_experiment(
     -------
     Fig5Result
     """
-    from .sweeps import grid, run_sweep
+    from ..sweeps import grid, run_sweep
 
     eps_t = tuple(float(e) for e in eps)
     splits_t = tuple(int(s) for s in splits)

@@ -1,17 +1,17 @@
 """The paper's pipeline, end to end: experiment description -> limit cycles, D², Ē (App. D, E).
 
-:func:`reproduce` takes an :class:`~clln_theory.config.ExperimentConfig` (a TOML file or preset)
+:func:`reproduce` takes an :class:`~clln_theory.experiments.config.ExperimentConfig` (a TOML file or preset)
 and the folder of measured data, and runs the pipeline of Appendix E of the paper with
 DESIGN.md §4:
 
 1. Calibrate every point that has a measured solution line (effective input and label of the
-   linear model, :func:`~clln_theory.calibrate.calibrate_point`); linearize a single-point task at
+   linear model, :func:`~clln_theory.inference.calibration.calibrate_point`); linearize a single-point task at
    the point of its line nearest the reference point, a two-point task at the intersection of its
    two lines.
 2. ``M_μ = (r γ / η) ∂²C_μ/∂G²`` at ``G*_μ`` from the package's Hessian
-   (:func:`clln_theory.linearize.linearize`); with η = 1 this is the paper's (D2).
-3. The bias: given, or inferred from drift tests / stationary points (:mod:`clln_theory.bias`).
-4. For every period: the closed orbit (D11) (:func:`~clln_theory.cycles.periodic_orbit`), the
+   (:func:`clln_theory.theory.jacobian.linearize`); with η = 1 this is the paper's (D2).
+3. The bias: given, or inferred from drift tests / stationary points (:mod:`clln_theory.inference.drift`).
+4. For every period: the closed orbit (D11) (:func:`~clln_theory.theory.orbits.periodic_orbit`), the
    squared span D² (4), the combined error Ē (A4) against the fitted labels with the linear
    network's outputs, and whether the orbit stays in the gate box.
 5. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
@@ -20,7 +20,7 @@ DESIGN.md §4:
    nearest point of β's solution set, with a smaller small-τ slope and a lower Ē plateau.
 
 The result, :class:`Reproduction`, holds the theory next to the measurements and writes JSON and
-CSV tables; :func:`clln_theory.plotting.plot_reproduction` draws the Fig. 2-like figure.
+CSV tables; :func:`clln_theory.plotting.figures.plot_reproduction` draws the Fig. 2-like figure.
 """
 
 from __future__ import annotations
@@ -34,23 +34,28 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as _data
-from .bias import (
+from .. import data as _data
+from ..electrical.kirchhoff import free_state
+from ..errors import ConfigError, DataFormatError
+from ..inference.calibration import (
+    CalibratedPoint,
+    SolutionLine,
+    calibrate_point,
+    model_solution_line,
+)
+from ..inference.drift import (
     BiasEstimate,
     Projection,
     combine_projections,
     drift_velocity,
     stationary_projection,
 )
-from .calibrate import CalibratedPoint, SolutionLine, calibrate_point, model_solution_line
+from ..model.network import Network
+from ..model.tasks import DataPoint, Task
+from ..theory.jacobian import linearize
+from ..theory.linear import LinearTask
+from ..theory.orbits import Orbit, periodic_orbit
 from .config import ExperimentConfig, load_config
-from .cycles import Orbit, periodic_orbit
-from .errors import ConfigError, DataFormatError
-from .kirchhoff import free_state
-from .linear import LinearTask
-from .linearize import linearize
-from .network import Network
-from .tasks import DataPoint, Task
 
 __all__ = [
     "DEFAULT_CYCLE_SAMPLES",
@@ -76,7 +81,7 @@ def free_output(network: Network, output: str):
     """The free output of a network as a function ``(G, point) -> O_F``, vectorized over G.
 
     ``G`` may have shape (n_gates,) or (..., n_gates); each gate vector costs one Kirchhoff solve
-    (:func:`clln_theory.kirchhoff.free_state`).
+    (:func:`clln_theory.electrical.kirchhoff.free_state`).
     """
 
     def output_fn(G, point: DataPoint):
@@ -95,7 +100,7 @@ class CalibratedTask:
 
     ``task`` holds the effective (fitted) points; ``lines`` the solution line of each point
     (measured, or the model's own); ``calibrations`` the fits (None for points without a measured
-    line); ``linear`` the :class:`~clln_theory.linear.LinearTask` (M in 1/s at ``G_star``).
+    line); ``linear`` the :class:`~clln_theory.theory.linear.LinearTask` (M in 1/s at ``G_star``).
     """
 
     name: str
@@ -119,7 +124,7 @@ class CalibratedTask:
 def _rate_matrix(network: Network, task: Task, G_star, *, gamma: float, eta: float) -> LinearTask:
     """``LinearTask`` with ``M = (gamma/eta) d²C/dG²`` at ``G_star`` (``gamma`` = r γ).
 
-    Uses the package's one implementation, :func:`clln_theory.linearize.linearize` (adjoint
+    Uses the package's one implementation, :func:`clln_theory.theory.jacobian.linearize` (adjoint
     Jacobian of the Coupled Learning force; at a solution it equals (1/η) ∂²C/∂G², DESIGN.md §3).
     """
     return linearize(network, task, G_star, gamma=gamma, eta=eta)

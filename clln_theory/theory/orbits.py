@@ -20,7 +20,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import AccuracyWarning, ShapeError, SingularSystemError, TaskError
+from ..errors import AccuracyWarning, ShapeError, SingularSystemError, TaskError
 from .linear import _EPS, LinearTask, _as_times, _as_vector, _phi1_times
 
 _dsyrk = scipy.linalg.blas.dsyrk
@@ -339,11 +339,11 @@ def periodic_orbit(
     Two single-point tasks in two gates (solution lines crossing at (1, 1)):
 
     >>> import numpy as np
-    >>> from clln_theory import linear, cycles
+    >>> from clln_theory import LinearTask, periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
-    >>> a = linear.LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
-    >>> b = linear.LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
-    >>> orbit = cycles.periodic_orbit(a, b, B=[0.1, -0.2], tau=[1e-3, 1.0, 1e3])
+    >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
+    >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
+    >>> orbit = periodic_orbit(a, b, B=[0.1, -0.2], tau=[1e-3, 1.0, 1e3])
     >>> orbit.G0.shape, [f"{D:.4g}" for D in orbit.span]
     ((3, 2), ['0.0002236', '0.2236', '223.6'])
     >>> orbit.trajectory(5).G.shape  # 5 samples of each of the 3 periods

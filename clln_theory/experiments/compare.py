@@ -6,11 +6,11 @@ Three tools:
     Effective input voltage and label of a single-point task for which the *nonlinear*
     network's solution set passes through a measured solution line ``G₂ = a G₁ + c`` at two
     points (±``step`` along the line around ``centre``). The nonlinear analogue of
-    `clln_theory.calibrate.calibrate_point` (which relies on the superposition of a linear
-    network); here a 2x2 Newton solve with the Kirchhoff solver of `clln_theory.circuit`.
+    `clln_theory.inference.calibration.calibrate_point` (which relies on the superposition of a linear
+    network); here a 2x2 Newton solve with the Kirchhoff solver of `clln_theory.electrical.circuit`.
 `compare_theory_simulation`
     The linear theory (``linearize`` + ``cycles.periodic_orbit``, (D2)-(D11)) and the nonlinear
-    simulator (`clln_theory.simulate.limit_cycle`) on the same network, tasks, bias and τ grid,
+    simulator (`clln_theory.simulator.runs.limit_cycle`) on the same network, tasks, bias and τ grid,
     with their ratios.
 `compare_with_measurement`
     Simulated limit cycles (with gate limits) at the τ of a measured D² curve, with the ratio
@@ -29,9 +29,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.optimize import root
 
-from .circuit import CircuitSolver
-from .devices import LinearDevice
-from .errors import (
+from ..electrical.circuit import CircuitSolver
+from ..errors import (
     ConvergenceError,
     DataFormatError,
     ProtocolError,
@@ -39,9 +38,10 @@ from .errors import (
     SingularSystemError,
     TaskError,
 )
-from .network import Network, _readonly
-from .simulate import Protocol, limit_cycle, task_errors
-from .tasks import DataPoint, Task
+from ..model.devices import LinearDevice
+from ..model.network import Network, _readonly
+from ..model.tasks import DataPoint, Task
+from ..simulator.runs import Protocol, limit_cycle, task_errors
 
 __all__ = [
     "CycleFailure",
@@ -108,9 +108,9 @@ def calibrate_to_line(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.devices import OhmicMOSFET
-    >>> from clln_theory.paper import experiment_tasks
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.model.devices import OhmicMOSFET
+    >>> from clln_theory.experiments.paper import experiment_tasks
     >>> net = star_network(device=OhmicMOSFET())
     >>> t, _ = experiment_tasks("exp1")
     >>> tc = calibrate_to_line(net, t, (2.7257, -3.3003))
@@ -243,7 +243,7 @@ def compare_with_measurement(
     tau, D2_measured : (T,) array_like
         The measured curve (``measured-DG2-expN.csv``).
     B, protocol, gate_limits, G0, tol
-        As in `clln_theory.simulate.limit_cycle`. Each τ starts from the previous τ's cycle.
+        As in `clln_theory.simulator.runs.limit_cycle`. Each τ starts from the previous τ's cycle.
 
     Returns
     -------
@@ -256,7 +256,7 @@ def compare_with_measurement(
     DataFormatError
         A measured D² that is not finite and > 0 (the ratio would be inf, NaN or negative).
     ConvergenceError
-        A limit cycle not found (as in `clln_theory.simulate.limit_cycle`).
+        A limit cycle not found (as in `clln_theory.simulator.runs.limit_cycle`).
     """
     tau = np.asarray(tau, dtype=float)
     D2m = np.asarray(D2_measured, dtype=float)
@@ -426,9 +426,9 @@ def compare_theory_simulation(
     Each simulated cycle starts from the previous successful τ's cycle (the first from the
     joint linearization point of task α). A failed τ does not move that start.
     """
-    from .cycles import periodic_orbit
-    from .kirchhoff import free_state
-    from .linearize import linearize, nearest_solution
+    from ..electrical.kirchhoff import free_state
+    from ..theory.jacobian import linearize, nearest_solution
+    from ..theory.orbits import periodic_orbit
 
     if on_failure not in ("record", "raise"):
         raise ProtocolError(

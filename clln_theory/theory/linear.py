@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ProtocolError, ShapeError, TaskError
+from ..errors import ProtocolError, ShapeError, TaskError
 
 __all__ = [
     "DEFAULT_PSD_TOL",
@@ -163,7 +163,7 @@ class LinearTask:
     A single-point task in two gates has a rank-one ``M`` and a line of solutions:
 
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
+    >>> from clln_theory.theory.linear import LinearTask
     >>> task = LinearTask([[2.0, 2.0], [2.0, 2.0]], G_star=[1.0, 3.0])
     >>> task.rank, task.eigvals
     (1, array([0., 4.]))
@@ -292,7 +292,7 @@ def evolve(task: LinearTask, G0: ArrayLike, t: ArrayLike, B: ArrayLike) -> NDArr
     --------
     Decay to the solution line plus drift along it at ``N B``:
 
-    >>> from clln_theory.linear import LinearTask, evolve
+    >>> from clln_theory.theory.linear import LinearTask, evolve
     >>> task = LinearTask([[2.0, 2.0], [2.0, 2.0]], G_star=[1.0, 3.0])
     >>> evolve(task, [0.0, 0.0], [0.0, 10.0], B=[0.0, 0.1]).round(6)
     array([[0.    , 0.    ],
@@ -364,7 +364,7 @@ def half_period_map(task: LinearTask, B: ArrayLike, h: ArrayLike) -> HalfPeriodM
 
     Examples
     --------
-    >>> from clln_theory.linear import LinearTask, half_period_map
+    >>> from clln_theory.theory.linear import LinearTask, half_period_map
     >>> task = LinearTask([[1.0, 0.0], [0.0, 0.0]], G_star=[2.0, 0.0])
     >>> m = half_period_map(task, B=[0.0, 1.0], h=1.0)
     >>> m.A.round(6), m.b.round(6)

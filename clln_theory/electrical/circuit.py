@@ -31,8 +31,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .errors import ConvergenceError, ProtocolError, ShapeError
-from .network import Network, _imposed_indices
+from ..errors import ConvergenceError, ProtocolError, ShapeError
+from ..model.network import Network, _imposed_indices
 
 __all__ = [
     "DEFAULT_ATOL_CURRENT",
@@ -93,7 +93,7 @@ def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
+    >>> from clln_theory.model.network import star_network
     >>> net = star_network()
     >>> I = edge_currents(net, [3.0, 3.0], [0.4, 0.0, 0.2, 0.2])
     >>> float(I[2])  # the fixed 500-ohm edge has no drop
@@ -181,8 +181,8 @@ class CircuitSolver:
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
-    >>> from clln_theory.devices import ThreeRegimeMOSFET
+    >>> from clln_theory.model.network import star_network
+    >>> from clln_theory.model.devices import ThreeRegimeMOSFET
     >>> net = star_network(device=ThreeRegimeMOSFET())
     >>> solver = CircuitSolver(net, ["High", "Low", "Input"])
     >>> sol = solver.solve([3.0, 3.5], [0.4351, 0.0181, 0.4351])
@@ -475,7 +475,7 @@ def solve_circuit(
 
     Examples
     --------
-    >>> from clln_theory.network import star_network
+    >>> from clln_theory.model.network import star_network
     >>> net = star_network()
     >>> imposed, values = ["High", "Low", "Input"], [1.0, 0.0, 0.5]
     >>> sol = solve_circuit(net, [3.0, 3.0], imposed, values, V0=np.zeros(4))

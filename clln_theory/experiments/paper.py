@@ -14,7 +14,7 @@ Appendix E values (see ``tests/test_paper_reproduction.py``).
 
 Examples
 --------
->>> from clln_theory import paper
+>>> from clln_theory.experiments import paper
 >>> round(paper.gamma_from_components(paper.FIG2_R0, paper.FIG2_C0) * paper.FIG2_R, -4)
 3240000.0
 >>> paper.EXPERIMENTS["exp1"].bias
@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ConfigError
-from .tasks import DataPoint, Task
+from ..errors import ConfigError
+from ..model.tasks import DataPoint, Task
 
 __all__ = [
     "EXPERIMENTS",

@@ -1,8 +1,8 @@
 """Experiment descriptions in TOML: network, tasks, rate, bias, data and sweep.
 
 One file describes one two-task experiment completely, so that a user's own experiment (another
-network, other lines, other data) runs through :func:`clln_theory.pipeline.reproduce` with no code
-change. Presets for the paper ship in ``clln_theory/presets/`` (``exp1``, ``exp2``, ``fig3``);
+network, other lines, other data) runs through :func:`clln_theory.experiments.reproduction.reproduce` with no code
+change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``, ``fig3``);
 :func:`load_config` accepts a preset name or a path.
 
 Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete example)::
@@ -80,10 +80,10 @@ from typing import Any
 
 import numpy as np
 
-from .calibrate import SolutionLine
-from .errors import CLLNError, ConfigError
-from .network import Edge, Network
-from .tasks import DataPoint
+from ..errors import CLLNError, ConfigError
+from ..inference.calibration import SolutionLine
+from ..model.network import Edge, Network
+from ..model.tasks import DataPoint
 
 try:  # Python >= 3.11
     import tomllib as _toml
@@ -599,7 +599,7 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
 
 
 def list_presets() -> list[str]:
-    """Names of the shipped presets (``clln_theory/presets/*.toml``)."""
+    """Names of the shipped presets (``clln_theory/experiments/presets/*.toml``)."""
     return sorted(p.stem for p in _PRESETS.glob("*.toml"))
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from ..errors import DeviceError, NetworkError, ShapeError
 from .devices import Device, LinearDevice
-from .errors import DeviceError, NetworkError, ShapeError
 
 __all__ = [
     "PAPER_S",
@@ -414,7 +414,7 @@ class Network:
 def _imposed_indices(network: Network, imposed: Iterable[str]) -> np.ndarray:
     """Node indices of the imposed nodes, refusing an empty, repeated or floating set.
 
-    Shared by the linear (`clln_theory.kirchhoff`) and nonlinear (`clln_theory.circuit`) solvers.
+    Shared by the linear (`clln_theory.electrical.kirchhoff`) and nonlinear (`clln_theory.electrical.circuit`) solvers.
 
     Raises
     ------

@@ -2,7 +2,7 @@
 
 Training task alpha for ``h = tau / 2`` and task beta for ``h``, over and over, with the linear
 dynamics (D2) ``dG/dt = f_mu(G) = -M_mu (G - G*_mu) + B`` drives the gates onto the closed orbit
-computed exactly by :func:`clln_theory.cycles.periodic_orbit`. This module gives its limits:
+computed exactly by :func:`clln_theory.theory.orbits.periodic_orbit`. This module gives its limits:
 
 * :func:`small_tau` - ``tau -> 0``: the orbit shrinks onto the centre ``G_c`` of the *averaged*
   dynamics ``dG/dt = (f_alpha + f_beta) / 2`` and its span is ``D = (tau / 2) |v|`` with ``v`` the
@@ -15,7 +15,7 @@ computed exactly by :func:`clln_theory.cycles.periodic_orbit`. This module gives
 * :func:`crossover_tau` - where each form stops holding and where the two meet.
 
 Directions in the common nullspace of ``M_alpha`` and ``M_beta`` are split off exactly as
-:func:`~clln_theory.cycles.periodic_orbit` does (same threshold, same ``G_ref``): there the gates
+:func:`~clln_theory.theory.orbits.periodic_orbit` does (same threshold, same ``G_ref``): there the gates
 drift at ``Q Q^T B``. The attributes ``span_slope`` and ``plateau`` describe the periodic part;
 the ``span(tau)`` methods return (4) as ``periodic_orbit`` does, with the drift over ``tau / 2``
 added in quadrature (it is orthogonal to the periodic part).
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ShapeError, SingularSystemError, TaskError
+from ..errors import ShapeError, SingularSystemError, TaskError
 from .linear import _EPS, LinearTask, _as_times, _as_vector
 
 __all__ = [
@@ -47,7 +47,7 @@ __all__ = [
 #: averaged centre, ``|M_alpha (G_c0 - G*_alpha)|``, must be at most this times
 #: ``(|M_alpha| + |M_beta|) |G*_beta - G*_alpha|``. For an exact joint solution it is zero up to
 #: round-off in ``(M_alpha + M_beta)^+``, ~ cond * eps, i.e. below 1e-10 for condition numbers up
-#: to 1e6 (where :func:`~clln_theory.cycles.periodic_orbit` itself starts warning).
+#: to 1e6 (where :func:`~clln_theory.theory.orbits.periodic_orbit` itself starts warning).
 COMPATIBLE_RTOL = 1e-8
 
 #: :func:`large_tau` raises :class:`~clln_theory.errors.SingularSystemError` when the condition
@@ -228,7 +228,7 @@ def small_tau(
     B : (n,) array_like
         Bias, V/s.
     G_ref : (n,) array_like, optional
-        Common-null component of the orbit, as in :func:`~clln_theory.cycles.periodic_orbit`
+        Common-null component of the orbit, as in :func:`~clln_theory.theory.orbits.periodic_orbit`
         (default ``(G*_alpha + G*_beta) / 2``).
     rate_tol : float, optional
         Threshold (1/s) for the common nullspace, as in ``periodic_orbit``.
@@ -270,9 +270,9 @@ def small_tau(
     Two single-point tasks in two gates, solution lines crossing at ``G* = (1, 1)``:
 
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
-    >>> from clln_theory.asymptotics import small_tau
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
+    >>> from clln_theory.theory.asymptotics import small_tau
     >>> u, w = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(w, w), G_star=[1.0, 1.0])
@@ -335,7 +335,7 @@ def compatible_span_slope(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
+    >>> from clln_theory.theory.linear import LinearTask
     >>> a = LinearTask([[10.0, 0.0], [0.0, 0.0]], G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer([0.6, 0.8], [0.6, 0.8]), G_star=[1.0, 1.0])
     >>> round(compatible_span_slope(a, b, [0.1, -0.2]), 5)
@@ -446,7 +446,7 @@ def large_tau(
     B : (n,) array_like
         Bias, V/s.
     G_ref : (n,) array_like, optional
-        Common-null component of ``G0``, as in :func:`~clln_theory.cycles.periodic_orbit`.
+        Common-null component of ``G0``, as in :func:`~clln_theory.theory.orbits.periodic_orbit`.
     rate_tol : float, optional
         Threshold (1/s) for the common nullspace, as in ``periodic_orbit``.
 
@@ -474,9 +474,9 @@ def large_tau(
     drifts the gates at ``|N_beta B|``:
 
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.cycles import periodic_orbit
-    >>> from clln_theory.asymptotics import large_tau
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.orbits import periodic_orbit
+    >>> from clln_theory.theory.asymptotics import large_tau
     >>> a = LinearTask([[20.0, -5.0], [-5.0, 10.0]], G_star=[3.0, 3.0])
     >>> b = LinearTask(50.0 * np.outer([0.6, -0.8], [0.6, -0.8]), G_star=[2.5, 2.5])
     >>> B = [-1.8, 0.7]
@@ -610,8 +610,8 @@ def crossover_tau(
     A two-point task (full rank) and an incompatible single-point task, as in Fig. 3:
 
     >>> import numpy as np
-    >>> from clln_theory.linear import LinearTask
-    >>> from clln_theory.asymptotics import crossover_tau
+    >>> from clln_theory.theory.linear import LinearTask
+    >>> from clln_theory.theory.asymptotics import crossover_tau
     >>> a = LinearTask([[20.5, -20.6], [-20.6, 29.8]], G_star=[3.85, 3.05])
     >>> w = np.array([0.44, -0.898]) / np.hypot(0.44, 0.898)
     >>> b = LinearTask(66.1 * np.outer(w, w), G_star=[2.40, 2.70])

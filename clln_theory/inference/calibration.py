@@ -9,7 +9,7 @@ point (a two-point task: at the intersection of its two lines).
 
 Everything here works for any network with two gates whose output is given as a function
 ``output(G, point) -> O``, vectorized over ``G`` of shape (..., 2) (for the package's networks:
-:func:`clln_theory.pipeline.free_output`). For a linear network the free output is affine in
+:func:`clln_theory.experiments.reproduction.free_output`). For a linear network the free output is affine in
 each imposed input voltage (superposition), which turns the fit into two linear equations.
 
 Examples
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from .errors import ConvergenceError, DeviceError, ShapeError, SingularSystemError, TaskError
-from .tasks import DataPoint
+from ..errors import ConvergenceError, DeviceError, ShapeError, SingularSystemError, TaskError
+from ..model.tasks import DataPoint
 
 __all__ = [
     "DEFAULT_LINE_TOL",
