@@ -63,7 +63,8 @@ _export("theory.orbits", "Orbit", "periodic_orbit")
 _export("theory.asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
 _export("electrical.circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
 _export("simulator.runs", "Protocol", "limit_cycle", "period_map", "LimitCycle")
-_export("simulator.runs", "learning_rate_A0", "simulate")
+_export("simulator.runs", "simulate")
+_export("electrical.rule", "learning_rate_A0", "learning_rate_gamma")
 _export(
     "experiments.compare",
     "compare_theory_simulation",

@@ -11,12 +11,14 @@ import numpy as np
 
 __all__ = [
     "AccuracyWarning",
+    "ArgumentError",
     "CLLNError",
     "ConfigError",
     "ConvergenceError",
     "DataFormatError",
     "DeviceError",
     "GateBoxWarning",
+    "NumericalRangeError",
     "NetworkError",
     "ProtocolError",
     "ShapeError",
@@ -28,6 +30,18 @@ __all__ = [
 
 class CLLNError(Exception):
     """Base class of every error raised on purpose by clln_theory."""
+
+
+class ArgumentError(CLLNError, ValueError, TypeError):
+    """An option or number has a wrong type or a value out of its range (a ``tol`` of -1, an
+    ``eta`` of ``"x"``, a ``num`` beyond the documented limit).
+
+    Subclasses both ``ValueError`` and ``TypeError`` so that either ``except`` catches it.
+    """
+
+
+class NumericalRangeError(CLLNError, FloatingPointError):
+    """Valid-looking inputs whose arithmetic left float64's range (overflow to inf, or NaN)."""
 
 
 class ShapeError(CLLNError, ValueError):

@@ -29,11 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
+from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.errors import CLLNError
 from clln_theory.model.devices import LinearDevice, ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle
+from clln_theory.simulator.runs import Protocol, limit_cycle
 from clln_theory.theory.jacobian import joint_solution, linearize, nearest_solution
 from clln_theory.theory.orbits import periodic_orbit
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.experiments.compare import (
     calibrate_to_line,
     compare_theory_simulation,
@@ -28,7 +29,7 @@ from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
 from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import Protocol, learning_rate_A0
+from clln_theory.simulator.runs import Protocol
 from clln_theory.theory.jacobian import joint_solution
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from clln_theory.electrical.circuit import solve_circuit
+from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.experiments.compare import (
     calibrate_to_line,
     compare_theory_simulation,
@@ -16,7 +17,7 @@ from clln_theory.experiments.compare import (
 from clln_theory.experiments.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
 from clln_theory.model.devices import OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
-from clln_theory.simulator.runs import Protocol, learning_rate_A0
+from clln_theory.simulator.runs import Protocol
 from clln_theory.theory.jacobian import joint_solution
 
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)

@@ -221,9 +221,10 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
 
     import tomllib
 
+    from clln_theory.electrical.rule import learning_rate_A0
     from clln_theory.experiments import config
     from clln_theory.experiments.config import parse_config
-    from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle
+    from clln_theory.simulator.runs import Protocol, limit_cycle
     from clln_theory.theory.orbits import periodic_orbit
 
     preset = Path(config.__file__).parent / "presets" / "exp1.toml"
@@ -234,7 +235,7 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
     cfg = parse_config(raw)
     rep = reproduce(cfg, grid_points=0)
     rate = cfg.rate
-    A0 = learning_rate_A0(rate.R0, rate.C0, rate.V0, rate.r)
+    A0 = learning_rate_A0(rate.R0, rate.C0, V0=rate.V0, r=rate.r)
     np.testing.assert_allclose(A0 / float(cfg.network.S[0]), rate.gamma, rtol=1e-14)  # same γ
     ta, tb = rep.tasks
     tau, gaps = 2e-3, []

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from clln_theory.electrical.kirchhoff import clamped_state, free_state
-from clln_theory.errors import DeviceError, ProtocolError, ShapeError, TaskError
+from clln_theory.electrical.rule import learning_rate_A0
+from clln_theory.errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
 from clln_theory.experiments.paper import (
     EXPERIMENTS,
     FIG2_C0,
@@ -21,7 +22,6 @@ from clln_theory.model.network import periodic_lattice, star_network
 from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.simulator.runs import (
     Protocol,
-    learning_rate_A0,
     limit_cycle,
     period_map,
     simulate,
@@ -273,7 +273,7 @@ def test_bad_numbers_at_the_boundary_are_typed_errors_naming_the_argument():
         task_errors([0.1, 0.2], ALPHA)
     with pytest.raises(ShapeError, match="finite"):
         task_errors([np.nan], ALPHA)
-    with pytest.raises(ProtocolError, match="`R0`"):
+    with pytest.raises(ArgumentError, match="`R0`"):
         learning_rate_A0("a", 22e-6)
 
 

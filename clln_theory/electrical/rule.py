@@ -29,12 +29,23 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._checks import positive
 from ..errors import ProtocolError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
 
-__all__ = ["ClampingProtocol", "ForceResult", "clamped_outputs", "coupled_learning_force"]
+__all__ = [
+    "ClampingProtocol",
+    "ForceResult",
+    "clamped_outputs",
+    "coupled_learning_force",
+    "learning_rate_A0",
+    "learning_rate_gamma",
+]
+
+#: Multiplier scale V₀ of the learning-rate circuit, V (Appendix C, Eq. (C1)).
+V0_MULTIPLIER = 0.33
 
 ClampingProtocol = Literal["standard", "overclamp"]
 
@@ -216,3 +227,78 @@ def coupled_learning_force(
         eta=float(eta),
         L0=None if L0 is None else float(L0),
     )
+
+
+def learning_rate_A0(R0: float, C0: float, *, V0: float = V0_MULTIPLIER, r: float = 1.0) -> float:
+    """Learning-rate constant ``A₀ = r / (V₀ R₀ C₀)`` in 1/(V s) (Eqs. (C1), (C2) of the paper).
+
+    The one place the rate is computed: the simulator's step (7), the theory's γ
+    (`learning_rate_gamma`), the experiment descriptions and the paper's constants call this.
+
+    Parameters
+    ----------
+    R0 : float
+        Charging resistor, Ω.
+    C0 : float
+        Gate capacitor, F.
+    V0 : float
+        Multiplier scale, V (0.33 V in the paper's circuit).
+    r : float
+        Measured rate factor ``A_exp / A₀`` (Appendix C: 2 for Fig. 2, 1-1.5 otherwise).
+
+    Returns
+    -------
+    float
+        ``A₀`` in 1/(V s).
+
+    Raises
+    ------
+    ArgumentError
+        An argument that is not a finite number > 0 (named).
+
+    Examples
+    --------
+    >>> round(learning_rate_A0(100.0, 22e-6), 1)  # Eq. (C1): ~1.4 /(V ms)
+    1377.4
+    >>> round(learning_rate_A0(100.0, 22e-6, r=2.0), 1)  # the experiments of Fig. 2
+    2754.8
+    """
+    R0 = positive(R0, "R0", unit="Ω")
+    C0 = positive(C0, "C0", unit="F")
+    V0 = positive(V0, "V0", unit="V")
+    r = positive(r, "r")
+    return r / (V0 * R0 * C0)
+
+
+def learning_rate_gamma(
+    R0: float, C0: float, S: float, *, V0: float = V0_MULTIPLIER, r: float = 1.0
+) -> float:
+    """Rate ``γ = A₀ / S = r / (V₀ R₀ C₀ S)`` of the continuum dynamics (5)/(D1), in Ω/s.
+
+    Parameters
+    ----------
+    R0, C0 : float
+        Charging resistor (Ω) and gate capacitor (F).
+    S : float
+        Device slope of ``K = S (G − V_T)``, A/V².
+    V0 : float
+        Multiplier scale, V.
+    r : float
+        Measured rate factor ``A_exp / A₀``.
+
+    Returns
+    -------
+    float
+        ``γ`` in Ω/s (multiply a force in A·V to get a gate velocity in V/s).
+
+    Raises
+    ------
+    ArgumentError
+        An argument that is not a finite number > 0 (named).
+
+    Examples
+    --------
+    >>> round(learning_rate_gamma(100.0, 22e-6, 8.5e-4, r=2.0), -4)  # Fig. 2: r γ
+    3240000.0
+    """
+    return learning_rate_A0(R0, C0, V0=V0, r=r) / positive(S, "S", unit="A/V²")

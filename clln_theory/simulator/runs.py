@@ -47,6 +47,7 @@ from ..electrical.circuit import (
     DEFAULT_TOL_STEP,
     CircuitSolver,
 )
+from ..electrical.rule import learning_rate_A0
 from ..errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
 from ..metrics import task_error
 from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
@@ -59,7 +60,6 @@ __all__ = [
     "LimitCycle",
     "Protocol",
     "Trajectory",
-    "learning_rate_A0",
     "limit_cycle",
     "period_map",
     "simulate",
@@ -71,32 +71,6 @@ DEFAULT_T_H = 100e-6
 #: Relative tolerance deciding that τ/2 is a whole number of steps t_h (float round-off of
 #: decimal τ such as 0.0126 s is ~1e-15 relative).
 _STEP_RTOL = 1e-9
-
-
-def learning_rate_A0(R0: float, C0: float, V0: float = 0.33, r: float = 1.0) -> float:
-    """Learning-rate constant ``A₀ = r / (V₀ R₀ C₀)`` in 1/(V s) (Eqs. (C1), (C2)).
-
-    Parameters
-    ----------
-    R0 : float
-        Charging resistor, Ω.
-    C0 : float
-        Gate capacitor, F.
-    V0 : float
-        Multiplier scale, V (0.33 V).
-    r : float
-        Measured rate factor ``A_exp / A₀`` (Appendix C: 2 for Fig. 2, 1-1.5 otherwise).
-
-    Examples
-    --------
-    >>> round(learning_rate_A0(100.0, 22e-6), 1)  # Eq. (C1): ~1.4 /(V ms)
-    1377.4
-    >>> round(learning_rate_A0(100.0, 22e-6, r=2.0), 1)  # the experiments of Fig. 2
-    2754.8
-    """
-    for name, v in (("R0", R0), ("C0", C0), ("V0", V0), ("r", r)):
-        _positive(v, name)
-    return float(r) / (float(V0) * float(R0) * float(C0))
 
 
 def _positive(v: Any, name: str, unit: str = "") -> float:

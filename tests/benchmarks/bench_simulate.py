@@ -27,12 +27,13 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 from clln_theory.electrical.circuit import solve_circuit  # noqa: E402
+from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.experiments.compare import calibrate_to_line, compare_with_measurement  # noqa: E402
 from clln_theory.experiments.paper import EXPERIMENTS  # noqa: E402
 from clln_theory.model.devices import ThreeRegimeMOSFET  # noqa: E402
 from clln_theory.model.network import star_network  # noqa: E402
 from clln_theory.model.tasks import DataPoint, Task  # noqa: E402
-from clln_theory.simulator.runs import Protocol, learning_rate_A0, limit_cycle, simulate  # noqa: E402
+from clln_theory.simulator.runs import Protocol, limit_cycle, simulate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"

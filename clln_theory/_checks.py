@@ -1,0 +1,279 @@
+"""The one set of argument validators of clln_theory.
+
+Every public entry point reads its arguments through these functions, so that the same mistake
+gets the same error class and the same message wherever it is made. Messages are one sentence,
+in one style::
+
+    Argument `tau` must be a finite number > 0 (s), but is -1.0.
+    Argument `G0` must have shape (2,), but has shape (3,).
+
+Each validator takes the argument's name (as the user spelled it) and, where a caller owns a
+more specific error class (a ``TaskError`` for a task, a ``ConfigError`` for a TOML key), an
+``error`` class to raise instead of the default. Nothing here imports any other part of the
+package but :mod:`clln_theory.errors`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ArgumentError, NumericalRangeError, ShapeError
+
+__all__ = [
+    "choice",
+    "count",
+    "finite_result",
+    "gate_vector",
+    "number",
+    "positive",
+    "readonly",
+    "real_array",
+    "times",
+    "vector",
+]
+
+#: Longest excerpt of a bad value quoted in a message (characters, after ``repr``).
+MAX_QUOTE = 60
+
+
+def quote(value: Any) -> str:
+    """A short, escaped ``repr`` of ``value`` for an error message (at most `MAX_QUOTE` chars)."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not hide the real error
+        text = f"<{type(value).__name__}>"
+    if len(text) > MAX_QUOTE:
+        text = text[: MAX_QUOTE - 3] + "..."
+    return text
+
+
+def _unit(unit: str) -> str:
+    return f" ({unit})" if unit else ""
+
+
+def number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    unit: str = "",
+    error: type[Exception] = ArgumentError,
+) -> float:
+    """``value`` as a finite real float in ``[low, high]`` (ends open on request).
+
+    Booleans, strings, None and complex numbers are refused (a real number is expected), as are
+    NaN and inf. ``low``/``high`` of None leave that side unbounded.
+
+    Examples
+    --------
+    >>> number("0.5", "eta", low=0.0, high=1.0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `eta` must be a real number in (0, 1], but is '0.5'.
+    >>> number(0.5, "eta", low=0.0, high=1.0, low_open=True)
+    0.5
+    """
+    rng = _range_text(low, high, low_open, high_open)
+    ok_type = isinstance(value, numbers.Real | np.floating | np.integer) and not isinstance(
+        value, bool | np.bool_
+    )
+    if not ok_type:
+        if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "fiu":
+            value = value.item()
+        else:
+            raise error(
+                f"Argument `{name}` must be a real number{rng}{_unit(unit)}, but is {quote(value)}."
+            )
+    x = float(value)
+    if not math.isfinite(x):
+        raise error(f"Argument `{name}` must be a finite number{rng}{_unit(unit)}, but is {x!r}.")
+    below = low is not None and (x <= low if low_open else x < low)
+    above = high is not None and (x >= high if high_open else x > high)
+    if below or above:
+        raise error(f"Argument `{name}` must be a number{rng}{_unit(unit)}, but is {x!r}.")
+    return x
+
+
+def _range_text(low, high, low_open, high_open) -> str:
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if low is None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def positive(
+    value: Any, name: str, *, unit: str = "", error: type[Exception] = ArgumentError
+) -> float:
+    """``value`` as a finite float ``> 0``.
+
+    Examples
+    --------
+    >>> positive(2, "tau", unit="s")
+    2.0
+    >>> positive(-1.0, "tau", unit="s")
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `tau` must be a number > 0 (s), but is -1.0.
+    """
+    return number(value, name, low=0.0, low_open=True, unit=unit, error=error)
+
+
+def count(
+    value: Any,
+    name: str,
+    *,
+    minimum: int = 1,
+    maximum: int | None = None,
+    error: type[Exception] = ArgumentError,
+) -> int:
+    """``value`` as an int in ``[minimum, maximum]`` (bools and floats are refused).
+
+    ``maximum`` bounds the work a call may ask for; the message says so.
+
+    Examples
+    --------
+    >>> count(3, "grid_points")
+    3
+    >>> count(10**12, "num", maximum=10**6)
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `num` must be an integer in [1, 1000000], but is 1000000000000.
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise error(f"Argument `{name}` must be an integer >= {minimum}, but is {quote(value)}.")
+    v = int(value)
+    if v < minimum or (maximum is not None and v > maximum):
+        rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise error(f"Argument `{name}` must be an integer {rng}, but is {v}.")
+    return v
+
+
+def choice(
+    value: Any, name: str, options: Sequence[str], *, error: type[Exception] = ArgumentError
+) -> str:
+    """``value`` if it is one of the strings ``options``.
+
+    Examples
+    --------
+    >>> choice("overclamp", "clamping", ("standard", "overclamp"))
+    'overclamp'
+    """
+    if not isinstance(value, str) or value not in options:
+        raise error(
+            f"Argument `{name}` must be one of {', '.join(map(repr, options))}, "
+            f"but is {quote(value)}."
+        )
+    return value
+
+
+def real_array(
+    value: Any,
+    name: str,
+    *,
+    shape: tuple[int | None, ...] | None = None,
+    finite: bool = True,
+    error: type[Exception] = ArgumentError,
+) -> np.ndarray:
+    """``value`` as a float64 array; real, of ``shape`` (None entries free), finite by default.
+
+    Strings, None, objects and complex input are refused (no silent dropping of an imaginary
+    part); a shape mismatch raises `ShapeError`, anything else ``error``.
+    """
+    if value is None or isinstance(value, str | bytes):
+        raise error(f"Argument `{name}` must be a real array, but is {quote(value)}.")
+    try:
+        raw = np.asarray(value)
+    except Exception as exc:  # ragged nested lists and hostile sequences
+        raise error(
+            f"Argument `{name}` must be a real array, but could not be read: {exc}."
+        ) from None
+    if raw.dtype.kind not in "fiub":
+        what = "complex" if raw.dtype.kind == "c" else f"of dtype {raw.dtype}"
+        raise error(f"Argument `{name}` must be a real array, but is {what}.")
+    a = raw.astype(float)
+    if shape is not None:
+        ok = a.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, a.shape))
+        if not ok:
+            want = "(" + ", ".join("..." if s is None else str(s) for s in shape)
+            want += ",)" if len(shape) == 1 else ")"
+            raise ShapeError(f"Argument `{name}` must have shape {want}, but has shape {a.shape}.")
+    if finite and not np.all(np.isfinite(a)):
+        bad = np.argwhere(~np.isfinite(a))[0]
+        where = f" at index {tuple(int(i) for i in bad)}" if a.ndim else ""
+        raise error(f"Argument `{name}` must be finite, but contains NaN or inf{where}.")
+    return a
+
+
+def vector(value: Any, name: str, n: int, *, error: type[Exception] = ArgumentError) -> np.ndarray:
+    """``value`` as a finite real vector of length ``n``.
+
+    Examples
+    --------
+    >>> vector([1, 2], "B", 2)
+    array([1., 2.])
+    >>> vector([1, 2, 3], "B", 2)
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ShapeError: Argument `B` must have shape (2,), but has shape (3,).
+    """
+    return real_array(value, name, shape=(n,), error=error)
+
+
+def gate_vector(
+    value: Any, name: str, n: int, *, batch: bool = False, error: type[Exception] = ArgumentError
+) -> np.ndarray:
+    """A gate vector of shape ``(n,)``, or ``(..., n)`` with ``batch=True`` (finite, real)."""
+    a = real_array(value, name, error=error)
+    ok = a.shape == (n,) or (batch and a.ndim >= 1 and a.shape[-1] == n)
+    if not ok:
+        want = f"(..., {n})" if batch else f"({n},)"
+        raise ShapeError(f"Argument `{name}` must have shape {want}, but has shape {a.shape}.")
+    return a
+
+
+def times(
+    value: Any, name: str, *, positive: bool = True, error: type[Exception] = ArgumentError
+) -> np.ndarray:
+    """``value`` as a finite float array of times in seconds, ``> 0`` (or ``>= 0``), any shape."""
+    a = real_array(value, name, error=error)
+    bad = a <= 0 if positive else a < 0
+    if np.any(bad):
+        rel = "> 0" if positive else ">= 0"
+        raise error(
+            f"Argument `{name}` must be {rel} (s), but has value {float(a[bad].flat[0])!r}."
+        )
+    return a
+
+
+def readonly(a: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of ``a`` (optionally cast to ``dtype``): the arrays of frozen results."""
+    out = np.array(a, dtype=dtype, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def finite_result(value: Any, quantity: str, *, hint: str = "") -> Any:
+    """Return ``value`` if every entry is finite, else raise `NumericalRangeError` naming it.
+
+    For results whose inputs were valid but whose arithmetic overflowed (a huge bias, a huge
+    conductance): the caller learns which quantity left float64's range instead of an inf.
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        more = f" {hint}" if hint else ""
+        raise NumericalRangeError(
+            f"The computed {quantity} is not finite (float64 overflow or an invalid operation);"
+            f" the inputs are too large or too close to singular for it.{more}"
+        )
+    return value
