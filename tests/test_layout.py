@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
         "inference",
         "data",
         "sweeps",
-    },  # fmt: skip
+    },
     "plotting": {
         "errors",
         "_checks",
@@ -50,7 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "data",
         "sweeps",
         "experiments",
-    },  # fmt: skip
+    },
     "cli": {
         "errors",
         "_checks",
@@ -64,7 +64,7 @@ ALLOWED: dict[str, set[str]] = {
         "sweeps",
         "experiments",
         "plotting",
-    },  # fmt: skip
+    },
     "__main__": {"cli"},
     "__init__": set(),  # the lazy re-exports name modules by string, never import them
 }
