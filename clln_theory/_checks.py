@@ -145,10 +145,10 @@ def count(
     --------
     >>> count(3, "grid_points")
     3
-    >>> count(10**9, "num", maximum=10**6)
+    >>> count(5000, "num", maximum=1000)
     Traceback (most recent call last):
     ...
-    clln_theory.errors.ArgumentError: Argument `num` must be an integer in [1, 1000000], but is 1000000000.
+    clln_theory.errors.ArgumentError: Argument `num` must be an integer in [1, 1000], but is 5000.
     """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise error(f"Argument `{name}` must be an integer >= {minimum}, but is {quote(value)}.")
