@@ -48,7 +48,7 @@ _export(
 )
 _export(
     "electrical.rule",
-    "ClampingProtocol",
+    "Clamping",
     "ForceResult",
     "coupled_learning_force",
     "clamped_outputs",
@@ -59,10 +59,11 @@ _export("theory.jacobian", "nearest_solution", "joint_solution")
 _export("metrics", "task_error", "two_task_error", "combined_error", "cycle_span")
 _export("metrics", "accuracy", "hinge_loss")
 _export("theory.linear", "LinearTask", "evolve", "half_period_map", "HalfPeriodMap")
-_export("theory.orbits", "Orbit", "periodic_orbit")
+_export("theory.orbits", "Orbit", "OrbitTrajectory", "periodic_orbit")
 _export("theory.asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
 _export("electrical.circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
-_export("simulator.runs", "Protocol", "limit_cycle", "period_map", "LimitCycle")
+_export("simulator.runs", "TrainingProtocol", "limit_cycle", "period_map", "LimitCycle")
+_export("simulator.runs", "SimulatedTrajectory")
 _export("simulator.runs", "simulate")
 _export("electrical.rule", "learning_rate_A0", "learning_rate_gamma")
 _export(

@@ -34,7 +34,7 @@ from clln_theory.errors import CLLNError
 from clln_theory.model.devices import LinearDevice, ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import Protocol, limit_cycle
+from clln_theory.simulator.runs import TrainingProtocol, limit_cycle
 from clln_theory.theory.jacobian import joint_solution, linearize, nearest_solution
 from clln_theory.theory.orbits import periodic_orbit
 
@@ -58,7 +58,7 @@ def run(taus, factors):
     net = star_network(device=ThreeRegimeMOSFET())
     lin = net.with_device(LinearDevice())
     ta, tb = task(V_PLUS, 0.31, "alpha"), task(V_MINUS, 0.14, "beta")
-    prot = Protocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0))
+    prot = TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0))
     gamma = prot.A0 / float(net.S[0])
     Ga, Gb = nearest_solution(lin, ta, G_REF), nearest_solution(lin, tb, G_REF)
     la = linearize(lin, ta, Ga, gamma=gamma, eta=prot.eta)

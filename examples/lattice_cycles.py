@@ -42,7 +42,7 @@ from clln_theory.electrical.kirchhoff import free_state
 from clln_theory.errors import DeviceError
 from clln_theory.model.network import periodic_lattice
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import Protocol, simulate
+from clln_theory.simulator.runs import TrainingProtocol, simulate
 from clln_theory.theory.jacobian import joint_solution, linearize
 from clln_theory.theory.orbits import periodic_orbit
 
@@ -74,7 +74,7 @@ def build(seed: int = SEED):
     tb = Task(points(2), OUTPUT, name="beta")
     G_start = G_target + 0.3 * rng.standard_normal(net.n_gates)
     G_star = joint_solution(net, ta, tb, G_start)
-    prot = Protocol()
+    prot = TrainingProtocol()
     gamma = prot.A0 / float(net.S[0])
     la = linearize(net, ta, G_star, gamma=gamma)
     lb = linearize(net, tb, G_star, gamma=gamma)

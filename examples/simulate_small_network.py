@@ -29,7 +29,7 @@ from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
 from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import Protocol
+from clln_theory.simulator.runs import TrainingProtocol
 from clln_theory.theory.jacobian import joint_solution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def measured(quick: bool) -> None:
             calibrate_to_line(net, nominal[0], e.lines["alpha"][0], centre=e.reference),
             calibrate_to_line(net, nominal[1], e.lines["beta"][0], centre=e.reference),
         )
-        prot = Protocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r))
+        prot = TrainingProtocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r))
         for mode, (ta, tb) in (("calibrated", calibrated), ("nominal", nominal)):
             res = compare_with_measurement(
                 net, ta, tb, m[:, 0], m[:, 1], B=e.bias, protocol=prot, G0=e.reference
@@ -78,7 +78,7 @@ def theory(quick: bool) -> None:
     A0 = learning_rate_A0(100.0, 22e-6, r=2.0)
     B = 1e-2 * np.array(EXPERIMENTS["exp1"].bias)
     taus = [0.002, 0.02, 0.2] if quick else [0.0012, 0.005, 0.02, 0.08, 0.2, 0.8]
-    c = compare_theory_simulation(net, a, b, taus, B=B, protocol=Protocol(A0=A0, t_h=2.5e-5),
+    c = compare_theory_simulation(net, a, b, taus, B=B, protocol=TrainingProtocol(A0=A0, t_h=2.5e-5),
                                   G_ref=Gj, tol=1e-14)  # fmt: skip
     print(f"\nlinear devices, B = {B} V/s, t_h = 25 us, linearized at G* = {np.round(Gj, 4)}")
     print("tau [s]   D theory [V]  D sim [V]     D sim/theory  |dG|/D theory")

@@ -17,7 +17,7 @@ from clln_theory.experiments.compare import (
 from clln_theory.experiments.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
 from clln_theory.model.devices import OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
-from clln_theory.simulator.runs import Protocol
+from clln_theory.simulator.runs import TrainingProtocol
 from clln_theory.theory.jacobian import joint_solution
 
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
@@ -50,7 +50,7 @@ def test_simulated_cycle_converges_to_theory_as_t_h_shrinks():
     rel = []
     for th in t_h:
         c = compare_theory_simulation(net, ALPHA, BETA, [0.08], B=1e-4 * B_EXP1,
-                                      protocol=Protocol(A0=A0_FIG2, t_h=th), G_ref=Gj,
+                                      protocol=TrainingProtocol(A0=A0_FIG2, t_h=th), G_ref=Gj,
                                       tol=1e-15)  # fmt: skip
         rel.append(c.G0_difference[0] / c.D_theory[0])
     assert abs(_slope(t_h, rel) - 1.0) < SLOPE_TOL
@@ -65,7 +65,7 @@ def test_simulated_cycle_converges_to_theory_as_bias_shrinks():
     rel = []
     for s in scale:
         c = compare_theory_simulation(net, ALPHA, BETA, [0.08], B=s * B_EXP1,
-                                      protocol=Protocol(A0=A0_FIG2, t_h=2.5e-5), G_ref=Gj,
+                                      protocol=TrainingProtocol(A0=A0_FIG2, t_h=2.5e-5), G_ref=Gj,
                                       tol=1e-15)  # fmt: skip
         rel.append(abs(c.D_ratio[0] - 1.0))
     assert abs(_slope(scale, rel) - 1.0) < SLOPE_TOL
@@ -100,7 +100,7 @@ def test_simulated_D2_within_factor_3_of_measured_at_every_tau(exp):
     ta = calibrate_to_line(net, alpha, e.lines["alpha"][0], centre=e.reference)
     tb = calibrate_to_line(net, beta, e.lines["beta"][0], centre=e.reference)
     res = compare_with_measurement(net, ta, tb, m[:, 0], m[:, 1], B=e.bias,
-                                   protocol=Protocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r)),
+                                   protocol=TrainingProtocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r)),
                                    G0=e.reference)  # fmt: skip
     assert np.all(res.ratio < FACTOR) and np.all(res.ratio > 1 / FACTOR), res.table()
     # the high-τ plateau: the cycles reach the gate limits, and D² stops growing like τ²
@@ -137,7 +137,7 @@ def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypat
         return real(*args, tau=tau, **kw)
 
     monkeypatch.setattr(compare_mod, "limit_cycle", flaky)
-    kw = dict(B=1e-2 * B_EXP1, protocol=Protocol(A0=A0_FIG2, t_h=1e-3), G_ref=Gj)
+    kw = dict(B=1e-2 * B_EXP1, protocol=TrainingProtocol(A0=A0_FIG2, t_h=1e-3), G_ref=Gj)
     c = compare_theory_simulation(net, ALPHA, BETA, [0.02, 0.04, 0.08], **kw)
     assert c.tau.tolist() == [0.02, 0.08]
     assert c.D_theory.shape == c.D_sim.shape == c.G0_difference.shape == (2,)
@@ -154,7 +154,7 @@ def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypat
 
 
 def test_boundary_errors_name_the_argument():
-    # Regressions: a non-Protocol `protocol` raised AttributeError; D2_measured = 0 or NaN gave
+    # Regressions: a non-TrainingProtocol `protocol` raised AttributeError; D2_measured = 0 or NaN gave
     # an inf/NaN ratio silently; a NaN `centre` surfaced as a singular-Newton ConvergenceError.
     from clln_theory.errors import DataFormatError, ProtocolError, ShapeError, TaskError
 
@@ -164,7 +164,7 @@ def test_boundary_errors_name_the_argument():
         compare_theory_simulation(net, ALPHA, BETA, [0.02], B=B_EXP1, protocol="std", G_ref=Gj)
     with pytest.raises(ShapeError, match="`tau`"):
         compare_theory_simulation(net, ALPHA, BETA, [[0.02]], B=B_EXP1, G_ref=Gj)
-    prot = Protocol(A0=A0_FIG2, t_h=1e-3)
+    prot = TrainingProtocol(A0=A0_FIG2, t_h=1e-3)
     for bad in (0.0, np.nan, -1e-3):
         with pytest.raises(DataFormatError, match=r"`D2_measured`.*index 1"):
             compare_with_measurement(net, ALPHA, BETA, [0.02, 0.04], [1e-3, bad], B=B_EXP1,

@@ -224,7 +224,7 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
     from clln_theory.electrical.rule import learning_rate_A0
     from clln_theory.experiments import config
     from clln_theory.experiments.config import parse_config
-    from clln_theory.simulator.runs import Protocol, limit_cycle
+    from clln_theory.simulator.runs import TrainingProtocol, limit_cycle
     from clln_theory.theory.orbits import periodic_orbit
 
     preset = Path(config.__file__).parent / "presets" / "exp1.toml"
@@ -244,7 +244,7 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
         B = scale * rep.B
         orbit = periodic_orbit(ta.linear, tb.linear, B, tau)
         lc = limit_cycle(cfg.network, ta.task, tb.task, tau=tau, B=B,
-                         protocol=Protocol(A0=A0, t_h=1e-5), gate_limits=None, G0=orbit.G0,
+                         protocol=TrainingProtocol(A0=A0, t_h=1e-5), gate_limits=None, G0=orbit.G0,
                          tol=1e-13)  # fmt: skip
         gaps.append(abs(lc.D / float(orbit.span) - 1.0))
     slope = np.polyfit(np.log(scales), np.log(gaps), 1)[0]

@@ -21,7 +21,7 @@ from clln_theory.model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSF
 from clln_theory.model.network import periodic_lattice, star_network
 from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.simulator.runs import (
-    Protocol,
+    TrainingProtocol,
     limit_cycle,
     period_map,
     simulate,
@@ -31,7 +31,7 @@ from clln_theory.simulator.runs import (
 SUP = {"High": V_PLUS, "Low": V_MINUS}
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
 B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
-PROT = Protocol(A0=A0_FIG2)
+PROT = TrainingProtocol(A0=A0_FIG2)
 
 #: fast and general engines solve the same current law to the same tolerance (1e-12 V per
 #: solve); over a few hundred steps the gates may differ by a few 1e-12 V.
@@ -50,13 +50,13 @@ ALPHA, BETA = experiment_tasks("exp1")
 # ------------------------------------------------------------------ protocol / errors
 def test_protocol_validation_names_the_problem():
     with pytest.raises(ProtocolError, match="'soft'"):
-        Protocol(clamping="soft")
+        TrainingProtocol(clamping="soft")
     with pytest.raises(ProtocolError, match="eta"):
-        Protocol(eta=0.0)
+        TrainingProtocol(eta=0.0)
     with pytest.raises(ProtocolError, match="L0"):
-        Protocol(clamping="overclamp")
+        TrainingProtocol(clamping="overclamp")
     with pytest.raises(ProtocolError, match="t_h"):
-        Protocol(t_h=-1.0)
+        TrainingProtocol(t_h=-1.0)
     assert learning_rate_A0(1000.0, 2.2e-6) == pytest.approx(1 / (0.33 * 1e3 * 2.2e-6))
 
 
@@ -112,7 +112,7 @@ def test_differential_output_splits_the_nudge():
     pt = DataPoint({"0,0": 0.4, "1,1": 0.0}, 0.05)
     task = Task([pt], ("0,2", "2,0"), name="diff")
     G0 = np.linspace(2.0, 4.0, net.n_gates)
-    prot = Protocol(A0=A0_FIG2, eta=0.5)
+    prot = TrainingProtocol(A0=A0_FIG2, eta=0.5)
     B = np.zeros(net.n_gates)
     tr = simulate(net, [task], G0, tau=2e-4, n_periods=0.5, B=B, protocol=prot,
                   record="step", gate_limits=None)  # fmt: skip
@@ -145,9 +145,9 @@ def test_fast_equals_general_for_classification_overclamp_and_callable_bias():
         name="two",
     )
     for prot in (
-        Protocol(A0=A0_FIG2, eta=0.5),
-        Protocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2),
-        Protocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2, r0=2e-4),
+        TrainingProtocol(A0=A0_FIG2, eta=0.5),
+        TrainingProtocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2),
+        TrainingProtocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2, r0=2e-4),
     ):
         kw = dict(tau=0.004, n_periods=2, B=lambda G: 0.5 * (G - 3.0), protocol=prot, record=3)
         fast = simulate(net, [two, BETA], [3.0, 3.5], engine="fast", **kw)
@@ -165,7 +165,7 @@ def test_hinge_stops_nudging_points_beyond_their_label():
                   record="step", gate_limits=None)  # fmt: skip
     np.testing.assert_allclose(tr.G[1], G0 + PROT.t_h * B_EXP1, rtol=0, atol=STEP_MATCH_TOL)
     # overclamping skips the point altogether (hold time 0)
-    oc = Protocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2)
+    oc = TrainingProtocol(clamping="overclamp", eta=0.25, L0=V_PLUS, A0=A0_FIG2)
     tr = simulate(net, [beyond], G0, tau=2e-4, n_periods=0.5, B=B_EXP1, protocol=oc,
                   record="step", gate_limits=None)  # fmt: skip
     np.testing.assert_array_equal(tr.G[1], G0)
@@ -203,7 +203,7 @@ def test_continuum_mode_matches_discrete_mode_as_t_h_shrinks():
                     mode="continuum", rtol=1e-10, atol=1e-12)  # fmt: skip
     errs = []
     for t_h in (1e-4, 5e-5, 2.5e-5):
-        prot = Protocol(A0=A0_FIG2, t_h=t_h)
+        prot = TrainingProtocol(A0=A0_FIG2, t_h=t_h)
         d = simulate(net, [ALPHA, BETA], G0, tau=0.02, n_periods=2, B=B_EXP1, protocol=prot)
         np.testing.assert_allclose(d.times, cont.times)
         errs.append(np.max(np.abs(d.G - cont.G)))

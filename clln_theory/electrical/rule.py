@@ -36,7 +36,7 @@ from ..model.tasks import Task
 from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
 
 __all__ = [
-    "ClampingProtocol",
+    "Clamping",
     "ForceResult",
     "clamped_outputs",
     "coupled_learning_force",
@@ -47,7 +47,7 @@ __all__ = [
 #: Multiplier scale V₀ of the learning-rate circuit, V (Appendix C, Eq. (C1)).
 V0_MULTIPLIER = 0.33
 
-ClampingProtocol = Literal["standard", "overclamp"]
+Clamping = Literal["standard", "overclamp"]
 
 
 def clamped_outputs(
@@ -55,7 +55,7 @@ def clamped_outputs(
     task: Task,
     *,
     eta: float = 1.0,
-    protocol: ClampingProtocol = "standard",
+    protocol: Clamping = "standard",
     L0: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Clamped outputs and step weights of a clamping protocol.
@@ -162,7 +162,7 @@ def coupled_learning_force(
     task: Task,
     *,
     eta: float = 1.0,
-    protocol: ClampingProtocol = "standard",
+    protocol: Clamping = "standard",
     L0: float | None = None,
 ) -> ForceResult:
     """Coupled Learning force ``F_e = S_e (dV_C,e**2 - dV_F,e**2)``, mean over the task's points.

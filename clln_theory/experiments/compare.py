@@ -41,7 +41,7 @@ from ..errors import (
 from ..model.devices import LinearDevice
 from ..model.network import Network, _readonly
 from ..model.tasks import DataPoint, Task
-from ..simulator.runs import Protocol, limit_cycle, task_errors
+from ..simulator.runs import TrainingProtocol, limit_cycle, task_errors
 
 __all__ = [
     "CycleFailure",
@@ -227,7 +227,7 @@ def compare_with_measurement(
     D2_measured: Sequence[float],
     *,
     B: Any,
-    protocol: Protocol,
+    protocol: TrainingProtocol,
     gate_limits: tuple[float, float] | None = (1.0, 5.0),
     G0: Any = None,
     tol: float = 1e-10,
@@ -374,7 +374,7 @@ def compare_theory_simulation(
     tau: Sequence[float],
     *,
     B: Any,
-    protocol: Protocol | None = None,
+    protocol: TrainingProtocol | None = None,
     G_ref: Any,
     gate_limits: tuple[float, float] | None = None,
     tol: float = 1e-12,
@@ -392,7 +392,7 @@ def compare_theory_simulation(
         Periods, s; each τ/2 a whole number of ``protocol.t_h``.
     B : (n_gates,) array_like
         Bias, V/s (a constant vector: the theory has no state-dependent bias).
-    protocol : Protocol, optional
+    protocol : TrainingProtocol, optional
         Standard clamping only. The theory uses ``gamma = A0 / S`` and ``eta``.
     G_ref : (n_gates,) array_like
         Each task is linearized at the point of its solution manifold nearest ``G_ref``.
@@ -412,7 +412,7 @@ def compare_theory_simulation(
     Raises
     ------
     ProtocolError
-        ``protocol`` not a `Protocol`, overclamping (the theory covers standard clamping), or an
+        ``protocol`` not a `TrainingProtocol`, overclamping (the theory covers standard clamping), or an
         unknown ``on_failure``.
     TaskError
         Gates with different ``S`` (the theory takes one γ).
@@ -434,10 +434,10 @@ def compare_theory_simulation(
         raise ProtocolError(
             f"Argument `on_failure` must be 'record' or 'raise', but is {on_failure!r}."
         )
-    protocol = Protocol() if protocol is None else protocol
-    if not isinstance(protocol, Protocol):
+    protocol = TrainingProtocol() if protocol is None else protocol
+    if not isinstance(protocol, TrainingProtocol):
         raise ProtocolError(
-            f"Argument `protocol` must be a Protocol, but is {type(protocol).__name__}."
+            f"Argument `protocol` must be a TrainingProtocol, but is {type(protocol).__name__}."
         )
     if protocol.overclamp:
         raise ProtocolError(

@@ -442,12 +442,12 @@ FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
 
 
 def _protocol(name: str, A0: float):
-    from ..simulator.runs import Protocol
+    from ..simulator.runs import TrainingProtocol
 
     if name == "standard":
-        return Protocol(clamping="standard", eta=1.0, t_h=FIG5_T_H, A0=A0)
+        return TrainingProtocol(clamping="standard", eta=1.0, t_h=FIG5_T_H, A0=A0)
     if name == "overclamp":
-        return Protocol(
+        return TrainingProtocol(
             clamping="overclamp", eta=FIG5_ETA_OVERCLAMP, L0=FIG5_L0, t_h=FIG5_T_H, A0=A0
         )
     raise ValueError(f"Unknown Fig. 5 protocol {name!r}; use 'standard' or 'overclamp'.")

@@ -1,1 +1,45 @@
-"""model."""
+"""The shared data model: networks (nodes, oriented edges, which edges learn), device
+conductance models, and tasks (data points with imposed inputs and labels).
+"""
+
+from __future__ import annotations
+
+from .devices import (
+    SUBTHRESHOLD_SLOPE,
+    SUBTHRESHOLD_TRANSITION,
+    Device,
+    LinearDevice,
+    OhmicMOSFET,
+    ThreeRegimeMOSFET,
+)
+from .network import (
+    PAPER_S,
+    PAPER_V_T,
+    Edge,
+    Network,
+    from_networkx,
+    periodic_lattice,
+    star_network,
+)
+from .tasks import (
+    DataPoint,
+    Task,
+)
+
+__all__ = [
+    "PAPER_S",
+    "PAPER_V_T",
+    "SUBTHRESHOLD_SLOPE",
+    "SUBTHRESHOLD_TRANSITION",
+    "DataPoint",
+    "Device",
+    "Edge",
+    "LinearDevice",
+    "Network",
+    "OhmicMOSFET",
+    "Task",
+    "ThreeRegimeMOSFET",
+    "from_networkx",
+    "periodic_lattice",
+    "star_network",
+]

@@ -47,7 +47,7 @@ from ..electrical.circuit import (
     DEFAULT_TOL_STEP,
     CircuitSolver,
 )
-from ..electrical.rule import learning_rate_A0
+from ..electrical.rule import Clamping, learning_rate_A0
 from ..errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
 from ..metrics import task_error
 from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
@@ -58,8 +58,8 @@ __all__ = [
     "DEFAULT_A0",
     "DEFAULT_T_H",
     "LimitCycle",
-    "Protocol",
-    "Trajectory",
+    "TrainingProtocol",
+    "SimulatedTrajectory",
     "limit_cycle",
     "period_map",
     "simulate",
@@ -94,11 +94,9 @@ def _count(v: Any, name: str) -> int:
 #: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s).
 DEFAULT_A0 = learning_rate_A0(100.0, 22e-6)
 
-Clamping = Literal["standard", "overclamp"]
-
 
 @dataclass(frozen=True, slots=True)
-class Protocol:
+class TrainingProtocol:
     """How the twin networks are clamped and how long each data point is held.
 
     Parameters
@@ -128,11 +126,11 @@ class Protocol:
 
     Examples
     --------
-    >>> Protocol().clamping, Protocol().t_h
+    >>> TrainingProtocol().clamping, TrainingProtocol().t_h
     ('standard', 0.0001)
-    >>> Protocol(clamping="overclamp", eta=0.25, L0=0.4351).L0
+    >>> TrainingProtocol(clamping="overclamp", eta=0.25, L0=0.4351).L0
     0.4351
-    >>> Protocol(clamping="soft")
+    >>> TrainingProtocol(clamping="soft")
     Traceback (most recent call last):
     ...
     clln_theory.errors.ProtocolError: Unknown clamping protocol 'soft'; use ...
@@ -156,7 +154,9 @@ class Protocol:
         for name in ("t_h", "A0"):
             v = float(getattr(self, name))
             if not (np.isfinite(v) and v > 0):
-                raise ProtocolError(f"Protocol `{name}` must be finite and > 0, but is {v!r}.")
+                raise ProtocolError(
+                    f"TrainingProtocol `{name}` must be finite and > 0, but is {v!r}."
+                )
             object.__setattr__(self, name, v)
         object.__setattr__(self, "eta", eta)
         if self.clamping == "overclamp":
@@ -169,7 +169,9 @@ class Protocol:
         if self.r0 is not None:
             r0 = float(self.r0)
             if not (np.isfinite(r0) and r0 > 0):
-                raise ProtocolError(f"Protocol `r0` must be None or > 0 (s/V), but is {r0!r}.")
+                raise ProtocolError(
+                    f"TrainingProtocol `r0` must be None or > 0 (s/V), but is {r0!r}."
+                )
             object.__setattr__(self, "r0", r0)
 
     @property
@@ -210,7 +212,7 @@ def task_errors(outputs: Any, task: Task) -> np.ndarray:
 
 
 @dataclass(frozen=True, slots=True)
-class Trajectory:
+class SimulatedTrajectory:
     """A recorded simulation.
 
     Attributes
@@ -289,7 +291,7 @@ class LimitCycle:
     method : {"shooting", "iterate"}
         The method that converged (``"iterate"`` also after a shooting fallback).
     converged : bool
-    trajectory : Trajectory
+    trajectory : SimulatedTrajectory
         One period from ``G0``, every step recorded (decimated to at most ``max_samples``).
     tau : float
     """
@@ -306,7 +308,7 @@ class LimitCycle:
     residual: float
     method: str
     converged: bool
-    trajectory: Trajectory
+    trajectory: SimulatedTrajectory
     tau: float
 
     @property
@@ -621,7 +623,7 @@ class _Runner:
         *,
         tau: float,
         B: Any,
-        protocol: Protocol | None,
+        protocol: TrainingProtocol | None,
         gate_limits: Any,
         engine: str,
         tol_step: float = DEFAULT_TOL_STEP,
@@ -629,11 +631,11 @@ class _Runner:
         atol_current: float = DEFAULT_ATOL_CURRENT,
     ) -> None:
         # the shared boundary checks of simulate, period_map and limit_cycle
-        protocol = Protocol() if protocol is None else protocol
+        protocol = TrainingProtocol() if protocol is None else protocol
         tasks = _check_tasks(network, tasks)
-        if not isinstance(protocol, Protocol):
+        if not isinstance(protocol, TrainingProtocol):
             raise ProtocolError(
-                f"Argument `protocol` must be a Protocol, but is {type(protocol).__name__}."
+                f"Argument `protocol` must be a TrainingProtocol, but is {type(protocol).__name__}."
             )
         if engine not in ("auto", "fast", "general"):
             raise ProtocolError(f"Unknown engine {engine!r}; use 'auto', 'fast' or 'general'.")
@@ -925,13 +927,13 @@ class _Runner:
         """The period map: state after one full period (two half periods) from task α."""
         return self.run(G, 2, 0)[0]
 
-    def trajectory(self, times, samples, active, mode: str) -> Trajectory:
+    def trajectory(self, times, samples, active, mode: str) -> SimulatedTrajectory:
         G = np.array([np.asarray(s, dtype=float) for s in samples])
         outs = []
         for k in range(len(self.tasks)):
             outs.append(np.array([self.outputs(g, k) for g in G]).reshape(len(G), -1))
         errs = np.stack([task_errors(o, t) for o, t in zip(outs, self.tasks)], axis=-1)
-        return Trajectory(
+        return SimulatedTrajectory(
             times=_readonly(times, float),
             G=_readonly(G, float),
             outputs=tuple(_readonly(o, float) for o in outs),
@@ -970,7 +972,7 @@ def simulate(
     tau: float,
     n_periods: float,
     B: Any,
-    protocol: Protocol | None = None,
+    protocol: TrainingProtocol | None = None,
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     record: Literal["half", "step"] | int = "half",
     mode: Literal["discrete", "continuum"] = "discrete",
@@ -978,7 +980,7 @@ def simulate(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "RK45",
-) -> Trajectory:
+) -> SimulatedTrajectory:
     """Train a network of nonlinear devices on alternating tasks with biased Coupled Learning.
 
     Parameters
@@ -997,8 +999,8 @@ def simulate(
         Duration in periods; a multiple of 1/2 (whole half periods).
     B : (n_gates,) array_like or callable
         Bias per gate, V/s, or a function ``B(G) -> (n_gates,)`` of the state.
-    protocol : Protocol, optional
-        Clamping and rates (default ``Protocol()``: standard clamping, η = 1, t_h = 100 µs,
+    protocol : TrainingProtocol, optional
+        Clamping and rates (default ``TrainingProtocol()``: standard clamping, η = 1, t_h = 100 µs,
         the ideal A₀ of Eq. (C1)).
     gate_limits : (G_min, G_max) or None
         Gate box, V (scalars or per-gate arrays); gates are clipped after every step. ``None``:
@@ -1016,7 +1018,7 @@ def simulate(
 
     Returns
     -------
-    Trajectory
+    SimulatedTrajectory
 
     Raises
     ------
@@ -1050,7 +1052,7 @@ def simulate(
     >>> net = star_network(device=ThreeRegimeMOSFET())
     >>> a, b = experiment_tasks("exp1")
     >>> tr = simulate(net, [a, b], [3.0, 3.5], tau=0.02, n_periods=5, B=[2.97, 4.41],
-    ...               protocol=Protocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
+    ...               protocol=TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> tr.G.shape, tr.engine
     ((11, 2), 'fast')
     """
@@ -1095,7 +1097,7 @@ def period_map(
     *,
     tau: float,
     B: Any,
-    protocol: Protocol | None = None,
+    protocol: TrainingProtocol | None = None,
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     engine: Literal["auto", "fast", "general"] = "auto",
 ) -> np.ndarray:
@@ -1126,7 +1128,7 @@ def limit_cycle(
     *,
     tau: float,
     B: Any,
-    protocol: Protocol | None = None,
+    protocol: TrainingProtocol | None = None,
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     G0: Any = None,
     method: Literal["shooting", "iterate"] = "shooting",
@@ -1189,7 +1191,7 @@ def limit_cycle(
     >>> net = star_network(device=ThreeRegimeMOSFET())
     >>> a, b = experiment_tasks("exp1")
     >>> lc = limit_cycle(net, a, b, tau=0.02, B=[2.97, 4.41],
-    ...                  protocol=Protocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
+    ...                  protocol=TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)
     (True, True, True)
     """

@@ -28,7 +28,7 @@ _dpotrf = scipy.linalg.lapack.dpotrf
 _dpotrs = scipy.linalg.lapack.dpotrs
 _dposv = scipy.linalg.lapack.dposv
 
-__all__ = ["Orbit", "Trajectory", "periodic_orbit"]
+__all__ = ["Orbit", "OrbitTrajectory", "periodic_orbit"]
 
 #: Estimated relative error (condition number of ``M_alpha + M_beta`` on the complement of the
 #: common nullspace, times machine epsilon) above which :func:`periodic_orbit` warns.
@@ -63,7 +63,7 @@ _CHUNK_ENTRIES = 8_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class Trajectory:
+class OrbitTrajectory:
     """Gates sampled along an orbit.
 
     Attributes
@@ -150,7 +150,7 @@ class Orbit:
     dps: int | NDArray = field(default=0, repr=False)
     null_coupling: float = field(default=0.0, repr=False)
 
-    def trajectory(self, times_or_n: int | ArrayLike = 101) -> Trajectory:
+    def trajectory(self, times_or_n: int | ArrayLike = 101) -> OrbitTrajectory:
         """Sample the gates along the orbit.
 
         Parameters
@@ -163,7 +163,7 @@ class Orbit:
 
         Returns
         -------
-        Trajectory
+        OrbitTrajectory
             ``times`` of shape (m,) or (T, m) and ``G`` of shape (m, n) or (T, m, n).
 
         Notes
@@ -207,8 +207,8 @@ class Orbit:
             G[i] = np.where(first[:, None], G[i], second)
             G[i] += (cycles[i] * tau[i])[:, None] * drift[i]
         if np.ndim(self.tau) == 0:
-            return Trajectory(times=times[0], G=G[0])
-        return Trajectory(times=times, G=G)
+            return OrbitTrajectory(times=times[0], G=G[0])
+        return OrbitTrajectory(times=times, G=G)
 
 
 def _evolve_rows(task: LinearTask, G0: NDArray, t: NDArray, B: NDArray) -> NDArray:

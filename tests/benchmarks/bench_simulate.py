@@ -33,7 +33,7 @@ from clln_theory.experiments.paper import EXPERIMENTS  # noqa: E402
 from clln_theory.model.devices import ThreeRegimeMOSFET  # noqa: E402
 from clln_theory.model.network import star_network  # noqa: E402
 from clln_theory.model.tasks import DataPoint, Task  # noqa: E402
-from clln_theory.simulator.runs import Protocol, limit_cycle, simulate  # noqa: E402
+from clln_theory.simulator.runs import TrainingProtocol, limit_cycle, simulate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"
@@ -81,7 +81,7 @@ def main() -> None:
     rep = 2 if args.quick else args.repeats
     net = star_network(device=ThreeRegimeMOSFET())
     e1 = EXPERIMENTS["exp1"]
-    prot = Protocol(A0=learning_rate_A0(e1.R0, e1.C0, r=e1.r))
+    prot = TrainingProtocol(A0=learning_rate_A0(e1.R0, e1.C0, r=e1.r))
     B = np.array(e1.bias)
     a, b = _task(0.4351, 0.31, "alpha"), _task(0.0181, 0.14, "beta")
     tau, n_per = (0.004, 2) if args.quick else (0.02, 5)
@@ -117,7 +117,7 @@ def main() -> None:
         (va, La), (vb, Lb) = e.tasks["alpha"][0], e.tasks["beta"][0]
         ta = calibrate_to_line(net, _task(va, La, "alpha"), e.lines["alpha"][0], centre=e.reference)
         tb = calibrate_to_line(net, _task(vb, Lb, "beta"), e.lines["beta"][0], centre=e.reference)
-        p = Protocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r))
+        p = TrainingProtocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r))
 
         def sweep(ta=ta, tb=tb, m=m, e=e, p=p):
             return compare_with_measurement(
