@@ -1,11 +1,12 @@
 """Float64 kernels of the closed orbit (D10)/(D11): the symmetric mid-alpha form, solved stably.
 
-The engine behind :func:`~clln_theory.theory.orbits.periodic_orbit` (its Notes give the
-algebra). Inputs are validated and the common nullspace is split off by the caller; here every
-period of a sweep is solved at once: explicit 2 x 2 algebra for two gates, numpy stacks below
-`STACK_MAX_N` gates, one LAPACK ``dposv`` per period below `LOOP_MIN_N`, and BLAS ``dsyrk`` +
-LAPACK ``dpotrf``/``dpotrs`` per period beyond. The functions have public names so that
-:mod:`~clln_theory.theory.orbits` can import them; they are not part of the package's API.
+The engine behind :func:`~clln_theory.theory.orbits.periodic_orbit` (the docstring of
+:mod:`clln_theory.theory.orbits` gives the algebra). Inputs are validated and the common nullspace
+is split off by the caller; here every period of a sweep is solved at once: explicit 2 x 2 algebra
+for two gates, numpy stacks below `STACK_MAX_N` gates, one LAPACK ``dposv`` per period below
+`LOOP_MIN_N`, and BLAS ``dsyrk`` + LAPACK ``dpotrf``/``dpotrs`` per period beyond. The functions
+have public names so that :mod:`~clln_theory.theory.orbits` can import them; they are not part of
+the package's API.
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ def orbit_float(
 ) -> tuple[NDArray, NDArray, NDArray, NDArray]:
     """Float64 closed orbit for all ``taus``: ``G0``, ``G_half`` (T, n), ``span``, ``condition``.
 
-    Symmetric mid-alpha form of (D10) (see :func:`~clln_theory.theory.orbits.periodic_orbit`,
-    Notes), in the eigenbasis of
-    ``M_alpha`` (reduced to the complement of the common nullspace when there is one).
+    Symmetric mid-alpha form of (D10) (see the docstring of :mod:`clln_theory.theory.orbits`),
+    in the eigenbasis of ``M_alpha`` (reduced to the complement of the common nullspace when
+    there is one).
     """
     n, k = task_a.n, Q.shape[1]
     T = taus.size

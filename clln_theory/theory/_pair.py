@@ -8,14 +8,17 @@ error everywhere. Public names for the theory's modules; not part of the package
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import number, times, vector
 from ..errors import ShapeError
+from ._spectral import rank_threshold
 from .linear import LinearTask, check_task
 
-__all__ = ["check_pair", "pair_inputs", "periods"]
+__all__ = ["RangeSplit", "check_pair", "pair_inputs", "periods", "range_split"]
 
 
 def check_pair(task_a: object, task_b: object) -> int:
@@ -65,3 +68,35 @@ def periods(tau: float | ArrayLike, name: str = "tau") -> tuple[NDArray, bool]:
     if t.ndim > 1:
         raise ShapeError(f"Argument `{name}` must be a scalar or 1-D, but has shape {t.shape}.")
     return np.atleast_1d(t), t.ndim == 0
+
+
+@dataclass(frozen=True, slots=True)
+class RangeSplit:
+    """Eigen-split of ``S = M_alpha + M_beta`` into range ``P`` and common nullspace ``Q``.
+
+    ``lam`` are the eigenvalues of ``S`` on its range (above the threshold), ascending; ``P``
+    (n, m) and ``Q`` (n, k) are orthonormal bases of the range and of the common nullspace.
+    """
+
+    lam: NDArray
+    P: NDArray
+    Q: NDArray
+
+    @property
+    def S_pinv(self) -> NDArray:
+        """The pseudoinverse ``S^+`` (s) at the threshold."""
+        return (self.P / self.lam) @ self.P.T
+
+
+def range_split(task_a: LinearTask, task_b: LinearTask, rate_tol: float) -> RangeSplit:
+    """Common nullspace of two tasks from one eigendecomposition of ``M_alpha + M_beta``.
+
+    The threshold is that of ``periodic_orbit``, ``max(rate_tol, n * eps * max eig)`` (which,
+    unlike this function, skips the eigendecomposition when Weyl's bounds on the tasks' cached
+    spectra already exclude a common null direction).
+    """
+    n = task_a.n
+    lam, U = np.linalg.eigh(task_a.M + task_b.M)
+    thr = rank_threshold(rate_tol, n, max(float(lam[-1]), 0.0))
+    null = lam <= thr
+    return RangeSplit(lam=lam[~null], P=U[:, ~null], Q=U[:, null])

@@ -30,8 +30,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import readonly
 from ..errors import SingularSystemError, TaskError
-from ._pair import pair_inputs, periods
-from ._spectral import EPS, rank_threshold
+from ._pair import pair_inputs, periods, range_split
+from ._spectral import EPS
 from .linear import LinearTask
 
 __all__ = [
@@ -61,48 +61,6 @@ SINGULAR_LEVEL = 1e-2
 # --------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Split:
-    """Eigen-split of ``S = M_alpha + M_beta`` into range ``P`` and common nullspace ``Q``."""
-
-    lam: NDArray  # eigenvalues of S on its range (> threshold), ascending
-    P: NDArray  # (n, m) orthonormal basis of the range of S
-    Q: NDArray  # (n, k) orthonormal basis of the common nullspace
-
-    @property
-    def S_pinv(self) -> NDArray:
-        return (self.P / self.lam) @ self.P.T
-
-
-def _split(task_a: LinearTask, task_b: LinearTask, rate_tol: float) -> _Split:
-    """Common nullspace of the two tasks, with the threshold of ``periodic_orbit``."""
-    n = task_a.n
-    lam, U = np.linalg.eigh(task_a.M + task_b.M)
-    thr = rank_threshold(rate_tol, n, max(float(lam[-1]), 0.0))
-    null = lam <= thr
-    return _Split(lam=lam[~null], P=U[:, ~null], Q=U[:, null])
-
-
-def _inputs(
-    task_a: LinearTask,
-    task_b: LinearTask,
-    B: ArrayLike,
-    G_ref: ArrayLike | None,
-    rate_tol: float | None,
-) -> tuple[NDArray, NDArray, _Split]:
-    """Validate the arguments shared by :func:`small_tau` and :func:`large_tau`.
-
-    Returns ``B`` and ``G_ref`` as (n,) float vectors (``G_ref`` defaults to
-    ``(G*_alpha + G*_beta) / 2``, as in ``periodic_orbit``) and the split of ``M_alpha + M_beta``.
-    """
-    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
-    return B, G_ref, _split(task_a, task_b, rate_tol)
-
-
-def _read_only(*arrays: NDArray) -> tuple[NDArray, ...]:
-    return tuple(readonly(x) for x in arrays)
 
 
 def _out(x: NDArray, scalar: bool) -> NDArray | float:
@@ -290,7 +248,8 @@ def small_tau(
     >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
     True
     """
-    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
+    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
     P, Q, S_pinv = sp.P, sp.Q, sp.S_pinv
     Ma, Mb = task_a.M, task_b.M
@@ -306,8 +265,8 @@ def small_tau(
     if compatible:
         v0 = np.zeros(n)
         v = -(Ma - Mb) @ (S_pinv @ B)  # same vector, without the cancellation of v0
-    c, c0, sh, vv, vv0, drift = _read_only(
-        base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B)
+    c, c0, sh, vv, vv0, drift = (
+        readonly(x) for x in (base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B))
     )
     return SmallTauAsymptotics(
         centre=c,
@@ -471,6 +430,21 @@ def _min_rate(task: LinearTask) -> float:
     return float(pos[0]) if pos.size else np.inf
 
 
+def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArray]:
+    """``g0, g1`` of :func:`large_tau` from ``K g = r`` (``K = I - N_beta N_alpha``, reduced)."""
+    if K.shape[0] == 0:
+        return np.zeros(0), np.zeros(0)
+    cond = np.linalg.cond(K)
+    if not np.isfinite(cond) or cond * EPS > SINGULAR_LEVEL:
+        raise SingularSystemError(
+            f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
+            "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
+            "`rate_tol` to treat the shared direction as common."
+        )
+    g = np.linalg.solve(K, np.column_stack([r0, r1]))
+    return g[:, 0], g[:, 1]
+
+
 def large_tau(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -546,38 +520,26 @@ def large_tau(
     >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
     True
     """
-    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
+    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
     P, Q = sp.P, sp.Q
     m = P.shape[1]
     eye = np.eye(n)
-    c = []
-    for t in (task_a, task_b):
-        c.append(P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B))
-    ca, cb = c
+    ca, cb = (P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B) for t in (task_a, task_b))
     Na = P.T @ task_a.N @ P
     Nb = P.T @ task_b.N @ P
     nBa = P.T @ (task_a.N @ B)
     nBb = P.T @ (task_b.N @ B)
-    K = np.eye(m) - Nb @ Na
-    if m:
-        cond = np.linalg.cond(K)
-        if not np.isfinite(cond) or cond * EPS > SINGULAR_LEVEL:
-            raise SingularSystemError(
-                f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
-                "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
-                "`rate_tol` to treat the shared direction as common."
-            )
-        g = np.linalg.solve(K, np.column_stack([Nb @ ca + cb, Nb @ nBa + nBb]))
-        g0, g1 = g[:, 0], g[:, 1]
-    else:
-        g0 = g1 = np.zeros(0)
+    g0, g1 = _relaxed_start(np.eye(m) - Nb @ Na, Nb @ ca + cb, Nb @ nBa + nBb)
     k0 = Na @ g0 + ca
     k1 = Na @ g1 + nBa
     d0, d1 = P @ (k0 - g0), P @ (k1 - g1)
     q = Q @ (Q.T @ G_ref)
     drift = Q @ (Q.T @ B)
-    G0c, G1c, K0c, K1c, d0, d1 = _read_only(P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
+    G0c, G1c, K0c, K1c, d0, d1 = (
+        readonly(x) for x in (P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
+    )
     return LargeTauAsymptotics(
         g0=G0c,
         g1=G1c,

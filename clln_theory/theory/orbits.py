@@ -6,8 +6,52 @@ gates onto a closed orbit whose start ``G0`` solves (D10)::
     G0 = A_beta (A_alpha G0 + b_alpha) + b_beta,      A_mu = exp(-tau/2 M_mu)   (D8), (D9)
 
 :func:`periodic_orbit` solves it for one period or a whole sweep of periods at once, stably for
-every ``tau`` (see its Notes), splitting off the drift along any null direction the two tasks
-share (where no closed orbit exists). :class:`Orbit` holds the result and samples the trajectory.
+every ``tau``, splitting off the drift along any null direction the two tasks share (where no
+closed orbit exists). :class:`Orbit` holds the result and samples the trajectory.
+
+*The algorithm.* The paper's literal (D11), ``G0 = (1 - A_beta A_alpha)^-1 (A_beta b_alpha +
+b_beta)``, loses up to ~10 digits at small ``tau`` (``1 - A_beta A_alpha`` cancels) and needs an
+inverse. :func:`periodic_orbit` solves the algebraically identical *symmetric mid-alpha* form
+instead. With ``h = tau / 2``, ``q = h / 2``, ``C = A_alpha(q) = exp(-q M_alpha)`` and ``E = 1 -
+A``, the state ``z = G(q)`` on the closed orbit obeys (the period map (D10) started at ``q``)::
+
+    (1 - C A_beta C) z = C (A_beta b_alpha(q) + b_beta(h)) + b_alpha(q),
+    1 - C A_beta C = E_alpha(h) + C E_beta(h) C        (using C^2 = A_alpha(h)),
+
+a sum of two positive semi-definite matrices: no cancellation at any ``tau``. In the eigenbasis of
+``M_alpha``, with ``W = U_alpha^T U_beta`` computed once, the matrix is ``S = diag(1 - exp(-h
+lam_alpha)) + V V^T`` with ``V = diag(exp(-q lam_alpha)) W diag(sqrt(1 - exp(-h lam_beta)))``; every
+exponential comes from ``exp``/``expm1``. Then ``G_half = C z + b_alpha(q)`` and ``G0 = G_half + h
+phi_1(-h M_beta) v_beta(G_half)`` ((D5) for task beta), with ``b_mu(s) = U diag((1 - exp(-s lam)) /
+lam) U^T (M G* + B)`` (``s`` at ``lam = 0``): the phi_1 form of (D9), which needs no threshold for
+each task's own nullspace. No inverse and no pseudoinverse anywhere. ``S`` is Jacobi-scaled to unit
+diagonal and Cholesky-factored: one SYRK (``~n^3`` flops) and one Cholesky (``n^3 / 3``) per period,
+versus an LU of a general matrix plus a GEMM for (D11). ``n = 2`` uses explicit 2 x 2 algebra on
+length-T arrays (the determinant of ``S`` is a sum of four non-negative terms); ``n < 16`` numpy
+stacks over the periods; ``n < 48`` one LAPACK ``dposv`` per period; beyond, BLAS ``dsyrk`` + LAPACK
+``dpotrf``/``dpotrs`` per period. If Cholesky fails (a nearly common null direction left above the
+rate threshold), an LU solve with an :class:`~clln_theory.errors.AccuracyWarning` carrying the
+condition number is used, or :class:`~clln_theory.errors.SingularSystemError` is raised. Coordinates
+are taken relative to ``G*_alpha`` so that small deviations (span, bias shift) keep relative
+accuracy.
+
+*Accuracy.* The relative error of ``G0`` is a small multiple of ``eps * Orbit.condition`` (the
+estimated sensitivity to rounding of the inputs, see :class:`Orbit`); at large ``tau`` with
+rank-deficient tasks ``G0`` holds drift terms ``~ h N B`` whose null directions and rates are
+themselves only defined to ``~eps |M|`` by the float64 inputs, and nearly parallel solution spaces
+make ``S`` ill-conditioned: there ``condition`` is large and no float64 method can do better.
+
+*No closed orbit.* The paper notes that when no closed orbit exists (D11) "should be taken as a
+pseudoinverse". :func:`periodic_orbit` departs from that: the common nullspace of ``M_alpha`` and
+``M_beta`` (the nullspace of ``M_alpha + M_beta`` at the rate threshold) is split off; there the
+gates move at ``drift = Q Q^T B``; in the complement the reduced tasks ``P^T M_mu P`` (coupling to
+the null directions, zero up to the threshold, dropped) have a closed orbit, solved as above. ``G0``
+then has the common-null component of ``G_ref``, and the orbit is periodic up to ``drift * tau``.
+``span`` is (4) on that trajectory (periodic part and the drift over ``tau / 2``); ``span_periodic``
+is the periodic part alone.
+
+The float64 kernels live in ``_orbit_float.py`` and the mpmath route in ``_orbit_mp.py`` (private
+modules of this room).
 """
 
 from __future__ import annotations
@@ -75,8 +119,8 @@ class Orbit:
     tau : float or (T,) ndarray
         Period, s.
     G0 : (n,) ndarray
-        State at the start of task alpha on the orbit, (D11) (solved in the symmetric form of
-        :func:`periodic_orbit`, Notes).
+        State at the start of task alpha on the orbit, (D11) (solved in the symmetric form
+        described in the module docstring).
     G_half : (n,) ndarray
         State at ``tau / 2``, when training switches to task beta.
     span : float or (T,) ndarray
@@ -107,7 +151,7 @@ class Orbit:
         relative accuracy and the engine's error is a small multiple of it. It is
         ``|S_hat^-1| + (|G*_alpha| + |G_half - G*_alpha|) / |G0| +
         |S^-1| sum_mu phi_mu |M_mu| R_mu / |G0|`` with ``S`` the matrix of the
-        symmetric mid-alpha system (see :func:`periodic_orbit`, Notes), ``S_hat`` its
+        symmetric mid-alpha system (see the module docstring), ``S_hat`` its
         Jacobi-scaled form, ``phi_mu = (1 - exp(-h lam_min)) / lam_min`` (``h`` for a singular
         ``M_mu``) the flow's sensitivity to its rate matrix and
         ``R_mu = max|G - G*_mu| + |G*_mu| + |B| / |M_mu|`` over ``G0`` and ``G_half``. Norms of
@@ -261,48 +305,12 @@ def periodic_orbit(
 
     Notes
     -----
-    The paper's literal (D11), ``G0 = (1 - A_beta A_alpha)^-1 (A_beta b_alpha + b_beta)``, loses
-    up to ~10 digits at small ``tau`` (``1 - A_beta A_alpha`` cancels) and needs an inverse.
-    This function solves the algebraically identical *symmetric mid-alpha* form instead. With
-    ``h = tau / 2``, ``q = h / 2``, ``C = A_alpha(q) = exp(-q M_alpha)`` and ``E = 1 - A``, the
-    state ``z = G(q)`` on the closed orbit obeys (the period map (D10) started at ``q``)
-
-        (1 - C A_beta C) z = C (A_beta b_alpha(q) + b_beta(h)) + b_alpha(q),
-        1 - C A_beta C = E_alpha(h) + C E_beta(h) C        (using C^2 = A_alpha(h)),
-
-    a sum of two positive semi-definite matrices: no cancellation at any ``tau``. In the
-    eigenbasis of ``M_alpha``, with ``W = U_alpha^T U_beta`` computed once, the matrix is
-    ``S = diag(1 - exp(-h lam_alpha)) + V V^T`` with ``V = diag(exp(-q lam_alpha)) W
-    diag(sqrt(1 - exp(-h lam_beta)))``; every exponential comes from ``exp``/``expm1``. Then
-    ``G_half = C z + b_alpha(q)`` and ``G0 = G_half + h phi_1(-h M_beta) v_beta(G_half)`` ((D5)
-    for task beta), with ``b_mu(s) = U diag((1 - exp(-s lam)) / lam) U^T (M G* + B)`` (``s`` at
-    ``lam = 0``): the phi_1 form of (D9), which needs no threshold for each task's own
-    nullspace. No inverse and no pseudoinverse anywhere. ``S`` is Jacobi-scaled to unit
-    diagonal and Cholesky-factored: one SYRK (``~n^3`` flops) and one Cholesky (``n^3 / 3``) per
-    period, versus an LU of a general matrix plus a GEMM for (D11). ``n = 2`` uses explicit 2 x 2
-    algebra on length-T arrays (the determinant of ``S`` is a sum of four non-negative terms);
-    ``n < 16`` numpy stacks over the periods; ``n < 48`` one LAPACK ``dposv`` per period;
-    beyond, BLAS ``dsyrk`` + LAPACK ``dpotrf``/``dpotrs`` per period. If Cholesky fails (a
-    nearly common null direction left above the rate threshold), an LU solve with an
-    :class:`~clln_theory.errors.AccuracyWarning` carrying the condition number is used, or
-    :class:`~clln_theory.errors.SingularSystemError` is raised. Coordinates are taken relative to
-    ``G*_alpha`` so that small deviations (span, bias shift) keep relative accuracy.
-
-    Accuracy: the relative error of ``G0`` is a small multiple of ``eps * Orbit.condition``
-    (the estimated sensitivity to rounding of the inputs, see :class:`Orbit`); at large ``tau``
-    with rank-deficient tasks ``G0`` holds drift terms ``~ h N B`` whose null directions and
-    rates are themselves only defined to ``~eps |M|`` by the float64 inputs, and nearly parallel
-    solution spaces make ``S`` ill-conditioned: there ``condition`` is large and no float64
-    method can do better.
-
-    The paper notes that when no closed orbit exists (D11) "should be taken as a pseudoinverse".
-    This function departs from that: the common nullspace of ``M_alpha`` and ``M_beta`` (the
-    nullspace of ``M_alpha + M_beta`` at the rate threshold) is split off; there the gates move
-    at ``drift = Q Q^T B``; in the complement the reduced tasks ``P^T M_mu P`` (coupling to the
-    null directions, zero up to the threshold, dropped) have a closed orbit, solved as above.
-    ``G0`` then has the common-null component of ``G_ref``, and the orbit is periodic up to
-    ``drift * tau``. ``span`` is (4) on that trajectory (periodic part and the drift over
-    ``tau / 2``); ``span_periodic`` is the periodic part alone.
+    Solves the symmetric mid-alpha form of (D10), algebraically identical to the paper's (D11)
+    but a sum of two positive semi-definite matrices (no cancellation at any ``tau``, no
+    inverse, no pseudoinverse), Cholesky-factored per period; the common nullspace of
+    ``M_alpha`` and ``M_beta`` is split off and drifts instead of being taken "as a
+    pseudoinverse". The module docstring of :mod:`clln_theory.theory.orbits` gives the algebra,
+    the solver paths and the accuracy.
 
     Examples
     --------
