@@ -151,7 +151,7 @@ def test_G0_matches_50_digit_mpmath_to_attainable_accuracy(strategy):
     ids=["n2-rank1", "n4-rank-deficient", "n3-shared-null", "n2-nearly-parallel", "n3-nearly"],
 )
 def test_rtol_guarantees_1e_10_everywhere_including_ill_conditioned_cases(strategy):
-    """Issue 2's accuracy requirement taken literally: with ``rtol=1e-10`` every period meets
+    """The accuracy requirement taken literally: with ``rtol=1e-10`` every period meets
     1e-10 against 50-digit mpmath, including the rank-deficient and nearly parallel cases where
     float64 alone cannot (eps * kappa > 1e-11); those periods, and only those, are recomputed in
     extended precision and say so in ``Orbit.dps``. The one exception is a common nullspace

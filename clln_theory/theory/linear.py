@@ -382,6 +382,11 @@ class HalfPeriodMap:
         -------
         ndarray of shape ``h.shape + (n,)``
             Gates at its end, V.
+
+        Raises
+        ------
+        ArgumentError
+            If ``G`` is not a finite real array.
         """
         G = real_array(G, "G")
         return np.einsum("...ij,...j->...i", self.A, G) + self.b

@@ -191,6 +191,13 @@ class Orbit:
         OrbitTrajectory
             ``times`` of shape (m,) or (T, m) and ``G`` of shape (m, n) or (T, m, n).
 
+        Raises
+        ------
+        ArgumentError
+            If an ``int`` is below 2, or a time is negative, NaN or inf.
+        ShapeError
+            If the array of times is not 1-D.
+
         Notes
         -----
         Chains (D5) for task alpha from ``G0`` over ``[0, tau/2]`` with (D5) for task beta from

@@ -99,7 +99,7 @@ def bench(n: int, T: int, repeats: int, naive_T: int) -> dict[str, float]:
 
 
 def _hard_cases() -> dict[str, tuple[LinearTask, LinearTask, np.ndarray]]:
-    """The issue's hard case (:func:`clln_theory.testing.hard_pair`) as given (axis-aligned) and
+    """The hard case (:func:`clln_theory.testing.hard_pair`) as given (axis-aligned) and
     rotated by 0.3 rad (a generic orientation)."""
     return {"hard (axis-aligned)": hard_pair(), "hard (rotated)": hard_pair(0.3)}
 
