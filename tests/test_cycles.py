@@ -373,3 +373,15 @@ def test_ill_conditioned_pair_warns_with_estimate():
     b = LinearTask(np.diag([0.0, 1e-8]), [0.0, 0.0])
     with pytest.warns(AccuracyWarning, match="condition number 1e\\+12"):
         periodic_orbit(a, b, B=[1.0, 1.0], tau=1.0)
+
+
+def test_bad_options_are_argument_errors_and_bias_and_period_are_keyword_only():
+    a, b, B = hard_pair()
+    with pytest.raises(ArgumentError, match="`task_a` must be a LinearTask"):
+        periodic_orbit(a.M, b, B=B, tau=1.0)
+    with pytest.raises(ArgumentError, match="`rate_tol`"):
+        periodic_orbit(a, b, B=B, tau=1.0, rate_tol="x")
+    with pytest.raises(ArgumentError, match="`times_or_n`"):
+        periodic_orbit(a, b, B=B, tau=1.0).trajectory(1)
+    with pytest.raises(TypeError):
+        periodic_orbit(a, b, B, 1.0)

@@ -125,3 +125,36 @@ def test_half_period_map_matches_augmented_expm_and_has_accurate_E():
         exact = -np.expm1(-hi * np.clip(np.linalg.eigvalsh(task.M), 0, None)).sum()
         assert abs(np.trace(m.E[i]) - exact) <= 1e-12 * exact
     np.testing.assert_allclose(m(np.zeros(4)), m.b)
+
+
+@pytest.mark.parametrize("name", ["rate_tol", "psd_tol", "sym_tol"])
+@pytest.mark.parametrize("bad", ["x", -1.0, np.nan, None])
+def test_bad_tolerance_is_an_argument_error(name, bad):
+    with pytest.raises(ArgumentError, match=f"`{name}`"):
+        LinearTask(np.eye(2), [0.0, 0.0], **{name: bad})
+
+
+def test_a_string_matrix_is_an_argument_error_and_a_raw_matrix_is_not_a_task():
+    with pytest.raises(ArgumentError, match="`M` must be a real array"):
+        LinearTask("eye", [0.0, 0.0])
+    with pytest.raises(ArgumentError, match="`task` must be a LinearTask"):
+        evolve(np.eye(2), [0.0, 0.0], t=1.0, B=[0.0, 0.0])
+
+
+def test_bias_and_times_are_keyword_only():
+    task = LinearTask(np.eye(2), [0.0, 0.0])
+    with pytest.raises(TypeError):
+        evolve(task, [0.0, 0.0], 1.0, [0.0, 0.0])
+    with pytest.raises(TypeError):
+        half_period_map(task, [0.0, 0.0], 1.0)
+    with pytest.raises(TypeError):
+        task.velocity([0.0, 0.0], [0.0, 0.0])
+
+
+def test_stationary_bias_makes_the_velocity_vanish():
+    task = LinearTask([[2.0, 1.0], [1.0, 3.0]], [1.0, -1.0])
+    G = np.array([1.5, 0.25])
+    B = task.stationary_bias(G)
+    np.testing.assert_allclose(task.velocity(G, B=B), 0.0, atol=1e-15)
+    # a stationary point under that bias: evolve stays put
+    np.testing.assert_allclose(evolve(task, G, t=[0.0, 3.0], B=B)[-1], G, rtol=1e-14)
