@@ -6,7 +6,7 @@ Users property-test their own linearized tasks with the same generators the tool
 * :func:`linear_tasks` - :class:`~clln_theory.theory.linear.LinearTask` objects built from them;
 * :func:`task_pairs` - pairs of tasks plus a bias: generic, sharing a common nullspace, with nearly
   parallel ranges (nearly parallel solution spaces), compatible (a joint solution) or not;
-* :func:`hard_pair` - one fixed stiff, nearly parallel pair (the accuracy test case of issue 2).
+* :func:`hard_pair` - one fixed stiff, nearly parallel pair (the accuracy benchmark's hard case).
 
 and compare against two deliberately naive references that share no code with the engine:
 
@@ -27,8 +27,8 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import TaskError
-from .theory.linear import LinearTask
+from .errors import ArgumentError
+from .theory import LinearTask
 
 __all__ = [
     "augmented_expm_map",
@@ -85,6 +85,11 @@ def psd_matrices(
     eigval_range : (float, float)
         Nonzero eigenvalues are log-uniform in this range (1/s).
 
+    Returns
+    -------
+    hypothesis strategy
+        Draws ``(n, n)`` float arrays.
+
     Examples
     --------
     >>> from hypothesis import given, settings
@@ -115,7 +120,24 @@ def linear_tasks(
     eigval_range: tuple[float, float] = DEFAULT_EIGVAL_RANGE,
     G_range: tuple[float, float] = (-5.0, 5.0),
 ) -> Any:
-    """Strategy for :class:`~clln_theory.theory.linear.LinearTask`, ``G_star`` entries in ``G_range``."""
+    """Strategy for :class:`~clln_theory.theory.linear.LinearTask` objects.
+
+    Parameters
+    ----------
+    n : int
+        Number of gates.
+    rank : int, optional
+        Rank of ``M`` (default ``n``), as in :func:`psd_matrices`.
+    eigval_range : (float, float)
+        Nonzero eigenvalues of ``M`` are log-uniform in this range (1/s).
+    G_range : (float, float)
+        Entries of ``G_star`` are uniform in this range (V).
+
+    Returns
+    -------
+    hypothesis strategy
+        Draws :class:`~clln_theory.theory.linear.LinearTask` objects.
+    """
     st = _strategies()
     G = st.lists(st.floats(*G_range), min_size=n, max_size=n)
     return st.builds(LinearTask, psd_matrices(n, rank=rank, eigval_range=eigval_range), G)
@@ -154,6 +176,16 @@ def task_pairs(
     eigval_range, G_range, B_range : (float, float)
         Nonzero eigenvalues (log-uniform, 1/s), solution and bias entries (uniform).
 
+    Returns
+    -------
+    hypothesis strategy
+        Draws ``(task_a, task_b, B)`` tuples.
+
+    Raises
+    ------
+    ArgumentError
+        If ``ranks`` and ``shared_null`` are inconsistent with ``n``.
+
     Examples
     --------
     >>> from hypothesis import given, settings
@@ -168,9 +200,9 @@ def task_pairs(
     m = n - shared_null
     r_a, r_b = (m, m) if ranks is None else ranks
     if not (0 <= shared_null <= n and 0 <= r_a <= m and 0 <= r_b <= m and r_a + r_b >= m):
-        raise TaskError(
-            f"Inconsistent task_pairs({n}, ranks={ranks}, shared_null={shared_null}): need "
-            "ranks[i] <= n - shared_null <= ranks[0] + ranks[1]."
+        raise ArgumentError(
+            f"Arguments `ranks` and `shared_null` must satisfy ranks[i] <= n - shared_null <= "
+            f"ranks[0] + ranks[1], but are {ranks} and {shared_null} for n = {n}."
         )
 
     @st.composite
@@ -217,7 +249,7 @@ def task_pairs(
 
 
 def hard_pair(rotation: float = 0.0) -> tuple[LinearTask, LinearTask, NDArray]:
-    """The hard case of issue 2: ``(task_a, task_b, B)`` on two gates, stiff and nearly parallel.
+    """A hard case: ``(task_a, task_b, B)`` on two gates, stiff and nearly parallel.
 
     Task alpha has rank 1 at 1e4 1/s; task beta is full rank at 1e-2 1/s; their solution lines
     are 0.01 rad apart, so ``M_alpha + M_beta`` spans six decades and the naive (D11) loses up
@@ -260,11 +292,28 @@ def hard_pair(rotation: float = 0.0) -> tuple[LinearTask, LinearTask, NDArray]:
 # --------------------------------------------------------------------------------------------
 
 
-def augmented_expm_map(task: LinearTask, B: ArrayLike, h: float) -> tuple[NDArray, NDArray]:
+def augmented_expm_map(task: LinearTask, *, B: ArrayLike, h: float) -> tuple[NDArray, NDArray]:
     """``(A, b)`` of one task over a time ``h`` from ``scipy.linalg.expm`` of an augmented matrix.
 
     ``expm(h [[-M, M G* + B], [0, 0]]) = [[A, b], [0, 1]]``: the exact flow of (D2) by (D4),
-    with no eigendecomposition, pseudoinverse or nullspace projector. Independent of the engine.
+    with no eigendecomposition, pseudoinverse or nullspace projector. Independent of the engine
+    (and, being a reference, it does not validate its input).
+
+    Parameters
+    ----------
+    task : LinearTask
+        The task trained: ``M`` (1/s) and ``G_star`` (V).
+    B : (n,) array_like
+        Bias, V/s.
+    h : float
+        Duration, s.
+
+    Returns
+    -------
+    A : (n, n) ndarray
+        ``exp(-h M)``, (D8).
+    b : (n,) ndarray
+        The offset of the affine map ``G -> A G + b``, V, (D9).
 
     Examples
     --------
@@ -280,20 +329,40 @@ def augmented_expm_map(task: LinearTask, B: ArrayLike, h: float) -> tuple[NDArra
     return Y[:n, :n], Y[:n, n]
 
 
-def naive_orbit_G0(task_a: LinearTask, task_b: LinearTask, B: ArrayLike, tau: ArrayLike) -> NDArray:
+def naive_orbit_G0(
+    task_a: LinearTask, task_b: LinearTask, *, B: ArrayLike, tau: ArrayLike
+) -> NDArray:
     """(D11) the obvious way, one period at a time: ``solve(I - A_b A_a, A_b b_a + b_b)``.
 
     ``A`` and ``b`` come from :func:`augmented_expm_map`. This is the baseline of the benchmark
     and the accuracy comparison: forming ``I - A_beta A_alpha`` cancels ``log10(1 / (h lam_min))``
-    digits for ``h lam_min << 1``. Raises ``numpy.linalg.LinAlgError`` when it is singular.
-    Returns ``(n,)`` for a scalar ``tau`` and ``(T, n)`` for a 1-D one.
+    digits for ``h lam_min << 1``.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Task alpha (trained first in each period) and task beta.
+    B : (n,) array_like
+        Bias, V/s.
+    tau : float or (T,) array_like
+        Period(s), s.
+
+    Returns
+    -------
+    ndarray
+        ``G0`` of (D11), V: ``(n,)`` for a scalar ``tau`` and ``(T, n)`` for a 1-D one.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        When ``I - A_beta A_alpha`` is singular (no closed orbit).
     """
     taus = np.atleast_1d(np.asarray(tau, dtype=float))
     n = task_a.n
     out = np.empty((taus.size, n))
     eye = np.eye(n)
     for i, t in enumerate(taus):
-        A_a, b_a = augmented_expm_map(task_a, B, t / 2)
-        A_b, b_b = augmented_expm_map(task_b, B, t / 2)
+        A_a, b_a = augmented_expm_map(task_a, B=B, h=t / 2)
+        A_b, b_b = augmented_expm_map(task_b, B=B, h=t / 2)
         out[i] = np.linalg.solve(eye - A_b @ A_a, A_b @ b_a + b_b)
     return out[0] if np.ndim(tau) == 0 else out

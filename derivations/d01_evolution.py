@@ -288,20 +288,20 @@ def _compare_with_package(doc, M4, U4, lam4, G0v, Gsv, Bv4) -> None:
         )
         for tt in ("0.7", "40"):
             ref = to_np(reference_D5(U4, lam4, G0v, Gsv, Bv4, mp.mpf(tt))).ravel()
-            got = np.asarray(evolve(task, G0n, float(tt), Bn), dtype=float).ravel()
-            doc.compare(f"`evolve(task, G0, t={tt}, B)` equals (D5)", _rel(got, ref), "1e-11")
+            got = np.asarray(evolve(task, G0n, t=float(tt), B=Bn), dtype=float).ravel()
+            doc.compare(f"`evolve(task, G0, t={tt}, B=B)` equals (D5)", _rel(got, ref), "1e-11")
         h = mp.mpf("0.35")
         A_ref = to_np(spectral(U4, lam4, lambda x: mp.exp(-x * h)))
         b_ref = to_np(reference_D5(U4, lam4, mp.matrix(4, 1), Gsv, Bv4, h)).ravel()
-        hp_map = half_period_map(task, Bn, float(h))
+        hp_map = half_period_map(task, B=Bn, h=float(h))
         A_got, b_got = hp_map.A, hp_map.b
         doc.compare(
-            "`half_period_map(task, B, h)` returns $A = e^{-hM}$ (D8)",
+            "`half_period_map(task, B=B, h=h)` returns $A = e^{-hM}$ (D8)",
             _rel(np.asarray(A_got), A_ref),
             "1e-11",
         )
         doc.compare(
-            "`half_period_map(task, B, h)` returns $b$ of (D9)",
+            "`half_period_map(task, B=B, h=h)` returns $b$ of (D9)",
             _rel(np.asarray(b_got).ravel(), b_ref),
             "1e-11",
         )

@@ -308,7 +308,7 @@ def build() -> Document:
         for tau in ("1e-5", "1e-2", "1", "100"):
             G0r, Ghr, Gtr = mp_orbit(Ma, Ga, Mb, Gb, B2, mp.mpf(tau))
             worst_fix = max(worst_fix, mp_max_abs(Gtr - G0r) / mp_max_abs(G0r))
-            orb = periodic_orbit(ta, tb, to_np(B2).ravel(), float(tau))
+            orb = periodic_orbit(ta, tb, B=to_np(B2).ravel(), tau=float(tau))
             span_ref = mp_norm(Ghr - G0r)
             doc.compare(
                 f"(a) τ = {tau} s: `periodic_orbit` $\\bar G_0$, $G(\\tau/2)$ and span $D$ equal (D11)",
@@ -340,8 +340,8 @@ def build() -> Document:
         orb = periodic_orbit(
             LinearTask(to_np(Ma4), to_np(Ga4).ravel()),
             LinearTask(to_np(Mb4), to_np(Gb4).ravel()),
-            to_np(B4).ravel(),
-            0.3,
+            B=to_np(B4).ravel(),
+            tau=0.3,
         )
         doc.compare(
             "(b) four gates, ranks 2 and 3: `periodic_orbit` equals (D11)",
@@ -374,8 +374,8 @@ def build() -> Document:
         orb = periodic_orbit(
             LinearTask(to_np(Mc_a), to_np(Gc_a).ravel()),
             LinearTask(to_np(Mc_b), to_np(Gc_b).ravel()),
-            to_np(Bc).ravel(),
-            float(tau_c),
+            B=to_np(Bc).ravel(),
+            tau=float(tau_c),
         )
         doc.compare(
             "(c) `Orbit.drift` equals $P_Z B$", rel(orb.drift, to_np(drift_ref).ravel()), "1e-12"

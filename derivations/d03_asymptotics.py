@@ -335,7 +335,7 @@ def build() -> Document:
             tb = LinearTask(to_np(Mb), to_np(Gb).ravel())
             Bn = to_np(B2).ravel()
             tau_small = float(2e-7 / lam_min)
-            orb = periodic_orbit(ta, tb, Bn, tau_small)
+            orb = periodic_orbit(ta, tb, B=Bn, tau=tau_small)
             D_small = tau_small / 2 * float(mp_norm(v))
             doc.compare(
                 f"{name}: `periodic_orbit(...).span` at $h\\lambda = 10^{{-7}}$ follows the small-τ law",
@@ -347,7 +347,7 @@ def build() -> Document:
                 float(np.linalg.norm(orb.G0 - to_np(c0).ravel()) / float(mp_norm(c0))),
                 "1e-6",
             )
-            orb = periodic_orbit(ta, tb, Bn, float(tau_l))
+            orb = periodic_orbit(ta, tb, B=Bn, tau=float(tau_l))
             D_large = float(mp_norm(h * a + w))
             doc.compare(
                 f"{name}: `periodic_orbit(...).span` at $h\\lambda_{{\\min}} = 400$ equals $\\|ha + w\\|$",
@@ -365,7 +365,7 @@ def build() -> Document:
                 "1e-8",
             )
             # the package's asymptotics module
-            st = small_tau(ta, tb, Bn)
+            st = small_tau(ta, tb, B=Bn)
             doc.compare(
                 f"{name}: `asymptotics.small_tau` span slope, centre and bias shift equal $\\|v_\\alpha(c_0)\\|/2$, $c_0$, $2S^{{-1}}B$",
                 max(
@@ -375,7 +375,7 @@ def build() -> Document:
                 ),
                 "1e-10",
             )
-            lt = large_tau(ta, tb, Bn)
+            lt = large_tau(ta, tb, B=Bn)
             scale = float(mp_norm(w) + mp_norm(a))
             doc.compare(
                 f"{name}: `asymptotics.large_tau` offset `d0` and slope `d1` equal $w$ and $a$ (relative to $\\|w\\| + \\|a\\|$)",
@@ -386,7 +386,7 @@ def build() -> Document:
                 / scale,
                 "1e-10",
             )
-            cr = crossover_tau(ta, tb, Bn)
+            cr = crossover_tau(ta, tb, B=Bn)
             if name == "compatible":
                 doc.check50(
                     "compatible rank-one pair: the large-τ offset $w$ vanishes (no plateau)",
@@ -399,7 +399,7 @@ def build() -> Document:
                     "1e-40",
                 )
                 taus = np.array([1e-4, 1e-2, 0.1, 1.0, 10.0])
-                orb = periodic_orbit(ta, tb, Bn, taus)
+                orb = periodic_orbit(ta, tb, B=Bn, tau=taus)
                 doc.compare(
                     "compatible rank-one pair: `periodic_orbit` span is exactly $\\tfrac{\\tau}{2}\\|\\hat d\\|$ at τ = 1e-4 … 10 s (through the crossover region $\\tau \\sim 2/\\lambda$)",
                     float(np.max(np.abs(orb.span / (taus / 2 * float(mp_norm(v))) - 1))),

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     task_b = LinearTask(25.0 * np.outer(v, v), G_star=[2.5, 2.5])
     B = np.array([-1.79, 0.68])  # V/s, the bias quoted for Fig. 3 of the paper
     taus = np.logspace(np.log10(args.tau_min), np.log10(args.tau_max), args.n_tau)
-    orbit = periodic_orbit(task_a, task_b, B, taus)
+    orbit = periodic_orbit(task_a, task_b, B=B, tau=taus)
     print(f"{'tau [s]':>12} {'span D [V]':>14} {'|G0| [V]':>12}")
     for tau, D, G0 in zip(orbit.tau, orbit.span, orbit.G0):
         print(f"{tau:12.3e} {D:14.6e} {np.linalg.norm(G0):12.6f}")

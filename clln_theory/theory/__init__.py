@@ -37,18 +37,22 @@ from .linear import (
     half_period_map,
 )
 from .orbits import (
+    ACCURACY_WARN_LEVEL,
+    RTOL_SAFETY,
     Orbit,
     OrbitTrajectory,
     periodic_orbit,
 )
 
 __all__ = [
+    "ACCURACY_WARN_LEVEL",
     "COMPATIBLE_RTOL",
     "DEFAULT_DELTA_TOL",
     "DEFAULT_PSD_TOL",
     "DEFAULT_RATE_TOL",
     "DEFAULT_SOLUTION_TOL",
     "DEFAULT_SYM_TOL",
+    "RTOL_SAFETY",
     "SINGULAR_LEVEL",
     "Crossover",
     "ForceJacobian",

@@ -15,10 +15,10 @@ computed exactly by :func:`clln_theory.theory.orbits.periodic_orbit`. This modul
 * :func:`crossover_tau` - where each form stops holding and where the two meet.
 
 Directions in the common nullspace of ``M_alpha`` and ``M_beta`` are split off exactly as
-:func:`~clln_theory.theory.orbits.periodic_orbit` does (same threshold, same ``G_ref``): there the gates
-drift at ``Q Q^T B``. The attributes ``span_slope`` and ``plateau`` describe the periodic part;
-the ``span(tau)`` methods return (4) as ``periodic_orbit`` does, with the drift over ``tau / 2``
-added in quadrature (it is orthogonal to the periodic part).
+:func:`~clln_theory.theory.orbits.periodic_orbit` does (same threshold, same ``G_ref``): there the
+gates drift at ``Q Q^T B``. The attributes ``span_slope`` and ``plateau`` describe the periodic
+part; the ``span(tau)`` methods return (4) as ``periodic_orbit`` does, with the drift over
+``tau / 2`` added in quadrature (it is orthogonal to the periodic part).
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import ShapeError, SingularSystemError, TaskError
-from .linear import _EPS, LinearTask, _as_times, _as_vector
+from .._checks import readonly
+from ..errors import SingularSystemError, TaskError
+from ._pair import pair_inputs, periods, range_split
+from ._spectral import EPS
+from .linear import LinearTask
 
 __all__ = [
     "COMPATIBLE_RTOL",
@@ -58,80 +61,6 @@ SINGULAR_LEVEL = 1e-2
 # --------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Split:
-    """Eigen-split of ``S = M_alpha + M_beta`` into range ``P`` and common nullspace ``Q``."""
-
-    lam: NDArray  # eigenvalues of S on its range (> threshold), ascending
-    P: NDArray  # (n, m) orthonormal basis of the range of S
-    Q: NDArray  # (n, k) orthonormal basis of the common nullspace
-
-    @property
-    def S_pinv(self) -> NDArray:
-        return (self.P / self.lam) @ self.P.T
-
-
-def _check_pair(task_a: LinearTask, task_b: LinearTask) -> None:
-    for name, task in (("task_a", task_a), ("task_b", task_b)):
-        if not isinstance(task, LinearTask):
-            raise TaskError(
-                f"Argument `{name}` must be a LinearTask, but is {type(task).__name__}."
-            )
-    if task_b.n != task_a.n:
-        raise ShapeError(
-            f"Argument `task_b` must have as many gates as `task_a` ({task_a.n}), but has "
-            f"{task_b.n}."
-        )
-
-
-def _split(task_a: LinearTask, task_b: LinearTask, rate_tol: float | None) -> _Split:
-    """Common nullspace of the two tasks, with the threshold of ``periodic_orbit``."""
-    n = task_a.n
-    if rate_tol is None:
-        rate_tol = max(task_a.rate_tol, task_b.rate_tol)
-    elif not (np.isfinite(rate_tol) and rate_tol >= 0):
-        raise TaskError(f"Argument `rate_tol` must be a finite number >= 0, but is {rate_tol!r}.")
-    lam, U = np.linalg.eigh(task_a.M + task_b.M)
-    thr = max(float(rate_tol), n * _EPS * max(float(lam[-1]), 0.0))
-    null = lam <= thr
-    return _Split(lam=lam[~null], P=U[:, ~null], Q=U[:, null])
-
-
-def _inputs(
-    task_a: LinearTask,
-    task_b: LinearTask,
-    B: ArrayLike,
-    G_ref: ArrayLike | None,
-    rate_tol: float | None,
-) -> tuple[NDArray, NDArray, _Split]:
-    """Validate the arguments shared by :func:`small_tau` and :func:`large_tau`.
-
-    Returns ``B`` and ``G_ref`` as (n,) float vectors (``G_ref`` defaults to
-    ``(G*_alpha + G*_beta) / 2``, as in ``periodic_orbit``) and the split of ``M_alpha + M_beta``.
-    """
-    _check_pair(task_a, task_b)
-    n = task_a.n
-    B = _as_vector(B, "B", n)
-    if G_ref is None:
-        G_ref = 0.5 * (task_a.G_star + task_b.G_star)
-    else:
-        G_ref = _as_vector(G_ref, "G_ref", n)
-    return B, G_ref, _split(task_a, task_b, rate_tol)
-
-
-def _read_only(*arrays: NDArray) -> tuple[NDArray, ...]:
-    for x in arrays:
-        x.setflags(write=False)
-    return arrays
-
-
-def _taus(tau: float | ArrayLike) -> tuple[NDArray, bool]:
-    t = _as_times(tau, "tau", positive=True)
-    if t.ndim > 1:
-        raise ShapeError(f"Argument `tau` must be a scalar or 1-D, but has shape {t.shape}.")
-    return np.atleast_1d(t), t.ndim == 0
 
 
 def _out(x: NDArray, scalar: bool) -> NDArray | float:
@@ -184,18 +113,51 @@ class SmallTauAsymptotics:
     compatible: bool
 
     def span(self, tau: float | ArrayLike) -> float | NDArray:
-        """``D(tau) ~ (tau / 2) sqrt(|v|^2 + |drift|^2)``; relative error ``O(tau^2)``."""
-        t, scalar = _taus(tau)
+        """``D(tau) ~ (tau / 2) sqrt(|v|^2 + |drift|^2)``; relative error ``O(tau^2)``.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        float or (T,) ndarray
+            The span (4), V.
+        """
+        t, scalar = periods(tau)
         return _out(0.5 * t * np.hypot(2.0 * self.span_slope, np.linalg.norm(self.drift)), scalar)
 
     def G0(self, tau: float | ArrayLike) -> NDArray:
-        """State at the start of task alpha, ``G_c - (tau / 4) v``; error ``O(tau^2)``, V."""
-        t, scalar = _taus(tau)
+        """State at the start of task alpha, ``G_c - (tau / 4) v``; error ``O(tau^2)``, V.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        (n,) or (T, n) ndarray
+            ``G0``, V.
+        """
+        t, scalar = periods(tau)
         return _out(self.centre - 0.25 * t[:, None] * self.velocity, scalar)
 
     def G_half(self, tau: float | ArrayLike) -> NDArray:
-        """State at ``tau / 2``, ``G_c + (tau / 4) v + (tau / 2) drift``; error ``O(tau^2)``, V."""
-        t, scalar = _taus(tau)
+        """State at ``tau / 2``, ``G_c + (tau / 4) v + (tau / 2) drift``; error ``O(tau^2)``, V.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        (n,) or (T, n) ndarray
+            ``G_half``, V.
+        """
+        t, scalar = periods(tau)
         G = self.centre + 0.25 * t[:, None] * self.velocity + 0.5 * t[:, None] * self.drift
         return _out(G, scalar)
 
@@ -203,8 +165,8 @@ class SmallTauAsymptotics:
 def small_tau(
     task_a: LinearTask,
     task_b: LinearTask,
-    B: ArrayLike,
     *,
+    B: ArrayLike,
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
 ) -> SmallTauAsymptotics:
@@ -239,8 +201,11 @@ def small_tau(
 
     Raises
     ------
-    TaskError, ShapeError
-        For tasks that are not :class:`LinearTask` of equal size, or a bad ``B`` / ``G_ref``.
+    ArgumentError
+        If a task is not a :class:`LinearTask`, ``B`` or ``G_ref`` has a NaN or inf, or
+        ``rate_tol`` is not a finite number ``>= 0``.
+    ShapeError
+        If the tasks differ in size or ``B`` / ``G_ref`` do not match them.
 
     Notes
     -----
@@ -279,11 +244,12 @@ def small_tau(
     >>> s = small_tau(a, b, B=[0.1, -0.2])
     >>> s.compatible, s.centre.round(4), round(s.span_slope, 5)
     (True, array([1.05  , 0.9312]), 0.22361)
-    >>> exact = periodic_orbit(a, b, [0.1, -0.2], tau=1e-3).span
+    >>> exact = periodic_orbit(a, b, B=[0.1, -0.2], tau=1e-3).span
     >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
     True
     """
-    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
+    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
     P, Q, S_pinv = sp.P, sp.Q, sp.S_pinv
     Ma, Mb = task_a.M, task_b.M
@@ -299,8 +265,8 @@ def small_tau(
     if compatible:
         v0 = np.zeros(n)
         v = -(Ma - Mb) @ (S_pinv @ B)  # same vector, without the cancellation of v0
-    c, c0, sh, vv, vv0, drift = _read_only(
-        base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B)
+    c, c0, sh, vv, vv0, drift = (
+        readonly(x) for x in (base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B))
     )
     return SmallTauAsymptotics(
         centre=c,
@@ -316,18 +282,35 @@ def small_tau(
 
 
 def compatible_span_slope(
-    task_a: LinearTask, task_b: LinearTask, B: ArrayLike, *, rate_tol: float | None = None
+    task_a: LinearTask, task_b: LinearTask, *, B: ArrayLike, rate_tol: float | None = None
 ) -> float:
     """``|(M_alpha - M_beta)(M_alpha + M_beta)^+ B| / 2``: ``D ~ this * tau`` for compatible tasks.
 
-    The small-``tau`` span of issue 2, item 6, ``D = (tau/2) |(M_alpha - M_beta) S^+ B|``. It is
-    the special case of :func:`small_tau` for tasks with a joint solution ``G*``: there the
+    The small-``tau`` span ``D = (tau/2) |(M_alpha - M_beta) S^+ B|`` with ``S = M_alpha + M_beta``.
+    It is the special case of :func:`small_tau` for tasks with a joint solution ``G*``: there the
     averaged centre is ``G* + 2 S^+ B`` (on the range of ``S``) and alpha's velocity there is
     ``-M_alpha 2 S^+ B + P P^T B = -(M_alpha - M_beta) S^+ B`` (as ``S S^+ = P P^T``). Valid for
     ``tau << 2 / max eig`` with relative error ``O(tau^2)``.
 
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Tasks alpha (trained first) and beta, with a joint solution.
+    B : (n,) array_like
+        Bias, V/s.
+    rate_tol : float, optional
+        Threshold (1/s) for the common nullspace, as in
+        :func:`~clln_theory.theory.orbits.periodic_orbit`.
+
+    Returns
+    -------
+    float
+        The slope ``D / tau`` of the span at small ``tau``, V/s.
+
     Raises
     ------
+    ArgumentError, ShapeError
+        As :func:`small_tau`.
     TaskError
         If the tasks have no joint solution (use :func:`small_tau`, whose ``span_slope`` holds
         for any pair).
@@ -338,10 +321,10 @@ def compatible_span_slope(
     >>> from clln_theory.theory.linear import LinearTask
     >>> a = LinearTask([[10.0, 0.0], [0.0, 0.0]], G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer([0.6, 0.8], [0.6, 0.8]), G_star=[1.0, 1.0])
-    >>> round(compatible_span_slope(a, b, [0.1, -0.2]), 5)
+    >>> round(compatible_span_slope(a, b, B=[0.1, -0.2]), 5)
     0.22361
     """
-    s = small_tau(task_a, task_b, B, rate_tol=rate_tol)
+    s = small_tau(task_a, task_b, B=B, rate_tol=rate_tol)
     if not s.compatible:
         raise TaskError(
             "Arguments `task_a` and `task_b` must have a joint solution for the compatible-task "
@@ -394,19 +377,51 @@ class LargeTauAsymptotics:
         """``D(tau) ~ sqrt(|d0 + h d1|^2 + h^2 |drift|^2)``, ``h = tau / 2``.
 
         Relative error ``O(exp(-relaxation_rate tau / 2))``.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        float or (T,) ndarray
+            The span (4), V.
         """
-        t, scalar = _taus(tau)
+        t, scalar = periods(tau)
         periodic = np.linalg.norm(self.d0 + 0.5 * t[:, None] * self.d1, axis=-1)
         return _out(np.hypot(periodic, 0.5 * t * np.linalg.norm(self.drift)), scalar)
 
     def G0(self, tau: float | ArrayLike) -> NDArray:
-        """State at the start of task alpha, ``g0 + (tau/2) g1``, V."""
-        t, scalar = _taus(tau)
+        """State at the start of task alpha, ``g0 + (tau/2) g1``, V.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        (n,) or (T, n) ndarray
+            ``G0``, V.
+        """
+        t, scalar = periods(tau)
         return _out(self.g0 + 0.5 * t[:, None] * self.g1, scalar)
 
     def G_half(self, tau: float | ArrayLike) -> NDArray:
-        """State at ``tau / 2``, ``k0 + (tau/2) k1``, V."""
-        t, scalar = _taus(tau)
+        """State at ``tau / 2``, ``k0 + (tau/2) k1``, V.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each ``> 0``.
+
+        Returns
+        -------
+        (n,) or (T, n) ndarray
+            ``G_half``, V.
+        """
+        t, scalar = periods(tau)
         return _out(self.k0 + 0.5 * t[:, None] * self.k1, scalar)
 
 
@@ -415,11 +430,26 @@ def _min_rate(task: LinearTask) -> float:
     return float(pos[0]) if pos.size else np.inf
 
 
+def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArray]:
+    """``g0, g1`` of :func:`large_tau` from ``K g = r`` (``K = I - N_beta N_alpha``, reduced)."""
+    if K.shape[0] == 0:
+        return np.zeros(0), np.zeros(0)
+    cond = np.linalg.cond(K)
+    if not np.isfinite(cond) or cond * EPS > SINGULAR_LEVEL:
+        raise SingularSystemError(
+            f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
+            "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
+            "`rate_tol` to treat the shared direction as common."
+        )
+    g = np.linalg.solve(K, np.column_stack([r0, r1]))
+    return g[:, 0], g[:, 1]
+
+
 def large_tau(
     task_a: LinearTask,
     task_b: LinearTask,
-    B: ArrayLike,
     *,
+    B: ArrayLike,
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
 ) -> LargeTauAsymptotics:
@@ -443,6 +473,7 @@ def large_tau(
     Parameters
     ----------
     task_a, task_b : LinearTask
+        Tasks alpha (trained first) and beta.
     B : (n,) array_like
         Bias, V/s.
     G_ref : (n,) array_like, optional
@@ -456,6 +487,8 @@ def large_tau(
 
     Raises
     ------
+    ArgumentError, ShapeError
+        As :func:`small_tau`.
     SingularSystemError
         If ``K`` is singular to working precision (nullspaces that intersect beyond the common
         nullspace threshold).
@@ -480,45 +513,33 @@ def large_tau(
     >>> a = LinearTask([[20.0, -5.0], [-5.0, 10.0]], G_star=[3.0, 3.0])
     >>> b = LinearTask(50.0 * np.outer([0.6, -0.8], [0.6, -0.8]), G_star=[2.5, 2.5])
     >>> B = [-1.8, 0.7]
-    >>> L = large_tau(a, b, B)
+    >>> L = large_tau(a, b, B=B)
     >>> round(L.span_slope, 4), round(float(np.linalg.norm(b.N @ B)) / 2, 4)
     (0.51, 0.51)
-    >>> exact = periodic_orbit(a, b, B, tau=10.0).span
+    >>> exact = periodic_orbit(a, b, B=B, tau=10.0).span
     >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
     True
     """
-    B, G_ref, sp = _inputs(task_a, task_b, B, G_ref, rate_tol)
+    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
     P, Q = sp.P, sp.Q
     m = P.shape[1]
     eye = np.eye(n)
-    c = []
-    for t in (task_a, task_b):
-        c.append(P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B))
-    ca, cb = c
+    ca, cb = (P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B) for t in (task_a, task_b))
     Na = P.T @ task_a.N @ P
     Nb = P.T @ task_b.N @ P
     nBa = P.T @ (task_a.N @ B)
     nBb = P.T @ (task_b.N @ B)
-    K = np.eye(m) - Nb @ Na
-    if m:
-        cond = np.linalg.cond(K)
-        if not np.isfinite(cond) or cond * _EPS > SINGULAR_LEVEL:
-            raise SingularSystemError(
-                f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
-                "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
-                "`rate_tol` to treat the shared direction as common."
-            )
-        g = np.linalg.solve(K, np.column_stack([Nb @ ca + cb, Nb @ nBa + nBb]))
-        g0, g1 = g[:, 0], g[:, 1]
-    else:
-        g0 = g1 = np.zeros(0)
+    g0, g1 = _relaxed_start(np.eye(m) - Nb @ Na, Nb @ ca + cb, Nb @ nBa + nBb)
     k0 = Na @ g0 + ca
     k1 = Na @ g1 + nBa
     d0, d1 = P @ (k0 - g0), P @ (k1 - g1)
     q = Q @ (Q.T @ G_ref)
     drift = Q @ (Q.T @ B)
-    G0c, G1c, K0c, K1c, d0, d1 = _read_only(P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
+    G0c, G1c, K0c, K1c, d0, d1 = (
+        readonly(x) for x in (P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
+    )
     return LargeTauAsymptotics(
         g0=G0c,
         g1=G1c,
@@ -572,8 +593,8 @@ class Crossover:
 def crossover_tau(
     task_a: LinearTask,
     task_b: LinearTask,
-    B: ArrayLike,
     *,
+    B: ArrayLike,
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
 ) -> Crossover:
@@ -596,14 +617,22 @@ def crossover_tau(
     Parameters
     ----------
     task_a, task_b : LinearTask
+        Tasks alpha (trained first) and beta.
     B : (n,) array_like
         Bias, V/s. Pass zeros for the bias-free ("perfect") curve.
-    G_ref, rate_tol
-        As in :func:`small_tau` and :func:`large_tau`.
+    G_ref : (n,) array_like, optional
+        Common-null component, as in :func:`small_tau` and :func:`large_tau`.
+    rate_tol : float, optional
+        Threshold (1/s) for the common nullspace, as in :func:`small_tau` and :func:`large_tau`.
 
     Returns
     -------
     Crossover
+
+    Raises
+    ------
+    ArgumentError, ShapeError, SingularSystemError
+        As :func:`small_tau` and :func:`large_tau`.
 
     Examples
     --------
@@ -619,8 +648,8 @@ def crossover_tau(
     >>> [round(x, 3) for x in (c.tau_small, c.tau_knee, c.tau_large, c.tau_drift)]
     [0.03, 0.081, 0.496, 0.554]
     """
-    small = small_tau(task_a, task_b, B, G_ref=G_ref, rate_tol=rate_tol)
-    large = large_tau(task_a, task_b, B, G_ref=G_ref, rate_tol=rate_tol)
+    small = small_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
+    large = large_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     lam_max = max(float(task_a.eigvals[-1]), float(task_b.eigvals[-1]))
     tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
     tau_large = 2.0 / large.relaxation_rate

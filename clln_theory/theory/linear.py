@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import ProtocolError, ShapeError, TaskError
+from .._checks import gate_vector, number, real_array, times, vector
+from ..errors import ArgumentError, ShapeError, TaskError
+from ._spectral import flow, phi1_times, rank_threshold
 
 __all__ = [
     "DEFAULT_PSD_TOL",
@@ -50,62 +52,46 @@ DEFAULT_SYM_TOL = 1e-8
 #: eigensolver is ~n * eps * max|lam|, far below 1e-8 for any practical n.
 DEFAULT_PSD_TOL = 1e-8
 
-_EPS = np.finfo(float).eps
 
-
-# --------------------------------------------------------------------------------------------
-# validation helpers (shared with cycles.py)
-# --------------------------------------------------------------------------------------------
-
-
-def _as_float(x: ArrayLike, name: str, what: str, error: type[Exception]) -> NDArray:
-    """Return ``np.asarray(x, dtype=float)`` or raise ``error`` naming ``name``."""
-    try:
-        return np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise error(f"Argument `{name}` must be {what}, but could not be read: {exc}.") from exc
-
-
-def _as_vector(x: ArrayLike, name: str, n: int, error: type[Exception] = TaskError) -> NDArray:
-    """Return ``x`` as a finite float vector of length ``n`` or raise naming ``name``."""
-    a = _as_float(x, name, "a real array", TaskError)
-    if a.shape != (n,):
-        raise ShapeError(f"Argument `{name}` must have shape ({n},), but has shape {a.shape}.")
+def _require_finite(a: NDArray, name: str) -> None:
+    """Raise TaskError naming the first NaN or inf entry of a task's data ``a``."""
     if not np.all(np.isfinite(a)):
-        raise error(
-            f"Argument `{name}` must be finite, but contains NaN or inf at index "
-            f"{int(np.flatnonzero(~np.isfinite(a))[0])}."
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise TaskError(
+            f"Argument `{name}` must be finite, but {name}[{', '.join(map(str, idx))}] = "
+            f"{a[idx]!r}."
         )
-    return a
 
 
-def _as_times(t: ArrayLike, name: str, *, positive: bool) -> NDArray:
-    """Return ``t`` as a finite float array (any shape) of times, ``> 0`` or ``>= 0``."""
-    a = _as_float(t, name, "real", ProtocolError)
-    if not np.all(np.isfinite(a)):
-        raise ProtocolError(f"Argument `{name}` must be finite, but contains NaN or inf.")
-    bad = a <= 0 if positive else a < 0
-    if np.any(bad):
-        rel = "> 0" if positive else ">= 0"
-        raise ProtocolError(
-            f"Argument `{name}` must be {rel} (seconds), but has value {a[bad].flat[0]!r}."
-        )
-    return a
+def check_task(task: object, name: str = "task") -> LinearTask:
+    """Return ``task`` if it is a :class:`LinearTask`, else raise ArgumentError naming ``name``.
 
+    The type check of every function of the linear theory that takes a task (not in
+    ``__all__``: a helper of the theory's modules).
 
-def _phi1_times(lam: NDArray, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-    """Return ``e = 1 - exp(-t lam)``, ``a = exp(-t lam)`` and ``phi = e / lam`` (``t`` at 0).
+    Parameters
+    ----------
+    task : object
+        The value passed as a task.
+    name : str
+        The argument's name, as the caller spelled it (``"task_a"``).
 
-    ``lam`` has shape ``(n,)``, ``t`` any shape; outputs have shape ``t.shape + (n,)``. ``phi``
-    equals ``t * phi_1(-t lam)`` and is accurate to a few ulps for every ``t lam >= 0``.
+    Returns
+    -------
+    LinearTask
+        ``task`` itself.
+
+    Raises
+    ------
+    ArgumentError
+        If ``task`` is not a :class:`LinearTask` (for example a raw rate matrix).
     """
-    x = np.multiply.outer(t, lam)
-    e = -np.expm1(-x)
-    a = np.exp(-x)
-    pos = x > 0
-    ratio = np.divide(e, x, out=np.ones_like(x), where=pos)
-    phi = ratio * np.asarray(t)[..., None]
-    return e, a, phi
+    if not isinstance(task, LinearTask):
+        raise ArgumentError(
+            f"Argument `{name}` must be a LinearTask, but is {type(task).__name__}; build one "
+            "with LinearTask(M, G_star) or linearize(...)."
+        )
+    return task
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +127,8 @@ class LinearTask:
     eigvals : (n,) ndarray
         Eigenvalues of ``M`` in ascending order, clipped at 0 (1/s).
     eigvecs : (n, n) ndarray
-        Orthonormal eigenvectors (columns) of ``M``.
+        Orthonormal eigenvectors (columns) of ``M``, in the order of :attr:`eigvals`: column 0
+        is the slowest mode (``numpy.linalg.eigh`` of the symmetrized ``M``).
     rank : int
         Number of eigenvalues above the rank threshold :attr:`rank_threshold`.
     rank_threshold : float
@@ -153,6 +140,9 @@ class LinearTask:
 
     Raises
     ------
+    ArgumentError
+        If a tolerance is not a finite number ``>= 0``, or ``M`` or ``G_star`` is not a real
+        array (a string, None, complex numbers).
     ShapeError
         If ``M`` is not square or ``G_star`` does not match it.
     TaskError
@@ -186,16 +176,12 @@ class LinearTask:
 
     def __post_init__(self) -> None:
         for name in ("rate_tol", "psd_tol", "sym_tol"):
-            v = getattr(self, name)
-            if not (np.isscalar(v) and np.isfinite(v) and v >= 0):
-                raise TaskError(f"Argument `{name}` must be a finite number >= 0, but is {v!r}.")
-        M = np.array(_as_float(self.M, "M", "a real array", TaskError))  # a private copy
+            object.__setattr__(self, name, number(getattr(self, name), name, low=0.0))
+        M = real_array(self.M, "M", finite=False)  # a private float copy
         if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
             raise ShapeError(f"Argument `M` must be square (n, n), but has shape {M.shape}.")
         n = M.shape[0]
-        if not np.all(np.isfinite(M)):
-            i, j = np.argwhere(~np.isfinite(M))[0]
-            raise TaskError(f"Argument `M` must be finite, but M[{i}, {j}] = {M[i, j]!r}.")
+        _require_finite(M, "M")
         scale = float(np.max(np.abs(M)))
         asym = float(np.max(np.abs(M - M.T)))
         if asym > self.sym_tol * scale:
@@ -204,7 +190,8 @@ class LinearTask:
                 f"sym_tol * max|M| = {self.sym_tol * scale:.3g}; pass the symmetric part or a "
                 "larger `sym_tol`."
             )
-        G_star = _as_vector(self.G_star, "G_star", n)
+        G_star = real_array(self.G_star, "G_star", shape=(n,), finite=False)
+        _require_finite(G_star, "G_star")
         M = 0.5 * (M + M.T)
         lam, U = np.linalg.eigh(M)
         lam_abs_max = float(np.max(np.abs(lam))) if n else 0.0
@@ -216,7 +203,7 @@ class LinearTask:
                 "Hessian at a minimum of C."
             )
         lam = np.clip(lam, 0.0, None)
-        thr = max(float(self.rate_tol), n * _EPS * float(lam[-1]))
+        thr = rank_threshold(self.rate_tol, n, lam[-1])
         keep = lam > thr
         inv = np.zeros_like(lam)
         inv[keep] = 1.0 / lam[keep]
@@ -241,10 +228,63 @@ class LinearTask:
         """Number of gates (the size of ``M``)."""
         return int(self.M.shape[0])
 
-    def velocity(self, G: ArrayLike, B: ArrayLike) -> NDArray:
-        """Right-hand side of (D2), ``-M (G - G_star) + B``, for ``G`` of shape ``(..., n)``."""
-        G = np.asarray(G, dtype=float)
-        return -(G - self.G_star) @ self.M + np.asarray(B, dtype=float)
+    def velocity(self, G: ArrayLike, *, B: ArrayLike) -> NDArray:
+        """Right-hand side of (D2), ``-M (G - G_star) + B``.
+
+        Parameters
+        ----------
+        G : (n,) or (..., n) array_like
+            Gates, V; a leading batch shape is kept.
+        B : (n,) array_like
+            Bias, V/s.
+
+        Returns
+        -------
+        ndarray of shape ``G.shape``
+            ``dG/dt`` under this task, V/s.
+
+        Raises
+        ------
+        ShapeError
+            If ``G`` does not end in ``n`` or ``B`` is not of shape ``(n,)``.
+        ArgumentError
+            If ``G`` or ``B`` is not a finite real array.
+        """
+        G = gate_vector(G, "G", self.n, batch=True)
+        B = vector(B, "B", self.n)
+        return -(G - self.G_star) @ self.M + B
+
+    def stationary_bias(self, G: ArrayLike) -> NDArray:
+        """The bias that holds the gates still at ``G``: ``M (G - G_star)``, (D2) at rest.
+
+        With ``dG/dt = 0`` in (D2), ``B = M (G - G_star)``: a measured stationary point ``G``
+        of this task reveals the bias (its component along the range of ``M``; Appendix E).
+
+        Parameters
+        ----------
+        G : (n,) array_like
+            Stationary gates, V.
+
+        Returns
+        -------
+        (n,) ndarray
+            ``M (G - G_star)``, V/s.
+
+        Raises
+        ------
+        ShapeError
+            If ``G`` is not of shape ``(n,)``.
+        ArgumentError
+            If ``G`` is not a finite real vector.
+
+        Examples
+        --------
+        >>> task = LinearTask([[2.0, 0.0], [0.0, 1.0]], G_star=[1.0, 1.0])
+        >>> task.stationary_bias([1.5, 0.0])
+        array([ 1., -1.])
+        """
+        G = vector(G, "G", self.n)
+        return self.M @ (G - self.G_star)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,13 +292,13 @@ class LinearTask:
 # --------------------------------------------------------------------------------------------
 
 
-def evolve(task: LinearTask, G0: ArrayLike, t: ArrayLike, B: ArrayLike) -> NDArray:
+def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> NDArray:
     """Gates at times ``t`` under one task from ``G0``: (D4)/(D5) of the paper.
 
     Parameters
     ----------
     task : LinearTask
-        ``M`` and ``G_star``.
+        The task trained: ``M`` (1/s) and ``G_star`` (V).
     G0 : (n,) array_like
         Gates at ``t = 0``, V.
     t : float or array_like of shape (...)
@@ -275,10 +315,9 @@ def evolve(task: LinearTask, G0: ArrayLike, t: ArrayLike, B: ArrayLike) -> NDArr
     ------
     ShapeError
         If ``G0`` or ``B`` does not have shape ``(n,)``.
-    TaskError
-        If ``G0`` or ``B`` has a NaN or inf.
-    ProtocolError
-        If a time is negative, NaN or inf.
+    ArgumentError
+        If ``task`` is not a :class:`LinearTask`, ``G0`` or ``B`` has a NaN or inf, or a time
+        is negative, NaN or inf.
 
     Notes
     -----
@@ -294,18 +333,15 @@ def evolve(task: LinearTask, G0: ArrayLike, t: ArrayLike, B: ArrayLike) -> NDArr
 
     >>> from clln_theory.theory.linear import LinearTask, evolve
     >>> task = LinearTask([[2.0, 2.0], [2.0, 2.0]], G_star=[1.0, 3.0])
-    >>> evolve(task, [0.0, 0.0], [0.0, 10.0], B=[0.0, 0.1]).round(6)
+    >>> evolve(task, [0.0, 0.0], t=[0.0, 10.0], B=[0.0, 0.1]).round(6)
     array([[0.    , 0.    ],
            [1.5125, 2.5125]])
     """
-    n = task.n
-    G0 = _as_vector(G0, "G0", n)
-    B = _as_vector(B, "B", n)
-    t = _as_times(t, "t", positive=False)
-    U = task.eigvecs
-    v = U.T @ task.velocity(G0, B)  # (D2) at G0, in the eigenbasis
-    _, _, phi = _phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)
-    return G0 + (phi * v) @ U.T
+    n = check_task(task).n
+    G0 = vector(G0, "G0", n)
+    B = vector(B, "B", n)
+    t = times(t, "t", positive=False)
+    return flow(task, G0, t, B)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,17 +371,34 @@ class HalfPeriodMap:
     b: NDArray
 
     def __call__(self, G: ArrayLike) -> NDArray:
-        """Apply the map: ``A G + b`` (``G`` of shape ``(n,)`` or broadcastable)."""
-        G = np.asarray(G, dtype=float)
+        """Apply the map: ``A G + b``.
+
+        Parameters
+        ----------
+        G : (n,) array_like, or broadcastable against ``h.shape + (n,)``
+            Gates at the start of the half period, V.
+
+        Returns
+        -------
+        ndarray of shape ``h.shape + (n,)``
+            Gates at its end, V.
+
+        Raises
+        ------
+        ArgumentError
+            If ``G`` is not a finite real array.
+        """
+        G = real_array(G, "G")
         return np.einsum("...ij,...j->...i", self.A, G) + self.b
 
 
-def half_period_map(task: LinearTask, B: ArrayLike, h: ArrayLike) -> HalfPeriodMap:
+def half_period_map(task: LinearTask, *, B: ArrayLike, h: ArrayLike) -> HalfPeriodMap:
     """``A`` and ``b`` of (D8) and (D9) of the paper for durations ``h`` (``tau / 2``).
 
     Parameters
     ----------
     task : LinearTask
+        The task trained during the half period: ``M`` (1/s) and ``G_star`` (V).
     B : (n,) array_like
         Bias, V/s.
     h : float or array_like of shape (...)
@@ -355,6 +408,14 @@ def half_period_map(task: LinearTask, B: ArrayLike, h: ArrayLike) -> HalfPeriodM
     -------
     HalfPeriodMap
         ``A = exp(-h M)`` (D8), ``E = 1 - A`` and ``b`` (D9), with a leading ``h.shape``.
+
+    Raises
+    ------
+    ShapeError
+        If ``B`` does not have shape ``(n,)``.
+    ArgumentError
+        If ``task`` is not a :class:`LinearTask`, ``B`` has a NaN or inf, or a duration is
+        ``<= 0``, NaN or inf.
 
     Notes
     -----
@@ -371,11 +432,11 @@ def half_period_map(task: LinearTask, B: ArrayLike, h: ArrayLike) -> HalfPeriodM
     (array([[0.367879, 0.      ],
            [0.      , 1.      ]]), array([1.264241, 1.      ]))
     """
-    n = task.n
-    B = _as_vector(B, "B", n)
-    h = _as_times(h, "h", positive=True)
+    n = check_task(task).n
+    B = vector(B, "B", n)
+    h = times(h, "h", positive=True)
     U = task.eigvecs
-    e, a, phi = _phi1_times(task.eigvals, h)
+    e, a, phi = phi1_times(task.eigvals, h)
     c = U.T @ (task.M @ task.G_star + B)
     A = np.einsum("ik,...k,jk->...ij", U, a, U)  # (D8)
     E = np.einsum("ik,...k,jk->...ij", U, e, U)

@@ -82,10 +82,10 @@ def engine_flops(n: int, T: int) -> float:
 def bench(n: int, T: int, repeats: int, naive_T: int) -> dict[str, float]:
     a, b, B = _random_pair(n, seed=n)
     taus = np.logspace(-8, 3, T)
-    fast = _times(lambda: periodic_orbit(a, b, B, taus), repeats)
+    fast = _times(lambda: periodic_orbit(a, b, B=B, tau=taus), repeats)
     # the naive loop is timed on a subset of taus (same log spacing) and scaled: it is linear in T
     taus_naive = np.logspace(-8, 3, naive_T)
-    naive = _times(lambda: naive_orbit_G0(a, b, B, taus_naive), max(3, repeats // 2))
+    naive = _times(lambda: naive_orbit_G0(a, b, B=B, tau=taus_naive), max(3, repeats // 2))
     t_fast = statistics.median(fast)
     t_naive = statistics.median(naive) * T / naive_T
     return {
@@ -99,7 +99,7 @@ def bench(n: int, T: int, repeats: int, naive_T: int) -> dict[str, float]:
 
 
 def _hard_cases() -> dict[str, tuple[LinearTask, LinearTask, np.ndarray]]:
-    """The issue's hard case (:func:`clln_theory.testing.hard_pair`) as given (axis-aligned) and
+    """The hard case (:func:`clln_theory.testing.hard_pair`) as given (axis-aligned) and
     rotated by 0.3 rad (a generic orientation)."""
     return {"hard (axis-aligned)": hard_pair(), "hard (rotated)": hard_pair(0.3)}
 
@@ -110,9 +110,9 @@ def accuracy_hard_cases() -> None:
     for name, (a, b, B) in _hard_cases().items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ref = periodic_orbit(a, b, B, taus, dps=50).G0
-            orbit = periodic_orbit(a, b, B, taus)
-            slow = naive_orbit_G0(a, b, B, taus)
+            ref = periodic_orbit(a, b, B=B, tau=taus, dps=50).G0
+            orbit = periodic_orbit(a, b, B=B, tau=taus)
+            slow = naive_orbit_G0(a, b, B=B, tau=taus)
         scale = np.linalg.norm(ref, axis=1)
         e_fast = np.linalg.norm(orbit.G0 - ref, axis=1) / scale
         e_naive = np.linalg.norm(slow - ref, axis=1) / scale

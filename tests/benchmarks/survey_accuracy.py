@@ -52,8 +52,8 @@ def survey(strategy, examples: int) -> tuple[float, float, int, int]:
         a, b, B = pair
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            got = periodic_orbit(a, b, B, TAUS)
-            ref = periodic_orbit(a, b, B, TAUS, dps=50)
+            got = periodic_orbit(a, b, B=B, tau=TAUS)
+            ref = periodic_orbit(a, b, B=B, tau=TAUS, dps=50)
         err = np.linalg.norm(got.G0 - ref.G0, axis=1)
         scale = np.linalg.norm(ref.G0, axis=1)
         bound = np.maximum(EPS * got.condition * scale, np.finfo(float).tiny)

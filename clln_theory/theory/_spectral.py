@@ -1,0 +1,58 @@
+"""Numerical kernels shared by the linear theory's modules (private to the theory room).
+
+Everything here works on already validated float arrays: the public functions of
+:mod:`~clln_theory.theory.linear`, :mod:`~clln_theory.theory.orbits` and
+:mod:`~clln_theory.theory.asymptotics` check their arguments first. The functions have public
+names so that the theory's modules can share them; they are not part of the package's API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from .linear import LinearTask
+
+__all__ = ["EPS", "flow", "phi1_times", "rank_threshold"]
+
+#: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
+EPS = np.finfo(float).eps
+
+
+def rank_threshold(rate_tol: float, n: int, lam_max: float) -> float:
+    """The rank threshold (1/s) for ``n`` eigenvalues up to ``lam_max``.
+
+    ``max(rate_tol, n * eps * lam_max)``: eigenvalues at or below it count as zero. The second
+    term is the round-off level of a symmetric eigensolver on an ``n x n`` matrix.
+    """
+    return max(float(rate_tol), n * EPS * float(lam_max))
+
+
+def phi1_times(lam: NDArray, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """Return ``e = 1 - exp(-t lam)``, ``a = exp(-t lam)`` and ``phi = e / lam`` (``t`` at 0).
+
+    ``lam`` has shape ``(n,)``, ``t`` any shape; outputs have shape ``t.shape + (n,)``. ``phi``
+    equals ``t * phi_1(-t lam)`` and is accurate to a few ulps for every ``t lam >= 0``.
+    """
+    x = np.multiply.outer(t, lam)
+    e = -np.expm1(-x)
+    a = np.exp(-x)
+    pos = x > 0
+    ratio = np.divide(e, x, out=np.ones_like(x), where=pos)
+    phi = ratio * np.asarray(t)[..., None]
+    return e, a, phi
+
+
+def flow(task: LinearTask, G0: NDArray, t: NDArray, B: NDArray) -> NDArray:
+    """(D4)/(D5) of the paper from ``G0`` at times ``t`` (any shape), on validated input.
+
+    ``G0 + U diag(phi) U^T v`` with ``v = -M (G0 - G_star) + B`` the initial velocity of (D2)
+    and ``phi`` from :func:`phi1_times`; returns shape ``t.shape + (n,)``.
+    """
+    U = task.eigvecs
+    v = U.T @ (-(G0 - task.G_star) @ task.M + B)  # (D2) at G0, in the eigenbasis
+    _, _, phi = phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)
+    return G0 + (phi * v) @ U.T
