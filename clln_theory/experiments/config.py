@@ -1,9 +1,11 @@
 """Experiment descriptions in TOML: network, tasks, rate, bias, data and sweep.
 
 One file describes one two-task experiment completely, so that a user's own experiment (another
-network, other lines, other data) runs through :func:`clln_theory.experiments.reproduction.reproduce` with no code
-change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``, ``fig3``);
-:func:`load_config` accepts a preset name or a path.
+network, other lines, other data) runs through `clln_theory.experiments.reproduce` with no code
+change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``,
+``fig3``): they are the single source of the paper's experiments. :func:`load_config` accepts a
+preset name or a path. This is the only module that speaks TOML: every error it raises is a
+`ConfigError` naming the key.
 
 Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete example)::
 
@@ -80,10 +82,10 @@ from typing import Any
 
 import numpy as np
 
+from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..errors import CLLNError, ConfigError
-from ..inference.calibration import SolutionLine
-from ..model.network import Edge, Network
-from ..model.tasks import DataPoint
+from ..inference import SolutionLine
+from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
 
 try:  # Python >= 3.11
     import tomllib as _toml
@@ -123,7 +125,12 @@ class TaskSpec:
 
 @dataclass(frozen=True, slots=True)
 class RateSpec:
-    """Learning rate: ``gamma`` is r γ in Ω/s (Eq. C1 with the measured factor r, App. C)."""
+    """Learning rate: ``gamma`` is r γ in Ω/s (Eq. C1 with the measured factor r, App. C).
+
+    ``R0`` (Ω), ``C0`` (F), ``V0`` (V) and ``r`` are the components when the description gives
+    them (None when it gives ``gamma`` directly); then ``gamma`` is
+    `clln_theory.electrical.rule.learning_rate_gamma` of them and the network's one ``S``.
+    """
 
     gamma: float
     R0: float | None
@@ -276,8 +283,8 @@ def _list(raw: Any, key: str) -> list:
 # ------------------------------------------------------------------------------ sections
 def _parse_network(t: _Table) -> tuple[Network, str, dict[str, float]]:
     output = t.string("output", required=True)
-    S = t.number("S", 8.5e-4, positive=True)
-    V_T = t.number("V_T", 0.7)
+    S = t.number("S", PAPER_S, positive=True)
+    V_T = t.number("V_T", PAPER_V_T)
     supplies = {}
     sup = t.get("supplies", {})
     if not isinstance(sup, dict):
@@ -397,12 +404,12 @@ def _parse_rate(t: _Table) -> RateSpec:
                 f"Key '{t.key(extra[0])}' conflicts with '{t.key('gamma')}'; give gamma (= r γ) "
                 "or the components R0, C0, V0, r, not both."
             )
-        return RateSpec(t.number("gamma", positive=True), None, None, None, None)
+        return RateSpec(gamma=t.number("gamma", positive=True), R0=None, C0=None, V0=None, r=None)
     R0 = t.number("R0", required=True, positive=True)
     C0 = t.number("C0", required=True, positive=True)
-    V0 = t.number("V0", 0.33, positive=True)
+    V0 = t.number("V0", V0_MULTIPLIER, positive=True)
     r = t.number("r", 1.0, positive=True)
-    return RateSpec(r / (V0 * R0 * C0), R0, C0, V0, r)  # S is applied per network (γ = A/S)
+    return RateSpec(gamma=math.nan, R0=R0, C0=C0, V0=V0, r=r)  # γ needs the network's S
 
 
 def _parse_bias(t: _Table, task_names: list[str], n_gates: int) -> BiasSpec:
@@ -560,14 +567,15 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
             )
     rate_t = top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True)
     rate = _parse_rate(rate_t)
-    if rate.R0 is not None:  # γ = A₀ / S: one S for the network (DESIGN.md §3)
+    if rate.R0 is not None:  # γ = A₀ / S: one S for the network
         S_all = np.unique(net.S)
         if S_all.size != 1:
             raise ConfigError(
                 "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
                 f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
             )
-        rate = RateSpec(rate.gamma / float(S_all[0]), rate.R0, rate.C0, rate.V0, rate.r)
+        gamma = learning_rate_gamma(rate.R0, rate.C0, float(S_all[0]), V0=rate.V0, r=rate.r)
+        rate = RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r)
     bias_t = top.table("bias", {"given", "paper", "measure"}, required=True)
     bias = _parse_bias(bias_t, [t.name for t in tasks], net.n_gates)
     data_t = top.table("data", {"D2", "Ebar", "cycles"})
