@@ -13,6 +13,18 @@ described in `clln_theory.experiments.fig5`. Here:
     ``(clamping, eps, seed, split)``, with means, standard errors and plain-text tables.
 
 `clln_theory.plotting.plot_fig5` draws the figure of a `Fig5Result`.
+
+Overclamping at the smallest rings: early best, later decline
+--------------------------------------------------------------
+In this simulation overclamping at the smallest ring (83 mV) reaches its best accuracy after
+about 0.3-0.6 s of training and then loses gain: the gates next to the outputs fall towards
+``G_min`` and the outputs shrink. The cause is the part of the learning rule that Appendix F
+drops from (F8): the clamped output moves by ``dn = ±η L₀ / 2`` per output node, and on an edge
+between an output and a node at voltage drop ``dV`` the rule gives
+``dV_F² - dV_C² = -2 dV dn - dn²``. The first term carries the sign of the error and cancels
+between the classes; the second lowers the conductances next to the outputs for every active
+point. It is harmless when the drops exceed ``dn/2`` (wide rings) and dominates when the inputs
+span only tens of mV.
 """
 
 from __future__ import annotations
