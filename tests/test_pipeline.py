@@ -1,4 +1,4 @@
-"""Calibration and the pipeline (clln_theory.inference.calibration, clln_theory.experiments.reproduction).
+"""Calibration (clln_theory.inference.calibration) and the pipeline (experiments.reproduction).
 
 Reference answers: the 2+1 star network solved by hand. Its free output is
 O = Σ K_i V_i / Σ K_i with K = S (G − V_T) on the gates and K₀ = 1/500 Ω on the input edge, so the
@@ -300,9 +300,8 @@ def test_zero_bias_orbit_of_compatible_tasks_sits_at_the_joint_solution(tmp_path
     assert np.all(np.sqrt(rep.grid["D2_bias_free"]) <= ZERO_SPAN_RTOL * scale)
     # new columns, after the old ones; the old ones unchanged
     row = json.loads(rep.to_json())["table"][1]
-    assert row["D2_bias_free"] == float(rep.D2_bias_free[1]) and row["D2_theory"] == float(
-        rep.D2_theory[1]
-    )
+    assert row["D2_bias_free"] == float(rep.D2_bias_free[1])
+    assert row["D2_theory"] == float(rep.D2_theory[1])
     header = rep.to_csv().splitlines()[0]
     assert header.endswith("G_min,G_max,D2_bias_free,Ebar_bias_free")
 
