@@ -101,6 +101,25 @@ class SerialExecutor(cf.Executor):
         self._shutdown = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Run ``fn(*args, **kwargs)`` now; its result or exception is in the returned future.
+
+        Parameters
+        ----------
+        fn : callable
+            The function.
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Already done.
+
+        Raises
+        ------
+        concurrent.futures.BrokenExecutor
+            After `shutdown` (a ``RuntimeError``, as the Executor contract asks).
+        """
         if self._shutdown:  # the Executor contract: a RuntimeError (here its typed subclass)
             raise cf.BrokenExecutor("Cannot submit to a SerialExecutor after shutdown().")
         fut: cf.Future = cf.Future()
@@ -114,6 +133,13 @@ class SerialExecutor(cf.Executor):
         return fut
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse further submissions (nothing is pending: every call already ran).
+
+        Parameters
+        ----------
+        wait, cancel_futures : bool
+            Accepted for the Executor interface; without effect.
+        """
         self._shutdown = True
 
 
@@ -278,8 +304,8 @@ class _Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.total, self.start_done, self.done = total, done, done
         self.desc, self.width, self.delay = desc, width, delay
-        self.enabled = enabled is not False
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled is True or (enabled is None and self.tty)  # None: on a terminal
         self.t0 = time.monotonic()
         self.last = -math.inf
         self.shown = False
@@ -451,24 +477,12 @@ def run_sweep(
     items_t = tuple(items)
     keys = _item_keys(items_t, key or _default_key)
     store = _Store(Path(path) if path is not None else None, save_interval)
-    results: list[Any] = [None] * len(items_t)
-    todo: list[int] = []
-    for i, k in enumerate(keys):
-        r = store.records.get(k)
-        if resume and r is not None and "result" in r:
-            results[i] = r["result"]
-        else:
-            todo.append(i)
+    results, todo = store.resumed(keys, resume)
     n_resumed = len(items_t) - len(todo)
     bar = _Progress(len(items_t), n_resumed, desc=desc, enabled=progress, delay=progress_delay)
-    if progress is None and not bar.tty:
-        bar.enabled = False
     run = _Run(func, items_t, keys, results, store, bar, on_error=on_error, done=n_resumed)
     own_pool = executor is None and bool(todo)
-    ex = executor
-    if own_pool:
-        workers = max_workers or min(os.cpu_count() or 1, len(todo))
-        ex = cf.ProcessPoolExecutor(max_workers=max(1, workers))
+    ex = _process_pool(max_workers, len(todo)) if own_pool else executor
     clean_exit = False
     try:
         run.submit_and_collect(ex, todo)
@@ -492,6 +506,12 @@ def run_sweep(
         n_computed=len(todo),
         elapsed=time.monotonic() - t_start,
     )
+
+
+def _process_pool(max_workers: int | None, n_todo: int) -> cf.Executor:
+    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo)."""
+    workers = max_workers or min(os.cpu_count() or 1, n_todo)
+    return cf.ProcessPoolExecutor(max_workers=max(1, workers))
 
 
 def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
@@ -520,6 +540,18 @@ class _Store:
                 self.records[str(r["key"])] = r
         self.dirty = False
         self.last_save = -math.inf
+
+    def resumed(self, keys: tuple[str, ...], resume: bool) -> tuple[list[Any], list[int]]:
+        """Results already stored (None elsewhere) and the indices of the items still to do."""
+        results: list[Any] = [None] * len(keys)
+        todo: list[int] = []
+        for i, k in enumerate(keys):
+            r = self.records.get(k)
+            if resume and r is not None and "result" in r:
+                results[i] = r["result"]
+            else:
+                todo.append(i)
+        return results, todo
 
     def put(self, key: str, item: Any, payload: dict[str, Any]) -> None:
         """Store one record (at the end: file order is completion order) and maybe save."""

@@ -356,25 +356,23 @@ def compare_theory_simulation(
 
     Notes
     -----
-    Each simulated cycle starts from the previous successful τ's cycle (the first from the
-    linearization point of task α). A failed τ does not move that start.
+    Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
+    linearization point); a failed τ does not move that start.
     """
     choice(on_failure, "on_failure", ("record", "raise"))
     protocol = _standard_protocol(protocol)
-    S = np.asarray(network.S)
-    if not np.allclose(S, S[0], rtol=0, atol=0):
+    if np.unique(network.S).size != 1:
         raise TaskError("compare_theory_simulation needs equal S on every gate (one gamma).")
-    gamma = protocol.A0 / float(S[0])  # γ = A₀ / S of (5)/(D1), for the protocol's A₀
+    gamma = protocol.A0 / float(network.S[0])  # γ = A₀ / S of (5)/(D1), for the protocol's A₀
     lin = network.with_device(LinearDevice())
     Ga, Gb = nearest_solution(lin, task_a, G_ref), nearest_solution(lin, task_b, G_ref)
     la = linearize(lin, task_a, Ga, gamma=gamma, eta=protocol.eta)
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
-    Bv = np.asarray(B, dtype=float)
-    tau = np.atleast_1d(as_times(tau, "tau"))
+    Bv, tau = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
     if tau.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
     res: dict[str, list] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")}
-    guess, kept, failures = Ga, [], []
+    guess, kept, failures = Ga, [], []  # each cycle starts from the previous one
     for t in tau:
         stage: Literal["theory", "simulation"] = "theory"
         try:

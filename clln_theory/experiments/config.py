@@ -114,7 +114,21 @@ __all__ = [
 # ------------------------------------------------------------------------------ result objects
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
-    """One task: its nominal points, optional measured lines (one per point) and G*."""
+    """One task of a description.
+
+    Attributes
+    ----------
+    name : str
+        Task name (``"alpha"``, ``"beta"``).
+    points : tuple of DataPoint
+        Nominal points (the network's supplies merged into every point's inputs).
+    lines : tuple of SolutionLine or None
+        Measured solution line of each point, or None.
+    fit_input : str or None
+        Input fitted to the measured lines.
+    G_star : tuple of float or None
+        Explicit linearization point, V.
+    """
 
     name: str
     points: tuple[DataPoint, ...]
@@ -141,7 +155,27 @@ class RateSpec:
 
 @dataclass(frozen=True, slots=True)
 class BiasMeasurement:
-    """How one task measures the bias: ``kind`` is ``"drift"`` or ``"stationary"``."""
+    """How one task measures the bias.
+
+    Attributes
+    ----------
+    task : str
+        The task's name.
+    kind : {"drift", "stationary"}
+        A drift test of the task trained alone, or the stationary point of a full-rank task.
+    file : str or None
+        Data file, relative to the data folder.
+    window : int or None
+        Drift: finite-difference velocities averaged.
+    skip : int
+        Drift: samples before the run.
+    direction : {"drift", "line"}
+        Drift: project on the drift's own direction or on the solution line.
+    point : tuple of float or None
+        Stationary: the point, V (or read from ``file`` at ``sample``).
+    sample : int or None
+        Stationary: sample index in ``file``.
+    """
 
     task: str
     kind: str
@@ -155,7 +189,17 @@ class BiasMeasurement:
 
 @dataclass(frozen=True, slots=True)
 class BiasSpec:
-    """The bias: ``given`` (V/s) or one measurement per task; ``paper`` for comparison."""
+    """The bias of a description.
+
+    Attributes
+    ----------
+    given : tuple of float or None
+        The bias, V/s, when given.
+    measurements : tuple of BiasMeasurement
+        Otherwise one measurement per task.
+    paper : tuple of float or None
+        A published value to compare with, V/s.
+    """
 
     given: tuple[float, ...] | None
     measurements: tuple[BiasMeasurement, ...]
@@ -164,7 +208,17 @@ class BiasSpec:
 
 @dataclass(frozen=True, slots=True)
 class DataSpec:
-    """Measured files, relative to the data folder."""
+    """Measured files, relative to the data folder.
+
+    Attributes
+    ----------
+    D2 : str or None
+        The measured squared cycle span against τ.
+    Ebar : str or None
+        The measured combined error against τ.
+    cycles : tuple of str
+        Measured limit cycles.
+    """
 
     D2: str | None
     Ebar: str | None
@@ -173,7 +227,15 @@ class DataSpec:
 
 @dataclass(frozen=True, slots=True)
 class SweepSpec:
-    """Periods: ``tau`` is ``"data"`` or a tuple of periods (s); ``cycles`` to draw in G-space."""
+    """The periods of a description.
+
+    Attributes
+    ----------
+    tau : "data" or tuple of float
+        The measured periods, or the periods of the table, s.
+    cycles : tuple of float
+        Periods whose orbits are drawn in G-space, s.
+    """
 
     tau: str | tuple[float, ...]
     cycles: tuple[float, ...]
@@ -520,6 +582,17 @@ def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
 def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
     """Validate a parsed TOML document and build the :class:`ExperimentConfig`.
 
+    Parameters
+    ----------
+    raw : dict
+        The parsed TOML document (see the module docstring for the schema).
+    source : str
+        Where it came from (a path or ``"preset NAME"``), kept for reports.
+
+    Returns
+    -------
+    ExperimentConfig
+
     Raises
     ------
     ConfigError
@@ -613,6 +686,15 @@ def list_presets() -> list[str]:
 
 def load_config(name_or_path: str | Path) -> ExperimentConfig:
     """Load an experiment description from a TOML file or a preset name (``"exp1"``).
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A TOML file, or the name of a shipped preset (`list_presets`).
+
+    Returns
+    -------
+    ExperimentConfig
 
     Raises
     ------
