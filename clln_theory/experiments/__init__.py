@@ -13,18 +13,7 @@ from .compare import (
     compare_theory_simulation,
     compare_with_measurement,
 )
-from .config import (
-    BiasMeasurement,
-    BiasSpec,
-    DataSpec,
-    ExperimentConfig,
-    RateSpec,
-    SweepSpec,
-    TaskSpec,
-    list_presets,
-    load_config,
-    parse_config,
-)
+from .config import list_presets, load_config, parse_config
 from .fig5 import (
     CLAMPINGS,
     FIG5_EPS,
@@ -82,6 +71,15 @@ from .reproduction import (
     DEFAULT_GRID_POINTS,
     Reproduction,
     reproduce,
+)
+from .specs import (
+    BiasMeasurement,
+    BiasSpec,
+    DataSpec,
+    ExperimentConfig,
+    RateSpec,
+    SweepSpec,
+    TaskSpec,
 )
 
 __all__ = [
