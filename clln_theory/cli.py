@@ -3,7 +3,7 @@
 Subcommands
 -----------
 ``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--json FILE] [--csv FILE] [--plot FILE]``
-    Run the paper's pipeline (:func:`clln_theory.experiments.reproduction.reproduce`) on a TOML description or a
+    Run the paper's pipeline (`clln_theory.experiments.reproduce`) on a TOML description or a
     preset (``exp1``, ``exp2``, ``fig3``) and print a table of theory next to measurement.
     ``--json -`` / ``--csv -`` print to standard output instead of the table.
 ``presets``
@@ -19,17 +19,18 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
 
 
-def _fmt(x, spec=".3g") -> str:
+def _fmt(x: float | None, spec: str = ".3g") -> str:
     return "—" if x is None else format(x, spec)
 
 
-def _table(rep) -> str:
+def _table(rep: Any) -> str:
     lines = []
     s = rep.summary()
     lines.append(f"{rep.config.name}: {rep.config.description}")
@@ -62,8 +63,8 @@ def _table(rep) -> str:
     )
     for r in rep.rows():
         lines.append(
-            f"{r['tau']:9.4g} {r['D2']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
-            f"{_fmt(r['D2_ratio'], '7.2f'):>7} {r['Ebar']:12.3e} "
+            f"{r['tau']:9.4g} {r['D2_theory']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
+            f"{_fmt(r['D2_ratio'], '7.2f'):>7} {r['Ebar_theory']:12.3e} "
             f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
             f"{'yes' if r['in_box'] else 'NO'}"
         )
@@ -76,13 +77,13 @@ def _table(rep) -> str:
     return "\n".join(lines)
 
 
-def _cmd_reproduce(args) -> int:
-    from .experiments.reproduction import reproduce
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from .experiments import reproduce
 
     t0 = time.perf_counter()
     rep = reproduce(args.config, data_dir=args.data_dir)
     if args.plot:
-        from .plotting.figures import plot_reproduction
+        from .plotting import plot_reproduction
 
         plot_reproduction(rep, args.plot)
     elapsed = time.perf_counter() - t0
@@ -106,8 +107,8 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
-def _cmd_presets(args) -> int:
-    from .experiments.config import list_presets, load_config
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .experiments import list_presets, load_config
 
     for name in list_presets():
         print(f"{name:8s} {load_config(name).description}")
@@ -132,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data-dir",
         help="folder of the paper's data (the unpacked 'imperfect-learning-physical-systems'); "
-        "default: ../shared/data/imperfect-learning-physical-systems next to the repository",
+        "default: $CLLN_DATA_DIR, else a data/imperfect-learning-physical-systems folder in a "
+        "folder next to the repository",
     )
     p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
@@ -144,7 +146,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``clln-theory``; returns the exit status."""
+    """Entry point of ``clln-theory``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for an error in the description or the data (one sentence on standard
+        error, no traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

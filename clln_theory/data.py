@@ -9,8 +9,9 @@ space)::
     experimental_bowties/bowtie-expN-<tau>s.csv   two rows: G₋ then G₊ [V] over one period
     DriftTests/expNDriftTest_K.mat           arrays GMINUS, GPLUS, time (1 x n); one task alone
 
-The package ships none of these files. ``default_data_dir()`` finds the copy that sits next to
-the repository (``../shared/data/imperfect-learning-physical-systems``) when there is one.
+The package ships none of these files. `default_data_dir` finds a copy: the folder named by the
+environment variable ``CLLN_DATA_DIR``, else a ``data/imperfect-learning-physical-systems``
+folder inside a folder next to the repository (a development checkout beside the data).
 
 Every loader raises :class:`~clln_theory.errors.DataFormatError` naming the file (and the row,
 where there is one) when a file is missing or malformed.
@@ -20,15 +21,19 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ._checks import readonly
 from .errors import DataFormatError
 
 __all__ = [
+    "DATA_DIR_ENV",
+    "DATA_FOLDER",
     "SMALL_NETWORK",
     "CycleSamples",
     "DriftTest",
@@ -45,29 +50,52 @@ __all__ = [
 SMALL_NETWORK = "small network"
 """Sub-folder of the published data holding the small-network experiments (with the space)."""
 
-_DATA_RELATIVE = Path("..") / "shared" / "data" / "imperfect-learning-physical-systems"
+DATA_FOLDER = "imperfect-learning-physical-systems"
+"""Name of the unpacked folder of the published data (it contains ``small network/``)."""
 
-
-def _readonly(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
+DATA_DIR_ENV = "CLLN_DATA_DIR"
+"""Environment variable naming the data folder (takes precedence in `default_data_dir`)."""
 
 
 def default_data_dir() -> Path | None:
-    """The published data folder next to the repository, or ``None`` when it is absent.
+    """The published data folder, or ``None`` when none is found.
 
-    Looks for ``../shared/data/imperfect-learning-physical-systems`` relative to the repository
-    root (the parent of the ``clln_theory`` package folder), i.e. the folder that contains
-    ``small network/``.
+    Looks first at the folder named by the environment variable ``CLLN_DATA_DIR``, then for
+    ``<sibling>/data/imperfect-learning-physical-systems`` for every folder ``<sibling>`` next to
+    the repository root (the parent of the ``clln_theory`` package folder), in name order.
+
+    Returns
+    -------
+    Path or None
+        The folder that contains ``small network/``.
     """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        path = Path(env).expanduser()
+        return path.resolve() if path.is_dir() else None
     repo_root = Path(__file__).resolve().parent.parent
-    candidate = (repo_root / _DATA_RELATIVE).resolve()
-    return candidate if candidate.is_dir() else None
+    try:
+        siblings = sorted(repo_root.parent.iterdir())
+    except OSError:  # an unreadable parent folder: no default
+        return None
+    for sibling in siblings:
+        candidate = sibling / "data" / DATA_FOLDER
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
 
 
 def require_data_dir(data_dir: str | Path | None = None) -> Path:
     """``data_dir`` as a checked :class:`~pathlib.Path`, or the default one.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        The folder that contains ``small network/``; default `default_data_dir`.
+
+    Returns
+    -------
+    Path
 
     Raises
     ------
@@ -79,10 +107,10 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
         found = default_data_dir()
         if found is None:
             raise DataFormatError(
-                "No data folder was given and the default "
-                f"'{_DATA_RELATIVE.as_posix()}' (relative to the repository root) does not exist; "
-                "pass --data-dir pointing at the unpacked 'imperfect-learning-physical-systems' "
-                "folder of the paper's supporting data (doi:10.5281/zenodo.15692010)."
+                f"No data folder was given and none was found (${DATA_DIR_ENV}, or "
+                f"data/{DATA_FOLDER} in a folder next to the repository); pass --data-dir "
+                f"pointing at the unpacked '{DATA_FOLDER}' folder of the paper's supporting data "
+                "(doi:10.5281/zenodo.15692010)."
             )
         return found
     path = Path(data_dir).expanduser()
@@ -95,7 +123,24 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
 
 
 def resolve(data_dir: str | Path | None, relative: str | Path) -> Path:
-    """Path of a data file given relative to ``data_dir``, checked to exist."""
+    """Path of a data file given relative to ``data_dir``, checked to exist.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        The data folder (default `default_data_dir`); unused for an absolute ``relative``.
+    relative : str or Path
+        The file, relative to ``data_dir``.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    DataFormatError
+        If the folder or the file does not exist.
+    """
     path = Path(relative)
     if not path.is_absolute():
         path = require_data_dir(data_dir) / path
@@ -106,7 +151,19 @@ def resolve(data_dir: str | Path | None, relative: str | Path) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class MeasuredCurve:
-    """A measured quantity against the period: ``tau`` (s) and ``value`` (its unit), shape (n,)."""
+    """A measured quantity against the period.
+
+    Attributes
+    ----------
+    tau : (n,) ndarray
+        Periods, s.
+    value : (n,) ndarray
+        The quantity, in its unit (V² for ``D2`` and ``Ebar``).
+    quantity : str
+        Its name, for reports (``"D2"``, ``"Ebar"``).
+    source : str
+        The file it was read from.
+    """
 
     tau: np.ndarray
     value: np.ndarray
@@ -114,7 +171,7 @@ class MeasuredCurve:
     source: str = ""
 
     def __post_init__(self):
-        tau, value = _readonly(self.tau), _readonly(self.value)
+        tau, value = readonly(self.tau, float), readonly(self.value, float)
         if tau.ndim != 1 or tau.shape != value.shape:
             raise DataFormatError(
                 f"Curve '{self.source}' needs 1-D tau and value of equal length, "
@@ -126,14 +183,24 @@ class MeasuredCurve:
 
 @dataclass(frozen=True, slots=True)
 class CycleSamples:
-    """Gate samples of one measured limit cycle: ``G`` of shape (n_samples, n_gates), ``tau``."""
+    """Gate samples of one measured limit cycle.
+
+    Attributes
+    ----------
+    tau : float
+        Period, s.
+    G : (n_samples, n_gates) ndarray
+        Gates over one period in time order, V.
+    source : str
+        The file it was read from.
+    """
 
     tau: float
     G: np.ndarray
     source: str = ""
 
     def __post_init__(self):
-        G = _readonly(self.G)
+        G = readonly(self.G, float)
         if G.ndim != 2:
             raise DataFormatError(f"Cycle '{self.source}' must be 2-D, but has shape {G.shape}.")
         object.__setattr__(self, "G", G)
@@ -141,7 +208,19 @@ class CycleSamples:
 
 @dataclass(frozen=True, slots=True)
 class DriftTest:
-    """A single task trained alone: ``times`` (n,) in s and gates ``G`` (n, 2) = (G₋, G₊) in V."""
+    """A single task trained alone (a drift test).
+
+    Attributes
+    ----------
+    times : (n,) ndarray
+        Sample times, s.
+    G : (n, 2) ndarray
+        Gates (G₋, G₊), V.
+    source : str
+        The file it was read from.
+    meta : dict
+        Anything else worth keeping (empty for the published files).
+    """
 
     times: np.ndarray
     G: np.ndarray
@@ -149,7 +228,7 @@ class DriftTest:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        times, G = _readonly(self.times), _readonly(self.G)
+        times, G = readonly(self.times, float), readonly(self.G, float)
         if times.ndim != 1 or G.shape != (times.size, 2):
             raise DataFormatError(
                 f"Drift test '{self.source}' needs times (n,) and G (n, 2), "
@@ -188,8 +267,14 @@ def load_curve(path: str | Path, *, quantity: str = "") -> MeasuredCurve:
 
     Parameters
     ----------
-    path : path of a CSV file with two columns per row: period τ in s, then the value.
-    quantity : name of the value for reports (e.g. ``"D2"``).
+    path : str or Path
+        A CSV file with two columns per row: period τ in s, then the value.
+    quantity : str
+        Name of the value for reports (e.g. ``"D2"``).
+
+    Returns
+    -------
+    MeasuredCurve
 
     Raises
     ------
@@ -217,8 +302,17 @@ _TAU_IN_NAME = re.compile(r"-(?P<tau>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)s\.csv$
 def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
     """Read a measured limit cycle (``bowtie-expN-<tau>s.csv``): one row per gate.
 
-    The period is taken from ``tau`` or else from the file name (``...-0.2s.csv``). The returned
-    ``G`` has shape (n_samples, n_gates), gates in file-row order (G₋ then G₊ for the paper).
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file.
+    tau : float, optional
+        The period, s; default: read from the file name (``...-0.2s.csv``).
+
+    Returns
+    -------
+    CycleSamples
+        ``G`` of shape (n_samples, n_gates), gates in file-row order (G₋ then G₊ for the paper).
 
     Raises
     ------
@@ -250,7 +344,22 @@ def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
 def find_cycle_files(folder: str | Path, experiment: str) -> dict[float, Path]:
     """Measured limit-cycle files of one experiment in ``folder``, keyed by period τ (s).
 
-    ``experiment`` is the tag in the file name, e.g. ``"exp1"`` for ``bowtie-exp1-0.2s.csv``.
+    Parameters
+    ----------
+    folder : str or Path
+        The folder of the files (``experimental_bowties``).
+    experiment : str
+        The tag in the file name, e.g. ``"exp1"`` for ``bowtie-exp1-0.2s.csv``.
+
+    Returns
+    -------
+    dict of float to Path
+        Sorted by period.
+
+    Raises
+    ------
+    DataFormatError
+        If the folder does not exist.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -268,9 +377,20 @@ def load_drift_test(
 ) -> DriftTest:
     """Read a MATLAB drift test (``expNDriftTest_K.mat``) with scipy.io.
 
-    ``keys`` names the time array and the two gate arrays, in gate order (G₋, G₊). The arrays are
-    flattened (the files store them as 1 x n). All samples are returned; the paper's first two
-    samples are not part of the run, which :func:`clln_theory.inference.drift.drift_velocity` skips.
+    The arrays are flattened (the files store them as 1 x n). All samples are returned; the
+    paper's first two samples are not part of the run, which
+    `clln_theory.inference.drift_velocity` skips.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.mat`` file.
+    keys : (str, str, str)
+        Names of the time array and the two gate arrays, in gate order (G₋, G₊).
+
+    Returns
+    -------
+    DriftTest
 
     Raises
     ------

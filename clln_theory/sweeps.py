@@ -77,6 +77,9 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
+from ._checks import choice
+from .errors import ArgumentError, DataFormatError
+
 __all__ = ["SerialExecutor", "SweepResult", "grid", "load_records", "run_sweep"]
 
 
@@ -98,8 +101,27 @@ class SerialExecutor(cf.Executor):
         self._shutdown = False
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
-        if self._shutdown:
-            raise RuntimeError("Cannot submit to a SerialExecutor after shutdown().")
+        """Run ``fn(*args, **kwargs)`` now; its result or exception is in the returned future.
+
+        Parameters
+        ----------
+        fn : callable
+            The function.
+        *args, **kwargs
+            Its arguments.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Already done.
+
+        Raises
+        ------
+        concurrent.futures.BrokenExecutor
+            After `shutdown` (a ``RuntimeError``, as the Executor contract asks).
+        """
+        if self._shutdown:  # the Executor contract: a RuntimeError (here its typed subclass)
+            raise cf.BrokenExecutor("Cannot submit to a SerialExecutor after shutdown().")
         fut: cf.Future = cf.Future()
         fut.set_running_or_notify_cancel()
         try:
@@ -111,6 +133,13 @@ class SerialExecutor(cf.Executor):
         return fut
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse further submissions (nothing is pending: every call already ran).
+
+        Parameters
+        ----------
+        wait, cancel_futures : bool
+            Accepted for the Executor interface; without effect.
+        """
         self._shutdown = True
 
 
@@ -139,7 +168,7 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
     values = [[_jsonable(v) for v in axes[n]] for n in names]
     for n, v in zip(names, values):
         if not v:
-            raise ValueError(f"Sweep axis {n!r} is empty; give at least one value.")
+            raise ArgumentError(f"Sweep axis {n!r} is empty; give at least one value.")
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
@@ -157,12 +186,12 @@ def _jsonable(x: Any) -> Any:
         out = {}
         for k, v in x.items():
             if not isinstance(k, str | int | float | bool) and not isinstance(k, np.generic):
-                raise TypeError(f"Mapping key {k!r} cannot be stored in JSON; use str keys.")
+                raise ArgumentError(f"Mapping key {k!r} cannot be stored in JSON; use str keys.")
             out[str(_jsonable(k))] = _jsonable(v)
         return out
     if isinstance(x, list | tuple):
         return [_jsonable(v) for v in x]
-    raise TypeError(
+    raise ArgumentError(
         f"A value of type {type(x).__name__} cannot be stored in a JSON result file; return "
         "numbers, strings, lists, dicts, numpy arrays or dataclasses of these."
     )
@@ -172,7 +201,7 @@ def _default_key(item: Any) -> str:
     try:
         return json.dumps(_jsonable(item), sort_keys=True, separators=(",", ":"))
     except TypeError as exc:
-        raise TypeError(
+        raise ArgumentError(
             f"Cannot derive a sweep key from item {item!r} ({exc}); pass `key=` (a function "
             "item -> str) or use JSON-like items (numbers, strings, lists, dicts)."
         ) from None
@@ -198,7 +227,7 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
     Raises
     ------
-    ValueError
+    DataFormatError
         If the file is not a sweep result file (the message names the file and line).
     """
     p = Path(path)
@@ -209,10 +238,10 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         try:
             doc = json.loads(text) if text.strip() else {"records": []}
         except json.JSONDecodeError as exc:
-            raise ValueError(f"Sweep file {p} is not valid JSON ({exc}).") from None
+            raise DataFormatError(f"Sweep file {p} is not valid JSON ({exc}).") from None
         records = doc.get("records") if isinstance(doc, dict) else None
         if not isinstance(records, list):
-            raise ValueError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
+            raise DataFormatError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
     else:
         records = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -221,10 +250,12 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             try:
                 records.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"Sweep file {p}, line {n}, is not valid JSON ({exc}).") from None
+                raise DataFormatError(
+                    f"Sweep file {p}, line {n}, is not valid JSON ({exc})."
+                ) from None
     for n, r in enumerate(records, 1):
         if not isinstance(r, dict) or "key" not in r or ("result" not in r and "error" not in r):
-            raise ValueError(
+            raise DataFormatError(
                 f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or 'error', "
                 f"but is {str(r)[:80]!r}."
             )
@@ -273,8 +304,8 @@ class _Progress:
         self.stream = stream if stream is not None else sys.stderr
         self.total, self.start_done, self.done = total, done, done
         self.desc, self.width, self.delay = desc, width, delay
-        self.enabled = enabled is not False
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled is True or (enabled is None and self.tty)  # None: on a terminal
         self.t0 = time.monotonic()
         self.last = -math.inf
         self.shown = False
@@ -416,10 +447,11 @@ def run_sweep(
 
     Raises
     ------
-    ValueError
-        If two items have the same key, or ``on_error`` is unknown.
-    TypeError
-        If an item or a result cannot be stored in the JSON result file.
+    ArgumentError
+        If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, or
+        an item or a result cannot be stored in the JSON result file.
+    DataFormatError
+        If ``path`` exists and is not a sweep result file.
 
     Notes
     -----
@@ -439,132 +471,155 @@ def run_sweep(
     ((1.0, 2.0, 3.0), 2, 1)
     """
     t_start = time.monotonic()
-    if on_error not in ("raise", "record"):
-        raise ValueError(f"Argument `on_error` must be 'raise' or 'record', but is {on_error!r}.")
+    choice(on_error, "on_error", ("raise", "record"))
     if not callable(func):
-        raise TypeError(f"Argument `func` must be callable, but is {type(func).__name__}.")
+        raise ArgumentError(f"Argument `func` must be callable, but is {type(func).__name__}.")
     items_t = tuple(items)
-    keyf = key or _default_key
-    keys = tuple(str(keyf(it)) for it in items_t)
-    seen: dict[str, int] = {}
-    for i, k in enumerate(keys):
-        if k in seen:
-            raise ValueError(
-                f"Items {seen[k]} and {i} have the same sweep key {k!r}; make the items distinct "
-                "or pass a `key` function that tells them apart."
-            )
-        seen[k] = i
-    p = Path(path) if path is not None else None
-
-    # Records on disk: keep every record (also of keys not asked for now), in file order.
-    stored: dict[str, dict[str, Any]] = {}
-    if p is not None:
-        for r in load_records(p):
-            stored[str(r["key"])] = r
-    results: list[Any] = [None] * len(items_t)
-    errors: dict[int, str] = {}
-    todo: list[int] = []
-    for i, k in enumerate(keys):
-        r = stored.get(k)
-        if resume and r is not None and "result" in r:
-            results[i] = r["result"]
-        else:
-            todo.append(i)
+    keys = _item_keys(items_t, key or _default_key)
+    store = _Store(Path(path) if path is not None else None, save_interval)
+    results, todo = store.resumed(keys, resume)
     n_resumed = len(items_t) - len(todo)
-
     bar = _Progress(len(items_t), n_resumed, desc=desc, enabled=progress, delay=progress_delay)
-    if progress is None and not bar.tty:
-        bar.enabled = False
-    dirty = False
-    last_save = -math.inf
-
-    def save(force: bool = False) -> None:
-        nonlocal dirty, last_save
-        if p is None or not dirty:
-            return
-        now = time.monotonic()
-        if force or now - last_save >= save_interval:
-            _write_atomic(p, stored.values())
-            dirty, last_save = False, now
-
-    def record(i: int, payload: dict[str, Any]) -> None:
-        nonlocal dirty
-        if p is None:
-            return
-        rec = {"key": keys[i], "item": _safe_item(items_t[i]), **payload}
-        stored.pop(keys[i], None)  # re-insert at the end: file order = completion order
-        stored[keys[i]] = rec
-        dirty = True
-        save()
-
-    n_done = n_resumed
+    run = _Run(func, items_t, keys, results, store, bar, on_error=on_error, done=n_resumed)
     own_pool = executor is None and bool(todo)
-    ex: cf.Executor | None = executor
-    if own_pool:
-        workers = max_workers or min(os.cpu_count() or 1, len(todo))
-        ex = cf.ProcessPoolExecutor(max_workers=max(1, workers))
-    futures: dict[cf.Future, int] = {}
-    harvested: set[int] = set()
-
-    def harvest(fut: cf.Future) -> None:
-        nonlocal n_done
-        i = futures[fut]
-        harvested.add(i)
-        exc = fut.exception()
-        if exc is not None:
-            msg = f"{type(exc).__name__}: {exc}"
-            if on_error == "raise":
-                if hasattr(exc, "add_note"):
-                    exc.add_note(f"(raised by sweep item {i}, key {keys[i]})")
-                raise exc
-            errors[i] = msg
-            record(i, {"error": msg})
-        else:
-            res = fut.result()
-            if p is not None:
-                res = _jsonable(res)
-            results[i] = res
-            record(i, {"result": res})
-        n_done += 1
-        bar.update(n_done)
-
+    ex = _process_pool(max_workers, len(todo)) if own_pool else executor
     clean_exit = False
     try:
-        assert ex is not None or not todo
-        for i in todo:
-            futures[ex.submit(func, items_t[i])] = i  # type: ignore[union-attr]
-        for fut in cf.as_completed(futures):
-            harvest(fut)
+        run.submit_and_collect(ex, todo)
         clean_exit = True
     finally:
         if not clean_exit:
-            for f in futures:
-                f.cancel()
-            # Keep whatever finished before the failure or interruption.
-            for f, i in futures.items():
-                if i not in harvested and f.done() and not f.cancelled():
-                    if f.exception() is None:
-                        try:
-                            harvest(f)
-                        except Exception:  # a result that cannot be stored; skip it
-                            pass
+            run.salvage()
         try:
-            save(force=True)
+            store.save(force=True)
         finally:
             bar.close()
             if own_pool and ex is not None:
                 ex.shutdown(wait=clean_exit, cancel_futures=True)
-
     return SweepResult(
         items=items_t,
         keys=keys,
         results=tuple(results),
-        errors=dict(sorted(errors.items())),
-        path=p,
+        errors=dict(sorted(run.errors.items())),
+        path=store.path,
         n_resumed=n_resumed,
         n_computed=len(todo),
         elapsed=time.monotonic() - t_start,
     )
+
+
+def _process_pool(max_workers: int | None, n_todo: int) -> cf.Executor:
+    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo)."""
+    workers = max_workers or min(os.cpu_count() or 1, n_todo)
+    return cf.ProcessPoolExecutor(max_workers=max(1, workers))
+
+
+def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
+    """The record key of every item; refuses two items with the same key."""
+    keys = tuple(str(key(it)) for it in items)
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if k in seen:
+            raise ArgumentError(
+                f"Items {seen[k]} and {i} have the same sweep key {k!r}; make the items distinct "
+                "or pass a `key` function that tells them apart."
+            )
+        seen[k] = i
+    return keys
+
+
+class _Store:
+    """The records of a result file (every key, also those not asked for now), saved atomically;
+    without a path it stores nothing."""
+
+    def __init__(self, path: Path | None, save_interval: float) -> None:
+        self.path, self.interval = path, save_interval
+        self.records: dict[str, dict[str, Any]] = {}
+        if path is not None:
+            for r in load_records(path):
+                self.records[str(r["key"])] = r
+        self.dirty = False
+        self.last_save = -math.inf
+
+    def resumed(self, keys: tuple[str, ...], resume: bool) -> tuple[list[Any], list[int]]:
+        """Results already stored (None elsewhere) and the indices of the items still to do."""
+        results: list[Any] = [None] * len(keys)
+        todo: list[int] = []
+        for i, k in enumerate(keys):
+            r = self.records.get(k)
+            if resume and r is not None and "result" in r:
+                results[i] = r["result"]
+            else:
+                todo.append(i)
+        return results, todo
+
+    def put(self, key: str, item: Any, payload: dict[str, Any]) -> None:
+        """Store one record (at the end: file order is completion order) and maybe save."""
+        if self.path is None:
+            return
+        self.records.pop(key, None)
+        self.records[key] = {"key": key, "item": _safe_item(item), **payload}
+        self.dirty = True
+        self.save()
+
+    def save(self, force: bool = False) -> None:
+        """Rewrite the file if records changed and ``save_interval`` has passed (or ``force``)."""
+        if self.path is None or not self.dirty:
+            return
+        now = time.monotonic()
+        if force or now - self.last_save >= self.interval:
+            _write_atomic(self.path, self.records.values())
+            self.dirty, self.last_save = False, now
+
+
+class _Run:
+    """Submits the items to do and harvests their futures into results, errors and records."""
+
+    def __init__(self, func, items, keys, results, store, bar, *, on_error: str, done: int):
+        self.func, self.items, self.keys, self.results = func, items, keys, results
+        self.store, self.bar, self.on_error, self.n_done = store, bar, on_error, done
+        self.errors: dict[int, str] = {}
+        self.futures: dict[cf.Future, int] = {}
+        self.harvested: set[int] = set()
+
+    def submit_and_collect(self, ex: cf.Executor | None, todo: list[int]) -> None:
+        for i in todo:
+            self.futures[ex.submit(self.func, self.items[i])] = i  # type: ignore[union-attr]
+        for fut in cf.as_completed(self.futures):
+            self.harvest(fut)
+
+    def harvest(self, fut: cf.Future) -> None:
+        i = self.futures[fut]
+        self.harvested.add(i)
+        exc = fut.exception()
+        if exc is not None:
+            msg = f"{type(exc).__name__}: {exc}"
+            if self.on_error == "raise":
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"(raised by sweep item {i}, key {self.keys[i]})")
+                raise exc
+            self.errors[i] = msg
+            self.store.put(self.keys[i], self.items[i], {"error": msg})
+        else:
+            res = fut.result()
+            if self.store.path is not None:
+                res = _jsonable(res)
+            self.results[i] = res
+            self.store.put(self.keys[i], self.items[i], {"result": res})
+        self.n_done += 1
+        self.bar.update(self.n_done)
+
+    def salvage(self) -> None:
+        """After a failure or an interruption: cancel what is pending, keep what finished."""
+        for f in self.futures:
+            f.cancel()
+        for f, i in self.futures.items():
+            if i not in self.harvested and f.done() and not f.cancelled():
+                if f.exception() is None:
+                    try:
+                        self.harvest(f)
+                    except Exception:  # a result that cannot be stored; skip it
+                        pass
 
 
 def _safe_item(item: Any) -> Any:

@@ -3,10 +3,10 @@
 Run: ``python examples/bias_from_limit_cycle.py [--quick]``.
 
 For experiments 1 and 2 of the paper, the calibrated linear tasks of
-:func:`clln_theory.experiments.reproduction.reproduce` and each measured limit cycle (τ = 0.02, 0.08, 0.2 s;
-61 samples over one period) give a bias ``B`` by
-:func:`clln_theory.inference.cycle_fit.infer_bias_from_cycle` — the orbit is affine in ``B``, the phase
-of the samples is fitted — and, as a cross-check, by the phase-free nearest-point fit. Printed:
+`clln_theory.experiments.reproduce` and each measured limit cycle (τ = 0.02, 0.08, 0.2 s; 61
+samples over one period) give a bias ``B`` by `clln_theory.inference.infer_bias_from_cycle` —
+the orbit is affine in ``B``, the phase of the samples is fitted — and, as a cross-check, by the
+phase-free nearest-point fit. Printed:
 ``B`` with 1σ uncertainties (autocorrelation-inflated), rms misfit, r², the same misfit for the
 drift-test ``B`` and the paper's Appendix E value; then ``B`` projected on the two drift
 directions (what a drift test measures) and, unless ``--quick``, a profile over a common factor
@@ -15,8 +15,8 @@ directions (what a drift test measures) and, unless ``--quick``, a profile over 
 The figure ``bias_from_cycle.png`` (to ``$CLLN_OUT_DIR`` if set, else the current
 folder (for the committed figure: ``CLLN_OUT_DIR=docs/figures``)) shows
 every bow-tie with the orbit at the cycle-fitted and at the drift-test bias, and the ``B`` plane
-with 1σ ellipses. Needs ``../shared/data`` (prints a message and stops without it) and
-matplotlib for the figure.
+with 1σ ellipses. Needs the paper's data (found by `clln_theory.data.default_data_dir`; prints
+a message and stops without it) and matplotlib for the figure.
 """
 
 from __future__ import annotations
@@ -28,14 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from clln_theory.data import default_data_dir
-from clln_theory.experiments.reproduction import reproduce
-from clln_theory.inference.cycle_fit import (
-    cycle_misfit,
-    infer_bias_from_cycle,
-    infer_bias_from_cycles,
-)
-from clln_theory.theory.linear import LinearTask
-from clln_theory.theory.orbits import periodic_orbit
+from clln_theory.experiments import reproduce
+from clln_theory.inference import cycle_misfit, infer_bias_from_cycle, infer_bias_from_cycles
+from clln_theory.theory import LinearTask, periodic_orbit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,15 +54,15 @@ def analyse(exp: str, data_dir, quick: bool) -> dict:
           "| drift-B rms [mV]  r2")  # fmt: skip
     fits = []
     for c in rep.cycles:
-        fit = infer_bias_from_cycle(la, lb, c.tau, c.G)
-        drift = cycle_misfit(la, lb, [c], rep.B)
+        fit = infer_bias_from_cycle(la, lb, c.G, tau=c.tau)
+        drift = cycle_misfit(la, lb, [c], B=rep.B)
         fits.append((c, fit, drift))
         print(
             f"  {c.tau:6.3f}   phase   {fmt(fit.B, fit.B_std)}   {1e3 * fit.rms:7.1f}  "
             f"{fit.r2:5.3f}  {fit.rho:4.2f} | {1e3 * drift.rms:7.1f}        {drift.r2:6.3f}"
         )
         if not quick:
-            near = infer_bias_from_cycle(la, lb, c.tau, c.G, method="nearest")
+            near = infer_bias_from_cycle(la, lb, c.G, tau=c.tau, method="nearest")
             print(f"  {c.tau:6.3f}   nearest {fmt(near.B, near.B_std)}   {1e3 * near.rms:7.1f}  "
                   f"{near.r2:5.3f}")  # fmt: skip
     joint = infer_bias_from_cycles(la, lb, rep.cycles)
@@ -116,7 +111,7 @@ def figure(results: dict, out: Path) -> Path:
                 (fit.B, "-", "theory, B from this cycle"),
                 (rep.B, "--", "theory, drift-test B"),
             ):
-                G = periodic_orbit(la, lb, B, c.tau).trajectory(400).G
+                G = periodic_orbit(la, lb, B=B, tau=c.tau).trajectory(400).G
                 ax.plot(*G.T, style, color="k", lw=1.3, label=lab)
             g = np.linspace(*ax.get_xlim(), 10)
             for t, colr in ((la, "tab:blue"), (lb, "tab:red")):
@@ -165,7 +160,7 @@ def main() -> None:
     args = ap.parse_args()
     data_dir = default_data_dir()
     if data_dir is None:
-        print("The paper's data (../shared/data) is absent: nothing to fit. See data/README.md.")
+        print("The paper's data is absent (see clln_theory.data.default_data_dir): nothing to fit.")
         return
     results = {exp: analyse(exp, data_dir, args.quick) for exp in ("exp1", "exp2")}
     out = Path(os.environ.get("CLLN_OUT_DIR") or ".")

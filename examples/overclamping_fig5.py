@@ -1,11 +1,11 @@
 """Fig. 5 of the paper: overclamping vs standard clamping on the 8-point ring classification.
 
 Trains the 4x4 periodic lattice of three-regime MOSFETs (random per-edge learning bias of order
-2 V/s) on every linear split of 8 ring points, for 5 ring diameters and both protocols, then
+2 V/s) on every linear split of 8 ring points, for 5 ring diameters and both clamping modes, then
 writes the accuracy / hinge-loss table and the figure (output maps, accuracy and hinge loss vs
 ring diameter).
 
-    python examples/overclamping_fig5.py                 # full: 5 eps x 8 splits x 2 protocols
+    python examples/overclamping_fig5.py                 # full: 5 eps x 8 splits x 2 clampings
     python examples/overclamping_fig5.py --quick         # smoke test (2 eps, 1 split, short)
     python examples/overclamping_fig5.py --workers 2 --seeds 3 --results fig5.jsonl  # resumable
 
@@ -28,12 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from clln_theory.experiments.fig5 import (
-    FIG5_DEFAULTS,
-    FIG5_EPS,
-    overclamping_experiment,
-    plot_fig5,
-)
+from clln_theory.experiments import FIG5_DEFAULTS, FIG5_EPS, overclamping_experiment
+from clln_theory.plotting import plot_fig5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             kw["splits"] = tuple(int(x) for x in args.splits.split(","))
         n_grid, name = 31, "overclamping_fig5.png"
 
-    protocols = ("standard", "overclamp")
+    clampings = ("standard", "overclamp")
     executor, client = None, None
     if args.dask:
         from dask.distributed import Client  # optional extra: pip install clln_theory[dask]
@@ -69,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     res = overclamping_experiment(
         seeds=range(args.seeds),
-        protocols=protocols,
+        clampings=clampings,
         executor=executor,
         max_workers=args.workers,
         path=args.results,

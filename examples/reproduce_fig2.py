@@ -4,15 +4,14 @@ For each experiment the pipeline fits the linear model to the measured solution 
 bias from the drift tests (Appendix E), computes the closed orbit for every measured period and
 compares the predicted squared cycle span D² and combined error Ē with the measurements.
 
-Run from the repository root (the data are read from ../shared/data when present; give another
-folder as the first argument)::
+Run from the repository root (the data folder is found by `clln_theory.data.default_data_dir`,
+e.g. from $CLLN_DATA_DIR; give another folder as the first argument)::
 
     python examples/reproduce_fig2.py [DATA_DIR]
 
 Figures go to $CLLN_OUT_DIR (default: the current folder). The same, from the shell::
 
-    clln-theory reproduce exp1 --data-dir ../shared/data/imperfect-learning-physical-systems \\
-        --plot exp1.png
+    clln-theory reproduce exp1 --data-dir DATA_DIR --plot exp1.png
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from clln_theory.data import default_data_dir
-from clln_theory.experiments.reproduction import reproduce
-from clln_theory.plotting.figures import plot_reproduction
+from clln_theory.experiments import reproduce
+from clln_theory.plotting import plot_reproduction
 
 
 def main() -> None:
@@ -34,7 +33,7 @@ def main() -> None:
     data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default_data_dir()
     names = ["fig3"]
     if data_dir is None:
-        print("No data folder found (../shared/data); only the Fig. 3 theory is computed.")
+        print("No data folder found (see default_data_dir); only the Fig. 3 theory is computed.")
     else:
         names = ["exp1", "exp2", "fig3"]
     for name in names:

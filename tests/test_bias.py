@@ -1,4 +1,4 @@
-"""Bias inference of Appendix E (clln_theory.inference.drift), including round trips through (D5)."""
+"""Bias inference of Appendix E (clln_theory.inference.drift), with round trips through (D5)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def test_round_trip_drift_of_two_single_point_tasks(B, angle_a, angle_b, lam_a, 
         task = LinearTask(_rank_one(normal, lam), G_star)
         # long after the relaxation (t >> 1/lam) the motion is the pure drift N B of (D5)
         t = 40.0 / lam + 0.03 * np.arange(20)
-        G = evolve(task, [2.0, 2.0], t, B)
+        G = evolve(task, [2.0, 2.0], t=t, B=B)
         v = drift_velocity(t, G, window=13, skip=2)
         projections.append(v.projection(task.eigvecs[:, 0]))  # the solution line's direction
     est = combine_projections(projections)
@@ -80,7 +80,7 @@ def test_round_trip_drift_of_two_single_point_tasks(B, angle_a, angle_b, lam_a, 
 def test_drift_direction_projection_equals_line_projection_for_pure_drift():
     task = LinearTask(_rank_one([1.0, -0.5], 80.0), [3.0, 3.0])
     t = 1.0 + 0.03 * np.arange(20)
-    v = drift_velocity(t, evolve(task, [2.5, 3.5], t, [1.0, 2.0]), window=10)
+    v = drift_velocity(t, evolve(task, [2.5, 3.5], t=t, B=[1.0, 2.0]), window=10)
     p_drift, p_line = v.projection(), v.projection(task.eigvecs[:, 0])
     np.testing.assert_allclose(abs(p_drift.direction @ p_line.direction), 1.0, rtol=1e-12)
     np.testing.assert_allclose(p_drift.value, p_line.value, rtol=1e-12)
@@ -92,8 +92,8 @@ def test_round_trip_stationary_point_of_a_two_point_task():
     G_star = np.array([3.8, 3.05])
     B = np.array([-1.79, 0.68])
     task = LinearTask(M, G_star)
-    G_rest = evolve(task, G_star, 1e3, B)  # long after every relaxation
-    p = stationary_projection(M, G_rest, G_star)
+    G_rest = evolve(task, G_star, t=1e3, B=B)  # long after every relaxation
+    p = stationary_projection(task, G_rest)
     u = np.linalg.eigh(M)[1][:, 0]
     np.testing.assert_allclose(p.value, abs(u @ B), rtol=ROUND_TRIP_RTOL)
     # with a second, independent projection B is recovered exactly
@@ -110,5 +110,7 @@ def test_non_finite_inputs_are_refused_not_propagated_as_nan():
     G[3, 0] = np.nan
     with pytest.raises(TaskError, match="`G`"):
         drift_velocity(t, G, window=3, skip=2)
-    with pytest.raises(TaskError, match="`G_star`"):
-        stationary_projection(np.eye(2), [1.0, 2.0], [np.inf, 0.0])
+    with pytest.raises(TaskError, match="`G`"):
+        stationary_projection(LinearTask(np.eye(2), [1.0, 2.0]), [np.inf, 0.0])
+    with pytest.raises(TaskError, match="LinearTask"):  # a raw M is not a task
+        stationary_projection(np.eye(2), [1.0, 2.0])

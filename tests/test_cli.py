@@ -39,7 +39,7 @@ def test_parser_requires_a_subcommand():
         build_parser().parse_args([])
 
 
-@pytest.mark.skipif(default_data_dir() is None, reason="../shared/data is not present")
+@pytest.mark.skipif(default_data_dir() is None, reason="the paper's data is not present")
 def test_reproduce_exp1_writes_table_json_csv_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     files = {k: tmp_path / f"out.{k}" for k in ("json", "csv", "png")}
@@ -51,3 +51,7 @@ def test_reproduce_exp1_writes_table_json_csv_and_plot(tmp_path, capsys):
     assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(files["csv"].read_text().splitlines()) == 20  # header + 19 periods
     assert json.loads(files["json"].read_text())["summary"]["n_in_box"] == 14
+    header = files["csv"].read_text().splitlines()[0].split(",")
+    assert header[:7] == [
+        "tau", "D2_theory", "D2_measured", "D2_ratio", "Ebar_theory", "Ebar_measured", "Ebar_ratio"
+    ]  # fmt: skip

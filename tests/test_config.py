@@ -1,4 +1,4 @@
-"""Experiment descriptions (clln_theory.experiments.config): presets, validation naming the bad key."""
+"""Experiment descriptions (clln_theory.experiments.config): presets, errors naming the key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tomllib
 
-from clln_theory.errors import ConfigError
+from clln_theory.errors import ArgumentError, ConfigError
 from clln_theory.experiments import paper
 from clln_theory.experiments.config import list_presets, load_config, parse_config
 
@@ -28,8 +28,18 @@ def test_presets_listed_and_loaded():
         assert cfg.network.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+)
 
 
+#: The rate circuit of each preset (Eq. C1 for Fig. 2, Eq. C2 for Fig. 3) and its factor r.
+PRESET_RATES = {
+    "exp1": (paper.FIG2_R0, paper.FIG2_C0, paper.FIG2_R),
+    "exp2": (paper.FIG2_R0, paper.FIG2_C0, paper.FIG2_R),
+    "fig3": (paper.FIG3_R0, paper.FIG3_C0, paper.FIG3_R),
+}
+
+
 @pytest.mark.parametrize("name", ["exp1", "exp2", "fig3"])
 def test_presets_agree_with_paper_constants(name):
+    # the presets are the single source of the experiments; the constants of paper.py (with
+    # their sources) must be the numbers the presets use
     cfg, ref = load_config(name), paper.EXPERIMENTS[name]
     for spec, tname in zip(cfg.tasks, ("alpha", "beta"), strict=True):
         assert spec.name == tname
@@ -37,18 +47,35 @@ def test_presets_agree_with_paper_constants(name):
         assert got == ref.tasks[tname]
         for p in spec.points:
             assert p.inputs["High"] == paper.V_PLUS and p.inputs["Low"] == paper.V_MINUS
+            assert p.inputs["Input"] in (paper.V_PLUS, paper.V_MINUS)  # App. B: V1 = V+ or V-
         if ref.lines:
             assert tuple((ln.a, ln.c) for ln in spec.lines) == ref.lines[tname]
     assert cfg.reference == ref.reference
     assert cfg.bias.paper == ref.bias
-    assert cfg.rate.R0 == ref.R0 and cfg.rate.C0 == ref.C0 and cfg.rate.r == ref.r
+    assert (cfg.rate.R0, cfg.rate.C0, cfg.rate.r) == PRESET_RATES[name]
+    assert (ref.R0, ref.C0, ref.r) == PRESET_RATES[name]
+    assert cfg.rate.V0 == paper.V_0
     gamma = ref.r * paper.gamma_from_components(ref.R0, ref.C0)
     np.testing.assert_allclose(cfg.rate.gamma, gamma, rtol=1e-12)
     assert cfg.gate_box == (paper.G_MIN, paper.G_MAX)
+    assert set(cfg.network.S) == {paper.S} and set(cfg.network.V_T) == {paper.V_T}
     fixed = [e for e in cfg.network.edges if not e.learning]
     assert len(fixed) == 1 and fixed[0].K == 1.0 / paper.R_FIXED
     for m in cfg.bias.measurements:
         assert m.file.endswith(ref.drift_files[m.task]) and m.window == ref.drift_windows[m.task]
+
+
+def test_paper_experiments_are_read_from_the_presets():
+    assert list(paper.EXPERIMENTS) == list(paper.PAPER_EXPERIMENTS) == ["exp1", "exp2", "fig3"]
+    assert paper.EXPERIMENTS["exp1"] is paper.EXPERIMENTS["exp1"]  # read once
+    assert paper.EXPERIMENTS["exp1"].drift_windows == {"alpha": 13, "beta": 13}
+    assert paper.EXPERIMENTS["fig3"].lines == {} and paper.EXPERIMENTS["fig3"].drift_files == {}
+    with pytest.raises(KeyError):
+        paper.EXPERIMENTS["exp3"]
+    with pytest.raises(ArgumentError, match="`name`"):
+        paper.experiment_tasks("exp3")
+    alpha, beta = paper.experiment_tasks("fig3")
+    assert alpha.n_points == 2 and beta.n_points == 1 and alpha.output == "Output"
 
 
 def _set(d, path, value):
@@ -144,8 +171,8 @@ def test_gamma_given_directly_and_tau_grid():
 
 def test_gamma_from_components_refuses_non_finite_values_with_a_typed_error():
     # Regression: a NaN component returned NaN (NaN <= 0 is False) and bad values raised a bare
-    # ValueError.
-    with pytest.raises(ConfigError, match="`R0`"):
+    # ValueError. A library call: an ArgumentError, never a TOML ConfigError.
+    with pytest.raises(ArgumentError, match="`R0`"):
         paper.gamma_from_components(float("nan"), 22e-6)
-    with pytest.raises(ConfigError, match="`C0`"):
+    with pytest.raises(ArgumentError, match="`C0`"):
         paper.gamma_from_components(100.0, -1.0)

@@ -12,9 +12,18 @@ from clln_theory.errors import DataFormatError
 DATA = data.default_data_dir()
 needs_data = pytest.mark.skipif(
     DATA is None,
-    reason="the paper's data (../shared/data/imperfect-learning-physical-systems) "
-    "is not present next to the repository",
+    reason="the paper's data (imperfect-learning-physical-systems) is not present",
 )
+
+
+def test_default_data_dir_honours_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    assert data.default_data_dir() == tmp_path.resolve()
+    assert data.require_data_dir() == tmp_path.resolve()
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "none"))
+    assert data.default_data_dir() is None
+    with pytest.raises(DataFormatError, match="--data-dir"):
+        data.require_data_dir()
 
 
 @needs_data

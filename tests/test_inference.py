@@ -1,4 +1,4 @@
-"""Bias inference from limit cycles (clln_theory.inference.cycle_fit): affinity, round trips, bow-ties."""
+"""Bias from limit cycles (clln_theory.inference.cycle_fit): affinity, round trips, bow-ties."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory.errors import ShapeError, TaskError
+from clln_theory.errors import ArgumentError, ShapeError, TaskError
 from clln_theory.inference.cycle_fit import (
     affine_cycle,
     cycle_misfit,
@@ -54,7 +54,7 @@ def paper_like_tasks() -> tuple[LinearTask, LinearTask]:
 def synthetic_cycle(task_a, task_b, B, tau, phase, m=61, sigma=0.0, seed=0):
     """``m`` samples over one period (both ends) starting at ``phase * tau``, plus noise."""
     t = phase * tau + np.arange(m) * tau / (m - 1)
-    G = periodic_orbit(task_a, task_b, B, tau).trajectory(t).G
+    G = periodic_orbit(task_a, task_b, B=B, tau=tau).trajectory(t).G
     return G + sigma * np.random.default_rng(seed).standard_normal(G.shape)
 
 
@@ -68,8 +68,8 @@ def synthetic_cycle(task_a, task_b, B, tau, phase, m=61, sigma=0.0, seed=0):
 def test_orbit_is_affine_in_the_bias(pair, tau, seed):
     task_a, task_b, B = pair
     t = np.sort(np.random.default_rng(seed).uniform(0.0, 2.0 * tau, 9))
-    model = affine_cycle(task_a, task_b, tau, t)
-    direct = periodic_orbit(task_a, task_b, B, tau).trajectory(t).G
+    model = affine_cycle(task_a, task_b, tau=tau, times=t)
+    direct = periodic_orbit(task_a, task_b, B=B, tau=tau).trajectory(t).G
     scale = np.max(np.abs(model.g)) + np.max(np.abs(model.J)) * (1.0 + np.max(np.abs(B)))
     np.testing.assert_allclose(model(B), direct, rtol=0, atol=AFFINE_RTOL * scale)
 
@@ -78,7 +78,7 @@ def test_affine_cycle_refuses_a_common_null_direction():
     a = LinearTask(np.diag([1.0, 0.0]), [0.0, 0.0])
     b = LinearTask(np.diag([2.0, 0.0]), [1.0, 0.0])
     with pytest.raises(TaskError, match="share 1 null direction"):
-        affine_cycle(a, b, 0.1, [0.0, 0.05])
+        affine_cycle(a, b, tau=0.1, times=[0.0, 0.05])
 
 
 # ------------------------------------------------------------------------------ round trips
@@ -91,7 +91,7 @@ def test_affine_cycle_refuses_a_common_null_direction():
 def test_noise_free_round_trip_recovers_bias_and_phase(B, tau, phase):
     a, b = paper_like_tasks()
     G = synthetic_cycle(a, b, B, tau, phase)
-    fit = infer_bias_from_cycle(a, b, tau, G, phase_grid=SMALL_GRID)
+    fit = infer_bias_from_cycle(a, b, G, tau=tau, phase_grid=SMALL_GRID)
     np.testing.assert_allclose(fit.B, B, rtol=0, atol=NOISELESS_B_RTOL * (1.0 + np.hypot(*B)))
     dphi = (fit.phase[0] - phase + 0.5) % 1.0 - 0.5
     assert abs(dphi) < NOISELESS_PHASE_ATOL
@@ -106,7 +106,7 @@ def test_noisy_round_trip_is_within_the_reported_uncertainty(B, tau, phase, seed
     a, b = paper_like_tasks()
     sigma = 2e-3  # V, about the spread of the published bow-tie samples about a smooth curve
     G = synthetic_cycle(a, b, B, tau, phase, sigma=sigma, seed=seed)
-    fit = infer_bias_from_cycle(a, b, tau, G)
+    fit = infer_bias_from_cycle(a, b, G, tau=tau)
     assert np.all(np.abs(fit.B - B) < N_SIGMA * fit.B_std)
     # white noise: residual rms ~ sigma * sqrt(n), no autocorrelation
     assert 0.8 * sigma * np.sqrt(2) < fit.rms < 1.2 * sigma * np.sqrt(2)
@@ -121,7 +121,7 @@ def test_reported_uncertainty_is_calibrated_on_white_noise():
     z = []
     for _ in range(40):
         fit = infer_bias_from_cycle(
-            a, b, tau, clean + sigma * rng.standard_normal(clean.shape), phase_grid=SMALL_GRID
+            a, b, clean + sigma * rng.standard_normal(clean.shape), tau=tau, phase_grid=SMALL_GRID
         )
         z.append((fit.B - B) / fit.B_std_white)
     z = np.array(z)
@@ -139,7 +139,7 @@ def test_nearest_point_method_is_phase_free_and_recovers_the_bias():
     # tolerance: the polyline of DEFAULT_CURVE_SAMPLES points projects samples to ~1e-7 V
     np.testing.assert_allclose(fit.B, B, rtol=0, atol=1e-3)
     assert fit.rms < 1e-5
-    with pytest.raises(TaskError, match="method"):
+    with pytest.raises(ArgumentError, match="method"):
         infer_bias_from_cycles(a, b, [(tau, G)], method="closest")
 
 
@@ -160,8 +160,8 @@ def test_misfit_of_the_true_bias_vanishes_and_of_a_wrong_one_does_not():
     a, b = paper_like_tasks()
     B, tau = np.array([3.06, 4.45]), 0.08
     G = synthetic_cycle(a, b, B, tau, 0.25)
-    right = cycle_misfit(a, b, [(tau, G)], B, phase_grid=SMALL_GRID)
-    wrong = cycle_misfit(a, b, [(tau, G)], B + np.array([1.0, 0.0]), phase_grid=SMALL_GRID)
+    right = cycle_misfit(a, b, [(tau, G)], B=B, phase_grid=SMALL_GRID)
+    wrong = cycle_misfit(a, b, [(tau, G)], B=B + np.array([1.0, 0.0]), phase_grid=SMALL_GRID)
     assert right.rms < 1e-8 and abs(right.phase[0] - 0.25) < NOISELESS_PHASE_ATOL
     assert wrong.rms > 1e-3
 
@@ -169,9 +169,9 @@ def test_misfit_of_the_true_bias_vanishes_and_of_a_wrong_one_does_not():
 def test_bad_samples_are_refused_with_a_clear_message():
     a, b = paper_like_tasks()
     with pytest.raises(ShapeError, match=r"shape \(m, 2\)"):
-        infer_bias_from_cycle(a, b, 0.1, np.zeros((10, 3)))
+        infer_bias_from_cycle(a, b, np.zeros((10, 3)), tau=0.1)
     with pytest.raises(TaskError, match="finite"):
-        infer_bias_from_cycle(a, b, 0.1, np.full((10, 2), np.nan))
+        infer_bias_from_cycle(a, b, np.full((10, 2), np.nan), tau=0.1)
     with pytest.raises(ShapeError, match="non-empty sequence"):
         infer_bias_from_cycles(a, b, [])
     with pytest.raises(ShapeError, match="spacing"):
@@ -184,7 +184,7 @@ def _data_dir():
 
     d = default_data_dir()
     if d is None or not (d / "small network" / "experimental_bowties").is_dir():
-        pytest.skip("the paper's data (../shared/data) is absent; bow-tie fits not checked")
+        pytest.skip("the paper's data is absent (see clln_theory.data.default_data_dir)")
     return d
 
 
@@ -196,8 +196,8 @@ def test_measured_bow_ties_are_fitted_and_the_drift_bias_fits_worse(experiment):
     la, lb = rep.tasks[0].linear, rep.tasks[1].linear
     assert [c.tau for c in rep.cycles] == [0.02, 0.08, 0.2]
     for c in rep.cycles:
-        fit = infer_bias_from_cycle(la, lb, c.tau, c.G)
-        drift = cycle_misfit(la, lb, [c], rep.B)
+        fit = infer_bias_from_cycle(la, lb, c.G, tau=c.tau)
+        drift = cycle_misfit(la, lb, [c], B=rep.B)
         # the linear theory explains >= 85 % of each bow-tie's variance with a fitted B ...
         assert fit.r2 > 0.85 and fit.rms < 0.08
         # ... the residuals are model error, smooth along the cycle, not noise
@@ -233,5 +233,5 @@ def test_bad_counts_are_refused_naming_the_argument(kwargs):
     a, b = paper_like_tasks()
     G = synthetic_cycle(a, b, [0.3, -0.2], 0.05, 0.1)
     name = next(k for k in kwargs if k != "method")
-    with pytest.raises(ShapeError, match=f"`{name}`"):
+    with pytest.raises(ArgumentError, match=f"`{name}`"):
         infer_bias_from_cycles(a, b, [(0.05, G)], **kwargs)

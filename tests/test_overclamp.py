@@ -1,12 +1,13 @@
-"""Tests of clln_theory.experiments.fig5: the Fig. 5 tasks, evaluation, and the overclamping trend."""
+"""The Fig. 5 experiment: its tasks and evaluation (experiments/fig5.py), the runs and the
+overclamping trend (experiments/fig5_runs.py), and its figure (plotting/fig5.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from clln_theory.errors import NetworkError, TaskError
-from clln_theory.experiments.fig5 import (
+from clln_theory.errors import ArgumentError, NetworkError, ProtocolError
+from clln_theory.experiments import (
     FIG5_EPS,
     FIG5_LABEL,
     FIG5_V_MINUS,
@@ -20,6 +21,7 @@ from clln_theory.experiments.fig5 import (
     fig5_training_task,
     overclamping_experiment,
     ring_inputs,
+    run_fig5_case,
     split_labels,
 )
 from clln_theory.sweeps import SerialExecutor
@@ -47,7 +49,7 @@ def test_ring_geometry(eps):
     gaps = np.linalg.norm(np.diff(np.vstack([X, X[:1]]), axis=0), axis=1)
     assert np.allclose(gaps, gaps[0])  # equally spaced
     assert X.min() >= FIG5_V_MINUS - 1e-12 and X.max() <= FIG5_V_PLUS + 1e-12
-    with pytest.raises(TaskError, match="diameter"):
+    with pytest.raises(ArgumentError, match="`eps`"):
         ring_inputs(-eps)
 
 
@@ -62,7 +64,7 @@ def test_eight_distinct_linear_splits():
         w = X[y > 0].mean(axis=0)
         assert np.all(np.sign(X @ w) == np.sign(y))
     assert len(seen) == 8
-    with pytest.raises(TaskError, match="split"):
+    with pytest.raises(ArgumentError, match="`split`"):
         split_labels(8)
 
 
@@ -130,7 +132,7 @@ def test_placement_favours_neither_sign(device):
     """Mirroring the columns swaps O+ and O- and fixes every imposed node: O(mirror G) = -O(G).
 
     So mirror-symmetric gates give O = 0 everywhere, and any sensitivity the network can learn it
-    can learn with the opposite sign (the reason for the placement, see the module notes).
+    can learn with the opposite sign (the reason for the placement, see experiments/fig5.py).
     """
     pl = Fig5Placement()
     net = fig5_network(device)
@@ -151,7 +153,7 @@ def test_placement_favours_neither_sign(device):
 
 #: Learning steps of the reduced trend run: 0.64 s of training. Standard clamping is stationary
 #: after ~0.4 s; overclamping at the smallest ring is near its best here and degrades later (the
-#: figure trains twice as long and shows it; see the module notes).
+#: figure trains twice as long and shows it; see clln_theory.experiments.fig5_runs).
 TREND_STEPS = 6_400
 #: Two splits with the same dividing line and the classes swapped: they need sensitivities
 #: dO/dV of opposite signs, which the placement must both allow.
@@ -166,7 +168,7 @@ def test_overclamping_beats_standard_clamping_at_small_eps():
     assert not res.errors, res.table()
     acc = res.mean("accuracy")  # (protocol, eps)
     hinge = res.mean("hinge")
-    std, over = res.protocols.index("standard"), res.protocols.index("overclamp")
+    std, over = res.clampings.index("standard"), res.clampings.index("overclamp")
     assert res.accuracy[over].min() >= NEAR_FULL, res.table()  # (near) 100 % on both splits
     assert acc[over, 0] > acc[std, 0] + ACC_MARGIN, res.table()  # standard clamping degrades
     assert hinge[over, 0] < HINGE_RATIO * hinge[std, 0], res.table()
@@ -181,7 +183,7 @@ def test_experiment_bookkeeping_serial():
     res = overclamping_experiment(
         eps=(0.25,), splits=(1,), n_steps=160, executor=SerialExecutor(), placement=old
     )
-    assert res.protocols == ("standard", "overclamp")
+    assert res.clampings == ("standard", "overclamp")
     assert res.accuracy.shape == (2, 1, 1, 1)
     assert res.G.shape == (2, 1, 1, 1, 32) and res.O.shape == (2, 1, 1, 1, 8)
     assert 0.0 <= res.accuracy.min() <= res.accuracy.max() <= 1.0
@@ -192,5 +194,29 @@ def test_experiment_bookkeeping_serial():
     )
     assert np.allclose(O, res.O[1, 0, 0, 0], rtol=0, atol=SOLVE_ATOL)
     assert "eps [mV]" in res.table() and "per split" in res.split_table()
-    with pytest.raises(ValueError, match="protocol"):
-        overclamping_experiment(protocols=("soft",), executor=SerialExecutor())
+    with pytest.raises(ArgumentError, match="`clampings`"):
+        overclamping_experiment(clampings=("soft",), executor=SerialExecutor())
+
+
+def test_a_case_is_validated_before_it_runs():
+    with pytest.raises(ArgumentError, match="'clamping'"):
+        run_fig5_case({"eps": 0.25, "split": 1})
+    with pytest.raises(ArgumentError, match="`clamping`"):
+        run_fig5_case({"eps": 0.25, "split": 1, "clamping": "soft"})
+    with pytest.raises(ProtocolError, match="multiple of `half_steps`"):
+        run_fig5_case({"eps": 0.25, "split": 1, "clamping": "standard", "n_steps": 100})
+    with pytest.raises(ArgumentError, match="`device`"):
+        fig5_network("resistor")
+
+
+def test_the_figure_draws_every_panel(tmp_path):
+    pytest.importorskip("matplotlib")
+    from clln_theory.plotting import plot_fig5
+
+    res = overclamping_experiment(
+        eps=(0.25,), splits=(0, 4), n_steps=320, executor=SerialExecutor()
+    )
+    fig = plot_fig5(res, tmp_path / "fig5.png", n_grid=3)
+    assert (tmp_path / "fig5.png").stat().st_size > 0
+    # maps: 2 splits x 2 clampings x 1 diameter (+ colour bar); B, C, its zero strip, D
+    assert len(fig.axes) == 4 + 1 + 4

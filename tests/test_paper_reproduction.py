@@ -1,9 +1,9 @@
-"""Must-show of issue 4: the paper's small-network theory against its measured data.
+"""The paper's small-network theory against its measured data.
 
-Experiments 1 and 2 of Fig. 2 (data README): the bias inferred from the drift tests lies within
-10 % of the values of Appendix E, and the predicted squared cycle span D² lies within a factor 3
-of the measured one at every period whose predicted orbit stays inside the gate box [1, 5] V.
-Skipped where ../shared/data is absent.
+Experiments 1 and 2 of Fig. 2: the bias inferred from the drift tests lies within 10 % of the
+values of Appendix E, and the predicted squared cycle span D² lies within a factor 3 of the
+measured one at every period whose predicted orbit stays inside the gate box [1, 5] V. Skipped
+where the data are absent (see `clln_theory.data.default_data_dir`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from clln_theory.experiments.reproduction import reproduce
 DATA = default_data_dir()
 pytestmark = pytest.mark.skipif(
     DATA is None,
-    reason="the paper's data (../shared/data/imperfect-learning-physical-systems) is not present",
+    reason="the paper's data (imperfect-learning-physical-systems) is not present",
 )
 
-# Issue 4: |B − B_paper| / |B_paper| ≤ 10 %. Measured on the vector: exp 2's first component is
+# The aim: |B − B_paper| / |B_paper| ≤ 10 %. Measured on the vector: exp 2's first component is
 # −0.16 V/s, so a component-wise 10 % would be 0.016 V/s, below the drift tests' resolution.
 BIAS_RTOL = 0.10
-# Issue 4 / data README: D² within a factor 3 where the linear theory applies (orbit in the box).
+# The aim: D² within a factor 3 where the linear theory applies (orbit in the box).
 D2_FACTOR = 3.0
-# Issue 4: one experiment, 19 periods and the figure, in under 5 s.
+# The aim: one experiment, 19 periods and the figure, in under 5 s.
 TIME_LIMIT_S = 5.0
 
 
@@ -74,13 +74,13 @@ def test_orbit_leaving_the_box_is_where_measured_D2_saturates(rep):
     # out-of-box periods (a factor ~6 in tau) it grows by less than 4 (exp 1: 1.02, exp 2: 3.4),
     # while the linear theory, which knows no box, grows by more than 10
     out = ~rep.in_box
-    m = rep.measured_D2[out]
-    assert m[-1] / m[0] < 4.0 and rep.D2[out][-1] / rep.D2[out][0] > 10.0
+    m = rep.D2_measured[out]
+    assert m[-1] / m[0] < 4.0 and rep.D2_theory[out][-1] / rep.D2_theory[out][0] > 10.0
 
 
 def test_one_experiment_with_figure_runs_in_under_5_s(tmp_path):
     pytest.importorskip("matplotlib")
-    from clln_theory.plotting.figures import plot_reproduction
+    from clln_theory.plotting import plot_reproduction
 
     reproduce("exp2", data_dir=DATA)  # warm imports and caches, as a CLI run would have
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Calibration and the pipeline (clln_theory.inference.calibration, clln_theory.experiments.reproduction).
+"""Calibration (clln_theory.inference.calibration) and the pipeline (experiments.reproduction).
 
 Reference answers: the 2+1 star network solved by hand. Its free output is
 O = Σ K_i V_i / Σ K_i with K = S (G − V_T) on the gates and K₀ = 1/500 Ω on the input edge, so the
@@ -15,13 +15,19 @@ import textwrap
 import numpy as np
 import pytest
 
-from clln_theory.errors import ConfigError, SingularSystemError, TaskError
+from clln_theory.errors import ArgumentError, ConfigError, SingularSystemError, TaskError
 from clln_theory.experiments import paper
 from clln_theory.experiments.config import load_config
-from clln_theory.experiments.reproduction import calibrate_task, free_output, reproduce
-from clln_theory.inference.calibration import SolutionLine, calibrate_point, model_solution_line
+from clln_theory.experiments.reproduction import reproduce
+from clln_theory.inference.calibration import (
+    SolutionLine,
+    calibrate_point,
+    calibrate_task,
+    free_output,
+    model_solution_line,
+)
 from clln_theory.model.network import star_network
-from clln_theory.model.tasks import DataPoint
+from clln_theory.model.tasks import DataPoint, Task
 
 # Calibration is two linear equations on an exactly linear solution set: round-off only.
 FIT_RTOL = 1e-9
@@ -83,9 +89,9 @@ def test_calibration_refuses_an_input_that_cannot_tilt_the_line():
 def test_calibration_tolerances_and_brackets_are_validated():
     # Regression: tol = -1 raised a bare IndexError from the residual check.
     out = free_output(star_network(), "Output")
-    with pytest.raises(TaskError, match="`tol`"):
+    with pytest.raises(ArgumentError, match="`tol`"):
         calibrate_point(out, _point(V_P, 0.3), SolutionLine(2.0, -2.0), fit_input="Input", tol=-1)
-    with pytest.raises(TaskError, match="`bracket`"):
+    with pytest.raises(ArgumentError, match="`bracket`"):
         model_solution_line(out, _point(V_P, 0.268), bracket=(5.0, 1.0))
 
 
@@ -105,9 +111,7 @@ def test_rate_matrix_is_r_gamma_times_closed_form_hessian():
     spec = cfg.tasks[0]
     ct = calibrate_task(
         cfg.network,
-        "Output",
-        "alpha",
-        spec.points,
+        Task(spec.points, "Output", name="alpha"),
         spec.lines,
         fit_input="Input",
         reference=cfg.reference,
@@ -134,7 +138,9 @@ def test_two_point_task_linearizes_at_the_intersection():
 
 def test_orbit_quantities_are_consistent():
     rep = reproduce("fig3", tau=[0.005, 0.05, 0.5])
-    np.testing.assert_allclose(rep.D2, np.sum((rep.orbit.G_half - rep.orbit.G0) ** 2, axis=1))
+    np.testing.assert_allclose(
+        rep.D2_theory, np.sum((rep.orbit.G_half - rep.orbit.G0) ** 2, axis=1)
+    )
     out = free_output(rep.config.network, "Output")
 
     def E(G):
@@ -144,8 +150,8 @@ def test_orbit_quantities_are_consistent():
 
     for k in range(3):
         expected = 0.5 * (E(rep.orbit.G_half[k]) + E(rep.orbit.G0[k]))  # (A4)
-        np.testing.assert_allclose(rep.Ebar[k], expected, rtol=1e-12)
-    assert rep.in_box.all() and np.isnan(rep.measured_D2).all()
+        np.testing.assert_allclose(rep.Ebar_theory[k], expected, rtol=1e-12)
+    assert rep.in_box.all() and np.isnan(rep.D2_measured).all()
 
 
 USER_TOML = """
@@ -198,11 +204,11 @@ def test_a_users_own_network_and_lines_run_without_code_change(tmp_path):
         p = t.task.points[0]
         for g1 in (2.0, 3.0, 4.0):  # the fitted model's solution set is the user's line
             np.testing.assert_allclose(out(line.at(g1), p), p.label, atol=1e-12)
-    assert rep.D2.shape == (3,) and np.all(np.diff(rep.D2) > 0)
+    assert rep.D2_theory.shape == (3,) and np.all(np.diff(rep.D2_theory) > 0)
     rows = json.loads(rep.to_json())["table"]
     assert [r["tau"] for r in rows] == [0.001, 0.01, 0.1]
     csv_text = rep.to_csv(tmp_path / "mine.csv")
-    assert csv_text.splitlines()[0].startswith("tau,D2,D2_measured")
+    assert csv_text.splitlines()[0].startswith("tau,D2_theory,D2_measured")
 
 
 def test_user_toml_error_names_the_key(tmp_path):
@@ -242,11 +248,11 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
     scales = np.array([0.1, 0.01])
     for scale in scales:
         B = scale * rep.B
-        orbit = periodic_orbit(ta.linear, tb.linear, B, tau)
+        orbit = periodic_orbit(ta.linear, tb.linear, B=B, tau=tau)
         lc = limit_cycle(cfg.network, ta.task, tb.task, tau=tau, B=B,
                          protocol=TrainingProtocol(A0=A0, t_h=1e-5), gate_limits=None, G0=orbit.G0,
                          tol=1e-13)  # fmt: skip
-        gaps.append(abs(lc.D / float(orbit.span) - 1.0))
+        gaps.append(abs(lc.span / float(orbit.span) - 1.0))
     slope = np.polyfit(np.log(scales), np.log(gaps), 1)[0]
     assert gaps[0] < 1e-2  # 0.4 % at a tenth of the measured bias
     assert abs(slope - 1.0) < 0.1, (gaps, slope)
@@ -290,11 +296,12 @@ def test_zero_bias_orbit_of_compatible_tasks_sits_at_the_joint_solution(tmp_path
     np.testing.assert_allclose(
         rep.Ebar_bias_free, E_joint, rtol=0, atol=(ZERO_SPAN_RTOL * scale) ** 2
     )
-    assert np.all(rep.D2 > 1e6 * rep.D2_bias_free)  # the bias makes all of the span here
+    assert np.all(rep.D2_theory > 1e6 * rep.D2_bias_free)  # the bias makes all of the span here
     assert np.all(np.sqrt(rep.grid["D2_bias_free"]) <= ZERO_SPAN_RTOL * scale)
     # new columns, after the old ones; the old ones unchanged
     row = json.loads(rep.to_json())["table"][1]
-    assert row["D2_bias_free"] == float(rep.D2_bias_free[1]) and row["D2"] == float(rep.D2[1])
+    assert row["D2_bias_free"] == float(rep.D2_bias_free[1])
+    assert row["D2_theory"] == float(rep.D2_theory[1])
     header = rep.to_csv().splitlines()[0]
     assert header.endswith("G_min,G_max,D2_bias_free,Ebar_bias_free")
 
@@ -310,9 +317,9 @@ def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one
     def slope(D2):  # D = slope * tau, least squares through the origin
         return float(np.sqrt(D2) @ taus / (taus @ taus))
 
-    free, biased = slope(rep.D2_bias_free), slope(rep.D2)
+    free, biased = slope(rep.D2_bias_free), slope(rep.D2_theory)
     np.testing.assert_allclose(free, asym.span_slope_bias_free, rtol=SMALL_TAU_SLOPE_RTOL)
     np.testing.assert_allclose(biased, asym.span_slope, rtol=SMALL_TAU_SLOPE_RTOL)
     assert free < biased  # 3.49 V/s against 4.58 V/s
     # the incompatible tasks keep a finite error at zero bias, below the biased plateau (Fig. 3A)
-    assert np.all(rep.Ebar_bias_free > 0) and np.all(rep.Ebar_bias_free < rep.Ebar)
+    assert np.all(rep.Ebar_bias_free > 0) and np.all(rep.Ebar_bias_free < rep.Ebar_theory)

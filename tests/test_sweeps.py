@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clln_theory.errors import ArgumentError, DataFormatError
 from clln_theory.sweeps import SerialExecutor, grid, load_records, run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def test_grid_order_and_validation():
     assert len(items) == 6
     assert items[0] == {"tau": 0.1, "seed": 0} and items[-1] == {"tau": 1.0, "seed": 2}
     assert type(items[0]["tau"]) is float  # numpy scalars converted, so keys are JSON
-    with pytest.raises(ValueError, match="axis 'seed' is empty"):
+    with pytest.raises(ArgumentError, match="axis 'seed' is empty"):
         grid(tau=[1.0], seed=[])
 
 
@@ -128,15 +129,21 @@ def test_resume_false_recomputes_and_foreign_records_are_kept(tmp_path):
 
 
 def test_bad_input_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="same sweep key"):
+    with pytest.raises(ArgumentError, match="same sweep key"):
         run_sweep(abs, [1, 1], executor=SerialExecutor())
-    with pytest.raises(ValueError, match="on_error"):
+    with pytest.raises(ArgumentError, match="on_error"):
         run_sweep(abs, [1], executor=SerialExecutor(), on_error="ignore")
-    with pytest.raises(TypeError, match="cannot be stored"):
+    with pytest.raises(ArgumentError, match="`func`"):
+        run_sweep(42, [1], executor=SerialExecutor())
+    with pytest.raises(ArgumentError, match="cannot be stored"):
         run_sweep(lambda x: object(), [1], executor=SerialExecutor(), path=tmp_path / "a.jsonl")
     (tmp_path / "bad.jsonl").write_text('{"key": "1", "result": 1}\nnot json\n')
-    with pytest.raises(ValueError, match="line 2"):
+    with pytest.raises(DataFormatError, match="line 2"):
         load_records(tmp_path / "bad.jsonl")
+    ex = SerialExecutor()
+    ex.shutdown()
+    with pytest.raises(RuntimeError, match="after shutdown"):  # the Executor contract
+        ex.submit(abs, 1)
 
 
 def test_custom_key_for_unhashable_items(tmp_path):
@@ -145,7 +152,7 @@ def test_custom_key_for_unhashable_items(tmp_path):
         lambda it: 1, items, executor=SerialExecutor(), key=lambda it: str(id(it)), path=None
     )
     assert res.results == (1, 1)
-    with pytest.raises(TypeError, match="pass `key=`"):
+    with pytest.raises(ArgumentError, match="pass `key=`"):
         run_sweep(lambda it: 1, items, executor=SerialExecutor())
 
 

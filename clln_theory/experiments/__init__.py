@@ -1,53 +1,39 @@
 """The paper's experiments and a user's own: constants with their sources, TOML descriptions
-and presets, the reproduction pipeline, theory vs simulation vs measurement, and Fig. 5.
+and presets (the single source of the paper's experiments), the reproduction pipeline, theory vs
+simulation vs measurement, and the Fig. 5 experiment.
 """
 
 from __future__ import annotations
 
 from .compare import (
+    AT_LIMIT_TOL,
     CycleFailure,
     MeasuredComparison,
     TheoryComparison,
-    calibrate_to_line,
     compare_theory_simulation,
     compare_with_measurement,
 )
-from .config import (
-    BiasMeasurement,
-    BiasSpec,
-    DataSpec,
-    ExperimentConfig,
-    RateSpec,
-    SweepSpec,
-    TaskSpec,
-    list_presets,
-    load_config,
-    parse_config,
-)
+from .config import list_presets, load_config, parse_config
 from .fig5 import (
-    FIG5_BIAS_SCALE,
-    FIG5_DEFAULTS,
+    CLAMPINGS,
     FIG5_EPS,
-    FIG5_ETA_OVERCLAMP,
     FIG5_L0,
-    FIG5_LABEL,
-    FIG5_T_H,
-    FIG5_TAU,
-    FIG5_V_MINUS,
-    FIG5_V_PLUS,
+    N_RING,
     Fig5Placement,
-    Fig5Result,
     classification_outputs,
     fig5_bias,
     fig5_initial_gates,
     fig5_network,
     fig5_tasks,
     fig5_training_task,
-    overclamping_experiment,
-    plot_fig5,
     ring_inputs,
-    run_fig5_case,
     split_labels,
+)
+from .fig5_runs import (
+    FIG5_DEFAULTS,
+    Fig5Result,
+    overclamping_experiment,
+    run_fig5_case,
 )
 from .paper import (
     EXPERIMENTS,
@@ -57,10 +43,18 @@ from .paper import (
     FIG3_C0,
     FIG3_R,
     FIG3_R0,
+    FIG5_BIAS_SCALE,
+    FIG5_ETA_OVERCLAMP,
+    FIG5_LABEL,
+    FIG5_T_H,
+    FIG5_TAU,
+    FIG5_V_MINUS,
+    FIG5_V_PLUS,
     G_MAX,
     G_MIN,
     GAMMA_APPENDIX_D_FIG2,
     GAMMA_APPENDIX_D_FIG3,
+    PAPER_EXPERIMENTS,
     R_FIXED,
     V_0,
     V_MINUS,
@@ -70,18 +64,27 @@ from .paper import (
     S,
     experiment_tasks,
     gamma_from_components,
+    paper_experiment,
 )
 from .reproduction import (
     DEFAULT_CYCLE_SAMPLES,
     DEFAULT_GRID_POINTS,
-    CalibratedTask,
     Reproduction,
-    calibrate_task,
-    free_output,
     reproduce,
+)
+from .specs import (
+    BiasMeasurement,
+    BiasSpec,
+    DataSpec,
+    ExperimentConfig,
+    RateSpec,
+    SweepSpec,
+    TaskSpec,
 )
 
 __all__ = [
+    "AT_LIMIT_TOL",
+    "CLAMPINGS",
     "DEFAULT_CYCLE_SAMPLES",
     "DEFAULT_GRID_POINTS",
     "EXPERIMENTS",
@@ -105,6 +108,8 @@ __all__ = [
     "GAMMA_APPENDIX_D_FIG3",
     "G_MAX",
     "G_MIN",
+    "N_RING",
+    "PAPER_EXPERIMENTS",
     "R_FIXED",
     "V_0",
     "V_MINUS",
@@ -112,7 +117,6 @@ __all__ = [
     "V_T",
     "BiasMeasurement",
     "BiasSpec",
-    "CalibratedTask",
     "CycleFailure",
     "DataSpec",
     "ExperimentConfig",
@@ -126,8 +130,6 @@ __all__ = [
     "SweepSpec",
     "TaskSpec",
     "TheoryComparison",
-    "calibrate_task",
-    "calibrate_to_line",
     "classification_outputs",
     "compare_theory_simulation",
     "compare_with_measurement",
@@ -137,13 +139,12 @@ __all__ = [
     "fig5_network",
     "fig5_tasks",
     "fig5_training_task",
-    "free_output",
     "gamma_from_components",
     "list_presets",
     "load_config",
     "overclamping_experiment",
+    "paper_experiment",
     "parse_config",
-    "plot_fig5",
     "reproduce",
     "ring_inputs",
     "run_fig5_case",

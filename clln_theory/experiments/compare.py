@@ -1,22 +1,18 @@
 """Theory and simulation side by side, and the simulator against the measured limit cycles.
 
-Three tools:
+Two comparisons:
 
-`calibrate_to_line`
-    Effective input voltage and label of a single-point task for which the *nonlinear*
-    network's solution set passes through a measured solution line ``G₂ = a G₁ + c`` at two
-    points (±``step`` along the line around ``centre``). The nonlinear analogue of
-    `clln_theory.inference.calibration.calibrate_point` (which relies on the superposition of a linear
-    network); here a 2x2 Newton solve with the Kirchhoff solver of `clln_theory.electrical.circuit`.
 `compare_theory_simulation`
-    The linear theory (``linearize`` + ``cycles.periodic_orbit``, (D2)-(D11)) and the nonlinear
-    simulator (`clln_theory.simulator.runs.limit_cycle`) on the same network, tasks, bias and τ grid,
-    with their ratios.
+    The linear theory (`clln_theory.theory.linearize` + `clln_theory.theory.periodic_orbit`,
+    (D2)-(D11) of the paper) and the nonlinear simulator (`clln_theory.simulator.limit_cycle`)
+    on the same network, tasks, bias and τ grid, with the ratio of their cycle spans (4).
 `compare_with_measurement`
     Simulated limit cycles (with gate limits) at the τ of a measured D² curve, with the ratio
     per τ.
 
-This is the only module that imports both the simulator and the linear theory.
+Tasks calibrated to measured solution lines come from
+`clln_theory.inference.calibrate_to_line`. This is the only module that imports both the
+simulator and the linear theory.
 """
 
 from __future__ import annotations
@@ -27,10 +23,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import root
 
-from ..electrical.circuit import CircuitSolver
+from .._checks import choice, readonly
+from .._checks import times as as_times
+from ..electrical import free_state
 from ..errors import (
+    ArgumentError,
     ConvergenceError,
     DataFormatError,
     ProtocolError,
@@ -38,139 +36,23 @@ from ..errors import (
     SingularSystemError,
     TaskError,
 )
-from ..model.devices import LinearDevice
-from ..model.network import Network, _readonly
-from ..model.tasks import DataPoint, Task
-from ..simulator.runs import TrainingProtocol, limit_cycle, task_errors
+from ..metrics import combined_error, task_error, two_task_error
+from ..model import LinearDevice, Network, Task
+from ..simulator import TrainingProtocol, limit_cycle
+from ..theory import LinearTask, linearize, nearest_solution, periodic_orbit
 
 __all__ = [
+    "AT_LIMIT_TOL",
     "CycleFailure",
     "MeasuredComparison",
     "TheoryComparison",
-    "calibrate_to_line",
     "compare_theory_simulation",
     "compare_with_measurement",
 ]
 
-#: |O_F − L| (V) accepted at the two calibration points: Newton reaches ~1e-15 V.
-CALIBRATION_TOL = 1e-12
 #: A simulated gate within this of a box limit (V) counts as at the limit: the simulator clips
 #: onto the limit exactly (np.clip), so a clipped gate equals it to round-off.
 AT_LIMIT_TOL = 1e-12
-
-
-def calibrate_to_line(
-    network: Network,
-    task: Task,
-    line: tuple[float, float],
-    *,
-    fit_input: str = "Input",
-    centre: Any = (3.0, 3.5),
-    step: float = 1.0,
-) -> Task:
-    """Single-point task whose solution set meets a measured line at two points.
-
-    Parameters
-    ----------
-    network : Network
-        Two gates, any device.
-    task : Task
-        A single-point task; its ``fit_input`` voltage and its label are replaced.
-    line : (a, c)
-        Measured solution line ``G₂ = a G₁ + c`` (``G₊ = a G₋ + c`` for the paper's network).
-    fit_input : str
-        The input node whose voltage is fitted (``"Input"``: V₁ of the paper).
-    centre : (2,) array_like
-        The calibration points are the point of the line nearest ``centre`` ± ``step`` along it.
-    step : float
-        Distance along the line, V.
-
-    Returns
-    -------
-    Task
-        Same output, kind and name; ``inputs[fit_input]`` and ``label`` fitted.
-
-    Raises
-    ------
-    TaskError
-        Not a single-point task of a two-gate network, ``fit_input`` not an input, or a
-        non-finite ``line`` or ``centre``, or ``step <= 0``.
-    ShapeError
-        ``centre`` not of shape (2,).
-    ConvergenceError
-        The 2x2 Newton solve for (V₁, L) failed.
-
-    Notes
-    -----
-    For `OhmicMOSFET` edges the 2+1 network's solution set is exactly a line, so the fit is exact
-    everywhere; for `ThreeRegimeMOSFET` edges it is exact wherever both edges are ohmic (most of
-    the gate box) and bends where an edge saturates or goes subthreshold (near G = 1 V).
-
-    Examples
-    --------
-    >>> from clln_theory.model.network import star_network
-    >>> from clln_theory.model.devices import OhmicMOSFET
-    >>> from clln_theory.experiments.paper import experiment_tasks
-    >>> net = star_network(device=OhmicMOSFET())
-    >>> t, _ = experiment_tasks("exp1")
-    >>> tc = calibrate_to_line(net, t, (2.7257, -3.3003))
-    >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
-    (0.3232, 0.4186)
-    """
-    if network.n_gates != 2 or task.n_points != 1 or task.is_differential:
-        raise TaskError(
-            "calibrate_to_line needs a two-gate network and a single-point task with a single "
-            f"output, but got {network.n_gates} gates and {task.n_points} points."
-        )
-    point = task.points[0]
-    if fit_input not in point.inputs:
-        raise TaskError(
-            f"The fitted input {fit_input!r} is not an input of task {task.name!r}; its inputs "
-            f"are {sorted(point.inputs)}."
-        )
-    a, c = (float(v) for v in line)
-    if not (np.isfinite(a) and np.isfinite(c)):
-        raise TaskError(f"Argument `line` must be a finite (slope, intercept), but is {line!r}.")
-    if not (np.isfinite(step) and step > 0):
-        raise TaskError(
-            f"Argument `step` must be a finite distance > 0 (volts) between the two calibration "
-            f"points and the centre, but is {step!r}."
-        )
-    d = np.array([1.0, a]) / np.hypot(1.0, a)
-    centre = np.asarray(centre, dtype=float)
-    if centre.shape != (2,):
-        raise ShapeError(f"Argument `centre` must have shape (2,), but has shape {centre.shape}.")
-    if not np.all(np.isfinite(centre)):
-        raise TaskError(
-            f"Argument `centre` must be finite gate voltages, but is {centre.tolist()}."
-        )
-    p0 = np.array([0.0, c])
-    foot = p0 + ((centre - p0) @ d) * d
-    P = [foot - step * d, foot + step * d]
-    solver = CircuitSolver(network, task.input_nodes)
-    k_in = task.input_nodes.index(fit_input)
-    out = network.node(task.output_nodes[0])
-    base = np.asarray(task.inputs[0], dtype=float)
-
-    def output(G: np.ndarray, v1: float) -> float:
-        vals = base.copy()
-        vals[k_in] = v1
-        return float(solver.solve(G, vals).V[out])
-
-    def eqs(x: np.ndarray) -> np.ndarray:
-        return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
-
-    sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
-    res = float(np.max(np.abs(eqs(sol.x))))
-    if not res <= CALIBRATION_TOL:
-        raise ConvergenceError(
-            f"Calibrating task {task.name!r} to the line G2 = {a:.6g} G1 + {c:.6g} failed: the "
-            f"output misses the label by {res:.3g} V at the calibration points; move `centre`."
-        )
-    V1, L = float(sol.x[0]), float(sol.x[1])
-    inputs = dict(point.inputs)
-    inputs[fit_input] = V1
-    return Task([DataPoint(inputs, L)], task.output, kind=task.kind, name=task.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +65,7 @@ class MeasuredComparison:
         Periods, s.
     D2_measured, D2_sim : (T,) ndarray
         Squared cycle span (4), V².
-    ratio : (T,) ndarray
+    D2_ratio : (T,) ndarray
         ``D2_sim / D2_measured``.
     Ebar_sim : (T,) ndarray
         Combined error (A4) of the simulation, V² (against the tasks' labels).
@@ -200,7 +82,7 @@ class MeasuredComparison:
     tau: np.ndarray
     D2_measured: np.ndarray
     D2_sim: np.ndarray
-    ratio: np.ndarray
+    D2_ratio: np.ndarray
     Ebar_sim: np.ndarray
     G0: np.ndarray
     G_half: np.ndarray
@@ -214,18 +96,25 @@ class MeasuredComparison:
         for i in range(self.tau.size):
             rows.append(
                 f"{self.tau[i]:<9.4g}  {self.D2_measured[i]:<12.4g}  {self.D2_sim[i]:<12.4g}  "
-                f"{self.ratio[i]:<8.3f}  {'yes' if self.at_limit[i] else 'no'}"
+                f"{self.D2_ratio[i]:<8.3f}  {'yes' if self.at_limit[i] else 'no'}"
             )
         return "\n".join(rows)
+
+
+def _touches_limits(G: np.ndarray, gate_limits: tuple[float, float] | None) -> bool:
+    if gate_limits is None:
+        return False
+    lo, hi = gate_limits[0] + AT_LIMIT_TOL, gate_limits[1] - AT_LIMIT_TOL
+    return bool(np.any(G <= lo) or np.any(G >= hi))
 
 
 def compare_with_measurement(
     network: Network,
     task_a: Task,
     task_b: Task,
+    *,
     tau: Sequence[float],
     D2_measured: Sequence[float],
-    *,
     B: Any,
     protocol: TrainingProtocol,
     gate_limits: tuple[float, float] | None = (1.0, 5.0),
@@ -239,11 +128,22 @@ def compare_with_measurement(
     network : Network
         Usually ``star_network(device=ThreeRegimeMOSFET())``.
     task_a, task_b : Task
-        The experiment's tasks (nominal, or calibrated with `calibrate_to_line`).
-    tau, D2_measured : (T,) array_like
-        The measured curve (``measured-DG2-expN.csv``).
-    B, protocol, gate_limits, G0, tol
-        As in `clln_theory.simulator.runs.limit_cycle`. Each τ starts from the previous τ's cycle.
+        The experiment's tasks (nominal, or calibrated with
+        `clln_theory.inference.calibrate_to_line`).
+    tau : (T,) array_like
+        Measured periods, s (``measured-DG2-expN.csv``, first column).
+    D2_measured : (T,) array_like
+        Measured squared cycle spans at those periods, V² (second column).
+    B : (n_gates,) array_like or callable
+        Bias, V/s, as in `clln_theory.simulator.limit_cycle`.
+    protocol : TrainingProtocol
+        Clamping, step time and rate of the simulation.
+    gate_limits : (G_min, G_max) or None
+        Gate box of the simulation, V.
+    G0 : (n_gates,) array_like, optional
+        Start of the first shooting, V; each later τ starts from the previous τ's cycle.
+    tol : float
+        Period-map residual of the simulated cycles, V.
 
     Returns
     -------
@@ -253,12 +153,14 @@ def compare_with_measurement(
     ------
     ShapeError
         ``tau`` and ``D2_measured`` not 1-D of equal length.
+    ArgumentError
+        A period that is not a finite number > 0.
     DataFormatError
         A measured D² that is not finite and > 0 (the ratio would be inf, NaN or negative).
     ConvergenceError
-        A limit cycle not found (as in `clln_theory.simulator.runs.limit_cycle`).
+        A limit cycle not found (as in `clln_theory.simulator.limit_cycle`).
     """
-    tau = np.asarray(tau, dtype=float)
+    tau = as_times(tau, "tau")
     D2m = np.asarray(D2_measured, dtype=float)
     if tau.shape != D2m.shape or tau.ndim != 1:
         raise ShapeError(
@@ -272,7 +174,7 @@ def compare_with_measurement(
             f"index {bad[0]} (tau = {tau[bad[0]]:.6g} s)."
         )
     t0 = time.perf_counter()
-    out = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
+    out: dict[str, list] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
     guess = G0
     for t in tau:
         lc = limit_cycle(
@@ -280,28 +182,23 @@ def compare_with_measurement(
             gate_limits=gate_limits, G0=guess, tol=tol,
         )  # fmt: skip
         guess = lc.G0
-        out["D2"].append(lc.D**2)
+        out["D2"].append(lc.span**2)
         out["E"].append(lc.Ebar)
         out["G0"].append(lc.G0)
         out["Gh"].append(lc.G_half)
-        Gt = lc.trajectory.G
-        lim = False
-        if gate_limits is not None:
-            lo, hi = gate_limits[0] + AT_LIMIT_TOL, gate_limits[1] - AT_LIMIT_TOL
-            lim = bool(np.any(Gt <= lo) or np.any(Gt >= hi))
-        out["lim"].append(lim)
+        out["lim"].append(_touches_limits(lc.trajectory.G, gate_limits))
         out["np"].append(lc.n_periods)
     D2s = np.array(out["D2"])
     return MeasuredComparison(
-        tau=_readonly(tau),
-        D2_measured=_readonly(D2m),
-        D2_sim=_readonly(D2s),
-        ratio=_readonly(D2s / D2m),
-        Ebar_sim=_readonly(out["E"]),
-        G0=_readonly(out["G0"]),
-        G_half=_readonly(out["Gh"]),
-        at_limit=_readonly(out["lim"]),
-        n_periods=_readonly(np.array(out["np"], dtype=int)),
+        tau=readonly(tau),
+        D2_measured=readonly(D2m),
+        D2_sim=readonly(D2s),
+        D2_ratio=readonly(D2s / D2m),
+        Ebar_sim=readonly(out["E"], float),
+        G0=readonly(out["G0"], float),
+        G_half=readonly(out["Gh"], float),
+        at_limit=readonly(out["lim"], bool),
+        n_periods=readonly(out["np"], int),
         seconds=time.perf_counter() - t0,
     )
 
@@ -334,10 +231,10 @@ class TheoryComparison:
     ----------
     tau : (T,) ndarray
         The periods at which both sides have a cycle, s (the requested τ minus ``failures``).
-    D_theory, D_sim : (T,) ndarray
-        Cycle span (4), V.
-    D_ratio : (T,) ndarray
-        ``D_sim / D_theory``.
+    span_theory, span_sim : (T,) ndarray
+        Cycle span D of (4), V.
+    span_ratio : (T,) ndarray
+        ``span_sim / span_theory``.
     Ebar_theory, Ebar_sim : (T,) ndarray
         Combined error (A4), V².
     G0_theory, G0_sim, G_half_theory, G_half_sim : (T, n_gates) ndarray
@@ -352,9 +249,9 @@ class TheoryComparison:
     """
 
     tau: np.ndarray
-    D_theory: np.ndarray
-    D_sim: np.ndarray
-    D_ratio: np.ndarray
+    span_theory: np.ndarray
+    span_sim: np.ndarray
+    span_ratio: np.ndarray
     Ebar_theory: np.ndarray
     Ebar_sim: np.ndarray
     G0_theory: np.ndarray
@@ -367,15 +264,48 @@ class TheoryComparison:
     failures: tuple[CycleFailure, ...] = ()
 
 
+def _standard_protocol(protocol: Any) -> TrainingProtocol:
+    protocol = TrainingProtocol() if protocol is None else protocol
+    if not isinstance(protocol, TrainingProtocol):
+        raise ArgumentError(
+            f"Argument `protocol` must be a TrainingProtocol, but is {type(protocol).__name__}."
+        )
+    if protocol.overclamp:
+        raise ProtocolError(
+            "The linear theory covers standard clamping only, but the protocol is 'overclamp'."
+        )
+    return protocol
+
+
+def _linear_Ebar(network: Network, tasks: tuple[Task, Task], G0: Any, G_half: Any) -> float:
+    """(A4) of the linear network at the orbit's ``G(τ/2)`` and ``G(τ) = G0``, V²."""
+
+    def E(G: Any) -> float:  # (A3) of (A1)/(A2)
+        Ea, Eb = (task_error(free_state(network, G, t).O, t.labels, kind=t.kind) for t in tasks)
+        return two_task_error(Ea, Eb)
+
+    return combined_error(E(G_half), E(G0))
+
+
+def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> Any:
+    orbit = periodic_orbit(la, lb, B=B, tau=tau)
+    if np.any(orbit.drift != 0):
+        raise ConvergenceError(
+            f"The linear theory has no closed orbit at tau = {tau:.6g} s (common-nullspace "
+            "drift); nothing to compare with."
+        )
+    return orbit
+
+
 def compare_theory_simulation(
     network: Network,
     task_a: Task,
     task_b: Task,
-    tau: Sequence[float],
     *,
+    tau: Sequence[float],
     B: Any,
-    protocol: TrainingProtocol | None = None,
     G_ref: Any,
+    protocol: TrainingProtocol | None = None,
     gate_limits: tuple[float, float] | None = None,
     tol: float = 1e-12,
     on_failure: Literal["record", "raise"] = "record",
@@ -388,14 +318,15 @@ def compare_theory_simulation(
         The simulated network (any device). The theory always uses
         ``network.with_device(LinearDevice())`` (Appendix D).
     task_a, task_b : Task
+        Task alpha (first half period) and task beta.
     tau : (T,) array_like
         Periods, s; each τ/2 a whole number of ``protocol.t_h``.
     B : (n_gates,) array_like
         Bias, V/s (a constant vector: the theory has no state-dependent bias).
+    G_ref : (n_gates,) array_like
+        Each task is linearized at the point of its solution manifold nearest ``G_ref``, V.
     protocol : TrainingProtocol, optional
         Standard clamping only. The theory uses ``gamma = A0 / S`` and ``eta``.
-    G_ref : (n_gates,) array_like
-        Each task is linearized at the point of its solution manifold nearest ``G_ref``.
     gate_limits : (G_min, G_max) or None
         For the simulator only (the theory knows no limits); default none.
     tol : float
@@ -411,9 +342,11 @@ def compare_theory_simulation(
 
     Raises
     ------
+    ArgumentError
+        ``protocol`` not a `TrainingProtocol`, an unknown ``on_failure``, or a period that is
+        not a finite number > 0.
     ProtocolError
-        ``protocol`` not a `TrainingProtocol`, overclamping (the theory covers standard clamping), or an
-        unknown ``on_failure``.
+        An overclamping protocol (the theory covers standard clamping).
     TaskError
         Gates with different ``S`` (the theory takes one γ).
     ShapeError
@@ -423,61 +356,27 @@ def compare_theory_simulation(
 
     Notes
     -----
-    Each simulated cycle starts from the previous successful τ's cycle (the first from the
-    joint linearization point of task α). A failed τ does not move that start.
+    Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
+    linearization point); a failed τ does not move that start.
     """
-    from ..electrical.kirchhoff import free_state
-    from ..theory.jacobian import linearize, nearest_solution
-    from ..theory.orbits import periodic_orbit
-
-    if on_failure not in ("record", "raise"):
-        raise ProtocolError(
-            f"Argument `on_failure` must be 'record' or 'raise', but is {on_failure!r}."
-        )
-    protocol = TrainingProtocol() if protocol is None else protocol
-    if not isinstance(protocol, TrainingProtocol):
-        raise ProtocolError(
-            f"Argument `protocol` must be a TrainingProtocol, but is {type(protocol).__name__}."
-        )
-    if protocol.overclamp:
-        raise ProtocolError(
-            "The linear theory covers standard clamping only, but the protocol is 'overclamp'."
-        )
-    S = np.asarray(network.S)
-    if not np.allclose(S, S[0], rtol=0, atol=0):
+    choice(on_failure, "on_failure", ("record", "raise"))
+    protocol = _standard_protocol(protocol)
+    if np.unique(network.S).size != 1:
         raise TaskError("compare_theory_simulation needs equal S on every gate (one gamma).")
-    gamma = protocol.A0 / float(S[0])
+    gamma = protocol.A0 / float(network.S[0])  # γ = A₀ / S of (5)/(D1), for the protocol's A₀
     lin = network.with_device(LinearDevice())
-    Ga = nearest_solution(lin, task_a, G_ref)
-    Gb = nearest_solution(lin, task_b, G_ref)
+    Ga, Gb = nearest_solution(lin, task_a, G_ref), nearest_solution(lin, task_b, G_ref)
     la = linearize(lin, task_a, Ga, gamma=gamma, eta=protocol.eta)
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
-    Bv = np.asarray(B, dtype=float)
-    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    Bv, tau = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
     if tau.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
-
-    def Ebar_lin(G0, Gh) -> float:
-        E = []
-        for g in (Gh, G0):
-            E.append(
-                0.5 * sum(float(task_errors(free_state(lin, g, t).O, t)) for t in (task_a, task_b))
-            )
-        return 0.5 * (E[0] + E[1])
-
     res: dict[str, list] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")}
-    guess = Ga
-    kept: list[float] = []
-    failures: list[CycleFailure] = []
+    guess, kept, failures = Ga, [], []  # each cycle starts from the previous one
     for t in tau:
         stage: Literal["theory", "simulation"] = "theory"
         try:
-            orb = periodic_orbit(la, lb, Bv, float(t))
-            if np.any(orb.drift != 0):
-                raise ConvergenceError(
-                    f"The linear theory has no closed orbit at tau = {t:.6g} s (common-nullspace "
-                    "drift); nothing to compare with."
-                )
+            orb = _theory_orbit(la, lb, Bv, float(t))
             stage = "simulation"
             lc = limit_cycle(
                 network, task_a, task_b, tau=float(t), B=Bv, protocol=protocol,
@@ -486,36 +385,35 @@ def compare_theory_simulation(
         except (ConvergenceError, SingularSystemError) as err:
             if on_failure == "raise":
                 raise
-            failures.append(CycleFailure(float(t), stage, str(err)))
+            failures.append(CycleFailure(tau=float(t), stage=stage, reason=str(err)))
             continue
         kept.append(float(t))
         guess = lc.G0
-        res["Dt"].append(float(orb.span))
-        res["Ds"].append(lc.D)
-        res["Et"].append(Ebar_lin(orb.G0, orb.G_half))
-        res["Es"].append(lc.Ebar)
-        res["G0t"].append(orb.G0)
-        res["G0s"].append(lc.G0)
-        res["Ght"].append(orb.G_half)
-        res["Ghs"].append(lc.G_half)
+        for key, value in (
+            ("Dt", float(orb.span)), ("Ds", lc.span),
+            ("Et", _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)), ("Es", lc.Ebar),
+            ("G0t", orb.G0), ("G0s", lc.G0), ("Ght", orb.G_half), ("Ghs", lc.G_half),
+        ):  # fmt: skip
+            res[key].append(value)
     n = network.n_gates
-    G0t, G0s = (np.array(res[k], dtype=float).reshape(-1, n) for k in ("G0t", "G0s"))
-    Ght, Ghs = (np.array(res[k], dtype=float).reshape(-1, n) for k in ("Ght", "Ghs"))
+    G0t, G0s, Ght, Ghs = (
+        np.array(res[k], dtype=float).reshape(-1, n) for k in ("G0t", "G0s", "Ght", "Ghs")
+    )
     diff = np.maximum(np.max(np.abs(G0s - G0t), axis=1), np.max(np.abs(Ghs - Ght), axis=1))
     Dt, Ds = np.array(res["Dt"], dtype=float), np.array(res["Ds"], dtype=float)
     return TheoryComparison(
-        tau=_readonly(kept, float),
-        D_theory=_readonly(Dt),
-        D_sim=_readonly(Ds),
-        D_ratio=_readonly(Ds / Dt),
-        Ebar_theory=_readonly(res["Et"], float),
-        Ebar_sim=_readonly(res["Es"], float),
-        G0_theory=_readonly(G0t),
-        G0_sim=_readonly(G0s),
-        G_half_theory=_readonly(Ght),
-        G_half_sim=_readonly(Ghs),
-        G0_difference=_readonly(diff),
-        G_star_a=_readonly(Ga),
-        G_star_b=_readonly(Gb),
+        tau=readonly(kept, float),
+        span_theory=readonly(Dt),
+        span_sim=readonly(Ds),
+        span_ratio=readonly(Ds / Dt),
+        Ebar_theory=readonly(res["Et"], float),
+        Ebar_sim=readonly(res["Es"], float),
+        G0_theory=readonly(G0t),
+        G0_sim=readonly(G0s),
+        G_half_theory=readonly(Ght),
+        G_half_sim=readonly(Ghs),
+        G0_difference=readonly(diff),
+        G_star_a=readonly(Ga),
+        G_star_b=readonly(Gb),
         failures=tuple(failures),
     )

@@ -1,9 +1,11 @@
 """Experiment descriptions in TOML: network, tasks, rate, bias, data and sweep.
 
 One file describes one two-task experiment completely, so that a user's own experiment (another
-network, other lines, other data) runs through :func:`clln_theory.experiments.reproduction.reproduce` with no code
-change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``, ``fig3``);
-:func:`load_config` accepts a preset name or a path.
+network, other lines, other data) runs through `clln_theory.experiments.reproduce` with no code
+change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``,
+``fig3``): they are the single source of the paper's experiments. :func:`load_config` accepts a
+preset name or a path. This is the only module that speaks TOML: every error it raises is a
+`ConfigError` naming the key.
 
 Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete example)::
 
@@ -74,16 +76,24 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..errors import CLLNError, ConfigError
-from ..inference.calibration import SolutionLine
-from ..model.network import Edge, Network
-from ..model.tasks import DataPoint
+from ..inference import SolutionLine
+from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
+from .specs import (
+    BiasMeasurement,
+    BiasSpec,
+    DataSpec,
+    ExperimentConfig,
+    RateSpec,
+    SweepSpec,
+    TaskSpec,
+)
 
 try:  # Python >= 3.11
     import tomllib as _toml
@@ -96,99 +106,10 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 _PRESETS = Path(__file__).resolve().parent / "presets"
 
 __all__ = [
-    "BiasMeasurement",
-    "BiasSpec",
-    "DataSpec",
-    "ExperimentConfig",
-    "RateSpec",
-    "SweepSpec",
-    "TaskSpec",
     "list_presets",
     "load_config",
     "parse_config",
 ]
-
-
-# ------------------------------------------------------------------------------ result objects
-@dataclass(frozen=True, slots=True)
-class TaskSpec:
-    """One task: its nominal points, optional measured lines (one per point) and G*."""
-
-    name: str
-    points: tuple[DataPoint, ...]
-    lines: tuple[SolutionLine | None, ...]
-    fit_input: str | None
-    G_star: tuple[float, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class RateSpec:
-    """Learning rate: ``gamma`` is r γ in Ω/s (Eq. C1 with the measured factor r, App. C)."""
-
-    gamma: float
-    R0: float | None
-    C0: float | None
-    V0: float | None
-    r: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class BiasMeasurement:
-    """How one task measures the bias: ``kind`` is ``"drift"`` or ``"stationary"``."""
-
-    task: str
-    kind: str
-    file: str | None
-    window: int | None
-    skip: int
-    direction: str
-    point: tuple[float, ...] | None
-    sample: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class BiasSpec:
-    """The bias: ``given`` (V/s) or one measurement per task; ``paper`` for comparison."""
-
-    given: tuple[float, ...] | None
-    measurements: tuple[BiasMeasurement, ...]
-    paper: tuple[float, ...] | None
-
-
-@dataclass(frozen=True, slots=True)
-class DataSpec:
-    """Measured files, relative to the data folder."""
-
-    D2: str | None
-    Ebar: str | None
-    cycles: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SweepSpec:
-    """Periods: ``tau`` is ``"data"`` or a tuple of periods (s); ``cycles`` to draw in G-space."""
-
-    tau: str | tuple[float, ...]
-    cycles: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentConfig:
-    """A complete, validated experiment description (see the module docstring for the schema)."""
-
-    name: str
-    description: str
-    network: Network
-    output: str
-    tasks: tuple[TaskSpec, TaskSpec]
-    reference: tuple[float, ...] | None
-    eta: float
-    gate_box: tuple[float, float] | None
-    rate: RateSpec
-    bias: BiasSpec
-    data: DataSpec
-    sweep: SweepSpec
-    source: str = ""
 
 
 # ------------------------------------------------------------------------------ validation
@@ -276,8 +197,8 @@ def _list(raw: Any, key: str) -> list:
 # ------------------------------------------------------------------------------ sections
 def _parse_network(t: _Table) -> tuple[Network, str, dict[str, float]]:
     output = t.string("output", required=True)
-    S = t.number("S", 8.5e-4, positive=True)
-    V_T = t.number("V_T", 0.7)
+    S = t.number("S", PAPER_S, positive=True)
+    V_T = t.number("V_T", PAPER_V_T)
     supplies = {}
     sup = t.get("supplies", {})
     if not isinstance(sup, dict):
@@ -397,12 +318,12 @@ def _parse_rate(t: _Table) -> RateSpec:
                 f"Key '{t.key(extra[0])}' conflicts with '{t.key('gamma')}'; give gamma (= r γ) "
                 "or the components R0, C0, V0, r, not both."
             )
-        return RateSpec(t.number("gamma", positive=True), None, None, None, None)
+        return RateSpec(gamma=t.number("gamma", positive=True), R0=None, C0=None, V0=None, r=None)
     R0 = t.number("R0", required=True, positive=True)
     C0 = t.number("C0", required=True, positive=True)
-    V0 = t.number("V0", 0.33, positive=True)
+    V0 = t.number("V0", V0_MULTIPLIER, positive=True)
     r = t.number("r", 1.0, positive=True)
-    return RateSpec(r / (V0 * R0 * C0), R0, C0, V0, r)  # S is applied per network (γ = A/S)
+    return RateSpec(gamma=math.nan, R0=R0, C0=C0, V0=V0, r=r)  # γ needs the network's S
 
 
 def _parse_bias(t: _Table, task_names: list[str], n_gates: int) -> BiasSpec:
@@ -513,6 +434,17 @@ def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
 def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
     """Validate a parsed TOML document and build the :class:`ExperimentConfig`.
 
+    Parameters
+    ----------
+    raw : dict
+        The parsed TOML document (see the module docstring for the schema).
+    source : str
+        Where it came from (a path or ``"preset NAME"``), kept for reports.
+
+    Returns
+    -------
+    ExperimentConfig
+
     Raises
     ------
     ConfigError
@@ -560,14 +492,15 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
             )
     rate_t = top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True)
     rate = _parse_rate(rate_t)
-    if rate.R0 is not None:  # γ = A₀ / S: one S for the network (DESIGN.md §3)
+    if rate.R0 is not None:  # γ = A₀ / S: one S for the network
         S_all = np.unique(net.S)
         if S_all.size != 1:
             raise ConfigError(
                 "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
                 f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
             )
-        rate = RateSpec(rate.gamma / float(S_all[0]), rate.R0, rate.C0, rate.V0, rate.r)
+        gamma = learning_rate_gamma(rate.R0, rate.C0, float(S_all[0]), V0=rate.V0, r=rate.r)
+        rate = RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r)
     bias_t = top.table("bias", {"given", "paper", "measure"}, required=True)
     bias = _parse_bias(bias_t, [t.name for t in tasks], net.n_gates)
     data_t = top.table("data", {"D2", "Ebar", "cycles"})
@@ -605,6 +538,15 @@ def list_presets() -> list[str]:
 
 def load_config(name_or_path: str | Path) -> ExperimentConfig:
     """Load an experiment description from a TOML file or a preset name (``"exp1"``).
+
+    Parameters
+    ----------
+    name_or_path : str or Path
+        A TOML file, or the name of a shipped preset (`list_presets`).
+
+    Returns
+    -------
+    ExperimentConfig
 
     Raises
     ------

@@ -1,16 +1,25 @@
-"""The paper's constants, task sets and measured quantities, each with its source.
+"""The paper's constants, each with its source, and its experiments as read from the presets.
 
 Sources are cited as "(App. B)" for an appendix of the paper (Dillavou, Guzman, Liu, Durian,
 "Understanding and Embracing Imperfection in Physical Learning Networks", 2025,
-arXiv:2505.22887), "(code)" for the paper's supporting repository (Zenodo
-doi:10.5281/zenodo.15692010), whose values are quoted in ``../shared/data/README.md``.
-Where the two differ in the last digit (V₊ = 0.435 V in App. B, 0.4351 V in the code) the code's
-value is used, because the measured solution lines were fitted with it.
+arXiv:2505.22887) and "(code)" for the paper's supporting repository (Zenodo
+doi:10.5281/zenodo.15692010). Where the two differ in the last digit (V₊ = 0.435 V in App. B,
+0.4351 V in the code) the code's value is used for the small network, because the measured
+solution lines were fitted with it; Fig. 5 uses the values of App. B.
+
+Values the data model already defines are imported, not repeated: the device slope ``S`` and
+threshold ``V_T`` (`clln_theory.model.network.PAPER_S`, ``PAPER_V_T``) and the multiplier scale
+``V_0`` of the rate circuit (`clln_theory.electrical.rule.V0_MULTIPLIER`).
+
+The experiments themselves (tasks, measured solution lines, reference points, published biases,
+rate components, drift tests) have one source: the TOML presets in
+``clln_theory/experiments/presets/``. `EXPERIMENTS` and `experiment_tasks` read them through
+`clln_theory.experiments.config.load_config`.
 
 Gate order everywhere is G = (G₋, G₊): the gate of the Low–Output edge first, then the gate of
 the High–Output edge. The paper's (G₁, G₂) of Appendix E is this order: the drift tests and the
 limit-cycle files store G₋ first, and the bias inferred from them in that order reproduces the
-Appendix E values (see ``tests/test_paper_reproduction.py``).
+Appendix E values.
 
 Examples
 --------
@@ -26,11 +35,14 @@ Examples
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from ..errors import ConfigError
-from ..model.tasks import DataPoint, Task
+from .._checks import choice
+from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
+from ..model import PAPER_S, PAPER_V_T, Task
+from .config import ExperimentConfig, load_config
 
 __all__ = [
     "EXPERIMENTS",
@@ -40,10 +52,18 @@ __all__ = [
     "FIG3_C0",
     "FIG3_R",
     "FIG3_R0",
+    "FIG5_BIAS_SCALE",
+    "FIG5_ETA_OVERCLAMP",
+    "FIG5_LABEL",
+    "FIG5_TAU",
+    "FIG5_T_H",
+    "FIG5_V_MINUS",
+    "FIG5_V_PLUS",
     "GAMMA_APPENDIX_D_FIG2",
     "GAMMA_APPENDIX_D_FIG3",
     "G_MAX",
     "G_MIN",
+    "PAPER_EXPERIMENTS",
     "R_FIXED",
     "V_0",
     "V_MINUS",
@@ -53,23 +73,24 @@ __all__ = [
     "S",
     "experiment_tasks",
     "gamma_from_components",
+    "paper_experiment",
 ]
 
-# --- the small network (Fig. 2A, App. B, DESIGN.md §4) -------------------------------------
+# --- the small network (Fig. 2A, App. B) ---------------------------------------------------
 V_PLUS = 0.4351  # V, the High node (code; App. B rounds to 0.435 V)
 V_MINUS = 0.0181  # V, the Low node (code; App. B rounds to 0.018 V, main text to 0.02 V)
-S = 8.5e-4  # A/V², device slope of K = S (G − V_T) (code; main text: S ≈ 8e-4 below Eq. 2)
-V_T = 0.7  # V, threshold of K = S (G − V_T) (Eq. 2 and code)
+S = PAPER_S  # A/V², device slope of K = S (G − V_T) (code; main text: S ≈ 8e-4 below Eq. 2)
+V_T = PAPER_V_T  # V, threshold of K = S (G − V_T) (Eq. 2 and code)
 R_FIXED = 500.0  # Ω, the fixed Input–Output edge (code)
 G_MIN = 1.0  # V, lower gate limit of the small network (code)
 G_MAX = 5.0  # V, upper gate limit G_max of Fig. 2F,G (code)
 
 # --- learning rate (App. C, App. D) -------------------------------------------------------
-V_0 = 0.33  # V, multiplier scale in A₀ = 1/(V₀ R₀ C₀) (Eq. C1)
+V_0 = V0_MULTIPLIER  # V, multiplier scale in A₀ = 1/(V₀ R₀ C₀) (Eq. C1)
 FIG2_R0 = 100.0  # Ω (Eq. C1)
 FIG2_C0 = 22e-6  # F (Eq. C1)
 FIG2_R = 2.0  # A_exp ≈ 2 A₀ for the experiments of Fig. 2 (App. C)
-FIG3_R0 = 1000.0  # Ω (Eq. C2)
+FIG3_R0 = 1000.0  # Ω (Eq. C2: the circuit of the other experiments, Figs. 3 and 5)
 FIG3_C0 = 2.2e-6  # F (Eq. C2)
 FIG3_R = 1.5  # A_exp ≈ A₀ to 1.5 A₀ for the other experiments (App. C; code uses 1.5)
 # App. D quotes γ ≈ 2.4e6 Ω/s for Fig. 2 and 3.2e6 Ω/s for Fig. 3. From the components,
@@ -79,124 +100,179 @@ FIG3_R = 1.5  # A_exp ≈ A₀ to 1.5 A₀ for the other experiments (App. C; co
 GAMMA_APPENDIX_D_FIG2 = 2.4e6  # Ω/s, as printed in App. D
 GAMMA_APPENDIX_D_FIG3 = 3.2e6  # Ω/s, as printed in App. D
 
+# --- the ring classification of Fig. 5 (App. B, App. C, main text) -------------------------
+FIG5_V_PLUS = 0.435  # V, supply V₊ of the lattice (App. B)
+FIG5_V_MINUS = 0.018  # V, supply V₋ of the lattice (App. B)
+FIG5_LABEL = 0.018  # V, label magnitude |L±| (App. B)
+FIG5_ETA_OVERCLAMP = 0.25  # overclamping η, with L₀ = V₊ (App. B; App. F quotes L₀ ≈ 0.43 V)
+FIG5_TAU = 200e-6  # s, cycle time (Fig. 5 caption)
+FIG5_T_H = 100e-6  # s, step time per data point (main text)
+FIG5_BIAS_SCALE = 2.0  # V/s, scale of the per-edge learning bias ("of order 2 V/s", App. C)
+
+#: The presets that hold the paper's experiments (Figs. 2B,F; 2C,G; 3).
+PAPER_EXPERIMENTS = ("exp1", "exp2", "fig3")
+
 
 def gamma_from_components(R0: float, C0: float, *, V0: float = V_0, S: float = S) -> float:
-    """Ideal learning rate γ = A₀/S = 1 / (V₀ R₀ C₀ S) in Ω/s (Eq. C1 with D1).
+    """Ideal learning rate γ = A₀/S = 1 / (V₀ R₀ C₀ S) in Ω/s (Eq. C1 with D1), paper defaults.
 
-    Multiply by the measured factor ``r = A_exp/A₀`` (App. C) to get the rate of the experiment.
+    `clln_theory.electrical.rule.learning_rate_gamma` with the paper's ``V0`` and ``S`` as
+    defaults; multiply by the measured factor ``r = A_exp/A₀`` (App. C) to get the rate of the
+    experiment.
+
+    Parameters
+    ----------
+    R0 : float
+        Charging resistor, Ω.
+    C0 : float
+        Gate capacitor, F.
+    V0 : float
+        Multiplier scale, V (default `V_0`).
+    S : float
+        Device slope, A/V² (default `S`).
+
+    Returns
+    -------
+    float
+        γ in Ω/s.
 
     Raises
     ------
-    ConfigError
-        An argument that is not a finite positive number (named).
+    ArgumentError
+        An argument that is not a finite number > 0 (named).
     """
-    for name, v in (("R0", R0), ("C0", C0), ("V0", V0), ("S", S)):
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            x = math.nan
-        if not (math.isfinite(x) and x > 0):
-            raise ConfigError(f"Argument `{name}` must be a finite number > 0, but is {v!r}.")
-    return 1.0 / (float(V0) * float(R0) * float(C0) * float(S))
+    return learning_rate_gamma(R0, C0, S, V0=V0)
 
 
 @dataclass(frozen=True, slots=True)
 class PaperExperiment:
-    """One two-task experiment of the paper, as published.
+    """One two-task experiment of the paper, as its preset describes it.
 
-    ``tasks`` maps the task name to its points ``((V₁, L), ...)`` (App. B); ``lines`` maps it to
-    the measured solution lines ``(a, c)`` of ``G₊ = a G₋ + c``, one per point (code; empty where
-    none were published); ``reference`` is the central point of App. E; ``bias`` the B of App. E
-    in V/s, order (G₋, G₊).
+    Attributes
+    ----------
+    name : str
+        Preset name (``"exp1"``, ``"exp2"``, ``"fig3"``).
+    description : str
+        The preset's one-line description (figure and tasks).
+    tasks : dict of str to tuple of (float, float)
+        Task name to its points ``((V₁, L), ...)``: the voltage of node ``Input`` and the label,
+        V (App. B).
+    lines : dict of str to tuple of (float, float)
+        Task name to the measured solution lines ``(a, c)`` of ``G₊ = a G₋ + c``, one per point
+        (code); empty where none were published.
+    reference : tuple of float
+        The central point of App. E, V, order (G₋, G₊).
+    bias : tuple of float
+        The bias B of App. E, V/s, order (G₋, G₊).
+    R0, C0, r : float
+        Rate components: Ω, F and the measured factor ``A_exp/A₀`` (App. C).
+    drift_files : dict of str to str
+        Task name to the file name of its drift test (code); empty without drift tests.
+    drift_windows : dict of str to int
+        Task name to the number of finite-difference velocities averaged (code).
     """
 
     name: str
-    figure: str
+    description: str
     tasks: dict
     lines: dict
-    reference: tuple[float, float]
-    bias: tuple[float, float]
-    R0: float
-    C0: float
-    r: float
+    reference: tuple[float, ...] | None
+    bias: tuple[float, ...] | None
+    R0: float | None
+    C0: float | None
+    r: float | None
     drift_files: dict
     drift_windows: dict
 
 
-EXPERIMENTS: dict[str, PaperExperiment] = {
-    # Fig. 2B,F ("Fig. 1F" in App. E): App. B tasks, App. E bias and central point.
-    "exp1": PaperExperiment(
-        name="exp1",
-        figure="2B,F",
-        tasks={"alpha": ((V_PLUS, 0.31),), "beta": ((V_MINUS, 0.14),)},  # App. B
-        lines={"alpha": ((2.7257, -3.3003),), "beta": ((0.43914, 1.6061),)},  # code
-        reference=(3.0, 3.5),  # App. E
-        bias=(2.97, 4.41),  # App. E, V/s
-        R0=FIG2_R0,
-        C0=FIG2_C0,
-        r=FIG2_R,
-        drift_files={"alpha": "exp1DriftTest_2.mat", "beta": "exp1DriftTest_1.mat"},  # code
-        drift_windows={"alpha": 13, "beta": 13},  # code
-    ),
-    # Fig. 2C,G ("Fig. 1G" in App. E); edge G₁ = G₋ carries the extra drain resistor (App. E).
-    "exp2": PaperExperiment(
-        name="exp2",
-        figure="2C,G",
-        tasks={"alpha": ((V_PLUS, 0.31),), "beta": ((V_MINUS, 0.18),)},  # App. B
-        lines={"alpha": ((2.5678, -2.901),), "beta": ((0.74821, 1.9224),)},  # code
-        reference=(3.1, 4.3),  # App. E
-        bias=(-0.16, 1.98),  # App. E, V/s
-        R0=FIG2_R0,
-        C0=FIG2_C0,
-        r=FIG2_R,
-        drift_files={"alpha": "exp2DriftTest_2.mat", "beta": "exp2DriftTest_1.mat"},  # code
-        drift_windows={"alpha": 20, "beta": 30},  # code
-    ),
-    # Fig. 3: a two-point task alpha and a single-point task beta (App. B); no measured lines
-    # or drift tests were published with the shared data, so the bias is the App. E value.
-    "fig3": PaperExperiment(
-        name="fig3",
-        figure="3",
-        tasks={"alpha": ((V_MINUS, 0.143), (V_PLUS, 0.268)), "beta": ((V_MINUS, 0.156),)},
-        lines={},
-        reference=(2.5, 2.5),  # App. E
-        bias=(-1.79, 0.68),  # App. E ("Fig. 2" there), V/s
-        R0=FIG3_R0,
-        C0=FIG3_C0,
-        r=FIG3_R,
-        drift_files={},
-        drift_windows={},
-    ),
-}
+def _from_config(cfg: ExperimentConfig) -> PaperExperiment:
+    tasks, lines = {}, {}
+    for spec in cfg.tasks:
+        tasks[spec.name] = tuple((p.inputs["Input"], p.label) for p in spec.points)
+        if all(ln is not None for ln in spec.lines):
+            lines[spec.name] = tuple((ln.a, ln.c) for ln in spec.lines)
+    drift = [m for m in cfg.bias.measurements if m.kind == "drift"]
+    return PaperExperiment(
+        name=cfg.name,
+        description=cfg.description,
+        tasks=tasks,
+        lines=lines,
+        reference=cfg.reference,
+        bias=cfg.bias.paper,
+        R0=cfg.rate.R0,
+        C0=cfg.rate.C0,
+        r=cfg.rate.r,
+        drift_files={m.task: Path(m.file).name for m in drift},
+        drift_windows={m.task: m.window for m in drift},
+    )
 
 
-def experiment_tasks(name: str = "exp1") -> tuple[Task, ...]:
-    """The tasks of a published experiment as `Task` objects on `star_network`'s node names.
+def paper_experiment(name: str) -> PaperExperiment:
+    """The experiment of a paper preset as a `PaperExperiment`.
 
     Parameters
     ----------
-    name : str
-        A key of `EXPERIMENTS` (``"exp1"``, ``"exp2"``, ``"fig3"``).
+    name : {"exp1", "exp2", "fig3"}
+        One of `PAPER_EXPERIMENTS`.
+
+    Returns
+    -------
+    PaperExperiment
+
+    Raises
+    ------
+    ArgumentError
+        ``name`` is not one of `PAPER_EXPERIMENTS`.
+    """
+    return _from_config(load_config(choice(name, "name", PAPER_EXPERIMENTS)))
+
+
+class _PresetExperiments(Mapping):
+    """Read-only mapping name -> `PaperExperiment`, each preset read on first access."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, PaperExperiment] = {}
+
+    def __getitem__(self, name: str) -> PaperExperiment:
+        if name not in PAPER_EXPERIMENTS:
+            raise KeyError(name)
+        if name not in self._cache:
+            self._cache[name] = paper_experiment(name)
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PAPER_EXPERIMENTS)
+
+    def __len__(self) -> int:
+        return len(PAPER_EXPERIMENTS)
+
+    def __repr__(self) -> str:
+        return f"<the paper's experiments {list(PAPER_EXPERIMENTS)}, read from the presets>"
+
+
+#: The paper's experiments by name, read from the presets (see `paper_experiment`).
+EXPERIMENTS: Mapping[str, PaperExperiment] = _PresetExperiments()
+
+
+def experiment_tasks(name: str = "exp1") -> tuple[Task, ...]:
+    """The nominal tasks of a published experiment as `Task` objects (read from its preset).
+
+    Parameters
+    ----------
+    name : {"exp1", "exp2", "fig3"}
+        One of `PAPER_EXPERIMENTS`.
 
     Returns
     -------
     tasks : tuple of Task
-        ``(alpha, beta)``: each point imposes ``High = V_PLUS``, ``Low = V_MINUS`` and the
-        point's ``Input`` (App. B); output node ``"Output"``; tasks named after their key.
+        ``(alpha, beta)`` on `star_network`'s node names: each point imposes ``High = V_PLUS``,
+        ``Low = V_MINUS`` and the point's ``Input`` (App. B); output node ``"Output"``; tasks
+        named after their preset entries.
 
     Raises
     ------
-    ConfigError
-        ``name`` is not a key of `EXPERIMENTS` (the message lists the keys).
+    ArgumentError
+        ``name`` is not one of `PAPER_EXPERIMENTS` (the message lists them).
     """
-    if not isinstance(name, str) or name not in EXPERIMENTS:
-        raise ConfigError(f"Argument `name` must be one of {sorted(EXPERIMENTS)}, but is {name!r}.")
-    supplies = {"High": V_PLUS, "Low": V_MINUS}
-    return tuple(
-        Task(
-            [DataPoint({**supplies, "Input": v1}, label) for v1, label in points],
-            "Output",
-            name=task_name,
-        )
-        for task_name, points in EXPERIMENTS[name].tasks.items()
-    )
+    cfg = load_config(choice(name, "name", PAPER_EXPERIMENTS))
+    return tuple(Task(list(spec.points), cfg.output, name=spec.name) for spec in cfg.tasks)

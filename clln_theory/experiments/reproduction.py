@@ -1,26 +1,26 @@
 """The paper's pipeline, end to end: experiment description -> limit cycles, D², Ē (App. D, E).
 
-:func:`reproduce` takes an :class:`~clln_theory.experiments.config.ExperimentConfig` (a TOML file or preset)
-and the folder of measured data, and runs the pipeline of Appendix E of the paper with
-DESIGN.md §4:
+:func:`reproduce` takes an `clln_theory.experiments.config.ExperimentConfig` (a TOML file or
+preset) and the folder of measured data, and runs the pipeline of Appendix E of the paper:
 
 1. Calibrate every point that has a measured solution line (effective input and label of the
-   linear model, :func:`~clln_theory.inference.calibration.calibrate_point`); linearize a single-point task at
-   the point of its line nearest the reference point, a two-point task at the intersection of its
-   two lines.
-2. ``M_μ = (r γ / η) ∂²C_μ/∂G²`` at ``G*_μ`` from the package's Hessian
-   (:func:`clln_theory.theory.jacobian.linearize`); with η = 1 this is the paper's (D2).
-3. The bias: given, or inferred from drift tests / stationary points (:mod:`clln_theory.inference.drift`).
-4. For every period: the closed orbit (D11) (:func:`~clln_theory.theory.orbits.periodic_orbit`), the
-   squared span D² (4), the combined error Ē (A4) against the fitted labels with the linear
-   network's outputs, and whether the orbit stays in the gate box.
-5. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
+   linear model) and linearize the task (`clln_theory.inference.calibrate_task`): a
+   single-point task at the point of its line nearest the reference point, a two-point task at
+   the intersection of its two lines; ``M_μ = (r γ / η) ∂²C_μ/∂G²`` at ``G*_μ`` (with η = 1 the
+   paper's (D2)).
+2. The bias: given, or inferred from drift tests / stationary points
+   (`clln_theory.inference.drift`).
+3. For every period: the closed orbit (D11) (`clln_theory.theory.periodic_orbit`), the squared
+   span D² (4), the combined error Ē (A4) against the fitted labels with the linear network's
+   outputs (`clln_theory.metrics`), and whether the orbit stays in the gate box.
+4. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
    zero-bias ("perfect") prediction, the dashed line of Fig. 3A,B. For compatible tasks it sits at
-   the joint solution (D = 0, Ē = error there); for incompatible ones it runs between G*_α and the
-   nearest point of β's solution set, with a smaller small-τ slope and a lower Ē plateau.
+   the joint solution (span 0, Ē = error there); for incompatible ones it runs between G*_α and
+   the nearest point of β's solution set, with a smaller small-τ slope and a lower Ē plateau.
 
 The result, :class:`Reproduction`, holds the theory next to the measurements and writes JSON and
-CSV tables; :func:`clln_theory.plotting.figures.plot_reproduction` draws the Fig. 2-like figure.
+CSV tables (columns ``D2_theory``, ``D2_measured``, ``Ebar_theory``, ...);
+`clln_theory.plotting.plot_reproduction` draws the Fig. 2-like figure.
 """
 
 from __future__ import annotations
@@ -31,39 +31,33 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .. import data as _data
-from ..electrical.kirchhoff import free_state
-from ..errors import ConfigError, DataFormatError
-from ..inference.calibration import (
-    CalibratedPoint,
-    SolutionLine,
-    calibrate_point,
-    model_solution_line,
-)
-from ..inference.drift import (
+from .._checks import count
+from .._checks import times as as_times
+from ..electrical import free_state
+from ..errors import ArgumentError, DataFormatError, TaskError
+from ..inference import (
     BiasEstimate,
+    CalibratedTask,
     Projection,
+    calibrate_task,
     combine_projections,
     drift_velocity,
     stationary_projection,
 )
-from ..model.network import Network
-from ..model.tasks import DataPoint, Task
-from ..theory.jacobian import linearize
-from ..theory.linear import LinearTask
-from ..theory.orbits import Orbit, periodic_orbit
+from ..metrics import combined_error, task_error, two_task_error
+from ..model import Task
+from ..theory import Orbit, periodic_orbit
 from .config import ExperimentConfig, load_config
 
 __all__ = [
     "DEFAULT_CYCLE_SAMPLES",
     "DEFAULT_GRID_POINTS",
-    "CalibratedTask",
     "Reproduction",
-    "calibrate_task",
-    "free_output",
     "reproduce",
 ]
 
@@ -76,146 +70,6 @@ DEFAULT_GRID_POINTS = 100
 """Periods of the dense theory curve drawn in the figure (log-spaced)."""
 
 
-# ------------------------------------------------------------------------------ building blocks
-def free_output(network: Network, output: str):
-    """The free output of a network as a function ``(G, point) -> O_F``, vectorized over G.
-
-    ``G`` may have shape (n_gates,) or (..., n_gates); each gate vector costs one Kirchhoff solve
-    (:func:`clln_theory.electrical.kirchhoff.free_state`).
-    """
-
-    def output_fn(G, point: DataPoint):
-        G = np.asarray(G, dtype=float)
-        task = Task([point], output)
-        flat = G.reshape(-1, G.shape[-1])
-        O = np.array([free_state(network, g, task).O[0] for g in flat])
-        return O.reshape(G.shape[:-1]) if G.ndim > 1 else O[0]
-
-    return output_fn
-
-
-@dataclass(frozen=True, slots=True)
-class CalibratedTask:
-    """One task ready for the linear theory.
-
-    ``task`` holds the effective (fitted) points; ``lines`` the solution line of each point
-    (measured, or the model's own); ``calibrations`` the fits (None for points without a measured
-    line); ``linear`` the :class:`~clln_theory.theory.linear.LinearTask` (M in 1/s at ``G_star``).
-    """
-
-    name: str
-    task: Task
-    nominal: tuple[DataPoint, ...]
-    lines: tuple[SolutionLine | None, ...]
-    calibrations: tuple[CalibratedPoint | None, ...]
-    G_star: np.ndarray
-    linear: LinearTask
-
-    def errors(self, network: Network, G) -> np.ndarray:
-        """Task error E_μ(G) of (A1) (mean squared error over points, V²) at gates (..., n)."""
-        G = np.asarray(G, dtype=float)
-        flat = G.reshape(-1, G.shape[-1])
-        E = np.array(
-            [np.mean((self.task.labels - free_state(network, g, self.task).O) ** 2) for g in flat]
-        )
-        return E.reshape(G.shape[:-1])
-
-
-def _rate_matrix(network: Network, task: Task, G_star, *, gamma: float, eta: float) -> LinearTask:
-    """``LinearTask`` with ``M = (gamma/eta) d²C/dG²`` at ``G_star`` (``gamma`` = r γ).
-
-    Uses the package's one implementation, :func:`clln_theory.theory.jacobian.linearize` (adjoint
-    Jacobian of the Coupled Learning force; at a solution it equals (1/η) ∂²C/∂G², DESIGN.md §3).
-    """
-    return linearize(network, task, G_star, gamma=gamma, eta=eta)
-
-
-def calibrate_task(
-    network: Network,
-    output: str,
-    name: str,
-    points,
-    lines,
-    *,
-    fit_input: str | None,
-    reference=None,
-    G_star=None,
-    gamma: float,
-    eta: float = 1.0,
-) -> CalibratedTask:
-    """Calibrate a task to its measured lines, find its G* and its rate matrix M.
-
-    Parameters
-    ----------
-    network : Network
-        Linear theory network (two gates when lines or automatic G* are used).
-    output : str
-        Output node.
-    name : str
-    points : sequence of DataPoint
-        Nominal points.
-    lines : sequence of SolutionLine or None
-        Measured line of each point, or None (then the model's own line is used for G*).
-    fit_input : str or None
-        Input fitted to the measured lines.
-    reference : (2,) array_like, optional
-        Single-point tasks linearize at the point of their line nearest it.
-    G_star : (n,) array_like, optional
-        Explicit linearization point (overrides the automatic one).
-    gamma : float
-        ``r γ`` in Ω/s.
-    eta : float
-        Clamping strength; M = (r γ / η) ∂²C/∂G² (DESIGN.md §3).
-
-    Raises
-    ------
-    ConfigError
-        If G* cannot be determined (no reference for a single-point task, more than two points,
-        or more than two gates without an explicit G*).
-    """
-    out_fn = free_output(network, output)
-    effective, cals, all_lines = [], [], []
-    for p, line in zip(points, lines, strict=True):
-        if line is not None:
-            cal = calibrate_point(out_fn, p, line, fit_input=fit_input, centre=reference)
-            effective.append(cal.point)
-            cals.append(cal)
-            all_lines.append(line)
-        else:
-            effective.append(p)
-            cals.append(None)
-            all_lines.append(None)
-    if G_star is None:
-        if network.n_gates != 2:
-            raise ConfigError(
-                f"Missing key 'G_star' of task {name!r}: automatic linearization points need a "
-                f"network with two gates, but this one has {network.n_gates}."
-            )
-        bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
-        for k, line in enumerate(all_lines):
-            if line is None:
-                all_lines[k] = model_solution_line(out_fn, effective[k], bracket=bracket)
-        if len(effective) == 1:
-            if reference is None:
-                raise ConfigError(
-                    f"Missing key 'theory.reference': single-point task {name!r} linearizes at "
-                    "the point of its line nearest the reference."
-                )
-            G_star = all_lines[0].nearest(reference)
-        elif len(effective) == 2:
-            G_star = all_lines[0].intersect(all_lines[1])
-        else:
-            raise ConfigError(
-                f"Missing key 'G_star' of task {name!r}: it has {len(effective)} points, and only "
-                "one- and two-point tasks have an automatic linearization point."
-            )
-    G_star = np.array(G_star, dtype=float)
-    task = Task(effective, output, name=name)
-    linear = _rate_matrix(network, task, G_star, gamma=gamma, eta=eta)
-    G_star.setflags(write=False)
-    return CalibratedTask(name, task, tuple(points), tuple(all_lines), tuple(cals), G_star, linear)
-
-
 # ------------------------------------------------------------------------------ result object
 @dataclass(frozen=True)
 class Reproduction:
@@ -224,6 +78,7 @@ class Reproduction:
     Attributes
     ----------
     config : ExperimentConfig
+        The description that was run.
     tasks : (CalibratedTask, CalibratedTask)
         Task alpha, task beta.
     B : (n,) ndarray
@@ -234,7 +89,7 @@ class Reproduction:
         Periods of the table, s (the measured ones for ``tau = "data"``).
     orbit : Orbit
         Closed orbits for all ``tau`` (leading axis T).
-    D2, Ebar : (T,) ndarray
+    D2_theory, Ebar_theory : (T,) ndarray
         Predicted squared span (4) and combined error (A4), V².
     D2_bias_free, Ebar_bias_free : (T,) ndarray
         The same for the closed orbit with ``B = 0`` (the paper's zero-bias, "perfect",
@@ -243,11 +98,11 @@ class Reproduction:
         True where the orbit stays inside the gate box (all True without a box).
     G_lo, G_hi : (T, n) ndarray
         Smallest and largest gate along each orbit, V.
-    measured_D2, measured_Ebar : (T,) ndarray
-        Measurements at the same periods, NaN where none.
+    D2_measured, Ebar_measured : (T,) ndarray
+        Measurements at the same periods, V², NaN where none.
     grid : dict
-        Dense theory curve for the figure: ``tau``, ``D2``, ``Ebar``, ``in_box``, and the zero-bias
-        ``D2_bias_free``, ``Ebar_bias_free``.
+        Dense theory curve for the figure: ``tau``, ``D2_theory``, ``Ebar_theory``, ``in_box``,
+        and the zero-bias ``D2_bias_free``, ``Ebar_bias_free`` (empty without a grid).
     cycles : tuple of CycleSamples
         Measured limit cycles (may be empty).
     """
@@ -258,15 +113,15 @@ class Reproduction:
     bias: BiasEstimate | None
     tau: np.ndarray
     orbit: Orbit
-    D2: np.ndarray
-    Ebar: np.ndarray
+    D2_theory: np.ndarray
+    Ebar_theory: np.ndarray
     D2_bias_free: np.ndarray
     Ebar_bias_free: np.ndarray
     in_box: np.ndarray
     G_lo: np.ndarray
     G_hi: np.ndarray
-    measured_D2: np.ndarray
-    measured_Ebar: np.ndarray
+    D2_measured: np.ndarray
+    Ebar_measured: np.ndarray
     grid: dict = field(repr=False)
     cycles: tuple = field(repr=False)
 
@@ -274,13 +129,13 @@ class Reproduction:
     def D2_ratio(self) -> np.ndarray:
         """Predicted over measured D² per period (NaN where nothing was measured)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.D2 / self.measured_D2
+            return self.D2_theory / self.D2_measured
 
     @property
     def Ebar_ratio(self) -> np.ndarray:
         """Predicted over measured Ē per period (NaN where nothing was measured)."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self.Ebar / self.measured_Ebar
+            return self.Ebar_theory / self.Ebar_measured
 
     @property
     def n_in_box(self) -> int:
@@ -294,19 +149,23 @@ class Reproduction:
         return None if p is None else np.array(p)
 
     def rows(self) -> list[dict]:
-        """One dict per period: tau, theory and measured D² and Ē, their ratios, in_box, gate range,
-        and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free`` (last, so that the earlier
-        columns keep their order)."""
+        """The table, one dict per period.
+
+        Keys: ``tau``, ``D2_theory``, ``D2_measured``, ``D2_ratio``, ``Ebar_theory``,
+        ``Ebar_measured``, ``Ebar_ratio``, ``in_box``, ``G_min``, ``G_max`` (the gate range along
+        the orbit), and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``. Measured
+        values and ratios are None where nothing was measured.
+        """
         out = []
         for k, tau in enumerate(self.tau):
             out.append(
                 {
                     "tau": float(tau),
-                    "D2": float(self.D2[k]),
-                    "D2_measured": _opt(self.measured_D2[k]),
+                    "D2_theory": float(self.D2_theory[k]),
+                    "D2_measured": _opt(self.D2_measured[k]),
                     "D2_ratio": _opt(self.D2_ratio[k]),
-                    "Ebar": float(self.Ebar[k]),
-                    "Ebar_measured": _opt(self.measured_Ebar[k]),
+                    "Ebar_theory": float(self.Ebar_theory[k]),
+                    "Ebar_measured": _opt(self.Ebar_measured[k]),
                     "Ebar_ratio": _opt(self.Ebar_ratio[k]),
                     "in_box": bool(self.in_box[k]),
                     "G_min": float(self.G_lo[k].min()),
@@ -367,14 +226,34 @@ class Reproduction:
         return s
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The summary and the table as JSON (written to ``path`` if given)."""
+        """The summary and the table as JSON.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write it as well (UTF-8).
+
+        Returns
+        -------
+        str
+        """
         text = json.dumps({"summary": self.summary(), "table": self.rows()}, indent=2)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
 
     def to_csv(self, path: str | Path | None = None) -> str:
-        """The table as CSV, theory and measurement side by side (empty cells: not measured)."""
+        """The table (`rows`) as CSV, theory and measurement side by side.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Where to write it as well (UTF-8). Empty cells: not measured.
+
+        Returns
+        -------
+        str
+        """
         rows = self.rows()
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
@@ -414,7 +293,7 @@ def _infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
                     )
                 G = cyc.G[m.sample]
             src = m.file or f"stationary point {list(G)}"
-            projections.append(stationary_projection(t.linear.M, G, t.G_star, source=src))
+            projections.append(stationary_projection(t.linear, G, source=src))
     return combine_projections(projections)
 
 
@@ -428,30 +307,36 @@ def _box_flags(orbit: Orbit, box, samples: int):
     return inside, lo, hi
 
 
-def _theory(cfg, tasks, B, tau, samples):
-    orbit = periodic_orbit(tasks[0].linear, tasks[1].linear, B, tau)
+def _two_task_error(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...]):
+    """``G -> E(G)`` of (A3) for gate vectors (..., n), V²."""
+    net = cfg.network
+    a, b = tasks[0].task, tasks[1].task
+    if a.input_nodes != b.input_nodes:
+        return lambda G: two_task_error(tasks[0].errors(net, G), tasks[1].errors(net, G))
+    # the same imposed nodes: one free solve per gate vector serves the points of both tasks
+    both = Task(a.points + b.points, cfg.output)
+    n_a = a.n_points
+
+    def E(G: Any) -> Any:
+        flat = np.asarray(G, dtype=float).reshape(-1, net.n_gates)
+        O = np.array([free_state(net, g, both).O for g in flat])
+        Ea = task_error(O[:, :n_a], a.labels, kind=a.kind)
+        Eb = task_error(O[:, n_a:], b.labels, kind=b.kind)
+        return two_task_error(Ea, Eb)
+
+    return E
+
+
+def _theory(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B, tau, samples: int):
+    orbit = periodic_orbit(tasks[0].linear, tasks[1].linear, B=B, tau=tau)
     if np.any(np.abs(orbit.drift) > 0):
-        raise ConfigError(
+        raise TaskError(
             "The two tasks share a null direction, so the orbit drifts without closing; "
             f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description."
         )
     D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
-    net = cfg.network
-
-    def E(G):  # (A3) from (A1): E = (E_alpha + E_beta) / 2
-        return 0.5 * (tasks[0].errors(net, G) + tasks[1].errors(net, G))
-
-    if tasks[0].task.input_nodes == tasks[1].task.input_nodes:
-        # the same imposed nodes: one free solve per gate vector serves the points of both tasks
-        both = Task(tasks[0].task.points + tasks[1].task.points, cfg.output)
-        n_a = tasks[0].task.n_points
-
-        def E(G):
-            flat = np.asarray(G, dtype=float).reshape(-1, net.n_gates)
-            sq = np.array([(both.labels - free_state(net, g, both).O) ** 2 for g in flat])
-            return 0.5 * (sq[:, :n_a].mean(axis=1) + sq[:, n_a:].mean(axis=1))
-
-    Ebar = 0.5 * (E(orbit.G_half) + E(orbit.G0))  # (A4): t = tau/2 and t = tau (= 0)
+    E = _two_task_error(cfg, tasks)
+    Ebar = combined_error(E(orbit.G_half), E(orbit.G0))  # (A4): t = tau/2 and t = tau (= 0)
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
     return orbit, D2, Ebar, inside, lo, hi
 
@@ -467,11 +352,44 @@ def _aligned(curve, tau) -> np.ndarray:
     return out
 
 
+def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) -> np.ndarray:
+    if tau is not None:
+        taus = as_times(tau, "tau").ravel()
+    elif cfg.sweep.tau == "data":
+        curve = D2_curve if D2_curve is not None else Ebar_curve
+        taus = np.array(curve.tau)
+    else:
+        taus = np.array(cfg.sweep.tau)
+    if taus.size == 0:
+        raise ArgumentError("Argument `tau` must hold at least one period, but is empty.")
+    return taus
+
+
+def _dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> dict:
+    """The theory on a log-spaced τ grid spanning the table and the drawn cycles."""
+    if not grid_points:
+        return {}
+    cyc_taus = list(cfg.sweep.cycles)
+    lo = min([taus.min(), *cyc_taus]) / 1.5
+    hi = max([taus.max(), *cyc_taus]) * 1.5
+    g = np.geomspace(lo, hi, int(grid_points))
+    _, gD2, gE, gin, _, _ = _theory(cfg, tasks, B, g, cycle_samples)
+    _, gD2_0, gE_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), g, cycle_samples)
+    return {
+        "tau": g,
+        "D2_theory": gD2,
+        "Ebar_theory": gE,
+        "in_box": gin,
+        "D2_bias_free": gD2_0,
+        "Ebar_bias_free": gE_0,
+    }
+
+
 def reproduce(
     config: ExperimentConfig | str | Path,
     *,
     data_dir: str | Path | None = None,
-    tau=None,
+    tau: Any = None,
     grid_points: int = DEFAULT_GRID_POINTS,
     cycle_samples: int = DEFAULT_CYCLE_SAMPLES,
 ) -> Reproduction:
@@ -479,17 +397,18 @@ def reproduce(
 
     Parameters
     ----------
-    config : ExperimentConfig, or a TOML path or preset name
-    data_dir : path, optional
+    config : ExperimentConfig, str or Path
+        A description, or a TOML path or preset name (`clln_theory.experiments.load_config`).
+    data_dir : str or Path, optional
         Folder the description's data paths are relative to (the unpacked
-        ``imperfect-learning-physical-systems``); default :func:`clln_theory.data.default_data_dir`.
+        ``imperfect-learning-physical-systems``); default `clln_theory.data.default_data_dir`.
         Needed only when the description reads files.
     tau : (T,) array_like, optional
         Periods (s) overriding ``sweep.tau``.
     grid_points : int
         Periods of the dense theory curve for the figure (0 to skip it).
     cycle_samples : int
-        Samples per period for the gate-box check.
+        Samples per period for the gate-box check (>= 2).
 
     Returns
     -------
@@ -497,26 +416,32 @@ def reproduce(
 
     Raises
     ------
-    ConfigError, DataFormatError
-        For a bad description or missing/malformed data (the message names key or file).
+    ConfigError
+        For a bad description (the message names the key).
+    DataFormatError
+        For missing or malformed data (the message names the file).
+    ArgumentError
+        A ``tau`` that is empty or holds a period that is not a finite number > 0, or a bad
+        ``grid_points`` or ``cycle_samples``.
+    TaskError
+        Tasks that share a null direction (no closed orbit), or a failed calibration.
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    grid_points = count(grid_points, "grid_points", minimum=0)
+    cycle_samples = count(cycle_samples, "cycle_samples", minimum=2)
     needs_data = bool(cfg.data.D2 or cfg.data.Ebar or cfg.data.cycles or cfg.bias.measurements)
     if needs_data:
         data_dir = _data.require_data_dir(data_dir)
-    gamma, eta = cfg.rate.gamma, cfg.eta
     tasks = tuple(
         calibrate_task(
             cfg.network,
-            cfg.output,
-            spec.name,
-            spec.points,
+            Task(list(spec.points), cfg.output, name=spec.name),
             spec.lines,
+            gamma=cfg.rate.gamma,
+            eta=cfg.eta,
             fit_input=spec.fit_input,
             reference=cfg.reference,
             G_star=spec.G_star,
-            gamma=gamma,
-            eta=eta,
         )
         for spec in cfg.tasks
     )
@@ -525,41 +450,14 @@ def reproduce(
     else:
         estimate = _infer_bias(cfg, tasks, data_dir)
         B = np.array(estimate.B)
-
     D2_curve = Ebar_curve = None
     if cfg.data.D2:
         D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2), quantity="D2")
     if cfg.data.Ebar:
         Ebar_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.Ebar), quantity="Ebar")
-    if tau is not None:
-        taus = np.asarray(tau, dtype=float).ravel()
-    elif cfg.sweep.tau == "data":
-        curve = D2_curve if D2_curve is not None else Ebar_curve
-        taus = np.array(curve.tau)
-    else:
-        taus = np.array(cfg.sweep.tau)
-    if taus.size == 0 or np.any(~(taus > 0)):
-        raise ConfigError(f"The periods must be positive, but are {taus.tolist()}.")
-
+    taus = _periods(cfg, tau, D2_curve, Ebar_curve)
     orbit, D2, Ebar, inside, lo, hi = _theory(cfg, tasks, B, taus, cycle_samples)
-    no_bias = np.zeros_like(B)
-    _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, no_bias, taus, cycle_samples)
-    grid = {}
-    if grid_points:
-        cyc_taus = list(cfg.sweep.cycles)
-        span_lo = min([taus.min(), *cyc_taus]) / 1.5
-        span_hi = max([taus.max(), *cyc_taus]) * 1.5
-        g = np.geomspace(span_lo, span_hi, int(grid_points))
-        _, gD2, gE, gin, _, _ = _theory(cfg, tasks, B, g, cycle_samples)
-        _, gD2_0, gE_0, _, _, _ = _theory(cfg, tasks, no_bias, g, cycle_samples)
-        grid = {
-            "tau": g,
-            "D2": gD2,
-            "Ebar": gE,
-            "in_box": gin,
-            "D2_bias_free": gD2_0,
-            "Ebar_bias_free": gE_0,
-        }
+    _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
     cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f)) for f in cfg.data.cycles)
     return Reproduction(
         config=cfg,
@@ -568,15 +466,15 @@ def reproduce(
         bias=estimate,
         tau=taus,
         orbit=orbit,
-        D2=D2,
-        Ebar=Ebar,
+        D2_theory=D2,
+        Ebar_theory=Ebar,
         D2_bias_free=D2_0,
         Ebar_bias_free=Ebar_0,
         in_box=inside,
         G_lo=lo,
         G_hi=hi,
-        measured_D2=_aligned(D2_curve, taus),
-        measured_Ebar=_aligned(Ebar_curve, taus),
-        grid=grid,
+        D2_measured=_aligned(D2_curve, taus),
+        Ebar_measured=_aligned(Ebar_curve, taus),
+        grid=_dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
         cycles=cycles,
     )

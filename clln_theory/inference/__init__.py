@@ -5,23 +5,27 @@ the bias from measured limit cycles, and every calibration of a task to a measur
 from __future__ import annotations
 
 from .calibration import (
+    CALIBRATION_TOL,
     DEFAULT_LINE_TOL,
     CalibratedPoint,
+    CalibratedTask,
     SolutionLine,
     calibrate_point,
+    calibrate_task,
+    calibrate_to_line,
+    free_output,
     model_solution_line,
 )
 from .cycle_fit import (
     DEFAULT_CURVE_SAMPLES,
     DEFAULT_PHASE_GRID,
-    AffineCycle,
     CycleBiasFit,
     CycleMisfit,
-    affine_cycle,
     cycle_misfit,
     infer_bias_from_cycle,
     infer_bias_from_cycles,
 )
+from .cycle_model import AffineCycle, MeasuredCycle, affine_cycle
 from .drift import (
     BiasEstimate,
     DriftVelocity,
@@ -32,22 +36,28 @@ from .drift import (
 )
 
 __all__ = [
+    "CALIBRATION_TOL",
     "DEFAULT_CURVE_SAMPLES",
     "DEFAULT_LINE_TOL",
     "DEFAULT_PHASE_GRID",
     "AffineCycle",
     "BiasEstimate",
     "CalibratedPoint",
+    "CalibratedTask",
     "CycleBiasFit",
     "CycleMisfit",
     "DriftVelocity",
+    "MeasuredCycle",
     "Projection",
     "SolutionLine",
     "affine_cycle",
     "calibrate_point",
+    "calibrate_task",
+    "calibrate_to_line",
     "combine_projections",
     "cycle_misfit",
     "drift_velocity",
+    "free_output",
     "infer_bias_from_cycle",
     "infer_bias_from_cycles",
     "model_solution_line",

@@ -1,16 +1,25 @@
-"""Calibrating the linear theory to measured solution lines (DESIGN.md §4, App. E).
+"""Every calibration of a task to a measured solution line (Appendix E of the paper).
 
 The real edges are nonlinear, so the linear model ``K = S (G − V_T)`` with the nominal input and
 label puts a single-point task's solution line {O_F(G) = L} in slightly the wrong place. The
 paper's pipeline fits each single-point task to its **measured** line ``G₂ = a G₁ + c`` instead:
-it finds the effective input voltage ``V₁`` and label ``L`` for which the linear model's solution
-line is exactly the measured one, then linearizes at the point of that line nearest a reference
+it finds the effective input voltage ``V₁`` and label ``L`` for which the model's solution line
+is exactly the measured one, then linearizes at the point of that line nearest a reference
 point (a two-point task: at the intersection of its two lines).
 
-Everything here works for any network with two gates whose output is given as a function
-``output(G, point) -> O``, vectorized over ``G`` of shape (..., 2) (for the package's networks:
-:func:`clln_theory.experiments.reproduction.free_output`). For a linear network the free output is affine in
-each imposed input voltage (superposition), which turns the fit into two linear equations.
+Three calibrations, from one point to a whole task:
+
+`calibrate_point`
+    One data point of a *linear* network (superposition makes the fit two linear equations).
+    The output is given as a function ``output(G, point) -> O``, vectorized over ``G`` of shape
+    (..., 2); for the package's networks `free_output` builds it.
+`calibrate_to_line`
+    One single-point task of a *nonlinear* network (any device): a 2x2 Newton solve with the
+    Kirchhoff solver of `clln_theory.electrical.circuit`, exact at two points of the line.
+`calibrate_task`
+    A whole task for the linear theory: every point with a measured line calibrated, the
+    linearization point ``G*`` found, and the rate matrix ``M = (r γ / η) ∂²C/∂G²`` at ``G*``
+    (`clln_theory.theory.linearize`), returned as a `CalibratedTask`.
 
 Examples
 --------
@@ -23,20 +32,37 @@ array([2., 3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, root
 
-from ..errors import ConvergenceError, DeviceError, ShapeError, SingularSystemError, TaskError
-from ..model.tasks import DataPoint
+from .._checks import number, positive, readonly, real_array, vector
+from ..electrical import CircuitSolver, free_state
+from ..errors import (
+    ArgumentError,
+    ConvergenceError,
+    DeviceError,
+    ShapeError,
+    SingularSystemError,
+    TaskError,
+)
+from ..metrics import task_error
+from ..model import DataPoint, Network, Task
+from ..theory import LinearTask, linearize
 
 __all__ = [
+    "CALIBRATION_TOL",
     "DEFAULT_LINE_TOL",
     "CalibratedPoint",
+    "CalibratedTask",
     "SolutionLine",
     "calibrate_point",
+    "calibrate_task",
+    "calibrate_to_line",
+    "free_output",
     "model_solution_line",
 ]
 
@@ -48,6 +74,9 @@ solution set is exactly a line); 1e-9 V leaves room for rounding in larger netwo
 six orders below the millivolt errors the experiments resolve. A network whose solution set is
 curved fails this check, with the residual in the message."""
 
+CALIBRATION_TOL = 1e-12
+"""|O_F − L| (V) accepted at the two points of `calibrate_to_line`: Newton reaches ~1e-15 V."""
+
 _FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
 _CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
 _CHECK_SAMPLES = 9
@@ -57,18 +86,27 @@ _CHECK_SAMPLES = 9
 class SolutionLine:
     """A line ``G₂ = a G₁ + c`` in the plane of two gates (V).
 
-    For the paper's network ``G = (G₋, G₊)``, so this is the data README's ``G₊ = a G₋ + c``.
+    For the paper's network ``G = (G₋, G₊)``, so this is the published ``G₊ = a G₋ + c``.
+
+    Parameters
+    ----------
+    a : float
+        Slope (dimensionless).
+    c : float
+        Intercept, V.
+
+    Raises
+    ------
+    ArgumentError
+        A slope or intercept that is not a finite real number.
     """
 
     a: float
     c: float
 
     def __post_init__(self):
-        a, c = float(self.a), float(self.c)
-        if not (np.isfinite(a) and np.isfinite(c)):
-            raise ShapeError(f"A solution line needs finite slope and intercept, got ({a}, {c}).")
-        object.__setattr__(self, "a", a)
-        object.__setattr__(self, "c", c)
+        object.__setattr__(self, "a", number(self.a, "a"))
+        object.__setattr__(self, "c", number(self.c, "c", unit="V"))
 
     @property
     def direction(self) -> np.ndarray:
@@ -80,22 +118,36 @@ class SolutionLine:
         """Unit normal ``(−a, 1)/|·|``."""
         return np.array([-self.a, 1.0]) / np.hypot(1.0, self.a)
 
-    def at(self, G1) -> np.ndarray:
-        """Points of the line at the given G₁ values, shape (..., 2)."""
+    def at(self, G1: Any) -> np.ndarray:
+        """Points of the line at the given G₁ values, shape (..., 2).
+
+        Parameters
+        ----------
+        G1 : float or array_like
+            First gate, V.
+        """
         G1 = np.asarray(G1, dtype=float)
         return np.stack([G1, self.a * G1 + self.c], axis=-1)
 
-    def nearest(self, point) -> np.ndarray:
-        """The point of the line nearest ``point`` (2,) (orthogonal projection)."""
-        p = np.asarray(point, dtype=float)
-        if p.shape != (2,):
-            raise ShapeError(f"Argument `point` must have shape (2,), but has shape {p.shape}.")
+    def nearest(self, point: Any) -> np.ndarray:
+        """The point of the line nearest ``point`` (orthogonal projection).
+
+        Parameters
+        ----------
+        point : (2,) array_like
+            A gate vector, V.
+        """
+        p = vector(point, "point", 2)
         p0 = np.array([0.0, self.c])
         d = self.direction
         return p0 + d * (d @ (p - p0))
 
     def intersect(self, other: SolutionLine) -> np.ndarray:
         """The intersection with another line.
+
+        Parameters
+        ----------
+        other : SolutionLine
 
         Raises
         ------
@@ -111,8 +163,14 @@ class SolutionLine:
         G1 = (other.c - self.c) / da
         return np.array([G1, self.a * G1 + self.c])
 
-    def distance(self, points) -> np.ndarray:
-        """Signed distance of points (..., 2) from the line (positive above it)."""
+    def distance(self, points: Any) -> np.ndarray:
+        """Signed distance of points from the line (positive above it), V.
+
+        Parameters
+        ----------
+        points : (..., 2) array_like
+            Gate vectors, V.
+        """
         p = np.asarray(points, dtype=float)
         return (p[..., 1] - self.a * p[..., 0] - self.c) / np.hypot(1.0, self.a)
 
@@ -121,9 +179,18 @@ class SolutionLine:
 class CalibratedPoint:
     """A data point whose effective input and label reproduce a measured line.
 
-    ``point`` is the effective DataPoint (nominal inputs with ``fit_input`` replaced, fitted
-    label); ``nominal`` the point as specified; ``residual`` the largest |O_F − L| (V) found
-    along the line.
+    Attributes
+    ----------
+    point : DataPoint
+        The effective point: nominal inputs with ``fit_input`` replaced, fitted label.
+    nominal : DataPoint
+        The point as specified.
+    line : SolutionLine
+        The measured line it was fitted to.
+    fit_input : str
+        The input node whose voltage was fitted.
+    residual : float
+        The largest |O_F − L| found along the line, V.
     """
 
     point: DataPoint
@@ -133,18 +200,15 @@ class CalibratedPoint:
     residual: float
 
 
-def _check_tol(tol) -> None:
-    if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
-        raise TaskError(f"Argument `tol` must be a finite number > 0 (volts), but is {tol!r}.")
-
-
 def _with_input(point: DataPoint, node: str, value: float, label: float | None = None):
     inputs = dict(point.inputs)
     inputs[node] = float(value)
     return DataPoint(inputs, point.label if label is None else float(label))
 
 
-def _check_residual(output: OutputFn, point: DataPoint, line: SolutionLine, centre, tol):
+def _check_residual(
+    output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
+) -> float:
     s = np.linspace(-_CHECK_HALF_SPAN, _CHECK_HALF_SPAN, _CHECK_SAMPLES)
     res = []
     for G in centre + s[:, None] * line.direction:
@@ -175,7 +239,7 @@ def calibrate_point(
     line: SolutionLine,
     *,
     fit_input: str,
-    centre=None,
+    centre: Any = None,
     tol: float = DEFAULT_LINE_TOL,
 ) -> CalibratedPoint:
     """Effective input voltage and label that put a point's solution line on a measured line.
@@ -213,10 +277,12 @@ def calibrate_point(
     TaskError
         If ``fit_input`` is not an input of the point, or the fitted model's solution set is not
         the line (residual above ``tol``).
+    ArgumentError
+        A ``tol`` that is not a finite number > 0.
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
-    _check_tol(tol)
+    tol = positive(tol, "tol", unit="V")
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -238,15 +304,17 @@ def calibrate_point(
     L = w[0] * V1 + u[0]
     fitted = _with_input(point, fit_input, V1, L)
     residual = _check_residual(output, fitted, line, centre, tol)
-    return CalibratedPoint(fitted, point, line, fit_input, residual)
+    return CalibratedPoint(
+        point=fitted, nominal=point, line=line, fit_input=fit_input, residual=residual
+    )
 
 
 def model_solution_line(
     output: OutputFn,
     point: DataPoint,
     *,
-    G1=(2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
-    bracket=(1.0, 100.0),
+    G1: Sequence[float] = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
+    bracket: tuple[float, float] = (1.0, 100.0),
     tol: float = DEFAULT_LINE_TOL,
 ) -> SolutionLine:
     """The model's own solution line {O_F(G) = L} of a point (no measurement).
@@ -255,18 +323,38 @@ def model_solution_line(
     ``G1`` where one exists, joins them, and checks the residual along the line as
     :func:`calibrate_point` does.
 
+    Parameters
+    ----------
+    output : callable ``(G, point) -> O``
+        Free output of a network with two gates at gates ``G`` (..., 2), V.
+    point : DataPoint
+        The point whose solution line is wanted.
+    G1 : sequence of float
+        Values of the first gate tried in turn, V.
+    bracket : (float, float)
+        Interval of the second gate searched for ``O_F = L``, V.
+    tol : float
+        Largest accepted |O_F − L| along the line, V (default ``DEFAULT_LINE_TOL``).
+
+    Returns
+    -------
+    SolutionLine
+
     Raises
     ------
     ConvergenceError
         If fewer than two of the ``G1`` values have a solution G₂ in ``bracket``.
     TaskError
         If the solution set is not a line (residual above ``tol``).
+    ArgumentError
+        A ``tol`` that is not a finite number > 0, or a ``bracket`` that is not finite with
+        ``lo < hi``.
     """
-    _check_tol(tol)
-    lo, hi = (float(v) for v in bracket)
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise TaskError(
-            f"Argument `bracket` must be finite (lo, hi) with lo < hi (volts), but is {bracket!r}."
+    tol = positive(tol, "tol", unit="V")
+    lo, hi = real_array(bracket, "bracket", shape=(2,))
+    if not lo < hi:
+        raise ArgumentError(
+            f"Argument `bracket` must be (lo, hi) with lo < hi (V), but is {tuple(bracket)!r}."
         )
     pts = []
     for g1 in G1:
@@ -293,3 +381,306 @@ def model_solution_line(
     line = SolutionLine(a, y1 - a * x1)
     _check_residual(output, point, line, line.at(0.5 * (x1 + x2)), tol)
     return line
+
+
+def free_output(network: Network, output: str) -> OutputFn:
+    """The free output of a network as a function ``(G, point) -> O_F``, vectorized over G.
+
+    Parameters
+    ----------
+    network : Network
+        Any network with a linear device (each gate vector costs one Kirchhoff solve,
+        `clln_theory.electrical.free_state`).
+    output : str
+        The output node.
+
+    Returns
+    -------
+    callable ``(G, point) -> O``
+        ``G`` of shape (n_gates,) gives a float, (..., n_gates) an array of shape (...); V.
+    """
+
+    def output_fn(G: Any, point: DataPoint) -> Any:
+        G = np.asarray(G, dtype=float)
+        task = Task([point], output)
+        flat = G.reshape(-1, G.shape[-1])
+        O = np.array([free_state(network, g, task).O[0] for g in flat])
+        return O.reshape(G.shape[:-1]) if G.ndim > 1 else O[0]
+
+    return output_fn
+
+
+def calibrate_to_line(
+    network: Network,
+    task: Task,
+    line: Any,
+    *,
+    fit_input: str = "Input",
+    centre: Any = (3.0, 3.5),
+    step: float = 1.0,
+) -> Task:
+    """Single-point task whose nonlinear solution set meets a measured line at two points.
+
+    The nonlinear analogue of `calibrate_point` (which relies on the superposition of a linear
+    network): the effective input voltage and label for which the network's solution set passes
+    through the line at ±``step`` along it around ``centre``, by a 2x2 Newton solve with the
+    circuit solver of `clln_theory.electrical.circuit`.
+
+    Parameters
+    ----------
+    network : Network
+        Two gates, any device.
+    task : Task
+        A single-point task; its ``fit_input`` voltage and its label are replaced.
+    line : (a, c)
+        Measured solution line ``G₂ = a G₁ + c`` (``G₊ = a G₋ + c`` for the paper's network):
+        slope and intercept (V).
+    fit_input : str
+        The input node whose voltage is fitted (``"Input"``: V₁ of the paper).
+    centre : (2,) array_like
+        The calibration points are the point of the line nearest ``centre`` ± ``step`` along it,
+        V.
+    step : float
+        Distance along the line, V (> 0).
+
+    Returns
+    -------
+    Task
+        Same output, kind and name; ``inputs[fit_input]`` and ``label`` fitted.
+
+    Raises
+    ------
+    TaskError
+        Not a single-point task of a two-gate network, or ``fit_input`` not an input.
+    ArgumentError
+        A non-finite ``line`` or ``centre``, or ``step`` not a finite number > 0.
+    ShapeError
+        ``line`` or ``centre`` not of shape (2,).
+    ConvergenceError
+        The 2x2 Newton solve for (V₁, L) failed.
+
+    Notes
+    -----
+    For `OhmicMOSFET` edges the 2+1 network's solution set is exactly a line, so the fit is exact
+    everywhere; for `ThreeRegimeMOSFET` edges it is exact wherever both edges are ohmic (most of
+    the gate box) and bends where an edge saturates or goes subthreshold (near G = 1 V).
+
+    Examples
+    --------
+    >>> from clln_theory.model import OhmicMOSFET, star_network
+    >>> from clln_theory.experiments.paper import experiment_tasks
+    >>> net = star_network(device=OhmicMOSFET())
+    >>> t, _ = experiment_tasks("exp1")
+    >>> tc = calibrate_to_line(net, t, (2.7257, -3.3003))
+    >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
+    (0.3232, 0.4186)
+    """
+    if network.n_gates != 2 or task.n_points != 1 or task.is_differential:
+        raise TaskError(
+            "calibrate_to_line needs a two-gate network and a single-point task with a single "
+            f"output, but got {network.n_gates} gates and {task.n_points} points."
+        )
+    point = task.points[0]
+    if fit_input not in point.inputs:
+        raise TaskError(
+            f"The fitted input {fit_input!r} is not an input of task {task.name!r}; its inputs "
+            f"are {sorted(point.inputs)}."
+        )
+    a, c = vector(line, "line", 2)
+    step = positive(step, "step", unit="V")
+    centre = vector(centre, "centre", 2)
+    d = np.array([1.0, a]) / np.hypot(1.0, a)
+    p0 = np.array([0.0, c])
+    foot = p0 + ((centre - p0) @ d) * d
+    P = [foot - step * d, foot + step * d]
+    solver = CircuitSolver(network, task.input_nodes)
+    k_in = task.input_nodes.index(fit_input)
+    out = network.node(task.output_nodes[0])
+    base = np.asarray(task.inputs[0], dtype=float)
+
+    def output(G: np.ndarray, v1: float) -> float:
+        vals = base.copy()
+        vals[k_in] = v1
+        return float(solver.solve(G, vals).V[out])
+
+    def eqs(x: np.ndarray) -> np.ndarray:
+        return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
+
+    sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
+    res = float(np.max(np.abs(eqs(sol.x))))
+    if not res <= CALIBRATION_TOL:
+        raise ConvergenceError(
+            f"Calibrating task {task.name!r} to the line G2 = {a:.6g} G1 + {c:.6g} failed: the "
+            f"output misses the label by {res:.3g} V at the calibration points; move `centre`."
+        )
+    inputs = dict(point.inputs)
+    inputs[fit_input] = float(sol.x[0])
+    return Task([DataPoint(inputs, float(sol.x[1]))], task.output, kind=task.kind, name=task.name)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibratedTask:
+    """One task ready for the linear theory.
+
+    Attributes
+    ----------
+    name : str
+        The task's name.
+    task : Task
+        The effective (fitted) points.
+    nominal : tuple of DataPoint
+        The points as specified.
+    lines : tuple of SolutionLine
+        The solution line of each point: measured, or the model's own (`model_solution_line`);
+        None only where an explicit ``G_star`` made the line unnecessary.
+    calibrations : tuple of CalibratedPoint or None
+        The fits (None for points without a measured line).
+    G_star : (n_gates,) ndarray
+        The linearization point, V.
+    linear : LinearTask
+        ``M`` in 1/s at ``G_star``.
+    """
+
+    name: str
+    task: Task
+    nominal: tuple[DataPoint, ...]
+    lines: tuple[SolutionLine | None, ...]
+    calibrations: tuple[CalibratedPoint | None, ...]
+    G_star: np.ndarray
+    linear: LinearTask
+
+    def errors(self, network: Network, G: Any) -> np.ndarray:
+        """Task error E_μ(G) of (A1) of the fitted points at gates ``G``, V².
+
+        Parameters
+        ----------
+        network : Network
+            The linear network the task was calibrated on.
+        G : (..., n_gates) array_like
+            Gate vectors, V.
+
+        Returns
+        -------
+        (...) ndarray
+            One error per gate vector (`clln_theory.metrics.task_error`).
+        """
+        G = np.asarray(G, dtype=float)
+        flat = G.reshape(-1, G.shape[-1])
+        labels = self.task.labels
+        E = [task_error(free_state(network, g, self.task).O, labels) for g in flat]
+        return np.array(E).reshape(G.shape[:-1])
+
+
+def _linearization_point(
+    network: Network,
+    task: Task,
+    lines: list,
+    out_fn: OutputFn,
+    reference: Any,
+) -> np.ndarray:
+    """``G*``: the point of a single-point task's line nearest ``reference``, or the
+    intersection of a two-point task's lines (the model's own line where none was measured)."""
+    if network.n_gates != 2:
+        raise TaskError(
+            f"Task {task.name!r} needs an explicit `G_star`: automatic linearization points need "
+            f"a network with two gates, but this one has {network.n_gates}."
+        )
+    if task.n_points > 2:
+        raise TaskError(
+            f"Task {task.name!r} needs an explicit `G_star`: it has {task.n_points} points, and "
+            "only one- and two-point tasks have an automatic linearization point."
+        )
+    if task.n_points == 1 and reference is None:
+        raise ArgumentError(
+            f"Argument `reference` is needed: single-point task {task.name!r} linearizes at the "
+            "point of its line nearest it; give `reference` or `G_star`."
+        )
+    bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
+    for k, line in enumerate(lines):
+        if line is None:
+            lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
+    if task.n_points == 1:
+        return lines[0].nearest(reference)
+    return lines[0].intersect(lines[1])
+
+
+def calibrate_task(
+    network: Network,
+    task: Task,
+    lines: Sequence[SolutionLine | None],
+    *,
+    gamma: float,
+    eta: float = 1.0,
+    fit_input: str | None = None,
+    reference: Any = None,
+    G_star: Any = None,
+) -> CalibratedTask:
+    """Calibrate a task to its measured lines, find its G* and its rate matrix M.
+
+    Parameters
+    ----------
+    network : Network
+        The linear theory's network (two gates when lines or an automatic G* are used).
+    task : Task
+        The nominal task (its points, output node and name).
+    lines : sequence of SolutionLine or None
+        Measured line of each point, or None (then the model's own line is used for G*).
+    gamma : float
+        ``r γ`` in Ω/s (`clln_theory.electrical.learning_rate_gamma` times ``r``).
+    eta : float
+        Clamping strength η; ``M = (r γ / η) ∂²C/∂G²`` at ``G*`` ((D2) of the paper at η = 1).
+    fit_input : str, optional
+        Input fitted to the measured lines (needed when a line is given).
+    reference : (2,) array_like, optional
+        Single-point tasks linearize at the point of their line nearest it, V.
+    G_star : (n_gates,) array_like, optional
+        Explicit linearization point, V (overrides the automatic one).
+
+    Returns
+    -------
+    CalibratedTask
+
+    Raises
+    ------
+    ShapeError
+        ``lines`` does not hold one entry per point.
+    ArgumentError
+        A measured line without ``fit_input``, or a single-point task without ``reference`` or
+        ``G_star``.
+    TaskError
+        No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
+        calibration failed (see `calibrate_point`).
+    """
+    lines = list(lines)
+    if len(lines) != task.n_points:
+        raise ShapeError(
+            f"Argument `lines` must hold one entry per point of task {task.name!r} "
+            f"({task.n_points}), but holds {len(lines)}."
+        )
+    out_fn = free_output(network, task.output)
+    effective, cals = [], []
+    for p, line in zip(task.points, lines, strict=True):
+        if line is None:
+            effective.append(p)
+            cals.append(None)
+            continue
+        if fit_input is None:
+            raise ArgumentError(
+                f"Argument `fit_input` is needed: task {task.name!r} has a measured line."
+            )
+        cal = calibrate_point(out_fn, p, line, fit_input=fit_input, centre=reference)
+        effective.append(cal.point)
+        cals.append(cal)
+    fitted = Task(effective, task.output, kind=task.kind, name=task.name)
+    if G_star is None:
+        G_star = _linearization_point(network, fitted, lines, out_fn, reference)
+    G_star = readonly(vector(G_star, "G_star", network.n_gates))
+    return CalibratedTask(
+        name=task.name,
+        task=fitted,
+        nominal=task.points,
+        lines=tuple(lines),
+        calibrations=tuple(cals),
+        G_star=G_star,
+        linear=linearize(network, fitted, G_star, gamma=gamma, eta=eta),
+    )

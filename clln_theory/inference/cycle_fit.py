@@ -2,13 +2,8 @@
 
 Appendix E of the paper infers the bias ``B`` from drift tests, one task trained alone at a time.
 A measured limit cycle of alternating training carries the same information, and more of it:
-on the closed orbit of (D7)-(D11) every point is an **affine** function of ``B``. ``G0`` of (D11)
-is linear in ``b_alpha`` and ``b_beta``, which are affine in ``B`` (D9), and the trajectory
-chains (D5), affine in its start and in ``B``. So for fixed tasks, period and sample times,
-
-    G(t_k; B) = g(t_k) + J(t_k) B,                                        (*)
-
-with ``g`` the orbit without bias and ``J`` the ``n x n`` sensitivity, exactly. Fitting ``B`` to
+on the closed orbit every point is an exact affine function of the bias,
+``G(t_k; B) = g(t_k) + J(t_k) B`` ((*) of `clln_theory.inference.cycle_model`). Fitting ``B`` to
 samples ``G_k`` of one period is then a linear least-squares problem, once the unknown time
 origin of the samples (their phase) is fixed. Two ways to handle the phase:
 
@@ -27,9 +22,9 @@ scaled by the residual variance, and inflated by ``(1 + rho) / (1 - rho)`` for t
 autocorrelation ``rho`` of the residuals along each cycle: misfits of a model, unlike measurement
 noise, are smooth along the cycle, and the white-noise formula would then be over-confident.
 
-:func:`affine_cycle` builds (*); :func:`infer_bias_from_cycle` and
-:func:`infer_bias_from_cycles` fit ``B``; :func:`cycle_misfit` scores a given ``B`` (for
-instance the drift-test bias) on the same cycles with the phases optimized.
+:func:`infer_bias_from_cycle` and :func:`infer_bias_from_cycles` fit ``B``; :func:`cycle_misfit`
+scores a given ``B`` (for instance the drift-test bias) on the same cycles with the phases
+optimized.
 """
 
 from __future__ import annotations
@@ -42,17 +37,26 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares, minimize_scalar
 
-from ..errors import ConvergenceError, ShapeError, TaskError
-from ..theory.linear import LinearTask, _as_times, _as_vector
-from ..theory.orbits import periodic_orbit
+from .._checks import choice, count, readonly, vector
+from ..errors import ConvergenceError, ShapeError
+from ..theory import LinearTask
+from .cycle_model import (
+    MeasuredCycle,
+    affine_cycle,
+    check_linear_tasks,
+    closed_orbits,
+    interpolate_cycle,
+    measured_cycles,
+    nearest_times,
+    orbit_velocity,
+    sample_orbits,
+)
 
 __all__ = [
     "DEFAULT_CURVE_SAMPLES",
     "DEFAULT_PHASE_GRID",
-    "AffineCycle",
     "CycleBiasFit",
     "CycleMisfit",
-    "affine_cycle",
     "cycle_misfit",
     "infer_bias_from_cycle",
     "infer_bias_from_cycles",
@@ -89,146 +93,7 @@ _DEGENERATE = 1e-12
 _DEGENERATE_WEIGHT = 1e-8
 
 
-# --------------------------------------------------------------------------------------------
-# the affine model (*)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AffineCycle:
-    """The closed orbit at given times as an affine function of the bias: ``G = g + J B``.
-
-    Attributes
-    ----------
-    tau : float
-        Period, s.
-    times : (m,) ndarray
-        Times, s, counted from the start of task alpha (any ``>= 0``; periodic in ``tau``).
-    g : (m, n) ndarray
-        Gates on the orbit without bias, V.
-    J : (m, n, n) ndarray
-        ``J[k, i, j] = dG_i(t_k) / dB_j``, s.
-    velocity : (m, n) ndarray or None
-        Only from :meth:`at`: ``dG/dt`` of the orbit at ``B`` at the sample times, V/s (the
-        active task's (D2); at a switching time, the task that starts there).
-    """
-
-    tau: float
-    times: NDArray
-    g: NDArray
-    J: NDArray
-
-    def __call__(self, B: ArrayLike) -> NDArray:
-        """Gates ``g + J B`` at the sample times, shape (m, n)."""
-        B = _as_vector(B, "B", self.g.shape[1])
-        return self.g + self.J @ B
-
-
-def affine_cycle(
-    task_a: LinearTask, task_b: LinearTask, tau: float, times: ArrayLike
-) -> AffineCycle:
-    """The closed orbit (D11) sampled at ``times``, as an exact affine function of ``B``.
-
-    Parameters
-    ----------
-    task_a, task_b : LinearTask
-        Task alpha (trained during ``[0, tau/2)`` of each period) and task beta.
-    tau : float
-        Period, s, ``> 0``.
-    times : (m,) array_like
-        Sample times, s, ``>= 0``, counted from the start of task alpha.
-
-    Returns
-    -------
-    AffineCycle
-        ``g`` (orbit at ``B = 0``) and ``J`` (its derivative with respect to ``B``).
-
-    Raises
-    ------
-    TaskError
-        If the two tasks share a null direction: then no closed orbit exists and the component
-        of ``B`` along that direction only makes the gates drift (see
-        :func:`~clln_theory.theory.orbits.periodic_orbit`); a closed cycle cannot be fitted.
-
-    Notes
-    -----
-    ``G0`` of (D11) is linear in ``b_alpha``, ``b_beta`` of (D9), which are affine in ``B``, and
-    the trajectory chains (D5) of the paper, affine in its start and in ``B``; so
-    ``G(t; B) = g(t) + J(t) B`` holds exactly, and ``J`` is found from ``n + 1`` orbits
-    (``B = 0`` and the unit vectors), by differences that are exact up to rounding. Cost:
-    ``n + 1`` calls of :func:`~clln_theory.theory.orbits.periodic_orbit` and of its trajectory.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from clln_theory.theory.linear import LinearTask
-    >>> from clln_theory.theory.orbits import periodic_orbit
-    >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
-    >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
-    >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
-    >>> model = affine_cycle(a, b, 0.5, np.linspace(0, 0.5, 7))
-    >>> B = np.array([0.3, -0.2])
-    >>> direct = periodic_orbit(a, b, B, 0.5).trajectory(np.linspace(0, 0.5, 7)).G
-    >>> bool(np.allclose(model(B), direct, rtol=0, atol=1e-12))
-    True
-    """
-    _check_tasks(task_a, task_b)
-    tau = float(_as_times(tau, "tau", positive=True))
-    t = _as_times(times, "times", positive=False)
-    if t.ndim != 1 or t.size == 0:
-        raise ShapeError(f"Argument `times` must have shape (m,), but has shape {t.shape}.")
-    return _affine_at(_orbits(task_a, task_b, tau), tau, t)
-
-
-def _check_tasks(task_a: Any, task_b: Any) -> None:
-    if not isinstance(task_a, LinearTask) or not isinstance(task_b, LinearTask):
-        raise TaskError(
-            "Arguments `task_a` and `task_b` must be LinearTask objects, but are "
-            f"{type(task_a).__name__} and {type(task_b).__name__}."
-        )
-
-
-def _orbits(task_a: LinearTask, task_b: LinearTask, tau: float) -> list:
-    """The ``n + 1`` closed orbits at ``B = 0`` and ``B = e_j`` (phase-independent, cached)."""
-    n = task_a.n
-    orbits = [periodic_orbit(task_a, task_b, B, tau) for B in np.vstack([np.zeros(n), np.eye(n)])]
-    if orbits[0].null_basis.shape[1]:
-        raise TaskError(
-            f"Tasks alpha and beta share {orbits[0].null_basis.shape[1]} null direction(s), so "
-            "there is no closed orbit (the bias along them drifts the gates away); fit a cycle "
-            "only to tasks whose rate matrices have no common null direction."
-        )
-    return orbits
-
-
-def _affine_at(orbits: list, tau: float, t: NDArray) -> AffineCycle:
-    G = np.stack([o.trajectory(t).G for o in orbits])  # (n + 1, m, n)
-    g = G[0]
-    J = np.moveaxis(G[1:] - g, 0, -1)  # (m, n, n): J[k, i, j] = G_i(t_k; e_j) - g_i(t_k)
-    t = np.array(t, dtype=float)
-    for a in (t, g, J):
-        a.setflags(write=False)
-    return AffineCycle(tau=tau, times=t, g=g, J=J)
-
-
-def _velocity(task_a: LinearTask, task_b: LinearTask, tau: float, t: NDArray, G: NDArray, B):
-    """dG/dt of the orbit at times ``t`` (active task's (D2))."""
-    phase = np.mod(t, tau)
-    first = phase < 0.5 * tau
-    va = task_a.velocity(G, B)
-    vb = task_b.velocity(G, B)
-    return np.where(first[:, None], va, vb)
-
-
-# --------------------------------------------------------------------------------------------
-# result objects
-# --------------------------------------------------------------------------------------------
-
-
-def _ro(a) -> NDArray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
+# ---------- result objects
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,69 +193,7 @@ class CycleBiasFit:
         return self.misfit.phase
 
 
-# --------------------------------------------------------------------------------------------
-# input handling
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Cycle:
-    tau: float
-    G: NDArray  # (m, n)
-    dt: float  # sample spacing
-
-
-def _cycles(cycles: Sequence[Any], n: int, spacing) -> list[_Cycle]:
-    if isinstance(cycles, (str, bytes)) or not isinstance(cycles, Sequence) or not cycles:
-        raise ShapeError(
-            "Argument `cycles` must be a non-empty sequence of (tau, samples_G) pairs or "
-            f"CycleSamples, but is {type(cycles).__name__}."
-        )
-    out = []
-    for i, c in enumerate(cycles):
-        if hasattr(c, "tau") and hasattr(c, "G"):
-            tau, G = c.tau, c.G
-        else:
-            try:
-                tau, G = c
-            except (TypeError, ValueError):
-                raise ShapeError(
-                    f"Entry {i} of `cycles` must be a (tau, samples_G) pair or a CycleSamples, "
-                    f"but is {type(c).__name__}."
-                ) from None
-        tau = float(_as_times(tau, f"cycles[{i}].tau", positive=True))
-        G = np.array(G, dtype=float)
-        if G.ndim != 2 or G.shape[1] != n or G.shape[0] < 3:
-            raise ShapeError(
-                f"Samples of cycle {i} must have shape (m, {n}) with m >= 3 (one row per "
-                f"sample, gates in the tasks' order), but have shape {G.shape}."
-            )
-        if not np.all(np.isfinite(G)):
-            raise TaskError(f"Samples of cycle {i} must be finite, but contain NaN or inf.")
-        sp = spacing[i] if spacing is not None else tau / (G.shape[0] - 1)
-        sp = float(_as_times(sp, f"spacing[{i}]", positive=True))
-        out.append(_Cycle(tau, G, sp))
-    return out
-
-
-def _spacing_list(spacing, k: int):
-    if spacing is None:
-        return None
-    sp = np.atleast_1d(np.asarray(spacing, dtype=float))
-    if sp.size == 1:
-        return [float(sp[0])] * k
-    if sp.shape != (k,):
-        raise ShapeError(
-            f"Argument `spacing` must be a scalar or have shape ({k},), but has shape {sp.shape}."
-        )
-    return [float(s) for s in sp]
-
-
-def _count(x: Any, name: str, minimum: int) -> int:
-    """Return ``x`` as an int ``>= minimum`` or raise naming ``name``."""
-    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < minimum:
-        raise ShapeError(f"Argument `{name}` must be an integer >= {minimum}, but is {x!r}.")
-    return int(x)
+# ---------- input handling
 
 
 def _prepare(
@@ -401,29 +204,26 @@ def _prepare(
     method: str,
     phase_grid: int,
     curve_samples: int,
-) -> tuple[int, list[_Cycle]]:
+) -> tuple[int, list[MeasuredCycle]]:
     """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
-    _check_tasks(task_a, task_b)
-    if method not in ("phase", "nearest"):
-        raise TaskError(f"Argument `method` must be 'phase' or 'nearest', but is {method!r}.")
-    _count(phase_grid, "phase_grid", 1)
-    _count(curve_samples, "curve_samples", 2)
+    check_linear_tasks(task_a, task_b)
+    choice(method, "method", ("phase", "nearest"))
+    count(phase_grid, "phase_grid")
+    count(curve_samples, "curve_samples", minimum=2)
     n = task_a.n
-    return n, _cycles(cycles, n, _spacing_list(spacing, len(cycles)))
+    return n, measured_cycles(cycles, n, spacing=spacing)
 
 
-# --------------------------------------------------------------------------------------------
-# phase method
-# --------------------------------------------------------------------------------------------
+# ---------- phase method
 
 
 class _PhaseModel:
     """Affine models of several cycles as functions of their phases."""
 
-    def __init__(self, task_a, task_b, cycles: list[_Cycle], orbits: list | None = None):
+    def __init__(self, task_a, task_b, cycles: list[MeasuredCycle], orbits: list | None = None):
         self.task_a, self.task_b, self.cycles = task_a, task_b, cycles
         self.n = task_a.n
-        self.orbits = orbits or [_orbits(task_a, task_b, c.tau) for c in cycles]
+        self.orbits = orbits or [closed_orbits(task_a, task_b, c.tau) for c in cycles]
 
     def single(self, i: int) -> _PhaseModel:
         """The model of cycle ``i`` alone (sharing the cached orbits)."""
@@ -436,7 +236,7 @@ class _PhaseModel:
     def block(self, i: int, phi: float) -> tuple[NDArray, NDArray]:
         """Rows of cycle ``i`` at phase ``phi``: ``y = samples - g`` (m n,), ``A`` (m n, n)."""
         c = self.cycles[i]
-        model = _affine_at(self.orbits[i], c.tau, self.times(i, phi))
+        model = sample_orbits(self.orbits[i], c.tau, self.times(i, phi))
         return (c.G - model.g).ravel(), model.J.reshape(-1, self.n)
 
     def solve(self, phis, fixed_B=None) -> tuple[float, NDArray]:
@@ -498,49 +298,28 @@ def _fit_phase(model: _PhaseModel, phase_grid: int, fixed_B=None):
     return np.array(phis), B, rss, sweeps
 
 
-# --------------------------------------------------------------------------------------------
-# nearest-point method
-# --------------------------------------------------------------------------------------------
+# ---------- nearest-point method
 
 
-def _nearest_times(curve: NDArray, t_curve: NDArray, samples: NDArray) -> NDArray:
-    """Times of the points of a closed polyline nearest each sample (projection on segments)."""
-    P0 = curve[:-1]
-    d = curve[1:] - P0  # (K, n) segments
-    dd = np.einsum("kn,kn->k", d, d)
-    dd = np.where(dd > 0, dd, 1.0)
-    w = np.einsum("mkn,kn->mk", samples[:, None, :] - P0[None], d) / dd
-    w = np.clip(w, 0.0, 1.0)
-    proj = P0[None] + w[..., None] * d[None]
-    dist = np.einsum("mkn,mkn->mk", samples[:, None, :] - proj, samples[:, None, :] - proj)
-    j = np.argmin(dist, axis=1)
-    rows = np.arange(samples.shape[0])
-    return t_curve[j] + w[rows, j] * (t_curve[j + 1] - t_curve[j])
-
-
-def _affine_at_dense(d: AffineCycle, t: NDArray, B: NDArray) -> NDArray:
-    """Model points at times ``t`` by linear interpolation of a dense (closed) sampling."""
-    curve = d(B)
-    return np.column_stack([np.interp(t, d.times, curve[:, i]) for i in range(curve.shape[1])])
-
-
-def _fit_nearest(task_a, task_b, cycles: list[_Cycle], B0, curve_samples: int, max_iter: int):
+def _fit_nearest(
+    task_a, task_b, cycles: list[MeasuredCycle], B0, curve_samples: int, max_iter: int
+):
     """Minimize the nearest-point distances over ``B`` (trust-region least squares).
 
     Returns ``B``, the nearest times, the number of function evaluations and the Jacobian of the
     stacked residual vector with respect to ``B`` at the optimum.
     """
-    orbits = [_orbits(task_a, task_b, c.tau) for c in cycles]
+    orbits = [closed_orbits(task_a, task_b, c.tau) for c in cycles]
     dense = [
-        _affine_at(o, c.tau, np.linspace(0.0, c.tau, curve_samples + 1))
+        sample_orbits(o, c.tau, np.linspace(0.0, c.tau, curve_samples + 1))
         for c, o in zip(cycles, orbits, strict=True)
     ]
 
     def residuals(B, with_times=False):
         rs, ts = [], []
         for c, d in zip(cycles, dense, strict=True):
-            t = _nearest_times(d(B), d.times, c.G)
-            rs.append((c.G - _affine_at_dense(d, t, B)).ravel())
+            t = nearest_times(d(B), d.times, c.G)
+            rs.append((c.G - interpolate_cycle(d, t, B)).ravel())
             ts.append(t)
         r = np.concatenate(rs)
         return (r, ts) if with_times else r
@@ -560,9 +339,7 @@ def _fit_nearest(task_a, task_b, cycles: list[_Cycle], B0, curve_samples: int, m
     return sol.x, ts, int(sol.nfev), sol.jac
 
 
-# --------------------------------------------------------------------------------------------
-# public fitting and scoring
-# --------------------------------------------------------------------------------------------
+# ---------- public fitting and scoring
 
 
 def _misfit(task_a, task_b, cycles, B, times, method) -> CycleMisfit:
@@ -570,19 +347,19 @@ def _misfit(task_a, task_b, cycles, B, times, method) -> CycleMisfit:
     rss = tss = 0.0
     m_tot = 0
     for c, t in zip(cycles, times, strict=True):
-        p = affine_cycle(task_a, task_b, c.tau, t)(B)
+        p = affine_cycle(task_a, task_b, tau=c.tau, times=t)(B)
         r = c.G - p
-        pred.append(_ro(p))
-        res.append(_ro(r))
+        pred.append(readonly(p, float))
+        res.append(readonly(r, float))
         rss += float(np.sum(r * r))
         tss += float(np.sum((c.G - c.G.mean(axis=0)) ** 2))
         m_tot += c.G.shape[0]
     phase = np.array([(t[0] / c.tau) % 1.0 for c, t in zip(cycles, times, strict=True)])
     return CycleMisfit(
-        B=_ro(B),
-        tau=_ro([c.tau for c in cycles]),
-        phase=_ro(phase),
-        times=tuple(_ro(t) for t in times),
+        B=readonly(B, float),
+        tau=readonly([c.tau for c in cycles], float),
+        phase=readonly(phase, float),
+        times=tuple(readonly(t, float) for t in times),
         predicted=tuple(pred),
         residuals=tuple(res),
         rms=float(np.sqrt(rss / m_tot)),
@@ -626,8 +403,8 @@ def cycle_misfit(
     task_a: LinearTask,
     task_b: LinearTask,
     cycles: Sequence[Any],
-    B: ArrayLike,
     *,
+    B: ArrayLike,
     spacing: float | ArrayLike | None = None,
     method: Literal["phase", "nearest"] = "phase",
     phase_grid: int = DEFAULT_PHASE_GRID,
@@ -638,6 +415,7 @@ def cycle_misfit(
     Parameters
     ----------
     task_a, task_b : LinearTask
+        Linearized tasks alpha and beta, with no common null direction.
     cycles : sequence of (tau, samples_G) or CycleSamples
         Each ``samples_G`` of shape (m_i, n): samples over one period, in time order.
     B : (n,) array_like
@@ -652,18 +430,18 @@ def cycle_misfit(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.theory.linear import LinearTask
-    >>> from clln_theory.theory.orbits import periodic_orbit
+    >>> from clln_theory.theory import LinearTask, periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
-    >>> G = periodic_orbit(a, b, [0.3, -0.2], 0.5).trajectory(0.1 + np.arange(41) * 0.5 / 40).G
-    >>> score = cycle_misfit(a, b, [(0.5, G)], [0.3, -0.2])
+    >>> orbit = periodic_orbit(a, b, B=[0.3, -0.2], tau=0.5)
+    >>> G = orbit.trajectory(0.1 + np.arange(41) * 0.5 / 40).G
+    >>> score = cycle_misfit(a, b, [(0.5, G)], B=[0.3, -0.2])
     >>> round(float(score.phase[0]), 6), score.rms < 1e-9
     (0.2, True)
     """
     n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
-    B = _as_vector(B, "B", n)
+    B = vector(B, "B", n)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, _, _, _ = _fit_phase(model, int(phase_grid), fixed_B=B)
@@ -671,8 +449,9 @@ def cycle_misfit(
     else:
         times = []
         for c in cyc:
-            d = affine_cycle(task_a, task_b, c.tau, np.linspace(0.0, c.tau, curve_samples + 1))
-            times.append(_nearest_times(d(B), d.times, c.G))
+            grid = np.linspace(0.0, c.tau, curve_samples + 1)
+            d = affine_cycle(task_a, task_b, tau=c.tau, times=grid)
+            times.append(nearest_times(d(B), d.times, c.G))
     return _misfit(task_a, task_b, cyc, B, times, method)
 
 
@@ -722,17 +501,19 @@ def infer_bias_from_cycles(
     Raises
     ------
     ShapeError
-        If a cycle's samples do not have shape (m, n) with m >= 3, ``spacing`` is mis-sized, or
-        ``phase_grid``, ``curve_samples`` or ``max_iter`` is not a positive integer.
+        If a cycle's samples do not have shape (m, n) with m >= 3, or ``spacing`` is mis-sized.
+    ArgumentError
+        An unknown ``method``, a ``phase_grid``, ``curve_samples`` or ``max_iter`` that is not a
+        positive integer, or a period or spacing that is not a finite number > 0.
     TaskError
-        If the tasks share a null direction (no closed orbit, see :func:`affine_cycle`), a sample
-        is not finite, or ``method`` is unknown.
+        If the tasks share a null direction (no closed orbit, see
+        `clln_theory.inference.cycle_model.affine_cycle`), or a sample is not finite.
     ConvergenceError
         If the phases or the closest-point iterations do not settle.
 
     Notes
     -----
-    Model: (*) of the module docstring, exact because the closed orbit (D11) and its
+    Model: (*) of `clln_theory.inference.cycle_model`, exact because the closed orbit (D11) and its
     trajectory (D5) are affine in ``B``. With phases ``phi_i`` the design matrix stacks
     ``J(t_k)`` over the samples; ``B = argmin |y - A B|`` for ``y = samples - g``. The
     covariance is ``s^2 [(K^T K)^-1]_BB`` with ``K = [A, dG/dphi]`` the joint Jacobian in ``B``
@@ -747,13 +528,12 @@ def infer_bias_from_cycles(
     Synthesize a cycle with a known bias, add 1 mV of noise, and recover the bias:
 
     >>> import numpy as np
-    >>> from clln_theory.theory.linear import LinearTask
-    >>> from clln_theory.theory.orbits import periodic_orbit
+    >>> from clln_theory.theory import LinearTask, periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
     >>> t = 0.3 + np.arange(61) * 0.5 / 60
-    >>> G = periodic_orbit(a, b, [0.3, -0.2], 0.5).trajectory(t).G
+    >>> G = periodic_orbit(a, b, B=[0.3, -0.2], tau=0.5).trajectory(t).G
     >>> G = G + 1e-3 * np.random.default_rng(0).standard_normal(G.shape)
     >>> fit = infer_bias_from_cycles(a, b, [(0.5, G)])
     >>> bool(np.all(np.abs(fit.B - [0.3, -0.2]) < 4 * fit.B_std)), round(float(fit.phase[0]), 2)
@@ -762,37 +542,46 @@ def infer_bias_from_cycles(
     n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
     if method == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
-        phis, B, rss, iters = _fit_phase(model, int(phase_grid))
+        phis, B, _, iters = _fit_phase(model, int(phase_grid))
         times = [model.times(i, p) for i, p in enumerate(phis)]
     else:
         if B0 is None:  # start from the phase fit (the optimum found is phase-free)
             model = _PhaseModel(task_a, task_b, cyc)
             B0 = _fit_phase(model, int(phase_grid))[1]
-        B0 = _as_vector(B0, "B0", n)
-        _count(max_iter, "max_iter", 1)
+        B0 = vector(B0, "B0", n)
+        count(max_iter, "max_iter")
         B, times, iters, jac_nearest = _fit_nearest(
             task_a, task_b, cyc, B0, int(curve_samples), max_iter
         )
     misfit = _misfit(task_a, task_b, cyc, B, times, method)
-
-    # Gauss-Newton Jacobian at the optimum
-    k = len(cyc)
-    m_tot = sum(c.G.shape[0] for c in cyc)
     if method == "phase":
-        rows = []
-        for i, (c, t) in enumerate(zip(cyc, times, strict=True)):
-            model_i = affine_cycle(task_a, task_b, c.tau, t)
-            vel = _velocity(task_a, task_b, c.tau, t, model_i(B), B)
-            Jphi = np.zeros((c.G.shape[0], n, k))
-            Jphi[:, :, i] = c.tau * vel  # dG/dphi
-            rows.append(np.concatenate([model_i.J, Jphi], axis=2).reshape(-1, n + k))
-        K = np.vstack(rows)
+        K = _phase_jacobian(task_a, task_b, cyc, times, B)
     else:  # derivative of the nearest-point residuals (normal to the curve), by differences
         K = np.asarray(jac_nearest)
-    if method == "phase":
-        dof = m_tot * n - n - k
-    else:
-        dof = m_tot * (n - 1) - n
+    return _with_uncertainty(misfit, K, cyc, n, method, iters)
+
+
+def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: NDArray) -> NDArray:
+    """Gauss-Newton Jacobian of the stacked residuals in ``B`` and the phases, (m n, n + c)."""
+    n, k = task_a.n, len(cyc)
+    rows = []
+    for i, (c, t) in enumerate(zip(cyc, times, strict=True)):
+        model_i = affine_cycle(task_a, task_b, tau=c.tau, times=t)
+        vel = orbit_velocity(task_a, task_b, c.tau, t, model_i(B), B)
+        Jphi = np.zeros((c.G.shape[0], n, k))
+        Jphi[:, :, i] = c.tau * vel  # dG/dphi
+        rows.append(np.concatenate([model_i.J, Jphi], axis=2).reshape(-1, n + k))
+    return np.vstack(rows)
+
+
+def _with_uncertainty(
+    misfit: CycleMisfit, K: NDArray, cyc: list[MeasuredCycle], n: int, method: str, iters: int
+) -> CycleBiasFit:
+    """The `CycleBiasFit` at the optimum: covariance from ``K``, residual variance, and the
+    autocorrelation inflation."""
+    k = len(cyc)
+    m_tot = sum(c.G.shape[0] for c in cyc)
+    dof = m_tot * n - n - k if method == "phase" else m_tot * (n - 1) - n
     if dof <= 0:
         raise ShapeError(
             f"The cycles hold too few samples ({m_tot}) to fit {n} bias components and the "
@@ -810,11 +599,11 @@ def infer_bias_from_cycles(
         phase_var = np.full(k, np.nan)
     cov = cov_white * inflate
     return CycleBiasFit(
-        B=_ro(B),
-        cov=_ro(cov),
-        B_std=_ro(np.sqrt(np.diag(cov))),
-        B_std_white=_ro(np.sqrt(np.diag(cov_white))),
-        phase_std=_ro(np.sqrt(phase_var * inflate)),
+        B=misfit.B,
+        cov=readonly(cov, float),
+        B_std=readonly(np.sqrt(np.diag(cov)), float),
+        B_std_white=readonly(np.sqrt(np.diag(cov_white)), float),
+        phase_std=readonly(np.sqrt(phase_var * inflate), float),
         rho=float(rho),
         dof=int(dof),
         misfit=misfit,
@@ -825,8 +614,9 @@ def infer_bias_from_cycles(
 def infer_bias_from_cycle(
     task_a: LinearTask,
     task_b: LinearTask,
-    tau: float,
     samples_G: ArrayLike,
+    *,
+    tau: float,
     **kwargs: Any,
 ) -> CycleBiasFit:
     """Fit the bias ``B`` to one measured limit cycle (a bow-tie of Figs. 2F, 2G).
@@ -837,10 +627,13 @@ def infer_bias_from_cycle(
     Parameters
     ----------
     task_a, task_b : LinearTask
-    tau : float
-        Period, s.
+        Linearized tasks alpha and beta, with no common null direction.
     samples_G : (m, n) array_like
         Gates sampled over one period in time order, V.
+    tau : float
+        Period, s.
+    **kwargs
+        Options of :func:`infer_bias_from_cycles` (``spacing``, ``method``, ...).
 
     Returns
     -------
@@ -849,13 +642,12 @@ def infer_bias_from_cycle(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory.theory.linear import LinearTask
-    >>> from clln_theory.theory.orbits import periodic_orbit
+    >>> from clln_theory.theory import LinearTask, periodic_orbit
     >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
     >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
     >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
-    >>> G = periodic_orbit(a, b, [0.3, -0.2], 0.5).trajectory(np.arange(61) * 0.5 / 60).G
-    >>> np.round(infer_bias_from_cycle(a, b, 0.5, G).B, 9)
+    >>> G = periodic_orbit(a, b, B=[0.3, -0.2], tau=0.5).trajectory(np.arange(61) * 0.5 / 60).G
+    >>> np.round(infer_bias_from_cycle(a, b, G, tau=0.5).B, 9)
     array([ 0.3, -0.2])
     """
     return infer_bias_from_cycles(task_a, task_b, [(tau, samples_G)], **kwargs)

@@ -6,9 +6,10 @@ Three steps, each a function:
    ``dG/dt ≈ N B`` ((D5) at long times); its velocity is the mean of the finite-difference
    velocities over a window of the measured trajectory.
 2. :func:`stationary_projection` — a task without a zero-curvature direction (two points, two
-   gates) comes to rest at ``G`` where ``0 = −M (G − G*) + B`` ((D2)), so ``B = M (G − G*)``;
-   only the projection on the smallest-curvature direction is kept (App. E), because the large
-   curvatures of ``M`` are imprecise.
+   gates; a `LinearTask` with rate matrix ``M`` at ``G*``) comes to rest at ``G`` where
+   ``0 = −M (G − G*) + B`` ((D2)), so ``B = M (G − G*)``; only the projection on the
+   smallest-curvature direction is kept (App. E), because the large curvatures of ``M`` are
+   imprecise.
 3. :func:`combine_projections` — the unique ``B`` whose projections on the measured directions
    equal the measured values, ``B·â = |a|``, ``B·b̂ = |b|`` (App. E).
 
@@ -28,10 +29,13 @@ array([3., 4.])
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .._checks import count, positive, readonly, real_array, vector
 from ..errors import ShapeError, SingularSystemError, TaskError
+from ..theory import LinearTask
 
 __all__ = [
     "BiasEstimate",
@@ -50,29 +54,26 @@ DEFAULT_MAX_CONDITION = 1e8
 beyond it two measured directions are parallel to within ~1e-8 rad and B is not determined."""
 
 
-def _finite(**arrays: np.ndarray) -> None:
-    """Raise :class:`TaskError` naming the first argument that holds NaN or inf."""
-    for name, a in arrays.items():
-        if not np.all(np.isfinite(a)):
-            raise TaskError(f"Argument `{name}` must be finite, but contains NaN or inf.")
-
-
-def _readonly(a) -> np.ndarray:
-    a = np.array(a, dtype=float)
-    a.setflags(write=False)
-    return a
-
-
 @dataclass(frozen=True, slots=True)
 class Projection:
-    """One linear measurement of the bias: ``direction · B = value`` (``direction`` unit, (n,))."""
+    """One linear measurement of the bias: ``direction · B = value``.
+
+    Attributes
+    ----------
+    direction : (n,) ndarray
+        Unit vector in gate space.
+    value : float
+        The measured projection of the bias on ``direction``, V/s.
+    source : str
+        Where the measurement comes from (a file name, for reports).
+    """
 
     direction: np.ndarray
     value: float
     source: str = ""
 
     def __post_init__(self):
-        d = _readonly(self.direction)
+        d = readonly(self.direction, float)
         if d.ndim != 1 or not np.isclose(np.linalg.norm(d), 1.0):
             raise ShapeError(
                 f"Argument `direction` must be a unit vector of shape (n,), but is {d!r}."
@@ -85,8 +86,16 @@ class Projection:
 class DriftVelocity:
     """Mean drift of a measured trajectory over a window.
 
-    ``velocity`` (n,) V/s, ``speed = |velocity|``, ``direction = velocity / speed``; ``start`` is
-    the first sample used and ``window`` the number of finite-difference velocities averaged.
+    Attributes
+    ----------
+    velocity : (n,) ndarray
+        Mean velocity, V/s (``speed = |velocity|``, ``direction = velocity / speed``).
+    start : int
+        The first sample used.
+    window : int
+        The number of finite-difference velocities averaged.
+    source : str
+        Where the trajectory comes from (a file name, for reports).
     """
 
     velocity: np.ndarray
@@ -95,7 +104,7 @@ class DriftVelocity:
     source: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "velocity", _readonly(self.velocity))
+        object.__setattr__(self, "velocity", readonly(self.velocity, float))
 
     @property
     def speed(self) -> float:
@@ -107,36 +116,53 @@ class DriftVelocity:
         """Unit vector of the drift."""
         return self.velocity / self.speed
 
-    def projection(self, direction=None) -> Projection:
+    def projection(self, direction: Any = None) -> Projection:
         """The bias measurement this drift gives: ``B · d = velocity · d``.
 
-        With ``direction=None`` the drift's own direction is used (``B·â = |a|``, App. E);
-        otherwise ``direction`` (e.g. the solution line's null direction, oriented like the
-        drift) is normalized and the velocity projected on it.
+        Parameters
+        ----------
+        direction : (n,) array_like, optional
+            With None (default) the drift's own direction is used (``B·â = |a|``, App. E);
+            otherwise ``direction`` (e.g. the solution line's null direction) is normalized,
+            oriented like the drift, and the velocity projected on it.
+
+        Returns
+        -------
+        Projection
         """
         if direction is None:
-            return Projection(self.direction, self.speed, self.source)
-        d = np.asarray(direction, dtype=float)
+            return Projection(direction=self.direction, value=self.speed, source=self.source)
+        d = vector(direction, "direction", self.velocity.size)
         d = d / np.linalg.norm(d)
         if d @ self.velocity < 0:
             d = -d
-        return Projection(d, float(d @ self.velocity), self.source)
+        return Projection(direction=d, value=float(d @ self.velocity), source=self.source)
 
 
 @dataclass(frozen=True, slots=True)
 class BiasEstimate:
-    """The inferred bias ``B`` (n,) V/s and the projections it satisfies exactly."""
+    """The inferred bias and the projections it satisfies exactly.
+
+    Attributes
+    ----------
+    B : (n,) ndarray
+        The bias, V/s.
+    projections : tuple of Projection
+        The measurements it was solved from.
+    condition : float
+        Condition number of the system of measured directions.
+    """
 
     B: np.ndarray
     projections: tuple[Projection, ...]
     condition: float
 
     def __post_init__(self):
-        object.__setattr__(self, "B", _readonly(self.B))
+        object.__setattr__(self, "B", readonly(self.B, float))
 
 
 def drift_velocity(
-    times, G, *, window: int, skip: int = DEFAULT_SKIP, source: str = ""
+    times: Any, G: Any, *, window: int, skip: int = DEFAULT_SKIP, source: str = ""
 ) -> DriftVelocity:
     """Mean finite-difference velocity of a trajectory over a window (App. E).
 
@@ -150,6 +176,8 @@ def drift_velocity(
         Number of finite-difference velocities averaged: samples ``skip`` … ``skip + window``.
     skip : int
         Samples at the start that are not part of the run (2 for the published drift tests).
+    source : str
+        Where the trajectory comes from (kept in the result, for reports).
 
     Returns
     -------
@@ -166,17 +194,23 @@ def drift_velocity(
     ------
     ShapeError
         If shapes disagree, the window does not fit in the samples, or times do not increase.
+    TaskError
+        A time or gate that is NaN or inf.
+    ArgumentError
+        A ``window`` that is not an integer >= 1, or a ``skip`` that is not an integer >= 0.
     """
-    times = np.asarray(times, dtype=float)
-    G = np.asarray(G, dtype=float)
+    times = real_array(times, "times", finite=False)
+    G = real_array(G, "G", finite=False)
     if G.ndim != 2 or times.shape != (G.shape[0],):
         raise ShapeError(
             f"Arguments `times` and `G` must have shapes (n,) and (n, n_gates), "
             f"but have {times.shape} and {G.shape}."
         )
-    _finite(times=times, G=G)
-    window, skip = int(window), int(skip)
-    if window < 1 or skip < 0 or skip + window >= times.size:
+    times = real_array(times, "times", error=TaskError)
+    G = real_array(G, "G", error=TaskError)
+    window = count(window, "window")
+    skip = count(skip, "skip", minimum=0)
+    if skip + window >= times.size:
         raise ShapeError(
             f"A drift window of {window} velocities after skipping {skip} samples needs at least "
             f"{skip + window + 1} samples, but the trajectory has {times.size}."
@@ -186,46 +220,49 @@ def drift_velocity(
     if np.any(dt <= 0):
         raise ShapeError(f"Argument `times` must increase over the window, but does not: {dt}.")
     v = np.diff(G[sl], axis=0) / dt[:, None]
-    return DriftVelocity(v.mean(axis=0), skip, window, source)
+    return DriftVelocity(velocity=v.mean(axis=0), start=skip, window=window, source=source)
 
 
-def stationary_projection(M, G, G_star, *, source: str = "") -> Projection:
+def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Projection:
     """Bias projection from a stationary point of a task with no null direction (App. E).
 
     Parameters
     ----------
-    M : (n, n) array_like
-        Rate matrix of the task at its solution (1/s), symmetric positive definite.
+    task : LinearTask
+        The task linearized at its solution: rate matrix ``M`` (1/s, symmetric positive
+        definite) at ``G_star`` (V).
     G : (n,) array_like
-        Measured stationary point (V).
-    G_star : (n,) array_like
-        The task's solution (V).
+        Measured stationary point, V.
+    source : str
+        Where the stationary point comes from (kept in the result, for reports).
 
     Returns
     -------
     Projection
         ``u · B = u · M (G − G*)`` with ``u`` the eigenvector of the smallest eigenvalue of M
         (sign chosen so that the value is non-negative). From (D2) with ``dG/dt = 0``.
+
+    Raises
+    ------
+    TaskError
+        ``task`` is not a `LinearTask`, or ``G`` holds NaN or inf.
+    ShapeError
+        ``G`` not of shape (n,).
     """
-    M = np.asarray(M, dtype=float)
-    G, G_star = np.asarray(G, dtype=float), np.asarray(G_star, dtype=float)
-    n = G.shape[0] if G.ndim == 1 else -1
-    if M.shape != (n, n) or G_star.shape != (n,):
-        raise ShapeError(
-            f"Arguments `M`, `G`, `G_star` must have shapes (n, n), (n,), (n,), "
-            f"but have {M.shape}, {G.shape}, {G_star.shape}."
-        )
-    _finite(M=M, G=G, G_star=G_star)
+    if not isinstance(task, LinearTask):
+        raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
+    M, G_star = np.asarray(task.M, dtype=float), np.asarray(task.G_star, dtype=float)
+    G = vector(G, "G", task.n, error=TaskError)
     _, U = np.linalg.eigh(0.5 * (M + M.T))
     u = U[:, 0]
     value = float(u @ (M @ (G - G_star)))  # (D2) with dG/dt = 0: B = M (G − G*)
     if value < 0:
         u, value = -u, -value
-    return Projection(u, value, source)
+    return Projection(direction=u, value=value, source=source)
 
 
 def combine_projections(
-    directions, values=None, *, max_condition: float = DEFAULT_MAX_CONDITION
+    directions: Any, values: Any = None, *, max_condition: float = DEFAULT_MAX_CONDITION
 ) -> BiasEstimate:
     """The unique bias with the given projections: ``d_i · B = value_i`` (App. E).
 
@@ -238,11 +275,21 @@ def combine_projections(
     max_condition : float
         Largest accepted condition number of the system (default ``DEFAULT_MAX_CONDITION``).
 
+    Returns
+    -------
+    BiasEstimate
+
     Raises
     ------
     SingularSystemError
         If the directions are (nearly) parallel, so that B is not determined.
+    ShapeError
+        If the number of measurements is not the number of gates, or ``values`` is missing for
+        plain directions.
+    ArgumentError
+        A ``max_condition`` that is not a finite number > 0.
     """
+    max_condition = positive(max_condition, "max_condition")
     if values is None:
         projections = tuple(directions)
         if not all(isinstance(p, Projection) for p in projections):
@@ -256,7 +303,8 @@ def combine_projections(
                 f"but have shapes {D.shape} and {vals.shape}."
             )
         projections = tuple(
-            Projection(d / np.linalg.norm(d), v) for d, v in zip(D, vals, strict=True)
+            Projection(direction=d / np.linalg.norm(d), value=v)
+            for d, v in zip(D, vals, strict=True)
         )
     D = np.array([p.direction for p in projections])
     s = np.array([p.value for p in projections])
@@ -272,4 +320,4 @@ def combine_projections(
             f"{max_condition:.3g}), so the bias is not determined; measure a task whose drift "
             "points elsewhere."
         )
-    return BiasEstimate(np.linalg.solve(D, s), projections, cond)
+    return BiasEstimate(B=np.linalg.solve(D, s), projections=projections, condition=cond)

@@ -1,4 +1,9 @@
-"""All figures (matplotlib, an optional dependency, imported on first use)."""
+"""All figures (matplotlib, an optional dependency, imported on first use).
+
+`plot_reproduction` draws a reproduction of the paper's Fig. 2 or 3, `plot_fig5` the Fig. 5
+experiment. The names are re-exported lazily, so importing this room does not import matplotlib
+or the experiments.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import importlib as _importlib
 from typing import Any as _Any
 
 _LAZY = {
-    "plot_reproduction": "figures",
+    "plot_fig5": "fig5",
+    "plot_reproduction": "reproduction",
 }
 
 __all__ = [
+    "plot_fig5",
     "plot_reproduction",
 ]
 

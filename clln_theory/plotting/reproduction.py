@@ -10,14 +10,19 @@ chosen periods over the measured cycles, with the two tasks' solution lines, the
 points, the gate limits and the bias arrow.
 
 matplotlib is imported only when a figure is drawn; without it the functions raise
-``ModuleNotFoundError`` with the install command.
+``ModuleNotFoundError`` with the install command. The squared span is ``D2`` and the combined
+error ``Ebar``, as in the tables of the reproduction (``D2_theory``, ``D2_measured``, ...).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from ..theory import periodic_orbit
+from ._mpl import figure_class
 
 __all__ = ["plot_reproduction"]
 
@@ -30,20 +35,10 @@ are squares: the floor is 1e-8 in amplitude, far above the orbit's round-off (~e
 ~1e-30 V² for the compatible tasks of Fig. 2) and far below anything a measurement resolves."""
 
 
-def _figure_class():
-    try:
-        from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
-    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-        raise ModuleNotFoundError(
-            "Plotting needs matplotlib, an optional extra: pip install 'clln_theory[plot]'."
-        ) from exc
-    return Figure
-
-
 def _curve_panel(ax, rep, key: str, label: str):
     grid = rep.grid
     if grid:
-        t, y, inside = grid["tau"], grid[key], grid["in_box"]
+        t, y, inside = grid["tau"], grid[key + "_theory"], grid["in_box"]
         y_in = np.where(inside, y, np.nan)
         y_out = np.where(~inside, y, np.nan)
         # join the segments so that the line has no gap at the box exit
@@ -58,7 +53,7 @@ def _curve_panel(ax, rep, key: str, label: str):
         # a note goes where the rising curves leave room: Ē top left, D² bottom right
         corner = (0.98, 0.03, "right", "bottom") if key == "D2" else (0.02, 0.97, "left", "top")
         _zero_bias_curve(ax, t, grid.get(key + "_bias_free"), y, symbol, corner)
-    measured = rep.measured_D2 if key == "D2" else rep.measured_Ebar
+    measured = rep.D2_measured if key == "D2" else rep.Ebar_measured
     has = np.isfinite(measured)
     if np.any(has):
         inb = has & rep.in_box
@@ -117,9 +112,7 @@ def _gspace_panel(ax, rep):
     cyc_taus = list(cfg.sweep.cycles)
     orbit_tr = None
     if cyc_taus:
-        from ..theory.orbits import periodic_orbit
-
-        orb = periodic_orbit(a_task.linear, b_task.linear, rep.B, np.array(cyc_taus))
+        orb = periodic_orbit(a_task.linear, b_task.linear, B=rep.B, tau=np.array(cyc_taus))
         orbit_tr = orb.trajectory(401).G  # (T, m, 2)
         pts += list(orbit_tr.reshape(-1, 2))
     for c in rep.cycles:
@@ -216,21 +209,23 @@ def _nearest_index(values, x):
     return k if abs(np.log(values[k] / x)) < 0.05 else None
 
 
-def plot_reproduction(rep, path: str | Path | None = None, *, dpi: int = 150):
-    """Draw the Fig. 2-like figure of a :class:`~clln_theory.experiments.reproduction.Reproduction`.
+def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 150) -> Any:
+    """Draw the Fig. 2-like figure of a `clln_theory.experiments.Reproduction`.
 
     Parameters
     ----------
     rep : Reproduction
-    path : path, optional
+        The result of `clln_theory.experiments.reproduce`.
+    path : str or Path, optional
         Where to save the figure (format from the suffix, e.g. ``.png``, ``.pdf``).
     dpi : int
+        Resolution of a saved raster image, dots per inch.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    fig = _figure_class()(figsize=(17.5, 5.4), layout="constrained")
+    fig = figure_class()(figsize=(17.5, 5.4), layout="constrained")
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.15])
     ax_e, ax_d, ax_g = (fig.add_subplot(gs[0, k]) for k in range(3))
     _curve_panel(ax_e, rep, "Ebar", r"combined error $\bar E$ (V$^2$)")

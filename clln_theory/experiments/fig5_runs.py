@@ -1,0 +1,494 @@
+"""Training runs of the Fig. 5 experiment: one case, the whole sweep, and its result.
+
+The experiment (the lattice, the node placement, the ring tasks, the clamping modes) is
+described in `clln_theory.experiments.fig5`. Here:
+
+`run_fig5_case`
+    Trains the lattice on one (ring diameter, split, clamping, seed) with the nonlinear
+    simulator and evaluates the final gates; returns a JSON-ready dict (a failed circuit solve
+    is reported, not raised).
+`overclamping_experiment`
+    Every case on an executor (`clln_theory.sweeps.run_sweep`: process pool, Dask, resumable
+    result file), collected in a `Fig5Result` whose arrays are indexed
+    ``(clamping, eps, seed, split)``, with means, standard errors and plain-text tables.
+
+`clln_theory.plotting.plot_fig5` draws the figure of a `Fig5Result`.
+
+Overclamping at the smallest rings: early best, later decline
+--------------------------------------------------------------
+In this simulation overclamping at the smallest ring (83 mV) reaches its best accuracy after
+about 0.3-0.6 s of training and then loses gain: the gates next to the outputs fall towards
+``G_min`` and the outputs shrink. The cause is the part of the learning rule that Appendix F
+drops from (F8): the clamped output moves by ``dn = ±η L₀ / 2`` per output node, and on an edge
+between an output and a node at voltage drop ``dV`` the rule gives
+``dV_F² - dV_C² = -2 dV dn - dn²``. The first term carries the sign of the error and cancels
+between the classes; the second lowers the conductances next to the outputs for every active
+point. It is harmless when the drops exceed ``dn/2`` (wide rings) and dominates when the inputs
+span only tens of mV.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .._checks import choice, count
+from ..electrical import learning_rate_A0
+from ..errors import ArgumentError, ConvergenceError, ProtocolError
+from ..metrics import accuracy, hinge_loss, task_error, two_task_error
+from ..simulator import TrainingProtocol, simulate
+from .fig5 import (
+    CLAMPINGS,
+    FIG5_EPS,
+    FIG5_L0,
+    N_RING,
+    Fig5Placement,
+    classification_outputs,
+    fig5_bias,
+    fig5_initial_gates,
+    fig5_network,
+    fig5_training_task,
+    ring_inputs,
+    split_labels,
+)
+from .paper import (
+    FIG3_C0,
+    FIG3_R,
+    FIG3_R0,
+    FIG5_BIAS_SCALE,
+    FIG5_ETA_OVERCLAMP,
+    FIG5_T_H,
+    G_MAX,
+    G_MIN,
+)
+
+__all__ = [
+    "FIG5_DEFAULTS",
+    "Fig5Result",
+    "overclamping_experiment",
+    "run_fig5_case",
+]
+
+
+# --------------------------------------------------------------------------- one experiment
+#: Defaults of one Fig. 5 run (see `run_fig5_case`).
+FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
+    {
+        "seed": 0,
+        "n_steps": 12_800,
+        "half_steps": 160,
+        "r": FIG3_R,
+        "device": "three_regime",
+        "gate_limits": (G_MIN, G_MAX),
+        "bias_scale": FIG5_BIAS_SCALE,
+    }
+)
+
+
+def _training_protocol(clamping: str, A0: float) -> TrainingProtocol:
+    if clamping == "standard":
+        return TrainingProtocol(clamping="standard", eta=1.0, t_h=FIG5_T_H, A0=A0)
+    return TrainingProtocol(
+        clamping="overclamp", eta=FIG5_ETA_OVERCLAMP, L0=FIG5_L0, t_h=FIG5_T_H, A0=A0
+    )
+
+
+def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item over `FIG5_DEFAULTS`, validated."""
+    cfg = {**FIG5_DEFAULTS, **dict(item)}
+    for k in ("eps", "split", "clamping"):
+        if k not in cfg:
+            raise ArgumentError(
+                f"Argument `item` must have the key {k!r} (a Fig. 5 case), but has "
+                f"{sorted(dict(item))}."
+            )
+    choice(cfg["clamping"], "clamping", CLAMPINGS)
+    n_steps = count(cfg["n_steps"], "n_steps")
+    half = count(cfg["half_steps"], "half_steps")
+    if n_steps < half or n_steps % half:
+        raise ProtocolError(
+            f"`n_steps` ({n_steps}) must be a positive multiple of `half_steps` ({half})."
+        )
+    return cfg
+
+
+def _failed_case(exc: Exception, split: int, n_gates: int, **extra: Any) -> dict[str, Any]:
+    """The record of a case whose circuit solve failed during training (None -> NaN later)."""
+    return {
+        "accuracy": None,
+        "hinge": None,
+        "E_class": None,
+        "O": [None] * N_RING,
+        "labels": split_labels(split).tolist(),
+        "G": [None] * n_gates,
+        "t_trace": [],
+        "hinge_trace": [],
+        "accuracy_trace": [],
+        **extra,
+        "engine": None,
+        "error": f"{type(exc).__name__}: {exc}",
+    }
+
+
+def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Train the lattice on one (ring diameter, split, clamping, seed) and evaluate it.
+
+    A module-level function of one dict, so that `clln_theory.sweeps.run_sweep` can map it over
+    a process pool or a Dask cluster.
+
+    Parameters
+    ----------
+    item : mapping
+        Required: ``eps`` (ring diameter, V), ``split`` (0-7), ``clamping`` (``"standard"``:
+        η = 1; ``"overclamp"``: η = 0.25, L₀ = V₊). Optional (defaults in `FIG5_DEFAULTS`):
+        ``seed`` (hardware: bias and initial gates), ``n_steps`` (learning steps of 100 µs),
+        ``half_steps`` (steps between two adaptations of the overclamping r₀, and between two
+        recorded samples; a divisor of ``n_steps``), ``r`` (measured rate factor:
+        A₀ = `clln_theory.electrical.learning_rate_A0` of the circuit of Eq. (C2) times r,
+        Appendix C), ``device``, ``gate_limits``, ``bias_scale``, ``placement`` (a mapping of
+        the `Fig5Placement` roles; default `Fig5Placement()`).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (fraction of the 8 points on the right side), ``hinge`` (mean shortfall
+        `clln_theory.metrics.hinge_loss`, V), ``E_class`` ((A2) averaged over both classes,
+        (A3), V²), ``O`` (free outputs of the 8 ring points, V), ``labels``, ``G`` (final gates,
+        V), ``hinge_trace`` and ``accuracy_trace`` (at every sample), ``t_trace`` (sample
+        times, s), ``runtime`` (s), ``A0``, ``n_steps`` and ``engine``. If a circuit solve
+        fails during training (`ConvergenceError`), the run is reported as failed: ``error``
+        holds the message and the results are None.
+
+    Raises
+    ------
+    ArgumentError
+        A missing key or a bad value (unknown clamping, non-integer step counts).
+    ProtocolError
+        ``n_steps`` not a multiple of ``half_steps``.
+
+    Notes
+    -----
+    Training: `clln_theory.simulator.simulate` (discrete mode) on the interleaved 8-point task
+    of `fig5_training_task`, one point per step of ``t_h = 100 µs``, so α and β alternate every
+    100 µs: the paper's ``tau = 200 µs``. The simulator's half period is ``half_steps`` steps;
+    it only sets how often r₀ is re-adapted (overclamping: mean hold time over the active
+    points equal to ``t_h``, "to keep the period approximately constant") and how often the
+    state is recorded. Evaluation: fresh (cold-start) Newton solves of the free state at the
+    final gates.
+    """
+    cfg = _case_settings(item)
+    eps, split = float(cfg["eps"]), int(cfg["split"])
+    n_steps, half = int(cfg["n_steps"]), int(cfg["half_steps"])
+    t0 = time.perf_counter()
+    net = fig5_network(cfg["device"])
+    seed = int(cfg["seed"])
+    B = fig5_bias(net, seed, scale=float(cfg["bias_scale"]))
+    G0 = fig5_initial_gates(net, seed)
+    A0 = learning_rate_A0(FIG3_R0, FIG3_C0, r=float(cfg["r"]))  # (C2) times the factor r
+    pl = Fig5Placement.from_spec(cfg.get("placement"))
+    limits = cfg["gate_limits"]
+    try:
+        tr = simulate(
+            net,
+            [fig5_training_task(eps, split, placement=pl)],
+            G0,
+            tau=2 * half * FIG5_T_H,
+            n_periods=n_steps / (2 * half),
+            B=B,
+            protocol=_training_protocol(cfg["clamping"], A0),
+            gate_limits=None if limits is None else tuple(limits),
+            record="half",
+        )
+    except ConvergenceError as exc:  # one failed run must not end a sweep
+        extra = {"runtime": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
+        return _failed_case(exc, split, net.n_gates, **extra)
+    G = np.asarray(tr.G_final)
+    X = ring_inputs(eps)
+    y = split_labels(split)
+    O = classification_outputs(net, G, X[:, 0], X[:, 1], placement=pl)
+    # ring order -> interleaved order of the trained task, for the recorded trace
+    order = np.r_[np.flatnonzero(y > 0), np.flatnonzero(y < 0)]
+    inter = np.ravel(np.column_stack([order[:4], order[4:]]))
+    pos, neg = y > 0, y < 0
+    E_class = two_task_error(  # (A3) of the classification errors (A2) of the two classes
+        task_error(O[pos], y[pos], kind="classification"),
+        task_error(O[neg], y[neg], kind="classification"),
+    )
+    return {
+        "accuracy": accuracy(O, y),
+        "hinge": hinge_loss(O, y),
+        "E_class": E_class,
+        "O": O.tolist(),
+        "labels": y.tolist(),
+        "G": G.tolist(),
+        "t_trace": np.asarray(tr.times).tolist(),
+        "hinge_trace": np.atleast_1d(hinge_loss(tr.outputs[0], y[inter])).tolist(),
+        "accuracy_trace": np.atleast_1d(accuracy(tr.outputs[0], y[inter])).tolist(),
+        "runtime": time.perf_counter() - t0,
+        "A0": A0,
+        "n_steps": n_steps,
+        "engine": tr.engine,
+    }
+
+
+# --------------------------------------------------------------------------- the whole figure
+@dataclass(frozen=True, slots=True)
+class Fig5Result:
+    """Accuracy and hinge loss of the Fig. 5 experiment, per clamping, diameter, seed and split.
+
+    Attributes
+    ----------
+    clampings : tuple of str
+        ``("standard", "overclamp")`` or a subset.
+    eps : (n_eps,) ndarray
+        Ring diameters, V.
+    seeds : tuple of int
+        Hardware seeds.
+    splits : tuple of int
+        Linear splits.
+    accuracy : (n_clampings, n_eps, n_seeds, n_splits) ndarray
+        Training accuracy (fraction of the 8 points classified by the sign of ``O``).
+    hinge : same shape
+        Hinge loss (mean shortfall beyond the label, `clln_theory.metrics.hinge_loss`), V.
+    E_class : same shape
+        Classification error (A2), averaged over the two classes (A3), V².
+    O : (n_clampings, n_eps, n_seeds, n_splits, 8) ndarray
+        Final free outputs of the ring points, V.
+    G : (n_clampings, n_eps, n_seeds, n_splits, n_gates) ndarray
+        Final gates, V.
+    settings : mapping
+        The run settings (`FIG5_DEFAULTS` overridden by the call).
+    runtime : float
+        Summed compute time of all cases, s (wall time is smaller on several workers).
+    elapsed : float
+        Wall time of the sweep, s.
+    errors : tuple of str
+        One line per failed run (its case and the solver's message); a failed run is NaN in
+        the arrays and left out of `mean`, `stderr` and `count`.
+    t_trace : (n_samples,) ndarray, optional
+        Times of the training samples (every ``half_steps`` steps), s.
+    accuracy_trace : (n_clampings, n_eps, n_seeds, n_splits, n_samples) ndarray, optional
+        Training accuracy of the free network at those times (NaN for failed runs).
+    """
+
+    clampings: tuple[str, ...]
+    eps: np.ndarray
+    seeds: tuple[int, ...]
+    splits: tuple[int, ...]
+    accuracy: np.ndarray
+    hinge: np.ndarray
+    E_class: np.ndarray
+    O: np.ndarray
+    G: np.ndarray
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    runtime: float = 0.0
+    elapsed: float = 0.0
+    errors: tuple[str, ...] = ()
+    t_trace: np.ndarray | None = None
+    accuracy_trace: np.ndarray | None = None
+
+    def _flat(self, quantity: str) -> np.ndarray:
+        a = np.asarray(getattr(self, quantity), dtype=float)
+        return a.reshape(*a.shape[:2], -1)
+
+    def count(self) -> np.ndarray:
+        """Number of finished (not failed) runs per ``(clamping, eps)``."""
+        return np.isfinite(self._flat("accuracy")).sum(axis=-1)
+
+    def mean(self, quantity: str = "accuracy") -> np.ndarray:
+        """Mean over seeds and splits, ``(n_clampings, n_eps)`` (Fig. 5B, C), without failures.
+
+        Parameters
+        ----------
+        quantity : {"accuracy", "hinge", "E_class"}
+            Which array to average.
+        """
+        a = self._flat(quantity)
+        n = np.isfinite(a).sum(axis=-1)
+        return np.where(n > 0, np.nansum(a, axis=-1) / np.maximum(n, 1), np.nan)
+
+    def stderr(self, quantity: str = "accuracy") -> np.ndarray:
+        """Standard error over seeds and splits, ``(n_clampings, n_eps)`` (0 for one run).
+
+        Parameters
+        ----------
+        quantity : {"accuracy", "hinge", "E_class"}
+            Which array.
+        """
+        a = self._flat(quantity)
+        n = np.isfinite(a).sum(axis=-1)
+        dev = np.where(np.isfinite(a), a - self.mean(quantity)[..., None], 0.0)
+        var = (dev**2).sum(axis=-1) / np.maximum(n - 1, 1)
+        return np.where(n > 1, np.sqrt(var / np.maximum(n, 1)), 0.0)
+
+    def table(self) -> str:
+        """Plain-text table: accuracy and hinge loss (mean ± s.e.) per diameter and clamping."""
+        acc, acc_e = self.mean("accuracy"), self.stderr("accuracy")
+        h, h_e = self.mean("hinge"), self.stderr("hinge")
+        head = "eps [mV] | " + " | ".join(
+            f"{p:>9} acc [%]    {p:>9} hinge [mV]" for p in self.clampings
+        )
+        lines = [head, "-" * len(head)]
+        for j, e in enumerate(self.eps):
+            cells = [
+                f"{100 * acc[i, j]:6.1f} ± {100 * acc_e[i, j]:4.1f}      "
+                f"{1e3 * h[i, j]:7.3f} ± {1e3 * h_e[i, j]:5.3f}"
+                for i in range(len(self.clampings))
+            ]
+            lines.append(f"{1e3 * e:8.0f} | " + " | ".join(cells))
+        if self.errors:
+            lines.append(f"{len(self.errors)} failed run(s), left out of the means:")
+            lines.extend(f"  {e}" for e in self.errors)
+        return "\n".join(lines)
+
+    def split_table(self, seed: int | None = None) -> str:
+        """Plain-text table: accuracy [%] per split, per clamping and diameter (one seed).
+
+        Parameters
+        ----------
+        seed : int, optional
+            Which hardware seed (default: the first).
+        """
+        di = 0 if seed is None else self.seeds.index(seed)
+        head = f"{'clamping':>9} eps [mV] | " + " ".join(f"{s:>4d}" for s in self.splits)
+        lines = [f"accuracy [%] per split (seed {self.seeds[di]})", head, "-" * len(head)]
+        for i, p in enumerate(self.clampings):
+            for j, e in enumerate(self.eps):
+                acc = 100 * self.accuracy[i, j, di]
+                cells = " ".join(f"{a:4.0f}" if np.isfinite(a) else "fail" for a in acc)
+                lines.append(f"{p:>9} {1e3 * e:8.0f} | " + cells)
+        return "\n".join(lines)
+
+
+def _collect(items: list, recs: tuple, shape: tuple, settings: dict, elapsed: float, **axes):
+    """The `Fig5Result` of the sweep's records (failed runs: NaN, listed in ``errors``)."""
+
+    def arr(key: str, squeeze: bool = True) -> np.ndarray:
+        a = np.array([r[key] for r in recs], dtype=float).reshape(*shape, -1)
+        return a.squeeze(-1) if squeeze else a
+
+    errors = tuple(
+        f"{it['clamping']} eps={1e3 * it['eps']:.0f} mV seed={it['seed']} split={it['split']}: "
+        f"{r['error']}"
+        for it, r in zip(items, recs)
+        if r.get("error")
+    )
+    ok = [r for r in recs if not r.get("error")]
+    n_t = len(ok[0]["t_trace"]) if ok else 0
+    acc_tr = np.array(
+        [r["accuracy_trace"] if not r.get("error") else [np.nan] * n_t for r in recs], dtype=float
+    ).reshape(*shape, n_t)
+    return Fig5Result(
+        **axes,
+        t_trace=np.array(ok[0]["t_trace"]) if ok else np.zeros(0),
+        accuracy_trace=acc_tr,
+        errors=errors,
+        accuracy=arr("accuracy"),
+        hinge=arr("hinge"),
+        E_class=arr("E_class"),
+        O=arr("O", squeeze=False),
+        G=arr("G", squeeze=False),
+        settings=MappingProxyType(settings),
+        runtime=float(sum(r["runtime"] for r in recs)),
+        elapsed=elapsed,
+    )
+
+
+def overclamping_experiment(
+    *,
+    eps: Sequence[float] = FIG5_EPS,
+    splits: Iterable[int] = range(N_RING),
+    clampings: Sequence[str] = CLAMPINGS,
+    seeds: Iterable[int] = (0,),
+    n_steps: int = FIG5_DEFAULTS["n_steps"],
+    half_steps: int = FIG5_DEFAULTS["half_steps"],
+    r: float = FIG5_DEFAULTS["r"],
+    device: str = FIG5_DEFAULTS["device"],
+    bias_scale: float = FIG5_BIAS_SCALE,
+    placement: Fig5Placement | Mapping[str, str] | None = None,
+    executor: Any = None,
+    max_workers: int | None = None,
+    path: Any = None,
+    progress: bool | None = None,
+) -> Fig5Result:
+    """Run the Fig. 5 comparison: every clamping × diameter × seed × split, on an executor.
+
+    Parameters
+    ----------
+    eps : sequence of float
+        Ring diameters, V (default `FIG5_EPS`: 83 … 417 mV).
+    splits : iterable of int
+        Linear splits (default all 8).
+    clampings : sequence of {"standard", "overclamp"}
+        Clamping modes compared (default both).
+    seeds : iterable of int
+        Hardware seeds (bias, initial gates); each seed is one simulated physical network.
+    n_steps : int
+        Learning steps of 100 µs per run.
+    half_steps : int
+        Steps between two adaptations of r₀ and two recorded samples (divides ``n_steps``).
+    r : float
+        Measured rate factor ``A_exp / A₀`` (Appendix C).
+    device : {"three_regime", "ohmic", "linear"}
+        Learning-edge device (`fig5_network`).
+    bias_scale : float
+        Standard deviation of the per-edge bias, V/s.
+    placement : Fig5Placement or mapping of its roles, optional
+        Node roles (default `Fig5Placement()`).
+    executor : concurrent.futures.Executor, optional
+        Where to run (default: a process pool); see `clln_theory.sweeps.run_sweep`.
+    max_workers : int, optional
+        Workers of the default process pool.
+    path : path-like, optional
+        Result file: makes the run resumable.
+    progress : bool, optional
+        Progress bar on standard error (default: only on a terminal).
+
+    Returns
+    -------
+    Fig5Result
+
+    Raises
+    ------
+    ArgumentError
+        An unknown clamping mode or a bad placement.
+    """
+    from ..sweeps import grid, run_sweep
+
+    eps_t = tuple(float(e) for e in eps)
+    splits_t = tuple(int(s) for s in splits)
+    seeds_t = tuple(int(s) for s in seeds)
+    modes = tuple(choice(c, "clampings", CLAMPINGS) for c in clampings)
+    settings = {
+        "n_steps": int(n_steps),
+        "half_steps": int(half_steps),
+        "r": float(r),
+        "device": str(device),
+        "bias_scale": float(bias_scale),
+        "gate_limits": list(FIG5_DEFAULTS["gate_limits"]),
+    }
+    if placement is not None:  # stored in every item (and result-file record) as a plain dict
+        pl = Fig5Placement.from_spec(placement)
+        settings["placement"] = {f.name: getattr(pl, f.name) for f in fields(pl)}
+    items = [
+        {**it, **settings} for it in grid(clamping=modes, eps=eps_t, seed=seeds_t, split=splits_t)
+    ]
+    res = run_sweep(
+        run_fig5_case,
+        items,
+        executor=executor,
+        max_workers=max_workers,
+        path=path,
+        progress=progress,
+        desc="Fig. 5",
+    )
+    shape = (len(modes), len(eps_t), len(seeds_t), len(splits_t))
+    return _collect(
+        items, res.results, shape, settings, res.elapsed,
+        clampings=modes, eps=np.array(eps_t), seeds=seeds_t, splits=splits_t,
+    )  # fmt: skip

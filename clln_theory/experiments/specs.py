@@ -1,0 +1,195 @@
+"""The validated experiment description: what `clln_theory.experiments.load_config` returns.
+
+Frozen dataclasses, one per section of the TOML schema (see `clln_theory.experiments.config`);
+built only by the config reader, read by the reproduction pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..inference import SolutionLine
+from ..model import DataPoint, Network
+
+__all__ = [
+    "BiasMeasurement",
+    "BiasSpec",
+    "DataSpec",
+    "ExperimentConfig",
+    "RateSpec",
+    "SweepSpec",
+    "TaskSpec",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One task of a description.
+
+    Attributes
+    ----------
+    name : str
+        Task name (``"alpha"``, ``"beta"``).
+    points : tuple of DataPoint
+        Nominal points (the network's supplies merged into every point's inputs).
+    lines : tuple of SolutionLine or None
+        Measured solution line of each point, or None.
+    fit_input : str or None
+        Input fitted to the measured lines.
+    G_star : tuple of float or None
+        Explicit linearization point, V.
+    """
+
+    name: str
+    points: tuple[DataPoint, ...]
+    lines: tuple[SolutionLine | None, ...]
+    fit_input: str | None
+    G_star: tuple[float, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateSpec:
+    """Learning rate: ``gamma`` is r γ in Ω/s (Eq. C1 with the measured factor r, App. C).
+
+    ``R0`` (Ω), ``C0`` (F), ``V0`` (V) and ``r`` are the components when the description gives
+    them (None when it gives ``gamma`` directly); then ``gamma`` is
+    `clln_theory.electrical.rule.learning_rate_gamma` of them and the network's one ``S``.
+    """
+
+    gamma: float
+    R0: float | None
+    C0: float | None
+    V0: float | None
+    r: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class BiasMeasurement:
+    """How one task measures the bias.
+
+    Attributes
+    ----------
+    task : str
+        The task's name.
+    kind : {"drift", "stationary"}
+        A drift test of the task trained alone, or the stationary point of a full-rank task.
+    file : str or None
+        Data file, relative to the data folder.
+    window : int or None
+        Drift: finite-difference velocities averaged.
+    skip : int
+        Drift: samples before the run.
+    direction : {"drift", "line"}
+        Drift: project on the drift's own direction or on the solution line.
+    point : tuple of float or None
+        Stationary: the point, V (or read from ``file`` at ``sample``).
+    sample : int or None
+        Stationary: sample index in ``file``.
+    """
+
+    task: str
+    kind: str
+    file: str | None
+    window: int | None
+    skip: int
+    direction: str
+    point: tuple[float, ...] | None
+    sample: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BiasSpec:
+    """The bias of a description.
+
+    Attributes
+    ----------
+    given : tuple of float or None
+        The bias, V/s, when given.
+    measurements : tuple of BiasMeasurement
+        Otherwise one measurement per task.
+    paper : tuple of float or None
+        A published value to compare with, V/s.
+    """
+
+    given: tuple[float, ...] | None
+    measurements: tuple[BiasMeasurement, ...]
+    paper: tuple[float, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class DataSpec:
+    """Measured files, relative to the data folder.
+
+    Attributes
+    ----------
+    D2 : str or None
+        The measured squared cycle span against τ.
+    Ebar : str or None
+        The measured combined error against τ.
+    cycles : tuple of str
+        Measured limit cycles.
+    """
+
+    D2: str | None
+    Ebar: str | None
+    cycles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """The periods of a description.
+
+    Attributes
+    ----------
+    tau : "data" or tuple of float
+        The measured periods, or the periods of the table, s.
+    cycles : tuple of float
+        Periods whose orbits are drawn in G-space, s.
+    """
+
+    tau: str | tuple[float, ...]
+    cycles: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentConfig:
+    """A complete, validated experiment description (schema: `clln_theory.experiments.config`).
+
+    Attributes
+    ----------
+    name, description : str
+        Identifier and one-line description.
+    network : Network
+        The linear theory's network; its learning edges, in order, define the gate vector.
+    output : str
+        Output node.
+    tasks : (TaskSpec, TaskSpec)
+        Task alpha, then task beta.
+    reference : tuple of float or None
+        Single-point tasks linearize at the point of their line nearest it, V.
+    eta : float
+        Clamping strength of ``M = (r γ / η) ∂²C/∂G²``.
+    gate_box : (float, float) or None
+        Gate limits, V; orbits leaving them are flagged.
+    rate : RateSpec
+    bias : BiasSpec
+    data : DataSpec
+    sweep : SweepSpec
+        The other sections.
+    source : str
+        Where the description came from.
+    """
+
+    name: str
+    description: str
+    network: Network
+    output: str
+    tasks: tuple[TaskSpec, TaskSpec]
+    reference: tuple[float, ...] | None
+    eta: float
+    gate_box: tuple[float, float] | None
+    rate: RateSpec
+    bias: BiasSpec
+    data: DataSpec
+    sweep: SweepSpec
+    source: str = ""

@@ -1,0 +1,369 @@
+"""The closed orbit at given times as an exact affine function of the bias: ``G = g + J B``.
+
+On the closed orbit of (D7)-(D11) of the paper every point is an **affine** function of ``B``:
+``G0`` of (D11) is linear in ``b_alpha`` and ``b_beta``, which are affine in ``B`` (D9), and the
+trajectory chains (D5), affine in its start and in ``B``. So for fixed tasks, period and sample
+times,
+
+    G(t_k; B) = g(t_k) + J(t_k) B,                                        (*)
+
+with ``g`` the orbit without bias and ``J`` the ``n x n`` sensitivity, exactly. `affine_cycle`
+builds (*); the bias fits of `clln_theory.inference.cycle_fit` solve it by least squares.
+
+The other functions are the building blocks those fits share: validated measured cycles
+(`measured_cycles`), cached orbits sampled at trial phases (`closed_orbits`, `sample_orbits`),
+their velocity (`orbit_velocity`) and the nearest points of a closed curve (`nearest_times`,
+`interpolate_cycle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import readonly, real_array, vector
+from .._checks import times as as_times
+from ..errors import ShapeError, TaskError
+from ..theory import LinearTask, periodic_orbit
+
+__all__ = [
+    "AffineCycle",
+    "MeasuredCycle",
+    "affine_cycle",
+    "check_linear_tasks",
+    "closed_orbits",
+    "interpolate_cycle",
+    "measured_cycles",
+    "nearest_times",
+    "orbit_velocity",
+    "sample_orbits",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AffineCycle:
+    """The closed orbit at given times as an affine function of the bias: ``G = g + J B``.
+
+    Attributes
+    ----------
+    tau : float
+        Period, s.
+    times : (m,) ndarray
+        Times, s, counted from the start of task alpha (any ``>= 0``; periodic in ``tau``).
+    g : (m, n) ndarray
+        Gates on the orbit without bias, V.
+    J : (m, n, n) ndarray
+        ``J[k, i, j] = dG_i(t_k) / dB_j``, s.
+    """
+
+    tau: float
+    times: NDArray
+    g: NDArray
+    J: NDArray
+
+    def __call__(self, B: ArrayLike) -> NDArray:
+        """Gates ``g + J B`` at the sample times, shape (m, n), V.
+
+        Parameters
+        ----------
+        B : (n,) array_like
+            Bias, V/s.
+        """
+        B = vector(B, "B", self.g.shape[1])
+        return self.g + self.J @ B
+
+
+def affine_cycle(
+    task_a: LinearTask, task_b: LinearTask, *, tau: float, times: ArrayLike
+) -> AffineCycle:
+    """The closed orbit (D11) sampled at ``times``, as an exact affine function of ``B``.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Task alpha (trained during ``[0, tau/2)`` of each period) and task beta.
+    tau : float
+        Period, s, ``> 0``.
+    times : (m,) array_like
+        Sample times, s, ``>= 0``, counted from the start of task alpha.
+
+    Returns
+    -------
+    AffineCycle
+        ``g`` (orbit at ``B = 0``) and ``J`` (its derivative with respect to ``B``).
+
+    Raises
+    ------
+    TaskError
+        If the two tasks share a null direction: then no closed orbit exists and the component
+        of ``B`` along that direction only makes the gates drift (see
+        `clln_theory.theory.periodic_orbit`); a closed cycle cannot be fitted.
+    ArgumentError
+        A ``tau`` that is not a finite number > 0, or a negative or non-finite time.
+    ShapeError
+        ``times`` not of shape (m,), m >= 1.
+
+    Notes
+    -----
+    ``J`` is found from ``n + 1`` orbits (``B = 0`` and the unit vectors), by differences that
+    are exact up to rounding. Cost: ``n + 1`` calls of `clln_theory.theory.periodic_orbit` and
+    of its trajectory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from clln_theory.theory import LinearTask, periodic_orbit
+    >>> u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
+    >>> a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
+    >>> b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
+    >>> model = affine_cycle(a, b, tau=0.5, times=np.linspace(0, 0.5, 7))
+    >>> B = np.array([0.3, -0.2])
+    >>> direct = periodic_orbit(a, b, B=B, tau=0.5).trajectory(np.linspace(0, 0.5, 7)).G
+    >>> bool(np.allclose(model(B), direct, rtol=0, atol=1e-12))
+    True
+    """
+    check_linear_tasks(task_a, task_b)
+    tau = float(as_times(tau, "tau"))
+    t = as_times(times, "times", positive=False)
+    if t.ndim != 1 or t.size == 0:
+        raise ShapeError(f"Argument `times` must have shape (m,), but has shape {t.shape}.")
+    return sample_orbits(closed_orbits(task_a, task_b, tau), tau, t)
+
+
+def check_linear_tasks(task_a: Any, task_b: Any) -> None:
+    """Raise `TaskError` unless both arguments are `LinearTask` objects.
+
+    Parameters
+    ----------
+    task_a, task_b : Any
+        The arguments to check.
+    """
+    if not isinstance(task_a, LinearTask) or not isinstance(task_b, LinearTask):
+        raise TaskError(
+            "Arguments `task_a` and `task_b` must be LinearTask objects, but are "
+            f"{type(task_a).__name__} and {type(task_b).__name__}."
+        )
+
+
+def closed_orbits(task_a: LinearTask, task_b: LinearTask, tau: float) -> list:
+    """The ``n + 1`` closed orbits at ``B = 0`` and ``B = e_j`` (phase-independent, cacheable).
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Tasks alpha and beta.
+    tau : float
+        Period, s.
+
+    Returns
+    -------
+    list of Orbit
+        ``B = 0`` first, then the unit vectors.
+
+    Raises
+    ------
+    TaskError
+        If the tasks share a null direction (no closed orbit).
+    """
+    n = task_a.n
+    basis = np.vstack([np.zeros(n), np.eye(n)])
+    orbits = [periodic_orbit(task_a, task_b, B=B, tau=tau) for B in basis]
+    if orbits[0].null_basis.shape[1]:
+        raise TaskError(
+            f"Tasks alpha and beta share {orbits[0].null_basis.shape[1]} null direction(s), so "
+            "there is no closed orbit (the bias along them drifts the gates away); fit a cycle "
+            "only to tasks whose rate matrices have no common null direction."
+        )
+    return orbits
+
+
+def sample_orbits(orbits: list, tau: float, t: NDArray) -> AffineCycle:
+    """The `AffineCycle` at times ``t`` from the orbits of `closed_orbits`.
+
+    Parameters
+    ----------
+    orbits : list of Orbit
+        From `closed_orbits`.
+    tau : float
+        Period, s.
+    t : (m,) ndarray
+        Times, s, ``>= 0``.
+
+    Returns
+    -------
+    AffineCycle
+    """
+    G = np.stack([o.trajectory(t).G for o in orbits])  # (n + 1, m, n)
+    g = G[0]
+    J = np.moveaxis(G[1:] - g, 0, -1)  # (m, n, n): J[k, i, j] = G_i(t_k; e_j) - g_i(t_k)
+    return AffineCycle(tau=tau, times=readonly(t, float), g=readonly(g), J=readonly(J))
+
+
+def orbit_velocity(
+    task_a: LinearTask, task_b: LinearTask, tau: float, t: NDArray, G: NDArray, B: NDArray
+) -> NDArray:
+    """``dG/dt`` of the orbit at times ``t``: the active task's (D2), V/s.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Tasks alpha (first half period) and beta.
+    tau : float
+        Period, s.
+    t : (m,) ndarray
+        Times, s (at a switching time, the task that starts there).
+    G : (m, n) ndarray
+        Gates on the orbit at those times, V.
+    B : (n,) ndarray
+        Bias, V/s.
+
+    Returns
+    -------
+    (m, n) ndarray
+    """
+    first = np.mod(t, tau) < 0.5 * tau
+    return np.where(first[:, None], task_a.velocity(G, B), task_b.velocity(G, B))
+
+
+def nearest_times(curve: NDArray, t_curve: NDArray, samples: NDArray) -> NDArray:
+    """Times of the points of a closed polyline nearest each sample (projection on segments).
+
+    Parameters
+    ----------
+    curve : (K + 1, n) ndarray
+        The polyline, V (first and last point the same for a closed curve).
+    t_curve : (K + 1,) ndarray
+        Times of its vertices, s.
+    samples : (m, n) ndarray
+        Points to project, V.
+
+    Returns
+    -------
+    (m,) ndarray
+        Time of each sample's nearest point, s (linear in time along a segment).
+    """
+    P0 = curve[:-1]
+    d = curve[1:] - P0  # (K, n) segments
+    dd = np.einsum("kn,kn->k", d, d)
+    dd = np.where(dd > 0, dd, 1.0)
+    w = np.einsum("mkn,kn->mk", samples[:, None, :] - P0[None], d) / dd
+    w = np.clip(w, 0.0, 1.0)
+    proj = P0[None] + w[..., None] * d[None]
+    dist = np.einsum("mkn,mkn->mk", samples[:, None, :] - proj, samples[:, None, :] - proj)
+    j = np.argmin(dist, axis=1)
+    rows = np.arange(samples.shape[0])
+    return t_curve[j] + w[rows, j] * (t_curve[j + 1] - t_curve[j])
+
+
+def interpolate_cycle(dense: AffineCycle, t: NDArray, B: NDArray) -> NDArray:
+    """Orbit points at times ``t`` by linear interpolation of a dense (closed) sampling, V.
+
+    Parameters
+    ----------
+    dense : AffineCycle
+        The orbit sampled densely over one period.
+    t : (m,) ndarray
+        Times within the period, s.
+    B : (n,) ndarray
+        Bias, V/s.
+
+    Returns
+    -------
+    (m, n) ndarray
+    """
+    curve = dense(B)
+    return np.column_stack([np.interp(t, dense.times, curve[:, i]) for i in range(curve.shape[1])])
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredCycle:
+    """Samples of one measured limit cycle, validated.
+
+    Attributes
+    ----------
+    tau : float
+        Period, s.
+    G : (m, n) ndarray
+        Gates over one period in time order, V.
+    dt : float
+        Time between two samples, s.
+    """
+
+    tau: float
+    G: NDArray
+    dt: float
+
+
+def measured_cycles(cycles: Any, n: int, *, spacing: Any = None) -> list[MeasuredCycle]:
+    """Validate measured cycles: ``(tau, samples_G)`` pairs or objects with ``tau`` and ``G``.
+
+    Parameters
+    ----------
+    cycles : sequence of (tau, samples_G) or CycleSamples
+        Each ``samples_G`` of shape (m_i, n), m_i >= 3, V; ``tau`` in s.
+    n : int
+        Number of gates.
+    spacing : float or (c,) array_like, optional
+        Time between samples, s; default ``tau / (m_i - 1)`` (one period, both ends included).
+
+    Returns
+    -------
+    list of MeasuredCycle
+
+    Raises
+    ------
+    ShapeError
+        Not a non-empty sequence, samples not of shape (m, n) with m >= 3, or ``spacing``
+        mis-sized.
+    TaskError
+        A sample that is not finite.
+    ArgumentError
+        A period or spacing that is not a finite number > 0.
+    """
+    if isinstance(cycles, (str, bytes)) or not isinstance(cycles, Sequence) or not cycles:
+        raise ShapeError(
+            "Argument `cycles` must be a non-empty sequence of (tau, samples_G) pairs or "
+            f"CycleSamples, but is {type(cycles).__name__}."
+        )
+    spacings = _spacing_list(spacing, len(cycles))
+    out = []
+    for i, c in enumerate(cycles):
+        if hasattr(c, "tau") and hasattr(c, "G"):
+            tau, G = c.tau, c.G
+        else:
+            try:
+                tau, G = c
+            except (TypeError, ValueError):
+                raise ShapeError(
+                    f"Entry {i} of `cycles` must be a (tau, samples_G) pair or a CycleSamples, "
+                    f"but is {type(c).__name__}."
+                ) from None
+        tau = float(as_times(tau, f"cycles[{i}].tau"))
+        G = real_array(G, f"cycles[{i}].G", finite=False)
+        if G.ndim != 2 or G.shape[1] != n or G.shape[0] < 3:
+            raise ShapeError(
+                f"Samples of cycle {i} must have shape (m, {n}) with m >= 3 (one row per "
+                f"sample, gates in the tasks' order), but have shape {G.shape}."
+            )
+        if not np.all(np.isfinite(G)):
+            raise TaskError(f"Samples of cycle {i} must be finite, but contain NaN or inf.")
+        sp = spacings[i] if spacings is not None else tau / (G.shape[0] - 1)
+        out.append(MeasuredCycle(tau=tau, G=G, dt=float(as_times(sp, f"spacing[{i}]"))))
+    return out
+
+
+def _spacing_list(spacing: Any, k: int) -> list[float] | None:
+    if spacing is None:
+        return None
+    sp = np.atleast_1d(real_array(spacing, "spacing"))
+    if sp.size == 1:
+        return [float(sp[0])] * k
+    if sp.shape != (k,):
+        raise ShapeError(
+            f"Argument `spacing` must be a scalar or have shape ({k},), but has shape {sp.shape}."
+        )
+    return [float(s) for s in sp]
