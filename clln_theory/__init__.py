@@ -66,12 +66,8 @@ _export("simulator.runs", "TrainingProtocol", "limit_cycle", "period_map", "Limi
 _export("simulator.runs", "SimulatedTrajectory")
 _export("simulator.runs", "simulate")
 _export("electrical.rule", "learning_rate_A0", "learning_rate_gamma")
-_export(
-    "experiments.compare",
-    "compare_theory_simulation",
-    "compare_with_measurement",
-    "calibrate_to_line",
-)
+_export("experiments.compare", "compare_theory_simulation", "compare_with_measurement")
+_export("inference.calibration", "calibrate_to_line", "calibrate_task")
 _export("experiments.compare", "CycleFailure")
 _export("experiments.paper", "experiment_tasks")
 _export("inference.cycle_fit", "infer_bias_from_cycle", "infer_bias_from_cycles", "CycleBiasFit")
@@ -84,7 +80,8 @@ _export(
 )
 _export("inference.calibration", "SolutionLine", "calibrate_point", "model_solution_line")
 _export("data", "default_data_dir", "load_curve", "load_cycle", "load_drift_test")
-_export("experiments.config", "ExperimentConfig", "load_config", "parse_config", "list_presets")
+_export("experiments.specs", "ExperimentConfig")
+_export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
 

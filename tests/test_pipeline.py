@@ -311,7 +311,7 @@ def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one
 
     taus = np.array([2.5e-4, 5e-4, 1e-3])  # the smallest periods, well below 2 / max eig(M)
     rep = reproduce("fig3", tau=taus, grid_points=0)
-    asym = small_tau(rep.tasks[0].linear, rep.tasks[1].linear, rep.B)
+    asym = small_tau(rep.tasks[0].linear, rep.tasks[1].linear, B=rep.B)
     assert not asym.compatible
 
     def slope(D2):  # D = slope * tau, least squares through the origin

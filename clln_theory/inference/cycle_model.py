@@ -226,7 +226,7 @@ def orbit_velocity(
     (m, n) ndarray
     """
     first = np.mod(t, tau) < 0.5 * tau
-    return np.where(first[:, None], task_a.velocity(G, B), task_b.velocity(G, B))
+    return np.where(first[:, None], task_a.velocity(G, B=B), task_b.velocity(G, B=B))
 
 
 def nearest_times(curve: NDArray, t_curve: NDArray, samples: NDArray) -> NDArray:
