@@ -5,7 +5,7 @@ import pytest
 
 from clln_theory.electrical.kirchhoff import contrastive_function, free_state
 from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
-from clln_theory.errors import ProtocolError
+from clln_theory.errors import ArgumentError
 from clln_theory.model.network import Network, star_network
 from clln_theory.model.tasks import DataPoint, Task
 
@@ -63,7 +63,7 @@ def test_classification_hinge():
     O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.5)
     assert active.tolist() == [False, True]
     assert O_C[0] == 0.05 and O_C[1] == pytest.approx(-0.009)
-    O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.25, protocol="overclamp", L0=V_P)
+    O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.25, clamping="overclamp", L0=V_P)
     assert w.tolist() == [0.0, 0.018]  # t_h = r0 |delta|, and 0 past the label
     assert O_C[1] == pytest.approx(0.25 * (-V_P))
     # a point past its label gets no force
@@ -75,15 +75,15 @@ def test_classification_hinge():
 def test_overclamping_F5():
     net, G = star_network(), np.array([3.0, 3.5])
     task = Task([point(V_P, 0.31)], "Output")
-    res = coupled_learning_force(net, G, task, eta=0.25, protocol="overclamp", L0=V_P)
+    res = coupled_learning_force(net, G, task, eta=0.25, clamping="overclamp", L0=V_P)
     O = res.O_F[0]
     assert res.O_C[0] == pytest.approx(O + 0.25 * (V_P * np.sign(0.31 - O) - O), rel=1e-15)
     assert res.weight[0] == pytest.approx(abs(0.31 - O))
     np.testing.assert_allclose(res.F, res.weight[0] * res.F_points[0], rtol=1e-15)
-    with pytest.raises(ProtocolError, match="L0"):
-        coupled_learning_force(net, G, task, protocol="overclamp")
-    with pytest.raises(ProtocolError, match="protocol"):
-        coupled_learning_force(net, G, task, protocol="nudge")
+    with pytest.raises(ArgumentError, match="L0"):
+        coupled_learning_force(net, G, task, clamping="overclamp")
+    with pytest.raises(ArgumentError, match="clamping"):
+        coupled_learning_force(net, G, task, clamping="nudge")
 
 
 def test_differential_clamp_moves_both_nodes_half_way():

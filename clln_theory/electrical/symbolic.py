@@ -38,7 +38,8 @@ from sympy.polys.matrices import DomainMatrix
 from ..errors import SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .kirchhoff import _check_eta, _hinge_satisfied, free_state
+from .kirchhoff import free_state
+from .nudge import check_eta, nudge_amplitudes
 
 __all__ = [
     "DEFAULT_MAX_GATES",
@@ -425,13 +426,13 @@ class _DummyPoint:
 
 def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float):
     """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
-    _check_eta(eta)
+    check_eta(eta)
     O_F = free_state(network, G, task).O
-    off = _hinge_satisfied(O_F, task)
+    eta_p = nudge_amplitudes(O_F, task.labels, eta=eta, classification=task.kind == "classification")
     C = model.domain.zero
     F = [model.domain.zero] * network.n_gates
     for p, point in enumerate(task.points):
-        if off[p]:
+        if eta_p[p] == 0.0:  # switched off by the hinge of Appendix A
             continue
         el = model.point_elements(dict(point.inputs), point.label, eta)
         C += el["C"]

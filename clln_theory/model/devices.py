@@ -15,7 +15,7 @@ Models
 ``ThreeRegimeMOSFET``
     The transistor of the experiment: ohmic (Eq. (2)), saturation ``S Vov**2 / 2`` and an
     exponential subthreshold tail (0.1 V/decade) below an overdrive of 0.096 V, used by the
-    nonlinear simulator (`clln_theory.electrical.circuit`, `clln_theory.simulator.runs`).
+    nonlinear simulator (`clln_theory.electrical.circuit`, `clln_theory.simulator`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from .._checks import positive
 
 __all__ = [
     "SUBTHRESHOLD_SLOPE",
@@ -174,15 +176,8 @@ class ThreeRegimeMOSFET:
     is_linear: bool = False
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.transition) and self.transition > 0):
-            raise ValueError(
-                f"ThreeRegimeMOSFET `transition` must be a finite positive voltage, got "
-                f"{self.transition!r}."
-            )
-        if not (np.isfinite(self.slope) and self.slope > 0):
-            raise ValueError(
-                f"ThreeRegimeMOSFET `slope` must be a finite positive V/decade, got {self.slope!r}."
-            )
+        object.__setattr__(self, "transition", positive(self.transition, "transition", unit="V"))
+        object.__setattr__(self, "slope", positive(self.slope, "slope", unit="V/decade"))
 
     def _magnitude(self, G, S, V_T, Va, Vb):
         """``(s, f, df/dVov, df/dVds)`` with ``I = s f``."""
