@@ -18,10 +18,10 @@ from clln_theory.experiments.paper import (
     V_PLUS,
     experiment_tasks,
 )
+from clln_theory.metrics import cycle_span, task_errors
 from clln_theory.model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.model.network import periodic_lattice, star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.metrics import cycle_span, task_errors
 from clln_theory.simulator import (
     TrainingProtocol,
     limit_cycle,

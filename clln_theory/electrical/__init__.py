@@ -1,6 +1,7 @@
 """The physics at one gate vector G: Kirchhoff free and clamped states of linear networks,
 the damped-Newton solver of nonlinear circuits, the nudge and hinge of Coupled Learning (one
-definition for the theory and the simulator), the learning force and rate and the exact symbolic model (sympy; loaded on first use).
+definition for the theory and the simulator), the learning force and rate, and the exact
+symbolic model (sympy; loaded on first use).
 """
 
 from __future__ import annotations

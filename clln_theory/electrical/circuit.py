@@ -11,7 +11,8 @@ a learning edge. ``F_i`` is the net current *leaving* node ``i``.
 
 The solve is a damped Newton method with the analytic Jacobian
 ``J_ij = sum_e A[e, i] (dI_e/dVa A+[e, j] + dI_e/dVb A-[e, j])`` (dense below
-`NEWTON_DENSE_MAX_INTERIOR` interior nodes, sparse LU above) and a backtracking line search on ``|F|``.
+`NEWTON_DENSE_MAX_INTERIOR` interior nodes, sparse LU above) and a backtracking line search on
+``|F|``.
 It stops only when both the current residual and the Newton correction are small; on failure it
 raises `ConvergenceError` naming the node with the largest residual.
 

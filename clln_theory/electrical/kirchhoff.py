@@ -541,4 +541,3 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     )
     clamped = s.clamped_state(free, free.O + eta_p * (task.labels - free.O))  # (1)
     return float(np.mean(clamped.P - free.P))
-

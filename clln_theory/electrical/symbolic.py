@@ -428,7 +428,8 @@ def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: 
     """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
     check_eta(eta)
     O_F = free_state(network, G, task).O
-    eta_p = nudge_amplitudes(O_F, task.labels, eta=eta, classification=task.kind == "classification")
+    classification = task.kind == "classification"
+    eta_p = nudge_amplitudes(O_F, task.labels, eta=eta, classification=classification)
     C = model.domain.zero
     F = [model.domain.zero] * network.n_gates
     for p, point in enumerate(task.points):

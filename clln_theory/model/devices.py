@@ -156,7 +156,8 @@ class ThreeRegimeMOSFET:
     ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the
     factor ``(Vtr - Vds/2) ln(10)/n`` (ohmic side, 2.2 as ``Vds -> 0``) or ``Vtr ln(10)/(2n)``
     (saturated, 1.105): the model is C⁰, not C¹, across the threshold, as specified. The damped
-    Newton of `clln_theory.electrical.circuit` copes with this kink (line search on the current residual).
+    Newton of `clln_theory.electrical.circuit` copes with this kink (line search on the current
+    residual).
 
     Examples
     --------

@@ -414,9 +414,7 @@ class Network:
         """
         imposed = [str(n) for n in imposed]
         if not imposed:
-            raise NetworkError(
-                "At least one node voltage must be imposed, but `imposed` is empty."
-            )
+            raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
         if len(set(imposed)) != len(imposed):
             raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
         idx = np.array([self.node(n) for n in imposed], dtype=np.intp)

@@ -90,6 +90,7 @@ class TrainingProtocol:
     def __post_init__(self) -> None:
         clamping, L0 = check_clamping(self.clamping, self.L0)
         set_ = object.__setattr__
+        set_(self, "clamping", clamping)
         set_(self, "L0", L0)
         set_(self, "eta", check_eta(self.eta))
         set_(self, "t_h", positive(self.t_h, "t_h", unit="s"))

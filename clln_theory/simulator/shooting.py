@@ -211,8 +211,10 @@ def _iterate(P: _PeriodMap, G: np.ndarray, tol: float, max_periods: int, tau: fl
     return G, PG, res
 
 
-def _cycle(P: _PeriodMap, G: np.ndarray, PG: np.ndarray, max_samples: int):
-    """Monodromy, multipliers, the recorded period and the errors of the cycle through ``G``."""
+def _cycle(
+    P: _PeriodMap, G: np.ndarray, PG: np.ndarray, res: float, method: str, max_samples: int
+) -> LimitCycle:
+    """The cycle through ``G``: monodromy, multipliers, the recorded period, span and errors."""
     run = P.run
     J = P.monodromy(G, PG)
     mult = np.linalg.eigvals(J)
@@ -230,7 +232,31 @@ def _cycle(P: _PeriodMap, G: np.ndarray, PG: np.ndarray, max_samples: int):
         two_task_error(*(task_errors(run.outputs(g, k), t) for k, t in enumerate(run.tasks)))
         for g in (G_half, G_end)
     ]
-    return J, mult, traj, G_half, G_end, E
+    return LimitCycle(
+        G0=readonly(G, float),
+        G_half=readonly(G_half, float),
+        span=cycle_span(G_half, G_end),  # (4)
+        Ebar=combined_error(E[0], E[1]),  # (A4)
+        E_half=E[0],
+        E_end=E[1],
+        monodromy=readonly(J, float),
+        multipliers=np.array(mult),
+        n_periods=P.count,
+        residual=res,
+        method=method,
+        converged=True,
+        trajectory=traj,
+        tau=run.tau,
+    )
+
+
+def _start(run: Runner, G0: Any) -> np.ndarray:
+    """The checked starting guess: ``G0``, or the centre of the gate box."""
+    if G0 is None:
+        if run.limits is None:
+            raise ProtocolError("Without gate limits `G0` is required (no box centre to start).")
+        G0 = 0.5 * (run.limits[0] + run.limits[1])
+    return check_G0(run.network, G0, run.limits)
 
 
 def limit_cycle(
@@ -329,11 +355,7 @@ def limit_cycle(
         gate_limits=gate_limits,
         engine=engine,
     )
-    if G0 is None:
-        if run.limits is None:
-            raise ProtocolError("Without gate limits `G0` is required (no box centre to start).")
-        G0 = 0.5 * (run.limits[0] + run.limits[1])
-    G = check_G0(network, G0, run.limits)
+    G = _start(run, G0)
     choice(method, "method", ("shooting", "iterate"))
     tol = positive(tol, "tol", unit="V")
     P = _PeriodMap(run, positive(fd_step, "fd_step", unit="V"))
@@ -344,20 +366,4 @@ def limit_cycle(
         G, PG, res, converged = _shoot(P, G, tol, max_periods)
     if not converged:  # plain iteration, or the fallback of a failed shooting
         G, PG, res = _iterate(P, G, tol, max_periods, run.tau)
-    J, mult, traj, G_half, G_end, E = _cycle(P, G, PG, max_samples)
-    return LimitCycle(
-        G0=readonly(G, float),
-        G_half=readonly(G_half, float),
-        span=cycle_span(G_half, G_end),  # (4)
-        Ebar=combined_error(E[0], E[1]),  # (A4)
-        E_half=E[0],
-        E_end=E[1],
-        monodromy=readonly(J, float),
-        multipliers=np.array(mult),
-        n_periods=P.count,
-        residual=res,
-        method=method if converged else "iterate",
-        converged=True,
-        trajectory=traj,
-        tau=run.tau,
-    )
+    return _cycle(P, G, PG, res, method if converged else "iterate", max_samples)

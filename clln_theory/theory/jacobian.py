@@ -454,7 +454,8 @@ def linearize(
     eta : float in (0, 1]
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
-        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small networks;
+        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small
+        networks;
         it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
         ``G_star`` on the solution manifold.
     curvature : {"auto", "exact", "gauss-newton", "solution"}
