@@ -115,6 +115,16 @@ def task_errors(outputs: Any, task: Any) -> np.ndarray:
 def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
     """Error of a two-task experiment ``E = (E_alpha + E_beta) / 2`` (A3).
 
+    Parameters
+    ----------
+    E_alpha, E_beta : float or array_like
+        Task errors (A1)/(A2) of tasks α and β, V².
+
+    Returns
+    -------
+    E : float or ndarray
+        V².
+
     Examples
     --------
     >>> round(two_task_error(1e-4, 3e-4), 12)
@@ -177,6 +187,23 @@ def accuracy(O: Any, labels: Any) -> Any:
     The class of a point is the sign of its label (Appendix A, ``L+ = -L-``); an output exactly
     0 is counted wrong.
 
+    Parameters
+    ----------
+    O : (..., N) array_like
+        Outputs, V.
+    labels : (N,) array_like
+        Labels, V.
+
+    Returns
+    -------
+    float or (...) ndarray
+        Fraction in [0, 1].
+
+    Raises
+    ------
+    ShapeError
+        Mismatched shapes or non-finite values.
+
     Examples
     --------
     >>> accuracy([0.02, -0.01, 0.01, 0.0], [0.018, -0.018, -0.018, 0.018])
@@ -194,6 +221,23 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     far its output falls short of its label in the label's direction, and not at all beyond it.
     (The paper plots a "hinge loss" in Fig. 5C without defining it; this is the linear form of
     the hinge of (A2).)
+
+    Parameters
+    ----------
+    O : (..., N) array_like
+        Outputs, V.
+    labels : (N,) array_like
+        Labels, V.
+
+    Returns
+    -------
+    float or (...) ndarray
+        V.
+
+    Raises
+    ------
+    ShapeError
+        Mismatched shapes or non-finite values.
 
     Examples
     --------

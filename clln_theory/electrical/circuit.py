@@ -85,6 +85,7 @@ def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
         Gate voltages, V.
     V : (n_nodes,) array_like
@@ -123,8 +124,11 @@ def node_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     V : (n_nodes,) array_like
+        Node voltages, V.
 
     Returns
     -------
@@ -454,6 +458,7 @@ def solve_circuit(
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
         Gate voltages, V.
     imposed : sequence of str

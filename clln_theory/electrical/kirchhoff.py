@@ -106,6 +106,7 @@ class InteriorSolver:
     L_IB : scipy.sparse matrix
         The interior-by-imposed block of ``L``.
     n_nodes : int
+        Number of nodes.
 
     Raises
     ------
@@ -411,9 +412,11 @@ def free_state(network: Network, G: Any, task: Task) -> State:
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
         Gate voltages, V.
     task : Task
+        Fixes the imposed inputs and the output.
 
     Returns
     -------
@@ -443,8 +446,11 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Fixes the imposed inputs and the output.
     O_C : (n_points,) array_like
         Clamped output per point, V. For a differential output ``O = V+ - V-`` the nudge
         ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
@@ -473,7 +479,9 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     V : (n_nodes,) or (k, n_nodes) array_like
         Node voltages, V.
 
@@ -508,7 +516,9 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
         Regression: every point clamped at ``O_C = O_F + eta delta`` (1). Classification: points
         beyond their label in the label's direction are not clamped (Appendix A).

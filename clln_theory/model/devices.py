@@ -48,11 +48,49 @@ class Device(Protocol):
 
     is_linear: bool
 
-    def current(self, G, S, V_T, Va, Vb) -> np.ndarray: ...
+    def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
+        """Current from node a to node b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
+        ...
 
     def current_and_derivatives(
         self, G, S, V_T, Va, Vb
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The current and its derivatives.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +109,64 @@ class LinearDevice:
     is_linear: bool = True
 
     def conductance(self, G, S, V_T) -> np.ndarray:
-        """Conductance ``K = S (G - V_T)`` in siemens (no check of sign here)."""
+        """Conductance ``K = S (G - V_T)`` (no check of sign here).
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V (all three broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Siemens.
+        """
         return np.asarray(S) * (np.asarray(G, dtype=float) - np.asarray(V_T))
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b: ``K (Va - Vb)``."""
+        """Current from a to b: ``K (Va - Vb)``.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         return self.conductance(G, S, V_T) * (np.asarray(Va) - np.asarray(Vb))
 
     def current_and_derivatives(self, G, S, V_T, Va, Vb):
-        """``(I, dI/dVa, dI/dVb, dI/dG)`` of the linear resistor."""
+        """``(I, dI/dVa, dI/dVb, dI/dG)`` of the linear resistor.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
         K = self.conductance(G, S, V_T)
         dV = np.asarray(Va, dtype=float) - np.asarray(Vb, dtype=float)
         return K * dV, K, -K, np.asarray(S) * dV
@@ -103,13 +190,47 @@ class OhmicMOSFET:
     is_linear: bool = False
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b (amperes)."""
+        """Current from a to b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         Va = np.asarray(Va, dtype=float)
         Vb = np.asarray(Vb, dtype=float)
         return np.asarray(S) * (np.asarray(G) - np.asarray(V_T) - 0.5 * (Va + Vb)) * (Va - Vb)
 
     def current_and_derivatives(self, G, S, V_T, Va, Vb):
-        """``(I, dI/dVa, dI/dVb, dI/dG)`` of Eq. (2)."""
+        """``(I, dI/dVa, dI/dVb, dI/dG)`` of Eq. (2).
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
         Va = np.asarray(Va, dtype=float)
         Vb = np.asarray(Vb, dtype=float)
         S = np.asarray(S, dtype=float)
@@ -147,6 +268,11 @@ class ThreeRegimeMOSFET:
         ``Vtr``, the overdrive at which the exponential tail is matched on, V (0.096 V).
     slope : float
         ``n``, volts per decade of the subthreshold tail (0.1 V/decade).
+
+    Raises
+    ------
+    ArgumentError
+        ``transition`` or ``slope`` not a finite number > 0.
 
     Notes
     -----
@@ -206,7 +332,24 @@ class ThreeRegimeMOSFET:
         return s, f, f_ov, f_ds
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b (amperes)."""
+        """Current from a to b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         s, f, _, _ = self._magnitude(G, S, V_T, Va, Vb)
         return s * f
 
@@ -215,6 +358,22 @@ class ThreeRegimeMOSFET:
 
         For ``Va >= Vb`` (source b): ``dI/dVa = f_ds``, ``dI/dVb = -f_ov - f_ds``,
         ``dI/dG = f_ov``; for ``Va < Vb`` (source a) the mirror image.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
         """
         s, f, f_ov, f_ds = self._magnitude(G, S, V_T, Va, Vb)
         fwd = s > 0

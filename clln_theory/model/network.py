@@ -129,14 +129,17 @@ class Network:
     Attributes
     ----------
     node_index : mapping str -> int
+        Node name -> index.
     tail, head : (n_edges,) int arrays
         Node indices of ``a`` and ``b`` of each edge.
     learning_mask : (n_edges,) bool array
+        True at learning edges.
     gate_edges : (n_gates,) int array
         Edge index of each gate, in gate order.
     gate_names : tuple of str
         Edge name of each gate, in gate order.
     S, V_T : (n_gates,) float arrays
+        Device slope (A/V²) and threshold (V) of every gate.
     K_fixed : (n_edges,) float array
         Conductance of fixed edges; 0 at learning edges.
     incidence : (n_edges, n_nodes) sparse CSR matrix
@@ -534,6 +537,30 @@ def from_networkx(
     is a fixed conductance; every other edge is a learning edge with attributes ``S``/``V_T``
     if present, else the defaults. Edge orientation follows ``graph.edges`` order.
 
+    Parameters
+    ----------
+    graph : networkx.Graph
+        A simple graph (no multigraph).
+    S : float
+        Default slope of learning edges, A/V² (`PAPER_S`).
+    V_T : float
+        Default threshold of learning edges, V (`PAPER_V_T`).
+    conductance_attr : str
+        Edge attribute holding a fixed conductance, S.
+    device : Device, optional
+        Learning-edge model (default `LinearDevice`).
+    name : str
+        Free-form label of the network.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        A multigraph, or any check of `Network`.
+
     Examples
     --------
     >>> import networkx as nx
@@ -611,6 +638,26 @@ def periodic_lattice(
 
     Node ``"i,j"`` (row i, column j) joins ``"i,j+1"`` and ``"i+1,j"`` (indices mod L). The
     paper's large network (Figs. 1 and 5) is ``periodic_lattice(4)``: 16 nodes, 32 edges.
+
+    Parameters
+    ----------
+    L : int
+        Side, >= 3.
+    S : float
+        Slope of every edge, A/V² (`PAPER_S`).
+    V_T : float
+        Threshold of every edge, V (`PAPER_V_T`).
+    device : Device, optional
+        Learning-edge model (default `LinearDevice`).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        ``L`` not an integer >= 3.
 
     Examples
     --------

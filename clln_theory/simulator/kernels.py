@@ -190,7 +190,26 @@ class FastTask:
         self.x_prev = [None] * task.n_points
 
     def output(self, G: Sequence[float], p: int) -> float:
-        """Free output of point ``p`` at ``G`` (a list of floats), V."""
+        """Free output of point ``p`` at ``G``.
+
+        Parameters
+        ----------
+        G : sequence of float
+            Gate voltages, V (a list: the kernel computes in plain floats).
+        p : int
+            Point index.
+
+        Returns
+        -------
+        float
+            V.
+
+        Raises
+        ------
+        ConvergenceError
+            The current law at the output node has no physical root, or the scalar Newton did
+            not converge.
+        """
         Ksum, Ku, gates, lo, hi = self.points[p]
         if self.kind == "linear":
             num, den = Ku, Ksum

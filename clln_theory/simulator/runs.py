@@ -184,11 +184,34 @@ class Runner:
             self.kernels = [GeneralTask(network, t) for t in tasks]
 
     def task_of_half(self, h: int) -> int:
-        """Index of the task trained in half period ``h``."""
+        """Index of the task trained in half period ``h``.
+
+        Parameters
+        ----------
+        h : int
+            Half-period index (0 is the first half of the run).
+
+        Returns
+        -------
+        int
+        """
         return h % len(self.tasks)
 
     def outputs(self, G: np.ndarray, k: int) -> np.ndarray:
-        """Free outputs of every point of task ``k`` at ``G``, V."""
+        """Free outputs of every point of task ``k`` at ``G``.
+
+        Parameters
+        ----------
+        G : (n_gates,) ndarray
+            Gate voltages, V.
+        k : int
+            Task index.
+
+        Returns
+        -------
+        (n_points,) ndarray
+            V.
+        """
         ker = self.kernels[k]
         if self.engine == "fast":
             Gl = G.tolist()
@@ -196,7 +219,20 @@ class Runner:
         return np.array([ker.output(G, p)[0] for p in range(self.tasks[k].n_points)])
 
     def r0(self, G: np.ndarray, k: int) -> float:
-        """Overclamping r₀ for task k (s/V): fixed, or adapted so the mean hold time is t_h."""
+        """Overclamping r₀ for task ``k``: fixed, or adapted so the mean hold time is t_h.
+
+        Parameters
+        ----------
+        G : (n_gates,) ndarray
+            Gate voltages, V.
+        k : int
+            Task index.
+
+        Returns
+        -------
+        float
+            s/V (0 when every active point sits at its label).
+        """
         prot = self.protocol
         if prot.r0 is not None:
             return prot.r0
@@ -212,7 +248,17 @@ class Runner:
         return prot.t_h * len(d) / tot if tot > 0 else 0.0
 
     def clip(self, G: np.ndarray) -> np.ndarray:
-        """``G`` clipped to the gate box (as a float array)."""
+        """``G`` clipped to the gate box (as a float array).
+
+        Parameters
+        ----------
+        G : (n_gates,) ndarray
+            Gate voltages, V.
+
+        Returns
+        -------
+        (n_gates,) ndarray
+        """
         if self.limits is None:
             return np.asarray(G, dtype=float)
         return np.clip(G, self.limits[0], self.limits[1])
@@ -222,6 +268,24 @@ class Runner:
 
         The stride counts steps from the start of the run (step ``h * n_half`` opens half
         period ``h``), so a stride longer than a half period still samples.
+
+        Parameters
+        ----------
+        G : (n_gates,) ndarray
+            Gate voltages, V.
+        h : int
+            Half-period index.
+        record : int
+            Steps between samples (0: no samples).
+        t0 : float
+            Time at the start of the half period, s.
+
+        Returns
+        -------
+        G : (n_gates,) ndarray
+            Gates at the end, V.
+        times, samples : list
+            Sample times (s) and gates (V).
         """
         k = self.task_of_half(h)
         r0 = self.r0(G, k) if self.protocol.overclamp else 0.0
@@ -229,7 +293,30 @@ class Runner:
         return kernel(self, G, k, r0, record, t0, h * self.n_half)
 
     def run(self, G0: np.ndarray, n_halves: int, record: int, h0: int = 0):
-        """Discrete run of ``n_halves`` half periods; returns ``(G, times, samples, active)``."""
+        """Discrete run of ``n_halves`` half periods.
+
+        Parameters
+        ----------
+        G0 : (n_gates,) ndarray
+            Initial gates, V.
+        n_halves : int
+            Number of half periods.
+        record : int
+            Steps between samples (0: no samples but the initial state).
+        h0 : int
+            Index of the first half period.
+
+        Returns
+        -------
+        G : (n_gates,) ndarray
+            Final gates, V.
+        times : list of float
+            Sample times, s (the final state is always sampled when ``record`` is nonzero).
+        samples : list
+            Gates at the sample times, V.
+        active : list of int
+            Task trained up to each sample.
+        """
         t_h = self.protocol.t_h
         G = np.array(G0, dtype=float)
         times: list[float] = [h0 * self.n_half * t_h]
@@ -249,11 +336,38 @@ class Runner:
         return G, times, samples, active
 
     def period(self, G: np.ndarray) -> np.ndarray:
-        """The period map: state after one full period (two half periods) from task α."""
+        """The period map: state after one full period (two half periods) from task α.
+
+        Parameters
+        ----------
+        G : (n_gates,) ndarray
+            Gate voltages, V.
+
+        Returns
+        -------
+        (n_gates,) ndarray
+            V.
+        """
         return self.run(G, 2, 0)[0]
 
     def trajectory(self, times, samples, active, mode: str) -> SimulatedTrajectory:
-        """The record of a run: outputs and task errors (A1)/(A2) at every sample."""
+        """The record of a run: outputs and task errors (A1)/(A2) at every sample.
+
+        Parameters
+        ----------
+        times : sequence of float
+            Sample times, s.
+        samples : sequence of array_like
+            Gates at the sample times, V.
+        active : sequence of int
+            Task trained up to each sample.
+        mode : {"discrete", "continuum"}
+            How the run was made.
+
+        Returns
+        -------
+        SimulatedTrajectory
+        """
         G = np.array([np.asarray(s, dtype=float) for s in samples])
         outs = []
         for k in range(len(self.tasks)):

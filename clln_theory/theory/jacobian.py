@@ -111,6 +111,7 @@ class ForceJacobian:
         constraints (a satisfiable task: every error is then a distance to the solution
         manifold); nonzero only for a task whose minimum keeps residual errors.
     eta : float
+        Nudge amplitude.
     asymmetry : float
         ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``), computed on access.
     """
@@ -235,6 +236,7 @@ def force_jacobian(
         Regression, or classification with the hinge of Appendix A (points past their label
         contribute nothing; a point exactly at its label counts as nudged).
     eta : float in (0, 1]
+        Nudge amplitude of (1).
     curvature : {"auto", "exact", "gauss-newton", "solution"}
         ``"exact"`` always adds the curvature term (cost: one multi-RHS solve and a dense
         ``n_gates**2`` matrix); ``"gauss-newton"`` never does (exact only at a solution);
@@ -335,8 +337,11 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Regression, or classification with the hinge of Appendix A.
     eta : float in (0, 1]
         ``C_eta = mean_p (P_C,p - P_F,p)`` with ``O_C = O_F + eta delta``; ``eta = 1`` is the
         paper's C.
@@ -390,6 +395,14 @@ def force_jacobian_fd(
 
     Parameters
     ----------
+    network : Network
+        Linear device.
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    task : Task
+        The task whose mean force is differentiated.
+    eta : float in (0, 1]
+        Nudge amplitude (standard clamping).
     h : float
         Gate step, V. Truncation error ~``h**2 |F'''|``, round-off ~``eps |F| / h``; 1e-5 V
         balances them for gates of a few volts (about 9-10 correct digits).
@@ -444,6 +457,7 @@ def linearize(
     network : Network
         Linear device (Appendix D).
     task : Task
+        The task trained near ``G_star``.
     G_star : (n_gates,) array_like
         A solution: a zero of the mean force (every ``delta_p = 0``, or a minimum of C with
         residual errors), V. Find one with `nearest_solution` or `joint_solution`.
@@ -452,6 +466,7 @@ def linearize(
     r : float
         Measured rate factor ``A_exp/A0`` (Appendix C), > 0.
     eta : float in (0, 1]
+        Nudge amplitude of (1).
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
         ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small
@@ -553,6 +568,7 @@ def nearest_solution(
     Parameters
     ----------
     network : Network
+        Linear device.
     task : Task or sequence of Task
         With several tasks, the manifold is the intersection (joint solutions).
     G_ref : (n_gates,) array_like
@@ -560,6 +576,7 @@ def nearest_solution(
     tol : float
         Volts: stop when every ``|delta_p| <= tol`` and the step is below ``tol * 1e3``.
     max_iter : int
+        Iteration budget.
 
     Returns
     -------
@@ -625,11 +642,43 @@ def nearest_solution(
     )
 
 
-def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, **kw) -> np.ndarray:
+def joint_solution(
+    network: Network,
+    task_a: Task,
+    task_b: Task,
+    G_guess: Any,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 50,
+) -> np.ndarray:
     """Joint solution of two tasks: the point of both solution manifolds nearest ``G_guess``.
 
-    Same as ``nearest_solution(network, [task_a, task_b], G_guess, **kw)``; raises
-    `ConvergenceError` when the tasks are incompatible (no joint solution).
+    Same as ``nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)``.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device.
+    task_a, task_b : Task
+        The two tasks.
+    G_guess : (n_gates,) array_like
+        Reference point, V.
+    tol : float
+        Volts, as in `nearest_solution`.
+    max_iter : int
+        Iteration budget, as in `nearest_solution`.
+
+    Returns
+    -------
+    G : (n_gates,) ndarray
+        V.
+
+    Raises
+    ------
+    ConvergenceError
+        The tasks are incompatible (no joint solution) or the iteration did not converge.
+    ArgumentError
+        A bad ``tol`` or ``max_iter``.
 
     Examples
     --------
@@ -640,4 +689,4 @@ def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, *
     >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)
     array([2.4315, 2.3872])
     """
-    return nearest_solution(network, [task_a, task_b], G_guess, **kw)
+    return nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)
