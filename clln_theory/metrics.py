@@ -27,8 +27,8 @@ __all__ = [
 
 def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """Outputs and labels as float arrays of matching last axis, finite (else `ShapeError`)."""
-    O = real_array(O, "O", finite=False, error=ShapeError)
-    labels = real_array(labels, "labels", finite=False, error=ShapeError)
+    O = real_array(O, "O", error=ShapeError)
+    labels = real_array(labels, "labels", error=ShapeError)
     if labels.ndim != 1 or labels.size == 0:
         raise ShapeError(
             f"Argument `labels` must have shape (n_points,), but has shape {labels.shape}."
@@ -38,8 +38,6 @@ def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
             f"Argument `O` must have shape (..., {labels.size}) to match `labels`, but has shape "
             f"{O.shape}."
         )
-    if not (np.all(np.isfinite(O)) and np.all(np.isfinite(labels))):
-        raise ShapeError("Arguments `O` and `labels` must be finite, but contain NaN or inf.")
     return O, labels
 
 

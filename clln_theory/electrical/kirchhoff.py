@@ -342,14 +342,7 @@ class KirchhoffSolver:
         ShapeError
             ``O_C`` of the wrong shape or not finite.
         """
-        O_C = np.asarray(O_C, dtype=float)
-        if O_C.shape != (self.task.n_points,):
-            raise ShapeError(
-                f"Argument `O_C` must have shape ({self.task.n_points},) (one clamped output per "
-                f"point), but has shape {O_C.shape}."
-            )
-        if not np.all(np.isfinite(O_C)):
-            raise ShapeError("Argument `O_C` must be finite, but contains NaN or inf.")
+        O_C = real_array(O_C, "O_C", shape=(self.task.n_points,), error=ShapeError)
         nudge = O_C - free.O
         out = free.V[:, self.idx_out] + np.multiply.outer(nudge, output_split(self.idx_out.size))
         VB = np.hstack([np.asarray(self.task.inputs), out])
@@ -498,13 +491,11 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
     2.0
     """
     K = network.conductances(G)
-    V = np.asarray(V, dtype=float)
-    if V.shape[-1] != network.n_nodes:
+    V = real_array(V, "V", error=ShapeError)
+    if V.shape[-1:] != (network.n_nodes,):
         raise ShapeError(
             f"Argument `V` must have shape (..., {network.n_nodes}), but has shape {V.shape}."
         )
-    if not np.all(np.isfinite(V)):
-        raise ShapeError("Argument `V` must be finite, but contains NaN or inf.")
     dV = V[..., network.tail] - V[..., network.head]
     P = (dV**2) @ K
     return float(P) if np.ndim(P) == 0 else P

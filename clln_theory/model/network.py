@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .._checks import readonly
+from .._checks import gate_vector, readonly
 from ..errors import DeviceError, NetworkError, ShapeError
 from .devices import Device, LinearDevice
 
@@ -312,15 +312,7 @@ class Network:
         ShapeError
             A wrong last axis, or a NaN/inf entry.
         """
-        G = np.asarray(G, dtype=float)
-        if G.ndim == 0 or G.shape[-1] != self.n_gates:
-            raise ShapeError(
-                f"Argument `G` must have shape (..., {self.n_gates}) (one gate per learning edge, "
-                f"order {self.gate_names}), but has shape {G.shape}."
-            )
-        if not np.all(np.isfinite(G)):
-            raise ShapeError("Argument `G` must be finite, but contains NaN or inf.")
-        return G
+        return gate_vector(G, "G", self.n_gates, batch=True, error=ShapeError)
 
     def conductances(self, G: Any) -> np.ndarray:
         """Conductance of every edge at gate vector ``G`` (linear devices only).
