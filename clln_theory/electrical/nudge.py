@@ -83,8 +83,8 @@ def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
     clamping : {"standard", "overclamp"}
         The clamping mode.
     L0 : float or None
-        Overclamping target magnitude, V. Ignored (returned as given, or None) for standard
-        clamping unless it is given, in which case it must still be a number > 0.
+        Overclamping target magnitude, V (> 0): required for overclamping, optional for
+        standard clamping (checked when given).
 
     Returns
     -------
