@@ -1,7 +1,8 @@
 """Errors and scores of trained networks: (A1)-(A4), the cycle span (4), accuracy, hinge loss.
 
 Small pure functions of outputs ``O`` and labels ``L`` (volts), shared by the theory, the
-simulator and the paper pipeline.
+simulator and the paper pipeline: the one place these formulas are written. Nothing here imports
+the data model; a task is read through its ``labels`` and ``kind`` attributes (`task_errors`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import choice, real_array
 from .errors import ShapeError
 
 __all__ = [
@@ -18,13 +20,15 @@ __all__ = [
     "cycle_span",
     "hinge_loss",
     "task_error",
+    "task_errors",
     "two_task_error",
 ]
 
 
 def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    O = np.asarray(O, dtype=float)
-    labels = np.asarray(labels, dtype=float)
+    """Outputs and labels as float arrays of matching last axis, finite (else `ShapeError`)."""
+    O = real_array(O, "O", error=ShapeError)
+    labels = real_array(labels, "labels", error=ShapeError)
     if labels.ndim != 1 or labels.size == 0:
         raise ShapeError(
             f"Argument `labels` must have shape (n_points,), but has shape {labels.shape}."
@@ -34,8 +38,6 @@ def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
             f"Argument `O` must have shape (..., {labels.size}) to match `labels`, but has shape "
             f"{O.shape}."
         )
-    if not (np.all(np.isfinite(O)) and np.all(np.isfinite(labels))):
-        raise ShapeError("Arguments `O` and `labels` must be finite, but contain NaN or inf.")
     return O, labels
 
 
@@ -64,19 +66,62 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
     >>> task_error([0.5, -0.2], [0.1, -0.1], kind="classification")  # both past their labels
     0.0
     """
+    kind = choice(kind, "kind", ("regression", "classification"))
     O, labels = _pair(O, labels)
     delta = labels - O
     sq = delta**2
     if kind == "classification":
         sq = np.where(labels * delta > 0, sq, 0.0)  # (A2): Theta(L delta), Theta(0) = 0
-    elif kind != "regression":
-        raise ShapeError(f"Argument `kind` must be 'regression' or 'classification', got {kind!r}.")
     E = sq.mean(axis=-1)  # (A1)
     return float(E) if np.ndim(E) == 0 else E
 
 
+def task_errors(outputs: Any, task: Any) -> np.ndarray:
+    """Task error (A1) of a task's outputs, or its hinge form (A2) for a classification task.
+
+    `task_error` with the labels and the kind read from ``task``.
+
+    Parameters
+    ----------
+    outputs : (..., n_points) array_like
+        Free outputs ``O`` of the task's points, V (leading axes: e.g. time).
+    task : Task
+        Any object with ``labels`` (``(n_points,)``, V) and ``kind`` (``"regression"`` or
+        ``"classification"``), e.g. a `clln_theory.model.tasks.Task`.
+
+    Returns
+    -------
+    E : (...) ndarray
+        ``mean_i δ_i²`` (A1) or ``mean_i δ_i² Θ(L_i δ_i)`` (A2), V² (0-d for one sample).
+
+    Raises
+    ------
+    ShapeError
+        ``outputs`` does not end in an axis of the task's ``n_points``, or is not finite.
+
+    Examples
+    --------
+    >>> from clln_theory.model.tasks import DataPoint, Task
+    >>> t = Task([DataPoint({"a": 0.0}, 0.3), DataPoint({"a": 1.0}, -0.3)], "o",
+    ...          kind="classification")
+    >>> float(task_errors([0.5, -0.1], t))  # first point beyond its label: not counted
+    0.02
+    """
+    return np.asarray(task_error(outputs, task.labels, kind=task.kind))  # (A1)/(A2)
+
+
 def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
     """Error of a two-task experiment ``E = (E_alpha + E_beta) / 2`` (A3).
+
+    Parameters
+    ----------
+    E_alpha, E_beta : float or array_like
+        Task errors (A1)/(A2) of tasks α and β, V².
+
+    Returns
+    -------
+    E : float or ndarray
+        V².
 
     Examples
     --------
@@ -140,6 +185,23 @@ def accuracy(O: Any, labels: Any) -> Any:
     The class of a point is the sign of its label (Appendix A, ``L+ = -L-``); an output exactly
     0 is counted wrong.
 
+    Parameters
+    ----------
+    O : (..., N) array_like
+        Outputs, V.
+    labels : (N,) array_like
+        Labels, V.
+
+    Returns
+    -------
+    float or (...) ndarray
+        Fraction in [0, 1].
+
+    Raises
+    ------
+    ShapeError
+        Mismatched shapes or non-finite values.
+
     Examples
     --------
     >>> accuracy([0.02, -0.01, 0.01, 0.0], [0.018, -0.018, -0.018, 0.018])
@@ -157,6 +219,23 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     far its output falls short of its label in the label's direction, and not at all beyond it.
     (The paper plots a "hinge loss" in Fig. 5C without defining it; this is the linear form of
     the hinge of (A2).)
+
+    Parameters
+    ----------
+    O : (..., N) array_like
+        Outputs, V.
+    labels : (N,) array_like
+        Labels, V.
+
+    Returns
+    -------
+    float or (...) ndarray
+        V.
+
+    Raises
+    ------
+    ShapeError
+        Mismatched shapes or non-finite values.
 
     Examples
     --------

@@ -30,7 +30,7 @@ def build() -> Document:
     )
     doc.text(
         r"""
-        The network of Figs. 2–3 (`DESIGN.md` §4): every edge ends at the Output node $O$.
+        The network of Figs. 2–3: every edge ends at the Output node $O$.
         Learning edges Low–Output ($K_- = S(G_- - V_T)$, node voltage $V_-$) and High–Output
         ($K_+ = S(G_+ - V_T)$, $V_+$); a fixed edge Input–Output of conductance $K_0$ (500 Ω)
         from the input $V_I$. Gate order $G = (G_-, G_+)$. Edge drops are

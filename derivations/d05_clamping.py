@@ -206,19 +206,19 @@ def build() -> Document:
     dlt = 0.31 - O_F
     eta_o, L0_o = 0.25, paper.V_PLUS
     O_C, weight, _ = clamped_outputs(
-        np.array([O_F]), task, eta=eta_o, protocol="overclamp", L0=L0_o
+        np.array([O_F]), task, eta=eta_o, clamping="overclamp", L0=L0_o
     )
     Dl = L0_o * np.sign(dlt) - O_F
     doc.compare(
-        "`rule.clamped_outputs(..., protocol='overclamp')` is (F5) with weight $|\\delta|$",
+        "`rule.clamped_outputs(..., clamping='overclamp')` is (F5) with weight $|\\delta|$",
         max(abs(O_C[0] - (O_F + eta_o * Dl)) / abs(O_F), abs(weight[0] - abs(dlt)) / abs(dlt)),
         "1e-14",
     )
-    res = coupled_learning_force(net, G_off, task, eta=eta_o, protocol="overclamp", L0=L0_o)
+    res = coupled_learning_force(net, G_off, task, eta=eta_o, clamping="overclamp", L0=L0_o)
     dVF_np = np.array([paper.V_MINUS - O_F, paper.V_PLUS - O_F])
     F_ref = net.S * ((dVF_np - eta_o * Dl) ** 2 - dVF_np**2)
     doc.compare(
-        "`rule.coupled_learning_force(..., 'overclamp')` F_points is $S(\\Delta V_C^2 - \\Delta V_F^2)$ with $\\Delta V_C = \\Delta V_F - \\eta\\Delta$, and F is it weighted by $|\\delta|$",
+        "`rule.coupled_learning_force(..., clamping='overclamp')` F_points is $S(\\Delta V_C^2 - \\Delta V_F^2)$ with $\\Delta V_C = \\Delta V_F - \\eta\\Delta$, and F is it weighted by $|\\delta|$",
         max(_rel(res.F_points[0], F_ref), _rel(res.F, abs(dlt) * F_ref)),
         "1e-12",
     )

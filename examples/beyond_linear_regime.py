@@ -10,7 +10,7 @@ value B₁ = (2.97, 4.41) V/s (App. E) scaled by f = 0.1 … 10.
 
 For every (τ, f): the closed orbit of the linear theory (K = S (G − V_T), linearized at the point
 of each task's solution line nearest (3.0, 3.5) V, (D11)) and the simulator's limit cycle
-(:func:`clln_theory.simulator.runs.limit_cycle`, started at the theory's G0). Printed and drawn: the
+(:func:`clln_theory.simulator.limit_cycle`, started at the theory's G0). Printed and drawn: the
 ratio D_sim / D_theory, the 10 % contour, and the orbit amplitude at the contour as a fraction of
 the gate overdrive G − V_T (the scale over which the conductance, hence the curvature of C,
 changes). Cells where the simulator finds no cycle are marked (the gates run away: no restoring
@@ -34,7 +34,7 @@ from clln_theory.errors import CLLNError
 from clln_theory.model.devices import LinearDevice, ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import TrainingProtocol, limit_cycle
+from clln_theory.simulator import TrainingProtocol, limit_cycle
 from clln_theory.theory.jacobian import joint_solution, linearize, nearest_solution
 from clln_theory.theory.orbits import periodic_orbit
 
@@ -82,7 +82,7 @@ def run(taus, factors):
                     net, ta, tb, tau=float(tau), B=B, protocol=prot, gate_limits=None,
                     G0=orbits.G0[j], tol=SIM_TOL, max_periods=SIM_MAX_PERIODS,
                 )  # fmt: skip
-                D_sim[i, j] = lc.D
+                D_sim[i, j] = lc.span
             except CLLNError:
                 pass  # no limit cycle: left as NaN and marked in the figure
     return D_th, D_sim, amp, low

@@ -1,6 +1,6 @@
 """Derive the contrastive Hessian of the paper's 2+1 network and evaluate it at experiment 1.
 
-The 2+1 network (Fig. 2A; DESIGN.md §4): High (V+ = 0.4351 V) and Low (V- = 0.0181 V) feed the
+The 2+1 network (Fig. 2A): High (V+ = 0.4351 V) and Low (V- = 0.0181 V) feed the
 Output through learning edges with gates (G-, G+); the Input feeds it through a fixed 500 Ω.
 Task alpha of experiment 1 (Fig. 2B,F; App. B): V1 = V+, L = 0.31 V.
 

@@ -42,7 +42,7 @@ from clln_theory.electrical.kirchhoff import free_state
 from clln_theory.errors import DeviceError
 from clln_theory.model.network import periodic_lattice
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import TrainingProtocol, simulate
+from clln_theory.simulator import TrainingProtocol, simulate
 from clln_theory.theory.jacobian import joint_solution, linearize
 from clln_theory.theory.orbits import periodic_orbit
 

@@ -9,7 +9,8 @@ Run: ``python examples/simulate_small_network.py [--quick]``.
    their ratio, including the high-τ plateau where the gates sit on their limits.
 2. Linear devices, small bias: the simulated limit cycle against the closed orbit (D11).
 
-Reads ``../shared/data`` (skips part 1 with a message if absent).
+Reads the paper's published data (`clln_theory.data.default_data_dir`; skips part 1 with a
+message if absent).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clln_theory.data import default_data_dir
 from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.experiments.compare import (
     calibrate_to_line,
@@ -29,11 +31,11 @@ from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
 from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator.runs import TrainingProtocol
+from clln_theory.simulator import TrainingProtocol
 from clln_theory.theory.jacobian import joint_solution
 
-ROOT = Path(__file__).resolve().parents[1]
-DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"
+DATA = default_data_dir()
+DG2 = (DATA or Path("<no data folder>")) / "small network" / "MSE-DG2-Data"
 
 
 def task(v1: float, label: float, name: str) -> Task:
@@ -78,7 +80,8 @@ def theory(quick: bool) -> None:
     A0 = learning_rate_A0(100.0, 22e-6, r=2.0)
     B = 1e-2 * np.array(EXPERIMENTS["exp1"].bias)
     taus = [0.002, 0.02, 0.2] if quick else [0.0012, 0.005, 0.02, 0.08, 0.2, 0.8]
-    c = compare_theory_simulation(net, a, b, taus, B=B, protocol=TrainingProtocol(A0=A0, t_h=2.5e-5),
+    prot = TrainingProtocol(A0=A0, t_h=2.5e-5)
+    c = compare_theory_simulation(net, a, b, taus, B=B, protocol=prot,
                                   G_ref=Gj, tol=1e-14)  # fmt: skip
     print(f"\nlinear devices, B = {B} V/s, t_h = 25 us, linearized at G* = {np.round(Gj, 4)}")
     print("tau [s]   D theory [V]  D sim [V]     D sim/theory  |dG|/D theory")

@@ -166,7 +166,7 @@ def test_nonlinear_solution_satisfies_kcl(seed, three):
 def test_sparse_path_matches_dense(monkeypatch):
     net, G, imposed, values = _lattice_problem(ThreeRegimeMOSFET(), 5, seed=3)
     dense = solve_circuit(net, G, imposed, values)
-    monkeypatch.setattr(circuit, "DENSE_MAX_INTERIOR", 0)
+    monkeypatch.setattr(circuit, "NEWTON_DENSE_MAX_INTERIOR", 0)
     solver = CircuitSolver(net, imposed)
     assert not solver.dense
     sparse = solver.solve(G, values)
@@ -177,7 +177,7 @@ def test_warm_start_converges_in_few_iterations():
     net, G, imposed, values = _lattice_problem(ThreeRegimeMOSFET(), 4, seed=5)
     solver = CircuitSolver(net, imposed)
     cold = solver.solve(G, values)
-    warm = solver.solve(G + 1e-4, values, cold.V)
+    warm = solver.solve(G + 1e-4, values, V0=cold.V)
     assert warm.n_iter <= min(3, cold.n_iter)
 
 
@@ -203,12 +203,12 @@ def test_bad_input_is_refused():
 def test_solver_settings_are_typed_errors_naming_the_argument():
     # Regression: atol_current and max_iter were not checked (max_iter=0 never iterated) and bad
     # tolerances raised a bare ValueError.
-    from clln_theory.errors import ProtocolError
+    from clln_theory.errors import ArgumentError
     from clln_theory.model.network import star_network
 
     net = star_network(device=OhmicMOSFET())
     for kw in ({"atol_current": -1.0}, {"max_iter": 0}, {"tol_step": float("nan")}):
-        with pytest.raises(ProtocolError, match=f"`{next(iter(kw))}`"):
+        with pytest.raises(ArgumentError, match=f"`{next(iter(kw))}`"):
             CircuitSolver(net, ["High", "Low", "Input"], **kw)
 
 
@@ -221,7 +221,7 @@ def test_node_with_all_edges_saturated_into_it_is_solved():
     G = np.array([0.80, 0.85])  # overdrives 0.1 V and 0.1 V at the sources
     V0 = np.array([0.0, 0.9, 0.05])  # (a, X, b): X far above both, both edges saturated
     solver = CircuitSolver(net, ["a", "b"])
-    sol = solver.solve(G, [0.0, 0.05], V0)
+    sol = solver.solve(G, [0.0, 0.05], V0=V0)
     assert 0.0 < sol.V[1] < 0.05  # between the imposed voltages, as for any passive circuit
     F = node_currents(net, G, sol.V)
     assert abs(F[1]) <= 1e-10 * np.max(np.abs(circuit.edge_currents(net, G, sol.V)))
@@ -242,7 +242,7 @@ def test_failed_warm_start_falls_back_to_the_default_start():
           0.18539902003924522, 0.30472694963970304, 0.09454062962000952, 0.018,
           0.16840009055956848]  # fmt: skip
     solver = CircuitSolver(net, imposed)
-    warm = solver.solve(G, values, V0)
+    warm = solver.solve(G, values, V0=V0)
     cold = solver.solve(G, values)
     np.testing.assert_allclose(warm.V, cold.V, rtol=0, atol=1e-10)
     F = node_currents(net, np.asarray(G), warm.V)

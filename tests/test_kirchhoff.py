@@ -14,7 +14,7 @@ from clln_theory.electrical.kirchhoff import (
     power,
     solve_voltages,
 )
-from clln_theory.errors import DeviceError, NetworkError, ShapeError, TaskError
+from clln_theory.errors import ArgumentError, DeviceError, NetworkError, ShapeError, TaskError
 from clln_theory.model.network import Network, star_network
 from clln_theory.model.tasks import DataPoint, Task
 
@@ -127,7 +127,7 @@ def test_sparse_and_dense_factorizations_agree(monkeypatch):
     task = Task([DataPoint({"n0": 0.4, "n20": 0.0}, 0.1)], "n10")
     G = rng.uniform(1.5, 4.0, net.n_gates)
     dense = free_state(net, G, task).V
-    monkeypatch.setattr(kirchhoff, "DENSE_MAX_INTERIOR", 0)
+    monkeypatch.setattr(kirchhoff, "CHOLESKY_MAX_INTERIOR", 0)
     sparse = free_state(net, G, task).V
     np.testing.assert_allclose(sparse, dense, rtol=0, atol=1e-14)
 
@@ -164,7 +164,7 @@ def test_bad_input_is_refused_with_named_errors():
         free_state(net, [np.nan, 3.5], alpha_task())
     with pytest.raises(ShapeError, match="O_C"):
         clamped_state(net, [3.0, 3.5], alpha_task(), [0.3, 0.2])
-    with pytest.raises(TaskError, match="eta"):
+    with pytest.raises(ArgumentError, match="eta"):
         contrastive_function(net, [3.0, 3.5], alpha_task(), eta=0.0)
 
 

@@ -8,7 +8,7 @@ from test_kirchhoff import random_problem
 
 from clln_theory.electrical.kirchhoff import free_state
 from clln_theory.electrical.symbolic import symbolic_contrastive_hessian
-from clln_theory.errors import ConvergenceError, TaskError
+from clln_theory.errors import ArgumentError, ConvergenceError, TaskError
 from clln_theory.model.network import Network, star_network
 from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.theory.jacobian import (
@@ -128,7 +128,7 @@ def test_linearize_refuses_non_solutions_and_asymmetric_jacobians():
     net, task = star_network(), alpha()
     with pytest.raises(TaskError, match="not a solution"):
         linearize(net, task, [3.0, 3.5], gamma=1e6)
-    with pytest.raises(TaskError, match="gamma"):
+    with pytest.raises(ArgumentError, match="gamma"):
         linearize(net, task, [3.0, 3.5], gamma=-1.0)
     # differential output with unequal sides: J = -2 eta nu gradO^T is not symmetric
     dnet = Network.from_edges(
@@ -193,7 +193,7 @@ def test_single_point_rate_matrix_is_rank_one_slightly_off_its_manifold():
 def test_solution_mode_keeps_the_curvature_of_errors_no_gate_change_removes():
     # Four points whose inputs span two directions, three gates, output affine in the inputs with
     # two free coefficients: no G satisfies every point, and the part of the errors outside the
-    # range of d(delta)/dG is a genuine residual whose curvature term is kept (DESIGN.md §3).
+    # range of d(delta)/dG is a genuine residual whose curvature term is kept.
     net = _ladder_two_inputs()
     inp = ((0.1, 0.3), (0.4, 0.0), (0.2, 0.1), (0.3, 0.3))
     labels = (0.061, 0.118, 0.074, 0.114)
@@ -223,13 +223,13 @@ def test_bad_numerical_parameters_are_typed_errors():
     # Regression: h = 0 gave a NaN Jacobian; tol = -1 or max_iter = 0 a misleading
     # "did not converge"; a NaN solution_tol accepted any G_star.
     net, task = star_network(), alpha()
-    with pytest.raises(TaskError, match="`h`"):
+    with pytest.raises(ArgumentError, match="`h`"):
         force_jacobian_fd(net, [3.0, 3.5], task, h=0.0)
-    with pytest.raises(TaskError, match="`tol`"):
+    with pytest.raises(ArgumentError, match="`tol`"):
         nearest_solution(net, task, [3.0, 3.5], tol=-1.0)
-    with pytest.raises(TaskError, match="`max_iter`"):
+    with pytest.raises(ArgumentError, match="`max_iter`"):
         nearest_solution(net, task, [3.0, 3.5], max_iter=0)
-    with pytest.raises(TaskError, match="`solution_tol`"):
+    with pytest.raises(ArgumentError, match="`solution_tol`"):
         linearize(net, task, [3.0, 3.5], gamma=1e6, solution_tol=np.nan)
-    with pytest.raises(TaskError, match="`delta_tol`"):
+    with pytest.raises(ArgumentError, match="`delta_tol`"):
         force_jacobian(net, [3.0, 3.5], task, delta_tol=-1.0)

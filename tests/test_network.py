@@ -13,7 +13,7 @@ from clln_theory.model.network import Edge, Network, from_networkx, periodic_lat
 def test_star_network_matches_design():
     net = star_network()
     assert net.nodes == ("High", "Low", "Input", "Output")
-    assert net.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+), DESIGN.md §4
+    assert net.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+)
     assert net.K_fixed[2] == pytest.approx(1 / 500)
     dV = net.incidence @ np.array([4.0, 3.0, 2.0, 1.0])
     np.testing.assert_array_equal(dV, [2.0, 3.0, 1.0])  # V[a] - V[b]

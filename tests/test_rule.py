@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from clln_theory.electrical.kirchhoff import contrastive_function, free_state
+from clln_theory.electrical.nudge import nudge, past_label, point_nudge
 from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
-from clln_theory.errors import ProtocolError
+from clln_theory.errors import ArgumentError
 from clln_theory.model.network import Network, star_network
 from clln_theory.model.tasks import DataPoint, Task
 
@@ -63,7 +64,7 @@ def test_classification_hinge():
     O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.5)
     assert active.tolist() == [False, True]
     assert O_C[0] == 0.05 and O_C[1] == pytest.approx(-0.009)
-    O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.25, protocol="overclamp", L0=V_P)
+    O_C, w, active = clamped_outputs([0.05, 0.0], task, eta=0.25, clamping="overclamp", L0=V_P)
     assert w.tolist() == [0.0, 0.018]  # t_h = r0 |delta|, and 0 past the label
     assert O_C[1] == pytest.approx(0.25 * (-V_P))
     # a point past its label gets no force
@@ -75,15 +76,15 @@ def test_classification_hinge():
 def test_overclamping_F5():
     net, G = star_network(), np.array([3.0, 3.5])
     task = Task([point(V_P, 0.31)], "Output")
-    res = coupled_learning_force(net, G, task, eta=0.25, protocol="overclamp", L0=V_P)
+    res = coupled_learning_force(net, G, task, eta=0.25, clamping="overclamp", L0=V_P)
     O = res.O_F[0]
     assert res.O_C[0] == pytest.approx(O + 0.25 * (V_P * np.sign(0.31 - O) - O), rel=1e-15)
     assert res.weight[0] == pytest.approx(abs(0.31 - O))
     np.testing.assert_allclose(res.F, res.weight[0] * res.F_points[0], rtol=1e-15)
-    with pytest.raises(ProtocolError, match="L0"):
-        coupled_learning_force(net, G, task, protocol="overclamp")
-    with pytest.raises(ProtocolError, match="protocol"):
-        coupled_learning_force(net, G, task, protocol="nudge")
+    with pytest.raises(ArgumentError, match="L0"):
+        coupled_learning_force(net, G, task, clamping="overclamp")
+    with pytest.raises(ArgumentError, match="clamping"):
+        coupled_learning_force(net, G, task, clamping="nudge")
 
 
 def test_differential_clamp_moves_both_nodes_half_way():
@@ -106,3 +107,30 @@ def test_non_finite_free_outputs_are_refused():
     task = Task([point(V_P, 0.31)], "Output")
     with pytest.raises(ShapeError, match="`O_F`"):
         clamped_outputs([np.nan], task)
+
+
+@pytest.mark.parametrize("clamping, L0", [("standard", None), ("overclamp", 0.4)])
+@pytest.mark.parametrize("classification", [False, True])
+def test_scalar_and_array_forms_of_the_nudge_agree(clamping, L0, classification):
+    # The simulator steps with point_nudge, the theory with nudge: the same numbers, bit for bit,
+    # including points past their label (the hinge) and points exactly at it (delta = 0).
+    rng = np.random.default_rng(7)
+    L = rng.choice([-0.3, 0.2, 0.3], 300)
+    O = rng.uniform(-0.5, 0.5, 300)
+    O[:10] = L[:10]
+    O_C, w, active = nudge(O, L, eta=0.3, clamping=clamping, L0=L0, classification=classification)
+    f = point_nudge(eta=0.3, clamping=clamping, L0=L0, classification=classification)
+    shift, weight = np.array([f(o, lab) for o, lab in zip(O.tolist(), L.tolist())]).T
+    np.testing.assert_array_equal(O_C, O + shift)
+    np.testing.assert_array_equal(w, weight)
+    np.testing.assert_array_equal(active, ~(classification & past_label(O, L)))
+    assert classification == bool(np.any(~active))  # the sample does exercise the hinge
+
+
+def test_nudge_options_are_argument_errors():
+    with pytest.raises(ArgumentError, match="`eta`"):
+        point_nudge(eta=1.5)
+    with pytest.raises(ArgumentError, match="`L0`"):
+        nudge([0.1], [0.2], clamping="overclamp")
+    with pytest.raises(ArgumentError, match="`clamping`"):
+        point_nudge(eta=0.5, clamping="soft")

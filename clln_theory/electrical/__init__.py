@@ -1,6 +1,7 @@
 """The physics at one gate vector G: Kirchhoff free and clamped states of linear networks,
-the damped-Newton solver of nonlinear circuits, the Coupled Learning rule (nudge, hinge, force,
-learning rate) and the exact symbolic model (sympy; loaded on first use).
+the damped-Newton solver of nonlinear circuits, the nudge and hinge of Coupled Learning (one
+definition for the theory and the simulator), the learning force and rate, and the exact
+symbolic model (sympy; loaded on first use).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .circuit import (
     DEFAULT_MAX_ITER,
     DEFAULT_RTOL_CURRENT,
     DEFAULT_TOL_STEP,
+    NEWTON_DENSE_MAX_INTERIOR,
     CircuitSolution,
     CircuitSolver,
     edge_currents,
@@ -20,7 +22,9 @@ from .circuit import (
     solve_circuit,
 )
 from .kirchhoff import (
-    DENSE_MAX_INTERIOR,
+    CHOLESKY_MAX_INTERIOR,
+    InteriorSolver,
+    KirchhoffSolver,
     State,
     clamped_state,
     contrastive_function,
@@ -29,8 +33,18 @@ from .kirchhoff import (
     power,
     solve_voltages,
 )
-from .rule import (
+from .nudge import (
+    CLAMPINGS,
     Clamping,
+    check_clamping,
+    check_eta,
+    nudge,
+    nudge_amplitudes,
+    output_split,
+    past_label,
+    point_nudge,
+)
+from .rule import (
     ForceResult,
     clamped_outputs,
     coupled_learning_force,
@@ -48,19 +62,25 @@ _LAZY = {
 }
 
 __all__ = [
+    "CHOLESKY_MAX_INTERIOR",
+    "CLAMPINGS",
     "DEFAULT_ATOL_CURRENT",
     "DEFAULT_MAX_GATES",
     "DEFAULT_MAX_INTERIOR",
     "DEFAULT_MAX_ITER",
     "DEFAULT_RTOL_CURRENT",
     "DEFAULT_TOL_STEP",
-    "DENSE_MAX_INTERIOR",
+    "NEWTON_DENSE_MAX_INTERIOR",
     "CircuitSolution",
     "CircuitSolver",
     "Clamping",
     "ForceResult",
+    "InteriorSolver",
+    "KirchhoffSolver",
     "State",
     "SymbolicModel",
+    "check_clamping",
+    "check_eta",
     "clamped_outputs",
     "clamped_state",
     "contrastive_function",
@@ -71,6 +91,11 @@ __all__ = [
     "learning_rate_A0",
     "learning_rate_gamma",
     "node_currents",
+    "nudge",
+    "nudge_amplitudes",
+    "output_split",
+    "past_label",
+    "point_nudge",
     "power",
     "solve_circuit",
     "solve_voltages",

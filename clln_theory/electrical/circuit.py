@@ -11,7 +11,8 @@ a learning edge. ``F_i`` is the net current *leaving* node ``i``.
 
 The solve is a damped Newton method with the analytic Jacobian
 ``J_ij = sum_e A[e, i] (dI_e/dVa A+[e, j] + dI_e/dVb A-[e, j])`` (dense below
-`DENSE_MAX_INTERIOR` interior nodes, sparse LU above) and a backtracking line search on ``|F|``.
+`NEWTON_DENSE_MAX_INTERIOR` interior nodes, sparse LU above) and a backtracking line search on
+``|F|``.
 It stops only when both the current residual and the Newton correction are small; on failure it
 raises `ConvergenceError` naming the node with the largest residual.
 
@@ -31,15 +32,16 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import ConvergenceError, ProtocolError, ShapeError
-from ..model.network import Network, _imposed_indices
+from .._checks import count, positive
+from ..errors import ConvergenceError, ShapeError
+from ..model.network import Network
 
 __all__ = [
     "DEFAULT_ATOL_CURRENT",
     "DEFAULT_MAX_ITER",
     "DEFAULT_RTOL_CURRENT",
     "DEFAULT_TOL_STEP",
-    "DENSE_MAX_INTERIOR",
+    "NEWTON_DENSE_MAX_INTERIOR",
     "CircuitSolution",
     "CircuitSolver",
     "edge_currents",
@@ -59,8 +61,10 @@ DEFAULT_ATOL_CURRENT = 1e-18
 #: Iteration budget. From a warm start Newton needs 2-3 iterations; from a cold start with
 #: subthreshold edges rarely more than 15.
 DEFAULT_MAX_ITER = 60
-#: Interior blocks up to this size are solved densely (LAPACK), larger ones with sparse LU.
-DENSE_MAX_INTERIOR = 200
+#: Newton matrices of up to this many interior nodes are factorized densely (LAPACK LU), larger
+#: ones with sparse LU. (The linear solver's Cholesky threshold is
+#: `clln_theory.electrical.kirchhoff.CHOLESKY_MAX_INTERIOR`.)
+NEWTON_DENSE_MAX_INTERIOR = 200
 #: Jacobian regularization (SPICE's "gmin"), relative to the largest diagonal entry, used only
 #: when the Newton matrix is exactly singular. An ideal saturated transistor has zero output
 #: conductance, so a node whose edges are all saturated into it has a zero Jacobian row. Adding
@@ -81,6 +85,7 @@ def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
         Gate voltages, V.
     V : (n_nodes,) array_like
@@ -119,8 +124,11 @@ def node_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     V : (n_nodes,) array_like
+        Node voltages, V.
 
     Returns
     -------
@@ -201,18 +209,11 @@ class CircuitSolver:
         max_iter: int = DEFAULT_MAX_ITER,
     ) -> None:
         imposed = [str(n) for n in imposed]
-        idx_b = _imposed_indices(network, imposed)
-        for name, val in (
-            ("tol_step", tol_step),
-            ("rtol_current", rtol_current),
-            ("atol_current", atol_current),
-        ):
-            if not (np.isfinite(val) and val > 0):
-                raise ProtocolError(f"Argument `{name}` must be finite and > 0, but is {val!r}.")
-        if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-            raise ProtocolError(
-                f"Argument `max_iter` must be an integer >= 1, but is {max_iter!r}."
-            )
+        idx_b = network.imposed_indices(imposed)
+        tol_step = positive(tol_step, "tol_step", unit="V")
+        rtol_current = positive(rtol_current, "rtol_current")
+        atol_current = positive(atol_current, "atol_current", unit="A")
+        max_iter = count(max_iter, "max_iter")
         self.network = network
         self.imposed = tuple(imposed)
         self.idx_b = idx_b
@@ -223,10 +224,10 @@ class CircuitSolver:
         pos = -np.ones(n, dtype=np.intp)
         pos[self.idx_i] = np.arange(self.idx_i.size)
         self._pos = pos
-        self.tol_step = float(tol_step)
-        self.rtol_current = float(rtol_current)
-        self.atol_current = float(atol_current)
-        self.max_iter = int(max_iter)
+        self.tol_step = tol_step
+        self.rtol_current = rtol_current
+        self.atol_current = atol_current
+        self.max_iter = max_iter
         tail, head = network.tail, network.head
         # Jacobian triplets: edge e contributes to rows (a, b) x cols (a, b); keep interior ones.
         rows = np.concatenate([tail, tail, head, head])
@@ -237,7 +238,7 @@ class CircuitSolver:
         self._jc = pos[cols[keep]]
         ni = self.idx_i.size
         self._flat = self._jr * ni + self._jc
-        self.dense = ni <= DENSE_MAX_INTERIOR
+        self.dense = ni <= NEWTON_DENSE_MAX_INTERIOR
 
     @property
     def n_interior(self) -> int:
@@ -319,7 +320,7 @@ class CircuitSolver:
         )
 
     # ------------------------------------------------------------------ solve
-    def solve(self, G: Any, values: Any, V0: Any = None) -> CircuitSolution:
+    def solve(self, G: Any, values: Any, *, V0: Any = None) -> CircuitSolution:
         """Node voltages satisfying (KCL) at every interior node.
 
         Parameters
@@ -369,7 +370,7 @@ class CircuitSolver:
                 raise ShapeError(f"Argument `V0` must have shape ({n},), but has shape {V.shape}.")
             V[self.idx_b] = values
         if self.idx_i.size == 0:
-            return CircuitSolution(V, 0, 0.0, 0.0)
+            return CircuitSolution(V=V, n_iter=0, residual=0.0, step=0.0)
         if V0 is None:
             return self._newton(G, values, V)
         try:
@@ -404,7 +405,10 @@ class CircuitSolver:
                 # only move round-off around, and the line search below could not "reduce" a
                 # residual that is already at the noise floor.
                 return CircuitSolution(
-                    V, it - 1, float(np.max(np.abs(F))), float(np.max(np.abs(dV)))
+                    V=V,
+                    n_iter=it - 1,
+                    residual=float(np.max(np.abs(F))),
+                    step=float(np.max(np.abs(dV))),
                 )
             lam = 1.0
             for _ in range(30):
@@ -430,7 +434,7 @@ class CircuitSolver:
                 and step <= self.tol_step
                 and res <= self.rtol_current * scale + self.atol_current
             ):
-                return CircuitSolution(V, it, res, step)
+                return CircuitSolution(V=V, n_iter=it, residual=res, step=step)
             F, scale, J = self._eval(G, V, True)
         raise self._fail(V, F, self.max_iter, "did not converge")
 
@@ -454,6 +458,7 @@ def solve_circuit(
     Parameters
     ----------
     network : Network
+        Any device.
     G : (n_gates,) array_like
         Gate voltages, V.
     imposed : sequence of str
@@ -490,4 +495,4 @@ def solve_circuit(
         atol_current=atol_current,
         max_iter=max_iter,
     )
-    return solver.solve(G, values, V0)
+    return solver.solve(G, values, V0=V0)

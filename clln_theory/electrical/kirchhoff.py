@@ -1,8 +1,9 @@
 """Free and clamped states of linear resistor networks: Kirchhoff solves and power.
 
 With every edge a linear conductance ``K_e`` (fixed, or ``K = S (G - V_T)`` for a learning edge,
-Appendix D of the paper), the node voltages minimize the power ``P = sum_e K_e dV_e**2`` (no 1/2,
-DESIGN.md §3) with some node voltages imposed. Stationarity is Kirchhoff's current law at every
+Appendix D of the paper), the node voltages minimize the power ``P = sum_e K_e dV_e**2`` (no
+factor 1/2: the package's convention, see the conventions page docs/conventions.md) with some
+node voltages imposed. Stationarity is Kirchhoff's current law at every
 node whose voltage is not imposed (the *interior* nodes):
 
     L_II V_I = - L_IB V_B,        L = A^T diag(K) A,
@@ -25,12 +26,16 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._checks import readonly, real_array
 from ..errors import ShapeError, SingularSystemError, TaskError
-from ..model.network import Network, _imposed_indices, _readonly
+from ..model.network import Network
 from ..model.tasks import Task
+from .nudge import nudge_amplitudes, output_split
 
 __all__ = [
-    "DENSE_MAX_INTERIOR",
+    "CHOLESKY_MAX_INTERIOR",
+    "InteriorSolver",
+    "KirchhoffSolver",
     "State",
     "clamped_state",
     "contrastive_function",
@@ -42,7 +47,7 @@ __all__ = [
 
 #: Interior blocks with at most this many nodes are factorized densely (Cholesky); larger ones
 #: with a sparse LU (SuperLU). Dense Cholesky wins below a few hundred nodes on one core.
-DENSE_MAX_INTERIOR = 250
+CHOLESKY_MAX_INTERIOR = 250
 
 
 def laplacian(network: Network, G: Any) -> sp.csr_matrix:
@@ -81,15 +86,37 @@ def laplacian(network: Network, G: Any) -> sp.csr_matrix:
     return (A.T @ sp.diags(K) @ A).tocsr()
 
 
-class _InteriorSolver:
+class InteriorSolver:
     """Factorization of the interior block ``L_II`` for a fixed set of imposed nodes.
 
-    Built once per (G, imposed set) and reused for every right-hand side.
+    Built once per (G, imposed set) and reused for every right-hand side: dense Cholesky up to
+    `CHOLESKY_MAX_INTERIOR` interior nodes, sparse LU above.
+
+    Parameters
+    ----------
+    L : (n_nodes, n_nodes) scipy.sparse.csr_matrix
+        Weighted Laplacian (`laplacian`), S.
+    imposed : (n_imposed,) int array_like
+        Indices of the nodes whose voltage is imposed; every other node is interior.
+
+    Attributes
+    ----------
+    imposed, interior : int ndarray
+        Node indices of the imposed and of the interior nodes.
+    L_IB : scipy.sparse matrix
+        The interior-by-imposed block of ``L``.
+    n_nodes : int
+        Number of nodes.
+
+    Raises
+    ------
+    SingularSystemError
+        An interior node not connected to an imposed node through positive conductances.
     """
 
     __slots__ = ("L_IB", "_chol", "_lu", "imposed", "interior", "n_nodes")
 
-    def __init__(self, L: sp.csr_matrix, imposed: np.ndarray) -> None:
+    def __init__(self, L: sp.csr_matrix, imposed: Any) -> None:
         n = L.shape[0]
         mask = np.ones(n, dtype=bool)
         mask[imposed] = False
@@ -104,7 +131,7 @@ class _InteriorSolver:
         nI = self.interior.size
         if nI == 0:
             return
-        if nI <= DENSE_MAX_INTERIOR:
+        if nI <= CHOLESKY_MAX_INTERIOR:
             try:
                 self._chol = sla.cho_factor(L_II.toarray(), lower=True, check_finite=False)
             except np.linalg.LinAlgError as exc:
@@ -122,7 +149,18 @@ class _InteriorSolver:
                 ) from exc
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """``L_II^{-1} rhs`` for ``rhs`` of shape (n_interior,) or (n_interior, k)."""
+        """``L_II^{-1} rhs``.
+
+        Parameters
+        ----------
+        rhs : (n_interior,) or (n_interior, k) ndarray
+            Right-hand side(s), A.
+
+        Returns
+        -------
+        ndarray
+            Same shape as ``rhs``, V.
+        """
         if self.interior.size == 0:
             return np.zeros_like(rhs, dtype=float)
         if self._chol is not None:
@@ -130,7 +168,18 @@ class _InteriorSolver:
         return self._lu.solve(np.asarray(rhs, dtype=float))
 
     def voltages(self, VB: np.ndarray) -> np.ndarray:
-        """Node voltages ``(k, n_nodes)`` for imposed values ``VB`` of shape ``(k, n_imposed)``."""
+        """Node voltages for given imposed voltages.
+
+        Parameters
+        ----------
+        VB : (n_imposed,) or (k, n_imposed) array_like
+            Imposed voltages, columns in ``imposed`` order, V.
+
+        Returns
+        -------
+        V : (k, n_nodes) ndarray
+            Kirchhoff's current law holds at every interior node.
+        """
         VB = np.atleast_2d(VB)
         V = np.empty((VB.shape[0], self.n_nodes))
         V[:, self.imposed] = VB
@@ -184,11 +233,11 @@ def _make_state(network: Network, K: np.ndarray, V: np.ndarray, u: np.ndarray) -
     dV = V[:, network.tail] - V[:, network.head]
     P = (dV**2) @ K
     return State(
-        _readonly(V, float),
-        _readonly(dV, float),
-        _readonly(K, float),
-        _readonly(P, float),
-        _readonly(V @ u, float),
+        V=readonly(V, float),
+        dV=readonly(dV, float),
+        K=readonly(K, float),
+        P=readonly(P, float),
+        O=readonly(V @ u, float),
     )
 
 
@@ -198,8 +247,44 @@ def _check_task(network: Network, task: Task) -> None:
     task.validate(network)  # unknown nodes, floating components (named)
 
 
-class _Solvers:
-    """Laplacian and free/clamped factorizations of one network at one ``G`` for one task."""
+class KirchhoffSolver:
+    """Laplacian and free/clamped factorizations of one network at one ``G`` for one task.
+
+    The shared engine of `free_state`, `clamped_state`, the force of
+    `clln_theory.electrical.rule` and the adjoint Jacobians of `clln_theory.theory.jacobian`:
+    one factorization of each interior block, reused for every point of the task.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device.
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    task : Task
+        Fixes the input (imposed) and output nodes.
+
+    Attributes
+    ----------
+    network, task
+        As given.
+    K : (n_edges,) ndarray
+        Edge conductances, S.
+    L : scipy.sparse.csr_matrix
+        Weighted Laplacian, S.
+    idx_in, idx_out : int ndarray
+        Node indices of the task's inputs and output(s).
+    u : (n_nodes,) ndarray
+        Output vector: ``O = V @ u``.
+    free : InteriorSolver
+        Factorization with the inputs imposed.
+    clamped : InteriorSolver
+        Factorization with inputs and outputs imposed (built on first use).
+
+    Raises
+    ------
+    TaskError, NetworkError, ShapeError, DeviceError
+        Not a task, unknown or floating nodes, bad ``G``, a learning edge with ``K <= 0``.
+    """
 
     __slots__ = ("K", "L", "_clamped", "free", "idx_in", "idx_out", "network", "task", "u")
 
@@ -217,35 +302,49 @@ class _Solvers:
         self.idx_in = np.array([network.node(n) for n in task.input_nodes], dtype=np.intp)
         self.idx_out = np.array([network.node(n) for n in task.output_nodes], dtype=np.intp)
         self.u = _output_vector(network, task)
-        self.free = _InteriorSolver(self.L, self.idx_in)
-        self._clamped: _InteriorSolver | None = None
+        self.free = InteriorSolver(self.L, self.idx_in)
+        self._clamped: InteriorSolver | None = None
 
     @property
-    def clamped(self) -> _InteriorSolver:
+    def clamped(self) -> InteriorSolver:
+        """The factorization with inputs and outputs imposed (built on first use)."""
         if self._clamped is None:
-            self._clamped = _InteriorSolver(self.L, np.r_[self.idx_in, self.idx_out])
+            self._clamped = InteriorSolver(self.L, np.r_[self.idx_in, self.idx_out])
         return self._clamped
 
     def free_state(self) -> State:
+        """The free state of every point of the task (inputs imposed).
+
+        Returns
+        -------
+        State
+        """
         V = self.free.voltages(np.asarray(self.task.inputs))
         return _make_state(self.network, self.K, V, self.u)
 
-    def clamped_state(self, free: State, O_C: np.ndarray) -> State:
-        O_C = np.asarray(O_C, dtype=float)
-        if O_C.shape != (self.task.n_points,):
-            raise ShapeError(
-                f"Argument `O_C` must have shape ({self.task.n_points},) (one clamped output per "
-                f"point), but has shape {O_C.shape}."
-            )
-        if not np.all(np.isfinite(O_C)):
-            raise ShapeError("Argument `O_C` must be finite, but contains NaN or inf.")
+    def clamped_state(self, free: State, O_C: Any) -> State:
+        """The clamped state: inputs imposed and the output held at ``O_C`` per point.
+
+        Parameters
+        ----------
+        free : State
+            The free state (`free_state`), from which the output is moved.
+        O_C : (n_points,) array_like
+            Clamped output per point, V; a differential output shares the nudge as in
+            `clln_theory.electrical.nudge.output_split`.
+
+        Returns
+        -------
+        State
+
+        Raises
+        ------
+        ShapeError
+            ``O_C`` of the wrong shape or not finite.
+        """
+        O_C = real_array(O_C, "O_C", shape=(self.task.n_points,), error=ShapeError)
         nudge = O_C - free.O
-        out = free.V[:, self.idx_out].copy()
-        if self.task.is_differential:  # DESIGN.md §3: O+ moves by +nudge/2, O- by -nudge/2
-            out[:, 0] += 0.5 * nudge
-            out[:, 1] -= 0.5 * nudge
-        else:
-            out[:, 0] += nudge
+        out = free.V[:, self.idx_out] + np.multiply.outer(nudge, output_split(self.idx_out.size))
         VB = np.hstack([np.asarray(self.task.inputs), out])
         V = self.clamped.voltages(VB)
         return _make_state(self.network, self.K, V, self.u)
@@ -290,16 +389,14 @@ def solve_voltages(network: Network, G: Any, imposed: Sequence[str], values: Any
     >>> round(float(V[0, 3]), 6)  # Output: conductance-weighted mean of its neighbours
     0.5
     """
-    idx = _imposed_indices(network, imposed)
-    values = np.atleast_2d(np.asarray(values, dtype=float))
+    idx = network.imposed_indices(imposed)
+    values = np.atleast_2d(real_array(values, "values", error=ShapeError))
     if values.ndim != 2 or values.shape[1] != idx.size:
         raise ShapeError(
             f"Argument `values` must have shape (k, {idx.size}), but has shape {values.shape}."
         )
-    if not np.all(np.isfinite(values)):
-        raise ShapeError("Argument `values` must be finite, but contains NaN or inf.")
     L = laplacian(network, G)
-    return _InteriorSolver(L, idx).voltages(values)
+    return InteriorSolver(L, idx).voltages(values)
 
 
 def free_state(network: Network, G: Any, task: Task) -> State:
@@ -308,9 +405,11 @@ def free_state(network: Network, G: Any, task: Task) -> State:
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
         Gate voltages, V.
     task : Task
+        Fixes the imposed inputs and the output.
 
     Returns
     -------
@@ -331,7 +430,7 @@ def free_state(network: Network, G: Any, task: Task) -> State:
     >>> round(float(s.O[0]), 6)
     0.306413
     """
-    return _Solvers(network, G, task).free_state()
+    return KirchhoffSolver(network, G, task).free_state()
 
 
 def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
@@ -340,12 +439,15 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Fixes the imposed inputs and the output.
     O_C : (n_points,) array_like
         Clamped output per point, V. For a differential output ``O = V+ - V-`` the nudge
         ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
-        (DESIGN.md §3).
+        (`clln_theory.electrical.nudge.output_split`).
 
     Returns
     -------
@@ -360,17 +462,19 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     >>> float(c.O[0])
     0.31
     """
-    s = _Solvers(network, G, task)
+    s = KirchhoffSolver(network, G, task)
     return s.clamped_state(s.free_state(), O_C)
 
 
 def power(network: Network, G: Any, V: Any) -> np.ndarray:
-    """Power ``P = sum_e K_e (V[a_e] - V[b_e])**2`` (no 1/2; DESIGN.md §3).
+    """Power ``P = sum_e K_e (V[a_e] - V[b_e])**2`` (no factor 1/2).
 
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     V : (n_nodes,) or (k, n_nodes) array_like
         Node voltages, V.
 
@@ -387,13 +491,11 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
     2.0
     """
     K = network.conductances(G)
-    V = np.asarray(V, dtype=float)
-    if V.shape[-1] != network.n_nodes:
+    V = real_array(V, "V", error=ShapeError)
+    if V.shape[-1:] != (network.n_nodes,):
         raise ShapeError(
             f"Argument `V` must have shape (..., {network.n_nodes}), but has shape {V.shape}."
         )
-    if not np.all(np.isfinite(V)):
-        raise ShapeError("Argument `V` must be finite, but contains NaN or inf.")
     dV = V[..., network.tail] - V[..., network.head]
     P = (dV**2) @ K
     return float(P) if np.ndim(P) == 0 else P
@@ -405,7 +507,9 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
         Regression: every point clamped at ``O_C = O_F + eta delta`` (1). Classification: points
         beyond their label in the label's direction are not clamped (Appendix A).
@@ -431,30 +535,10 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     >>> C > 0
     True
     """
-    s = _Solvers(network, G, task)
+    s = KirchhoffSolver(network, G, task)
     free = s.free_state()
-    eta_p = _standard_eta(free.O, task, eta)
+    eta_p = nudge_amplitudes(
+        free.O, task.labels, eta=eta, classification=task.kind == "classification"
+    )
     clamped = s.clamped_state(free, free.O + eta_p * (task.labels - free.O))  # (1)
     return float(np.mean(clamped.P - free.P))
-
-
-def _check_eta(eta: Any) -> float:
-    try:
-        eta = float(eta)
-    except (TypeError, ValueError):
-        raise TaskError(f"Argument `eta` must be a number in (0, 1], but is {eta!r}.") from None
-    if not (0.0 < eta <= 1.0):
-        raise TaskError(f"Argument `eta` must be in (0, 1], but is {eta}.")
-    return eta
-
-
-def _hinge_satisfied(O_F: np.ndarray, task: Task) -> np.ndarray:
-    """Appendix A: a classification point beyond its label in the label's direction."""
-    if task.kind != "classification":
-        return np.zeros(task.n_points, dtype=bool)
-    return (O_F - task.labels) * np.sign(task.labels) > 0
-
-
-def _standard_eta(O_F: np.ndarray, task: Task, eta: Any) -> np.ndarray:
-    """Per-point nudge amplitude of standard clamping: ``eta``, or 0 where the hinge holds."""
-    return np.where(_hinge_satisfied(O_F, task), 0.0, _check_eta(eta))

@@ -1,21 +1,18 @@
-"""The Coupled Learning rule: clamping protocols and the learning force.
+"""The Coupled Learning rule: clamping modes and the learning force.
 
 Per learning edge the circuit applies ``dG = t_h [A0 (dV_F**2 - dV_C**2) + B]`` ((3), (7) of the
 paper). With ``gamma = A0 / S`` the continuum dynamics are (5)/(D1)
 
     dG/dt = -gamma F + B,        F_e = S_e (dV_C,e**2 - dV_F,e**2),
 
-with ``F`` averaged over the points of a task that are cycled fast (DESIGN.md §3).
+with ``F`` averaged over the points of a task, which are cycled fast compared with the change of
+``G`` (the package's time-scale convention; see the conventions page docs/conventions.md).
 
-Clamping protocols (``delta = L - O_F``):
-
-- ``"standard"`` (1)/(F1): ``O_C = O_F + eta delta``, every point weighted equally.
-- ``"overclamp"`` (F5): ``O_C = O_F + eta (L0 sign(delta) - O_F)`` with step time
-  ``t_h = r0 |delta|``, i.e. point weight ``|delta|``. (The main text's (8) drops the ``-O_F``
-  term; (F5) is implemented.)
-- Classification (Appendix A): a point whose free output is beyond its label in the label's
-  direction, ``(O_F - L) sign(L) > 0``, is not nudged (``eta = 0``, standard) or skipped
-  (``t_h = 0``, overclamping).
+The clamping modes (`Clamping`: standard clamping (1), overclamping (F5)) and the classification
+hinge of Appendix A are defined once, in `clln_theory.electrical.nudge`; this module applies them
+to a task (`clamped_outputs`) and computes the force they produce (`coupled_learning_force`). The
+learning rate ``A0`` (`learning_rate_A0`) and ``gamma`` (`learning_rate_gamma`) are computed only
+here.
 
 For a linear network the force of standard clamping is the gradient of the contrastive function
 at ``eta = 1``: ``F = dC/dG`` with ``C = P_C - P_F`` of (D3) (envelope theorem,
@@ -25,15 +22,16 @@ at ``eta = 1``: ``F = dC/dG`` with ``C = P_C - P_F`` of (D3) (envelope theorem,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from .._checks import positive
-from ..errors import ProtocolError, ShapeError, TaskError
+from .._checks import positive, readonly, real_array
+from ..errors import ShapeError
 from ..model.network import Network
 from ..model.tasks import Task
-from .kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
+from .kirchhoff import KirchhoffSolver, State
+from .nudge import Clamping, check_clamping, check_eta, nudge
 
 __all__ = [
     "Clamping",
@@ -47,18 +45,16 @@ __all__ = [
 #: Multiplier scale V₀ of the learning-rate circuit, V (Appendix C, Eq. (C1)).
 V0_MULTIPLIER = 0.33
 
-Clamping = Literal["standard", "overclamp"]
-
 
 def clamped_outputs(
     O_F: Any,
     task: Task,
     *,
     eta: float = 1.0,
-    protocol: Clamping = "standard",
+    clamping: Clamping = "standard",
     L0: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Clamped outputs and step weights of a clamping protocol.
+    """Clamped outputs and step weights of a task's points (`clln_theory.electrical.nudge.nudge`).
 
     Parameters
     ----------
@@ -68,7 +64,7 @@ def clamped_outputs(
         Supplies the labels and the kind (classification uses the hinge of Appendix A).
     eta : float in (0, 1]
         Nudge amplitude.
-    protocol : {"standard", "overclamp"}
+    clamping : {"standard", "overclamp"}
         Standard clamping (1) or overclamping (F5).
     L0 : float, optional
         Overclamping target magnitude, V (> 0); required for ``"overclamp"``.
@@ -83,6 +79,13 @@ def clamped_outputs(
     active : (n_points,) bool ndarray
         False where the classification hinge switched the point off.
 
+    Raises
+    ------
+    ShapeError
+        ``O_F`` of the wrong shape or not finite.
+    ArgumentError
+        ``eta`` outside (0, 1], an unknown ``clamping`` or a missing ``L0``.
+
     Examples
     --------
     >>> from clln_theory.model.tasks import DataPoint, Task
@@ -92,31 +95,15 @@ def clamped_outputs(
     >>> O_C.tolist(), active.tolist()  # the second point is past its label: not nudged
     ([0.15000000000000002, -0.3], [True, False])
     """
-    O_F = np.asarray(O_F, dtype=float)
-    if O_F.shape != (task.n_points,):
-        raise TaskError(
-            f"Argument `O_F` must have shape ({task.n_points},), but has shape {O_F.shape}."
-        )
-    if not np.all(np.isfinite(O_F)):
-        raise ShapeError("Argument `O_F` must be finite, but contains NaN or inf.")
-    eta = _check_eta(eta)
-    delta = task.labels - O_F
-    active = ~_hinge_satisfied(O_F, task)
-    if protocol == "standard":
-        O_C = O_F + np.where(active, eta, 0.0) * delta  # (1), (F1); Appendix A hinge
-        weight = np.ones(task.n_points)
-    elif protocol == "overclamp":
-        if L0 is None or not np.isfinite(L0) or L0 <= 0:
-            raise ProtocolError(
-                f"Overclamping needs a target magnitude L0 > 0 (volts), but got L0={L0!r}."
-            )
-        O_C = np.where(active, O_F + eta * (L0 * np.sign(delta) - O_F), O_F)  # (F5)
-        weight = np.where(active, np.abs(delta), 0.0)  # t_h = r0 |delta|
-    else:
-        raise ProtocolError(
-            f"Argument `protocol` must be 'standard' or 'overclamp', but is {protocol!r}."
-        )
-    return O_C, weight, active
+    O_F = real_array(O_F, "O_F", shape=(task.n_points,), error=ShapeError)
+    return nudge(
+        O_F,
+        task.labels,
+        eta=eta,
+        clamping=clamping,
+        L0=L0,
+        classification=task.kind == "classification",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +124,12 @@ class ForceResult:
         False for classification points switched off by the hinge.
     free, clamped : State
         The two electrical states.
-    protocol : str
+    clamping : {"standard", "overclamp"}
+        The clamping mode.
     eta : float
+        Nudge amplitude.
     L0 : float or None
+        Overclamping target magnitude, V.
     """
 
     F: np.ndarray
@@ -151,7 +141,7 @@ class ForceResult:
     active: np.ndarray
     free: State
     clamped: State
-    protocol: str
+    clamping: Clamping
     eta: float
     L0: float | None
 
@@ -162,7 +152,7 @@ def coupled_learning_force(
     task: Task,
     *,
     eta: float = 1.0,
-    protocol: Clamping = "standard",
+    clamping: Clamping = "standard",
     L0: float | None = None,
 ) -> ForceResult:
     """Coupled Learning force ``F_e = S_e (dV_C,e**2 - dV_F,e**2)``, mean over the task's points.
@@ -174,11 +164,13 @@ def coupled_learning_force(
     G : (n_gates,) array_like
         Gate voltages, V, in ``network.gate_names`` order.
     task : Task
+        The points trained together (their force is averaged).
     eta : float in (0, 1]
         Nudge amplitude of (1) / (F5).
-    protocol : {"standard", "overclamp"}
+    clamping : {"standard", "overclamp"}
+        Standard clamping (1) or overclamping (F5).
     L0 : float, optional
-        Overclamping target magnitude, V.
+        Overclamping target magnitude, V (> 0); required for ``"overclamp"``.
 
     Returns
     -------
@@ -187,9 +179,11 @@ def coupled_learning_force(
 
     Raises
     ------
-    NetworkError, TaskError, ShapeError, DeviceError, ProtocolError
-        Unknown/floating nodes, bad ``G`` or ``eta``, a learning edge with ``K <= 0`` (named with
-        its threshold), an unknown protocol or a missing ``L0``.
+    NetworkError, TaskError, ShapeError, DeviceError
+        Unknown/floating nodes, a malformed task, a bad ``G``, a learning edge with ``K <= 0``
+        (named with its threshold).
+    ArgumentError
+        ``eta`` outside (0, 1], an unknown ``clamping`` or a missing ``L0``.
 
     Notes
     -----
@@ -207,25 +201,28 @@ def coupled_learning_force(
     >>> bool(res.F[1] < 0)  # ... so G+ (High-Output) grows: dG/dt = -gamma F > 0
     True
     """
-    s = _Solvers(network, G, task)
+    eta = check_eta(eta)
+    clamping, L0 = check_clamping(clamping, L0)
+    s = KirchhoffSolver(network, G, task)
     free = s.free_state()
-    O_C, weight, active = clamped_outputs(free.O, task, eta=eta, protocol=protocol, L0=L0)
+    O_C, weight, active = clamped_outputs(free.O, task, eta=eta, clamping=clamping, L0=L0)
     clamped = s.clamped_state(free, O_C)
     g = network.gate_edges
     F_points = network.S * (clamped.dV[:, g] ** 2 - free.dV[:, g] ** 2)
     F = weight @ F_points / task.n_points
-    ro = []
-    for a in (F, F_points, free.O, O_C, task.labels - free.O, weight, active):
-        a = np.array(a)
-        a.flags.writeable = False
-        ro.append(a)
     return ForceResult(
-        *ro,
+        F=readonly(F),
+        F_points=readonly(F_points),
+        O_F=readonly(free.O),
+        O_C=readonly(O_C),
+        delta=readonly(task.labels - free.O),
+        weight=readonly(weight),
+        active=readonly(active),
         free=free,
         clamped=clamped,
-        protocol=protocol,
-        eta=float(eta),
-        L0=None if L0 is None else float(L0),
+        clamping=clamping,
+        eta=eta,
+        L0=L0,
     )
 
 

@@ -35,10 +35,12 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
+from .._checks import count
 from ..errors import SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .kirchhoff import _check_eta, _hinge_satisfied, free_state
+from .kirchhoff import free_state
+from .nudge import check_eta, nudge_amplitudes, output_split
 
 __all__ = [
     "DEFAULT_MAX_GATES",
@@ -72,8 +74,11 @@ class SymbolicModel:
     Attributes
     ----------
     network : Network
+        The modelled network (linear device).
     input_nodes : tuple of str
+        Imposed nodes.
     output : str or (str, str)
+        Output node, or the (plus, minus) pair.
     K : tuple of Symbol
         Learning-edge conductances, gate order.
     k : tuple of Symbol
@@ -133,13 +138,38 @@ class SymbolicModel:
         return {n: self._num(_q(inputs[n])) for n in self.input_nodes}
 
     def free_voltages_element(self, inputs: dict[str, float] | None = None) -> dict:
-        """Free node voltages (field elements); symbolic inputs unless ``inputs`` is given."""
+        """Free node voltages (field elements); symbolic inputs unless ``inputs`` is given.
+
+        Parameters
+        ----------
+        inputs : mapping str -> float, optional
+            Input voltages, V (exact rationals of their decimal repr); default: the symbols
+            ``V_<node>``.
+
+        Returns
+        -------
+        dict str -> field element
+        """
         return self._voltages(self._X_free, self.input_nodes, self._inputs(inputs))
 
     def clamped_voltages_element(self, O_C: Any, inputs: dict[str, float] | None = None) -> dict:
         """Clamped node voltages with the output held at ``O_C`` (a field element).
 
-        A differential output moves ``V+`` by ``+(O_C - O_F)/2`` and ``V-`` by ``-(O_C - O_F)/2``.
+        A differential output shares the nudge as in
+        `clln_theory.electrical.nudge.output_split`: ``V+`` moves by ``+(O_C - O_F)/2`` and
+        ``V-`` by ``-(O_C - O_F)/2``.
+
+        Parameters
+        ----------
+        O_C : field element
+            Clamped output.
+        inputs : mapping str -> float, optional
+            Input voltages, V (exact rationals of their decimal repr); default: the symbols
+            ``V_<node>``.
+
+        Returns
+        -------
+        dict str -> field element
         """
         VF = self.free_voltages_element(inputs)
         vals = dict(self._inputs(inputs))
@@ -148,8 +178,8 @@ class SymbolicModel:
             outs: tuple[str, ...] = (self.output,)
         else:
             nudge = O_C - self._out(VF)
-            vals[self.output[0]] = VF[self.output[0]] + nudge / 2
-            vals[self.output[1]] = VF[self.output[1]] - nudge / 2
+            for node, c in zip(self.output, output_split(2)):
+                vals[node] = VF[node] + self._num(_q(c)) * nudge
             outs = self.output
         return self._voltages(self._X_clamp, self.input_nodes + outs, vals)
 
@@ -169,8 +199,23 @@ class SymbolicModel:
     ) -> dict:
         """``O_F, P_F, C, F`` of one point as field elements.
 
-        ``inputs``/``label``/``eta`` default to their symbols; ``C`` and ``F`` use standard
-        clamping ``O_C = O_F + eta (L - O_F)`` (1).
+        ``C`` and ``F`` use standard clamping ``O_C = O_F + eta (L - O_F)`` (1).
+
+        Parameters
+        ----------
+        inputs : mapping str -> float, optional
+            Input voltages, V (exact rationals of their decimal repr); default: the symbols
+            ``V_<node>``.
+        label : float, optional
+            Label, V; default: the symbol ``L``.
+        eta : float, optional
+            Nudge amplitude; default: the symbol ``eta``.
+
+        Returns
+        -------
+        dict
+            ``"O_F"``, ``"P_F"``, ``"P_C"``, ``"C"`` (field elements) and ``"F"`` (a list of
+            field elements, gate order).
         """
         VF = self.free_voltages_element(inputs)
         O_F = self._out(VF)
@@ -186,7 +231,17 @@ class SymbolicModel:
 
     # ------------------------------------------------------------------ sympy API
     def to_expr(self, element) -> sp.Expr:
-        """A field element as a sympy expression."""
+        """A field element as a sympy expression.
+
+        Parameters
+        ----------
+        element : field element
+            An element of ``domain``.
+
+        Returns
+        -------
+        sympy.Expr
+        """
         return self.domain.to_sympy(element)
 
     @property
@@ -217,8 +272,19 @@ class SymbolicModel:
     def solution_manifold(self, label: float | None = None, inputs=None) -> sp.Eq:
         """The solution manifold ``{O_F = L}`` as a polynomial equation in ``K``.
 
-        Returns ``Eq(numerator(O_F - L), 0)`` (the denominator, a sum of spanning-forest
-        products of positive conductances, never vanishes).
+        Parameters
+        ----------
+        label : float, optional
+            Label, V; default: the symbol ``L``.
+        inputs : mapping str -> float, optional
+            Input voltages, V (exact rationals of their decimal repr); default: the symbols
+            ``V_<node>``.
+
+        Returns
+        -------
+        sympy.Eq
+            ``Eq(numerator(O_F - L), 0)`` (the denominator, a sum of spanning-forest products
+            of positive conductances, never vanishes).
         """
         VF = self.free_voltages_element(inputs)
         Lv = self._gen(self.L) if label is None else self._num(_q(label))
@@ -233,7 +299,20 @@ class SymbolicModel:
         }
 
     def gradient(self, element, wrt: str = "K") -> sp.Matrix:
-        """Gradient of a field element in ``K`` (``wrt="K"``) or in ``G`` (``wrt="G"``)."""
+        """Gradient of a field element in ``K`` (``wrt="K"``) or in ``G`` (``wrt="G"``).
+
+        Parameters
+        ----------
+        element : field element
+            E.g. ``point_elements()["C"]``.
+        wrt : {"K", "G"}
+            Conductances, or gates (``d/dG_i = S_i d/dK_i`` at ``K = S (G - V_T)``).
+
+        Returns
+        -------
+        sympy.Matrix
+            Column, gate order.
+        """
         gens = [self._gen(Ki) for Ki in self.K]
         g = [element.diff(x) for x in gens]
         if wrt == "K":
@@ -243,7 +322,17 @@ class SymbolicModel:
         return sp.Matrix([S[i] * self.to_expr(x).subs(sub) for i, x in enumerate(g)])
 
     def hessian_elements(self, element) -> list[list]:
-        """``d2 element / dK_i dK_j`` as field elements (exact, canonical)."""
+        """``d2 element / dK_i dK_j`` as field elements (exact, canonical).
+
+        Parameters
+        ----------
+        element : field element
+            E.g. ``point_elements()["C"]``.
+
+        Returns
+        -------
+        list of list of field elements
+        """
         gens = [self._gen(Ki) for Ki in self.K]
         first = [element.diff(x) for x in gens]
         return [[first[i].diff(gens[j]) for j in range(len(gens))] for i in range(len(gens))]
@@ -251,8 +340,17 @@ class SymbolicModel:
     def hessian(self, element=None, wrt: str = "K") -> sp.Matrix:
         """Hessian of a field element (default: ``C`` of one symbolic point).
 
-        ``wrt="K"``: ``d2/dK_i dK_j``. ``wrt="G"``: ``S_i S_j d2/dK_i dK_j`` at
-        ``K = S (G - V_T)`` (``K`` is affine in ``G``).
+        Parameters
+        ----------
+        element : field element, optional
+            Default: ``C`` of one symbolic point.
+        wrt : {"K", "G"}
+            ``"K"``: ``d2/dK_i dK_j``. ``"G"``: ``S_i S_j d2/dK_i dK_j`` at
+            ``K = S (G - V_T)`` (``K`` is affine in ``G``).
+
+        Returns
+        -------
+        sympy.Matrix
         """
         if element is None:
             element = self.point_elements()["C"]
@@ -265,7 +363,17 @@ class SymbolicModel:
         return sp.Matrix(n, n, lambda i, j: S[i] * S[j] * M[i, j]).subs(self.K_of_G())
 
     def latex(self, expr) -> str:
-        """LaTeX of an expression or matrix (``sympy.latex``)."""
+        """LaTeX of an expression or matrix (``sympy.latex``).
+
+        Parameters
+        ----------
+        expr : sympy.Expr or sympy.Matrix
+            What to typeset.
+
+        Returns
+        -------
+        str
+        """
         return sp.latex(expr)
 
     def lambdify(self, expr) -> Callable:
@@ -273,6 +381,16 @@ class SymbolicModel:
 
         Fixed conductances and ``K = S (G - V_T)`` are substituted with the network's numbers;
         ``G`` has shape ``(n_gates,)``, ``inputs`` is a mapping node -> volts.
+
+        Parameters
+        ----------
+        expr : sympy.Expr
+            An expression in the model's symbols.
+
+        Returns
+        -------
+        callable
+            ``f(G, inputs=None, label=0.0, eta=1.0) -> ndarray``.
         """
         net = self.network
         fixed = {
@@ -305,6 +423,7 @@ def symbolic_model(
     Parameters
     ----------
     network : Network
+        Linear device, small (see the size limits).
     task_or_inputs : Task or sequence of str
         A task (its input nodes and output are used), or the input node names.
     output : str or (str, str), optional
@@ -312,8 +431,10 @@ def symbolic_model(
     gate_labels : sequence of str, optional
         Subscripts of the gate symbols (default ``1..n``): ``gate_labels=("-", "+")`` gives
         ``K_-, K_+, G_-, G_+`` for the 2+1 network.
-    max_interior, max_gates : int
-        Practical size limits (see `DEFAULT_MAX_INTERIOR`).
+    max_interior : int
+        Largest number of interior nodes eliminated (`DEFAULT_MAX_INTERIOR`).
+    max_gates : int
+        Largest number of gates (`DEFAULT_MAX_GATES`).
 
     Returns
     -------
@@ -323,6 +444,8 @@ def symbolic_model(
     ------
     SymbolicSizeError
         More interior nodes or gates than the limits.
+    ArgumentError
+        A size limit that is not a non-negative (``max_gates``: positive) integer.
     NetworkError, TaskError
         Unknown or floating nodes, an output that is also an input.
 
@@ -351,6 +474,8 @@ def symbolic_model(
     inputs = task.input_nodes
     outs = task.output_nodes
     n_int = network.n_nodes - len(inputs)
+    max_interior = count(max_interior, "max_interior", minimum=0)
+    max_gates = count(max_gates, "max_gates")
     if n_int > max_interior or network.n_gates > max_gates:
         raise SymbolicSizeError(
             f"Symbolic elimination of {n_int} interior nodes with {network.n_gates} gates exceeds "
@@ -372,29 +497,6 @@ def symbolic_model(
     gk = iter(domain.from_sympy(s) for s in k)
     edge_K = tuple(next(gK) if e.learning else next(gk) for e in network.edges)
 
-    def solve_block(imposed: tuple[str, ...]):
-        interior = [nd for nd in network.nodes if nd not in imposed]
-        if not interior:
-            return (interior, [])
-        pos_i = {nd: i for i, nd in enumerate(interior)}
-        pos_b = {nd: j for j, nd in enumerate(imposed)}
-        nI, nB = len(interior), len(imposed)
-        LII = [[domain.zero] * nI for _ in range(nI)]
-        LIB = [[domain.zero] * nB for _ in range(nI)]
-        for e, Ke in zip(network.edges, edge_K):
-            for x, y in ((e.a, e.b), (e.b, e.a)):
-                if x in pos_i:
-                    i = pos_i[x]
-                    LII[i][i] += Ke
-                    if y in pos_i:
-                        LII[i][pos_i[y]] -= Ke
-                    else:
-                        LIB[i][pos_b[y]] += Ke  # -(-K): rhs = -L_IB V_B
-        A = DomainMatrix(LII, (nI, nI), domain)
-        B = DomainMatrix(LIB, (nI, nB), domain)
-        X = A.lu_solve(B)  # L_II X = -L_IB  (exact, canonical rational functions)
-        return (interior, [[X[i, j].element for j in range(nB)] for i in range(nI)])
-
     return SymbolicModel(
         network=network,
         input_nodes=inputs,
@@ -407,10 +509,35 @@ def symbolic_model(
         eta=eta,
         O_C=O_C,
         domain=domain,
-        _X_free=solve_block(inputs),
-        _X_clamp=solve_block(inputs + outs),
+        _X_free=_solve_block(network, domain, edge_K, inputs),
+        _X_clamp=_solve_block(network, domain, edge_K, inputs + outs),
         _edge_K=edge_K,
     )
+
+
+def _solve_block(network: Network, domain: Any, edge_K: tuple, imposed: tuple[str, ...]):
+    """Interior voltages ``X @ V_boundary`` with ``X`` exact in ``QQ(K, k)`` (one LU solve)."""
+    interior = [nd for nd in network.nodes if nd not in imposed]
+    if not interior:
+        return (interior, [])
+    pos_i = {nd: i for i, nd in enumerate(interior)}
+    pos_b = {nd: j for j, nd in enumerate(imposed)}
+    nI, nB = len(interior), len(imposed)
+    LII = [[domain.zero] * nI for _ in range(nI)]
+    LIB = [[domain.zero] * nB for _ in range(nI)]
+    for e, Ke in zip(network.edges, edge_K):
+        for x, y in ((e.a, e.b), (e.b, e.a)):
+            if x in pos_i:
+                i = pos_i[x]
+                LII[i][i] += Ke
+                if y in pos_i:
+                    LII[i][pos_i[y]] -= Ke
+                else:
+                    LIB[i][pos_b[y]] += Ke  # -(-K): rhs = -L_IB V_B
+    A = DomainMatrix(LII, (nI, nI), domain)
+    B = DomainMatrix(LIB, (nI, nB), domain)
+    X = A.lu_solve(B)  # L_II X = -L_IB  (exact, canonical rational functions)
+    return (interior, [[X[i, j].element for j in range(nB)] for i in range(nI)])
 
 
 class _DummyPoint:
@@ -425,13 +552,14 @@ class _DummyPoint:
 
 def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float):
     """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
-    _check_eta(eta)
+    check_eta(eta)
     O_F = free_state(network, G, task).O
-    off = _hinge_satisfied(O_F, task)
+    classification = task.kind == "classification"
+    eta_p = nudge_amplitudes(O_F, task.labels, eta=eta, classification=classification)
     C = model.domain.zero
     F = [model.domain.zero] * network.n_gates
     for p, point in enumerate(task.points):
-        if off[p]:
+        if eta_p[p] == 0.0:  # switched off by the hinge of Appendix A
             continue
         el = model.point_elements(dict(point.inputs), point.label, eta)
         C += el["C"]
@@ -480,11 +608,15 @@ def symbolic_contrastive_hessian(
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Its points' mean ``C`` (hinge of Appendix A applied at ``G``).
     eta : float in (0, 1]
+        Nudge amplitude.
     **kw
-        Passed to `symbolic_model` (size limits).
+        Passed to `symbolic_model` (size limits ``max_interior``, ``max_gates``).
 
     Returns
     -------
@@ -514,9 +646,15 @@ def symbolic_force_jacobian(
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Its points' mean force (hinge of Appendix A applied at ``G``).
     eta : float in (0, 1]
+        Nudge amplitude.
+    **kw
+        Passed to `symbolic_model` (size limits ``max_interior``, ``max_gates``).
 
     Returns
     -------

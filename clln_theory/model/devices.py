@@ -15,7 +15,7 @@ Models
 ``ThreeRegimeMOSFET``
     The transistor of the experiment: ohmic (Eq. (2)), saturation ``S Vov**2 / 2`` and an
     exponential subthreshold tail (0.1 V/decade) below an overdrive of 0.096 V, used by the
-    nonlinear simulator (`clln_theory.electrical.circuit`, `clln_theory.simulator.runs`).
+    nonlinear simulator (`clln_theory.electrical.circuit`, `clln_theory.simulator`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from .._checks import positive
 
 __all__ = [
     "SUBTHRESHOLD_SLOPE",
@@ -46,11 +48,49 @@ class Device(Protocol):
 
     is_linear: bool
 
-    def current(self, G, S, V_T, Va, Vb) -> np.ndarray: ...
+    def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
+        """Current from node a to node b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
+        ...
 
     def current_and_derivatives(
         self, G, S, V_T, Va, Vb
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The current and its derivatives.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +109,64 @@ class LinearDevice:
     is_linear: bool = True
 
     def conductance(self, G, S, V_T) -> np.ndarray:
-        """Conductance ``K = S (G - V_T)`` in siemens (no check of sign here)."""
+        """Conductance ``K = S (G - V_T)`` (no check of sign here).
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V (all three broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Siemens.
+        """
         return np.asarray(S) * (np.asarray(G, dtype=float) - np.asarray(V_T))
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b: ``K (Va - Vb)``."""
+        """Current from a to b: ``K (Va - Vb)``.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         return self.conductance(G, S, V_T) * (np.asarray(Va) - np.asarray(Vb))
 
     def current_and_derivatives(self, G, S, V_T, Va, Vb):
-        """``(I, dI/dVa, dI/dVb, dI/dG)`` of the linear resistor."""
+        """``(I, dI/dVa, dI/dVb, dI/dG)`` of the linear resistor.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
         K = self.conductance(G, S, V_T)
         dV = np.asarray(Va, dtype=float) - np.asarray(Vb, dtype=float)
         return K * dV, K, -K, np.asarray(S) * dV
@@ -101,13 +190,47 @@ class OhmicMOSFET:
     is_linear: bool = False
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b (amperes)."""
+        """Current from a to b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         Va = np.asarray(Va, dtype=float)
         Vb = np.asarray(Vb, dtype=float)
         return np.asarray(S) * (np.asarray(G) - np.asarray(V_T) - 0.5 * (Va + Vb)) * (Va - Vb)
 
     def current_and_derivatives(self, G, S, V_T, Va, Vb):
-        """``(I, dI/dVa, dI/dVb, dI/dG)`` of Eq. (2)."""
+        """``(I, dI/dVa, dI/dVb, dI/dG)`` of Eq. (2).
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
+        """
         Va = np.asarray(Va, dtype=float)
         Vb = np.asarray(Vb, dtype=float)
         S = np.asarray(S, dtype=float)
@@ -146,6 +269,11 @@ class ThreeRegimeMOSFET:
     slope : float
         ``n``, volts per decade of the subthreshold tail (0.1 V/decade).
 
+    Raises
+    ------
+    ArgumentError
+        ``transition`` or ``slope`` not a finite number > 0.
+
     Notes
     -----
     Continuity (tested in ``tests/test_circuit.py``): ``f`` is continuous everywhere. Ohmic and
@@ -154,7 +282,8 @@ class ThreeRegimeMOSFET:
     ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the
     factor ``(Vtr - Vds/2) ln(10)/n`` (ohmic side, 2.2 as ``Vds -> 0``) or ``Vtr ln(10)/(2n)``
     (saturated, 1.105): the model is C⁰, not C¹, across the threshold, as specified. The damped
-    Newton of `clln_theory.electrical.circuit` copes with this kink (line search on the current residual).
+    Newton of `clln_theory.electrical.circuit` copes with this kink (line search on the current
+    residual).
 
     Examples
     --------
@@ -174,15 +303,8 @@ class ThreeRegimeMOSFET:
     is_linear: bool = False
 
     def __post_init__(self) -> None:
-        if not (np.isfinite(self.transition) and self.transition > 0):
-            raise ValueError(
-                f"ThreeRegimeMOSFET `transition` must be a finite positive voltage, got "
-                f"{self.transition!r}."
-            )
-        if not (np.isfinite(self.slope) and self.slope > 0):
-            raise ValueError(
-                f"ThreeRegimeMOSFET `slope` must be a finite positive V/decade, got {self.slope!r}."
-            )
+        object.__setattr__(self, "transition", positive(self.transition, "transition", unit="V"))
+        object.__setattr__(self, "slope", positive(self.slope, "slope", unit="V/decade"))
 
     def _magnitude(self, G, S, V_T, Va, Vb):
         """``(s, f, df/dVov, df/dVds)`` with ``I = s f``."""
@@ -210,7 +332,24 @@ class ThreeRegimeMOSFET:
         return s, f, f_ov, f_ds
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
-        """Current from a to b (amperes)."""
+        """Current from a to b.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        ndarray
+            Current from a to b, A.
+        """
         s, f, _, _ = self._magnitude(G, S, V_T, Va, Vb)
         return s * f
 
@@ -219,6 +358,22 @@ class ThreeRegimeMOSFET:
 
         For ``Va >= Vb`` (source b): ``dI/dVa = f_ds``, ``dI/dVb = -f_ov - f_ds``,
         ``dI/dG = f_ov``; for ``Va < Vb`` (source a) the mirror image.
+
+        Parameters
+        ----------
+        G : array_like
+            Gate voltages, V.
+        S : array_like
+            Device slopes, A/V².
+        V_T : array_like
+            Threshold voltages, V.
+        Va, Vb : array_like
+            Voltages of the edges' end nodes a and b, V (all five broadcast together).
+
+        Returns
+        -------
+        tuple of 4 ndarrays
+            ``(I, dI/dVa, dI/dVb, dI/dG)``: A, S, S, A/V.
         """
         s, f, f_ov, f_ds = self._magnitude(G, S, V_T, Va, Vb)
         fwd = s > 0

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from .._checks import gate_vector, readonly
 from ..errors import DeviceError, NetworkError, ShapeError
 from .devices import Device, LinearDevice
 
@@ -33,17 +34,16 @@ __all__ = [
     "star_network",
 ]
 
-#: Transistor transconductance factor of the paper's small network, A/V² (DESIGN.md §4).
+#: Transistor transconductance factor S of ``K = S (G - V_T)``, A/V²: the default of every
+#: builder. The value fitted to the paper's small network (its source is quoted with the paper's
+#: other constants in `clln_theory.experiments.paper`).
 PAPER_S = 8.5e-4
-#: Threshold voltage of the paper's transistors, V (DESIGN.md §4).
+#: Threshold voltage V_T of the paper's transistors, V: the default of every builder.
 PAPER_V_T = 0.7
 
-
-def _readonly(a: Any, dtype: Any = None) -> np.ndarray:
-    """A read-only copy of ``a`` (optionally cast to ``dtype``): the arrays of frozen results."""
-    a = np.array(a, dtype=dtype, copy=True)
-    a.flags.writeable = False
-    return a
+#: Transitional alias: experiments/compare.py still imports it; remove once it uses
+#: `clln_theory._checks.readonly`.
+_readonly = readonly
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +129,17 @@ class Network:
     Attributes
     ----------
     node_index : mapping str -> int
+        Node name -> index.
     tail, head : (n_edges,) int arrays
         Node indices of ``a`` and ``b`` of each edge.
     learning_mask : (n_edges,) bool array
+        True at learning edges.
     gate_edges : (n_gates,) int array
         Edge index of each gate, in gate order.
     gate_names : tuple of str
         Edge name of each gate, in gate order.
     S, V_T : (n_gates,) float arrays
+        Device slope (A/V²) and threshold (V) of every gate.
     K_fixed : (n_edges,) float array
         Conductance of fixed edges; 0 at learning edges.
     incidence : (n_edges, n_nodes) sparse CSR matrix
@@ -173,7 +176,8 @@ class Network:
             if not isinstance(n, str) or not n:
                 raise NetworkError(f"Node names must be non-empty strings, but got {n!r}.")
         if len(set(nodes)) != len(nodes):
-            dup = sorted({n for n in nodes if nodes.count(n) > 1})
+            seen: set[str] = set()
+            dup = sorted({n for n in nodes if n in seen or seen.add(n)})
             raise NetworkError(f"Node names must be unique, but {dup} appear more than once.")
         if not edges:
             raise NetworkError("A network needs at least one edge, but none was given.")
@@ -221,17 +225,17 @@ class Network:
         set_(self, "nodes", nodes)
         set_(self, "edges", edges)
         set_(self, "node_index", MappingProxyType(index))
-        set_(self, "tail", _readonly(tail))
-        set_(self, "head", _readonly(head))
-        set_(self, "learning_mask", _readonly(learning))
-        set_(self, "gate_edges", _readonly(gate_edges))
+        set_(self, "tail", readonly(tail))
+        set_(self, "head", readonly(head))
+        set_(self, "learning_mask", readonly(learning))
+        set_(self, "gate_edges", readonly(gate_edges))
         set_(self, "gate_names", tuple(edges[i].name for i in gate_edges))
-        set_(self, "S", _readonly(np.array([edges[i].S for i in gate_edges], dtype=float)))
-        set_(self, "V_T", _readonly(np.array([edges[i].V_T for i in gate_edges], dtype=float)))
+        set_(self, "S", readonly(np.array([edges[i].S for i in gate_edges], dtype=float)))
+        set_(self, "V_T", readonly(np.array([edges[i].V_T for i in gate_edges], dtype=float)))
         set_(
             self,
             "K_fixed",
-            _readonly(np.array([0.0 if e.learning else e.K for e in edges], dtype=float)),
+            readonly(np.array([0.0 if e.learning else e.K for e in edges], dtype=float)),
         )
         set_(self, "incidence", inc)
 
@@ -253,11 +257,36 @@ class Network:
 
     # ---------------------------------------------------------------- helpers
     def with_device(self, device: Device) -> Network:
-        """The same circuit with another learning-edge model."""
+        """The same circuit with another learning-edge model.
+
+        Parameters
+        ----------
+        device : Device
+            The new model of every learning edge.
+
+        Returns
+        -------
+        Network
+        """
         return Network(self.nodes, self.edges, device=device, name=self.name)
 
     def node(self, name: str) -> int:
-        """Index of node ``name``; `NetworkError` naming it if unknown."""
+        """Index of node ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A node name.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        NetworkError
+            Naming the unknown node and listing the network's nodes.
+        """
         try:
             return self.node_index[name]
         except KeyError:
@@ -268,17 +297,22 @@ class Network:
     def check_gates(self, G: Any) -> np.ndarray:
         """Validate a gate vector: shape ``(n_gates,)`` (or ``(..., n_gates)``) and finite.
 
-        Returns it as a float array.
+        Parameters
+        ----------
+        G : (..., n_gates) array_like
+            Gate voltages, V, in ``gate_names`` order.
+
+        Returns
+        -------
+        ndarray
+            ``G`` as a float array.
+
+        Raises
+        ------
+        ShapeError
+            A wrong last axis, or a NaN/inf entry.
         """
-        G = np.asarray(G, dtype=float)
-        if G.ndim == 0 or G.shape[-1] != self.n_gates:
-            raise ShapeError(
-                f"Argument `G` must have shape (..., {self.n_gates}) (one gate per learning edge, "
-                f"order {self.gate_names}), but has shape {G.shape}."
-            )
-        if not np.all(np.isfinite(G)):
-            raise ShapeError("Argument `G` must be finite, but contains NaN or inf.")
-        return G
+        return gate_vector(G, "G", self.n_gates, batch=True, error=ShapeError)
 
     def conductances(self, G: Any) -> np.ndarray:
         """Conductance of every edge at gate vector ``G`` (linear devices only).
@@ -286,6 +320,7 @@ class Network:
         Parameters
         ----------
         G : (..., n_gates) array_like
+            Gate voltages, V.
 
         Returns
         -------
@@ -321,6 +356,21 @@ class Network:
         """Nodes in a connected component that contains no imposed node.
 
         Such nodes have no defined voltage; Kirchhoff solves must refuse them.
+
+        Parameters
+        ----------
+        imposed : iterable of str
+            Nodes whose voltage is imposed.
+
+        Returns
+        -------
+        tuple of str
+            The floating nodes, in node order (empty if none).
+
+        Raises
+        ------
+        NetworkError
+            An unknown node.
         """
         imposed_idx = {self.node(n) for n in imposed}
         adj = sp.csr_matrix(
@@ -329,6 +379,47 @@ class Network:
         _, labels = connected_components(adj, directed=False)
         anchored = {labels[i] for i in imposed_idx}
         return tuple(n for i, n in enumerate(self.nodes) if labels[i] not in anchored)
+
+    def imposed_indices(self, imposed: Iterable[str]) -> np.ndarray:
+        """Node indices of a set of imposed nodes, refusing an empty, repeated or floating set.
+
+        The check shared by the linear (`clln_theory.electrical.kirchhoff`) and nonlinear
+        (`clln_theory.electrical.circuit`) solvers.
+
+        Parameters
+        ----------
+        imposed : iterable of str
+            Nodes whose voltage is imposed.
+
+        Returns
+        -------
+        (n_imposed,) int ndarray
+            Their indices, in the given order.
+
+        Raises
+        ------
+        NetworkError
+            No imposed node, a repeated or unknown node, or nodes connected to no imposed node
+            (named).
+
+        Examples
+        --------
+        >>> star_network().imposed_indices(["High", "Low", "Input"]).tolist()
+        [0, 1, 2]
+        """
+        imposed = [str(n) for n in imposed]
+        if not imposed:
+            raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
+        if len(set(imposed)) != len(imposed):
+            raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
+        idx = np.array([self.node(n) for n in imposed], dtype=np.intp)
+        floating = self.floating_nodes(imposed)
+        if floating:
+            raise NetworkError(
+                f"Nodes {list(floating)} are not connected to any imposed node, so their voltages "
+                "are undefined; connect them or remove them."
+            )
+        return idx
 
     # --------------------------------------------------------------- builders
     @classmethod
@@ -351,12 +442,25 @@ class Network:
             ``S``, ``V_T``), or ``(a, b, spec)`` where ``spec`` is a float (a fixed conductance
             in siemens), the string ``"learning"``, or a dict with keys among ``name``, ``K``,
             ``S``, ``V_T``, ``learning``.
-        S, V_T : float
-            Defaults for learning edges (the paper's values).
+        S : float
+            Default slope of learning edges, A/V² (`PAPER_S`).
+        V_T : float
+            Default threshold of learning edges, V (`PAPER_V_T`).
         nodes : iterable of str, optional
             Node order; default: order of first appearance in ``edges``.
         device : Device, optional
             Learning-edge model (default `LinearDevice`).
+        name : str
+            Free-form label of the network.
+
+        Returns
+        -------
+        Network
+
+        Raises
+        ------
+        NetworkError
+            A malformed item (named by its index), an unknown key, or any check of `Network`.
 
         Examples
         --------
@@ -365,7 +469,7 @@ class Network:
         (('out-gnd',), 0.001)
         """
         built: list[Edge] = []
-        order: list[str] = []
+        order: dict[str, None] = {}  # insertion-ordered set: linear in the number of edges
         for k, item in enumerate(edges):
             if isinstance(item, Edge):
                 e = item
@@ -404,37 +508,10 @@ class Network:
                         "(float), 'learning', or a dict."
                     )
             built.append(e)
-            for n in (e.a, e.b):
-                if n not in order:
-                    order.append(n)
+            order.setdefault(e.a)
+            order.setdefault(e.b)
         node_names = tuple(nodes) if nodes is not None else tuple(order)
         return cls(node_names, tuple(built), device=device or LinearDevice(), name=name)
-
-
-def _imposed_indices(network: Network, imposed: Iterable[str]) -> np.ndarray:
-    """Node indices of the imposed nodes, refusing an empty, repeated or floating set.
-
-    Shared by the linear (`clln_theory.electrical.kirchhoff`) and nonlinear (`clln_theory.electrical.circuit`) solvers.
-
-    Raises
-    ------
-    NetworkError
-        No imposed node, a repeated or unknown node, or nodes connected to no imposed node
-        (named).
-    """
-    imposed = [str(n) for n in imposed]
-    if not imposed:
-        raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
-    if len(set(imposed)) != len(imposed):
-        raise NetworkError(f"Imposed nodes must be unique, but got {imposed}.")
-    idx = np.array([network.node(n) for n in imposed], dtype=np.intp)
-    floating = network.floating_nodes(imposed)
-    if floating:
-        raise NetworkError(
-            f"Nodes {list(floating)} are not connected to any imposed node, so their voltages are "
-            "undefined; connect them or remove them."
-        )
-    return idx
 
 
 def from_networkx(
@@ -451,6 +528,30 @@ def from_networkx(
     Node labels become node names (``str(label)``). An edge with attribute ``conductance_attr``
     is a fixed conductance; every other edge is a learning edge with attributes ``S``/``V_T``
     if present, else the defaults. Edge orientation follows ``graph.edges`` order.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        A simple graph (no multigraph).
+    S : float
+        Default slope of learning edges, A/V² (`PAPER_S`).
+    V_T : float
+        Default threshold of learning edges, V (`PAPER_V_T`).
+    conductance_attr : str
+        Edge attribute holding a fixed conductance, S.
+    device : Device, optional
+        Learning-edge model (default `LinearDevice`).
+    name : str
+        Free-form label of the network.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        A multigraph, or any check of `Network`.
 
     Examples
     --------
@@ -482,11 +583,31 @@ def star_network(
     R_input: float = 500.0,
     device: Device | None = None,
 ) -> Network:
-    """The paper's 2+1 network (Figs. 2 and 3; DESIGN.md §4).
+    """The paper's 2+1 network (Figs. 2 and 3).
 
     Nodes ``High`` (held at V₊), ``Low`` (held at V₋), ``Input`` (the variable input V₁) and
     ``Output``. Edges, all into ``Output``: ``Low-Output`` (learning, gate G₋), ``High-Output``
     (learning, gate G₊) and ``Input-Output`` (fixed ``1/R_input``). Gate order ``(G₋, G₊)``.
+
+    Parameters
+    ----------
+    S : float
+        Slope of both learning edges, A/V² (`PAPER_S`).
+    V_T : float
+        Threshold of both learning edges, V (`PAPER_V_T`).
+    R_input : float
+        Resistance of the fixed input edge, Ω.
+    device : Device, optional
+        Learning-edge model (default `LinearDevice`).
+
+    Returns
+    -------
+    Network
+
+    Examples
+    --------
+    >>> star_network().gate_names
+    ('Low-Output', 'High-Output')
     """
     edges = (
         Edge("Low-Output", "Low", "Output", True, S=S, V_T=V_T),
@@ -509,6 +630,26 @@ def periodic_lattice(
 
     Node ``"i,j"`` (row i, column j) joins ``"i,j+1"`` and ``"i+1,j"`` (indices mod L). The
     paper's large network (Figs. 1 and 5) is ``periodic_lattice(4)``: 16 nodes, 32 edges.
+
+    Parameters
+    ----------
+    L : int
+        Side, >= 3.
+    S : float
+        Slope of every edge, A/V² (`PAPER_S`).
+    V_T : float
+        Threshold of every edge, V (`PAPER_V_T`).
+    device : Device, optional
+        Learning-edge model (default `LinearDevice`).
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    NetworkError
+        ``L`` not an integer >= 3.
 
     Examples
     --------

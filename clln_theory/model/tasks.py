@@ -94,6 +94,7 @@ class Task:
     inputs : (n_points, n_inputs) ndarray
         Imposed voltages, columns in ``input_nodes`` order.
     labels : (n_points,) ndarray
+        Labels ``L``, V.
 
     Examples
     --------
@@ -186,6 +187,11 @@ class Task:
 
     def validate(self, network: Network) -> None:
         """Check the task against a network: every node known, no floating interior node.
+
+        Parameters
+        ----------
+        network : Network
+            The network the task is trained on.
 
         Raises
         ------

@@ -1,21 +1,14 @@
-"""The nonlinear reference simulator of the real circuit: training protocol and schedule,
-discrete learning steps on the twin free/clamped networks, recorded runs and limit cycles found by
-shooting. It never imports the linear theory, so that it stays an independent check of it.
+"""The nonlinear reference simulator of the real circuit: training protocol and schedule
+(`protocol`), discrete learning steps on the twin free/clamped networks (`kernels`), recorded
+runs (`runs`), the continuum integrator (`continuum`) and limit cycles found by shooting
+(`shooting`). It never imports the linear theory, so that it stays an independent check of it.
 """
 
 from __future__ import annotations
 
-from .runs import (
-    DEFAULT_A0,
-    DEFAULT_T_H,
-    LimitCycle,
-    SimulatedTrajectory,
-    TrainingProtocol,
-    limit_cycle,
-    period_map,
-    simulate,
-    task_errors,
-)
+from .protocol import DEFAULT_A0, DEFAULT_T_H, TrainingProtocol
+from .runs import SimulatedTrajectory, simulate
+from .shooting import LimitCycle, limit_cycle, period_map
 
 __all__ = [
     "DEFAULT_A0",
@@ -26,5 +19,4 @@ __all__ = [
     "limit_cycle",
     "period_map",
     "simulate",
-    "task_errors",
 ]

@@ -5,7 +5,7 @@ Near a solution ``G*`` the continuum dynamics ``dG/dt = -gamma F(G) + B`` ((5), 
 
     M = r gamma J,      J = dF/dG (Jacobian of the mean Coupled Learning force),
 
-``r = A_exp/A0`` the measured rate factor (Appendix C; DESIGN.md §3).
+``r = A_exp/A0`` the measured rate factor (Appendix C).
 
 The η subtlety
 --------------
@@ -50,11 +50,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..electrical.kirchhoff import State, _check_eta, _hinge_satisfied, _Solvers
+from .._checks import choice, count, number, positive, readonly
+from ..electrical.kirchhoff import KirchhoffSolver, State
+from ..electrical.nudge import check_eta, nudge_amplitudes, output_split
 from ..electrical.rule import coupled_learning_force
-from ..errors import ConvergenceError, DeviceError, ProtocolError, ShapeError, TaskError
-from ..model.network import Network, _readonly
+from ..errors import ConvergenceError, DeviceError, ShapeError, TaskError
+from ..model.network import Network
 from ..model.tasks import Task
+from .linear import LinearTask
 
 __all__ = [
     "DEFAULT_DELTA_TOL",
@@ -108,6 +111,7 @@ class ForceJacobian:
         constraints (a satisfiable task: every error is then a distance to the solution
         manifold); nonzero only for a task whose minimum keeps residual errors.
     eta : float
+        Nudge amplitude.
     asymmetry : float
         ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``), computed on access.
     """
@@ -130,7 +134,7 @@ class ForceJacobian:
 class _Adjoint:
     """Adjoint quantities of one task at one ``G`` (free factorization reused)."""
 
-    def __init__(self, s: _Solvers, free: State) -> None:
+    def __init__(self, s: KirchhoffSolver, free: State) -> None:
         net = s.network
         self.s, self.free = s, free
         I = s.free.interior
@@ -148,10 +152,8 @@ class _Adjoint:
         self.tail_g, self.head_g = net.tail[g], net.head[g]
         self.dLam = Lam[self.tail_g] - Lam[self.head_g]  # (n_g, k)
         self.Z = Lam_I[out_pos]  # (k, k), SPD
-        if k == 1:
-            c, u = np.array([1.0]), np.array([1.0])
-        else:  # DESIGN.md §3: O+ moves by +nudge/2, O- by -nudge/2
-            c, u = np.array([0.5, -0.5]), np.array([1.0, -1.0])
+        c = output_split(k)  # how the nudge is shared by the output node(s)
+        u = np.array([1.0]) if k == 1 else np.array([1.0, -1.0])  # O = V @ u
         y = np.linalg.solve(self.Z, c)
         self.K_eff = float(c @ y)
         self.S = net.S
@@ -199,10 +201,12 @@ def _nudged(network: Network, G: Any, task: Task, eta: float):
     per-point nudge amplitude (``eta``, or 0 past a classification label, Appendix A) and
     ``Delta = eta_p delta = O_C - O_F`` (1).
     """
-    s = _Solvers(network, G, task)
+    s = KirchhoffSolver(network, G, task)
     free = s.free_state()
     delta = task.labels - free.O
-    eta_p = np.where(_hinge_satisfied(free.O, task), 0.0, eta)
+    eta_p = nudge_amplitudes(
+        free.O, task.labels, eta=eta, classification=task.kind == "classification"
+    )
     return _Adjoint(s, free), delta, eta_p, eta_p * delta
 
 
@@ -232,6 +236,7 @@ def force_jacobian(
         Regression, or classification with the hinge of Appendix A (points past their label
         contribute nothing; a point exactly at its label counts as nudged).
     eta : float in (0, 1]
+        Nudge amplitude of (1).
     curvature : {"auto", "exact", "gauss-newton", "solution"}
         ``"exact"`` always adds the curvature term (cost: one multi-RHS solve and a dense
         ``n_gates**2`` matrix); ``"gauss-newton"`` never does (exact only at a solution);
@@ -269,16 +274,9 @@ def force_jacobian(
     >>> res.J.shape
     (2, 2)
     """
-    eta = _check_eta(eta)
-    if curvature not in ("auto", "exact", "gauss-newton", "solution"):
-        raise ProtocolError(
-            "Argument `curvature` must be 'auto', 'exact', 'gauss-newton' or 'solution', but is "
-            f"{curvature!r}."
-        )
-    if not (np.isscalar(delta_tol) and np.isfinite(delta_tol) and delta_tol >= 0):
-        raise TaskError(
-            f"Argument `delta_tol` must be a finite number >= 0 (volts), but is {delta_tol!r}."
-        )
+    eta = check_eta(eta)
+    choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
+    delta_tol = number(delta_tol, "delta_tol", low=0.0, unit="V")
     ad, delta, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
     J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
@@ -309,11 +307,11 @@ def force_jacobian(
         J_curv *= -2.0 / N
     J = J_gn + J_curv if include else J_gn
     return ForceJacobian(
-        J=_readonly(J, float),
-        gauss_newton=_readonly(J_gn, float),
-        curvature=None if J_curv is None else _readonly(J_curv, float),
+        J=readonly(J, float),
+        gauss_newton=readonly(J_gn, float),
+        curvature=None if J_curv is None else readonly(J_curv, float),
         curvature_included=bool(include),
-        delta=_readonly(delta, float),
+        delta=readonly(delta, float),
         max_abs_delta=max_d,
         residual_delta=res_d,
         eta=eta,
@@ -339,8 +337,11 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     Parameters
     ----------
     network : Network
+        Linear device.
     G : (n_gates,) array_like
+        Gate voltages, V.
     task : Task
+        Regression, or classification with the hinge of Appendix A.
     eta : float in (0, 1]
         ``C_eta = mean_p (P_C,p - P_F,p)`` with ``O_C = O_F + eta delta``; ``eta = 1`` is the
         paper's C.
@@ -366,7 +367,7 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     >>> bool(abs(H[0, 1] - H[1, 0]) < 1e-15)
     True
     """
-    eta = _check_eta(eta)
+    eta = check_eta(eta)
     ad, _, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
     K = ad.K_eff
@@ -384,7 +385,7 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     sum_hessO = SS * W * (np.outer(w, ad.dlamO) + np.outer(ad.dlamO, w))
     H -= 2.0 * K * sum_hessO
     H /= N
-    return _readonly(0.5 * (H + H.T), float)
+    return readonly(0.5 * (H + H.T), float)
 
 
 def force_jacobian_fd(
@@ -394,6 +395,14 @@ def force_jacobian_fd(
 
     Parameters
     ----------
+    network : Network
+        Linear device.
+    G : (n_gates,) array_like
+        Gate voltages, V.
+    task : Task
+        The task whose mean force is differentiated.
+    eta : float in (0, 1]
+        Nudge amplitude (standard clamping).
     h : float
         Gate step, V. Truncation error ~``h**2 |F'''|``, round-off ~``eps |F| / h``; 1e-5 V
         balances them for gates of a few volts (about 9-10 correct digits).
@@ -416,8 +425,7 @@ def force_jacobian_fd(
     G = network.check_gates(G).astype(float)
     if G.ndim != 1:
         raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")
-    if not (np.isscalar(h) and np.isfinite(h) and h > 0):
-        raise TaskError(f"Argument `h` must be a finite gate step > 0 (volts), but is {h!r}.")
+    h = positive(h, "h", unit="V")
     n = G.size
     J = np.empty((n, n))
     for j in range(n):
@@ -441,7 +449,7 @@ def linearize(
     method: Literal["auto", "adjoint", "symbolic"] = "auto",
     curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
     solution_tol: float = DEFAULT_SOLUTION_TOL,
-) -> Any:
+) -> LinearTask:
     """Linearize standard-clamping Coupled Learning at a solution: ``LinearTask(M, G_star)``.
 
     Parameters
@@ -449,6 +457,7 @@ def linearize(
     network : Network
         Linear device (Appendix D).
     task : Task
+        The task trained near ``G_star``.
     G_star : (n_gates,) array_like
         A solution: a zero of the mean force (every ``delta_p = 0``, or a minimum of C with
         residual errors), V. Find one with `nearest_solution` or `joint_solution`.
@@ -457,9 +466,11 @@ def linearize(
     r : float
         Measured rate factor ``A_exp/A0`` (Appendix C), > 0.
     eta : float in (0, 1]
+        Nudge amplitude of (1).
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
-        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small networks;
+        ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small
+        networks;
         it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
         ``G_star`` on the solution manifold.
     curvature : {"auto", "exact", "gauss-newton", "solution"}
@@ -496,11 +507,11 @@ def linearize(
     >>> lt.rank
     1
     """
-    from .linear import LinearTask
-
-    for name, v in (("gamma", gamma), ("r", r), ("solution_tol", solution_tol)):
-        if not (np.isscalar(v) and np.isfinite(v) and v > 0):
-            raise TaskError(f"Argument `{name}` must be a finite number > 0, but is {v!r}.")
+    gamma = positive(gamma, "gamma", unit="Ω/s")
+    r = positive(r, "r")
+    solution_tol = positive(solution_tol, "solution_tol", unit="V")
+    choice(method, "method", ("auto", "adjoint", "symbolic"))
+    choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
     G_star = network.check_gates(G_star)
     if G_star.ndim != 1:
         raise ShapeError(
@@ -510,14 +521,10 @@ def linearize(
         mode = "solution" if curvature == "auto" else curvature
         jac = force_jacobian(network, G_star, task, eta=eta, curvature=mode)
         J = np.array(jac.J)
-    elif method == "symbolic":
+    else:  # "symbolic"
         from ..electrical.symbolic import symbolic_force_jacobian
 
         J = symbolic_force_jacobian(network, G_star, task, eta=eta)
-    else:
-        raise ProtocolError(
-            f"Argument `method` must be 'auto', 'adjoint' or 'symbolic', but is {method!r}."
-        )
     F = coupled_learning_force(network, G_star, task, eta=eta).F
     scale = float(np.max(np.abs(J)))
     if float(np.max(np.abs(F))) > solution_tol * scale:
@@ -540,7 +547,7 @@ def _residuals(network: Network, tasks: Sequence[Task], G: np.ndarray):
     """Errors ``delta`` of every point of every task and their gradient ``d delta/dG``."""
     ds, jacs = [], []
     for t in tasks:
-        s = _Solvers(network, G, t)
+        s = KirchhoffSolver(network, G, t)
         free = s.free_state()
         ad = _Adjoint(s, free)
         ds.append(t.labels - free.O)
@@ -561,6 +568,7 @@ def nearest_solution(
     Parameters
     ----------
     network : Network
+        Linear device.
     task : Task or sequence of Task
         With several tasks, the manifold is the intersection (joint solutions).
     G_ref : (n_gates,) array_like
@@ -568,6 +576,7 @@ def nearest_solution(
     tol : float
         Volts: stop when every ``|delta_p| <= tol`` and the step is below ``tol * 1e3``.
     max_iter : int
+        Iteration budget.
 
     Returns
     -------
@@ -600,10 +609,8 @@ def nearest_solution(
     tasks = [task] if isinstance(task, Task) else list(task)
     if not tasks:
         raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
-    if not (np.isscalar(tol) and np.isfinite(tol) and tol > 0):
-        raise TaskError(f"Argument `tol` must be a finite number > 0 (volts), but is {tol!r}.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        raise TaskError(f"Argument `max_iter` must be an integer >= 1, but is {max_iter!r}.")
+    tol = positive(tol, "tol", unit="V")
+    max_iter = count(max_iter, "max_iter")
     G_ref = np.array(network.check_gates(G_ref), dtype=float)
     G = G_ref.copy()
     for _ in range(max_iter):
@@ -635,11 +642,43 @@ def nearest_solution(
     )
 
 
-def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, **kw) -> np.ndarray:
+def joint_solution(
+    network: Network,
+    task_a: Task,
+    task_b: Task,
+    G_guess: Any,
+    *,
+    tol: float = 1e-13,
+    max_iter: int = 50,
+) -> np.ndarray:
     """Joint solution of two tasks: the point of both solution manifolds nearest ``G_guess``.
 
-    Same as ``nearest_solution(network, [task_a, task_b], G_guess, **kw)``; raises
-    `ConvergenceError` when the tasks are incompatible (no joint solution).
+    Same as ``nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)``.
+
+    Parameters
+    ----------
+    network : Network
+        Linear device.
+    task_a, task_b : Task
+        The two tasks.
+    G_guess : (n_gates,) array_like
+        Reference point, V.
+    tol : float
+        Volts, as in `nearest_solution`.
+    max_iter : int
+        Iteration budget, as in `nearest_solution`.
+
+    Returns
+    -------
+    G : (n_gates,) ndarray
+        V.
+
+    Raises
+    ------
+    ConvergenceError
+        The tasks are incompatible (no joint solution) or the iteration did not converge.
+    ArgumentError
+        A bad ``tol`` or ``max_iter``.
 
     Examples
     --------
@@ -650,4 +689,4 @@ def joint_solution(network: Network, task_a: Task, task_b: Task, G_guess: Any, *
     >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)
     array([2.4315, 2.3872])
     """
-    return nearest_solution(network, [task_a, task_b], G_guess, **kw)
+    return nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)

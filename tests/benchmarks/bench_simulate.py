@@ -26,17 +26,18 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from clln_theory.data import default_data_dir  # noqa: E402
 from clln_theory.electrical.circuit import solve_circuit  # noqa: E402
-from clln_theory.electrical.rule import learning_rate_A0
+from clln_theory.electrical.rule import learning_rate_A0  # noqa: E402
 from clln_theory.experiments.compare import calibrate_to_line, compare_with_measurement  # noqa: E402
 from clln_theory.experiments.paper import EXPERIMENTS  # noqa: E402
 from clln_theory.model.devices import ThreeRegimeMOSFET  # noqa: E402
 from clln_theory.model.network import star_network  # noqa: E402
 from clln_theory.model.tasks import DataPoint, Task  # noqa: E402
-from clln_theory.simulator.runs import TrainingProtocol, limit_cycle, simulate  # noqa: E402
+from clln_theory.simulator import TrainingProtocol, limit_cycle, simulate  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-DG2 = ROOT.parent / "shared/data/imperfect-learning-physical-systems/small network/MSE-DG2-Data"
+DATA = default_data_dir()
+DG2 = (DATA or Path("<no data folder>")) / "small network" / "MSE-DG2-Data"
 SUP = {"High": 0.4351, "Low": 0.0181}
 
 
@@ -104,7 +105,7 @@ def main() -> None:
     print("2. limit cycle at tau = 1 s (target <= 2 s)")
     lc = limit_cycle(net, a, b, tau=1.0, B=B, protocol=prot)
     t_lc = _median_time(lambda: limit_cycle(net, a, b, tau=1.0, B=B, protocol=prot), rep)
-    print(f"   median {t_lc:.3f} s, {lc.n_periods} period maps, D^2 = {lc.D**2:.4f} V^2")
+    print(f"   median {t_lc:.3f} s, {lc.n_periods} period maps, D^2 = {lc.span**2:.4f} V^2")
 
     print("3. whole 19-tau sweeps (target <= 60 s each)")
     for exp in ("exp1", "exp2"):

@@ -1,0 +1,322 @@
+"""The nudge of Coupled Learning and the classification hinge: the one definition of both.
+
+Every part of the package that clamps an output reads the rule here: the force of the theory
+(`clln_theory.electrical.rule`, `clln_theory.electrical.kirchhoff.contrastive_function`, the
+Jacobians of `clln_theory.theory.jacobian`, the exact model of
+`clln_theory.electrical.symbolic`) and the steps of the nonlinear simulator
+(`clln_theory.simulator`). With the error ``δ = L − O_F`` of a point:
+
+- standard clamping, (1)/(F1) of the paper: ``O_C = O_F + η δ``, step weight 1 (hold time
+  ``t_h``);
+- overclamping, (F5): ``O_C = O_F + η (L₀ sign δ − O_F)``, step weight ``|δ|`` (hold time
+  ``t_h = r₀ |δ|``). The main text's (8) drops the ``−O_F`` term; (F5) is implemented. A point
+  with ``δ = 0`` has no direction to be pushed in: it is not nudged and its weight is 0;
+- the classification hinge (Appendix A): a point of a classification task whose free output is
+  beyond its label in the label's direction, ``(O_F − L) L > 0``, is switched off: not nudged
+  (``η = 0``) under standard clamping, skipped (``t_h = 0``) under overclamping;
+- a differential output ``O = V₊ − V₋`` shares the nudge ``Δ = O_C − O_F`` symmetrically:
+  ``V₊`` moves by ``+Δ/2`` and ``V₋`` by ``−Δ/2`` (`output_split`).
+
+Two forms of the same rule: `nudge` works on arrays of points (the theory), `point_nudge` builds
+a plain-float function of one point (the simulator's inner loop, one call per learning step).
+``tests/test_rule.py`` checks that they agree point by point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+
+from .._checks import choice, number, positive
+
+__all__ = [
+    "CLAMPINGS",
+    "Clamping",
+    "check_clamping",
+    "check_eta",
+    "nudge",
+    "nudge_amplitudes",
+    "output_split",
+    "past_label",
+    "point_nudge",
+]
+
+#: The clamping modes: standard clamping (1) and overclamping (F5).
+Clamping = Literal["standard", "overclamp"]
+#: The values of `Clamping`, for validation.
+CLAMPINGS: tuple[str, ...] = ("standard", "overclamp")
+
+
+def check_eta(eta: Any) -> float:
+    """The nudge amplitude η as a float in (0, 1].
+
+    Parameters
+    ----------
+    eta : float
+        Nudge amplitude of (1) / (F5).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ArgumentError
+        ``eta`` is not a real number in (0, 1].
+
+    Examples
+    --------
+    >>> check_eta(1)
+    1.0
+    """
+    return number(eta, "eta", low=0.0, high=1.0, low_open=True)
+
+
+def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
+    """A valid ``(clamping, L0)`` pair: ``L0`` (V, > 0) is required by overclamping.
+
+    Parameters
+    ----------
+    clamping : {"standard", "overclamp"}
+        The clamping mode.
+    L0 : float or None
+        Overclamping target magnitude, V (> 0): required for overclamping, optional for
+        standard clamping (checked when given).
+
+    Returns
+    -------
+    clamping : str
+    L0 : float or None
+
+    Raises
+    ------
+    ArgumentError
+        An unknown clamping mode, or an ``L0`` that is not a finite number > 0 (missing for
+        overclamping).
+
+    Examples
+    --------
+    >>> check_clamping("overclamp", 0.4351)
+    ('overclamp', 0.4351)
+    """
+    clamping = choice(clamping, "clamping", CLAMPINGS)
+    if L0 is None and clamping == "standard":
+        return clamping, None
+    return clamping, positive(L0, "L0", unit="V")
+
+
+def past_label(O_F: Any, L: Any) -> Any:
+    """The hinge condition of Appendix A: the output is beyond its label in the label's direction.
+
+    ``(O_F − L) L > 0``. The same expression serves plain floats (the simulator) and arrays (the
+    theory); it only switches a point off for a classification task (see `nudge`).
+
+    Parameters
+    ----------
+    O_F : float or array_like
+        Free output(s), V.
+    L : float or array_like
+        Label(s), V (nonzero for classification; the sign is the class).
+
+    Returns
+    -------
+    bool or bool ndarray
+
+    Examples
+    --------
+    >>> past_label(0.5, 0.3), past_label(0.2, 0.3), past_label(-0.5, -0.3)
+    (True, False, True)
+    """
+    return (O_F - L) * L > 0.0
+
+
+def _hinge(O_F: np.ndarray, labels: np.ndarray, classification: bool) -> np.ndarray:
+    if not classification:
+        return np.zeros(np.shape(O_F), dtype=bool)
+    return np.asarray(past_label(O_F, labels), dtype=bool)
+
+
+def nudge_amplitudes(O_F: Any, labels: Any, *, eta: float, classification: bool) -> np.ndarray:
+    """Per-point nudge amplitude of standard clamping: η, or 0 where the hinge switches it off.
+
+    Parameters
+    ----------
+    O_F : (n_points,) array_like
+        Free outputs, V.
+    labels : (n_points,) array_like
+        Labels, V.
+    eta : float in (0, 1]
+        Nudge amplitude.
+    classification : bool
+        True for a classification task (the hinge of Appendix A applies).
+
+    Returns
+    -------
+    eta_p : (n_points,) ndarray
+        ``O_C − O_F = eta_p δ`` (1).
+
+    Raises
+    ------
+    ArgumentError
+        ``eta`` outside (0, 1].
+
+    Examples
+    --------
+    >>> nudge_amplitudes([0.5, 0.1], [0.3, 0.3], eta=0.5, classification=True).tolist()
+    [0.0, 0.5]
+    """
+    eta = check_eta(eta)
+    O_F = np.asarray(O_F, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    return np.where(_hinge(O_F, labels, classification), 0.0, eta)
+
+
+def nudge(
+    O_F: Any,
+    labels: Any,
+    *,
+    eta: float = 1.0,
+    clamping: Clamping = "standard",
+    L0: float | None = None,
+    classification: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clamped outputs and step weights of every point (the array form of the rule).
+
+    Parameters
+    ----------
+    O_F : (n_points,) array_like
+        Free outputs, V.
+    labels : (n_points,) array_like
+        Labels, V.
+    eta : float in (0, 1]
+        Nudge amplitude.
+    clamping : {"standard", "overclamp"}
+        Standard clamping (1) or overclamping (F5).
+    L0 : float, optional
+        Overclamping target magnitude, V (> 0); required for ``"overclamp"``.
+    classification : bool
+        True for a classification task (the hinge of Appendix A applies).
+
+    Returns
+    -------
+    O_C : (n_points,) ndarray
+        Clamped outputs, V.
+    weight : (n_points,) ndarray
+        Relative step time ``t_h / t_0``: 1 (standard), ``|δ|`` (overclamping), 0 for a point
+        switched off by the hinge under overclamping.
+    active : (n_points,) bool ndarray
+        False where the hinge switched the point off.
+
+    Raises
+    ------
+    ArgumentError
+        ``eta`` outside (0, 1], an unknown ``clamping``, or a missing/non-positive ``L0``.
+
+    Examples
+    --------
+    >>> O_C, w, on = nudge([0.1, 0.5], [0.3, 0.3], eta=0.5, classification=True)
+    >>> O_C.tolist(), w.tolist(), on.tolist()
+    ([0.2, 0.5], [1.0, 1.0], [True, False])
+    >>> O_C, w, _ = nudge([0.1], [0.3], eta=0.5, clamping="overclamp", L0=0.4)
+    >>> O_C.round(12).tolist(), w.round(12).tolist()
+    ([0.25], [0.2])
+    """
+    eta = check_eta(eta)
+    clamping, L0 = check_clamping(clamping, L0)
+    O_F = np.asarray(O_F, dtype=float)
+    labels = np.asarray(labels, dtype=float)
+    delta = labels - O_F
+    active = ~_hinge(O_F, labels, classification)
+    if clamping == "standard":
+        O_C = O_F + np.where(active, eta, 0.0) * delta  # (1), (F1)
+        return O_C, np.ones(O_F.shape), active
+    on = active & (delta != 0.0)
+    O_C = np.where(on, O_F + eta * (L0 * np.sign(delta) - O_F), O_F)  # (F5)
+    return O_C, np.where(on, np.abs(delta), 0.0), active  # t_h = r0 |delta|
+
+
+def point_nudge(
+    *,
+    eta: float,
+    clamping: Clamping = "standard",
+    L0: float | None = None,
+    classification: bool = False,
+) -> Callable[[float, float], tuple[float, float]]:
+    """The rule for one point as a plain-float function ``(O_F, L) -> (shift, weight)``.
+
+    The form the simulator calls once per learning step; it computes in ``math`` (no numpy) and
+    gives the same numbers as `nudge`, point by point.
+
+    Parameters
+    ----------
+    eta : float in (0, 1]
+        Nudge amplitude.
+    clamping : {"standard", "overclamp"}
+        Standard clamping (1) or overclamping (F5).
+    L0 : float, optional
+        Overclamping target magnitude, V (> 0); required for ``"overclamp"``.
+    classification : bool
+        True for a classification task (the hinge of Appendix A applies).
+
+    Returns
+    -------
+    callable
+        ``f(O_F, L)`` returning ``(shift, weight)``: the clamped output is ``O_F + shift`` (V)
+        and the step weight ``t_h / t_0`` is ``weight`` (0: no step).
+
+    Raises
+    ------
+    ArgumentError
+        ``eta`` outside (0, 1], an unknown ``clamping``, or a missing/non-positive ``L0``.
+
+    Examples
+    --------
+    >>> f = point_nudge(eta=0.25, clamping="overclamp", L0=0.4)
+    >>> shift, w = f(0.1, 0.3)
+    >>> round(shift, 12), round(w, 12)
+    (0.075, 0.2)
+    """
+    eta = check_eta(eta)
+    clamping, L0 = check_clamping(clamping, L0)
+    copysign = math.copysign
+
+    if clamping == "standard":
+
+        def standard(O_F: float, L: float) -> tuple[float, float]:
+            if classification and past_label(O_F, L):  # the hinge of Appendix A
+                return 0.0, 1.0
+            return eta * (L - O_F), 1.0  # (1), (F1)
+
+        return standard
+
+    def overclamp(O_F: float, L: float) -> tuple[float, float]:
+        delta = L - O_F
+        if delta == 0.0 or (classification and past_label(O_F, L)):
+            return 0.0, 0.0
+        return eta * (copysign(L0, delta) - O_F), abs(delta)  # (F5), t_h = r0 |delta|
+
+    return overclamp
+
+
+def output_split(n_outputs: int) -> np.ndarray:
+    """How a nudge ``Δ`` of the output is shared by the output node(s).
+
+    Parameters
+    ----------
+    n_outputs : {1, 2}
+        One output node, or the pair ``(plus, minus)`` of a differential output.
+
+    Returns
+    -------
+    (n_outputs,) ndarray
+        ``[1]``, or ``[1/2, −1/2]``: ``V₊`` moves by ``+Δ/2`` and ``V₋`` by ``−Δ/2``.
+
+    Examples
+    --------
+    >>> output_split(2).tolist()
+    [0.5, -0.5]
+    """
+    return np.array([1.0]) if n_outputs == 1 else np.array([0.5, -0.5])

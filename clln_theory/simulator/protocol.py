@@ -1,0 +1,414 @@
+"""The training protocol of the simulator and the checks of its schedule.
+
+`TrainingProtocol` says how the twin networks are clamped (the rule of
+`clln_theory.electrical.nudge`), how long a data point is held and how fast the gates learn. The
+functions below turn the arguments of `clln_theory.simulator.simulate`, `period_map` and
+`limit_cycle` into the checked objects the step kernels use: the tasks, the number of steps per
+half period (τ/2 must be a whole number of steps ``t_h``), the gate box, the initial gates and
+the bias.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import count, number, positive, real_array
+from ..electrical.nudge import Clamping, check_clamping, check_eta, point_nudge
+from ..electrical.rule import learning_rate_A0
+from ..errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
+from ..model.network import Network
+from ..model.tasks import Task
+
+__all__ = [
+    "DEFAULT_A0",
+    "DEFAULT_T_H",
+    "TrainingProtocol",
+]
+
+#: Hold time of one data point, seconds (paper, Experimental Methods: t_h = 100 µs).
+DEFAULT_T_H = 100e-6
+#: Relative tolerance deciding that τ/2 is a whole number of steps t_h (float round-off of
+#: decimal τ such as 0.0126 s is ~1e-15 relative).
+STEP_RTOL = 1e-9
+#: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s).
+DEFAULT_A0 = learning_rate_A0(100.0, 22e-6)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingProtocol:
+    """How the twin networks are clamped and how long each data point is held.
+
+    Parameters
+    ----------
+    clamping : {"standard", "overclamp"}
+        ``"standard"``: ``O_C = O_F + η δ`` (1)/(F1), hold time ``t_h``. ``"overclamp"``:
+        ``O_C = O_F + η (L₀ sign δ − O_F)`` (F5), hold time ``r₀ |δ|``.
+    eta : float
+        Nudge amplitude η in (0, 1].
+    t_h : float
+        Nominal hold time of one data point, s (100 µs). The simulation clock advances by
+        ``t_h`` per step in every protocol, so τ/2 must be a whole number of steps.
+    A0 : float
+        Learning-rate constant, 1/(V s) (use `learning_rate_A0`; include the measured factor r).
+    L0 : float, optional
+        Overclamping target magnitude, V (required for ``"overclamp"``; paper: L₀ = V₊).
+    r0 : float, optional
+        Overclamping: hold time per volt of error, s/V (``t_h = r₀ |δ|``). ``None`` (default)
+        adapts it at every task switch so that the mean hold time over the active points of the
+        new task equals ``t_h`` (the paper modifies r₀ "to keep the period approximately
+        constant").
+
+    Raises
+    ------
+    ArgumentError
+        Unknown clamping (named), η outside (0, 1], a non-positive t_h, A₀ or r₀, or a missing
+        L₀ for overclamping.
+
+    Examples
+    --------
+    >>> TrainingProtocol().clamping, TrainingProtocol().t_h
+    ('standard', 0.0001)
+    >>> TrainingProtocol(clamping="overclamp", eta=0.25, L0=0.4351).L0
+    0.4351
+    >>> TrainingProtocol(clamping="soft")
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `clamping` must be one of 'standard', ...
+    """
+
+    clamping: Clamping = "standard"
+    eta: float = 1.0
+    t_h: float = DEFAULT_T_H
+    A0: float = DEFAULT_A0
+    L0: float | None = None
+    r0: float | None = None
+
+    def __post_init__(self) -> None:
+        clamping, L0 = check_clamping(self.clamping, self.L0)
+        set_ = object.__setattr__
+        set_(self, "clamping", clamping)
+        set_(self, "L0", L0)
+        set_(self, "eta", check_eta(self.eta))
+        set_(self, "t_h", positive(self.t_h, "t_h", unit="s"))
+        set_(self, "A0", positive(self.A0, "A0", unit="1/(V s)"))
+        if self.r0 is not None:
+            set_(self, "r0", positive(self.r0, "r0", unit="s/V"))
+
+    @property
+    def overclamp(self) -> bool:
+        """True for overclamping (F5)."""
+        return self.clamping == "overclamp"
+
+    def point_rule(self, task: Task) -> Callable[[float, float], tuple[float, float]]:
+        """The nudge of one point of ``task`` under this protocol (`point_nudge`).
+
+        Parameters
+        ----------
+        task : Task
+            Its kind decides whether the classification hinge applies.
+
+        Returns
+        -------
+        callable
+            ``f(O_F, L) -> (shift, weight)``.
+        """
+        return point_nudge(
+            eta=self.eta,
+            clamping=self.clamping,
+            L0=self.L0,
+            classification=task.kind == "classification",
+        )
+
+
+def check_protocol(protocol: Any) -> TrainingProtocol:
+    """``protocol`` itself, or the default `TrainingProtocol` for None.
+
+    Parameters
+    ----------
+    protocol : TrainingProtocol or None
+        The protocol argument of a simulator entry point.
+
+    Returns
+    -------
+    TrainingProtocol
+
+    Raises
+    ------
+    ArgumentError
+        Anything else (a clamping string, for example).
+    """
+    if protocol is None:
+        return TrainingProtocol()
+    if not isinstance(protocol, TrainingProtocol):
+        raise ArgumentError(
+            f"Argument `protocol` must be a TrainingProtocol, but is {type(protocol).__name__}."
+        )
+    return protocol
+
+
+def check_tasks(network: Network, tasks: Any) -> tuple[Task, ...]:
+    """One task (a drift test) or two alternating tasks, each checked against ``network``.
+
+    Parameters
+    ----------
+    network : Network
+        The trained network.
+    tasks : Task or sequence of Task
+        The tasks argument of a simulator entry point.
+
+    Returns
+    -------
+    tuple of Task
+
+    Raises
+    ------
+    TaskError, NetworkError
+        Not one or two tasks, not a `Task`, or a task inconsistent with ``network``.
+    """
+    if isinstance(tasks, Task):
+        tasks = (tasks,)
+    tasks = tuple(tasks)
+    if len(tasks) not in (1, 2):
+        raise TaskError(
+            f"Argument `tasks` must hold one task (a drift test) or two alternating tasks, but "
+            f"holds {len(tasks)}."
+        )
+    for t in tasks:
+        if not isinstance(t, Task):
+            raise TaskError(f"Every task must be a Task, but got {type(t).__name__}.")
+        t.validate(network)
+    return tasks
+
+
+def steps_per_half(tau: Any, t_h: float) -> int:
+    """The number of learning steps in τ/2.
+
+    Parameters
+    ----------
+    tau : float
+        Period τ, s.
+    t_h : float
+        Step (hold time of one data point), s.
+
+    Returns
+    -------
+    int
+        ``τ / (2 t_h)``, a whole number >= 1.
+
+    Raises
+    ------
+    ArgumentError
+        ``tau`` not a finite number > 0.
+    ProtocolError
+        τ/2 is not a whole number of steps; the message names the nearest valid τ.
+    """
+    tau = positive(tau, "tau", unit="s")
+    n = tau / (2.0 * t_h)
+    k = round(n)
+    if k < 1 or abs(n - k) > STEP_RTOL * max(1.0, n):
+        nearest = 2.0 * max(k, 1) * t_h
+        raise ProtocolError(
+            f"tau/2 = {tau / 2:.6g} s is not a whole number of learning steps t_h = {t_h:.6g} s; "
+            f"the nearest valid tau is {nearest:.6g} s."
+        )
+    return int(k)
+
+
+def check_limits(gate_limits: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The gate box as two arrays ``(G_min, G_max)`` of shape ``(n,)``, or None.
+
+    Parameters
+    ----------
+    gate_limits : (G_min, G_max) or None
+        Scalars or per-gate arrays, V.
+    n : int
+        Number of gates.
+
+    Returns
+    -------
+    (lo, hi) or None
+
+    Raises
+    ------
+    ArgumentError
+        Not a pair of finite bounds with ``G_min < G_max``.
+    """
+    if gate_limits is None:
+        return None
+    try:
+        lo, hi = gate_limits
+        lo = np.broadcast_to(np.asarray(lo, dtype=float), (n,)).copy()
+        hi = np.broadcast_to(np.asarray(hi, dtype=float), (n,)).copy()
+        ok = bool(np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(lo < hi))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ArgumentError(
+            f"Argument `gate_limits` must be (G_min, G_max) with finite G_min < G_max, but is "
+            f"{gate_limits!r}."
+        )
+    return lo, hi
+
+
+def check_G0(network: Network, G0: Any, limits: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Initial gates: shape ``(n_gates,)``, above threshold, clipped to the box.
+
+    Parameters
+    ----------
+    network : Network
+        The trained network.
+    G0 : (n_gates,) array_like
+        Initial gate voltages, V.
+    limits : (lo, hi) or None
+        The gate box from `check_limits`.
+
+    Returns
+    -------
+    (n_gates,) ndarray
+
+    Raises
+    ------
+    ShapeError
+        Wrong shape or not finite.
+    DeviceError
+        A gate at or below its threshold (names the edge).
+    """
+    G0 = network.check_gates(G0)
+    if G0.shape != (network.n_gates,):
+        raise ShapeError(
+            f"Argument `G0` must have shape ({network.n_gates},), but has shape {G0.shape}."
+        )
+    bad = np.flatnonzero(G0 <= network.V_T)
+    if bad.size:
+        j = int(bad[0])
+        raise DeviceError(
+            f"Gate of edge {network.gate_names[j]!r} starts at {G0[j]:.6g} V, at or below its "
+            f"threshold V_T = {network.V_T[j]:.6g} V; start every gate above threshold."
+        )
+    if limits is not None:
+        G0 = np.clip(G0, limits[0], limits[1])
+    return G0.astype(float)
+
+
+def bias_function(B: Any, n: int) -> tuple[np.ndarray | None, Callable | None]:
+    """A constant bias vector, or a bias callable of the state.
+
+    Parameters
+    ----------
+    B : (n,) array_like, scalar or callable
+        Bias per gate, V/s, or ``B(G) -> (n,)``.
+    n : int
+        Number of gates.
+
+    Returns
+    -------
+    (b, None) or (None, B)
+        ``b`` the constant bias of shape ``(n,)``.
+
+    Raises
+    ------
+    ShapeError
+        A constant bias of the wrong shape, or not finite.
+    """
+    if callable(B):
+        return None, B
+    b = real_array(B, "B", error=ShapeError)
+    b = np.broadcast_to(b, (n,)).copy() if b.ndim == 0 else b
+    if b.shape != (n,):
+        raise ShapeError(
+            f"Argument `B` must have shape ({n},) (one bias per gate) or be a callable of G, but "
+            f"has shape {b.shape}."
+        )
+    return b, None
+
+
+def eval_bias(Bfun: Callable, G: np.ndarray, n: int) -> np.ndarray:
+    """The bias callable at ``G``, checked.
+
+    Parameters
+    ----------
+    Bfun : callable
+        ``B(G) -> (n,)``, V/s.
+    G : (n,) ndarray
+        Gate voltages, V (a copy is passed).
+    n : int
+        Number of gates.
+
+    Returns
+    -------
+    (n,) ndarray
+
+    Raises
+    ------
+    ShapeError
+        The callable returned the wrong shape or a non-finite value.
+    """
+    b = np.asarray(Bfun(np.array(G, dtype=float)), dtype=float)
+    if b.shape != (n,) or not np.all(np.isfinite(b)):
+        raise ShapeError(
+            f"The bias callable must return a finite array of shape ({n},), but returned shape "
+            f"{b.shape}."
+        )
+    return b
+
+
+def record_stride(record: Any, n_half: int) -> int:
+    """Steps between samples.
+
+    Parameters
+    ----------
+    record : "half", "step" or int
+        Every half period, every step, or every ``record`` steps.
+    n_half : int
+        Steps per half period.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ArgumentError
+        Anything else.
+    """
+    if record == "half":
+        return n_half
+    if record == "step":
+        return 1
+    if isinstance(record, int | np.integer) and not isinstance(record, bool):
+        return count(record, "record")
+    raise ArgumentError(
+        f"Argument `record` must be 'half', 'step' or a positive number of steps, but is "
+        f"{record!r}."
+    )
+
+
+def half_periods(n_periods: Any) -> int:
+    """The number of half periods in ``n_periods`` periods.
+
+    Parameters
+    ----------
+    n_periods : float
+        Duration in periods, a non-negative multiple of 1/2.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ArgumentError
+        Not a finite number >= 0.
+    ProtocolError
+        Not a whole number of half periods.
+    """
+    n_halves = 2.0 * number(n_periods, "n_periods", low=0.0)
+    if abs(n_halves - round(n_halves)) >= 1e-9:
+        raise ProtocolError(
+            f"Argument `n_periods` must be a non-negative multiple of 1/2, but is {n_periods!r}."
+        )
+    return round(n_halves)
