@@ -191,7 +191,7 @@ def build() -> Document:
     # the error floor from the linear engine: evolve long under M = gamma J (eta = 1)
     J = force_jacobian(net, G_star, task, eta=1.0).J
     lt = LinearTask(gamma * J, G_star)
-    G_late = evolve(lt, G_star, 1.0, B_num)  # 1 s >> 1/kappa
+    G_late = evolve(lt, G_star, t=1.0, B=B_num)  # 1 s >> 1/kappa
     grad_np = np.array([float(x) for x in grad])
     delta_lin = float(-grad_np @ (G_late - G_star))
     doc.compare(

@@ -68,7 +68,7 @@ def run(taus, factors):
     D_th, D_sim, amp, low = (np.full(shape, np.nan) for _ in range(4))
     for i, f in enumerate(factors):
         B = f * B_PAPER
-        orbits = periodic_orbit(la, lb, B, np.asarray(taus))
+        orbits = periodic_orbit(la, lb, B=B, tau=np.asarray(taus))
         traj = orbits.trajectory(201).G  # (T, 201, 2)
         for j, tau in enumerate(taus):
             D_th[i, j] = orbits.span[j]

@@ -102,7 +102,7 @@ def main() -> None:
         f"alpha {rates_a}, beta {rates_b}"
     )
     taus = np.geomspace(1e-4, 10.0, 61)
-    orbit = periodic_orbit(la, lb, B, taus)
+    orbit = periodic_orbit(la, lb, B=B, tau=taus)
     D = period_span(orbit)
     drift = np.linalg.norm(orbit.drift[0])
     print(
@@ -110,7 +110,7 @@ def main() -> None:
         f"of |B| = {np.linalg.norm(B):.3f} V/s"
     )
     # the same bias without its common-null part: a true closed orbit
-    closed = periodic_orbit(la, lb, B - orbit.drift[0], taus)
+    closed = periodic_orbit(la, lb, B=B - orbit.drift[0], tau=taus)
     print(f"closed form, 61 periods 1e-4..10 s: {1e3 * (time.perf_counter() - t0):.0f} ms incl. "
           "setup")  # fmt: skip
     for t in (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0):
@@ -123,7 +123,7 @@ def main() -> None:
     print("\nrelative difference |D_sim - D_theory| / D_theory over one period from the theory G0")
     print("   s   " + "".join(f"{t:>11.0e}" for t in sim_taus))
     for i, s in enumerate(scales):
-        orb = periodic_orbit(la, lb, s * B, np.array(sim_taus))
+        orb = periodic_orbit(la, lb, B=s * B, tau=np.array(sim_taus))
         Dt = period_span(orb)
         for j, tau in enumerate(sim_taus):
             try:

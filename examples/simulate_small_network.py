@@ -22,12 +22,9 @@ import numpy as np
 
 from clln_theory.data import default_data_dir
 from clln_theory.electrical.rule import learning_rate_A0
-from clln_theory.experiments.compare import (
-    calibrate_to_line,
-    compare_theory_simulation,
-    compare_with_measurement,
-)
+from clln_theory.experiments.compare import compare_theory_simulation, compare_with_measurement
 from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
+from clln_theory.inference import calibrate_to_line
 from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
@@ -63,14 +60,21 @@ def measured(quick: bool) -> None:
         prot = TrainingProtocol(A0=learning_rate_A0(e.R0, e.C0, r=e.r))
         for mode, (ta, tb) in (("calibrated", calibrated), ("nominal", nominal)):
             res = compare_with_measurement(
-                net, ta, tb, m[:, 0], m[:, 1], B=e.bias, protocol=prot, G0=e.reference
+                net,
+                ta,
+                tb,
+                tau=m[:, 0],
+                D2_measured=m[:, 1],
+                B=e.bias,
+                protocol=prot,
+                G0=e.reference,
             )
             print(f"\n{exp} ({mode} tasks: alpha V1 = {ta.points[0].inputs['Input']:.4f} V, "
                   f"L = {ta.points[0].label:.4f} V; beta V1 = {tb.points[0].inputs['Input']:.4f}"
                   f" V, L = {tb.points[0].label:.4f} V), B = {e.bias} V/s, "
                   f"sweep {res.seconds:.2f} s")  # fmt: skip
             print(res.table())
-            print(f"ratio range {res.ratio.min():.2f} .. {res.ratio.max():.2f}")
+            print(f"ratio range {res.D2_ratio.min():.2f} .. {res.D2_ratio.max():.2f}")
 
 
 def theory(quick: bool) -> None:
@@ -81,13 +85,14 @@ def theory(quick: bool) -> None:
     B = 1e-2 * np.array(EXPERIMENTS["exp1"].bias)
     taus = [0.002, 0.02, 0.2] if quick else [0.0012, 0.005, 0.02, 0.08, 0.2, 0.8]
     prot = TrainingProtocol(A0=A0, t_h=2.5e-5)
-    c = compare_theory_simulation(net, a, b, taus, B=B, protocol=prot,
+    c = compare_theory_simulation(net, a, b, tau=taus, B=B, protocol=prot,
                                   G_ref=Gj, tol=1e-14)  # fmt: skip
     print(f"\nlinear devices, B = {B} V/s, t_h = 25 us, linearized at G* = {np.round(Gj, 4)}")
     print("tau [s]   D theory [V]  D sim [V]     D sim/theory  |dG|/D theory")
     for i, t in enumerate(c.tau):
-        print(f"{t:<8.4g}  {c.D_theory[i]:<12.5g}  {c.D_sim[i]:<12.5g}  {c.D_ratio[i]:<12.6f}  "
-              f"{c.G0_difference[i] / c.D_theory[i]:.2e}")  # fmt: skip
+        print(f"{t:<8.4g}  {c.span_theory[i]:<12.5g}  {c.span_sim[i]:<12.5g}  "
+              f"{c.span_ratio[i]:<12.6f}  "
+              f"{c.G0_difference[i] / c.span_theory[i]:.2e}")  # fmt: skip
 
 
 def main() -> None:

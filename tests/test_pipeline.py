@@ -230,7 +230,7 @@ def test_simulator_with_linear_devices_reproduces_the_pipeline_span_as_bias_shri
     from clln_theory.electrical.rule import learning_rate_A0
     from clln_theory.experiments import config
     from clln_theory.experiments.config import parse_config
-    from clln_theory.simulator.runs import TrainingProtocol, limit_cycle
+    from clln_theory.simulator import TrainingProtocol, limit_cycle
     from clln_theory.theory.orbits import periodic_orbit
 
     preset = Path(config.__file__).parent / "presets" / "exp1.toml"

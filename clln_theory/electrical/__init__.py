@@ -21,6 +21,17 @@ from .circuit import (
     node_currents,
     solve_circuit,
 )
+from .clamping import (
+    CLAMPINGS,
+    Clamping,
+    check_clamping,
+    check_eta,
+    nudge,
+    nudge_amplitudes,
+    output_split,
+    past_label,
+    point_nudge,
+)
 from .kirchhoff import (
     CHOLESKY_MAX_INTERIOR,
     InteriorSolver,
@@ -32,17 +43,6 @@ from .kirchhoff import (
     laplacian,
     power,
     solve_voltages,
-)
-from .nudge import (
-    CLAMPINGS,
-    Clamping,
-    check_clamping,
-    check_eta,
-    nudge,
-    nudge_amplitudes,
-    output_split,
-    past_label,
-    point_nudge,
 )
 from .rule import (
     ForceResult,

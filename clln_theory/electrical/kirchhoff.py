@@ -30,7 +30,7 @@ from .._checks import readonly, real_array
 from ..errors import ShapeError, SingularSystemError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .nudge import nudge_amplitudes, output_split
+from .clamping import nudge_amplitudes, output_split
 
 __all__ = [
     "CHOLESKY_MAX_INTERIOR",
@@ -331,7 +331,7 @@ class KirchhoffSolver:
             The free state (`free_state`), from which the output is moved.
         O_C : (n_points,) array_like
             Clamped output per point, V; a differential output shares the nudge as in
-            `clln_theory.electrical.nudge.output_split`.
+            `clln_theory.electrical.clamping.output_split`.
 
         Returns
         -------
@@ -447,7 +447,7 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     O_C : (n_points,) array_like
         Clamped output per point, V. For a differential output ``O = V+ - V-`` the nudge
         ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
-        (`clln_theory.electrical.nudge.output_split`).
+        (`clln_theory.electrical.clamping.output_split`).
 
     Returns
     -------

@@ -9,7 +9,7 @@ with ``F`` averaged over the points of a task, which are cycled fast compared wi
 ``G`` (the package's time-scale convention; see the conventions page docs/conventions.md).
 
 The clamping modes (`Clamping`: standard clamping (1), overclamping (F5)) and the classification
-hinge of Appendix A are defined once, in `clln_theory.electrical.nudge`; this module applies them
+hinge of Appendix A are defined once, in `clln_theory.electrical.clamping`; this module applies them
 to a task (`clamped_outputs`) and computes the force they produce (`coupled_learning_force`). The
 learning rate ``A0`` (`learning_rate_A0`) and ``gamma`` (`learning_rate_gamma`) are computed only
 here.
@@ -30,8 +30,8 @@ from .._checks import positive, readonly, real_array
 from ..errors import ShapeError
 from ..model.network import Network
 from ..model.tasks import Task
+from .clamping import Clamping, check_clamping, check_eta, nudge
 from .kirchhoff import KirchhoffSolver, State
-from .nudge import Clamping, check_clamping, check_eta, nudge
 
 __all__ = [
     "Clamping",
@@ -54,7 +54,7 @@ def clamped_outputs(
     clamping: Clamping = "standard",
     L0: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Clamped outputs and step weights of a task's points (`clln_theory.electrical.nudge.nudge`).
+    """Clamped outputs and step weights of a task's points (`electrical.clamping.nudge`).
 
     Parameters
     ----------

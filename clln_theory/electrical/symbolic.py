@@ -39,8 +39,8 @@ from .._checks import count
 from ..errors import SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
+from .clamping import check_eta, nudge_amplitudes, output_split
 from .kirchhoff import free_state
-from .nudge import check_eta, nudge_amplitudes, output_split
 
 __all__ = [
     "DEFAULT_MAX_GATES",
@@ -156,7 +156,7 @@ class SymbolicModel:
         """Clamped node voltages with the output held at ``O_C`` (a field element).
 
         A differential output shares the nudge as in
-        `clln_theory.electrical.nudge.output_split`: ``V+`` moves by ``+(O_C - O_F)/2`` and
+        `clln_theory.electrical.clamping.output_split`: ``V+`` moves by ``+(O_C - O_F)/2`` and
         ``V-`` by ``-(O_C - O_F)/2``.
 
         Parameters

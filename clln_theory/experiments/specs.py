@@ -54,6 +54,19 @@ class RateSpec:
     ``R0`` (Ω), ``C0`` (F), ``V0`` (V) and ``r`` are the components when the description gives
     them (None when it gives ``gamma`` directly); then ``gamma`` is
     `clln_theory.electrical.rule.learning_rate_gamma` of them and the network's one ``S``.
+
+    Attributes
+    ----------
+    gamma : float
+        The rate r γ of the continuum dynamics, Ω/s.
+    R0 : float or None
+        Charging resistor, Ω.
+    C0 : float or None
+        Gate capacitor, F.
+    V0 : float or None
+        Multiplier scale, V.
+    r : float or None
+        Measured rate factor ``A_exp / A₀``.
     """
 
     gamma: float

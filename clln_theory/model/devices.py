@@ -20,7 +20,7 @@ Models
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -106,7 +106,7 @@ class LinearDevice:
     0.000391
     """
 
-    is_linear: bool = True
+    is_linear: bool = field(default=True, init=False)
 
     def conductance(self, G, S, V_T) -> np.ndarray:
         """Conductance ``K = S (G - V_T)`` (no check of sign here).
@@ -187,7 +187,7 @@ class OhmicMOSFET:
     True
     """
 
-    is_linear: bool = False
+    is_linear: bool = field(default=False, init=False)
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
         """Current from a to b.
@@ -300,7 +300,7 @@ class ThreeRegimeMOSFET:
 
     transition: float = SUBTHRESHOLD_TRANSITION
     slope: float = SUBTHRESHOLD_SLOPE
-    is_linear: bool = False
+    is_linear: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "transition", positive(self.transition, "transition", unit="V"))

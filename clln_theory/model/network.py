@@ -41,10 +41,6 @@ PAPER_S = 8.5e-4
 #: Threshold voltage V_T of the paper's transistors, V: the default of every builder.
 PAPER_V_T = 0.7
 
-#: Transitional alias: experiments/compare.py still imports it; remove once it uses
-#: `clln_theory._checks.readonly`.
-_readonly = readonly
-
 
 @dataclass(frozen=True, slots=True)
 class Edge:

@@ -6,7 +6,7 @@ With the points of the active task cycled fast, the discrete steps (7) average t
 
 integrated with `scipy.integrate.solve_ivp`, the gates projected onto the gate box. The nudge
 and the step weight ``w_p`` of every point are those of the discrete steps
-(`clln_theory.electrical.nudge`).
+(`clln_theory.electrical.clamping`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Two engines solve the free (and clamped) state of each step:
     ``"general"`` to the solver tolerance (``tests/test_simulate.py``) at 20-100x the speed.
 
 `half_fast` and `half_general` run the steps of one half period; both read the clamping rule
-from `clln_theory.electrical.nudge` (through `TrainingProtocol.point_rule`), so the rule is the
+from `clln_theory.electrical.clamping` (through `TrainingProtocol.point_rule`), so the rule is the
 theory's, step for step.
 """
 
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..electrical.circuit import CircuitSolver
-from ..electrical.nudge import output_split
+from ..electrical.clamping import output_split
 from ..errors import ConvergenceError, DeviceError
 from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from ..model.network import Network

@@ -1,7 +1,7 @@
 """The training protocol of the simulator and the checks of its schedule.
 
 `TrainingProtocol` says how the twin networks are clamped (the rule of
-`clln_theory.electrical.nudge`), how long a data point is held and how fast the gates learn. The
+`clln_theory.electrical.clamping`), how long a data point is held and how fast the gates learn. The
 functions below turn the arguments of `clln_theory.simulator.simulate`, `period_map` and
 `limit_cycle` into the checked objects the step kernels use: the tasks, the number of steps per
 half period (τ/2 must be a whole number of steps ``t_h``), the gate box, the initial gates and
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import count, number, positive, real_array
-from ..electrical.nudge import Clamping, check_clamping, check_eta, point_nudge
+from ..electrical.clamping import Clamping, check_clamping, check_eta, point_nudge
 from ..electrical.rule import learning_rate_A0
 from ..errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
 from ..model.network import Network

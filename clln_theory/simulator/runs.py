@@ -6,7 +6,7 @@ Twin free/clamped networks of nonlinear devices (any `Device`), discrete learnin
 
 one data point per step (cycling the points of the active task), tasks alternating every τ/2,
 gate clipping to [G_min, G_max], standard clamping (1), the classification hinge (Appendix A)
-and overclamping (F5) with ``t_h = r₀|δ|`` (the rule of `clln_theory.electrical.nudge`). The
+and overclamping (F5) with ``t_h = r₀|δ|`` (the rule of `clln_theory.electrical.clamping`). The
 continuum mode integrates (5) instead (`clln_theory.simulator.continuum`). `Runner` compiles a
 network, its tasks and a protocol once; `clln_theory.simulator.shooting` reuses it for the
 period map and the limit cycle.
@@ -26,7 +26,7 @@ import numpy as np
 
 from .._checks import choice, positive, readonly
 from ..electrical.circuit import DEFAULT_ATOL_CURRENT, DEFAULT_RTOL_CURRENT, DEFAULT_TOL_STEP
-from ..electrical.nudge import past_label
+from ..electrical.clamping import past_label
 from ..errors import ProtocolError
 from ..metrics import task_errors
 from ..model.devices import LinearDevice
@@ -508,24 +508,3 @@ def simulate(
         run, G0, n_halves, stride, rtol=rtol, atol=atol, method=method
     )
     return run.trajectory(times, samples, active, "continuum")
-
-
-# Transitional: callers outside the simulator still import these from this module (the package's
-# top-level re-exports, experiments/compare.py, tests/test_pipeline.py). Remove once they import
-# from `clln_theory.simulator` and `clln_theory.metrics`.
-_MOVED = {
-    "LimitCycle": "shooting",
-    "limit_cycle": "shooting",
-    "period_map": "shooting",
-    "task_errors": "metrics",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    module = _MOVED[name]
-    package = __package__ if module == "shooting" else "clln_theory"
-    return getattr(importlib.import_module(f"{package}.{module}"), name)

@@ -74,11 +74,6 @@ class LimitCycle:
     trajectory: SimulatedTrajectory
     tau: float
 
-    @property
-    def D(self) -> float:
-        """Transitional alias of `span` (callers still read ``.D``); to be removed."""
-        return self.span
-
 
 def period_map(
     network: Network,

@@ -51,8 +51,8 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import choice, count, number, positive, readonly
+from ..electrical.clamping import check_eta, nudge_amplitudes, output_split
 from ..electrical.kirchhoff import KirchhoffSolver, State
-from ..electrical.nudge import check_eta, nudge_amplitudes, output_split
 from ..electrical.rule import coupled_learning_force
 from ..errors import ConvergenceError, DeviceError, ShapeError, TaskError
 from ..model.network import Network

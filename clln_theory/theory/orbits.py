@@ -316,7 +316,7 @@ def periodic_orbit(
     but a sum of two positive semi-definite matrices (no cancellation at any ``tau``, no
     inverse, no pseudoinverse), Cholesky-factored per period; the common nullspace of
     ``M_alpha`` and ``M_beta`` is split off and drifts instead of being taken "as a
-    pseudoinverse". The module docstring of :mod:`clln_theory.theory.orbits` gives the algebra,
+    pseudoinverse". The module docstring of ``clln_theory.theory.orbits`` gives the algebra,
     the solver paths and the accuracy.
 
     Examples

@@ -29,8 +29,9 @@ import numpy as np  # noqa: E402
 from clln_theory.data import default_data_dir  # noqa: E402
 from clln_theory.electrical.circuit import solve_circuit  # noqa: E402
 from clln_theory.electrical.rule import learning_rate_A0  # noqa: E402
-from clln_theory.experiments.compare import calibrate_to_line, compare_with_measurement  # noqa: E402
+from clln_theory.experiments.compare import compare_with_measurement  # noqa: E402
 from clln_theory.experiments.paper import EXPERIMENTS  # noqa: E402
+from clln_theory.inference import calibrate_to_line  # noqa: E402
 from clln_theory.model.devices import ThreeRegimeMOSFET  # noqa: E402
 from clln_theory.model.network import star_network  # noqa: E402
 from clln_theory.model.tasks import DataPoint, Task  # noqa: E402
@@ -122,7 +123,14 @@ def main() -> None:
 
         def sweep(ta=ta, tb=tb, m=m, e=e, p=p):
             return compare_with_measurement(
-                net, ta, tb, m[:, 0], m[:, 1], B=e.bias, protocol=p, G0=e.reference
+                net,
+                ta,
+                tb,
+                tau=m[:, 0],
+                D2_measured=m[:, 1],
+                B=e.bias,
+                protocol=p,
+                G0=e.reference,
             )
 
         t_sw = _median_time(sweep, max(1, rep // 2))
