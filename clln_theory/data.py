@@ -9,9 +9,13 @@ space)::
     experimental_bowties/bowtie-expN-<tau>s.csv   two rows: G₋ then G₊ [V] over one period
     DriftTests/expNDriftTest_K.mat           arrays GMINUS, GPLUS, time (1 x n); one task alone
 
-The package ships none of these files. `default_data_dir` finds a copy: the folder named by the
-environment variable ``CLLN_DATA_DIR``, else a ``data/imperfect-learning-physical-systems``
-folder inside a folder next to the repository (a development checkout beside the data).
+The package ships the published files of experiments 1 and 2 (MIT License: the upstream
+``LICENSE.txt`` is inside the folder, the citation in ``clln_theory/datasets/README.md``) under
+``clln_theory/datasets/imperfect-learning-physical-systems/``: they are the default data source,
+so a clone or an installed wheel works with nothing beside it (`packaged_data_dir`). The
+environment variable ``CLLN_DATA_DIR``, or a ``data_dir``/``--data-dir`` argument, selects
+another copy of the same layout (e.g. the full upstream download, which also holds Fig. 3's
+measurements).
 
 Every loader raises :class:`~clln_theory.errors.DataFormatError` naming the file (and the row,
 where there is one) when a file is missing or malformed.
@@ -24,6 +28,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +43,13 @@ __all__ = [
     "CycleSamples",
     "DriftTest",
     "MeasuredCurve",
+    "data_source",
     "default_data_dir",
     "find_cycle_files",
     "load_curve",
     "load_cycle",
     "load_drift_test",
+    "packaged_data_dir",
     "require_data_dir",
     "resolve",
 ]
@@ -57,32 +64,57 @@ DATA_DIR_ENV = "CLLN_DATA_DIR"
 """Environment variable naming the data folder (takes precedence in `default_data_dir`)."""
 
 
-def default_data_dir() -> Path | None:
-    """The published data folder, or ``None`` when none is found.
+def packaged_data_dir() -> Path:
+    """The copy of the published data shipped inside the package (experiments 1 and 2).
 
-    Looks first at the folder named by the environment variable ``CLLN_DATA_DIR``, then for
-    ``<sibling>/data/imperfect-learning-physical-systems`` for every folder ``<sibling>`` next to
-    the repository root (the parent of the ``clln_theory`` package folder), in name order.
+    Returns
+    -------
+    Path
+        ``clln_theory/datasets/imperfect-learning-physical-systems`` of the installed package
+        (it contains ``small network/`` and the upstream ``LICENSE.txt``).
+
+    Examples
+    --------
+    >>> (packaged_data_dir() / SMALL_NETWORK / "MSE-DG2-Data").is_dir()
+    True
+    """
+    return Path(str(resources.files("clln_theory") / "datasets" / DATA_FOLDER))
+
+
+def default_data_dir() -> Path | None:
+    """The data folder used when none is given: ``$CLLN_DATA_DIR``, else the packaged copy.
 
     Returns
     -------
     Path or None
-        The folder that contains ``small network/``.
+        The folder that contains ``small network/``; None when ``CLLN_DATA_DIR`` names a folder
+        that does not exist (the packaged copy is then not used, so a typo is not hidden).
     """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         path = Path(env).expanduser()
         return path.resolve() if path.is_dir() else None
-    repo_root = Path(__file__).resolve().parent.parent
-    try:
-        siblings = sorted(repo_root.parent.iterdir())
-    except OSError:  # an unreadable parent folder: no default
-        return None
-    for sibling in siblings:
-        candidate = sibling / "data" / DATA_FOLDER
-        if candidate.is_dir():
-            return candidate.resolve()
-    return None
+    return packaged_data_dir()
+
+
+def data_source(data_dir: str | Path | None = None) -> str:
+    """A one-line description of where data are read from, for reports (JSON, CSV).
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        The folder given by the user; None for the default (`default_data_dir`).
+
+    Returns
+    -------
+    str
+        ``"packaged: <folder>"``, ``"$CLLN_DATA_DIR: <folder>"`` or ``"--data-dir: <folder>"``.
+    """
+    if data_dir is not None:
+        return f"--data-dir: {Path(data_dir).expanduser()}"
+    if os.environ.get(DATA_DIR_ENV):
+        return f"${DATA_DIR_ENV}: {os.environ[DATA_DIR_ENV]}"
+    return f"packaged: {packaged_data_dir()} (doi:10.5281/zenodo.15692010, MIT License)"
 
 
 def require_data_dir(data_dir: str | Path | None = None) -> Path:
@@ -100,17 +132,16 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
     Raises
     ------
     DataFormatError
-        If ``data_dir`` is given and is not a folder, or if it is ``None`` and no default folder
-        exists.
+        If ``data_dir`` is given and is not a folder, or if it is ``None`` and
+        ``CLLN_DATA_DIR`` names a folder that does not exist.
     """
     if data_dir is None:
         found = default_data_dir()
         if found is None:
             raise DataFormatError(
-                f"No data folder was given and none was found (${DATA_DIR_ENV}, or "
-                f"data/{DATA_FOLDER} in a folder next to the repository); pass --data-dir "
-                f"pointing at the unpacked '{DATA_FOLDER}' folder of the paper's supporting data "
-                "(doi:10.5281/zenodo.15692010)."
+                f"${DATA_DIR_ENV} names '{os.environ.get(DATA_DIR_ENV)}', which is not a folder; "
+                f"unset it to use the packaged data, or pass --data-dir pointing at an unpacked "
+                f"'{DATA_FOLDER}' folder (doi:10.5281/zenodo.15692010)."
             )
         return found
     path = Path(data_dir).expanduser()

@@ -15,8 +15,8 @@ directions (what a drift test measures) and, unless ``--quick``, a profile over 
 The figure ``bias_from_cycle.png`` (to ``$CLLN_OUT_DIR`` if set, else the current
 folder (for the committed figure: ``CLLN_OUT_DIR=docs/figures``)) shows
 every bow-tie with the orbit at the cycle-fitted and at the drift-test bias, and the ``B`` plane
-with 1σ ellipses. Needs the paper's data (found by `clln_theory.data.default_data_dir`; prints
-a message and stops without it) and matplotlib for the figure.
+with 1σ ellipses. Reads the paper's data shipped with the package (or $CLLN_DATA_DIR, or
+``--data-dir DIR``) and needs matplotlib for the figure.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.data import default_data_dir
+from clln_theory.data import require_data_dir
 from clln_theory.experiments import reproduce
 from clln_theory.inference import cycle_misfit, infer_bias_from_cycle, infer_bias_from_cycles
 from clln_theory.theory import LinearTask, periodic_orbit
@@ -157,11 +157,10 @@ def figure(results: dict, out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the nearest-point fits and profile")
+    ap.add_argument("--data-dir", type=Path, default=None, help="copy of the published data "
+                    "layout (default: $CLLN_DATA_DIR, else the packaged copy)")  # fmt: skip
     args = ap.parse_args()
-    data_dir = default_data_dir()
-    if data_dir is None:
-        print("The paper's data is absent (see clln_theory.data.default_data_dir): nothing to fit.")
-        return
+    data_dir = require_data_dir(args.data_dir)
     results = {exp: analyse(exp, data_dir, args.quick) for exp in ("exp1", "exp2")}
     out = Path(os.environ.get("CLLN_OUT_DIR") or ".")
     print(f"\nfigure: {figure(results, out)}")

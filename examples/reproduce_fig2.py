@@ -4,10 +4,10 @@ For each experiment the pipeline fits the linear model to the measured solution 
 bias from the drift tests (Appendix E), computes the closed orbit for every measured period and
 compares the predicted squared cycle span D² and combined error Ē with the measurements.
 
-Run from the repository root (the data folder is found by `clln_theory.data.default_data_dir`,
-e.g. from $CLLN_DATA_DIR; give another folder as the first argument)::
+Reads the data shipped with the package (or $CLLN_DATA_DIR; give another copy of the same
+layout with ``--data-dir``)::
 
-    python examples/reproduce_fig2.py [DATA_DIR]
+    python examples/reproduce_fig2.py [--data-dir DATA_DIR]
 
 Figures go to $CLLN_OUT_DIR (default: the current folder). The same, from the shell::
 
@@ -16,26 +16,28 @@ Figures go to $CLLN_OUT_DIR (default: the current folder). The same, from the sh
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from clln_theory.data import default_data_dir
 from clln_theory.experiments import reproduce
 from clln_theory.plotting import plot_reproduction
 
+DATA_DIR_HELP = (
+    "copy of the published data layout (default: $CLLN_DATA_DIR, else the packaged copy)"
+)
+
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=None, help=DATA_DIR_HELP)
+    args = ap.parse_args()
     out = Path(os.environ.get("CLLN_OUT_DIR", "."))
-    data_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default_data_dir()
-    names = ["fig3"]
-    if data_dir is None:
-        print("No data folder found (see default_data_dir); only the Fig. 3 theory is computed.")
-    else:
-        names = ["exp1", "exp2", "fig3"]
+    data_dir = args.data_dir
+    names = ["exp1", "exp2", "fig3"]
     for name in names:
         t0 = time.perf_counter()
         rep = reproduce(name, data_dir=data_dir)

@@ -9,8 +9,8 @@ Run: ``python examples/simulate_small_network.py [--quick]``.
    their ratio, including the high-τ plateau where the gates sit on their limits.
 2. Linear devices, small bias: the simulated limit cycle against the closed orbit (D11).
 
-Reads the paper's published data (`clln_theory.data.default_data_dir`; skips part 1 with a
-message if absent).
+Reads the paper's published data shipped with the package (or $CLLN_DATA_DIR, or
+``--data-dir DIR``: another copy of the same layout).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory.data import default_data_dir
+from clln_theory.data import require_data_dir
 from clln_theory.electrical.rule import learning_rate_A0
 from clln_theory.experiments.compare import compare_theory_simulation, compare_with_measurement
 from clln_theory.experiments.paper import EXPERIMENTS, V_MINUS, V_PLUS
@@ -31,8 +31,7 @@ from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.simulator import TrainingProtocol
 from clln_theory.theory.jacobian import joint_solution
 
-DATA = default_data_dir()
-DG2 = (DATA or Path("<no data folder>")) / "small network" / "MSE-DG2-Data"
+DG2 = Path("small network") / "MSE-DG2-Data"  # under the data folder (--data-dir)
 
 
 def task(v1: float, label: float, name: str) -> Task:
@@ -98,7 +97,11 @@ def theory(quick: bool) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="every 6th tau only")
+    ap.add_argument("--data-dir", type=Path, default=None, help="copy of the published data "
+                    "layout (default: $CLLN_DATA_DIR, else the packaged copy)")  # fmt: skip
     args = ap.parse_args()
+    global DG2
+    DG2 = require_data_dir(args.data_dir) / DG2
     measured(args.quick)
     theory(args.quick)
 

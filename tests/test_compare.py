@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clln_theory.data import default_data_dir
+from clln_theory.data import packaged_data_dir
 from clln_theory.electrical import learning_rate_A0, solve_circuit
 from clln_theory.errors import ArgumentError
 from clln_theory.experiments.compare import compare_theory_simulation, compare_with_measurement
@@ -18,7 +18,7 @@ from clln_theory.theory import joint_solution
 
 A0_FIG2 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
 B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
-DATA = default_data_dir()
+DATA = packaged_data_dir()
 
 #: Expected convergence orders (see the docstrings): Euler steps O(t_h); the orbit is O(B) away
 #: from the joint solution and the linearization error is O(B²), so the *relative* error is
@@ -79,11 +79,7 @@ def test_calibrated_task_solution_set_is_the_measured_line(device):
 
 
 def _measured(exp):
-    if DATA is None:
-        pytest.skip("the paper's data is absent (see clln_theory.data.default_data_dir)")
     path = DATA / "small network" / "MSE-DG2-Data" / f"measured-DG2-{exp}.csv"
-    if not path.exists():
-        pytest.skip(f"measured data not found at {path}")
     return np.loadtxt(path, delimiter=",")
 
 

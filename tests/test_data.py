@@ -9,11 +9,7 @@ from scipy.io import savemat
 from clln_theory import data
 from clln_theory.errors import DataFormatError
 
-DATA = data.default_data_dir()
-needs_data = pytest.mark.skipif(
-    DATA is None,
-    reason="the paper's data (imperfect-learning-physical-systems) is not present",
-)
+DATA = data.packaged_data_dir()  # shipped with the package: these tests always run
 
 
 def test_default_data_dir_honours_the_environment(tmp_path, monkeypatch):
@@ -26,12 +22,10 @@ def test_default_data_dir_honours_the_environment(tmp_path, monkeypatch):
         data.require_data_dir()
 
 
-@needs_data
 def test_default_data_dir_has_the_published_layout():
     assert (DATA / data.SMALL_NETWORK / "MSE-DG2-Data").is_dir()
 
 
-@needs_data
 def test_measured_curves_of_both_experiments():
     for exp in ("exp1", "exp2"):
         d2 = data.load_curve(DATA / "small network/MSE-DG2-Data" / f"measured-DG2-{exp}.csv")
@@ -42,7 +36,6 @@ def test_measured_curves_of_both_experiments():
         assert not d2.value.flags.writeable
 
 
-@needs_data
 def test_cycle_file_rows_are_gates_and_period_from_name():
     files = data.find_cycle_files(DATA / "small network/experimental_bowties", "exp1")
     assert sorted(files) == [0.02, 0.08, 0.2]
@@ -54,7 +47,6 @@ def test_cycle_file_rows_are_gates_and_period_from_name():
     assert abs(cyc.G[k, 1] - (0.43914 * cyc.G[k, 0] + 1.6061)) < 0.01
 
 
-@needs_data
 def test_drift_test_reads_matlab_arrays():
     d = data.load_drift_test(DATA / "small network/DriftTests/exp1DriftTest_2.mat")
     assert d.times.shape == (300,) and d.G.shape == (300, 2)

@@ -2,8 +2,8 @@
 
 Experiments 1 and 2 of Fig. 2: the bias inferred from the drift tests lies within 10 % of the
 values of Appendix E, and the predicted squared cycle span D² lies within a factor 3 of the
-measured one at every period whose predicted orbit stays inside the gate box [1, 5] V. Skipped
-where the data are absent (see `clln_theory.data.default_data_dir`).
+measured one at every period whose predicted orbit stays inside the gate box [1, 5] V. Runs on the
+data shipped with the package (`clln_theory.data.packaged_data_dir`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ import time
 import numpy as np
 import pytest
 
-from clln_theory.data import default_data_dir
+from clln_theory.data import packaged_data_dir
 from clln_theory.experiments import paper
 from clln_theory.experiments.reproduction import reproduce
 
-DATA = default_data_dir()
-pytestmark = pytest.mark.skipif(
-    DATA is None,
-    reason="the paper's data (imperfect-learning-physical-systems) is not present",
-)
+DATA = packaged_data_dir()
 
 # The aim: |B − B_paper| / |B_paper| ≤ 10 %. Measured on the vector: exp 2's first component is
 # −0.16 V/s, so a component-wise 10 % would be 0.016 V/s, below the drift tests' resolution.
