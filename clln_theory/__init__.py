@@ -84,6 +84,8 @@ _export("experiments.specs", "ExperimentConfig")
 _export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
+_export("inference.drift", "cycle_drift_projection", "cycle_stationary_projection")
+_export("data", "packaged_data_dir")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

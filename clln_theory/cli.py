@@ -6,24 +6,61 @@ Subcommands
     Run the paper's pipeline (`clln_theory.experiments.reproduce`) on a TOML description or a
     preset (``exp1``, ``exp2``, ``fig3``) and print a table of theory next to measurement.
     ``--json -`` / ``--csv -`` print to standard output instead of the table.
-``presets``
-    List the shipped presets.
+``presets [--show NAME]``
+    List the shipped presets, or print one (a template to copy).
 
-Errors in the description or the data end the command with status 2 and one sentence on
-standard error; no traceback.
+Also ``clln-theory --version`` and ``python -m clln_theory``. Misuse (bad arguments, a bad
+description, missing or malformed data, an output path that cannot be written, checked before any
+computation) ends the command with status 2 and one sentence on standard error; Ctrl-C with status
+130 and one line; a closed standard output (``| head``) quietly. No traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
+
+PLOT_FORMATS = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp", "svgz")
+"""File types ``--plot`` accepts (those matplotlib writes without extra packages)."""
+
+
+class UsageError(CLLNError):
+    """A misuse of the command line (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-sentence errors (no usage block) and status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help').")
+
+
+def _check_output(path: str | None, flag: str, *, suffixes: tuple[str, ...] = ()) -> None:
+    """Refuse an output path that cannot be written, before any computation."""
+    if path is None or path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"Option {flag} names '{p}', which is a folder; give a file name.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' is not writable.")
+    if suffixes and p.suffix.lower().lstrip(".") not in suffixes:
+        raise UsageError(
+            f"Option {flag} names '{p}', whose type {p.suffix or '(none)'!r} is not one of "
+            f"{', '.join(suffixes)}."
+        )
 
 
 def _fmt(x: float | None, spec: str = ".3g") -> str:
@@ -64,10 +101,14 @@ def _table(rep: Any) -> str:
     for r in rep.rows():
         lines.append(
             f"{r['tau']:9.4g} {r['D2_theory']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
-            f"{_fmt(r['D2_ratio'], '7.2f'):>7} {r['Ebar_theory']:12.3e} "
+            f"{_fmt(r['D2_ratio'], '7.2f'):>7} {_fmt(r['Ebar_theory'], '12.3e'):>12} "
             f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
             f"{'yes' if r['in_box'] else 'NO'}"
         )
+    from .experiments.reproduction import NONPOSITIVE_NOTE
+
+    if any(r["note"] and "NaN" in r["note"] for r in rep.rows()):
+        lines.append(f"(—: {NONPOSITIVE_NOTE})")
     lines.append("")
     msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
     if "D2_ratio_in_box" in s:
@@ -80,6 +121,18 @@ def _table(rep: Any) -> str:
 def _cmd_reproduce(args: argparse.Namespace) -> int:
     from .experiments import reproduce
 
+    if args.json == "-" and args.csv == "-":
+        raise UsageError("Give at most one of --json - and --csv - (both would go to stdout).")
+    _check_output(args.json, "--json")
+    _check_output(args.csv, "--csv")
+    _check_output(args.plot, "--plot", suffixes=PLOT_FORMATS)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ModuleNotFoundError:
+            raise UsageError(
+                "Option --plot needs matplotlib; install it with `pip install clln_theory[plot]`."
+            ) from None
     t0 = time.perf_counter()
     rep = reproduce(args.config, data_dir=args.data_dir)
     if args.plot:
@@ -110,6 +163,14 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 def _cmd_presets(args: argparse.Namespace) -> int:
     from .experiments import list_presets, load_config
 
+    if args.show is not None:
+        if args.show not in list_presets():
+            raise UsageError(f"No preset {args.show!r}; presets are {list_presets()}.")
+        from importlib import resources
+
+        text = resources.files("clln_theory") / "experiments" / "presets" / f"{args.show}.toml"
+        print(text.read_text(encoding="utf-8"), end="")
+        return 0
     for name in list_presets():
         print(f"{name:8s} {load_config(name).description}")
     return 0
@@ -117,11 +178,14 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clln-theory`` (subcommands ``reproduce``, ``presets``)."""
-    parser = argparse.ArgumentParser(
+    from . import __version__
+
+    parser = _Parser(
         prog="clln-theory",
         description="Closed-form theory of biased Coupled Learning networks "
         "(Dillavou, Guzman, Liu, Durian 2025).",
     )
+    parser.add_argument("--version", action="version", version=f"clln-theory {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "reproduce",
@@ -132,15 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", metavar="CONFIG_OR_PRESET", help="TOML file or preset name")
     p.add_argument(
         "--data-dir",
-        help="folder of the paper's data (the unpacked 'imperfect-learning-physical-systems'); "
-        "default: $CLLN_DATA_DIR, else a data/imperfect-learning-physical-systems folder in a "
-        "folder next to the repository",
+        help="folder of the paper's data (a copy of the layout 'imperfect-learning-physical-"
+        "systems', e.g. the full upstream download); default: $CLLN_DATA_DIR, else the copy "
+        "shipped with the package (experiments 1 and 2)",
     )
     p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
     p.add_argument("--plot", metavar="FILE", help="write the figure (png, pdf, svg)")
     p.set_defaults(func=_cmd_reproduce)
-    q = sub.add_parser("presets", help="list the shipped presets")
+    q = sub.add_parser("presets", help="list the shipped presets, or print one")
+    q.add_argument("--show", metavar="NAME", help="print the preset's TOML (a template to copy)")
     q.set_defaults(func=_cmd_presets)
     return parser
 
@@ -159,16 +224,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 2 for an error in the description or the data (one sentence on standard
         error, no traceback).
     """
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
+    except SystemExit as exc:  # --help, --version
+        return int(exc.code or 0)
     except CLLNError as exc:
-        print(f"clln-theory: error: {exc}", file=sys.stderr)
+        _err(f"clln-theory: error: {exc}")
         return 2
-    except ModuleNotFoundError as exc:
-        print(f"clln-theory: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        _err("clln-theory: interrupted.")
+        return 130
+    except BrokenPipeError:  # the reader closed the pipe (| head): stop quietly
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141  # 128 + SIGPIPE, as a shell tool killed by the closed pipe
+    except OSError as exc:  # writing an output file failed after all
+        _err(f"clln-theory: error: {exc.strerror or exc} ({exc.filename or 'output'}).")
         return 2
+
+
+def _err(line: str) -> None:
+    try:
+        print(" ".join(line.split()), file=sys.stderr)
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,6 +24,7 @@ where there is one) when a file is missing or malformed.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import readonly
+from ._checks import positive, readonly
 from .errors import DataFormatError
 
 __all__ = [
@@ -153,15 +154,21 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
     return path
 
 
-def resolve(data_dir: str | Path | None, relative: str | Path) -> Path:
-    """Path of a data file given relative to ``data_dir``, checked to exist.
+def resolve(
+    data_dir: str | Path | None, relative: str | Path, *, also: str | Path | None = None
+) -> Path:
+    """Path of a data file given relative to ``data_dir`` (or ``also``), checked to exist and to
+    stay inside that folder.
 
     Parameters
     ----------
     data_dir : str or Path, optional
-        The data folder (default `default_data_dir`); unused for an absolute ``relative``.
+        The data folder (default `default_data_dir`).
     relative : str or Path
-        The file, relative to ``data_dir``.
+        The file, relative to ``data_dir``; absolute paths and paths that leave the folder
+        (``..``, a symbolic link pointing outside) are refused.
+    also : str or Path, optional
+        A second folder tried when the file is not in ``data_dir`` (a TOML file's own folder).
 
     Returns
     -------
@@ -170,14 +177,27 @@ def resolve(data_dir: str | Path | None, relative: str | Path) -> Path:
     Raises
     ------
     DataFormatError
-        If the folder or the file does not exist.
+        If the folder or the file does not exist, or the path leaves its folder.
     """
-    path = Path(relative)
-    if not path.is_absolute():
-        path = require_data_dir(data_dir) / path
-    if not path.is_file():
-        raise DataFormatError(f"Data file '{path}' does not exist.")
-    return path
+    rel = Path(relative)
+    if rel.is_absolute() or ".." in rel.parts:
+        raise DataFormatError(
+            f"Data path {ascii(str(relative))[:80]} must be relative to the data folder and "
+            "must not contain '..'."
+        )
+    roots = [require_data_dir(data_dir)] + ([Path(also)] if also is not None else [])
+    for root in roots:
+        path = root / rel
+        if path.is_file():
+            if not path.resolve().is_relative_to(root.resolve()):
+                raise DataFormatError(
+                    f"Data file '{path}' resolves outside its folder '{root}' (a symbolic link)."
+                )
+            return path
+    raise DataFormatError(
+        f"Data file '{roots[0] / rel}' does not exist"
+        + (f" (nor in '{roots[1]}')." if len(roots) > 1 else ".")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,25 +292,45 @@ class DriftTest:
 def _read_rows(path: Path) -> list[list[float]]:
     """Numeric rows of a headerless CSV; a first non-numeric row is taken as a header."""
     rows: list[list[float]] = []
-    with path.open(newline="") as fh:
-        for lineno, raw in enumerate(csv.reader(fh), start=1):
-            cells = [c.strip() for c in raw]
-            if not cells or all(c == "" for c in cells):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise DataFormatError(
+            f"Row {line} of '{path}' is not UTF-8 text (at byte {exc.start}); "
+            "save the file as UTF-8 or ASCII CSV."
+        ) from None
+    except OSError as exc:
+        raise DataFormatError(f"Cannot read data file '{path}': {exc.strerror}.") from None
+    for lineno, raw in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        cells = [c.strip() for c in raw]
+        if not cells or all(c == "" for c in cells):
+            continue
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            if lineno == 1:  # a header row
                 continue
-            try:
-                values = [float(c) for c in cells]
-            except ValueError:
-                if lineno == 1:  # a header row
-                    continue
-                raise DataFormatError(
-                    f"Row {lineno} of '{path}' is not numeric: {','.join(cells)!r}."
-                ) from None
-            if not all(math.isfinite(v) for v in values):
-                raise DataFormatError(f"Row {lineno} of '{path}' has a non-finite value.")
-            rows.append(values)
+            bad = next(c for c in cells if not _is_float(c))
+            raise DataFormatError(
+                f"Row {lineno} of '{path}' is not numeric: cell {bad[:20]!a}"
+                + ("..." if len(bad) > 20 else "")
+                + "."
+            ) from None
+        if not all(math.isfinite(v) for v in values):
+            raise DataFormatError(f"Row {lineno} of '{path}' has a non-finite value.")
+        rows.append(values)
     if not rows:
         raise DataFormatError(f"Data file '{path}' has no numeric rows.")
     return rows
+
+
+def _is_float(c: str) -> bool:
+    try:
+        float(c)
+    except ValueError:
+        return False
+    return True
 
 
 def load_curve(path: str | Path, *, quantity: str = "") -> MeasuredCurve:
@@ -348,8 +388,13 @@ def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
     Raises
     ------
     DataFormatError
-        If the file is missing, its rows differ in length, or no period is given or found.
+        If the file is missing, its rows differ in length, or no period is given or found, or
+        the period (given or in the name) is not a finite number > 0.
+    ArgumentError
+        A ``tau`` that is given and is not a finite number > 0.
     """
+    if tau is not None:
+        tau = positive(tau, "tau", unit="s")
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(f"Data file '{path}' does not exist.")
@@ -369,6 +414,11 @@ def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
                 "(expected '...-<tau>s.csv'); give tau explicitly."
             )
         tau = float(m.group("tau"))
+        if not (math.isfinite(tau) and tau > 0):
+            raise DataFormatError(
+                f"The period read from the file name '{path.name}' is {tau:g} s; it must be > 0 "
+                "(give tau explicitly)."
+            )
     return CycleSamples(float(tau), np.array(rows).T, source=str(path))
 
 
@@ -442,7 +492,21 @@ def load_drift_test(
         if key not in mat:
             present = sorted(k for k in mat if not k.startswith("__"))
             raise DataFormatError(f"MATLAB file '{path}' has no array '{key}'; it has {present}.")
-        arrays.append(np.asarray(mat[key], dtype=float).ravel())
+        raw = np.asarray(mat[key])
+        if raw.dtype.kind not in "iuf":  # char, struct, cell (object) or complex arrays
+            kind = {"U": "char", "S": "char", "V": "struct", "O": "cell", "c": "complex"}
+            raise DataFormatError(
+                f"Variable '{key}' of MATLAB file '{path}' must be a real numeric array, "
+                f"but is a {kind.get(raw.dtype.kind, str(raw.dtype))} array."
+            )
+        if raw.size == 0:
+            raise DataFormatError(f"Variable '{key}' of MATLAB file '{path}' is empty.")
+        if raw.ndim > 2 or min(raw.shape) != 1:
+            raise DataFormatError(
+                f"Variable '{key}' of MATLAB file '{path}' must be a vector (1 x n or n x 1), "
+                f"but has shape {raw.shape}."
+            )
+        arrays.append(raw.astype(float).ravel())
     times, g1, g2 = arrays
     if not (times.size == g1.size == g2.size):
         raise DataFormatError(

@@ -51,18 +51,23 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
     [bias.measure.beta]                   # ... or the stationary point of a two-point task
     kind = "stationary"
     point = [3.8, 3.1]                    # V; or file = "...csv" with sample = k
+    # from a measured limit cycle (bow-tie file: rows G-, G+; N samples over one period):
+    #   kind = "cycle-drift", file, tau (s), window = [start, stop]   (mean velocity)
+    #   kind = "cycle-stationary", file, tau (s), sample = k          (a = M (G[k] - G*))
 
-    [data]                                # files relative to --data-dir
+    [data]                                # files relative to --data-dir (or the TOML's folder)
     D2 = "small network/MSE-DG2-Data/measured-DG2-exp1.csv"
     Ebar = "small network/MSE-DG2-Data/measured-MSE-exp1.csv"
     cycles = ["small network/experimental_bowties/bowtie-exp1-0.2s.csv"]
 
     [sweep]
     tau = "data"                          # or a list, or { min = 1e-3, max = 2.0, num = 40 }
+                                          # (num <= MAX_SWEEP_POINTS)
     cycles = [0.02, 0.08, 0.2]            # s, periods drawn in G-space
 
 Every error is a :class:`~clln_theory.errors.ConfigError` whose one-sentence message names the
-offending key by its dotted path (``tasks[1].points[0].label``).
+offending key by its dotted path (``tasks[1].points[0].label``). Data paths are relative and stay
+inside their folder: an absolute path or a ``..`` component is refused.
 
 Examples
 --------
@@ -106,10 +111,16 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 _PRESETS = Path(__file__).resolve().parent / "presets"
 
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "list_presets",
     "load_config",
     "parse_config",
 ]
+
+
+MAX_SWEEP_POINTS = 100_000
+"""Largest ``sweep.tau.num``: a closed orbit costs ~1 µs per period vectorized, but the gate-box
+check samples every orbit (`DEFAULT_CYCLE_SAMPLES` points), so 1e5 periods already take ~1 GB."""
 
 
 # ------------------------------------------------------------------------------ validation
@@ -173,8 +184,27 @@ class _Table:
 
 
 def _show(v: Any) -> str:
-    s = repr(v)
+    s = ascii(v)  # escaped: control characters and non-ASCII cannot reach a terminal raw
     return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _data_path(t: _Table, k: str, *, required: bool = False) -> str | None:
+    """A data file path: relative, without ``..``, so it cannot leave its folder."""
+    v = t.string(k, required=required)
+    if v is None:
+        return None
+    p = Path(v)
+    if (
+        p.is_absolute()
+        or v.startswith(("/", "\\", "~"))
+        or ".." in p.parts
+        or ".." in v.split("\\")
+    ):
+        raise ConfigError(
+            f"Key '{t.key(k)}' must be a path relative to the data folder without '..', "
+            f"but is {_show(v)}."
+        )
+    return v
 
 
 def _number(v: Any, key: str, *, positive: bool = False) -> float:
@@ -241,9 +271,10 @@ def _parse_network(t: _Table) -> tuple[Network, str, dict[str, float]]:
         except CLLNError as exc:
             raise ConfigError(f"Key '{e.path}' is not a valid edge: {exc}") from None
         edges.append(edge)
-    nodes: list[str] = []
+    nodes: dict[str, None] = {}  # insertion-ordered set: linear in the number of edges
     for edge in edges:
-        nodes += [n for n in (edge.a, edge.b) if n not in nodes]
+        nodes.setdefault(edge.a)
+        nodes.setdefault(edge.b)
     try:
         net = Network(tuple(nodes), tuple(edges))
     except CLLNError as exc:
@@ -339,12 +370,14 @@ def _parse_bias(t: _Table, task_names: list[str], n_gates: int) -> BiasSpec:
     if given is None and m is None:
         raise ConfigError(f"Missing key '{t.key('given')}' (or the table '{t.key('measure')}').")
     if m is not None:
-        allowed = {"kind", "file", "window", "skip", "direction", "point", "sample"}
+        allowed = {"kind", "file", "window", "skip", "direction", "point", "sample", "tau"}
         for name in task_names:
             s = m.table(name, allowed, required=True)
             kind = s.string("kind", required=True)
-            if kind == "drift":
-                file = s.string("file", required=True)
+            if kind in ("cycle-drift", "cycle-stationary"):
+                measurements.append(_parse_cycle_measurement(s, name, kind))
+            elif kind == "drift":
+                file = _data_path(s, "file", required=True)
                 window = s.get("window", required=True)
                 skip = s.get("skip", 2)
                 for k, v in (("window", window), ("skip", skip)):
@@ -367,7 +400,7 @@ def _parse_bias(t: _Table, task_names: list[str], n_gates: int) -> BiasSpec:
                 )
             elif kind == "stationary":
                 point = s.vector("point", n_gates)
-                file = s.string("file")
+                file = _data_path(s, "file")
                 sample = s.get("sample")
                 if (point is None) == (file is None):
                     raise ConfigError(
@@ -383,9 +416,40 @@ def _parse_bias(t: _Table, task_names: list[str], n_gates: int) -> BiasSpec:
                 )
             else:
                 raise ConfigError(
-                    f"Key '{s.key('kind')}' must be 'drift' or 'stationary', but is {kind!r}."
+                    f"Key '{s.key('kind')}' must be 'drift', 'stationary', 'cycle-drift' or "
+                    f"'cycle-stationary', but is {_show(kind)}."
                 )
     return BiasSpec(given, tuple(measurements), paper)
+
+
+def _parse_cycle_measurement(s: _Table, name: str, kind: str) -> BiasMeasurement:
+    """``cycle-drift`` (file, tau, window = [start, stop]) or ``cycle-stationary`` (file, tau,
+    sample): the bias from a measured limit cycle."""
+    own = {"cycle-drift": {"window"}, "cycle-stationary": {"sample"}}[kind]
+    for k in ("skip", "direction", "point", *({"window", "sample"} - own)):
+        if s.has(k):
+            raise ConfigError(f"Key '{s.key(k)}' does not apply to kind {kind!r}.")
+    file = _data_path(s, "file", required=True)
+    tau = s.number("tau", required=True, positive=True)
+    if kind == "cycle-drift":
+        w = s.get("window", required=True)
+        if (
+            not isinstance(w, list)
+            or len(w) != 2
+            or any(isinstance(x, bool) or not isinstance(x, int) for x in w)
+            or not 1 <= w[0] < w[1]
+        ):
+            raise ConfigError(
+                f"Key '{s.key('window')}' must be [start, stop] with integers 1 <= start < stop, "
+                f"but is {_show(w)}."
+            )
+        return BiasMeasurement(name, kind, file, (w[0], w[1]), 0, "drift", None, None, tau)
+    sample = s.get("sample", required=True)
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
+        raise ConfigError(
+            f"Key '{s.key('sample')}' must be a sample index >= 0, but is {_show(sample)}."
+        )
+    return BiasMeasurement(name, kind, file, None, 0, "drift", None, sample, tau)
 
 
 def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
@@ -409,8 +473,11 @@ def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
             g.number("max", required=True, positive=True),
         )
         num = g.get("num", required=True)
-        if isinstance(num, bool) or not isinstance(num, int) or num < 2:
-            raise ConfigError(f"Key '{g.key('num')}' must be an integer >= 2, but is {_show(num)}.")
+        if isinstance(num, bool) or not isinstance(num, int) or not 2 <= num <= MAX_SWEEP_POINTS:
+            raise ConfigError(
+                f"Key '{g.key('num')}' must be an integer in [2, {MAX_SWEEP_POINTS}], "
+                f"but is {_show(num)}."
+            )
         if hi <= lo:
             raise ConfigError(
                 f"Key '{g.key('max')}' must exceed '{g.key('min')}', but {hi} <= {lo}."
@@ -510,7 +577,9 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         cyc = data_t.get("cycles", [])
         if not isinstance(cyc, list) or not all(isinstance(c, str) for c in cyc):
             raise ConfigError("Key 'data.cycles' must be a list of file paths.")
-        data = DataSpec(data_t.string("D2"), data_t.string("Ebar"), tuple(cyc))
+        for i in range(len(cyc)):
+            _data_path(_Table({f"cycles[{i}]": cyc[i]}, "data", {f"cycles[{i}]"}), f"cycles[{i}]")
+        data = DataSpec(_data_path(data_t, "D2"), _data_path(data_t, "Ebar"), tuple(cyc))
     sweep = _parse_sweep(
         top.table("sweep", {"tau", "cycles"}), data.D2 is not None or data.Ebar is not None
     )
@@ -528,6 +597,7 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         data=data,
         sweep=sweep,
         source=source,
+        raw=raw,
     )
 
 
@@ -559,8 +629,18 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
             "install it with `pip install tomli`."
         )
     path = Path(name_or_path)
+    if path.is_dir():
+        raise ConfigError(f"'{path}' is a folder, not a TOML file.")
     if path.is_file():
-        text, source = path.read_text(encoding="utf-8"), str(path)
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"'{source}' is not UTF-8 text (at byte {exc.start}); TOML files must be UTF-8."
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"Cannot read '{source}': {exc.strerror}.") from None
     else:
         presets = list_presets()
         if str(name_or_path) not in presets:
@@ -572,5 +652,5 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
     try:
         raw = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
-        raise ConfigError(f"'{source}' is not valid TOML: {exc}.") from None
+        raise ConfigError(f"'{source}' is not valid TOML: {_show(str(exc))}.") from None
     return parse_config(raw, source=source)

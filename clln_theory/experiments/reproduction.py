@@ -39,13 +39,15 @@ from .. import data as _data
 from .._checks import count
 from .._checks import times as as_times
 from ..electrical import free_state
-from ..errors import ArgumentError, DataFormatError, TaskError
+from ..errors import ArgumentError, CLLNError, DataFormatError, TaskError
 from ..inference import (
     BiasEstimate,
     CalibratedTask,
     Projection,
     calibrate_task,
     combine_projections,
+    cycle_drift_projection,
+    cycle_stationary_projection,
     drift_velocity,
     stationary_projection,
 )
@@ -57,6 +59,8 @@ from .config import ExperimentConfig, load_config
 __all__ = [
     "DEFAULT_CYCLE_SAMPLES",
     "DEFAULT_GRID_POINTS",
+    "TAU_MATCH_RTOL",
+    "UNITS",
     "Reproduction",
     "reproduce",
 ]
@@ -68,6 +72,26 @@ sampled times; 201 samples resolve them to ~0.5 % of a half-period."""
 
 DEFAULT_GRID_POINTS = 100
 """Periods of the dense theory curve drawn in the figure (log-spaced)."""
+
+TAU_MATCH_RTOL = 1e-6
+"""A period of the table matches a measured period within this relative distance: the published
+files print τ with 4-5 significant digits, and a user's list copies them, so 1e-6 accepts any
+faithful copy while two distinct measured periods (>= 1 % apart) never match each other."""
+
+UNITS = {
+    "tau": "s",
+    "D2": "V^2",
+    "Ebar": "V^2",
+    "ratio": "1",
+    "G": "V",
+    "B": "V/s",
+    "gamma": "Ohm/s",
+    "M": "1/s",
+}
+"""Units of the reported quantities (columns ``D2_*`` in V², ``Ebar_*`` in V², ``G_*`` in V)."""
+
+OUT_OF_BOX_NOTE = "orbit leaves the gate box"
+NONPOSITIVE_NOTE = "Ebar NaN: a conductance <= 0 on the orbit (gate below threshold)"
 
 
 # ------------------------------------------------------------------------------ result object
@@ -105,6 +129,11 @@ class Reproduction:
         and the zero-bias ``D2_bias_free``, ``Ebar_bias_free`` (empty without a grid).
     cycles : tuple of CycleSamples
         Measured limit cycles (may be empty).
+    notes : tuple of str
+        Per period: empty, or why the row is flagged (the orbit leaves the gate box; Ē is NaN
+        because a conductance is <= 0 on the orbit).
+    data_source : str
+        Where the data were read from (`clln_theory.data.data_source`), or "" without data.
     """
 
     config: ExperimentConfig
@@ -124,6 +153,8 @@ class Reproduction:
     Ebar_measured: np.ndarray
     grid: dict = field(repr=False)
     cycles: tuple = field(repr=False)
+    notes: tuple = field(default=(), repr=False)
+    data_source: str = ""
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -171,10 +202,33 @@ class Reproduction:
                     "G_min": float(self.G_lo[k].min()),
                     "G_max": float(self.G_hi[k].max()),
                     "D2_bias_free": float(self.D2_bias_free[k]),
-                    "Ebar_bias_free": float(self.Ebar_bias_free[k]),
+                    "Ebar_bias_free": _opt(self.Ebar_bias_free[k]),
+                    "note": self.notes[k] if self.notes else "",
                 }
             )
+            if not math.isfinite(self.Ebar_theory[k]):
+                out[-1]["Ebar_theory"] = None
         return out
+
+    def provenance(self) -> dict:
+        """Package version, data source, units and the description that was run (for reports).
+
+        Returns
+        -------
+        dict
+            ``package``, ``version``, ``data_source``, ``config_source``, ``units``, ``config``
+            (the parsed TOML document).
+        """
+        from .. import __version__
+
+        return {
+            "package": "clln_theory",
+            "version": __version__,
+            "data_source": self.data_source,
+            "config_source": self.config.source,
+            "units": dict(UNITS),
+            "config": self.config.raw,
+        }
 
     def summary(self) -> dict:
         """Everything but the table: calibration, G*, M, B (and the published B), counts."""
@@ -237,7 +291,8 @@ class Reproduction:
         -------
         str
         """
-        text = json.dumps({"summary": self.summary(), "table": self.rows()}, indent=2)
+        doc = {"provenance": self.provenance(), "summary": self.summary(), "table": self.rows()}
+        text = json.dumps(doc, indent=2, allow_nan=False)
         if path is not None:
             Path(path).write_text(text + "\n", encoding="utf-8")
         return text
@@ -245,10 +300,15 @@ class Reproduction:
     def to_csv(self, path: str | Path | None = None) -> str:
         """The table (`rows`) as CSV, theory and measurement side by side.
 
+        Lines starting with ``#`` before the header carry the provenance: package version, data
+        source, units and the description (as one line of JSON); read with
+        ``csv.DictReader(line for line in f if not line.startswith("#"))`` or
+        ``pandas.read_csv(path, comment="#")``.
+
         Parameters
         ----------
         path : str or Path, optional
-            Where to write it as well (UTF-8). Empty cells: not measured.
+            Where to write it as well (UTF-8). Empty cells: not measured (or not defined).
 
         Returns
         -------
@@ -256,6 +316,10 @@ class Reproduction:
         """
         rows = self.rows()
         buf = io.StringIO()
+        prov = self.provenance()
+        buf.write(f"# {prov['package']} {prov['version']}; data: {prov['data_source'] or 'none'}\n")
+        buf.write(f"# units: {json.dumps(prov['units'])}\n")
+        buf.write(f"# config ({prov['config_source']}): {json.dumps(prov['config'])}\n")
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
         for r in rows:
@@ -271,13 +335,33 @@ def _opt(x) -> float | None:
 
 
 # ------------------------------------------------------------------------------ the pipeline
+def _toml_folder(cfg: ExperimentConfig) -> Path | None:
+    """The folder of the description's TOML file (data paths may be relative to it), if any."""
+    src = Path(cfg.source) if cfg.source and not cfg.source.startswith("preset ") else None
+    return src.parent if src is not None and src.is_file() else None
+
+
+def _cycle_projection(m, t, data_dir, also) -> Projection:
+    cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=m.tau)
+    if m.kind == "cycle-drift":
+        return cycle_drift_projection(cyc.G, tau=cyc.tau, window=m.window, source=m.file)
+    if not 0 <= m.sample < cyc.G.shape[0]:
+        raise DataFormatError(
+            f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]} samples."
+        )
+    return cycle_stationary_projection(t.linear, cyc.G[m.sample], source=m.file)
+
+
 def _infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
     by_name = {t.name: t for t in tasks}
+    also = _toml_folder(cfg)
     projections: list[Projection] = []
     for m in cfg.bias.measurements:
         t = by_name[m.task]
-        if m.kind == "drift":
-            dt = _data.load_drift_test(_data.resolve(data_dir, m.file))
+        if m.kind in ("cycle-drift", "cycle-stationary"):
+            projections.append(_cycle_projection(m, t, data_dir, also))
+        elif m.kind == "drift":
+            dt = _data.load_drift_test(_data.resolve(data_dir, m.file, also=also))
             v = drift_velocity(dt.times, dt.G, window=m.window, skip=m.skip, source=m.file)
             # "line": project on the null direction of M (the solution line at G*)
             d = None if m.direction == "drift" else t.linear.eigvecs[:, 0]
@@ -286,7 +370,7 @@ def _infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
             if m.point is not None:
                 G = np.array(m.point)
             else:
-                cyc = _data.load_cycle(_data.resolve(data_dir, m.file), tau=1.0)
+                cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=1.0)
                 if not 0 <= m.sample < cyc.G.shape[0]:
                     raise DataFormatError(
                         f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]}."
@@ -336,9 +420,26 @@ def _theory(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B, tau, sa
         )
     D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
     E = _two_task_error(cfg, tasks)
-    Ebar = combined_error(E(orbit.G_half), E(orbit.G0))  # (A4): t = tau/2 and t = tau (= 0)
+    G_half, G0 = np.asarray(orbit.G_half), np.asarray(orbit.G0)
+    try:
+        Ebar = combined_error(E(G_half), E(G0))  # (A4): t = tau/2 and t = tau (= 0)
+    except CLLNError:  # some orbit drives a conductance <= 0: evaluate period by period
+        Ebar = np.full(D2.shape, np.nan)
+        for k in range(D2.size):
+            try:
+                Ebar[k] = combined_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
+            except CLLNError:
+                pass  # stays NaN; the row's note says why
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
     return orbit, D2, Ebar, inside, lo, hi
+
+
+def _notes(inside: np.ndarray, Ebar: np.ndarray) -> tuple[str, ...]:
+    out = []
+    for ok, e in zip(inside, Ebar, strict=True):
+        parts = ([] if ok else [OUT_OF_BOX_NOTE]) + ([] if np.isfinite(e) else [NONPOSITIVE_NOTE])
+        out.append("; ".join(parts))
+    return tuple(out)
 
 
 def _aligned(curve, tau) -> np.ndarray:
@@ -346,7 +447,7 @@ def _aligned(curve, tau) -> np.ndarray:
     if curve is None:
         return out
     for k, t in enumerate(tau):
-        hit = np.flatnonzero(np.isclose(curve.tau, t, rtol=1e-9, atol=0.0))
+        hit = np.flatnonzero(np.isclose(curve.tau, t, rtol=TAU_MATCH_RTOL, atol=0.0))
         if hit.size:
             out[k] = curve.value[hit[0]]
     return out
@@ -383,6 +484,26 @@ def _dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> d
         "D2_bias_free": gD2_0,
         "Ebar_bias_free": gE_0,
     }
+
+
+def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
+    """All data files of the description exist, or one sentence naming the missing ones."""
+    also = _toml_folder(cfg)
+    files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
+    missing = []
+    for f in dict.fromkeys(f for f in files if f):
+        try:
+            _data.resolve(data_dir, f, also=also)
+        except DataFormatError:
+            missing.append(f)
+    if missing:
+        raise DataFormatError(
+            f"The data folder '{data_dir}' lacks {len(missing)} file(s) of {cfg.name!r}: "
+            f"{', '.join(repr(m) for m in missing)}; they are published in the paper's supporting "
+            "data (doi:10.5281/zenodo.15692010, github.com/maguzj/imperfect-learning-physical-"
+            "systems): download it and pass its 'imperfect-learning-physical-systems' folder with "
+            "--data-dir or CLLN_DATA_DIR."
+        )
 
 
 def reproduce(
@@ -430,8 +551,11 @@ def reproduce(
     grid_points = count(grid_points, "grid_points", minimum=0)
     cycle_samples = count(cycle_samples, "cycle_samples", minimum=2)
     needs_data = bool(cfg.data.D2 or cfg.data.Ebar or cfg.data.cycles or cfg.bias.measurements)
+    source = ""
     if needs_data:
+        source = _data.data_source(data_dir)
         data_dir = _data.require_data_dir(data_dir)
+        _require_files(cfg, data_dir)
     tasks = tuple(
         calibrate_task(
             cfg.network,
@@ -451,14 +575,17 @@ def reproduce(
         estimate = _infer_bias(cfg, tasks, data_dir)
         B = np.array(estimate.B)
     D2_curve = Ebar_curve = None
+    also = _toml_folder(cfg)
     if cfg.data.D2:
-        D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2), quantity="D2")
+        D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2, also=also), quantity="D2")
     if cfg.data.Ebar:
-        Ebar_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.Ebar), quantity="Ebar")
+        path = _data.resolve(data_dir, cfg.data.Ebar, also=also)
+        Ebar_curve = _data.load_curve(path, quantity="Ebar")
     taus = _periods(cfg, tau, D2_curve, Ebar_curve)
     orbit, D2, Ebar, inside, lo, hi = _theory(cfg, tasks, B, taus, cycle_samples)
     _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
-    cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f)) for f in cfg.data.cycles)
+    also = _toml_folder(cfg)
+    cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f, also=also)) for f in cfg.data.cycles)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -477,4 +604,6 @@ def reproduce(
         Ebar_measured=_aligned(Ebar_curve, taus),
         grid=_dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
         cycles=cycles,
+        notes=_notes(inside, Ebar),
+        data_source=source,
     )

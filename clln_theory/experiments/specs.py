@@ -6,7 +6,7 @@ built only by the config reader, read by the reproduction pipeline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..inference import SolutionLine
 from ..model import DataPoint, Network
@@ -84,12 +84,13 @@ class BiasMeasurement:
     ----------
     task : str
         The task's name.
-    kind : {"drift", "stationary"}
-        A drift test of the task trained alone, or the stationary point of a full-rank task.
+    kind : {"drift", "stationary", "cycle-drift", "cycle-stationary"}
+        A drift test of the task trained alone, the stationary point of a full-rank task, or a
+        measured limit cycle: the mean velocity over a window, or ``M (G[sample] − G*)``.
     file : str or None
         Data file, relative to the data folder.
-    window : int or None
-        Drift: finite-difference velocities averaged.
+    window : int, (int, int) or None
+        Drift: finite-difference velocities averaged; cycle-drift: ``[start, stop)``.
     skip : int
         Drift: samples before the run.
     direction : {"drift", "line"}
@@ -97,7 +98,9 @@ class BiasMeasurement:
     point : tuple of float or None
         Stationary: the point, V (or read from ``file`` at ``sample``).
     sample : int or None
-        Stationary: sample index in ``file``.
+        Stationary, cycle-stationary: sample index in ``file``.
+    tau : float or None
+        Cycle kinds: the period of the measured cycle, s.
     """
 
     task: str
@@ -108,6 +111,7 @@ class BiasMeasurement:
     direction: str
     point: tuple[float, ...] | None
     sample: int | None
+    tau: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +195,8 @@ class ExperimentConfig:
         The other sections.
     source : str
         Where the description came from.
+    raw : dict
+        The parsed TOML document (kept for the provenance of reports).
     """
 
     name: str
@@ -206,3 +212,4 @@ class ExperimentConfig:
     data: DataSpec
     sweep: SweepSpec
     source: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)

@@ -31,6 +31,8 @@ from .drift import (
     DriftVelocity,
     Projection,
     combine_projections,
+    cycle_drift_projection,
+    cycle_stationary_projection,
     drift_velocity,
     stationary_projection,
 )
@@ -55,7 +57,9 @@ __all__ = [
     "calibrate_task",
     "calibrate_to_line",
     "combine_projections",
+    "cycle_drift_projection",
     "cycle_misfit",
+    "cycle_stationary_projection",
     "drift_velocity",
     "free_output",
     "infer_bias_from_cycle",

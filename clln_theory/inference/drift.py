@@ -1,6 +1,6 @@
 """Bias inference from measured dynamics (Appendix E of the paper).
 
-Three steps, each a function:
+Three steps, each a function (and two more measurements from a measured limit cycle):
 
 1. :func:`drift_velocity` — a single-point task trained alone drifts along its solution line at
    ``dG/dt ≈ N B`` ((D5) at long times); its velocity is the mean of the finite-difference
@@ -10,6 +10,11 @@ Three steps, each a function:
    ``0 = −M (G − G*) + B`` ((D2)), so ``B = M (G − G*)``; only the projection on the
    smallest-curvature direction is kept (App. E), because the large curvatures of ``M`` are
    imprecise.
+2b. From a measured limit cycle (a bow-tie: samples over one period) —
+   :func:`cycle_drift_projection` (the mean finite-difference velocity over a window of a
+   half-period in which a single-point task drifts along its line) and
+   :func:`cycle_stationary_projection` (``a = M (G[k] − G*)`` at a sample where a full-rank task
+   has come to rest).
 3. :func:`combine_projections` — the unique ``B`` whose projections on the measured directions
    equal the measured values, ``B·â = |a|``, ``B·b̂ = |b|`` (App. E).
 
@@ -42,6 +47,8 @@ __all__ = [
     "DriftVelocity",
     "Projection",
     "combine_projections",
+    "cycle_drift_projection",
+    "cycle_stationary_projection",
     "drift_velocity",
     "stationary_projection",
 ]
@@ -245,12 +252,13 @@ def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Proj
     Raises
     ------
     TaskError
-        ``task`` is not a `LinearTask`, or ``G`` holds NaN or inf.
+        ``task`` is not a `LinearTask`, is rank-deficient (its smallest-curvature direction is a
+        null direction, on which the stationary condition says nothing about B), or ``G`` holds
+        NaN or inf.
     ShapeError
         ``G`` not of shape (n,).
     """
-    if not isinstance(task, LinearTask):
-        raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
+    _require_full_rank(task)
     M, G_star = np.asarray(task.M, dtype=float), np.asarray(task.G_star, dtype=float)
     G = vector(G, "G", task.n, error=TaskError)
     _, U = np.linalg.eigh(0.5 * (M + M.T))
@@ -259,6 +267,127 @@ def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Proj
     if value < 0:
         u, value = -u, -value
     return Projection(direction=u, value=value, source=source)
+
+
+def _require_full_rank(task: Any) -> None:
+    if not isinstance(task, LinearTask):
+        raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
+    if task.rank < task.n:
+        raise TaskError(
+            f"Argument `task` has rank {task.rank} < {task.n} (a null direction): a task with a "
+            "line of solutions has no stationary point; measure its drift instead."
+        )
+
+
+def cycle_drift_projection(G: Any, *, tau: float, window: Any, source: str = "") -> Projection:
+    """Bias projection from the drift in a window of a measured limit cycle (``cycle-drift``).
+
+    In a half-period where a single-point task drifts along its solution line, the mean velocity
+    ``a`` of the samples is the drift of (D5); the measurement is ``B · â = |a|``.
+
+    Parameters
+    ----------
+    G : (N, n) array_like
+        Gate samples over one period (V), equally spaced by ``tau / N``.
+    tau : float
+        The period, s.
+    window : (int, int)
+        ``[start, stop)``: the velocities ``(G[i] − G[i−1]) / (tau / N)`` for
+        ``start <= i < stop`` are averaged (``1 <= start < stop <= N``).
+    source : str
+        Where the samples come from (kept in the result, for reports).
+
+    Returns
+    -------
+    Projection
+        Direction ``a / |a|``, value ``|a|`` (V/s).
+
+    Raises
+    ------
+    ShapeError
+        ``G`` not 2-D, or the window outside the samples.
+    ArgumentError
+        A ``tau`` that is not a finite number > 0, or a window that is not two integers.
+    TaskError
+        ``G`` holds NaN or inf, or the samples do not move over the window.
+
+    Examples
+    --------
+    >>> G = np.c_[np.arange(10) * 0.1, np.arange(10) * 0.2]  # 1 and 2 V per period / 10
+    >>> p = cycle_drift_projection(G, tau=1.0, window=[2, 8])
+    >>> np.round(p.direction * p.value, 12)
+    array([1., 2.])
+    """
+    G = real_array(G, "G", error=TaskError)
+    if G.ndim != 2:
+        raise ShapeError(f"Argument `G` must have shape (N, n_gates), but has {G.shape}.")
+    tau = positive(tau, "tau", unit="s")
+    start, stop = _window(window, G.shape[0])
+    dt = tau / G.shape[0]
+    a = (np.diff(G[start - 1 : stop], axis=0) / dt).mean(axis=0)
+    speed = float(np.linalg.norm(a))
+    if not speed > 0:
+        raise TaskError(f"The samples of '{source}' do not move over the window [{start}, {stop}).")
+    return Projection(direction=a / speed, value=speed, source=source)
+
+
+def _window(window: Any, n: int) -> tuple[int, int]:
+    w = np.asarray(window, dtype=object).ravel() if not isinstance(window, str) else None
+    if w is None or w.size != 2:
+        raise ShapeError(f"Argument `window` must be [start, stop], but is {window!r}.")
+    start, stop = count(w[0], "window[0]"), count(w[1], "window[1]")
+    if not start < stop <= n:
+        raise ShapeError(
+            f"Argument `window` must satisfy 1 <= start < stop <= {n} (the number of samples), "
+            f"but is [{start}, {stop}]."
+        )
+    return start, stop
+
+
+def cycle_stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Projection:
+    """Bias measurement from a sample of a measured cycle where a full-rank task is at rest
+    (``cycle-stationary``).
+
+    From (D2) with ``dG/dt = 0``: ``a = M (G − G*)`` equals B when G is the task's stationary
+    point; the measurement is ``B · â = |a|``.
+
+    Parameters
+    ----------
+    task : LinearTask
+        The task linearized at its solution: ``M`` (1/s) at ``G_star`` (V), of full rank.
+    G : (n,) array_like
+        The sample, V.
+    source : str
+        Where the sample comes from (kept in the result, for reports).
+
+    Returns
+    -------
+    Projection
+        Direction ``a / |a|``, value ``|a|`` (V/s).
+
+    Raises
+    ------
+    TaskError
+        ``task`` is not a `LinearTask` or is rank-deficient, ``G`` holds NaN or inf, or
+        ``G = G*`` (no bias to see).
+    ShapeError
+        ``G`` not of shape (n,).
+
+    Examples
+    --------
+    >>> from clln_theory.theory import LinearTask
+    >>> task = LinearTask(np.diag([2.0, 4.0]), [1.0, 1.0])
+    >>> p = cycle_stationary_projection(task, [1.5, 1.25])
+    >>> np.round(p.direction * p.value, 12)
+    array([1., 1.])
+    """
+    _require_full_rank(task)
+    G = vector(G, "G", task.n, error=TaskError)
+    a = np.asarray(task.M, dtype=float) @ (G - np.asarray(task.G_star, dtype=float))
+    size = float(np.linalg.norm(a))
+    if not size > 0:
+        raise TaskError(f"The sample of '{source}' sits at G*: it shows no bias.")
+    return Projection(direction=a / size, value=size, source=source)
 
 
 def combine_projections(
