@@ -127,12 +127,12 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     _check_output(args.csv, "--csv")
     _check_output(args.plot, "--plot", suffixes=PLOT_FORMATS)
     if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ModuleNotFoundError:
+        from importlib.util import find_spec
+
+        if find_spec("matplotlib") is None:
             raise UsageError(
                 "Option --plot needs matplotlib; install it with `pip install clln_theory[plot]`."
-            ) from None
+            )
     t0 = time.perf_counter()
     rep = reproduce(args.config, data_dir=args.data_dir)
     if args.plot:
@@ -178,14 +178,14 @@ def _cmd_presets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``clln-theory`` (subcommands ``reproduce``, ``presets``)."""
-    from . import __version__
+    from .data import package_version
 
     parser = _Parser(
         prog="clln-theory",
         description="Closed-form theory of biased Coupled Learning networks "
         "(Dillavou, Guzman, Liu, Durian 2025).",
     )
-    parser.add_argument("--version", action="version", version=f"clln-theory {__version__}")
+    parser.add_argument("--version", action="version", version=f"clln-theory {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "reproduce",

@@ -50,6 +50,7 @@ __all__ = [
     "load_curve",
     "load_cycle",
     "load_drift_test",
+    "package_version",
     "packaged_data_dir",
     "require_data_dir",
     "resolve",
@@ -96,6 +97,23 @@ def default_data_dir() -> Path | None:
         path = Path(env).expanduser()
         return path.resolve() if path.is_dir() else None
     return packaged_data_dir()
+
+
+def package_version() -> str:
+    """The installed version of clln_theory (package metadata), for reports and ``--version``.
+
+    Returns
+    -------
+    str
+        E.g. ``"0.1.0"``; ``"unknown (not installed)"`` when run from a source tree that was never
+        installed.
+    """
+    from importlib import metadata
+
+    try:
+        return metadata.version("clln_theory")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def data_source(data_dir: str | Path | None = None) -> str:

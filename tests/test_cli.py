@@ -7,7 +7,6 @@ import json
 import pytest
 
 from clln_theory.cli import build_parser, main
-from clln_theory.data import default_data_dir
 
 
 def test_presets_subcommand(capsys):
@@ -35,23 +34,28 @@ def test_errors_exit_2_with_one_line(capsys, tmp_path):
 
 
 def test_parser_requires_a_subcommand():
-    with pytest.raises(SystemExit):
+    from clln_theory.errors import CLLNError
+
+    with pytest.raises(CLLNError, match="required: COMMAND"):
         build_parser().parse_args([])
 
 
-@pytest.mark.skipif(default_data_dir() is None, reason="the paper's data is not present")
 def test_reproduce_exp1_writes_table_json_csv_and_plot(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     files = {k: tmp_path / f"out.{k}" for k in ("json", "csv", "png")}
-    argv = ["reproduce", "exp1", "--data-dir", str(default_data_dir())]
+    argv = ["reproduce", "exp1"]  # the packaged data
     argv += ["--json", str(files["json"]), "--csv", str(files["csv"]), "--plot", str(files["png"])]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "orbit inside the gate box at 14 of 19 periods" in out
     assert files["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(files["csv"].read_text().splitlines()) == 20  # header + 19 periods
-    assert json.loads(files["json"].read_text())["summary"]["n_in_box"] == 14
-    header = files["csv"].read_text().splitlines()[0].split(",")
+    lines = [ln for ln in files["csv"].read_text().splitlines() if not ln.startswith("#")]
+    assert len(lines) == 20  # header + 19 periods, after the provenance comments
+    doc = json.loads(files["json"].read_text())
+    assert doc["summary"]["n_in_box"] == 14
+    assert doc["provenance"]["units"]["D2"] == "V^2" and doc["provenance"]["version"]
+    assert doc["provenance"]["data_source"].startswith("packaged:")
+    header = lines[0].split(",")
     assert header[:7] == [
         "tau", "D2_theory", "D2_measured", "D2_ratio", "Ebar_theory", "Ebar_measured", "Ebar_ratio"
     ]  # fmt: skip

@@ -21,7 +21,7 @@ def _raw(name="exp1"):
 
 
 def test_presets_listed_and_loaded():
-    assert list_presets() == ["exp1", "exp2", "fig3"]
+    assert list_presets() == ["exp1", "exp2", "exp3", "fig3"]
     for name in list_presets():
         cfg = load_config(name)
         assert cfg.name == name

@@ -208,7 +208,9 @@ def test_a_users_own_network_and_lines_run_without_code_change(tmp_path):
     rows = json.loads(rep.to_json())["table"]
     assert [r["tau"] for r in rows] == [0.001, 0.01, 0.1]
     csv_text = rep.to_csv(tmp_path / "mine.csv")
-    assert csv_text.splitlines()[0].startswith("tau,D2_theory,D2_measured")
+    header = next(ln for ln in csv_text.splitlines() if not ln.startswith("#"))
+    assert header.startswith("tau,D2_theory,D2_measured")
+    assert csv_text.startswith("# clln_theory ")  # provenance lines first
 
 
 def test_user_toml_error_names_the_key(tmp_path):
@@ -302,8 +304,8 @@ def test_zero_bias_orbit_of_compatible_tasks_sits_at_the_joint_solution(tmp_path
     row = json.loads(rep.to_json())["table"][1]
     assert row["D2_bias_free"] == float(rep.D2_bias_free[1])
     assert row["D2_theory"] == float(rep.D2_theory[1])
-    header = rep.to_csv().splitlines()[0]
-    assert header.endswith("G_min,G_max,D2_bias_free,Ebar_bias_free")
+    header = next(ln for ln in rep.to_csv().splitlines() if not ln.startswith("#"))
+    assert header.endswith("G_min,G_max,D2_bias_free,Ebar_bias_free,note")
 
 
 def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one():

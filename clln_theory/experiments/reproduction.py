@@ -219,11 +219,9 @@ class Reproduction:
             ``package``, ``version``, ``data_source``, ``config_source``, ``units``, ``config``
             (the parsed TOML document).
         """
-        from .. import __version__
-
         return {
             "package": "clln_theory",
-            "version": __version__,
+            "version": _data.package_version(),
             "data_source": self.data_source,
             "config_source": self.config.source,
             "units": dict(UNITS),
