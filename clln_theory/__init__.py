@@ -84,6 +84,14 @@ _export("experiments.specs", "ExperimentConfig")
 _export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
+_export("theory.multitask", "cyclic_orbit", "CyclicOrbit", "CyclicTrajectory")
+_export(
+    "theory.stochastic",
+    "orbit_covariance",
+    "random_order_moments",
+    "OrbitCovariance",
+    "RandomOrderMoments",
+)
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

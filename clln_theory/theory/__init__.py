@@ -36,12 +36,20 @@ from .linear import (
     evolve,
     half_period_map,
 )
+from .multitask import CyclicOrbit, CyclicTrajectory, cyclic_orbit
 from .orbits import (
     ACCURACY_WARN_LEVEL,
     RTOL_SAFETY,
     Orbit,
     OrbitTrajectory,
     periodic_orbit,
+)
+from .stochastic import (
+    MAX_MOMENT_GATES,
+    OrbitCovariance,
+    RandomOrderMoments,
+    orbit_covariance,
+    random_order_moments,
 )
 
 __all__ = [
@@ -75,4 +83,12 @@ __all__ = [
     "nearest_solution",
     "periodic_orbit",
     "small_tau",
+    "CyclicOrbit",
+    "CyclicTrajectory",
+    "cyclic_orbit",
+    "MAX_MOMENT_GATES",
+    "OrbitCovariance",
+    "RandomOrderMoments",
+    "orbit_covariance",
+    "random_order_moments",
 ]

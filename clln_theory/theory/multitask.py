@@ -360,7 +360,7 @@ def cyclic_orbit(
     >>> tasks = [LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0]) for u in us]
     >>> orbit = cyclic_orbit(tasks, B=[0.1, -0.2], durations=[0.5, 0.5, 0.5])
     >>> orbit.G_starts.shape, f"{orbit.span:.4f}"
-    ((3, 2), '0.1500')
+    ((3, 2), '0.2038')
     """
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
