@@ -287,7 +287,7 @@ def orbit_covariance(
     >>> cov = orbit_covariance([a, b], durations=[1.0, 1.0], Q=0.01 * np.eye(2))
     >>> cov.covariance.shape, round(float(cov.covariance[0, 0, 0]), 6)
     ((2, 2, 2), 0.016565)
-    >>> round(0.005 + 0.01 / (1 - np.exp(-2.0)), 6)  # v = e^-2 v + 0.005 (1 - e^-2) + 0.01
+    >>> round(float(0.005 + 0.01 / (1 - np.exp(-2.0))), 6)  # v = e^-2 v + 0.005 (1 - e^-2) + 0.01
     0.016565
     """
     tasks = check_tasks(tasks)
@@ -416,7 +416,7 @@ def random_order_moments(
     >>> mom = random_order_moments([a, b], probs=[0.5, 0.5], duration=1.0, B=[0.0, 0.0])
     >>> mom.mean.round(6), round(float(mom.covariance[0, 0]), 6)
     (array([0.5, 0.5]), 0.115529)
-    >>> round((1 - np.exp(-1.0)) ** 2 * 0.25 / (1 - np.exp(-2.0)), 6)  # by hand
+    >>> round(float((1 - np.exp(-1.0)) ** 2 * 0.25 / (1 - np.exp(-2.0))), 6)  # by hand
     0.115529
     """
     tasks = check_tasks(tasks)
