@@ -181,7 +181,7 @@ def test_k3_k4_against_50_digit_mpmath(K, n, shared_null):
 
 
 def test_orbit_closes_and_trajectory_is_continuous():
-    tasks, B, Z = _family(7, 4, 3, 1)
+    tasks, B, _ = _family(7, 4, 3, 1)
     durations = np.array([0.3, 0.9, 0.5])
     orbit = cyclic_orbit(tasks, B=B, durations=durations)
     # chaining (D5) of each task from G_starts[k] reaches G_starts[k+1]; after K: + tau drift

@@ -476,4 +476,3 @@ def random_order_moments(
         covariance=readonly(P @ Sig @ P.T),
         drift=readonly(Z @ (Z.T @ B)),
     )
-
