@@ -92,6 +92,7 @@ _export(
     "OrbitCovariance",
     "RandomOrderMoments",
 )
+_export("theory.memory", "forgetting_curve", "ForgettingCurve")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
