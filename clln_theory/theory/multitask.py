@@ -403,6 +403,16 @@ def cyclic_orbit(
     starts = np.concatenate([np.zeros((T, 1)), np.cumsum(h, axis=1)[:, :-1]], axis=1)
     base = red.ref + Q @ (Q.T @ (G_ref - red.ref))
     G_starts = base + y @ P.T + starts[..., None] * drift
+    fields = _fields(h, inc, G_starts, drift, cond, single)
+    return CyclicOrbit(tasks=tasks, B=readonly(B), null_basis=readonly(Q), **fields)
+
+
+def _fields(
+    h: NDArray, inc: NDArray, G_starts: NDArray, drift: NDArray, cond: NDArray, single: bool
+) -> dict:
+    """The per-schedule fields of :class:`CyclicOrbit`: the generalized span (4) from the
+    segment increments, and the shapes of one schedule or a sweep."""
+    T, n = h.shape[0], drift.size
     # ends of the segments s_k: differences are sums of increments (no cancellation of |y|)
     ends_y = np.cumsum(inc, axis=1)
     ends = np.cumsum(h, axis=1)
@@ -431,4 +441,4 @@ def cyclic_orbit(
             condition=readonly(cond),
             drift=readonly(np.broadcast_to(drift, (T, n))),
         )
-    return CyclicOrbit(tasks=tasks, B=readonly(B), null_basis=readonly(Q), **fields)
+    return fields
