@@ -12,7 +12,7 @@ in closed form at every time. Two things erase the memory:
   (``d^T H d > 0``), its error grows without bound, asymptotically as ``(t * sqrt(d^T H d))^2``.
   ``|N B|`` (the drift speed) thus sets the forgetting time.
 
-Derivation: ``derivations/d07_noise_random_memory.md``.
+Derivation: ``derivations/d06_many_tasks_noise.md``.
 """
 
 from __future__ import annotations

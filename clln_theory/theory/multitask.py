@@ -13,7 +13,7 @@ A_k`` from ``expm1``, the fixed point ``x_1 = Pi_K x_1 + c`` is solved as ::
 
     (I - Pi_K) x_1 = c,     I - Pi_K = sum_k E_k Pi_{k-1},     c = sum_k A_K ... A_{k+1} b_k,
 
-a telescoping identity (``derivations/d06_cyclic_orbit.md``). Every term is a product of
+a telescoping identity (``derivations/d06_many_tasks_noise.md``). Every term is a product of
 accurately computed factors and no ``I - (something close to I)`` is ever formed: as ``h -> 0``
 the sum tends to ``sum_k h_k M_k``, a sum of positive semi-definite matrices, so the relative
 conditioning of the system is that of ``sum_k h_k M_k`` on the complement of the common

@@ -22,7 +22,7 @@ sum_k p_k d_k d_k^T`` with ``d_k = A_k m + b_k - m`` the step of task ``k`` from
 (:func:`random_order_moments`). Both vectorized systems have ``m^2`` unknowns (``m`` the gates off
 the common nullspace): at most :data:`MAX_MOMENT_GATES` gates.
 
-Derivations and 50-digit checks: ``derivations/d07_noise_and_random_order.md``.
+Derivations and 50-digit checks: ``derivations/d06_many_tasks_noise.md``.
 """
 
 from __future__ import annotations
