@@ -86,6 +86,15 @@ _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
 _export("inference.drift", "cycle_drift_projection", "cycle_stationary_projection")
 _export("data", "packaged_data_dir")
+_export("theory.multitask", "cyclic_orbit", "CyclicOrbit", "CyclicTrajectory")
+_export(
+    "theory.stochastic",
+    "orbit_covariance",
+    "random_order_moments",
+    "OrbitCovariance",
+    "RandomOrderMoments",
+)
+_export("theory.memory", "forgetting_curve", "ForgettingCurve")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -36,12 +36,21 @@ from .linear import (
     evolve,
     half_period_map,
 )
+from .memory import ForgettingCurve, forgetting_curve
+from .multitask import CyclicOrbit, CyclicTrajectory, cyclic_orbit
 from .orbits import (
     ACCURACY_WARN_LEVEL,
     RTOL_SAFETY,
     Orbit,
     OrbitTrajectory,
     periodic_orbit,
+)
+from .stochastic import (
+    MAX_MOMENT_GATES,
+    OrbitCovariance,
+    RandomOrderMoments,
+    orbit_covariance,
+    random_order_moments,
 )
 
 __all__ = [
@@ -52,27 +61,37 @@ __all__ = [
     "DEFAULT_RATE_TOL",
     "DEFAULT_SOLUTION_TOL",
     "DEFAULT_SYM_TOL",
+    "MAX_MOMENT_GATES",
     "RTOL_SAFETY",
     "SINGULAR_LEVEL",
     "Crossover",
+    "CyclicOrbit",
+    "CyclicTrajectory",
     "ForceJacobian",
+    "ForgettingCurve",
     "HalfPeriodMap",
     "LargeTauAsymptotics",
     "LinearTask",
     "Orbit",
+    "OrbitCovariance",
     "OrbitTrajectory",
+    "RandomOrderMoments",
     "SmallTauAsymptotics",
     "compatible_span_slope",
     "contrastive_hessian",
     "crossover_tau",
+    "cyclic_orbit",
     "evolve",
     "force_jacobian",
     "force_jacobian_fd",
+    "forgetting_curve",
     "half_period_map",
     "joint_solution",
     "large_tau",
     "linearize",
     "nearest_solution",
+    "orbit_covariance",
     "periodic_orbit",
+    "random_order_moments",
     "small_tau",
 ]

@@ -1,0 +1,194 @@
+"""Memory erasure: how a learned task is forgotten while other tasks are trained (beyond the
+paper).
+
+A network sits at a solution ``G0`` of task ``j`` (its memory). Then only other tasks are
+trained, in a cycle of durations ``h_k``. The gates follow the closed-form segment maps (D4)/(D5)
+of those tasks, so the error of task ``j``, ``E_j(t) = (G(t) - G*_j)^T H (G(t) - G*_j)``, is known
+in closed form at every time. Two things erase the memory:
+
+* the relaxation onto the other tasks' own orbit (a bounded change, over their relaxation times);
+* the bias: along null directions shared by all the other tasks nothing restores the gates, and
+  they drift at ``d = Z Z^T B`` (V/s). If ``d`` has a component that task ``j`` sees
+  (``d^T H d > 0``), its error grows without bound, asymptotically as ``(t * sqrt(d^T H d))^2``.
+  ``|N B|`` (the drift speed) thus sets the forgetting time.
+
+Derivation: ``derivations/d06_many_tasks_noise.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import readonly, real_array, times, vector
+from ..errors import ShapeError
+from ._spectral import flow, rank_threshold
+from .linear import LinearTask, check_task, half_period_map
+from .multitask import check_tasks, schedule
+
+__all__ = ["ForgettingCurve", "forgetting_curve"]
+
+
+@dataclass(frozen=True, slots=True)
+class ForgettingCurve:
+    """The error of a remembered task while other tasks are trained.
+
+    Attributes
+    ----------
+    times : (m,) ndarray
+        Times since the other tasks' training began, s.
+    G : (m, n) ndarray
+        Gates at those times, V.
+    error : (m,) ndarray
+        ``(G - G*)^T H (G - G*)`` of the remembered task, V² (with the default ``H`` the squared
+        distance to its solution manifold).
+    drift : (n,) ndarray
+        Drift velocity along the common nullspace of the other tasks, ``Z Z^T B``, V/s.
+    drift_speed : float
+        ``|Z Z^T B|``, V/s: the speed that sets the forgetting.
+    erasure_rate : float
+        ``sqrt(drift^T H drift)``, V/s: at long times ``error ~ (erasure_rate * t)^2``; zero
+        when the drift is invisible to the remembered task (its error then stays bounded).
+    """
+
+    times: NDArray
+    G: NDArray
+    error: NDArray
+    drift: NDArray
+    drift_speed: float
+    erasure_rate: float
+
+    def erasure_time(self, error_level: float) -> float:
+        """Time after which the drift alone reaches ``error_level`` (V²): ``sqrt(level) /
+        erasure_rate`` (s; inf when the drift is invisible to the task).
+
+        Parameters
+        ----------
+        error_level : float
+            An error of the remembered task, V².
+
+        Returns
+        -------
+        float
+            s.
+        """
+        if self.erasure_rate == 0.0:
+            return float("inf")
+        return float(np.sqrt(error_level) / self.erasure_rate)
+
+
+def forgetting_curve(
+    task: LinearTask,
+    others: Sequence[LinearTask],
+    *,
+    B: ArrayLike,
+    durations: ArrayLike,
+    t: ArrayLike,
+    G0: ArrayLike | None = None,
+    H: ArrayLike | None = None,
+) -> ForgettingCurve:
+    """The forgetting curve of ``task`` while ``others`` are trained in a cycle, closed form.
+
+    Parameters
+    ----------
+    task : LinearTask
+        The remembered task.
+    others : sequence of LinearTask
+        The tasks trained instead, in turn (one or more), same ``n``.
+    B : (n,) array_like
+        Bias, V/s.
+    durations : (K,) array_like
+        Training time of each of the ``others`` per cycle, s, each ``> 0``.
+    t : (m,) array_like
+        Times since training of the others began, s, each ``>= 0``.
+    G0 : (n,) array_like, optional
+        Gates when the others' training begins, V. Default ``task.G_star`` (task learned).
+    H : (n, n) array_like, optional
+        Error weight of the remembered task. Default ``I - N`` (``N`` its null projector): the
+        squared distance to its solution manifold, V². For linearized outputs ``O = O* + J (G -
+        G*)``, ``J^T J`` gives its (A1) error.
+
+    Returns
+    -------
+    ForgettingCurve
+        ``times``, ``G``, ``error``, ``drift``, ``drift_speed``, ``erasure_rate``.
+
+    Raises
+    ------
+    ArgumentError
+        If a task is not a :class:`LinearTask`, a duration is ``<= 0``, a time is negative, or
+        ``B``, ``G0``, ``H`` are not finite.
+    ShapeError
+        If sizes do not match.
+
+    Notes
+    -----
+    Whole cycles chain the affine maps (D8)/(D9) of the others; the last, partial segment is
+    (D5) in the phi_1 form. Exact for every ``t`` (no time stepping).
+
+    Examples
+    --------
+    Task 2 sees only gate 0, task 1 only gate 1; the bias pushes gate 1 at 0.1 V/s:
+
+    >>> import numpy as np
+    >>> from clln_theory import LinearTask, forgetting_curve
+    >>> mem = LinearTask(np.diag([0.0, 1.0]), G_star=[0.0, 0.0])
+    >>> other = LinearTask(np.diag([1.0, 0.0]), G_star=[0.0, 0.0])
+    >>> fc = forgetting_curve(mem, [other], B=[0.0, 0.1], durations=[1.0], t=[0.0, 10.0])
+    >>> fc.error.round(6), fc.drift_speed
+    (array([0., 1.]), 0.1)
+    """
+    check_task(task, "task")
+    others = check_tasks(others, "others", minimum=1)
+    n = task.n
+    if others[0].n != n:
+        raise ShapeError(
+            f"Argument `others` must have {n} gates like `task`, but has {others[0].n}."
+        )
+    B = vector(B, "B", n)
+    h, single = schedule(durations, len(others))
+    if not single:
+        raise ShapeError(f"Argument `durations` must have shape ({len(others)},).")
+    h = h[0]
+    t = times(t, "t", positive=False)
+    if t.ndim != 1:
+        raise ShapeError(f"Argument `t` must be 1-D, but has shape {t.shape}.")
+    G0 = task.G_star if G0 is None else vector(G0, "G0", n)
+    H = np.eye(n) - task.N if H is None else real_array(H, "H", shape=(n, n))
+    maps = [half_period_map(o, B=B, h=hk) for o, hk in zip(others, h)]
+    tau = float(h.sum())
+    starts = np.concatenate([[0.0], np.cumsum(h)[:-1]])
+    cycles = np.floor(t / tau).astype(int)
+    order = np.argsort(cycles, kind="stable")
+    G = np.empty((t.size, n))
+    x, done = G0.astype(float), 0
+    for i in order:
+        while done < cycles[i]:  # whole cycles: the affine maps (D8)/(D9)
+            for mp_ in maps:
+                x = mp_.A @ x + mp_.b
+            done += 1
+        phase = t[i] - cycles[i] * tau
+        y = x
+        for k, o in enumerate(others):
+            if phase <= starts[k] + h[k] or k == len(others) - 1:
+                G[i] = flow(o, y, np.asarray(phase - starts[k]), B)
+                break
+            y = maps[k].A @ y + maps[k].b
+    dG = G - task.G_star
+    error = np.einsum("mi,ij,mj->m", dG, H, dG)
+    M_sum = sum(o.M for o in others)
+    lam, U = np.linalg.eigh(M_sum)
+    thr = rank_threshold(max(o.rate_tol for o in others), n, max(float(lam[-1]), 0.0))
+    Z = U[:, lam <= thr]
+    drift = Z @ (Z.T @ B)
+    return ForgettingCurve(
+        times=readonly(t),
+        G=readonly(G),
+        error=readonly(error),
+        drift=readonly(drift),
+        drift_speed=float(np.linalg.norm(drift)),
+        erasure_rate=float(np.sqrt(max(float(drift @ H @ drift), 0.0))),
+    )

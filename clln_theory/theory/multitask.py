@@ -1,0 +1,444 @@
+"""K tasks trained in a cycle: the closed orbit of K affine segment maps (beyond the paper).
+
+Task ``k`` (k = 1..K) is trained for ``h_k`` s, then task ``k + 1``, and after task K task 1
+again. Each segment is the affine map (D8)/(D9) ``G -> A_k G + b_k`` with ``A_k = exp(-h_k
+M_k)``; the state ``x_1`` at the start of task 1 on the closed orbit is the fixed point of the
+composed map, and ``x_{k+1} = A_k x_k + b_k``. :func:`cyclic_orbit` solves it for one schedule or
+a sweep of schedules, stably for every duration, and splits off the drift along null directions
+that all K tasks share (where no closed orbit exists), exactly as
+:func:`~clln_theory.theory.orbits.periodic_orbit` does for K = 2.
+
+*The algorithm (telescoped form).* With ``Pi_k = A_k ... A_1`` (``Pi_0 = I``) and ``E_k = I -
+A_k`` from ``expm1``, the fixed point ``x_1 = Pi_K x_1 + c`` is solved as ::
+
+    (I - Pi_K) x_1 = c,     I - Pi_K = sum_k E_k Pi_{k-1},     c = sum_k A_K ... A_{k+1} b_k,
+
+a telescoping identity (``derivations/d06_many_tasks_noise.md``). Every term is a product of
+accurately computed factors and no ``I - (something close to I)`` is ever formed: as ``h -> 0``
+the sum tends to ``sum_k h_k M_k``, a sum of positive semi-definite matrices, so the relative
+conditioning of the system is that of ``sum_k h_k M_k`` on the complement of the common
+nullspace, as for ``periodic_orbit``. The ``b_k`` are the phi_1 form of (D9) (no pseudoinverse,
+no threshold for each task's own nullspace), coordinates are taken relative to ``G*_1``, the
+``K - 1`` other segment starts follow by (D4)/(D5) in the phi_1 form, and the system (``n x n``
+per schedule) is solved by LU with partial pivoting. For K = 2 it agrees with the symmetric
+mid-alpha form of ``periodic_orbit`` to a small multiple of ``eps * Orbit.condition``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import count, number, readonly, times, vector
+from ..errors import ArgumentError, ShapeError, SingularSystemError
+from ._spectral import flow, phi1_times, rank_threshold
+from .linear import LinearTask, check_task
+
+__all__ = ["CyclicOrbit", "CyclicTrajectory", "cyclic_orbit"]
+
+
+@dataclass(frozen=True, slots=True)
+class CyclicTrajectory:
+    """Gates sampled along a cyclic orbit.
+
+    Attributes
+    ----------
+    times : ndarray of shape (m,) or (T, m)
+        Sample times, s, counted from the start of task 1.
+    G : ndarray of shape (m, n) or (T, m, n)
+        Gates at those times, V.
+    task_index : ndarray of int, shape (m,) or (T, m)
+        Index (0-based) of the task being trained at each sample.
+    """
+
+    times: NDArray
+    G: NDArray
+    task_index: NDArray
+
+
+@dataclass(frozen=True, slots=True)
+class CyclicOrbit:
+    """Closed orbit of K tasks trained in a cycle, for one schedule or a sweep of T schedules.
+
+    With one schedule (``durations`` of shape (K,)) the arrays have the shapes below; with a
+    sweep every field except ``tasks``, ``B`` and ``null_basis`` gains a leading axis of length
+    ``T``.
+
+    Attributes
+    ----------
+    tasks : tuple of LinearTask
+        The K tasks, in training order.
+    B : (n,) ndarray
+        Bias, V/s.
+    durations : (K,) ndarray
+        Training time of each task per cycle, s.
+    tau : float
+        The cycle's period, ``durations.sum()``, s.
+    G_starts : (K, n) ndarray
+        State at the start of each task's segment on the orbit, V (``G_starts[0]`` at ``t = 0``).
+    span : float
+        The span (4) generalized to K tasks: the largest distance between two of the K states
+        at the ends of the segments, ``s_k = G(t_1 + ... + t_k)`` (``s_K = G(tau)``), measured on
+        the trajectory (drift included). For K = 2 it is exactly ``|G(tau/2) - G(tau)|`` of (4).
+    span_periodic : float
+        The same for the periodic part alone (orthogonal to the common nullspace).
+    drift : (n,) ndarray
+        Velocity along the null directions shared by all K tasks, V/s: the projection of ``B``
+        on their common nullspace; zeros when a closed orbit exists. The orbit closes up to
+        ``drift * tau``.
+    null_basis : (n, k) ndarray
+        Orthonormal basis of the common nullspace (``k = 0`` when a closed orbit exists).
+    condition : float
+        Condition number (2-norm) of the telescoped system ``I - Pi_K`` on the complement of the
+        common nullspace: ``eps * condition`` estimates the attainable relative accuracy.
+    """
+
+    tasks: tuple[LinearTask, ...]
+    B: NDArray
+    durations: NDArray
+    tau: float | NDArray
+    G_starts: NDArray
+    span: float | NDArray
+    drift: NDArray
+    null_basis: NDArray = field(repr=False)
+    span_periodic: float | NDArray = field(default=float("nan"), repr=False)
+    condition: float | NDArray = field(default=float("nan"), repr=False)
+
+    @property
+    def K(self) -> int:
+        """Number of tasks in the cycle."""
+        return len(self.tasks)
+
+    def trajectory(self, times_or_n: int | ArrayLike = 101) -> CyclicTrajectory:
+        """Sample the gates along the orbit.
+
+        Parameters
+        ----------
+        times_or_n : int or (m,) array_like
+            An ``int`` ``m >= 2`` samples one cycle at ``m`` equally spaced times from 0 to
+            ``tau`` (inclusive); an array gives absolute times in s (``>= 0``), applied to every
+            schedule of a sweep. Times past ``tau`` continue the periodic motion, plus
+            ``drift * t`` along the common nullspace.
+
+        Returns
+        -------
+        CyclicTrajectory
+            ``times``, ``G`` and ``task_index``, with a leading ``T`` axis for a sweep.
+
+        Raises
+        ------
+        ArgumentError
+            If an ``int`` is below 2, or a time is negative, NaN or inf.
+        ShapeError
+            If the array of times is not 1-D.
+
+        Notes
+        -----
+        Chains (D5) of task ``k`` from ``G_starts[k]`` over its segment. A time at an exact
+        switch is reported at the end of the earlier segment.
+        """
+        durs = np.atleast_2d(self.durations)
+        G_st = np.asarray(self.G_starts).reshape(durs.shape[0], self.K, -1)
+        drift = np.asarray(self.drift).reshape(durs.shape[0], -1)
+        tau = durs.sum(axis=1)
+        if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
+            m = count(times_or_n, "times_or_n", minimum=2)
+            t_abs = tau[:, None] * np.linspace(0.0, 1.0, m)[None, :]
+        else:
+            t = times(times_or_n, "times_or_n", positive=False)
+            if t.ndim != 1:
+                raise ShapeError(
+                    f"Argument `times_or_n` must be 1-D, but has shape {t.shape}; pass an int "
+                    "for equally spaced samples."
+                )
+            t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
+        G = np.empty((*t_abs.shape, G_st.shape[-1]))
+        index = np.empty(t_abs.shape, dtype=int)
+        for i in range(tau.size):
+            cycles = np.floor(t_abs[i] / tau[i])
+            phase = t_abs[i] - cycles * tau[i]
+            at_end = (phase == 0.0) & (cycles > 0)
+            cycles = np.where(at_end, cycles - 1, cycles)
+            phase = np.where(at_end, tau[i], phase)
+            starts = np.concatenate([[0.0], np.cumsum(durs[i])[:-1]])
+            seg = np.clip(np.searchsorted(starts, phase, side="left") - 1, 0, self.K - 1)
+            index[i] = seg
+            for k in range(self.K):
+                sel = seg == k
+                if np.any(sel):
+                    G[i, sel] = flow(self.tasks[k], G_st[i, k], phase[sel] - starts[k], self.B)
+            G[i] += (cycles * tau[i])[:, None] * drift[i]
+        if np.ndim(self.tau) == 0:
+            return CyclicTrajectory(times=t_abs[0], G=G[0], task_index=index[0])
+        return CyclicTrajectory(times=t_abs, G=G, task_index=index)
+
+
+def check_tasks(tasks: object, name: str = "tasks", minimum: int = 2) -> tuple[LinearTask, ...]:
+    """A sequence of at least ``minimum`` :class:`LinearTask` of one size, as a tuple.
+
+    Not in ``__all__``: the shared check of the theory's multi-task functions.
+    """
+    if isinstance(tasks, LinearTask) or not isinstance(tasks, Sequence):
+        raise ArgumentError(
+            f"Argument `{name}` must be a sequence of LinearTask, but is {type(tasks).__name__}."
+        )
+    out = tuple(check_task(t, f"{name}[{i}]") for i, t in enumerate(tasks))
+    if len(out) < minimum:
+        raise ArgumentError(
+            f"Argument `{name}` must hold at least {minimum} tasks, but holds {len(out)}."
+        )
+    for i, t in enumerate(out):
+        if t.n != out[0].n:
+            raise ShapeError(
+                f"Argument `{name}[{i}]` must have as many gates as `{name}[0]` ({out[0].n}), "
+                f"but has {t.n}."
+            )
+    return out
+
+
+def schedule(durations: ArrayLike, K: int, name: str = "durations") -> tuple[NDArray, bool]:
+    """Durations (s, each finite and ``> 0``) as a ``(T, K)`` array, and whether one schedule
+    of shape ``(K,)`` was given. Not in ``__all__``."""
+    d = times(durations, name, positive=True)
+    if d.ndim not in (1, 2) or d.shape[-1] != K:
+        raise ShapeError(
+            f"Argument `{name}` must have shape ({K},) or (T, {K}), but has shape {d.shape}."
+        )
+    return np.atleast_2d(d), d.ndim == 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReducedTasks:
+    """The K tasks on the complement of their common nullspace (not in ``__all__``).
+
+    ``P`` (n, m) and ``Q`` (n, k) are orthonormal bases of the complement and of the common
+    nullspace; ``lam[k]``, ``U[k]`` the eigen-decomposition of ``P^T M_k P``; ``c[k] = P^T M_k
+    (G*_k - ref) + P^T B`` the velocity (D2) at ``ref`` in those coordinates, so that the
+    segment maps act on ``y = P^T (G - ref)``.
+    """
+
+    P: NDArray
+    Q: NDArray
+    ref: NDArray
+    lam: tuple[NDArray, ...]
+    U: tuple[NDArray, ...]
+    c: tuple[NDArray, ...]
+    M: tuple[NDArray, ...]
+
+
+def reduce_tasks(tasks: tuple[LinearTask, ...], B: NDArray, rate_tol: float | None) -> ReducedTasks:
+    """Split off the common nullspace of all tasks (the nullspace of ``sum_k M_k``).
+
+    Without a common null direction the tasks' own cached eigendecompositions are used (``P =
+    I``); with one, the reduced ``P^T M_k P`` are decomposed anew. Not in ``__all__``.
+    """
+    n = tasks[0].n
+    if rate_tol is None:
+        rate_tol = max(t.rate_tol for t in tasks)
+    else:
+        rate_tol = number(rate_tol, "rate_tol", low=0.0, unit="1/s")
+    M_sum = tasks[0].M.copy()
+    for t in tasks[1:]:
+        M_sum = M_sum + t.M
+    ref = tasks[0].G_star
+    lam_S, U_S = np.linalg.eigh(M_sum)
+    thr = rank_threshold(rate_tol, n, max(float(lam_S[-1]), 0.0))
+    null = lam_S <= thr
+    if not np.any(null):
+        P, Q = np.eye(n), np.zeros((n, 0))
+        lam = tuple(t.eigvals for t in tasks)
+        U = tuple(t.eigvecs for t in tasks)
+        M = tuple(t.M for t in tasks)
+    else:
+        P, Q = U_S[:, ~null], U_S[:, null]
+        M = tuple(P.T @ t.M @ P for t in tasks)
+        M = tuple(0.5 * (m + m.T) for m in M)
+        eig = [np.linalg.eigh(m) for m in M]
+        lam = tuple(np.clip(e[0], 0.0, None) for e in eig)
+        U = tuple(e[1] for e in eig)
+    c = tuple(P.T @ (t.M @ (t.G_star - ref) + B) for t in tasks)
+    return ReducedTasks(P=P, Q=Q, ref=ref, lam=lam, U=U, c=c, M=M)
+
+
+def segment_maps(red: ReducedTasks, h: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """``A_k``, ``E_k = I - A_k`` and ``b_k`` of every segment, in reduced coordinates.
+
+    ``h`` has shape (T, K); returns ``A``, ``E`` of shape (T, K, m, m) and ``b`` (T, K, m), with
+    ``b_k = U diag((1 - exp(-h lam)) / lam) U^T c_k`` (the phi_1 form of (D9)). Not in
+    ``__all__``.
+    """
+    T, K = h.shape
+    m = red.P.shape[1]
+    A = np.empty((T, K, m, m))
+    E = np.empty((T, K, m, m))
+    b = np.empty((T, K, m))
+    for k in range(K):
+        U = red.U[k]
+        e, a, phi = phi1_times(red.lam[k], h[:, k])
+        A[:, k] = np.einsum("ik,tk,jk->tij", U, a, U)
+        E[:, k] = np.einsum("ik,tk,jk->tij", U, e, U)
+        b[:, k] = (phi * (U.T @ red.c[k])) @ U.T
+    return A, E, b
+
+
+def telescoped(A: NDArray, E: NDArray, b: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """``I - Pi_K = sum_k E_k Pi_{k-1}``, ``Pi_K`` and ``c = sum_k A_K..A_{k+1} b_k``.
+
+    Inputs of shape (T, K, m, m) and (T, K, m); no ``I - Pi`` is formed (see the module
+    docstring). Not in ``__all__``.
+    """
+    T, K, m, _ = A.shape
+    Pi = np.broadcast_to(np.eye(m), (T, m, m)).copy()
+    S = np.zeros((T, m, m))
+    c = np.zeros((T, m))
+    for k in range(K):
+        S += E[:, k] @ Pi
+        Pi = A[:, k] @ Pi
+        c = np.einsum("tij,tj->ti", A[:, k], c) + b[:, k]
+    return S, Pi, c
+
+
+def cyclic_orbit(
+    tasks: Sequence[LinearTask],
+    *,
+    B: ArrayLike,
+    durations: ArrayLike,
+    G_ref: ArrayLike | None = None,
+    rate_tol: float | None = None,
+) -> CyclicOrbit:
+    """Closed orbit of K tasks trained in a cycle (the paper's (D10)/(D11) for K tasks).
+
+    Parameters
+    ----------
+    tasks : sequence of LinearTask
+        The K >= 2 tasks in training order, all on the same ``n`` gates.
+    B : (n,) array_like
+        Bias, V/s.
+    durations : (K,) or (T, K) array_like
+        Training time of each task in one cycle, s, each finite and ``> 0``; a 2-D array is a
+        sweep of T schedules (e.g. ``np.outer(taus, [1/3, 1/3, 1/3])``).
+    G_ref : (n,) array_like, optional
+        Only used when all tasks share a null direction: the orbit's component in the common
+        nullspace at ``t = 0`` is that of ``G_ref``. Default: the mean of the tasks' ``G_star``.
+    rate_tol : float, optional
+        Absolute threshold (1/s) on the eigenvalues of ``sum_k M_k`` below which a direction is a
+        common null direction (the threshold used is ``max(rate_tol, n * eps * max eig)``).
+        Default: the largest ``rate_tol`` of the tasks.
+
+    Returns
+    -------
+    CyclicOrbit
+        ``G_starts``, ``span``, ``span_periodic``, ``drift``, ``condition`` and the inputs.
+
+    Raises
+    ------
+    ArgumentError
+        If ``tasks`` is not a sequence of at least two :class:`LinearTask`, ``B`` or ``G_ref``
+        has a NaN or inf, a duration is ``<= 0``, NaN or inf, or ``rate_tol`` is not a finite
+        number ``>= 0``.
+    ShapeError
+        If the tasks differ in size, or ``B``, ``G_ref`` or ``durations`` have the wrong shape.
+    SingularSystemError
+        If the telescoped system is singular to working precision.
+
+    Notes
+    -----
+    Solves ``(sum_k E_k Pi_{k-1}) x_1 = sum_k A_K..A_{k+1} b_k`` (module docstring): no inverse,
+    no pseudoinverse, no ``I - expm`` cancellation. Cost per schedule: ``2K`` products of ``n x
+    n`` matrices and one LU.
+
+    Examples
+    --------
+    Three single-point tasks in two gates whose solution lines cross pairwise:
+
+    >>> import numpy as np
+    >>> from clln_theory import LinearTask, cyclic_orbit
+    >>> us = [np.array([1.0, 0.0]), np.array([0.6, 0.8]), np.array([0.0, 1.0])]
+    >>> tasks = [LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0]) for u in us]
+    >>> orbit = cyclic_orbit(tasks, B=[0.1, -0.2], durations=[0.5, 0.5, 0.5])
+    >>> orbit.G_starts.shape, f"{orbit.span:.4f}"
+    ((3, 2), '0.2038')
+    """
+    tasks = check_tasks(tasks)
+    n, K = tasks[0].n, len(tasks)
+    B = vector(B, "B", n)
+    if G_ref is None:
+        G_ref = np.mean([t.G_star for t in tasks], axis=0)
+    else:
+        G_ref = vector(G_ref, "G_ref", n)
+    h, single = schedule(durations, K)
+    red = reduce_tasks(tasks, B, rate_tol)
+    P, Q = red.P, red.Q
+    T, m = h.shape[0], P.shape[1]
+    drift = Q @ (Q.T @ B)
+    y = np.zeros((T, K, m))
+    cond = np.zeros(T)
+    if m > 0:
+        A, E, b = segment_maps(red, h)
+        S, _, c = telescoped(A, E, b)
+        with np.errstate(all="ignore"):
+            try:
+                y[:, 0] = np.linalg.solve(S, c[..., None])[..., 0]
+            except np.linalg.LinAlgError:
+                y[:, 0] = np.nan
+            cond = np.linalg.cond(S)
+        if not np.all(np.isfinite(y[:, 0])) or not np.all(np.isfinite(cond)):
+            raise SingularSystemError(
+                "The cyclic orbit's system is singular to working precision: the tasks nearly "
+                "share a null direction above `rate_tol`; raise `rate_tol` to split it off."
+            )
+    inc = np.zeros((T, K, m))  # the change over each segment, (D4)/(D5) in the phi_1 form
+    for k in range(K):
+        if m == 0:
+            break
+        U = red.U[k]
+        _, _, phi = phi1_times(red.lam[k], h[:, k])
+        v = (red.c[k] - y[:, k] @ red.M[k]) @ U
+        inc[:, k] = (phi * v) @ U.T
+        if k + 1 < K:
+            y[:, k + 1] = y[:, k] + inc[:, k]
+    starts = np.concatenate([np.zeros((T, 1)), np.cumsum(h, axis=1)[:, :-1]], axis=1)
+    base = red.ref + Q @ (Q.T @ (G_ref - red.ref))
+    G_starts = base + y @ P.T + starts[..., None] * drift
+    fields = _fields(h, inc, G_starts, drift, cond, single)
+    return CyclicOrbit(tasks=tasks, B=readonly(B), null_basis=readonly(Q), **fields)
+
+
+def _fields(
+    h: NDArray, inc: NDArray, G_starts: NDArray, drift: NDArray, cond: NDArray, single: bool
+) -> dict:
+    """The per-schedule fields of :class:`CyclicOrbit`: the generalized span (4) from the
+    segment increments, and the shapes of one schedule or a sweep."""
+    T, n = h.shape[0], drift.size
+    # ends of the segments s_k: differences are sums of increments (no cancellation of |y|)
+    ends_y = np.cumsum(inc, axis=1)
+    ends = np.cumsum(h, axis=1)
+    dy = np.linalg.norm(ends_y[:, :, None, :] - ends_y[:, None, :, :], axis=-1)
+    dt = np.abs(ends[:, :, None] - ends[:, None, :])
+    span_periodic = dy.reshape(T, -1).max(axis=1)
+    span = np.hypot(dy, dt * float(np.linalg.norm(drift))).reshape(T, -1).max(axis=1)
+    tau = h.sum(axis=1)
+    if single:
+        fields = dict(
+            durations=readonly(h[0]),
+            tau=float(tau[0]),
+            G_starts=readonly(G_starts[0]),
+            span=float(span[0]),
+            span_periodic=float(span_periodic[0]),
+            condition=float(cond[0]),
+            drift=readonly(drift),
+        )
+    else:
+        fields = dict(
+            durations=readonly(h),
+            tau=readonly(tau),
+            G_starts=readonly(G_starts),
+            span=readonly(span),
+            span_periodic=readonly(span_periodic),
+            condition=readonly(cond),
+            drift=readonly(np.broadcast_to(drift, (T, n))),
+        )
+    return fields
