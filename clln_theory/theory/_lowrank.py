@@ -50,8 +50,9 @@ class ProjectedPair:
     """Two tasks reduced to the span ``U`` of their ranges (see the module docstring).
 
     ``task_a``, ``task_b`` are the dense ``k x k`` tasks ``U^T M_mu U`` with solutions
-    ``U^T G*_mu`` (rank threshold: the full task's; None when ``k = 0``); ``B``, ``G_ref`` are ``U^T B``, ``U^T G_ref``;
-    ``B_perp`` and ``G_ref_perp`` the complement components (n,); ``null_coupling`` the dropped
+    ``U^T G*_mu`` (rank threshold: the full task's; None when ``k = 0``); ``B``, ``G_ref`` are
+    ``U^T B``, ``U^T G_ref``; ``B_perp`` and ``G_ref_perp`` the complement components (n,);
+    ``null_coupling`` the dropped
     couplings relative to the slowest kept rate, as ``Orbit.null_coupling``.
     """
 

@@ -37,7 +37,7 @@ class LowRankOrbit(Orbit):
     is formed on access for ``n <= DENSE_MAX_N`` only.
     """
 
-    __slots__ = ("range_basis", "reduced", "_offset", "_B_perp", "_cache")
+    __slots__ = ("_B_perp", "_cache", "_offset", "range_basis", "reduced")
 
     def __init__(self, pp: ProjectedPair, reduced: Orbit | None, **fields: object) -> None:
         for name, value in fields.items():

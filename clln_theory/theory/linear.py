@@ -29,10 +29,10 @@ from ..errors import ArgumentError, ShapeError, TaskError
 from ._spectral import flow, phi1_times, rank_threshold, thin_eig
 
 __all__ = [
-    "DENSE_MAX_N",
     "DEFAULT_PSD_TOL",
     "DEFAULT_RATE_TOL",
     "DEFAULT_SYM_TOL",
+    "DENSE_MAX_N",
     "HalfPeriodMap",
     "LinearTask",
     "evolve",
@@ -396,7 +396,7 @@ class _FactorTask(LinearTask):
     The dense attributes are properties formed on first access (``n <= DENSE_MAX_N``).
     """
 
-    __slots__ = ("_F", "_U", "_lam", "_dense")
+    __slots__ = ("_F", "_U", "_dense", "_lam")
 
     def __init__(self, F: ArrayLike, G_star: ArrayLike, rate_tol: float) -> None:
         rate_tol = number(rate_tol, "rate_tol", low=0.0)
@@ -483,7 +483,7 @@ class _FactorTask(LinearTask):
                 "M_pinv": (Uk / self.range_eigvals) @ Uk.T,
                 "N": np.eye(n) - Uk @ Uk.T,
             }
-            for key, arr in d.items():
+            for arr in d.values():
                 arr.setflags(write=False)
             self._dense.update(d)
         return self._dense[name]

@@ -318,7 +318,7 @@ def periodic_orbit(
 
     Notes
     -----
-    With a low-rank task (:meth:`LinearTask.from_factor <clln_theory.theory.linear.LinearTask.from_factor>`;
+    With a low-rank task (``LinearTask.from_factor``;
     the other may be dense) both tasks are reduced to the span ``U`` (n, k) of their ranges,
     ``k <= r_alpha + r_beta``; the ``k x k`` pair is solved by this same engine and lifted; the
     complement is the common nullspace (``drift = (1 - U U^T) B``, component of ``G0`` from
