@@ -31,11 +31,13 @@ from .linear import (
     DEFAULT_PSD_TOL,
     DEFAULT_RATE_TOL,
     DEFAULT_SYM_TOL,
+    DENSE_MAX_N,
     HalfPeriodMap,
     LinearTask,
     evolve,
     half_period_map,
 )
+from .lowrank_jacobian import FACTOR_PARALLEL_TOL, linearize_factor
 from .orbits import (
     ACCURACY_WARN_LEVEL,
     RTOL_SAFETY,
@@ -52,6 +54,8 @@ __all__ = [
     "DEFAULT_RATE_TOL",
     "DEFAULT_SOLUTION_TOL",
     "DEFAULT_SYM_TOL",
+    "DENSE_MAX_N",
+    "FACTOR_PARALLEL_TOL",
     "RTOL_SAFETY",
     "SINGULAR_LEVEL",
     "Crossover",
@@ -72,6 +76,7 @@ __all__ = [
     "joint_solution",
     "large_tau",
     "linearize",
+    "linearize_factor",
     "nearest_solution",
     "periodic_orbit",
     "small_tau",
