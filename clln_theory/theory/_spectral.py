@@ -57,7 +57,10 @@ def flow(task: LinearTask, G0: NDArray, t: NDArray, B: NDArray) -> NDArray:
         v = -((G0 - task.G_star) @ F) @ F.T + B  # (D2) at G0, O(n r)
         c = v @ U
         _, _, phi = phi1_times(task.factor_eigvals, t)
-        return G0 + np.multiply.outer(t, v - U @ c) + (phi * c) @ U.T
+        G = G0 + (phi * c) @ U.T
+        if U.shape[1] < U.shape[0]:  # a complement exists (else v - U c is round-off times t)
+            G += np.multiply.outer(t, v - U @ c)
+        return G
     U = task.eigvecs
     v = U.T @ (-(G0 - task.G_star) @ task.M + B)  # (D2) at G0, in the eigenbasis
     _, _, phi = phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)

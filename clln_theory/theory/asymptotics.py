@@ -68,6 +68,14 @@ SINGULAR_LEVEL = 1e-2
 # --------------------------------------------------------------------------------------------
 
 
+def _lowrank(name: str, *args: object, **kw: object) -> object:
+    """The factor-form route ``name`` of ``theory/_asym_lowrank.py`` (which imports this one)."""
+    from ._asym_lowrank import large_tau_lowrank, small_tau_lowrank
+
+    route = {"small_tau_lowrank": small_tau_lowrank, "large_tau_lowrank": large_tau_lowrank}
+    return route[name](*args, **kw)
+
+
 def _out(x: NDArray, scalar: bool) -> NDArray | float:
     if scalar:
         return float(x[0]) if x.ndim == 1 else x[0]
@@ -254,9 +262,7 @@ def small_tau(
     True
     """
     if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
-        from ._asym_lowrank import small_tau_lowrank
-
-        return small_tau_lowrank(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
+        return _lowrank("small_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
@@ -535,9 +541,7 @@ def large_tau(
     True
     """
     if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
-        from ._asym_lowrank import large_tau_lowrank
-
-        return large_tau_lowrank(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
+        return _lowrank("large_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n

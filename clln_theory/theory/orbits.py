@@ -318,13 +318,14 @@ def periodic_orbit(
 
     Notes
     -----
-    With a low-rank task (``LinearTask.from_factor``;
-    the other may be dense) both tasks are reduced to the span ``U`` (n, k) of their ranges,
-    ``k <= r_alpha + r_beta``; the ``k x k`` pair is solved by this same engine and lifted; the
-    complement is the common nullspace (``drift = (1 - U U^T) B``, component of ``G0`` from
-    ``G_ref``). The result is a ``LowRankOrbit`` (an :class:`Orbit` with ``range_basis`` = ``U``
-    and ``reduced`` = the ``k x k`` orbit) that forms ``G0`` and ``G_half`` only when read:
-    ``O(n r^2)`` setup and memory ``O(n k + T k)``.
+    Long function: the docstring is the full contract; the body is some thirty lines.
+
+    With a low-rank task (``LinearTask.from_factor``; the other may be dense) both tasks are
+    reduced to the span ``U`` (n, k) of their ranges, ``k <= r_alpha + r_beta``, solved there by
+    this engine and lifted; the complement is the common nullspace (``drift = (1 - U U^T) B``, the
+    component of ``G0`` from ``G_ref``). The result is a ``LowRankOrbit`` (an :class:`Orbit` with
+    ``range_basis`` = ``U`` and ``reduced`` = the ``k x k`` orbit) that forms ``G0`` and
+    ``G_half`` only when read: ``O(n r^2)`` setup, memory ``O(n k + T k)``.
 
     Solves the symmetric mid-alpha form of (D10), algebraically identical to the paper's (D11)
     but a sum of two positive semi-definite matrices (no cancellation at any ``tau``, no
@@ -348,11 +349,10 @@ def periodic_orbit(
     >>> orbit.trajectory(5).G.shape  # 5 samples of each of the 3 periods
     (3, 5, 2)
     """
-    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges + drift on the rest
-        from ._orbit_lowrank import lowrank_orbit
-
-        kw = dict(B=B, tau=tau, G_ref=G_ref, rate_tol=rate_tol, dps=dps, rtol=rtol)
-        return lowrank_orbit(task_a, task_b, **kw)
+    if any_low_rank(task_a, task_b):  # factor form: theory/_orbit_lowrank.py
+        return _lowrank(
+            task_a, task_b, B=B, tau=tau, G_ref=G_ref, rate_tol=rate_tol, dps=dps, rtol=rtol
+        )
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     taus, scalar = periods(tau)
     if rtol is not None:
@@ -383,6 +383,13 @@ def periodic_orbit(
 # --------------------------------------------------------------------------------------------
 # the steps of periodic_orbit
 # --------------------------------------------------------------------------------------------
+
+
+def _lowrank(task_a: LinearTask, task_b: LinearTask, **kw: object) -> Orbit:
+    """The factor-form route (``theory/_orbit_lowrank.py``, which imports this module)."""
+    from ._orbit_lowrank import lowrank_orbit
+
+    return lowrank_orbit(task_a, task_b, **kw)
 
 
 @dataclass(frozen=True, slots=True)
