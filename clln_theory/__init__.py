@@ -95,6 +95,7 @@ _export(
     "RandomOrderMoments",
 )
 _export("theory.memory", "forgetting_curve", "ForgettingCurve")
+_export("theory", "linearize_factor")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -32,6 +32,7 @@ from .theory import LinearTask
 
 __all__ = [
     "augmented_expm_map",
+    "factor_pairs",
     "hard_pair",
     "linear_tasks",
     "naive_orbit_G0",
@@ -141,6 +142,66 @@ def linear_tasks(
     st = _strategies()
     G = st.lists(st.floats(*G_range), min_size=n, max_size=n)
     return st.builds(LinearTask, psd_matrices(n, rank=rank, eigval_range=eigval_range), G)
+
+
+def factor_pairs(
+    n_range: tuple[int, int] = (3, 40),
+    *,
+    rank_range: tuple[int, int] = (0, 8),
+    scale_range: tuple[float, float] = (0.1, 10.0),
+    G_range: tuple[float, float] = (-5.0, 5.0),
+    B_range: tuple[float, float] = (-5.0, 5.0),
+) -> Any:
+    """Strategy for ``(F_a, F_b, G_star_a, G_star_b, B, G_ref)``: two low-rank factors and vectors.
+
+    ``F_mu`` (n, r_mu) are Gaussian matrices with random column scales (rates ``|F|^2`` spread
+    over ``scale_range**2``); when ``r_a + r_b < n`` the tasks share a common nullspace, so ``B``
+    and ``G_ref`` (uniform in their ranges) have components in it (drift, the ``G_ref``
+    convention).
+
+    Parameters
+    ----------
+    n_range : (int, int)
+        Number of gates, inclusive.
+    rank_range : (int, int)
+        Rank of each factor (columns), inclusive.
+    scale_range : (float, float)
+        Range of the column scales, sqrt(1/s) (log-uniform).
+    G_range : (float, float)
+        Range of the entries of ``G_star`` and ``G_ref``, V.
+    B_range : (float, float)
+        Range of the entries of ``B``, V/s.
+
+    Returns
+    -------
+    hypothesis strategy
+        Of tuples of ndarrays ``(F_a, F_b, G_a, G_b, B, G_ref)``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=3, deadline=None)
+    ... @given(factor_pairs((4, 6), rank_range=(1, 2)))
+    ... def check(p):
+    ...     assert p[0].shape[0] == p[2].size
+    >>> check()
+    """
+    st = _strategies()
+
+    @st.composite
+    def build(draw: Any) -> tuple[NDArray, ...]:
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        n = draw(st.integers(*n_range))
+        lo, hi = np.log10(scale_range[0]), np.log10(scale_range[1])
+        Fs = []
+        for _ in range(2):
+            r = draw(st.integers(*rank_range))
+            Fs.append(rng.standard_normal((n, r)) * 10.0 ** rng.uniform(lo, hi, r) / np.sqrt(n))
+        vecs = [rng.uniform(*G_range, n) for _ in range(2)]
+        B = rng.uniform(*B_range, n)
+        return (Fs[0], Fs[1], vecs[0], vecs[1], B, rng.uniform(*G_range, n))
+
+    return build()
 
 
 def task_pairs(

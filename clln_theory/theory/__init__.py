@@ -31,11 +31,13 @@ from .linear import (
     DEFAULT_PSD_TOL,
     DEFAULT_RATE_TOL,
     DEFAULT_SYM_TOL,
+    DENSE_MAX_N,
     HalfPeriodMap,
     LinearTask,
     evolve,
     half_period_map,
 )
+from .lowrank_jacobian import FACTOR_PARALLEL_TOL, linearize_factor
 from .memory import ForgettingCurve, forgetting_curve
 from .multitask import CyclicOrbit, CyclicTrajectory, cyclic_orbit
 from .orbits import (
@@ -61,6 +63,8 @@ __all__ = [
     "DEFAULT_RATE_TOL",
     "DEFAULT_SOLUTION_TOL",
     "DEFAULT_SYM_TOL",
+    "DENSE_MAX_N",
+    "FACTOR_PARALLEL_TOL",
     "MAX_MOMENT_GATES",
     "RTOL_SAFETY",
     "SINGULAR_LEVEL",
@@ -89,6 +93,7 @@ __all__ = [
     "joint_solution",
     "large_tau",
     "linearize",
+    "linearize_factor",
     "nearest_solution",
     "orbit_covariance",
     "periodic_orbit",

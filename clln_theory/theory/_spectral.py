@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .linear import LinearTask
 
-__all__ = ["EPS", "flow", "phi1_times", "rank_threshold"]
+__all__ = ["EPS", "flow", "phi1_times", "rank_threshold", "thin_eig"]
 
 #: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
 EPS = np.finfo(float).eps
@@ -52,7 +52,36 @@ def flow(task: LinearTask, G0: NDArray, t: NDArray, B: NDArray) -> NDArray:
     ``G0 + U diag(phi) U^T v`` with ``v = -M (G0 - G_star) + B`` the initial velocity of (D2)
     and ``phi`` from :func:`phi1_times`; returns shape ``t.shape + (n,)``.
     """
+    if task.low_rank:  # M = F F^T: the range of F in its thin basis, drift t v on the rest
+        F, U = task.factor, task.factor_basis
+        v = -((G0 - task.G_star) @ F) @ F.T + B  # (D2) at G0, O(n r)
+        c = v @ U
+        _, _, phi = phi1_times(task.factor_eigvals, t)
+        G = G0 + (phi * c) @ U.T
+        if U.shape[1] < U.shape[0]:  # a complement exists (else v - U c is round-off times t)
+            G += np.multiply.outer(t, v - U @ c)
+        return G
     U = task.eigvecs
     v = U.T @ (-(G0 - task.G_star) @ task.M + B)  # (D2) at G0, in the eigenbasis
     _, _, phi = phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)
     return G0 + (phi * v) @ U.T
+
+
+def thin_eig(F: NDArray) -> tuple[NDArray, NDArray]:
+    """Nonzero spectrum of ``M = F F^T`` from the thin SVD of ``F`` (n, r), never forming ``M``.
+
+    Returns ``U`` (n, min(n, r)) with orthonormal columns and ``lam`` (ascending, ``>= 0``) with
+    ``M = U diag(lam) U^T``: QR of ``F`` then SVD of its ``r x r`` triangle (``O(n r^2)``) when
+    ``r <= n``, a thin SVD of ``F`` otherwise.
+    """
+    n, r = F.shape
+    if r == 0:
+        return np.zeros((n, 0)), np.zeros(0)
+    if r <= n:
+        Qf, R = np.linalg.qr(F)
+        Ur, s, _ = np.linalg.svd(R)
+        U = Qf @ Ur
+    else:
+        U, s, _ = np.linalg.svd(F, full_matrices=False)
+    order = np.argsort(s)
+    return np.ascontiguousarray(U[:, order]), s[order] ** 2

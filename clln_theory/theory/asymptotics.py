@@ -19,6 +19,10 @@ Directions in the common nullspace of ``M_alpha`` and ``M_beta`` are split off e
 gates drift at ``Q Q^T B``. The attributes ``span_slope`` and ``plateau`` describe the periodic
 part; the ``span(tau)`` methods return (4) as ``periodic_orbit`` does, with the drift over
 ``tau / 2`` added in quadrature (it is orthogonal to the periodic part).
+
+Low-rank tasks (``LinearTask.from_factor``) are reduced to the span of their two ranges, where
+these same forms are taken, and lifted; the complement is the common nullspace (cost
+``O(n r^2)``, no ``n x n`` matrix).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import readonly
 from ..errors import SingularSystemError, TaskError
+from ._lowrank import any_low_rank
 from ._pair import pair_inputs, periods, range_split
 from ._spectral import EPS
 from .linear import LinearTask
@@ -61,6 +66,14 @@ SINGULAR_LEVEL = 1e-2
 # --------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------
+
+
+def _lowrank(name: str, *args: object, **kw: object) -> object:
+    """The factor-form route ``name`` of ``theory/_asym_lowrank.py`` (which imports this one)."""
+    from ._asym_lowrank import large_tau_lowrank, small_tau_lowrank
+
+    route = {"small_tau_lowrank": small_tau_lowrank, "large_tau_lowrank": large_tau_lowrank}
+    return route[name](*args, **kw)
 
 
 def _out(x: NDArray, scalar: bool) -> NDArray | float:
@@ -248,6 +261,8 @@ def small_tau(
     >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
     True
     """
+    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
+        return _lowrank("small_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
@@ -425,6 +440,11 @@ class LargeTauAsymptotics:
         return _out(self.k0 + 0.5 * t[:, None] * self.k1, scalar)
 
 
+def _max_rate(task: LinearTask) -> float:
+    lam = task.factor_eigvals if task.low_rank else task.eigvals  # low rank: never form M
+    return float(lam[-1]) if lam.size else 0.0
+
+
 def _min_rate(task: LinearTask) -> float:
     pos = task.eigvals[task.eigvals > task.rank_threshold]
     return float(pos[0]) if pos.size else np.inf
@@ -520,6 +540,8 @@ def large_tau(
     >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
     True
     """
+    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
+        return _lowrank("large_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     sp = range_split(task_a, task_b, rate_tol)
     n = task_a.n
@@ -650,7 +672,7 @@ def crossover_tau(
     """
     small = small_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     large = large_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
-    lam_max = max(float(task_a.eigvals[-1]), float(task_b.eigvals[-1]))
+    lam_max = max(_max_rate(task_a), _max_rate(task_b))
     tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
     tau_large = 2.0 / large.relaxation_rate
     cs, cl = small.span_slope, large.span_slope

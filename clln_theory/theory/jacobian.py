@@ -449,6 +449,7 @@ def linearize(
     method: Literal["auto", "adjoint", "symbolic"] = "auto",
     curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
     solution_tol: float = DEFAULT_SOLUTION_TOL,
+    low_rank: bool = False,
 ) -> LinearTask:
     """Linearize standard-clamping Coupled Learning at a solution: ``LinearTask(M, G_star)``.
 
@@ -470,8 +471,7 @@ def linearize(
     method : {"auto", "adjoint", "symbolic"}
         ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
         ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small
-        networks;
-        it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
+        networks; it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
         ``G_star`` on the solution manifold.
     curvature : {"auto", "exact", "gauss-newton", "solution"}
         Passed to `force_jacobian` (adjoint only). ``"auto"`` means ``"solution"``: the
@@ -481,8 +481,9 @@ def linearize(
         1e-9 V) are not allowed to add spurious rank: a single-point task stays rank one.
         ``"exact"`` forces the exact Jacobian at ``G_star``.
     solution_tol : float
-        Volts (> 0); ``G_star`` is refused when ``max|F| > solution_tol * max|J|`` (see
-        `DEFAULT_SOLUTION_TOL`).
+        Volts (> 0); refuse ``G_star`` if ``max|F| > solution_tol max|J|`` (`DEFAULT_SOLUTION_TOL`).
+    low_rank : bool
+        Return the factor form ``M = F F^T`` (no ``n x n`` matrix): see `linearize_factor`.
 
     Returns
     -------
@@ -507,6 +508,10 @@ def linearize(
     >>> lt.rank
     1
     """
+    if low_rank:  # the factor form, theory/lowrank_jacobian.py
+        from .lowrank_jacobian import factor_form
+
+        return factor_form(network, task, G_star, gamma, r, eta, method, curvature, solution_tol)
     gamma = positive(gamma, "gamma", unit="Ω/s")
     r = positive(r, "r")
     solution_tol = positive(solution_tol, "solution_tol", unit="V")
@@ -541,6 +546,9 @@ def linearize(
             "with residual errors); a LinearTask needs a symmetric M."
         )
     return LinearTask(r * gamma * J, G_star)
+
+
+nudged_adjoint, residual_delta = _nudged, _residual_delta  # public: theory/lowrank_jacobian.py
 
 
 def _residuals(network: Network, tasks: Sequence[Task], G: np.ndarray):

@@ -26,12 +26,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import gate_vector, number, real_array, times, vector
 from ..errors import ArgumentError, ShapeError, TaskError
-from ._spectral import flow, phi1_times, rank_threshold
+from ._spectral import flow, phi1_times, rank_threshold, thin_eig
 
 __all__ = [
     "DEFAULT_PSD_TOL",
     "DEFAULT_RATE_TOL",
     "DEFAULT_SYM_TOL",
+    "DENSE_MAX_N",
     "HalfPeriodMap",
     "LinearTask",
     "evolve",
@@ -51,6 +52,12 @@ DEFAULT_SYM_TOL = 1e-8
 #: to 0) when ``-lam <= psd_tol * max|lam| + rate_tol``. Round-off in an n x n symmetric
 #: eigensolver is ~n * eps * max|lam|, far below 1e-8 for any practical n.
 DEFAULT_PSD_TOL = 1e-8
+
+#: Largest ``n`` for which a low-rank task (:meth:`LinearTask.from_factor`) forms its dense
+#: attributes (``M``, ``eigvals``, ``eigvecs``, ``M_pinv``, ``N``) on first access: at 2,048 gates
+#: each is a 32 MB ``n x n`` array and the complete basis costs about a second; beyond, the
+#: access raises ArgumentError (use ``factor``, ``range_basis``, ``range_eigvals``).
+DENSE_MAX_N = 2048
 
 
 def _require_finite(a: NDArray, name: str) -> None:
@@ -137,6 +144,28 @@ class LinearTask:
         Moore-Penrose pseudoinverse ``M^+`` (s) at the rank threshold, as in (D5).
     N : (n, n) ndarray
         Orthogonal projector onto the nullspace of ``M``, as in (D5).
+    low_rank : bool
+        Whether the task is held in factor form ``M = F F^T`` (built by :meth:`from_factor`).
+    factor : (n, r) ndarray or None
+        ``F`` of a low-rank task (None for a dense one).
+    factor_basis, factor_eigvals : ndarray or None
+        Low-rank task: the thin SVD of ``F``, ``M = factor_basis diag(factor_eigvals)
+        factor_basis^T`` with ``min(n, r)`` orthonormal columns and eigenvalues (ascending, 1/s,
+        those below the rank threshold included). None for a dense task.
+    range_basis : (n, rank) ndarray
+        Orthonormal basis of the range of ``M`` (eigenvectors above the rank threshold).
+    range_eigvals : (rank,) ndarray
+        The eigenvalues of ``M`` above the rank threshold, ascending, 1/s.
+
+    Notes
+    -----
+    *Low-rank tasks.* ``LinearTask.from_factor(F, G_star)`` holds ``M = F F^T`` by its factor
+    (memory ``O(n r)``, setup ``O(n r^2)``): ``rank``, ``range_basis`` and ``range_eigvals`` come
+    from the thin SVD of ``F``; :func:`evolve`, ``periodic_orbit``, the asymptotics and
+    ``Orbit.trajectory`` work in factor form. The dense attributes (``M``, ``eigvals``,
+    ``eigvecs``, ``M_pinv``, ``N``, and so :func:`half_period_map`) are formed on first access
+    for ``n <= DENSE_MAX_N`` and refused with ArgumentError beyond. A low-rank task equals only
+    itself (``==`` is identity: factors are not unique).
 
     Raises
     ------
@@ -228,6 +257,80 @@ class LinearTask:
         """Number of gates (the size of ``M``)."""
         return int(self.M.shape[0])
 
+    @property
+    def low_rank(self) -> bool:
+        """Whether the task is held in factor form ``M = F F^T`` (:meth:`from_factor`)."""
+        return False
+
+    @property
+    def factor(self) -> NDArray | None:
+        """``F`` with ``M = F F^T`` for a low-rank task; None for a dense one."""
+        return None
+
+    @property
+    def factor_basis(self) -> NDArray | None:
+        """Left singular vectors of ``F`` (low-rank task), else None."""
+        return None
+
+    @property
+    def factor_eigvals(self) -> NDArray | None:
+        """Squared singular values of ``F``, ascending, 1/s (low-rank task), else None."""
+        return None
+
+    @property
+    def range_basis(self) -> NDArray:
+        """Orthonormal basis (n, rank) of the range of ``M``, above the rank threshold."""
+        return self.eigvecs[:, self.eigvals > self.rank_threshold]
+
+    @property
+    def range_eigvals(self) -> NDArray:
+        """Eigenvalues of ``M`` above the rank threshold, ascending, 1/s."""
+        return self.eigvals[self.eigvals > self.rank_threshold]
+
+    @classmethod
+    def from_factor(
+        cls, F: ArrayLike, G_star: ArrayLike, *, rate_tol: float = DEFAULT_RATE_TOL
+    ) -> LinearTask:
+        """A low-rank task ``M = F F^T`` held by its factor, never forming an ``n x n`` matrix.
+
+        Parameters
+        ----------
+        F : (n, r) array_like
+            Factor of the rate matrix, sqrt(1/s): ``M = F F^T`` (for a task linearized at a
+            solution, one column per data point; ``linearize(..., low_rank=True)``).
+        G_star : (n,) array_like
+            The solution, V.
+        rate_tol : float, optional
+            Absolute rank threshold in 1/s, as for a dense task (``rank_threshold =
+            max(rate_tol, n * eps * max eig)``).
+
+        Returns
+        -------
+        LinearTask
+            With ``low_rank`` True; memory ``O(n r)``, cost ``O(n r^2)`` (QR of ``F`` and SVD of
+            its ``r x r`` triangle).
+
+        Raises
+        ------
+        ArgumentError
+            If ``F`` or ``G_star`` is not a real array or ``rate_tol`` not a number ``>= 0``.
+        ShapeError
+            If ``F`` is not 2-D with ``n >= 1`` rows or ``G_star`` does not have ``n`` entries.
+        TaskError
+            If an entry is NaN or inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> task = LinearTask.from_factor([[1.0], [1.0]], G_star=[1.0, 3.0])
+        >>> task.low_rank, task.rank, task.range_eigvals
+        (True, 1, array([2.]))
+        >>> task.M  # formed on demand (n <= DENSE_MAX_N)
+        array([[1., 1.],
+               [1., 1.]])
+        """
+        return _FactorTask(F, G_star, rate_tol)
+
     def velocity(self, G: ArrayLike, *, B: ArrayLike) -> NDArray:
         """Right-hand side of (D2), ``-M (G - G_star) + B``.
 
@@ -287,6 +390,120 @@ class LinearTask:
         return self.M @ (G - self.G_star)
 
 
+class _FactorTask(LinearTask):
+    """A :class:`LinearTask` held by its factor ``M = F F^T`` (see ``LinearTask.from_factor``).
+
+    The dense attributes are properties formed on first access (``n <= DENSE_MAX_N``).
+    """
+
+    __slots__ = ("_F", "_U", "_dense", "_lam")
+
+    def __init__(self, F: ArrayLike, G_star: ArrayLike, rate_tol: float) -> None:
+        rate_tol = number(rate_tol, "rate_tol", low=0.0)
+        F = real_array(F, "F", finite=False)
+        if F.ndim != 2 or F.shape[0] == 0:
+            raise ShapeError(f"Argument `F` must have shape (n, r) with n >= 1, but has {F.shape}.")
+        _require_finite(F, "F")
+        n = F.shape[0]
+        G_star = real_array(G_star, "G_star", shape=(n,), finite=False)
+        _require_finite(G_star, "G_star")
+        U, lam = thin_eig(F)
+        thr = rank_threshold(rate_tol, n, lam[-1] if lam.size else 0.0)
+        for a in (F, G_star, U, lam):
+            a.setflags(write=False)
+        for name, value in (
+            ("G_star", G_star),
+            ("rate_tol", rate_tol),
+            ("psd_tol", DEFAULT_PSD_TOL),
+            ("sym_tol", DEFAULT_SYM_TOL),
+            ("rank", int(np.count_nonzero(lam > thr))),
+            ("rank_threshold", thr),
+            ("_F", F),
+            ("_U", U),
+            ("_lam", lam),
+            ("_dense", {}),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        n, r = self._F.shape
+        return f"LinearTask.from_factor(<F of shape ({n}, {r})>, rank={self.rank})"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+    @property
+    def n(self) -> int:
+        return int(self._F.shape[0])
+
+    @property
+    def low_rank(self) -> bool:
+        return True
+
+    @property
+    def factor(self) -> NDArray:
+        return self._F
+
+    @property
+    def factor_basis(self) -> NDArray:
+        return self._U
+
+    @property
+    def factor_eigvals(self) -> NDArray:
+        return self._lam
+
+    @property
+    def range_basis(self) -> NDArray:
+        return self._U[:, self._lam > self.rank_threshold]
+
+    @property
+    def range_eigvals(self) -> NDArray:
+        return self._lam[self._lam > self.rank_threshold]
+
+    def _formed(self, name: str) -> NDArray:
+        """The dense attribute ``name``, formed once (``n <= DENSE_MAX_N``)."""
+        if name not in self._dense:
+            n = self.n
+            if n > DENSE_MAX_N:
+                raise ArgumentError(
+                    f"Argument `task` is a low-rank LinearTask with n = {n} gates: its dense "
+                    f"`{name}` (n x n) is formed only for n <= DENSE_MAX_N = {DENSE_MAX_N}; use "
+                    "`factor`, `range_basis` and `range_eigvals`, or evolve/periodic_orbit/"
+                    "the asymptotics, which work in factor form."
+                )
+            U, lam, F = self._U, self._lam, self._F
+            Qc = np.linalg.qr(U, mode="complete")[0] if U.shape[1] else np.eye(n)
+            Uk = self.range_basis
+            d = {
+                "M": F @ F.T,
+                "eigvals": np.concatenate([np.zeros(n - lam.size), lam]),
+                "eigvecs": np.hstack([Qc[:, U.shape[1] :], U]),
+                "M_pinv": (Uk / self.range_eigvals) @ Uk.T,
+                "N": np.eye(n) - Uk @ Uk.T,
+            }
+            for arr in d.values():
+                arr.setflags(write=False)
+            self._dense.update(d)
+        return self._dense[name]
+
+    M = property(lambda self: self._formed("M"), doc="``F F^T``, formed on access.")
+    eigvals = property(lambda self: self._formed("eigvals"), doc="All n eigenvalues.")
+    eigvecs = property(lambda self: self._formed("eigvecs"), doc="A complete eigenbasis.")
+    M_pinv = property(lambda self: self._formed("M_pinv"), doc="``M^+`` at the threshold.")
+    N = property(lambda self: self._formed("N"), doc="Projector onto the nullspace of ``M``.")
+
+    def velocity(self, G: ArrayLike, *, B: ArrayLike) -> NDArray:
+        G = gate_vector(G, "G", self.n, batch=True)
+        B = vector(B, "B", self.n)
+        return -((G - self.G_star) @ self._F) @ self._F.T + B
+
+    def stationary_bias(self, G: ArrayLike) -> NDArray:
+        G = vector(G, "G", self.n)
+        return self._F @ (self._F.T @ (G - self.G_star))
+
+
 # --------------------------------------------------------------------------------------------
 # evolve (D4)/(D5)
 # --------------------------------------------------------------------------------------------
@@ -325,7 +542,9 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     of (D2) and ``phi_i = (1 - exp(-t lam_i)) / lam_i`` (``= t`` for ``lam_i = 0``) from
     ``expm1``: this is (D4) written with ``phi_1``, equal to (D5) term by term, and exact in the
     nullspace without a rank threshold. Cost: one ``n x n`` matrix-vector product per time after
-    the cached eigendecomposition; relative accuracy a few ulps of ``|G|`` for every ``t``.
+    the cached eigendecomposition; relative accuracy a few ulps of ``|G|`` for every ``t``. A
+    low-rank task (:meth:`LinearTask.from_factor`) uses the thin basis ``U`` of its factor and
+    moves by ``t (1 - U U^T) v`` on the rest: ``O(n r)`` per time.
 
     Examples
     --------

@@ -1,0 +1,119 @@
+"""Small- and large-period asymptotics of low-rank pairs: the dense forms in the span of the ranges.
+
+:func:`~clln_theory.theory.asymptotics.small_tau` and
+:func:`~clln_theory.theory.asymptotics.large_tau` hand a pair with a task in factor form here. Both
+tasks are reduced to the span ``U`` of their ranges (:mod:`clln_theory.theory._lowrank`), the
+dense asymptotics are taken of the ``k x k`` pair, and every vector is lifted with ``U``; on the
+complement (the common nullspace) the centre and start take ``G_ref``'s component and the gates
+drift at ``(1 - U U^T) B``, exactly as the dense forms treat a common null direction. Public
+names for the theory's modules; not part of the package's API.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._checks import readonly
+from ._lowrank import project_pair
+from ._pair import pair_inputs
+from .asymptotics import LargeTauAsymptotics, SmallTauAsymptotics, large_tau, small_tau
+from .linear import LinearTask
+
+__all__ = ["large_tau_lowrank", "small_tau_lowrank"]
+
+
+def _reduce(task_a, task_b, B, G_ref, rate_tol):
+    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    return project_pair(task_a, task_b, B, G_ref, rate_tol), rate_tol
+
+
+def small_tau_lowrank(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    *,
+    B: ArrayLike,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+) -> SmallTauAsymptotics:
+    """:func:`~clln_theory.theory.asymptotics.small_tau` for a pair with a low-rank task."""
+    pp, rate_tol = _reduce(task_a, task_b, B, G_ref, rate_tol)
+    n, k = pp.U.shape
+    if k == 0:
+        zero = np.zeros(n)
+        c, drift = pp.G_ref_perp, pp.B_perp
+        vecs = (c, c, zero, zero, zero, drift)
+        slopes, compatible = (0.0, 0.0), True
+    else:
+        s = small_tau(pp.task_a, pp.task_b, B=pp.B, G_ref=pp.G_ref, rate_tol=rate_tol)
+        off = pp.G_ref_perp
+        vecs = (
+            pp.lift(s.centre) + off,
+            pp.lift(s.centre_bias_free) + off,
+            pp.lift(s.bias_shift),
+            pp.lift(s.velocity),
+            pp.lift(s.velocity_bias_free),
+            pp.lift(s.drift) + pp.B_perp,
+        )
+        slopes, compatible = (s.span_slope, s.span_slope_bias_free), s.compatible
+    c, c0, sh, v, v0, drift = (readonly(x) for x in vecs)
+    return SmallTauAsymptotics(
+        centre=c,
+        centre_bias_free=c0,
+        bias_shift=sh,
+        velocity=v,
+        velocity_bias_free=v0,
+        span_slope=slopes[0],
+        span_slope_bias_free=slopes[1],
+        drift=drift,
+        compatible=compatible,
+    )
+
+
+def _min_rate(task: LinearTask) -> float:
+    lam = task.range_eigvals
+    return float(lam[0]) if lam.size else np.inf
+
+
+def large_tau_lowrank(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    *,
+    B: ArrayLike,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+) -> LargeTauAsymptotics:
+    """:func:`~clln_theory.theory.asymptotics.large_tau` for a pair with a low-rank task."""
+    pp, rate_tol = _reduce(task_a, task_b, B, G_ref, rate_tol)
+    n, k = pp.U.shape
+    off = pp.G_ref_perp
+    if k == 0:
+        zero = np.zeros(n)
+        vecs: tuple[NDArray, ...] = (off, zero, off, pp.B_perp, zero, zero, pp.B_perp)
+        plateau = slope = 0.0
+    else:
+        L = large_tau(pp.task_a, pp.task_b, B=pp.B, G_ref=pp.G_ref, rate_tol=rate_tol)
+        lift = pp.lift
+        vecs = (
+            lift(L.g0) + off,
+            lift(L.g1),
+            lift(L.k0) + off,
+            lift(L.k1) + pp.B_perp,
+            lift(L.d0),
+            lift(L.d1),
+            lift(L.drift) + pp.B_perp,
+        )
+        plateau, slope = L.plateau, L.span_slope
+    g0, g1, k0, k1, d0, d1, drift = (readonly(x) for x in vecs)
+    return LargeTauAsymptotics(
+        g0=g0,
+        g1=g1,
+        k0=k0,
+        k1=k1,
+        d0=d0,
+        d1=d1,
+        plateau=plateau,
+        span_slope=slope,
+        relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
+        drift=drift,
+    )
