@@ -5,6 +5,7 @@ and their small- and large-period asymptotics.
 
 from __future__ import annotations
 
+from .affine import AffineOrbit, affine_cycle, affine_orbit, evolve_affine
 from .asymptotics import (
     COMPATIBLE_RTOL,
     SINGULAR_LEVEL,
@@ -54,6 +55,7 @@ __all__ = [
     "DEFAULT_SYM_TOL",
     "RTOL_SAFETY",
     "SINGULAR_LEVEL",
+    "AffineOrbit",
     "Crossover",
     "ForceJacobian",
     "HalfPeriodMap",
@@ -62,10 +64,13 @@ __all__ = [
     "Orbit",
     "OrbitTrajectory",
     "SmallTauAsymptotics",
+    "affine_cycle",
+    "affine_orbit",
     "compatible_span_slope",
     "contrastive_hessian",
     "crossover_tau",
     "evolve",
+    "evolve_affine",
     "force_jacobian",
     "force_jacobian_fd",
     "half_period_map",
