@@ -8,7 +8,7 @@ from scipy.integrate import solve_ivp
 
 from clln_theory.errors import ArgumentError, ShapeError, StabilityError
 from clln_theory.model import AffineBias
-from clln_theory.theory import LinearTask, affine_cycle, evolve, periodic_orbit
+from clln_theory.theory import LinearTask, cyclic_affine_orbit, evolve, periodic_orbit
 
 #: Direct integration (DOP853, rtol 1e-12, atol 1e-14 V) is accurate to ~1e-11 V here; the issue
 #: asks for agreement with the closed form to 1e-9 (relative to the gates' scale, ~1 V).
@@ -95,7 +95,7 @@ def test_unstable_M_minus_J_raises_naming_the_eigenvalue():
     with pytest.raises(StabilityError, match=r"eigenvalue .* non-positive real part|eigenvalue"):
         periodic_orbit(a, b, B=bias, tau=0.1)
     with pytest.raises(StabilityError) as info:
-        affine_cycle([a, b], B=bias, durations=[0.05, 0.05])
+        cyclic_affine_orbit([a, b], B=bias, durations=[0.05, 0.05])
     assert "M - J" in str(info.value) and "does not exist" in str(info.value)
     # just stable: J a little below the slowest averaged rate keeps the cycle
     J_ok = 0.5 * lam[0] * np.eye(2)
@@ -129,7 +129,7 @@ def test_three_tasks_close():
     tasks = [_task(rng, 3, 1) for _ in range(3)]
     bias = AffineBias(rng.normal(size=3), 0.3 * _stable_J(rng, 3), np.full(3, 2.0))
     h = np.array([0.1, 0.3, 0.2])
-    orbit = affine_cycle(tasks, B=bias, durations=h)
+    orbit = cyclic_affine_orbit(tasks, B=bias, durations=h)
     G = orbit.G_starts[0]
     for k, task in enumerate(tasks):
         assert np.allclose(G, orbit.G_starts[k], atol=IVP_TOL)

@@ -5,7 +5,7 @@ and their small- and large-period asymptotics.
 
 from __future__ import annotations
 
-from .affine import AffineOrbit, affine_cycle, affine_orbit, evolve_affine
+from .affine import AffineOrbit, cyclic_affine_orbit, affine_orbit, evolve_affine
 from .asymptotics import (
     COMPATIBLE_RTOL,
     SINGULAR_LEVEL,
@@ -64,7 +64,7 @@ __all__ = [
     "Orbit",
     "OrbitTrajectory",
     "SmallTauAsymptotics",
-    "affine_cycle",
+    "cyclic_affine_orbit",
     "affine_orbit",
     "compatible_span_slope",
     "contrastive_hessian",

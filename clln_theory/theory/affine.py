@@ -54,7 +54,7 @@ from ..model.bias import AffineBias
 from ._spectral import EPS, rank_threshold
 from .linear import LinearTask, check_task
 
-__all__ = ["AffineOrbit", "affine_cycle", "affine_orbit", "evolve_affine"]
+__all__ = ["AffineOrbit", "cyclic_affine_orbit", "affine_orbit", "evolve_affine"]
 
 
 def check_affine(B: object, n: int, name: str = "B") -> AffineBias:
@@ -256,7 +256,7 @@ def _common_null(As: list[NDArray], rate_tol: float) -> tuple[NDArray, NDArray]:
     return P, Q
 
 
-def affine_cycle(
+def cyclic_affine_orbit(
     tasks: Sequence[LinearTask],
     *,
     B: AffineBias,
@@ -302,11 +302,11 @@ def affine_cycle(
     >>> import numpy as np
     >>> from clln_theory.model import AffineBias
     >>> from clln_theory.theory import LinearTask
-    >>> from clln_theory.theory.affine import affine_cycle
+    >>> from clln_theory.theory.affine import cyclic_affine_orbit
     >>> a = LinearTask([[10.0, 0.0], [0.0, 0.0]], G_star=[1.0, 1.0])
     >>> b = LinearTask([[7.2, 9.6], [9.6, 12.8]], G_star=[1.0, 1.0])
     >>> bias = AffineBias([0.5, 0.5], [[-1.0, 0.0], [0.0, -1.0]], [1.0, 1.0])
-    >>> orbit = affine_cycle([a, b], B=bias, durations=[0.1, 0.1])
+    >>> orbit = cyclic_affine_orbit([a, b], B=bias, durations=[0.1, 0.1])
     >>> orbit.rate > 0
     True
     """
@@ -430,7 +430,7 @@ def affine_orbit(
     """Closed orbit of alternating training (``tau / 2`` each) under a state-dependent bias.
 
     ``periodic_orbit(task_a, task_b, B=b, tau=...)`` with an :class:`AffineBias` ``b`` calls
-    this; it is :func:`affine_cycle` with durations ``(tau / 2, tau / 2)``.
+    this; it is :func:`cyclic_affine_orbit` with durations ``(tau / 2, tau / 2)``.
 
     Parameters
     ----------
@@ -441,9 +441,9 @@ def affine_orbit(
     tau : float
         Period, s, ``> 0``.
     G_ref : (n,) array_like, optional
-        Component along a common null space (see :func:`affine_cycle`).
+        Component along a common null space (see :func:`cyclic_affine_orbit`).
     rate_tol : float, optional
-        Rate threshold, 1/s (see :func:`affine_cycle`).
+        Rate threshold, 1/s (see :func:`cyclic_affine_orbit`).
 
     Returns
     -------
@@ -456,7 +456,7 @@ def affine_orbit(
         If ``M - J`` has an eigenvalue with non-positive real part on the complement of the
         common null space (the cycle does not exist); the message names it.
     SingularSystemError, ShapeError, ArgumentError
-        As :func:`affine_cycle`; ``tau`` must be a finite scalar ``> 0``.
+        As :func:`cyclic_affine_orbit`; ``tau`` must be a finite scalar ``> 0``.
 
     Examples
     --------
@@ -473,6 +473,6 @@ def affine_orbit(
     True
     """
     tau = number(tau, "tau", low=0.0, low_open=True, unit="s")
-    return affine_cycle(
+    return cyclic_affine_orbit(
         (task_a, task_b), B=B, durations=[tau / 2, tau / 2], G_ref=G_ref, rate_tol=rate_tol
     )
