@@ -1,4 +1,4 @@
-"""A state-dependent bias B(G) = B0 + J (G - G_ref) fitted to experiments 1 and 2 (beyond the paper).
+"""A state-dependent bias B(G) = B0 + J (G - G_ref) fitted to experiments 1 and 2 (beyond paper).
 
 Run: ``python examples/state_dependent_bias.py [--quick]``.
 
@@ -73,9 +73,7 @@ def analyse(exp: str, data_dir) -> dict:
     singles = [infer_bias_from_cycle(la, lb, c.G, tau=c.tau) for c in rep.cycles]
     joint = infer_bias_from_cycles(la, lb, rep.cycles)
     drifts = drifts_of(rep, data_dir)
-    fit = infer_state_bias(
-        la, lb, rep.cycles, drifts=drifts, phases=joint.phase, B_start=joint.B
-    )
+    fit = infer_state_bias(la, lb, rep.cycles, drifts=drifts, phases=joint.phase, B_start=joint.B)
     b = fit.bias
     print(f"\n=== {exp}: G_ref = ({b.G_ref[0]:.3f}, {b.G_ref[1]:.3f}) V")
     print(f"  B0 = ({b.B0[0]:.2f} ± {fit.B0_std[0]:.2f}, {b.B0[1]:.2f} ± {fit.B0_std[1]:.2f}) V/s")
@@ -141,7 +139,7 @@ def figure(results: dict, out: Path) -> Path:
         ax.set_ylabel("D² predicted / D² measured")
         ax.set_title(f"{exp}: D² ratio (D² not fitted)", fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle("State-dependent bias B(G) = B0 + J (G − G_ref) fitted to drift tests and bow-ties")
+    fig.suptitle("State-dependent bias B(G) = B0 + J (G − G_ref), fitted to drift tests + bow-ties")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "state_dependent_bias.png"
     fig.savefig(path, dpi=110)

@@ -289,7 +289,7 @@ def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:
         num += float(np.sum(r[1:] * r[:-1]))
         den += float(np.sum(r * r))
     rho = float(np.clip(num / den if den > 0 else 0.0, 0.0, _RHO_MAX))
-    U, s, Vt = np.linalg.svd(res.jac, full_matrices=False)
+    _, s, Vt = np.linalg.svd(res.jac, full_matrices=False)
     ok = s > _DEGENERATE * s[0]
     inv = np.where(ok, 1.0 / np.where(ok, s, 1.0) ** 2, 0.0)
     cov = (Vt.T * inv) @ Vt * s2 * (1 + rho) / (1 - rho)

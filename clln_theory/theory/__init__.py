@@ -5,7 +5,7 @@ and their small- and large-period asymptotics.
 
 from __future__ import annotations
 
-from .affine import AffineOrbit, cyclic_affine_orbit, affine_orbit, evolve_affine
+from .affine import AffineOrbit, affine_orbit, cyclic_affine_orbit, evolve_affine
 from .asymptotics import (
     COMPATIBLE_RTOL,
     SINGULAR_LEVEL,
@@ -64,11 +64,11 @@ __all__ = [
     "Orbit",
     "OrbitTrajectory",
     "SmallTauAsymptotics",
-    "cyclic_affine_orbit",
     "affine_orbit",
     "compatible_span_slope",
     "contrastive_hessian",
     "crossover_tau",
+    "cyclic_affine_orbit",
     "evolve",
     "evolve_affine",
     "force_jacobian",

@@ -51,10 +51,10 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, number, times, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError, StabilityError
 from ..model.bias import AffineBias
-from ._spectral import EPS, rank_threshold
+from ._spectral import rank_threshold
 from .linear import LinearTask, check_task
 
-__all__ = ["AffineOrbit", "cyclic_affine_orbit", "affine_orbit", "evolve_affine"]
+__all__ = ["AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine"]
 
 
 def check_affine(B: object, n: int, name: str = "B") -> AffineBias:
