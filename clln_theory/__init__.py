@@ -84,6 +84,11 @@ _export("experiments.specs", "ExperimentConfig")
 _export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
+_export("errors", "StabilityError")
+_export("model.bias", "AffineBias")
+_export("theory.affine", "AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine")
+_export("inference.state_bias", "infer_state_bias", "StateBiasFit", "DriftMeasurement")
+_export("inference.state_bias", "drift_measurement")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -455,8 +455,7 @@ def simulate(
     method : str
         Integration method of `solve_ivp` (continuum mode).
     seed : int, optional
-        Seed of the protocol's noise (``update_noise``, ``voltage_noise``; discrete mode only):
-        the same seed gives the same run. Without noise it is unused and the run is unchanged.
+        Seed of the protocol's noise (discrete mode); unused, and the run unchanged, without.
 
     Returns
     -------
@@ -502,16 +501,8 @@ def simulate(
     ((11, 2), 'fast')
     """
     choice(mode, "mode", ("discrete", "continuum"))
-    run = Runner(
-        network,
-        tasks,
-        tau=tau,
-        B=B,
-        protocol=protocol,
-        gate_limits=gate_limits,
-        engine=engine,
-        seed=seed,
-    )
+    kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine, seed=seed)
+    run = Runner(network, tasks, tau=tau, B=B, **kw)
     if run.noise is not None and mode != "discrete":
         raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     G0 = check_G0(network, G0, run.limits)

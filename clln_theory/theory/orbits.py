@@ -69,6 +69,7 @@ from ._orbit_float import SINGULAR_MESSAGE, orbit_float
 from ._orbit_mp import orbit_mpmath
 from ._pair import pair_inputs, periods
 from ._spectral import EPS, flow, rank_threshold
+from .affine import affine_orbit
 from .linear import LinearTask
 
 __all__ = ["ACCURACY_WARN_LEVEL", "RTOL_SAFETY", "Orbit", "OrbitTrajectory", "periodic_orbit"]
@@ -261,9 +262,7 @@ def periodic_orbit(
     task_a, task_b : LinearTask
         Task alpha (trained during ``[0, tau/2)`` of each period) and task beta, same ``n``.
     B : (n,) array_like or AffineBias
-        Bias, V/s. An :class:`~clln_theory.model.AffineBias` (state-dependent bias) returns an
-        :class:`~clln_theory.theory.affine.AffineOrbit` from
-        :func:`~clln_theory.theory.affine.affine_orbit` (scalar ``tau``; ``dps``/``rtol`` unused).
+        Bias, V/s; an ``AffineBias`` (scalar ``tau``) returns ``affine.affine_orbit(...)``.
     tau : float or (T,) array_like
         Period(s), s, each finite and ``> 0``. An array computes the whole sweep in one
         vectorized batch after one eigendecomposition per task.
@@ -338,8 +337,6 @@ def periodic_orbit(
     (3, 5, 2)
     """
     if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py
-        from .affine import affine_orbit
-
         return affine_orbit(task_a, task_b, B=B, tau=tau, G_ref=G_ref, rate_tol=rate_tol)
     B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
     taus, scalar = periods(tau)
