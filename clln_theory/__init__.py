@@ -96,6 +96,11 @@ _export(
 )
 _export("theory.memory", "forgetting_curve", "ForgettingCurve")
 _export("theory", "linearize_factor")
+_export("errors", "StabilityError")
+_export("model.bias", "AffineBias")
+_export("theory.affine", "AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine")
+_export("inference.state_bias", "infer_state_bias", "StateBiasFit", "DriftMeasurement")
+_export("inference.state_bias", "drift_measurement")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -23,6 +23,7 @@ __all__ = [
     "ProtocolError",
     "ShapeError",
     "SingularSystemError",
+    "StabilityError",
     "SymbolicSizeError",
     "TaskError",
 ]
@@ -74,6 +75,12 @@ class DataFormatError(CLLNError, ValueError):
 
 class SingularSystemError(CLLNError, np.linalg.LinAlgError):
     """A linear system has no unique solution and a pseudoinverse would hide it."""
+
+
+class StabilityError(SingularSystemError):
+    """Linear dynamics with a growing or neutral mode where a limit cycle needs decay (a state
+    dependent bias whose ``M - J`` has an eigenvalue with real part <= 0): the cycle does not
+    exist. The message names the eigenvalue."""
 
 
 class ConvergenceError(CLLNError, RuntimeError):

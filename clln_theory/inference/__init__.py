@@ -36,6 +36,7 @@ from .drift import (
     drift_velocity,
     stationary_projection,
 )
+from .state_bias import DriftMeasurement, StateBiasFit, drift_measurement, infer_state_bias
 
 __all__ = [
     "CALIBRATION_TOL",
@@ -48,10 +49,12 @@ __all__ = [
     "CalibratedTask",
     "CycleBiasFit",
     "CycleMisfit",
+    "DriftMeasurement",
     "DriftVelocity",
     "MeasuredCycle",
     "Projection",
     "SolutionLine",
+    "StateBiasFit",
     "affine_cycle",
     "calibrate_point",
     "calibrate_task",
@@ -60,10 +63,12 @@ __all__ = [
     "cycle_drift_projection",
     "cycle_misfit",
     "cycle_stationary_projection",
+    "drift_measurement",
     "drift_velocity",
     "free_output",
     "infer_bias_from_cycle",
     "infer_bias_from_cycles",
+    "infer_state_bias",
     "model_solution_line",
     "stationary_projection",
 ]

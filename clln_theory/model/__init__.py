@@ -4,6 +4,7 @@ conductance models, and tasks (data points with imposed inputs and labels).
 
 from __future__ import annotations
 
+from .bias import AffineBias
 from .devices import (
     SUBTHRESHOLD_SLOPE,
     SUBTHRESHOLD_TRANSITION,
@@ -31,6 +32,7 @@ __all__ = [
     "PAPER_V_T",
     "SUBTHRESHOLD_SLOPE",
     "SUBTHRESHOLD_TRANSITION",
+    "AffineBias",
     "DataPoint",
     "Device",
     "Edge",

@@ -94,7 +94,9 @@ class GeneralTask:
         O = V[out[0]] - V[out[1]] if self.diff else V[out[0]]
         return float(O), V
 
-    def signal(self, G: np.ndarray, p: int, O: float, VF: np.ndarray, nudge: float) -> np.ndarray:
+    def signal(
+        self, G: np.ndarray, p: int, O: float, VF: np.ndarray, nudge: float, noise: Any = None
+    ) -> np.ndarray:
         """``ΔV_F² − ΔV_C²`` per gate for a clamped output moved by ``nudge``.
 
         Parameters
@@ -109,6 +111,8 @@ class GeneralTask:
             Free node voltages of the point, V.
         nudge : float
             ``O_C − O_F``, V, shared by the output nodes as in `output_split`.
+        noise : StepNoise, optional
+            Adds its node-voltage measurement noise to the free and the clamped voltages.
 
         Returns
         -------
@@ -119,8 +123,12 @@ class GeneralTask:
         guess = self.Vc[p] if self.Vc[p] is not None else VF
         sol = self.clamped.solve(G, np.concatenate([self.task.inputs[p], vals]), V0=guess)
         self.Vc[p] = sol.V
+        VC = sol.V
+        if noise is not None:
+            VF = VF + noise.voltages(VF.size)
+            VC = VC + noise.voltages(VC.size)
         dF = VF[self.ta] - VF[self.hb]
-        dC = sol.V[self.ta] - sol.V[self.hb]
+        dC = VC[self.ta] - VC[self.hb]
         return dF * dF - dC * dC
 
 
@@ -167,12 +175,15 @@ class FastTask:
         x = network.node(task.output_nodes[0])
         imp = {network.node(n): k for k, n in enumerate(task.input_nodes)}
         gate_of_edge = {int(e): j for j, e in enumerate(network.gate_edges)}
+        self.x_node, self.n_nodes = x, len(network.nodes)
+        self.gate_nodes = []  # per point: the imposed node of each learning edge (noise)
         self.points = []
         for p in range(task.n_points):
             vals = task.inputs[p]
             Ksum = 0.0
             Ku = 0.0
             gates = []
+            nodes = []
             lo, hi = math.inf, -math.inf
             for e, (a, b) in enumerate(zip(network.tail, network.head)):
                 if a != x and b != x:
@@ -183,10 +194,12 @@ class FastTask:
                 if e in gate_of_edge:
                     j = gate_of_edge[e]
                     gates.append((j, u, float(network.S[j]), float(network.V_T[j])))
+                    nodes.append(other)
                 else:
                     Ksum += float(network.K_fixed[e])
                     Ku += float(network.K_fixed[e]) * u
             self.points.append((Ksum, Ku, tuple(gates), lo, hi))
+            self.gate_nodes.append(tuple(nodes))
         self.x_prev = [None] * task.n_points
 
     def output(self, G: Sequence[float], p: int) -> float:
@@ -401,6 +414,32 @@ def check_linear(network: Network, G: np.ndarray, t: float) -> None:
         )
 
 
+def add_update_noise(run: Runner, G: np.ndarray, t: float) -> np.ndarray:
+    """``G`` plus one step of update noise, clipped to the gate box (and checked for a linear
+    device's threshold).
+
+    Parameters
+    ----------
+    run : Runner
+        The compiled simulation (its ``noise``, gate box and device).
+    G : (n_gates,) ndarray
+        Gates after the learning step, V.
+    t : float
+        Time of the step, s (for the message of a gate below threshold).
+
+    Returns
+    -------
+    (n_gates,) ndarray
+        V.
+    """
+    G = G + run.noise.update()
+    if run.limits is not None:
+        G = np.clip(G, run.limits[0], run.limits[1])
+    if run.linear_device:
+        check_linear(run.network, G, t)
+    return G
+
+
 def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int):
     """The steps of one half period with the fast engine, in plain floats.
 
@@ -451,6 +490,12 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
     times: list[float] = []
     samples: list[list[float]] = []
     lin = run.linear_device
+    noise = run.noise
+    dW = eV = None  # the half period's noise, drawn at once (plain floats in the loop)
+    if noise is not None:
+        dW = noise.update_block(run.n_half)
+        eV = noise.voltage_block(run.n_half, ker.n_nodes)
+        vt = run.network.V_T.tolist()
     for step in range(run.n_half):
         p = step % npts
         x = out(Gl, p)
@@ -461,10 +506,18 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
             b = Bl if Bfun is None else eval_bias(Bfun, np.array(Gl), n).tolist()
             inc = [tp * b[j] for j in rng]
             c = tp * A0
-            for j, u, _S, _VT in points[p][2]:
-                dF = u - x
-                dC = u - xc
-                inc[j] += c * (dF * dF - dC * dC)  # (7)
+            if eV is not None:  # measured node voltages
+                eF, eC = eV[step]
+                xo = ker.x_node
+                for (j, u, _S, _VT), a in zip(points[p][2], ker.gate_nodes[p], strict=True):
+                    dF = u + eF[a] - x - eF[xo]
+                    dC = u + eC[a] - xc - eC[xo]
+                    inc[j] += c * (dF * dF - dC * dC)  # (7)
+            else:
+                for j, u, _S, _VT in points[p][2]:
+                    dF = u - x
+                    dC = u - xc
+                    inc[j] += c * (dF * dF - dC * dC)  # (7)
             for j in rng:
                 g = Gl[j] + inc[j]
                 if lo is not None:
@@ -477,6 +530,15 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
                 for j, _u, _S, VT in points[p][2]:
                     if Gl[j] <= VT:
                         check_linear(run.network, np.array(Gl), t0 + (step + 1) * t_h)
+        if dW is not None:  # update noise, Q t_h per step
+            w_ = dW[step]
+            for j in rng:
+                g = Gl[j] + w_[j]
+                if lo is not None:
+                    g = lo[j] if g < lo[j] else (hi[j] if g > hi[j] else g)
+                Gl[j] = g
+            if lin and any(Gl[j] <= vt[j] for j in rng):
+                check_linear(run.network, np.array(Gl), t0 + (step + 1) * t_h)
         if record and (offset + step + 1) % record == 0:
             times.append(t0 + (step + 1) * t_h)
             samples.append(list(Gl))
@@ -529,12 +591,17 @@ def half_general(
         tp = unit * w
         if tp != 0.0:
             b = run.B if run.Bfun is None else eval_bias(run.Bfun, G, run.n)
-            s = ker.signal(G, p, O, VF, nudge) if nudge != 0.0 else 0.0
+            if run.noise is not None and run.noise.sigma_V > 0.0:  # measured node voltages
+                s = ker.signal(G, p, O, VF, nudge, noise=run.noise)
+            else:
+                s = ker.signal(G, p, O, VF, nudge) if nudge != 0.0 else 0.0
             G = G + tp * (prot.A0 * s + b)  # (7)
             if run.limits is not None:
                 G = np.clip(G, run.limits[0], run.limits[1])
             if run.linear_device:
                 check_linear(run.network, G, t0 + (step + 1) * prot.t_h)
+        if run.noise is not None and run.noise.L is not None:  # update noise, Q t_h per step
+            G = add_update_noise(run, G, t0 + (step + 1) * prot.t_h)
         if record and (offset + step + 1) % record == 0:
             times.append(t0 + (step + 1) * prot.t_h)
             samples.append(G.copy())

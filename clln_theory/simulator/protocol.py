@@ -26,6 +26,7 @@ from ..model.tasks import Task
 __all__ = [
     "DEFAULT_A0",
     "DEFAULT_T_H",
+    "StepNoise",
     "TrainingProtocol",
 ]
 
@@ -61,6 +62,15 @@ class TrainingProtocol:
         adapts it at every task switch so that the mean hold time over the active points of the
         new task equals ``t_h`` (the paper modifies r₀ "to keep the period approximately
         constant").
+    update_noise : float, (n,) or (n, n) array_like, optional
+        Update noise ``dW`` with ``E[dW dWᵀ] = Q dt``, Q in V²/s: a scalar (the same σ² on every
+        learning edge), per-edge variances σ² (n,) (diagonal Q) or a symmetric positive
+        semi-definite Q (n, n). Every step (clock time ``t_h``) adds ``sqrt(t_h) L ξ`` with
+        ``Q = L Lᵀ`` and ξ standard normal, then clips to the gate box. Default None: off.
+    voltage_noise : float, optional
+        Node-voltage measurement noise, V (standard deviation): every node voltage of the free
+        and of the clamped state is read with independent Gaussian noise before the edge drops
+        enter ``ΔV_F² − ΔV_C²`` of (7) (the nudge itself uses the true output). Default 0: off.
 
     Raises
     ------
@@ -86,6 +96,8 @@ class TrainingProtocol:
     A0: float = DEFAULT_A0
     L0: float | None = None
     r0: float | None = None
+    update_noise: Any = None
+    voltage_noise: float = 0.0
 
     def __post_init__(self) -> None:
         clamping, L0 = check_clamping(self.clamping, self.L0)
@@ -97,6 +109,27 @@ class TrainingProtocol:
         set_(self, "A0", positive(self.A0, "A0", unit="1/(V s)"))
         if self.r0 is not None:
             set_(self, "r0", positive(self.r0, "r0", unit="s/V"))
+        set_(self, "voltage_noise", number(self.voltage_noise, "voltage_noise", low=0.0))
+        if self.update_noise is not None:
+            q = real_array(self.update_noise, "update_noise")
+            if q.ndim > 2 or (q.ndim == 2 and q.shape[0] != q.shape[1]):
+                raise ArgumentError(
+                    "Argument `update_noise` must be a scalar, (n,) variances or a square Q "
+                    f"(n, n) in V²/s, but has shape {q.shape}."
+                )
+            if q.ndim < 2 and np.any(q < 0):
+                raise ArgumentError(f"Argument `update_noise` must be >= 0, but is {q!r} V²/s.")
+            # tuples keep the frozen dataclass comparable and hashable
+            set_(
+                self,
+                "update_noise",
+                tuple(map(tuple, q)) if q.ndim == 2 else (tuple(q) if q.ndim else float(q)),
+            )
+
+    @property
+    def noisy(self) -> bool:
+        """True when update or node-voltage noise is on."""
+        return self.update_noise is not None or self.voltage_noise > 0.0
 
     @property
     def overclamp(self) -> bool:
@@ -412,3 +445,117 @@ def half_periods(n_periods: Any) -> int:
             f"Argument `n_periods` must be a non-negative multiple of 1/2, but is {n_periods!r}."
         )
     return round(n_halves)
+
+
+class StepNoise:
+    """The seeded noise of one run: update noise ``sqrt(t_h) L ξ`` and node-voltage noise.
+
+    Parameters
+    ----------
+    protocol : TrainingProtocol
+        Its ``update_noise`` (Q, V²/s) and ``voltage_noise`` (V).
+    n : int
+        Number of gates.
+    seed : int or None
+        Seed of the random generator (`numpy.random.default_rng`).
+
+    Attributes
+    ----------
+    L : (n, n) ndarray or None
+        ``sqrt(t_h)`` times a factor of Q (``Q = L Lᵀ``), V per step; None without update noise.
+    sigma_V : float
+        Node-voltage noise, V.
+
+    Raises
+    ------
+    ShapeError
+        ``update_noise`` not of size 1, n or (n, n).
+    ArgumentError
+        A matrix Q that is not symmetric positive semi-definite.
+    """
+
+    def __init__(self, protocol: TrainingProtocol, n: int, seed: Any) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.sigma_V = protocol.voltage_noise
+        self.L = None
+        if protocol.update_noise is not None:
+            q = np.asarray(protocol.update_noise, dtype=float)
+            if q.ndim < 2:
+                q = np.broadcast_to(q, (n,)) if q.ndim == 0 else q
+                if q.shape != (n,):
+                    raise ShapeError(
+                        f"Argument `update_noise` must have {n} per-edge variances, but has "
+                        f"shape {q.shape}."
+                    )
+                L = np.diag(np.sqrt(q))
+            else:
+                if q.shape != (n, n):
+                    raise ShapeError(
+                        f"Argument `update_noise` must be ({n}, {n}), but has shape {q.shape}."
+                    )
+                asym = float(np.max(np.abs(q - q.T)))
+                lam, U = np.linalg.eigh(0.5 * (q + q.T))
+                if asym > 1e-12 * np.max(np.abs(q)) or lam[0] < -1e-12 * max(lam[-1], 0.0):
+                    raise ArgumentError(
+                        "Argument `update_noise` must be symmetric positive semi-definite (V²/s), "
+                        f"but has asymmetry {asym:.3g} and smallest eigenvalue {lam[0]:.3g}."
+                    )
+                L = U * np.sqrt(np.clip(lam, 0.0, None))
+            self.L = np.sqrt(protocol.t_h) * L
+
+    def update(self) -> np.ndarray:
+        """One step of update noise, V (shape (n,)).
+
+        Returns
+        -------
+        (n,) ndarray
+        """
+        return self.L @ self.rng.standard_normal(self.L.shape[1])
+
+    def voltages(self, n_nodes: int) -> np.ndarray:
+        """Measurement noise of every node voltage of one state, V.
+
+        Parameters
+        ----------
+        n_nodes : int
+            Number of nodes.
+
+        Returns
+        -------
+        (n_nodes,) ndarray
+        """
+        return self.sigma_V * self.rng.standard_normal(n_nodes)
+
+    def update_block(self, steps: int) -> list | None:
+        """Update noise of ``steps`` steps as nested lists (V), or None without update noise.
+
+        Parameters
+        ----------
+        steps : int
+            Number of steps.
+
+        Returns
+        -------
+        list of list of float or None
+        """
+        if self.L is None:
+            return None
+        return (self.rng.standard_normal((steps, self.L.shape[1])) @ self.L.T).tolist()
+
+    def voltage_block(self, steps: int, n_nodes: int) -> list | None:
+        """Node-voltage noise of ``steps`` steps, free and clamped (V), or None without it.
+
+        Parameters
+        ----------
+        steps : int
+            Number of steps.
+        n_nodes : int
+            Number of nodes.
+
+        Returns
+        -------
+        list (steps) of [free (n_nodes), clamped (n_nodes)] lists, or None
+        """
+        if self.sigma_V == 0.0:
+            return None
+        return (self.sigma_V * self.rng.standard_normal((steps, 2, n_nodes))).tolist()

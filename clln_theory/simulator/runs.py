@@ -35,6 +35,7 @@ from ..model.tasks import Task
 from .continuum import run_continuum
 from .kernels import FastTask, GeneralTask, fast_applies, half_fast, half_general
 from .protocol import (
+    StepNoise,
     TrainingProtocol,
     bias_function,
     check_G0,
@@ -133,6 +134,8 @@ class Runner:
         Step engine.
     tol_step, rtol_current, atol_current : float
         Tolerances of the fast engine's scalar Newton (V, relative, A).
+    seed : int or None
+        Seed of the noise (`TrainingProtocol.update_noise`, ``voltage_noise``); unused without.
 
     Raises
     ------
@@ -157,6 +160,7 @@ class Runner:
         tol_step: float = DEFAULT_TOL_STEP,
         rtol_current: float = DEFAULT_RTOL_CURRENT,
         atol_current: float = DEFAULT_ATOL_CURRENT,
+        seed: Any = None,
     ) -> None:
         protocol = check_protocol(protocol)
         tasks = check_tasks(network, tasks)
@@ -176,6 +180,7 @@ class Runner:
         self.limits = check_limits(gate_limits, self.n)
         self.B, self.Bfun = bias_function(B, self.n)
         self.linear_device = isinstance(network.device, LinearDevice)
+        self.noise = StepNoise(protocol, self.n, seed) if protocol.noisy else None
         if self.engine == "fast":
             self.kernels = [
                 FastTask(network, t, tol_step, rtol_current, atol_current) for t in tasks
@@ -408,6 +413,7 @@ def simulate(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "RK45",
+    seed: int | None = None,
 ) -> SimulatedTrajectory:
     """Train a network of nonlinear devices on alternating tasks with biased Coupled Learning.
 
@@ -448,6 +454,8 @@ def simulate(
         Absolute tolerance of `solve_ivp`, V (continuum mode).
     method : str
         Integration method of `solve_ivp` (continuum mode).
+    seed : int, optional
+        Seed of the protocol's noise (discrete mode); unused, and the run unchanged, without.
 
     Returns
     -------
@@ -493,9 +501,10 @@ def simulate(
     ((11, 2), 'fast')
     """
     choice(mode, "mode", ("discrete", "continuum"))
-    run = Runner(
-        network, tasks, tau=tau, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine
-    )
+    kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine, seed=seed)
+    run = Runner(network, tasks, tau=tau, B=B, **kw)
+    if run.noise is not None and mode != "discrete":
+        raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     G0 = check_G0(network, G0, run.limits)
     n_halves = half_periods(n_periods)
     stride = record_stride(record, run.n_half)

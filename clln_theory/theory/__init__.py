@@ -5,6 +5,7 @@ and their small- and large-period asymptotics.
 
 from __future__ import annotations
 
+from .affine import AffineOrbit, affine_orbit, cyclic_affine_orbit, evolve_affine
 from .asymptotics import (
     COMPATIBLE_RTOL,
     SINGULAR_LEVEL,
@@ -68,6 +69,7 @@ __all__ = [
     "MAX_MOMENT_GATES",
     "RTOL_SAFETY",
     "SINGULAR_LEVEL",
+    "AffineOrbit",
     "Crossover",
     "CyclicOrbit",
     "CyclicTrajectory",
@@ -81,11 +83,14 @@ __all__ = [
     "OrbitTrajectory",
     "RandomOrderMoments",
     "SmallTauAsymptotics",
+    "affine_orbit",
     "compatible_span_slope",
     "contrastive_hessian",
     "crossover_tau",
+    "cyclic_affine_orbit",
     "cyclic_orbit",
     "evolve",
+    "evolve_affine",
     "force_jacobian",
     "force_jacobian_fd",
     "forgetting_curve",

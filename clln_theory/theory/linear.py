@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import gate_vector, number, real_array, times, vector
 from ..errors import ArgumentError, ShapeError, TaskError
+from ..model.bias import AffineBias
 from ._spectral import flow, phi1_times, rank_threshold, thin_eig
 
 __all__ = [
@@ -520,8 +521,9 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
         Gates at ``t = 0``, V.
     t : float or array_like of shape (...)
         Times, s, each ``>= 0``.
-    B : (n,) array_like
-        Bias, V/s.
+    B : (n,) array_like or AffineBias
+        Bias, V/s; an :class:`~clln_theory.model.AffineBias` (state-dependent bias) is solved
+        by :func:`~clln_theory.theory.affine.evolve_affine`.
 
     Returns
     -------
@@ -556,6 +558,10 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     array([[0.    , 0.    ],
            [1.5125, 2.5125]])
     """
+    if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py
+        from .affine import evolve_affine
+
+        return evolve_affine(task, G0, t=t, B=B)
     n = check_task(task).n
     G0 = vector(G0, "G0", n)
     B = vector(B, "B", n)

@@ -64,11 +64,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, number, times
 from ..errors import AccuracyWarning, ShapeError, SingularSystemError
+from ..model.bias import AffineBias
 from ._lowrank import any_low_rank
 from ._orbit_float import SINGULAR_MESSAGE, orbit_float
 from ._orbit_mp import orbit_mpmath
 from ._pair import pair_inputs, periods
 from ._spectral import EPS, flow, rank_threshold
+from .affine import affine_orbit
 from .linear import LinearTask
 
 __all__ = ["ACCURACY_WARN_LEVEL", "RTOL_SAFETY", "Orbit", "OrbitTrajectory", "periodic_orbit"]
@@ -265,8 +267,8 @@ def periodic_orbit(
     ----------
     task_a, task_b : LinearTask
         Task alpha (trained during ``[0, tau/2)`` of each period) and task beta, same ``n``.
-    B : (n,) array_like
-        Bias, V/s.
+    B : (n,) array_like or AffineBias
+        Bias, V/s; an ``AffineBias`` (scalar ``tau``) returns ``affine.affine_orbit(...)``.
     tau : float or (T,) array_like
         Period(s), s, each finite and ``> 0``. An array computes the whole sweep in one
         vectorized batch after one eigendecomposition per task.
@@ -349,6 +351,8 @@ def periodic_orbit(
     >>> orbit.trajectory(5).G.shape  # 5 samples of each of the 3 periods
     (3, 5, 2)
     """
+    if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py
+        return affine_orbit(task_a, task_b, B=B, tau=tau, G_ref=G_ref, rate_tol=rate_tol)
     if any_low_rank(task_a, task_b):  # factor form: theory/_orbit_lowrank.py
         return _lowrank(
             task_a, task_b, B=B, tau=tau, G_ref=G_ref, rate_tol=rate_tol, dps=dps, rtol=rtol

@@ -1,0 +1,319 @@
+"""Fit a state-dependent bias ``B(G) = B0 + J (G - G_ref)`` to drift tests and bow-ties.
+
+Constant-``B`` fits to the measured limit cycles (`clln_theory.inference.cycle_fit`) give a
+different ``B`` at each period ``tau``: the orbit visits different gates at different periods,
+which is what a bias depending on the gates does. This module fits the first-order model
+:class:`~clln_theory.model.AffineBias` to all the measurements at once:
+
+* each measured cycle (samples ``G_i`` at times ``phi_c tau + i dt``, the phase ``phi_c``
+  unknown) against the closed orbit of :func:`~clln_theory.theory.affine.affine_orbit`;
+* each drift test (task ``k`` trained alone, velocity ``v`` measured along the solution line's
+  null direction ``u`` of ``M_k`` over a window around the gates ``G_d``) against the model's
+  velocity there, ``u . B(G_d)`` (exact: ``u^T M_k = 0``).
+
+The orbit is affine in ``B0`` for fixed ``J`` and phases; the fit is a nonlinear least-squares
+problem in ``(B0, J, phases)`` solved by :func:`scipy.optimize.least_squares` from ``J = 0``
+(the constant-``B`` answer). Cycle residuals are divided by a sample scatter ``sigma_cycle``
+(V) and drift residuals by their standard errors (V/s), so the two kinds of data combine
+without a unit choice. Uncertainties: the Gauss-Newton Jacobian at the optimum, scaled by
+``RSS / dof`` and inflated by ``(1 + rho) / (1 - rho)`` for the lag-1 autocorrelation ``rho`` of
+the cycle residuals (model misfit is smooth along a cycle), as in `cycle_fit`. Directions the
+data do not determine get an infinite variance, never a pseudoinverse's finite one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import least_squares
+
+from .._checks import count, number, real_array, vector
+from ..errors import ConvergenceError, ShapeError, StabilityError
+from ..model.bias import AffineBias
+from ..theory import LinearTask, periodic_orbit
+from .cycle_model import MeasuredCycle, check_linear_tasks, measured_cycles
+from .drift import drift_velocity
+
+__all__ = [
+    "DriftMeasurement",
+    "StateBiasFit",
+    "drift_measurement",
+    "infer_state_bias",
+]
+
+#: Singular values of the weighted Jacobian below this times the largest mark parameter
+#: combinations the data do not determine (reported with infinite variance). Rounding of the
+#: finite-difference Jacobian sits near 1e-8 relative; 1e-10 of the largest singular value is a
+#: variance ratio of 1e20, far beyond any meaningful uncertainty.
+_DEGENERATE = 1e-10
+
+#: Autocorrelation clip, as in `cycle_fit`: the inflation (1 + rho) / (1 - rho) stays <= 39.
+_RHO_MAX = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class DriftMeasurement:
+    """One drift test: the bias velocity along ``direction`` near the gates ``G``.
+
+    Attributes
+    ----------
+    direction : (n,) ndarray
+        Unit vector (the solution line's null direction of the trained task).
+    value : float
+        Measured velocity along it, V/s.
+    std : float
+        Its standard error, V/s (scatter of the finite-difference velocities / sqrt(window)).
+    G : (n,) ndarray
+        Mean gates over the window, V: where ``B(G)`` is sampled.
+    source : str
+        Where it comes from.
+    """
+
+    direction: NDArray
+    value: float
+    std: float
+    G: NDArray
+    source: str = ""
+
+
+def drift_measurement(
+    times: ArrayLike,
+    G: ArrayLike,
+    *,
+    direction: ArrayLike,
+    window: int,
+    skip: int = 2,
+    source: str = "",
+) -> DriftMeasurement:
+    """A drift test's velocity along ``direction``, its standard error and where it was taken.
+
+    Parameters
+    ----------
+    times : (m,) array_like
+        Sample times, s.
+    G : (m, n) array_like
+        Gates, V.
+    direction : (n,) array_like
+        Direction to project on (normalized and oriented like the drift).
+    window : int
+        Finite-difference velocities averaged (as `drift_velocity`).
+    skip : int
+        Samples skipped at the start.
+    source : str
+        A label.
+
+    Returns
+    -------
+    DriftMeasurement
+
+    Raises
+    ------
+    ShapeError, TaskError, ArgumentError
+        As :func:`~clln_theory.inference.drift_velocity`.
+    """
+    dv = drift_velocity(times, G, window=window, skip=skip, source=source)
+    p = dv.projection(direction)
+    t = real_array(times, "times")
+    g = real_array(G, "G")
+    sl = slice(skip, skip + window + 1)
+    v = np.diff(g[sl], axis=0) / np.diff(t[sl])[:, None] @ p.direction
+    std = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("inf")
+    return DriftMeasurement(
+        direction=p.direction, value=p.value, std=std, G=g[sl].mean(axis=0), source=source
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StateBiasFit:
+    """A state-dependent bias fitted to cycles and drift tests.
+
+    Attributes
+    ----------
+    bias : AffineBias
+        The fit, ``B(G) = B0 + J (G - G_ref)``.
+    B0_std : (n,) ndarray
+        Standard errors of ``B0``, V/s.
+    J_std : (n, n) ndarray
+        Standard errors of ``J``, 1/s.
+    cov : (n + n^2, n + n^2) ndarray
+        Covariance of ``(B0, J.ravel())``, marginal over the phases.
+    phase : (c,) ndarray
+        Phase of each cycle's first sample, fraction of its period.
+    rms_cycles : (c,) ndarray
+        Root mean square distance of each cycle's samples from the model, V.
+    drift_residuals : (d,) ndarray
+        Model minus measured drift velocity, V/s.
+    sigma_cycle : float
+        Sample scatter used to weight the cycles, V.
+    rho : float
+        Lag-1 autocorrelation of the cycle residuals.
+    dof : int
+        Residuals minus parameters.
+    """
+
+    bias: AffineBias
+    B0_std: NDArray
+    J_std: NDArray
+    cov: NDArray
+    phase: NDArray
+    rms_cycles: NDArray
+    drift_residuals: NDArray
+    sigma_cycle: float
+    rho: float
+    dof: int
+
+
+def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases) -> list:
+    out = []
+    for c, phi in zip(cycles, phases, strict=True):
+        orbit = periodic_orbit(task_a, task_b, B=bias, tau=c.tau)
+        t = (phi % 1.0) * c.tau + c.dt * np.arange(c.G.shape[0])
+        out.append(orbit.trajectory(t).G)
+    return out
+
+
+def infer_state_bias(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    cycles: Sequence,
+    *,
+    drifts: Sequence[DriftMeasurement] = (),
+    phases: ArrayLike,
+    B_start: ArrayLike,
+    G_ref: ArrayLike | None = None,
+    sigma_cycle: float | None = None,
+    max_nfev: int = 400,
+) -> StateBiasFit:
+    """Fit ``B(G) = B0 + J (G - G_ref)`` jointly to measured cycles and drift tests.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        The calibrated linear tasks (alpha trained first).
+    cycles : sequence
+        Measured cycles: objects with ``tau`` and ``G`` (m, n) (as the ``cycles`` of
+        :func:`~clln_theory.experiments.reproduce`), samples evenly spaced over one period.
+    drifts : sequence of DriftMeasurement, optional
+        Drift tests (see :func:`drift_measurement`).
+    phases : (c,) array_like
+        Starting phase of each cycle (fraction of a period), e.g. from the constant-``B`` fit.
+    B_start : (n,) array_like
+        Starting ``B0`` (V/s), e.g. the drift-test or the cycles' constant bias.
+    G_ref : (n,) array_like, optional
+        Expansion point, V. Default: the mean of all cycle samples (so ``B0`` is the bias where
+        the data are, and least correlated with ``J``).
+    sigma_cycle : float, optional
+        Sample scatter of the cycles, V. Default: estimated (the fit is repeated once with the
+        rms of the first pass).
+    max_nfev : int
+        Budget of function evaluations of each least-squares pass.
+
+    Returns
+    -------
+    StateBiasFit
+
+    Raises
+    ------
+    ConvergenceError
+        If the optimizer does not converge within ``max_nfev``.
+    StabilityError
+        If the fitted ``M - J`` has no cycle at a measured period.
+    ShapeError, ArgumentError
+        Bad tasks, cycles, phases or starting values.
+    """
+    check_linear_tasks(task_a, task_b)
+    n = task_a.n
+    cyc = measured_cycles(cycles, n)
+    c = len(cyc)
+    phases = real_array(phases, "phases", shape=(c,))
+    B_start = vector(B_start, "B_start", n)
+    G_ref = (
+        np.concatenate([x.G for x in cyc]).mean(axis=0)
+        if G_ref is None
+        else vector(G_ref, "G_ref", n)
+    )
+    max_nfev = count(max_nfev, "max_nfev")
+    drifts = tuple(drifts)
+    for d in drifts:
+        if not isinstance(d, DriftMeasurement) or d.direction.shape != (n,):
+            raise ShapeError(f"Every drift must be a DriftMeasurement of {n} gates, but got {d!r}.")
+    meas = np.concatenate([x.G.ravel() for x in cyc])
+    n_cycle = meas.size
+
+    def unpack(p):
+        return AffineBias(p[:n], p[n : n + n * n].reshape(n, n), G_ref), p[n + n * n :]
+
+    def residuals(p, sig):
+        bias, ph = unpack(p)
+        try:
+            model = _model(task_a, task_b, cyc, bias, ph)
+        except StabilityError:  # outside the region where the cycle exists: steer back
+            return np.full(n_cycle + len(drifts), 1e3)
+        r = (np.concatenate([m.ravel() for m in model]) - meas) / sig
+        rd = [(d.direction @ bias(d.G) - d.value) / d.std for d in drifts]
+        return np.concatenate([r, rd])
+
+    p0 = np.concatenate([B_start, np.zeros(n * n), phases])
+    sig = 1.0 if sigma_cycle is None else number(sigma_cycle, "sigma_cycle", low=0.0, low_open=True)
+    passes = 2 if sigma_cycle is None else 1
+    for _ in range(passes):
+        res = least_squares(residuals, p0, args=(sig,), x_scale="jac", max_nfev=max_nfev)
+        if not res.success:
+            raise ConvergenceError(
+                f"The state-dependent bias fit did not converge in {max_nfev} evaluations "
+                f"({res.message}); raise `max_nfev` or start closer (`B_start`, `phases`)."
+            )
+        p0 = res.x
+        cyc_res = res.fun[:n_cycle] * sig
+        sig = float(np.sqrt(np.mean(cyc_res**2)))
+    return _result(res, unpack, cyc, sig, n, drifts)
+
+
+def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:
+    """Uncertainties from the Gauss-Newton Jacobian (no pseudoinverse) and the summary."""
+    bias, ph = unpack(res.x)
+    n_cycle = sum(x.G.size for x in cyc)
+    cyc_res = res.fun[:n_cycle] * sig_used
+    dof = res.fun.size - res.x.size
+    s2 = float(res.fun @ res.fun) / max(dof, 1)
+    # lag-1 autocorrelation of the residuals along each cycle
+    num = den = 0.0
+    off = 0
+    for x in cyc:
+        r = cyc_res[off : off + x.G.size].reshape(x.G.shape)
+        off += x.G.size
+        r = r - r.mean(axis=0)
+        num += float(np.sum(r[1:] * r[:-1]))
+        den += float(np.sum(r * r))
+    rho = float(np.clip(num / den if den > 0 else 0.0, 0.0, _RHO_MAX))
+    _, s, Vt = np.linalg.svd(res.jac, full_matrices=False)
+    ok = s > _DEGENERATE * s[0]
+    inv = np.where(ok, 1.0 / np.where(ok, s, 1.0) ** 2, 0.0)
+    cov = (Vt.T * inv) @ Vt * s2 * (1 + rho) / (1 - rho)
+    if not np.all(ok):  # undetermined combinations: infinite variance for every parameter in them
+        weight = np.max(np.abs(Vt[~ok]), axis=0)
+        cov[np.ix_(weight > 1e-8, weight > 1e-8)] = np.inf
+    k = n + n * n
+    std = np.sqrt(np.diag(cov)[:k])
+    rms = np.array(
+        [
+            np.sqrt(np.mean(cyc_res[a : a + x.G.size] ** 2))
+            for a, x in zip(np.cumsum([0] + [x.G.size for x in cyc])[:-1], cyc, strict=True)
+        ]
+    )
+    drift_res = np.array([d.direction @ bias(d.G) - d.value for d in drifts])
+    return StateBiasFit(
+        bias=bias,
+        B0_std=std[:n],
+        J_std=std[n:].reshape(n, n),
+        cov=cov[:k, :k],
+        phase=ph % 1.0,
+        rms_cycles=rms,
+        drift_residuals=drift_res,
+        sigma_cycle=sig_used,
+        rho=rho,
+        dof=int(dof),
+    )
