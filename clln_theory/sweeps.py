@@ -62,6 +62,7 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -69,18 +70,36 @@ import math
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from ._checks import choice
+from ._checks import choice, count, number
 from .errors import ArgumentError, DataFormatError
 
-__all__ = ["SerialExecutor", "SweepResult", "grid", "load_records", "run_sweep"]
+__all__ = [
+    "MAX_ITEMS",
+    "SerialExecutor",
+    "SweepInterrupted",
+    "SweepResult",
+    "exit_on_interrupt",
+    "grid",
+    "load_records",
+    "run_sweep",
+]
+
+#: Largest number of items `grid` builds (and `run_sweep` accepts): every item is held in
+#: memory with its key and submitted at once, so 10**6 items (~1 GB of futures) is the bound.
+MAX_ITEMS = 1_000_000
+
+#: Seconds between two checks, in a pool worker, that the process that started it is alive.
+WATCHDOG_INTERVAL = 0.2
 
 
 # --------------------------------------------------------------------------- executors
@@ -158,6 +177,12 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
         ``len = prod(len(axis))``; numpy scalars are converted to Python numbers so the items
         are JSON-serializable keys.
 
+    Raises
+    ------
+    ArgumentError
+        If an axis is empty or not a list of values, or the grid has more than `MAX_ITEMS`
+        items.
+
     Examples
     --------
     >>> grid(eps=[0.1, 0.2], protocol=["standard", "overclamp"])  # doctest: +NORMALIZE_WHITESPACE
@@ -165,10 +190,29 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
      {'eps': 0.2, 'protocol': 'standard'}, {'eps': 0.2, 'protocol': 'overclamp'}]
     """
     names = list(axes)
-    values = [[_jsonable(v) for v in axes[n]] for n in names]
-    for n, v in zip(names, values):
+    values = []
+    total = 1
+    for n in names:
+        ax = axes[n]
+        if isinstance(ax, str | bytes | Mapping) or not isinstance(ax, Iterable):
+            raise ArgumentError(
+                f"Sweep axis {n!r} must be a list or array of values, but is {_quote(ax)}."
+            )
+        size = len(ax) if hasattr(ax, "__len__") else None
+        if size is not None and size > MAX_ITEMS:
+            raise ArgumentError(
+                f"Sweep axis {n!r} has {size} values, more than MAX_ITEMS = {MAX_ITEMS}."
+            )
+        v = [_jsonable(x) for x in itertools.islice(ax, MAX_ITEMS + 1)]
         if not v:
             raise ArgumentError(f"Sweep axis {n!r} is empty; give at least one value.")
+        total *= len(v)
+        if total > MAX_ITEMS:
+            raise ArgumentError(
+                f"Sweep axis {n!r} makes the grid larger than MAX_ITEMS = {MAX_ITEMS} items "
+                f"(axes {', '.join(names)}); split the sweep."
+            )
+        values.append(v)
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
@@ -230,10 +274,32 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     DataFormatError
         If the file is not a sweep result file (the message names the file and line).
     """
+    records, bad = _read_records(path)
+    if bad:
+        n, line, why = bad[0]
+        raise DataFormatError(f"Sweep file {Path(path)}, line {n}, {why}: {_quote(line)}.")
+    return records
+
+
+def _read_records(
+    path: str | os.PathLike[str],
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
+    """Valid records of a result file, and its bad lines as (line number, text, reason)."""
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentError(f"Argument `path` must be a path, but is {_quote(path)}.")
     p = Path(path)
     if not p.exists():
-        return []
-    text = p.read_text(encoding="utf-8")
+        return [], []
+    if not p.is_file():
+        raise DataFormatError(f"Sweep file {p} is not a regular file (a directory?).")
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"Sweep file {p} is not UTF-8 text (byte {exc.start}); it is not a sweep result file."
+        ) from None
+    except OSError as exc:
+        raise DataFormatError(f"Sweep file {p} cannot be read ({exc.strerror}).") from None
     if _is_json_document(p):
         try:
             doc = json.loads(text) if text.strip() else {"records": []}
@@ -242,24 +308,53 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         records = doc.get("records") if isinstance(doc, dict) else None
         if not isinstance(records, list):
             raise DataFormatError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
-    else:
-        records = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
+        for n, r in enumerate(records, 1):
+            if not _is_record(r):
                 raise DataFormatError(
-                    f"Sweep file {p}, line {n}, is not valid JSON ({exc})."
-                ) from None
-    for n, r in enumerate(records, 1):
-        if not isinstance(r, dict) or "key" not in r or ("result" not in r and "error" not in r):
-            raise DataFormatError(
-                f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or 'error', "
-                f"but is {str(r)[:80]!r}."
-            )
-    return records
+                    f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or "
+                    f"'error', but is {_quote(r)}."
+                )
+        return records, []
+    records, bad = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as exc:
+            bad.append((n, line, f"is not valid JSON ({exc.msg})"))
+            continue
+        if _is_record(r):
+            records.append(r)
+        else:
+            bad.append((n, line, "must be a dict with 'key' and 'result' or 'error'"))
+    return records, bad
+
+
+def _is_record(r: Any) -> bool:
+    return isinstance(r, dict) and "key" in r and ("result" in r or "error" in r)
+
+
+def _quote(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _set_aside(path: Path, bad: list[tuple[int, str, str]]) -> Path:
+    """Append the bad lines of ``path`` to ``<path>.bad`` and warn; returns the side file."""
+    side = path.with_name(path.name + ".bad")
+    with open(side, "a", encoding="utf-8") as f:
+        for _, line, _ in bad:
+            f.write(line + "\n")
+    lines = ", ".join(str(n) for n, _, _ in bad[:5]) + (", ..." if len(bad) > 5 else "")
+    warnings.warn(
+        f"Sweep file {path}: {len(bad)} unreadable line(s) ({lines}; e.g. a write cut short by "
+        f"a crash) set aside in {side}; every valid record is kept and the missing items are "
+        "computed again.",
+        UserWarning,
+        stacklevel=4,
+    )
+    return side
 
 
 def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
@@ -451,7 +546,13 @@ def run_sweep(
         If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, or
         an item or a result cannot be stored in the JSON result file.
     DataFormatError
-        If ``path`` exists and is not a sweep result file.
+        If ``path`` exists and is not a sweep result file (unreadable *lines* of a JSON-lines
+        file, such as a last line cut short by a crash, are set aside in ``<path>.bad`` with a
+        warning instead, and every valid record is kept).
+    SweepInterrupted
+        On Ctrl-C (a `KeyboardInterrupt`), after saving every finished item; its message is one
+        line saying how to resume. Wrap a script in `exit_on_interrupt` to exit with status 130
+        and that line instead of a traceback.
 
     Notes
     -----
@@ -474,7 +575,17 @@ def run_sweep(
     choice(on_error, "on_error", ("raise", "record"))
     if not callable(func):
         raise ArgumentError(f"Argument `func` must be callable, but is {type(func).__name__}.")
-    items_t = tuple(items)
+    if max_workers is not None:
+        count(max_workers, "max_workers", maximum=1024)
+    number(save_interval, "save_interval", low=0.0, unit="s")
+    number(progress_delay, "progress_delay", low=0.0, unit="s")
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
+        raise ArgumentError(
+            f"Argument `items` must be a sequence of items, but is {_quote(items)}."
+        )
+    items_t = tuple(itertools.islice(items, MAX_ITEMS + 1))
+    if len(items_t) > MAX_ITEMS:
+        raise ArgumentError(f"Argument `items` has more than MAX_ITEMS = {MAX_ITEMS} items.")
     keys = _item_keys(items_t, key or _default_key)
     store = _Store(Path(path) if path is not None else None, save_interval)
     results, todo = store.resumed(keys, resume)
@@ -487,6 +598,12 @@ def run_sweep(
     try:
         run.submit_and_collect(ex, todo)
         clean_exit = True
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, SweepInterrupted):  # a nested sweep already said how to resume
+            raise
+        run.salvage()
+        store.save(force=True)
+        raise SweepInterrupted(_resume_hint(store.path, run.n_done, len(items_t))) from exc
     finally:
         if not clean_exit:
             run.salvage()
@@ -508,10 +625,106 @@ def run_sweep(
     )
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during `run_sweep`, after every finished item was saved; ``str()`` says how to
+    resume. A `KeyboardInterrupt`, so ``except KeyboardInterrupt`` keeps working."""
+
+
+def _resume_hint(path: Path | None, done: int, total: int) -> str:
+    if path is None:
+        return (
+            f"Sweep interrupted after {done} of {total} items; nothing was saved (pass "
+            "path=... to run_sweep to make a sweep resumable)."
+        )
+    return (
+        f"Sweep interrupted: {done} of {total} items are saved in {path}; run the same command "
+        "again to resume (saved items are not recomputed)."
+    )
+
+
+@contextlib.contextmanager
+def exit_on_interrupt(stream: TextIO | None = None) -> Iterator[None]:
+    """Turn Ctrl-C into exit status 130 and one line on standard error (no traceback).
+
+    For scripts that run sweeps: the line is `SweepInterrupted`'s hint saying how to resume.
+
+    Parameters
+    ----------
+    stream : text stream, optional
+        Where to write the line (default: standard error).
+
+    Yields
+    ------
+    None
+
+    Raises
+    ------
+    SystemExit
+        With code 130 (128 + SIGINT, the shell's convention) on a `KeyboardInterrupt`.
+
+    Examples
+    --------
+    >>> import io
+    >>> out = io.StringIO()
+    >>> try:
+    ...     with exit_on_interrupt(out):
+    ...         raise SweepInterrupted("Sweep interrupted: 3 of 9 items are saved in s.jsonl.")
+    ... except SystemExit as e:
+    ...     print(e.code, out.getvalue().strip())
+    130 Sweep interrupted: 3 of 9 items are saved in s.jsonl.
+    """
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        msg = str(exc) if isinstance(exc, SweepInterrupted) else "Interrupted."
+        print(msg, file=stream if stream is not None else sys.stderr, flush=True)
+        raise SystemExit(130) from None
+
+
 def _process_pool(max_workers: int | None, n_todo: int) -> cf.Executor:
-    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo)."""
+    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo).
+
+    Each worker runs `_watch_parent`, so it ends when the sweep's process dies (even by
+    SIGKILL, which runs no clean-up): no orphan keeps computing items nobody will save.
+    """
     workers = max_workers or min(os.cpu_count() or 1, n_todo)
-    return cf.ProcessPoolExecutor(max_workers=max(1, workers))
+    return cf.ProcessPoolExecutor(
+        max_workers=max(1, workers), initializer=_watch_parent, initargs=(os.getpid(),)
+    )
+
+
+def _alive(pid: int) -> bool:
+    """True if process ``pid`` exists and is not a zombie (a killed parent not yet reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):  # no /proc (macOS, Windows): kill(pid, 0) is the answer
+        return True
+
+
+def _watch_parent(parent: int) -> None:
+    """Pool-worker initializer: a daemon thread exits this worker when ``parent`` is gone.
+
+    Portable: it polls (every `WATCHDOG_INTERVAL` s) both the worker's own parent process id
+    (it changes when the parent dies and the worker is re-parented) and the existence of the
+    sweep's process ``parent`` (which differs from the direct parent under a fork server).
+    """
+    ppid = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCHDOG_INTERVAL)
+            if os.getppid() != ppid or not _alive(parent):
+                os._exit(1)  # no clean-up: the parent that would read the results is gone
+
+    threading.Thread(target=watch, name="clln-sweep-watchdog", daemon=True).start()
 
 
 def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
@@ -535,10 +748,14 @@ class _Store:
     def __init__(self, path: Path | None, save_interval: float) -> None:
         self.path, self.interval = path, save_interval
         self.records: dict[str, dict[str, Any]] = {}
-        if path is not None:
-            for r in load_records(path):
-                self.records[str(r["key"])] = r
         self.dirty = False
+        if path is not None:
+            records, bad = _read_records(path)
+            if bad:  # a truncated last line (the common crash): keep the rest, set it aside
+                _set_aside(path, bad)
+                self.dirty = True  # rewrite the file without the bad lines at the next save
+            for r in records:
+                self.records[str(r["key"])] = r
         self.last_save = -math.inf
 
     def resumed(self, keys: tuple[str, ...], resume: bool) -> tuple[list[Any], list[int]]:
