@@ -115,10 +115,10 @@ def test_sigkill_of_the_parent_leaves_no_worker_and_resume_loses_nothing(tmp_pat
 
 
 def test_ctrl_c_exits_130_with_one_line_saying_how_to_resume(tmp_path):
-    proc, path, calls = _start(tmp_path)
+    proc, path, _calls_file = _start(tmp_path)
     _wait_records(path, 2, proc)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert proc.returncode == 130, err
     assert len(lines) == 1 and "resume" in lines[0] and str(path) in lines[0], err
@@ -156,7 +156,7 @@ def test_load_records_refuses_a_directory_and_non_utf8(tmp_path):
     with pytest.raises(DataFormatError, match="not a regular file"):
         load_records(tmp_path)
     (tmp_path / "b.jsonl").write_bytes(b'{"key": "\xff"}\n')
-    with pytest.raises(DataFormatError, match="b.jsonl.*UTF-8"):
+    with pytest.raises(DataFormatError, match=r"b\.jsonl.*UTF-8"):
         load_records(tmp_path / "b.jsonl")
     with pytest.raises(ArgumentError, match="`path`"):
         load_records(None)
@@ -185,7 +185,7 @@ def test_lambdify_refuses_strings_without_running_them(tmp_path):
     task = Task([DataPoint({"High": 0.4, "Low": 0.02, "Input": 0.3}, 0.2)], "Output")
     model = symbolic_model(net, task)
     payload = f"__import__('os').system('touch {marker}')"
-    with pytest.raises(ArgumentError, match="`expr`.*strings are not parsed"):
+    with pytest.raises(ArgumentError, match=r"`expr`.*strings are not parsed"):
         model.lambdify(payload)
     with pytest.raises(ArgumentError, match="`expr`"):
         model.lambdify(sp.Symbol)  # not an expression either

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import count, number, times
+from .._checks import count, finite_outputs, number, times
 from ..errors import AccuracyWarning, ShapeError, SingularSystemError
 from ._orbit_float import SINGULAR_MESSAGE, orbit_float
 from ._orbit_mp import orbit_mpmath
@@ -242,6 +242,7 @@ class Orbit:
 # --------------------------------------------------------------------------------------------
 
 
+@finite_outputs("G0", "G_half", "span")
 def periodic_orbit(
     task_a: LinearTask,
     task_b: LinearTask,

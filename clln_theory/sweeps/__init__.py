@@ -62,7 +62,6 @@ Examples
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import dataclasses
 import itertools
 import json
@@ -70,18 +69,25 @@ import math
 import os
 import sys
 import tempfile
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from ._checks import choice, count, number
-from .errors import ArgumentError, DataFormatError
+from .._checks import choice, count, number
+from ..errors import ArgumentError, DataFormatError
+from .resilience import (
+    SweepInterrupted,
+    exit_on_interrupt,
+    quote,
+    read_records,
+    resume_hint,
+    set_aside,
+    watch_parent,
+)
 
 __all__ = [
     "MAX_ITEMS",
@@ -97,9 +103,6 @@ __all__ = [
 #: Largest number of items `grid` builds (and `run_sweep` accepts): every item is held in
 #: memory with its key and submitted at once, so 10**6 items (~1 GB of futures) is the bound.
 MAX_ITEMS = 1_000_000
-
-#: Seconds between two checks, in a pool worker, that the process that started it is alive.
-WATCHDOG_INTERVAL = 0.2
 
 
 # --------------------------------------------------------------------------- executors
@@ -196,7 +199,7 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
         ax = axes[n]
         if isinstance(ax, str | bytes | Mapping) or not isinstance(ax, Iterable):
             raise ArgumentError(
-                f"Sweep axis {n!r} must be a list or array of values, but is {_quote(ax)}."
+                f"Sweep axis {n!r} must be a list or array of values, but is {quote(ax)}."
             )
         size = len(ax) if hasattr(ax, "__len__") else None
         if size is not None and size > MAX_ITEMS:
@@ -274,87 +277,11 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     DataFormatError
         If the file is not a sweep result file (the message names the file and line).
     """
-    records, bad = _read_records(path)
+    records, bad = read_records(path)
     if bad:
         n, line, why = bad[0]
-        raise DataFormatError(f"Sweep file {Path(path)}, line {n}, {why}: {_quote(line)}.")
+        raise DataFormatError(f"Sweep file {Path(path)}, line {n}, {why}: {quote(line)}.")
     return records
-
-
-def _read_records(
-    path: str | os.PathLike[str],
-) -> tuple[list[dict[str, Any]], list[tuple[int, str, str]]]:
-    """Valid records of a result file, and its bad lines as (line number, text, reason)."""
-    if not isinstance(path, str | os.PathLike):
-        raise ArgumentError(f"Argument `path` must be a path, but is {_quote(path)}.")
-    p = Path(path)
-    if not p.exists():
-        return [], []
-    if not p.is_file():
-        raise DataFormatError(f"Sweep file {p} is not a regular file (a directory?).")
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(
-            f"Sweep file {p} is not UTF-8 text (byte {exc.start}); it is not a sweep result file."
-        ) from None
-    except OSError as exc:
-        raise DataFormatError(f"Sweep file {p} cannot be read ({exc.strerror}).") from None
-    if _is_json_document(p):
-        try:
-            doc = json.loads(text) if text.strip() else {"records": []}
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"Sweep file {p} is not valid JSON ({exc}).") from None
-        records = doc.get("records") if isinstance(doc, dict) else None
-        if not isinstance(records, list):
-            raise DataFormatError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
-        for n, r in enumerate(records, 1):
-            if not _is_record(r):
-                raise DataFormatError(
-                    f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or "
-                    f"'error', but is {_quote(r)}."
-                )
-        return records, []
-    records, bad = [], []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append((n, line, f"is not valid JSON ({exc.msg})"))
-            continue
-        if _is_record(r):
-            records.append(r)
-        else:
-            bad.append((n, line, "must be a dict with 'key' and 'result' or 'error'"))
-    return records, bad
-
-
-def _is_record(r: Any) -> bool:
-    return isinstance(r, dict) and "key" in r and ("result" in r or "error" in r)
-
-
-def _quote(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _set_aside(path: Path, bad: list[tuple[int, str, str]]) -> Path:
-    """Append the bad lines of ``path`` to ``<path>.bad`` and warn; returns the side file."""
-    side = path.with_name(path.name + ".bad")
-    with open(side, "a", encoding="utf-8") as f:
-        for _, line, _ in bad:
-            f.write(line + "\n")
-    lines = ", ".join(str(n) for n, _, _ in bad[:5]) + (", ..." if len(bad) > 5 else "")
-    warnings.warn(
-        f"Sweep file {path}: {len(bad)} unreadable line(s) ({lines}; e.g. a write cut short by "
-        f"a crash) set aside in {side}; every valid record is kept and the missing items are "
-        "computed again.",
-        UserWarning,
-        stacklevel=4,
-    )
-    return side
 
 
 def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
@@ -499,6 +426,8 @@ def run_sweep(
 ) -> SweepResult:
     """Map ``func`` over ``items`` on an executor; optionally keep a resumable result file.
 
+    Long function: most of its lines are this docstring (every option); the body is ~45 lines.
+
     Parameters
     ----------
     func : callable item -> result
@@ -580,9 +509,7 @@ def run_sweep(
     number(save_interval, "save_interval", low=0.0, unit="s")
     number(progress_delay, "progress_delay", low=0.0, unit="s")
     if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
-        raise ArgumentError(
-            f"Argument `items` must be a sequence of items, but is {_quote(items)}."
-        )
+        raise ArgumentError(f"Argument `items` must be a sequence of items, but is {quote(items)}.")
     items_t = tuple(itertools.islice(items, MAX_ITEMS + 1))
     if len(items_t) > MAX_ITEMS:
         raise ArgumentError(f"Argument `items` has more than MAX_ITEMS = {MAX_ITEMS} items.")
@@ -603,7 +530,7 @@ def run_sweep(
             raise
         run.salvage()
         store.save(force=True)
-        raise SweepInterrupted(_resume_hint(store.path, run.n_done, len(items_t))) from exc
+        raise SweepInterrupted(resume_hint(store.path, run.n_done, len(items_t))) from exc
     finally:
         if not clean_exit:
             run.salvage()
@@ -625,106 +552,16 @@ def run_sweep(
     )
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C during `run_sweep`, after every finished item was saved; ``str()`` says how to
-    resume. A `KeyboardInterrupt`, so ``except KeyboardInterrupt`` keeps working."""
-
-
-def _resume_hint(path: Path | None, done: int, total: int) -> str:
-    if path is None:
-        return (
-            f"Sweep interrupted after {done} of {total} items; nothing was saved (pass "
-            "path=... to run_sweep to make a sweep resumable)."
-        )
-    return (
-        f"Sweep interrupted: {done} of {total} items are saved in {path}; run the same command "
-        "again to resume (saved items are not recomputed)."
-    )
-
-
-@contextlib.contextmanager
-def exit_on_interrupt(stream: TextIO | None = None) -> Iterator[None]:
-    """Turn Ctrl-C into exit status 130 and one line on standard error (no traceback).
-
-    For scripts that run sweeps: the line is `SweepInterrupted`'s hint saying how to resume.
-
-    Parameters
-    ----------
-    stream : text stream, optional
-        Where to write the line (default: standard error).
-
-    Yields
-    ------
-    None
-
-    Raises
-    ------
-    SystemExit
-        With code 130 (128 + SIGINT, the shell's convention) on a `KeyboardInterrupt`.
-
-    Examples
-    --------
-    >>> import io
-    >>> out = io.StringIO()
-    >>> try:
-    ...     with exit_on_interrupt(out):
-    ...         raise SweepInterrupted("Sweep interrupted: 3 of 9 items are saved in s.jsonl.")
-    ... except SystemExit as e:
-    ...     print(e.code, out.getvalue().strip())
-    130 Sweep interrupted: 3 of 9 items are saved in s.jsonl.
-    """
-    try:
-        yield
-    except KeyboardInterrupt as exc:
-        msg = str(exc) if isinstance(exc, SweepInterrupted) else "Interrupted."
-        print(msg, file=stream if stream is not None else sys.stderr, flush=True)
-        raise SystemExit(130) from None
-
-
 def _process_pool(max_workers: int | None, n_todo: int) -> cf.Executor:
     """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo).
 
-    Each worker runs `_watch_parent`, so it ends when the sweep's process dies (even by
+    Each worker runs `watch_parent`, so it ends when the sweep's process dies (even by
     SIGKILL, which runs no clean-up): no orphan keeps computing items nobody will save.
     """
     workers = max_workers or min(os.cpu_count() or 1, n_todo)
     return cf.ProcessPoolExecutor(
-        max_workers=max(1, workers), initializer=_watch_parent, initargs=(os.getpid(),)
+        max_workers=max(1, workers), initializer=watch_parent, initargs=(os.getpid(),)
     )
-
-
-def _alive(pid: int) -> bool:
-    """True if process ``pid`` exists and is not a zombie (a killed parent not yet reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")
-    except (OSError, IndexError):  # no /proc (macOS, Windows): kill(pid, 0) is the answer
-        return True
-
-
-def _watch_parent(parent: int) -> None:
-    """Pool-worker initializer: a daemon thread exits this worker when ``parent`` is gone.
-
-    Portable: it polls (every `WATCHDOG_INTERVAL` s) both the worker's own parent process id
-    (it changes when the parent dies and the worker is re-parented) and the existence of the
-    sweep's process ``parent`` (which differs from the direct parent under a fork server).
-    """
-    ppid = os.getppid()
-
-    def watch() -> None:
-        while True:
-            time.sleep(WATCHDOG_INTERVAL)
-            if os.getppid() != ppid or not _alive(parent):
-                os._exit(1)  # no clean-up: the parent that would read the results is gone
-
-    threading.Thread(target=watch, name="clln-sweep-watchdog", daemon=True).start()
 
 
 def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
@@ -750,9 +587,9 @@ class _Store:
         self.records: dict[str, dict[str, Any]] = {}
         self.dirty = False
         if path is not None:
-            records, bad = _read_records(path)
+            records, bad = read_records(path)
             if bad:  # a truncated last line (the common crash): keep the rest, set it aside
-                _set_aside(path, bad)
+                set_aside(path, bad)
                 self.dirty = True  # rewrite the file without the bad lines at the next save
             for r in records:
                 self.records[str(r["key"])] = r
