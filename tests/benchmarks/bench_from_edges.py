@@ -5,10 +5,10 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import statistics  # noqa: E402
-import time  # noqa: E402
+import statistics
+import time
 
-from clln_theory.model.network import Edge, Network  # noqa: E402
+from clln_theory.model.network import Edge, Network
 
 
 def median_time(fn, repeat=5):
@@ -23,7 +23,7 @@ def median_time(fn, repeat=5):
 if __name__ == "__main__":
     for n in (5_000, 20_000, 50_000):
         items = [(f"n{i}", f"n{i + 1}", 1e-3 if i % 2 else "learning") for i in range(n)]
-        t_items = median_time(lambda: Network.from_edges(items))
+        t_items = median_time(lambda items=items: Network.from_edges(items))
         edges = tuple(
             Edge(f"n{i}-n{i + 1}", f"n{i}", f"n{i + 1}", False, K=1e-3)
             if i % 2
@@ -31,7 +31,7 @@ if __name__ == "__main__":
             for i in range(n)
         )
         nodes = tuple(f"n{i}" for i in range(n + 1))
-        t_direct = median_time(lambda: Network(nodes, edges))
+        t_direct = median_time(lambda nodes=nodes, edges=edges: Network(nodes, edges))
         print(
             f"{n:>6} edges: from_edges {t_items * 1e3:8.1f} ms, Network(...) "
             f"{t_direct * 1e3:8.1f} ms, ratio {t_items / t_direct:.2f}, "
