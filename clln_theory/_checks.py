@@ -15,6 +15,7 @@ package but :mod:`clln_theory.errors`.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -27,8 +28,10 @@ from .errors import ArgumentError, NumericalRangeError, ShapeError
 __all__ = [
     "choice",
     "count",
+    "finite_outputs",
     "finite_result",
     "gate_vector",
+    "instance",
     "number",
     "positive",
     "readonly",
@@ -277,3 +280,43 @@ def finite_result(value: Any, quantity: str, *, hint: str = "") -> Any:
             f" the inputs are too large or too close to singular for it.{more}"
         )
     return value
+
+
+def instance(
+    value: Any, name: str, cls: type | tuple[type, ...], *, error: type[Exception] = ArgumentError
+) -> Any:
+    """``value`` if it is an instance of ``cls`` (a wrong object raises ``error`` naming it).
+
+    Examples
+    --------
+    >>> instance(None, "network", int)
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `network` must be a int, but is NoneType.
+    """
+    if not isinstance(value, cls):
+        want = cls.__name__ if isinstance(cls, type) else " or ".join(c.__name__ for c in cls)
+        raise error(f"Argument `{name}` must be a {want}, but is {type(value).__name__}.")
+    return value
+
+
+def finite_outputs(*fields: str) -> Any:
+    """Decorator: run a function with float warnings silenced, then `finite_result` its output.
+
+    ``fields`` name the result's attributes to check (``""``: the result itself). An overflow
+    inside valid-looking arithmetic becomes a `NumericalRangeError` naming the quantity, not an
+    inf in the output (nor a RuntimeWarning first).
+    """
+
+    def deco(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                out = fn(*args, **kwargs)
+            for f in fields:
+                finite_result(getattr(out, f) if f else out, f"{fn.__name__} {f}".strip())
+            return out
+
+        return wrapper
+
+    return deco

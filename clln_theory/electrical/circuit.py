@@ -32,8 +32,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._checks import count, positive
-from ..errors import ConvergenceError, ShapeError
+from .._checks import count, gate_vector, instance, positive, real_array
+from ..errors import ConvergenceError, NetworkError, ShapeError
 from ..model.network import Network
 
 __all__ = [
@@ -104,6 +104,7 @@ def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     >>> float(I[2])  # the fixed 500-ohm edge has no drop
     0.0
     """
+    instance(network, "network", Network, error=NetworkError)
     G = network.check_gates(G)
     V = np.asarray(V, dtype=float)
     if V.shape != (network.n_nodes,):
@@ -135,6 +136,7 @@ def node_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     F : (n_nodes,) ndarray
         Amperes.
     """
+    instance(network, "network", Network, error=NetworkError)
     I = edge_currents(network, G, V)
     return np.bincount(network.tail, I, network.n_nodes) - np.bincount(
         network.head, I, network.n_nodes
@@ -208,6 +210,7 @@ class CircuitSolver:
         atol_current: float = DEFAULT_ATOL_CURRENT,
         max_iter: int = DEFAULT_MAX_ITER,
     ) -> None:
+        instance(network, "network", Network, error=NetworkError)
         imposed = [str(n) for n in imposed]
         idx_b = network.imposed_indices(imposed)
         tol_step = positive(tol_step, "tol_step", unit="V")
@@ -352,8 +355,10 @@ class CircuitSolver:
         evaluation (vectorized over gates) and one dense or sparse LU. If a warm start ``V0``
         fails, the solve is repeated once from the default start before giving up.
         """
-        G = np.asarray(G, dtype=float)
-        values = np.asarray(values, dtype=float)
+        G = gate_vector(G, "G", self.network.n_gates, error=ShapeError)
+        if getattr(self.network.device, "is_linear", False):
+            self.network.conductances(G)  # below threshold: refused, as solve_voltages does
+        values = real_array(values, "values", error=ShapeError)
         if values.shape != (self.idx_b.size,):
             raise ShapeError(
                 f"Argument `values` must have shape ({self.idx_b.size},) (one voltage per "
@@ -365,7 +370,7 @@ class CircuitSolver:
             V[self.idx_b] = values
             V = self._initial_guess(G, V)
         else:
-            V = np.array(V0, dtype=float, copy=True)
+            V = real_array(V0, "V0", error=ShapeError).copy()
             if V.shape != (n,):
                 raise ShapeError(f"Argument `V0` must have shape ({n},), but has shape {V.shape}.")
             V[self.idx_b] = values
@@ -487,6 +492,7 @@ def solve_circuit(
     >>> round(float(sol.V[3]), 12), sol.n_iter  # linear device: exact after one Newton step
     (0.5, 1)
     """
+    instance(network, "network", Network, error=NetworkError)
     solver = CircuitSolver(
         network,
         imposed,

@@ -26,8 +26,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._checks import readonly, real_array
-from ..errors import ShapeError, SingularSystemError, TaskError
+from .._checks import finite_result, instance, readonly, real_array
+from ..errors import NetworkError, ShapeError, SingularSystemError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .clamping import nudge_amplitudes, output_split
@@ -389,6 +389,7 @@ def solve_voltages(network: Network, G: Any, imposed: Sequence[str], values: Any
     >>> round(float(V[0, 3]), 6)  # Output: conductance-weighted mean of its neighbours
     0.5
     """
+    instance(network, "network", Network, error=NetworkError)
     idx = network.imposed_indices(imposed)
     values = np.atleast_2d(real_array(values, "values", error=ShapeError))
     if values.ndim != 2 or values.shape[1] != idx.size:
@@ -430,6 +431,7 @@ def free_state(network: Network, G: Any, task: Task) -> State:
     >>> round(float(s.O[0]), 6)
     0.306413
     """
+    instance(network, "network", Network, error=NetworkError)
     return KirchhoffSolver(network, G, task).free_state()
 
 
@@ -462,6 +464,7 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     >>> float(c.O[0])
     0.31
     """
+    instance(network, "network", Network, error=NetworkError)
     s = KirchhoffSolver(network, G, task)
     return s.clamped_state(s.free_state(), O_C)
 
@@ -490,6 +493,7 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
     >>> float(power(net, [], [1.0, 0.0]))
     2.0
     """
+    instance(network, "network", Network, error=NetworkError)
     K = network.conductances(G)
     V = real_array(V, "V", error=ShapeError)
     if V.shape[-1:] != (network.n_nodes,):
@@ -497,7 +501,9 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
             f"Argument `V` must have shape (..., {network.n_nodes}), but has shape {V.shape}."
         )
     dV = V[..., network.tail] - V[..., network.head]
-    P = (dV**2) @ K
+    with np.errstate(over="ignore", invalid="ignore"):
+        P = (dV**2) @ K
+    finite_result(P, "power P", hint="Check the magnitude of argument `V` (volts).")
     return float(P) if np.ndim(P) == 0 else P
 
 
@@ -535,6 +541,7 @@ def contrastive_function(network: Network, G: Any, task: Task, *, eta: float = 1
     >>> C > 0
     True
     """
+    instance(network, "network", Network, error=NetworkError)
     s = KirchhoffSolver(network, G, task)
     free = s.free_state()
     eta_p = nudge_amplitudes(

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import positive, readonly, real_array
-from ..errors import ShapeError
+from .._checks import instance, positive, readonly, real_array
+from ..errors import NetworkError, ShapeError
 from ..model.network import Network
 from ..model.tasks import Task
 from .clamping import Clamping, check_clamping, check_eta, nudge
@@ -201,6 +201,7 @@ def coupled_learning_force(
     >>> bool(res.F[1] < 0)  # ... so G+ (High-Output) grows: dG/dt = -gamma F > 0
     True
     """
+    instance(network, "network", Network, error=NetworkError)
     eta = check_eta(eta)
     clamping, L0 = check_clamping(clamping, L0)
     s = KirchhoffSolver(network, G, task)

@@ -35,8 +35,8 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from .._checks import count
-from ..errors import SymbolicSizeError, TaskError
+from .._checks import count, number
+from ..errors import ArgumentError, SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .clamping import check_eta, nudge_amplitudes, output_split
@@ -59,9 +59,12 @@ DEFAULT_MAX_INTERIOR = 8
 DEFAULT_MAX_GATES = 12
 
 
-def _q(x: float) -> sp.Rational:
-    """A float as the exact rational of its shortest decimal repr (0.4351 -> 4351/10000)."""
-    return sp.Rational(repr(float(x)))
+def _q(x: float, name: str = "value") -> sp.Rational:
+    """A float as the exact rational of its shortest decimal repr (0.4351 -> 4351/10000).
+
+    Only real finite numbers are accepted (never a string, which sympy would parse).
+    """
+    return sp.Rational(repr(number(x, name)))
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,8 @@ class SymbolicModel:
     def _gen(self, s: sp.Symbol):
         return self.domain.from_sympy(s)
 
-    def _num(self, x) -> Any:
-        return self.domain.from_sympy(sp.sympify(x))
+    def _num(self, x: sp.Expr) -> Any:
+        return self.domain.from_sympy(x)
 
     def _voltages(self, X: tuple, boundary: Sequence[str], values: dict[str, Any]) -> dict:
         interior, Xm = X
@@ -219,8 +222,8 @@ class SymbolicModel:
         """
         VF = self.free_voltages_element(inputs)
         O_F = self._out(VF)
-        Lv = self._gen(self.L) if label is None else self._num(_q(label))
-        ev = self._gen(self.eta) if eta is None else self._num(sp.Rational(repr(float(eta))))
+        Lv = self._gen(self.L) if label is None else self._num(_q(label, "label"))
+        ev = self._gen(self.eta) if eta is None else self._num(_q(eta, "eta"))
         O_C = O_F + ev * (Lv - O_F)  # (1)
         VC = self.clamped_voltages_element(O_C, inputs)
         P_F, P_C = self._power(VF), self._power(VC)
@@ -287,7 +290,7 @@ class SymbolicModel:
             of positive conductances, never vanishes).
         """
         VF = self.free_voltages_element(inputs)
-        Lv = self._gen(self.L) if label is None else self._num(_q(label))
+        Lv = self._gen(self.L) if label is None else self._num(_q(label, "label"))
         num = (self._out(VF) - Lv).numer
         return sp.Eq(num.as_expr(), 0)
 
@@ -391,12 +394,24 @@ class SymbolicModel:
         -------
         callable
             ``f(G, inputs=None, label=0.0, eta=1.0) -> ndarray``.
+
+        Raises
+        ------
+        ArgumentError
+            If ``expr`` is not a sympy expression or matrix (a string is refused, never parsed:
+            ``sympify`` of a string evaluates it as Python code).
         """
+        if not isinstance(expr, sp.Basic | sp.MatrixBase):
+            raise ArgumentError(
+                f"Argument `expr` must be a sympy expression or matrix built from the model's "
+                f"symbols, but is {type(expr).__name__}; strings are not parsed (parsing "
+                "executes code)."
+            )
         net = self.network
         fixed = {
             ks: _q(net.edges[i].K) for ks, i in zip(self.k, np.flatnonzero(~net.learning_mask))
         }
-        e = sp.sympify(expr).subs(fixed)
+        e = expr.subs(fixed)
         args = [*self.K, *self.V_in.values(), self.L, self.eta]
         f = sp.lambdify(args, e, modules="numpy")
         names = list(self.V_in)

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .._checks import gate_vector, readonly
-from ..errors import DeviceError, NetworkError, ShapeError
+from .._checks import gate_vector, number, readonly
+from ..errors import ArgumentError, DeviceError, NetworkError, ShapeError
 from .devices import Device, LinearDevice
 
 __all__ = [
@@ -40,6 +40,21 @@ __all__ = [
 PAPER_S = 8.5e-4
 #: Threshold voltage V_T of the paper's transistors, V: the default of every builder.
 PAPER_V_T = 0.7
+
+
+#: Range of K (S) and of S (A/V²): against the paper's ~1e-3 S edges a wider ratio makes the
+#: Laplacian lose every float64 digit (V = 0 or NaN without warning). |V_T| <= 1 kV.
+CONDUCTANCE_RANGE = SLOPE_RANGE = (1e-15, 1e6)
+MAX_THRESHOLD = 1e3
+
+
+def _edge_number(edge: Any, value: Any, what: str, low: float, high: float, unit: str) -> float:
+    """A finite real edge parameter in [low, high]; a NetworkError naming the edge otherwise."""
+    try:
+        return number(value, what, low=low, high=high, unit=unit)
+    except ArgumentError as exc:
+        want = f"{what} > 0 (at least {low:g})" if low > 0 else f"{what} >= {low:g}"
+        raise NetworkError(f"Edge {edge!r} needs {want}, at most {high:g}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +99,8 @@ class Edge:
                 )
             if self.S is None or self.V_T is None:
                 raise NetworkError(f"Learning edge {self.name!r} needs both S and V_T.")
-            S, V_T = float(self.S), float(self.V_T)
-            if not (np.isfinite(S) and S > 0):
-                raise NetworkError(f"Learning edge {self.name!r} needs finite S > 0, got {S}.")
-            if not np.isfinite(V_T):
-                raise NetworkError(f"Learning edge {self.name!r} needs a finite V_T, got {V_T}.")
+            S = _edge_number(self.name, self.S, "S", *SLOPE_RANGE, "A/V^2")
+            V_T = _edge_number(self.name, self.V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
             object.__setattr__(self, "S", S)
             object.__setattr__(self, "V_T", V_T)
         else:
@@ -98,11 +110,7 @@ class Edge:
                 raise NetworkError(
                     f"Fixed edge {self.name!r} must not have S or V_T; make it a learning edge."
                 )
-            K = float(self.K)
-            if not (np.isfinite(K) and K > 0):
-                raise NetworkError(
-                    f"Fixed edge {self.name!r} needs a finite conductance K > 0, got {K}."
-                )
+            K = _edge_number(self.name, self.K, "K", *CONDUCTANCE_RANGE, "S")
             object.__setattr__(self, "K", K)
 
 
@@ -290,13 +298,15 @@ class Network:
                 f"Unknown node {name!r}; the network's nodes are {list(self.nodes)}."
             ) from None
 
-    def check_gates(self, G: Any) -> np.ndarray:
+    def check_gates(self, G: Any, name: str = "G") -> np.ndarray:
         """Validate a gate vector: shape ``(n_gates,)`` (or ``(..., n_gates)``) and finite.
 
         Parameters
         ----------
         G : (..., n_gates) array_like
             Gate voltages, V, in ``gate_names`` order.
+        name : str
+            The argument's name in the caller (``"G_star"``, ``"G0"``), for the message.
 
         Returns
         -------
@@ -308,7 +318,7 @@ class Network:
         ShapeError
             A wrong last axis, or a NaN/inf entry.
         """
-        return gate_vector(G, "G", self.n_gates, batch=True, error=ShapeError)
+        return gate_vector(G, name, self.n_gates, batch=True, error=ShapeError)
 
     def conductances(self, G: Any) -> np.ndarray:
         """Conductance of every edge at gate vector ``G`` (linear devices only).
@@ -343,6 +353,13 @@ class Network:
             raise DeviceError(
                 f"Learning edge {self.gate_names[j]!r} has conductance <= 0 at gate {g:.6g} V "
                 f"(threshold V_T = {self.V_T[j]:.6g} V); keep every gate above its threshold."
+            )
+        huge = ~(Kg <= CONDUCTANCE_RANGE[1])
+        if np.any(huge):
+            j = int(np.argwhere(huge)[0][-1])
+            raise DeviceError(
+                f"Learning edge {self.gate_names[j]!r} has conductance > {CONDUCTANCE_RANGE[1]:g}"
+                f" S at argument `G` = {float(np.max(G[..., j])):.6g} V; keep gates near V_T."
             )
         K = np.broadcast_to(self.K_fixed, (*G.shape[:-1], self.n_edges)).copy()
         K[..., self.gate_edges] = Kg
@@ -464,6 +481,10 @@ class Network:
         >>> net.gate_names, float(net.K_fixed[0])
         (('out-gnd',), 0.001)
         """
+        if isinstance(edges, str | bytes | Mapping) or not isinstance(edges, Iterable):
+            raise NetworkError(f"Argument `edges` must be a sequence, not {type(edges).__name__}.")
+        S = _edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
+        V_T = _edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
         built: list[Edge] = []
         order: dict[str, None] = {}  # insertion-ordered set: linear in the number of edges
         for k, item in enumerate(edges):
@@ -480,7 +501,7 @@ class Network:
                 if spec == "learning":
                     e = Edge(ename, a, b, True, S=S, V_T=V_T)
                 elif isinstance(spec, int | float) and not isinstance(spec, bool):
-                    e = Edge(ename, a, b, False, K=float(spec))
+                    e = Edge(ename, a, b, False, K=spec)
                 elif isinstance(spec, Mapping):
                     unknown = set(spec) - {"name", "K", "S", "V_T", "learning"}
                     if unknown:
@@ -557,6 +578,12 @@ def from_networkx(
     >>> from_networkx(g).gate_names
     ('0-2', '1-2')
     """
+    if not callable(getattr(graph, "is_multigraph", None)) or not hasattr(graph, "edges"):
+        raise NetworkError(
+            f"Argument `graph` must be a networkx graph, but is {type(graph).__name__}."
+        )
+    S = _edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
+    V_T = _edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
     if graph.is_multigraph():
         raise NetworkError("Multigraphs are not supported: at most one edge per node pair.")
     items: list[Edge] = []

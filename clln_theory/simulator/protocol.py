@@ -310,7 +310,7 @@ def check_G0(network: Network, G0: Any, limits: tuple[np.ndarray, np.ndarray] | 
     DeviceError
         A gate at or below its threshold (names the edge).
     """
-    G0 = network.check_gates(G0)
+    G0 = network.check_gates(G0, "G0")
     if G0.shape != (network.n_gates,):
         raise ShapeError(
             f"Argument `G0` must have shape ({network.n_gates},), but has shape {G0.shape}."

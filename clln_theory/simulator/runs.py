@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, positive, readonly
+from .._checks import choice, instance, positive, readonly
 from ..electrical.circuit import DEFAULT_ATOL_CURRENT, DEFAULT_RTOL_CURRENT, DEFAULT_TOL_STEP
 from ..electrical.clamping import past_label
-from ..errors import ProtocolError
+from ..errors import NetworkError, ProtocolError
 from ..metrics import task_errors
 from ..model.devices import LinearDevice
 from ..model.network import Network
@@ -500,6 +500,7 @@ def simulate(
     >>> tr.G.shape, tr.engine
     ((11, 2), 'fast')
     """
+    instance(network, "network", Network, error=NetworkError)
     choice(mode, "mode", ("discrete", "continuum"))
     kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine, seed=seed)
     run = Runner(network, tasks, tau=tau, B=B, **kw)

@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, positive, readonly
-from ..errors import ConvergenceError, ProtocolError
+from .._checks import choice, count, instance, positive, readonly
+from ..errors import ConvergenceError, NetworkError, ProtocolError
 from ..metrics import combined_error, cycle_span, task_errors, two_task_error
 from ..model.network import Network
 from ..model.tasks import Task
@@ -118,6 +118,7 @@ def period_map(
     ArgumentError, ProtocolError, DeviceError, TaskError, ShapeError
         As in `simulate`.
     """
+    instance(network, "network", Network, error=NetworkError)
     run = Runner(
         network,
         (task_a, task_b),
@@ -341,6 +342,7 @@ def limit_cycle(
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)
     (True, True, True)
     """
+    instance(network, "network", Network, error=NetworkError)
     run = Runner(
         network,
         (task_a, task_b),

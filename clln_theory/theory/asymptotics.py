@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly
+from .._checks import finite_outputs, readonly
 from ..errors import SingularSystemError, TaskError
 from ._lowrank import any_low_rank
 from ._pair import pair_inputs, periods, range_split
@@ -175,6 +175,7 @@ class SmallTauAsymptotics:
         return _out(G, scalar)
 
 
+@finite_outputs("centre", "velocity", "span_slope")
 def small_tau(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -296,6 +297,7 @@ def small_tau(
     )
 
 
+@finite_outputs("")
 def compatible_span_slope(
     task_a: LinearTask, task_b: LinearTask, *, B: ArrayLike, rate_tol: float | None = None
 ) -> float:
@@ -465,6 +467,7 @@ def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArr
     return g[:, 0], g[:, 1]
 
 
+@finite_outputs("g0", "g1", "k0", "k1", "d0", "d1", "plateau", "span_slope")
 def large_tau(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -612,6 +615,7 @@ class Crossover:
     large: LargeTauAsymptotics
 
 
+@finite_outputs("tau_small", "tau_large")
 def crossover_tau(
     task_a: LinearTask,
     task_b: LinearTask,

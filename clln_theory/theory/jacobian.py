@@ -50,11 +50,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, number, positive, readonly
+from .._checks import choice, count, instance, number, positive, readonly
 from ..electrical.clamping import check_eta, nudge_amplitudes, output_split
 from ..electrical.kirchhoff import KirchhoffSolver, State
 from ..electrical.rule import coupled_learning_force
-from ..errors import ConvergenceError, DeviceError, ShapeError, TaskError
+from ..errors import ConvergenceError, DeviceError, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .linear import LinearTask
@@ -274,6 +274,7 @@ def force_jacobian(
     >>> res.J.shape
     (2, 2)
     """
+    instance(network, "network", Network, error=NetworkError)
     eta = check_eta(eta)
     choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
     delta_tol = number(delta_tol, "delta_tol", low=0.0, unit="V")
@@ -367,6 +368,7 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     >>> bool(abs(H[0, 1] - H[1, 0]) < 1e-15)
     True
     """
+    instance(network, "network", Network, error=NetworkError)
     eta = check_eta(eta)
     ad, _, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
@@ -508,6 +510,7 @@ def linearize(
     >>> lt.rank
     1
     """
+    instance(network, "network", Network, error=NetworkError)
     if low_rank:  # the factor form, theory/lowrank_jacobian.py
         from .lowrank_jacobian import factor_form
 
@@ -517,7 +520,7 @@ def linearize(
     solution_tol = positive(solution_tol, "solution_tol", unit="V")
     choice(method, "method", ("auto", "adjoint", "symbolic"))
     choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
-    G_star = network.check_gates(G_star)
+    G_star = network.check_gates(G_star, "G_star")
     if G_star.ndim != 1:
         raise ShapeError(
             f"Argument `G_star` must have shape ({network.n_gates},), but has {G_star.shape}."
@@ -614,12 +617,13 @@ def nearest_solution(
     >>> round(float(free_state(net, G, task).O[0]), 12)
     0.31
     """
+    instance(network, "network", Network, error=NetworkError)
     tasks = [task] if isinstance(task, Task) else list(task)
     if not tasks:
         raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
     tol = positive(tol, "tol", unit="V")
     max_iter = count(max_iter, "max_iter")
-    G_ref = np.array(network.check_gates(G_ref), dtype=float)
+    G_ref = np.array(network.check_gates(G_ref, "G_ref"), dtype=float)
     G = G_ref.copy()
     for _ in range(max_iter):
         d, D = _residuals(network, tasks, G)
@@ -697,4 +701,5 @@ def joint_solution(
     >>> joint_solution(net, a, b, [3.0, 3.5]).round(4)
     array([2.4315, 2.3872])
     """
+    instance(network, "network", Network, error=NetworkError)
     return nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import gate_vector, number, real_array, times, vector
+from .._checks import finite_outputs, gate_vector, number, real_array, times, vector
 from ..errors import ArgumentError, ShapeError, TaskError
 from ..model.bias import AffineBias
 from ._spectral import flow, phi1_times, rank_threshold, thin_eig
@@ -59,6 +59,11 @@ DEFAULT_PSD_TOL = 1e-8
 #: each is a 32 MB ``n x n`` array and the complete basis costs about a second; beyond, the
 #: access raises ArgumentError (use ``factor``, ``range_basis``, ``range_eigvals``).
 DENSE_MAX_N = 2048
+
+
+#: Largest |M| entry, 1/s. The paper's rates are ~1e2 1/s; beyond 1e150 the products M·B·τ
+#: and the eigen-decomposition's squares leave float64's range (1e308) for ordinary B and τ.
+MAX_RATE = 1e150
 
 
 def _require_finite(a: NDArray, name: str) -> None:
@@ -213,6 +218,11 @@ class LinearTask:
         n = M.shape[0]
         _require_finite(M, "M")
         scale = float(np.max(np.abs(M)))
+        if scale > MAX_RATE:
+            raise ArgumentError(
+                f"Argument `M` must have entries of magnitude <= {MAX_RATE:g} 1/s, but has "
+                f"max|M| = {scale:.3g}; rescale time (the orbit arithmetic would overflow)."
+            )
         asym = float(np.max(np.abs(M - M.T)))
         if asym > self.sym_tol * scale:
             raise TaskError(
@@ -222,7 +232,7 @@ class LinearTask:
             )
         G_star = real_array(self.G_star, "G_star", shape=(n,), finite=False)
         _require_finite(G_star, "G_star")
-        M = 0.5 * (M + M.T)
+        M = 0.5 * M + 0.5 * M.T  # no overflow of M + M.T
         lam, U = np.linalg.eigh(M)
         lam_abs_max = float(np.max(np.abs(lam))) if n else 0.0
         if lam[0] < -(self.psd_tol * lam_abs_max + self.rate_tol):
@@ -510,6 +520,7 @@ class _FactorTask(LinearTask):
 # --------------------------------------------------------------------------------------------
 
 
+@finite_outputs("")
 def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> NDArray:
     """Gates at times ``t`` under one task from ``G0``: (D4)/(D5) of the paper.
 
@@ -617,6 +628,7 @@ class HalfPeriodMap:
         return np.einsum("...ij,...j->...i", self.A, G) + self.b
 
 
+@finite_outputs("A", "E", "b")
 def half_period_map(task: LinearTask, *, B: ArrayLike, h: ArrayLike) -> HalfPeriodMap:
     """``A`` and ``b`` of (D8) and (D9) of the paper for durations ``h`` (``tau / 2``).
 

@@ -62,7 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import count, number, times
+from .._checks import count, finite_outputs, number, times
 from ..errors import AccuracyWarning, ShapeError, SingularSystemError
 from ..model.bias import AffineBias
 from ._lowrank import any_low_rank
@@ -250,6 +250,7 @@ class Orbit:
 # --------------------------------------------------------------------------------------------
 
 
+@finite_outputs("G0", "G_half", "span")
 def periodic_orbit(
     task_a: LinearTask,
     task_b: LinearTask,

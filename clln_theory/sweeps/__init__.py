@@ -77,10 +77,32 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from ._checks import choice
-from .errors import ArgumentError, DataFormatError
+from .._checks import choice, count, number
+from ..errors import ArgumentError, DataFormatError
+from .resilience import (
+    SweepInterrupted,
+    exit_on_interrupt,
+    quote,
+    read_records,
+    resume_hint,
+    set_aside,
+    watch_parent,
+)
 
-__all__ = ["SerialExecutor", "SweepResult", "grid", "load_records", "run_sweep"]
+__all__ = [
+    "MAX_ITEMS",
+    "SerialExecutor",
+    "SweepInterrupted",
+    "SweepResult",
+    "exit_on_interrupt",
+    "grid",
+    "load_records",
+    "run_sweep",
+]
+
+#: Largest number of items `grid` builds (and `run_sweep` accepts): every item is held in
+#: memory with its key and submitted at once, so 10**6 items (~1 GB of futures) is the bound.
+MAX_ITEMS = 1_000_000
 
 
 # --------------------------------------------------------------------------- executors
@@ -158,6 +180,12 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
         ``len = prod(len(axis))``; numpy scalars are converted to Python numbers so the items
         are JSON-serializable keys.
 
+    Raises
+    ------
+    ArgumentError
+        If an axis is empty or not a list of values, or the grid has more than `MAX_ITEMS`
+        items.
+
     Examples
     --------
     >>> grid(eps=[0.1, 0.2], protocol=["standard", "overclamp"])  # doctest: +NORMALIZE_WHITESPACE
@@ -165,10 +193,29 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
      {'eps': 0.2, 'protocol': 'standard'}, {'eps': 0.2, 'protocol': 'overclamp'}]
     """
     names = list(axes)
-    values = [[_jsonable(v) for v in axes[n]] for n in names]
-    for n, v in zip(names, values):
+    values = []
+    total = 1
+    for n in names:
+        ax = axes[n]
+        if isinstance(ax, str | bytes | Mapping) or not isinstance(ax, Iterable):
+            raise ArgumentError(
+                f"Sweep axis {n!r} must be a list or array of values, but is {quote(ax)}."
+            )
+        size = len(ax) if hasattr(ax, "__len__") else None
+        if size is not None and size > MAX_ITEMS:
+            raise ArgumentError(
+                f"Sweep axis {n!r} has {size} values, more than MAX_ITEMS = {MAX_ITEMS}."
+            )
+        v = [_jsonable(x) for x in itertools.islice(ax, MAX_ITEMS + 1)]
         if not v:
             raise ArgumentError(f"Sweep axis {n!r} is empty; give at least one value.")
+        total *= len(v)
+        if total > MAX_ITEMS:
+            raise ArgumentError(
+                f"Sweep axis {n!r} makes the grid larger than MAX_ITEMS = {MAX_ITEMS} items "
+                f"(axes {', '.join(names)}); split the sweep."
+            )
+        values.append(v)
     return [dict(zip(names, combo)) for combo in itertools.product(*values)]
 
 
@@ -230,35 +277,10 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     DataFormatError
         If the file is not a sweep result file (the message names the file and line).
     """
-    p = Path(path)
-    if not p.exists():
-        return []
-    text = p.read_text(encoding="utf-8")
-    if _is_json_document(p):
-        try:
-            doc = json.loads(text) if text.strip() else {"records": []}
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"Sweep file {p} is not valid JSON ({exc}).") from None
-        records = doc.get("records") if isinstance(doc, dict) else None
-        if not isinstance(records, list):
-            raise DataFormatError(f"Sweep file {p} must hold {{'records': [...]}}, but does not.")
-    else:
-        records = []
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(
-                    f"Sweep file {p}, line {n}, is not valid JSON ({exc})."
-                ) from None
-    for n, r in enumerate(records, 1):
-        if not isinstance(r, dict) or "key" not in r or ("result" not in r and "error" not in r):
-            raise DataFormatError(
-                f"Sweep file {p}, record {n}, must be a dict with 'key' and 'result' or 'error', "
-                f"but is {str(r)[:80]!r}."
-            )
+    records, bad = read_records(path)
+    if bad:
+        n, line, why = bad[0]
+        raise DataFormatError(f"Sweep file {Path(path)}, line {n}, {why}: {quote(line)}.")
     return records
 
 
@@ -404,6 +426,8 @@ def run_sweep(
 ) -> SweepResult:
     """Map ``func`` over ``items`` on an executor; optionally keep a resumable result file.
 
+    Long function: most of its lines are this docstring (every option); the body is ~45 lines.
+
     Parameters
     ----------
     func : callable item -> result
@@ -451,7 +475,13 @@ def run_sweep(
         If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, or
         an item or a result cannot be stored in the JSON result file.
     DataFormatError
-        If ``path`` exists and is not a sweep result file.
+        If ``path`` exists and is not a sweep result file (unreadable *lines* of a JSON-lines
+        file, such as a last line cut short by a crash, are set aside in ``<path>.bad`` with a
+        warning instead, and every valid record is kept).
+    SweepInterrupted
+        On Ctrl-C (a `KeyboardInterrupt`), after saving every finished item; its message is one
+        line saying how to resume. Wrap a script in `exit_on_interrupt` to exit with status 130
+        and that line instead of a traceback.
 
     Notes
     -----
@@ -474,7 +504,15 @@ def run_sweep(
     choice(on_error, "on_error", ("raise", "record"))
     if not callable(func):
         raise ArgumentError(f"Argument `func` must be callable, but is {type(func).__name__}.")
-    items_t = tuple(items)
+    if max_workers is not None:
+        count(max_workers, "max_workers", maximum=1024)
+    number(save_interval, "save_interval", low=0.0, unit="s")
+    number(progress_delay, "progress_delay", low=0.0, unit="s")
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
+        raise ArgumentError(f"Argument `items` must be a sequence of items, but is {quote(items)}.")
+    items_t = tuple(itertools.islice(items, MAX_ITEMS + 1))
+    if len(items_t) > MAX_ITEMS:
+        raise ArgumentError(f"Argument `items` has more than MAX_ITEMS = {MAX_ITEMS} items.")
     keys = _item_keys(items_t, key or _default_key)
     store = _Store(Path(path) if path is not None else None, save_interval)
     results, todo = store.resumed(keys, resume)
@@ -487,6 +525,12 @@ def run_sweep(
     try:
         run.submit_and_collect(ex, todo)
         clean_exit = True
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, SweepInterrupted):  # a nested sweep already said how to resume
+            raise
+        run.salvage()
+        store.save(force=True)
+        raise SweepInterrupted(resume_hint(store.path, run.n_done, len(items_t))) from exc
     finally:
         if not clean_exit:
             run.salvage()
@@ -509,9 +553,15 @@ def run_sweep(
 
 
 def _process_pool(max_workers: int | None, n_todo: int) -> cf.Executor:
-    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo)."""
+    """The default executor: a process pool of ``max_workers`` (default: CPUs, at most n_todo).
+
+    Each worker runs `watch_parent`, so it ends when the sweep's process dies (even by
+    SIGKILL, which runs no clean-up): no orphan keeps computing items nobody will save.
+    """
     workers = max_workers or min(os.cpu_count() or 1, n_todo)
-    return cf.ProcessPoolExecutor(max_workers=max(1, workers))
+    return cf.ProcessPoolExecutor(
+        max_workers=max(1, workers), initializer=watch_parent, initargs=(os.getpid(),)
+    )
 
 
 def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
@@ -535,10 +585,14 @@ class _Store:
     def __init__(self, path: Path | None, save_interval: float) -> None:
         self.path, self.interval = path, save_interval
         self.records: dict[str, dict[str, Any]] = {}
-        if path is not None:
-            for r in load_records(path):
-                self.records[str(r["key"])] = r
         self.dirty = False
+        if path is not None:
+            records, bad = read_records(path)
+            if bad:  # a truncated last line (the common crash): keep the rest, set it aside
+                set_aside(path, bad)
+                self.dirty = True  # rewrite the file without the bad lines at the next save
+            for r in records:
+                self.records[str(r["key"])] = r
         self.last_save = -math.inf
 
     def resumed(self, keys: tuple[str, ...], resume: bool) -> tuple[list[Any], list[int]]:
