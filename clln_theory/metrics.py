@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import choice, real_array
-from .errors import ShapeError
+from .errors import ArgumentError, NumericalRangeError, ShapeError
 
 __all__ = [
     "accuracy",
@@ -39,6 +39,36 @@ def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
             f"{O.shape}."
         )
     return O, labels
+
+
+def _finite(value: Any, quantity: str, args: str) -> None:
+    """Raise `NumericalRangeError` naming ``quantity`` and the arguments ``args`` if not finite."""
+    if not np.all(np.isfinite(value)):
+        raise NumericalRangeError(
+            f"The {quantity} of arguments {args} overflows float64 (values of magnitude "
+            "~1e154 or more); check their units (volts)."
+        )
+
+
+def _mean_of_errors(E1: Any, name1: str, E2: Any, name2: str) -> Any:
+    """``(E1 + E2) / 2`` of two task errors (V², finite, >= 0, broadcastable)."""
+    a = real_array(E1, name1)
+    b = real_array(E2, name2)
+    for x, name in ((a, name1), (b, name2)):
+        if np.any(x < 0):
+            raise ArgumentError(
+                f"Argument `{name}` must be a task error >= 0 (V^2), but has value "
+                f"{float(x[x < 0].flat[0])!r}."
+            )
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ShapeError(
+            f"Arguments `{name1}` and `{name2}` must have broadcastable shapes, but have "
+            f"{a.shape} and {b.shape}."
+        ) from None
+    E = 0.5 * a + 0.5 * b  # no overflow of a + b
+    return float(E) if len(shape) == 0 else E
 
 
 def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray | float:
@@ -68,11 +98,13 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
     """
     kind = choice(kind, "kind", ("regression", "classification"))
     O, labels = _pair(O, labels)
-    delta = labels - O
-    sq = delta**2
+    with np.errstate(over="ignore", invalid="ignore"):
+        delta = labels - O
+        sq = delta**2
     if kind == "classification":
         sq = np.where(labels * delta > 0, sq, 0.0)  # (A2): Theta(L delta), Theta(0) = 0
     E = sq.mean(axis=-1)  # (A1)
+    _finite(E, "task error", "`O` and `labels`")
     return float(E) if np.ndim(E) == 0 else E
 
 
@@ -128,8 +160,7 @@ def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
     >>> round(two_task_error(1e-4, 3e-4), 12)
     0.0002
     """
-    E = 0.5 * (np.asarray(E_alpha, dtype=float) + np.asarray(E_beta, dtype=float))
-    return float(E) if np.ndim(E) == 0 else E
+    return _mean_of_errors(E_alpha, "E_alpha", E_beta, "E_beta")  # (A3)
 
 
 def combined_error(E_half: Any, E_full: Any) -> Any:
@@ -146,8 +177,7 @@ def combined_error(E_half: Any, E_full: Any) -> Any:
     >>> round(combined_error(2e-4, 4e-4), 12)
     0.0003
     """
-    E = 0.5 * (np.asarray(E_half, dtype=float) + np.asarray(E_full, dtype=float))
-    return float(E) if np.ndim(E) == 0 else E
+    return _mean_of_errors(E_half, "E_half", E_full, "E_full")  # (A4)
 
 
 def cycle_span(G_half: Any, G_full: Any) -> Any:
@@ -168,14 +198,21 @@ def cycle_span(G_half: Any, G_full: Any) -> Any:
     >>> cycle_span([3.0, 3.5], [3.3, 3.1])
     0.5
     """
-    a = np.asarray(G_half, dtype=float)
-    b = np.asarray(G_full, dtype=float)
+    a = real_array(G_half, "G_half", error=ShapeError)
+    b = real_array(G_full, "G_full", error=ShapeError)
     if a.shape != b.shape or a.ndim == 0:
         raise ShapeError(
             f"Arguments `G_half` and `G_full` must have the same shape (..., n_gates), but have "
             f"{a.shape} and {b.shape}."
         )
-    D = np.linalg.norm(a - b, axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        diff = a - b
+        _finite(diff, "difference G_half - G_full", "`G_half` and `G_full`")
+        D = np.linalg.norm(diff, axis=-1)
+        if not np.all(np.isfinite(D)):  # the squares overflowed, not the norm: rescale
+            scale = np.max(np.abs(diff), axis=-1, keepdims=True)
+            D = scale[..., 0] * np.linalg.norm(diff / np.where(scale > 0, scale, 1.0), axis=-1)
+    _finite(D, "cycle span", "`G_half` and `G_full`")
     return float(D) if np.ndim(D) == 0 else D
 
 

@@ -211,8 +211,8 @@ class CircuitSolver:
         max_iter: int = DEFAULT_MAX_ITER,
     ) -> None:
         instance(network, "network", Network, error=NetworkError)
+        idx_b = network.imposed_indices(imposed)  # refuses a non-sequence, naming `imposed`
         imposed = [str(n) for n in imposed]
-        idx_b = network.imposed_indices(imposed)
         tol_step = positive(tol_step, "tol_step", unit="V")
         rtol_current = positive(rtol_current, "rtol_current")
         atol_current = positive(atol_current, "atol_current", unit="A")

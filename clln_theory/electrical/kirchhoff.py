@@ -466,7 +466,10 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     """
     instance(network, "network", Network, error=NetworkError)
     s = KirchhoffSolver(network, G, task)
-    return s.clamped_state(s.free_state(), O_C)
+    with np.errstate(over="ignore", invalid="ignore"):
+        state = s.clamped_state(s.free_state(), O_C)
+    finite_result(state.P, "clamped power P", hint="Check the magnitude of argument `O_C` (V).")
+    return state
 
 
 def power(network: Network, G: Any, V: Any) -> np.ndarray:
@@ -494,6 +497,8 @@ def power(network: Network, G: Any, V: Any) -> np.ndarray:
     2.0
     """
     instance(network, "network", Network, error=NetworkError)
+    if network.check_gates(G).ndim != 1:
+        raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but is a batch.")
     K = network.conductances(G)
     V = real_array(V, "V", error=ShapeError)
     if V.shape[-1:] != (network.n_nodes,):

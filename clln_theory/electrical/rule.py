@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import instance, positive, readonly, real_array
-from ..errors import NetworkError, ShapeError
+from ..errors import NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .clamping import Clamping, check_clamping, check_eta, nudge
@@ -95,6 +95,7 @@ def clamped_outputs(
     >>> O_C.tolist(), active.tolist()  # the second point is past its label: not nudged
     ([0.15000000000000002, -0.3], [True, False])
     """
+    instance(task, "task", Task, error=TaskError)
     O_F = real_array(O_F, "O_F", shape=(task.n_points,), error=ShapeError)
     return nudge(
         O_F,

@@ -26,7 +26,7 @@ formulas of `clln_theory.theory.jacobian`, which are exact to round-off at any s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -35,8 +35,8 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from .._checks import count, number
-from ..errors import ArgumentError, SymbolicSizeError, TaskError
+from .._checks import count, instance, number
+from ..errors import ArgumentError, NetworkError, SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from .clamping import check_eta, nudge_amplitudes, output_split
@@ -57,6 +57,9 @@ __all__ = [
 DEFAULT_MAX_INTERIOR = 8
 #: Largest number of gates by default (the Hessian has ``n_gates**2`` rational entries).
 DEFAULT_MAX_GATES = 12
+#: Hard bounds of ``max_interior``/``max_gates`` (ArgumentError beyond, before any symbol is
+#: built): twice the default interior nodes already cost hours and gigabytes.
+HARD_MAX_INTERIOR, HARD_MAX_GATES = 16, 64
 
 
 def _q(x: float, name: str = "value") -> sp.Rational:
@@ -447,9 +450,9 @@ def symbolic_model(
         Subscripts of the gate symbols (default ``1..n``): ``gate_labels=("-", "+")`` gives
         ``K_-, K_+, G_-, G_+`` for the 2+1 network.
     max_interior : int
-        Largest number of interior nodes eliminated (`DEFAULT_MAX_INTERIOR`).
+        Largest number of interior nodes eliminated (`DEFAULT_MAX_INTERIOR`), at most 16.
     max_gates : int
-        Largest number of gates (`DEFAULT_MAX_GATES`).
+        Largest number of gates (`DEFAULT_MAX_GATES`), at most 64 (``HARD_MAX_GATES``).
 
     Returns
     -------
@@ -460,7 +463,7 @@ def symbolic_model(
     SymbolicSizeError
         More interior nodes or gates than the limits.
     ArgumentError
-        A size limit that is not a non-negative (``max_gates``: positive) integer.
+        A size limit not an integer in [0, 16] (``max_interior``) or [1, 64] (``max_gates``).
     NetworkError, TaskError
         Unknown or floating nodes, an output that is also an input.
 
@@ -478,9 +481,15 @@ def symbolic_model(
     >>> m.O_F
     (K_+*V_High + K_-*V_Low + V_Input*k_1)/(K_+ + K_- + k_1)
     """
+    instance(network, "network", Network, error=NetworkError)
+    max_interior = count(max_interior, "max_interior", minimum=0, maximum=HARD_MAX_INTERIOR)
+    max_gates = count(max_gates, "max_gates", maximum=HARD_MAX_GATES)
     if isinstance(task_or_inputs, Task):
         task = task_or_inputs
     else:
+        if isinstance(task_or_inputs, str | bytes) or not isinstance(task_or_inputs, Iterable):
+            what = type(task_or_inputs).__name__
+            raise TaskError(f"Argument `task_or_inputs` must be a Task or node names, not {what}.")
         if output is None:
             raise TaskError("Argument `output` is required when input node names are given.")
         inputs = list(task_or_inputs)
@@ -489,8 +498,6 @@ def symbolic_model(
     inputs = task.input_nodes
     outs = task.output_nodes
     n_int = network.n_nodes - len(inputs)
-    max_interior = count(max_interior, "max_interior", minimum=0)
-    max_gates = count(max_gates, "max_gates")
     if n_int > max_interior or network.n_gates > max_gates:
         raise SymbolicSizeError(
             f"Symbolic elimination of {n_int} interior nodes with {network.n_gates} gates exceeds "
@@ -602,6 +609,8 @@ def _numbers(model: SymbolicModel, network: Network, G: np.ndarray):
 
 def _at(network: Network, G: Any, task: Task, eta: float, kw: dict):
     """The model, the task's C and F elements, and an exact evaluator at ``K = S (G - V_T)``."""
+    instance(network, "network", Network, error=NetworkError)
+    instance(task, "task", Task, error=TaskError)
     network.conductances(G)  # validates G, names an edge below threshold
     G = np.asarray(G, dtype=float)
     model = symbolic_model(network, task, **kw)

@@ -20,9 +20,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .._checks import gate_vector, number, readonly
-from ..errors import ArgumentError, DeviceError, NetworkError, ShapeError
+from .._checks import count, gate_vector, number, quote, readonly
+from ..errors import DeviceError, NetworkError, ShapeError
 from .devices import Device, LinearDevice
+from .edges import (
+    CONDUCTANCE_RANGE,
+    MAX_THRESHOLD,
+    SLOPE_RANGE,
+    Edge,
+    edge_number,
+)
 
 __all__ = [
     "PAPER_S",
@@ -41,77 +48,9 @@ PAPER_S = 8.5e-4
 #: Threshold voltage V_T of the paper's transistors, V: the default of every builder.
 PAPER_V_T = 0.7
 
-
-#: Range of K (S) and of S (A/V²): against the paper's ~1e-3 S edges a wider ratio makes the
-#: Laplacian lose every float64 digit (V = 0 or NaN without warning). |V_T| <= 1 kV.
-CONDUCTANCE_RANGE = SLOPE_RANGE = (1e-15, 1e6)
-MAX_THRESHOLD = 1e3
-
-
-def _edge_number(edge: Any, value: Any, what: str, low: float, high: float, unit: str) -> float:
-    """A finite real edge parameter in [low, high]; a NetworkError naming the edge otherwise."""
-    try:
-        return number(value, what, low=low, high=high, unit=unit)
-    except ArgumentError as exc:
-        want = f"{what} > 0 (at least {low:g})" if low > 0 else f"{what} >= {low:g}"
-        raise NetworkError(f"Edge {edge!r} needs {want}, at most {high:g}: {exc}") from None
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """One oriented edge ``a -> b``.
-
-    Parameters
-    ----------
-    name : str
-        Unique edge name (default in builders: ``"a-b"``).
-    a, b : str
-        End nodes; the edge voltage drop is ``V[a] - V[b]``.
-    learning : bool
-        True for a gate-controlled learning edge, False for a fixed conductance.
-    K : float, optional
-        Conductance of a fixed edge, siemens (> 0). Must be None for a learning edge.
-    S, V_T : float, optional
-        Device parameters of a learning edge (A/V², V). Must be None for a fixed edge.
-    """
-
-    name: str
-    a: str
-    b: str
-    learning: bool
-    K: float | None = None
-    S: float | None = None
-    V_T: float | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise NetworkError(f"Edge name must be a non-empty string, but is {self.name!r}.")
-        if self.a == self.b:
-            raise NetworkError(
-                f"Edge {self.name!r} is a self-loop on node {self.a!r}; an edge must join two "
-                "different nodes."
-            )
-        if self.learning:
-            if self.K is not None:
-                raise NetworkError(
-                    f"Learning edge {self.name!r} must not have a fixed conductance K; give S and "
-                    "V_T, or make it a fixed edge."
-                )
-            if self.S is None or self.V_T is None:
-                raise NetworkError(f"Learning edge {self.name!r} needs both S and V_T.")
-            S = _edge_number(self.name, self.S, "S", *SLOPE_RANGE, "A/V^2")
-            V_T = _edge_number(self.name, self.V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
-            object.__setattr__(self, "S", S)
-            object.__setattr__(self, "V_T", V_T)
-        else:
-            if self.K is None:
-                raise NetworkError(f"Fixed edge {self.name!r} needs a conductance K (siemens).")
-            if self.S is not None or self.V_T is not None:
-                raise NetworkError(
-                    f"Fixed edge {self.name!r} must not have S or V_T; make it a learning edge."
-                )
-            K = _edge_number(self.name, self.K, "K", *CONDUCTANCE_RANGE, "S")
-            object.__setattr__(self, "K", K)
+#: Largest side of `periodic_lattice`: 256 x 256 = 65,536 nodes and 131,072 edges (a second or
+#: two to build); a larger lattice is refused before anything is allocated.
+MAX_LATTICE_SIDE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,13 +259,40 @@ class Network:
         """
         return gate_vector(G, name, self.n_gates, batch=True, error=ShapeError)
 
-    def conductances(self, G: Any) -> np.ndarray:
+    def check_point(self, G: Any, name: str = "G") -> np.ndarray:
+        """One gate vector ``(n_gates,)`` at which every learning edge conducts (linear device).
+
+        Parameters
+        ----------
+        G : (n_gates,) array_like
+            Gate voltages, V.
+        name : str
+            The argument's name in the caller (``"G_ref"``), for the messages.
+
+        Returns
+        -------
+        (n_gates,) ndarray
+
+        Raises
+        ------
+        ShapeError, DeviceError
+            A batch or a wrong shape; a gate at or below threshold (names the edge and ``name``).
+        """
+        G = self.check_gates(G, name)
+        if G.ndim != 1:
+            raise ShapeError(f"Argument `{name}` must have shape ({self.n_gates},), not {G.shape}.")
+        self.conductances(G, name)
+        return G
+
+    def conductances(self, G: Any, name: str = "G") -> np.ndarray:
         """Conductance of every edge at gate vector ``G`` (linear devices only).
 
         Parameters
         ----------
         G : (..., n_gates) array_like
             Gate voltages, V.
+        name : str
+            The argument's name in the caller (``"G_ref"``), for the messages.
 
         Returns
         -------
@@ -339,7 +305,7 @@ class Network:
             If the device is not linear, or a learning edge has ``K <= 0`` at this ``G`` (its
             gate is at or below threshold); the message names the edge.
         """
-        G = self.check_gates(G)
+        G = self.check_gates(G, name)
         if not getattr(self.device, "is_linear", False):
             raise DeviceError(
                 f"Conductances are defined only for linear devices, but this network uses "
@@ -352,14 +318,15 @@ class Network:
             g = float(np.asarray(G)[..., j].ravel()[np.argmax(bad[..., j].ravel())])
             raise DeviceError(
                 f"Learning edge {self.gate_names[j]!r} has conductance <= 0 at gate {g:.6g} V "
-                f"(threshold V_T = {self.V_T[j]:.6g} V); keep every gate above its threshold."
+                f"of argument `{name}` (threshold V_T = {self.V_T[j]:.6g} V); keep every gate "
+                "above its threshold."
             )
         huge = ~(Kg <= CONDUCTANCE_RANGE[1])
         if np.any(huge):
             j = int(np.argwhere(huge)[0][-1])
             raise DeviceError(
                 f"Learning edge {self.gate_names[j]!r} has conductance > {CONDUCTANCE_RANGE[1]:g}"
-                f" S at argument `G` = {float(np.max(G[..., j])):.6g} V; keep gates near V_T."
+                f" S at argument `{name}` = {float(np.max(G[..., j])):.6g} V; keep gates near V_T."
             )
         K = np.broadcast_to(self.K_fixed, (*G.shape[:-1], self.n_edges)).copy()
         K[..., self.gate_edges] = Kg
@@ -420,6 +387,10 @@ class Network:
         >>> star_network().imposed_indices(["High", "Low", "Input"]).tolist()
         [0, 1, 2]
         """
+        if isinstance(imposed, str | bytes | Mapping) or not isinstance(imposed, Iterable):
+            raise NetworkError(
+                f"Argument `imposed` must be a sequence of node names, but is {quote(imposed)}."
+            )
         imposed = [str(n) for n in imposed]
         if not imposed:
             raise NetworkError("At least one node voltage must be imposed, but `imposed` is empty.")
@@ -483,8 +454,8 @@ class Network:
         """
         if isinstance(edges, str | bytes | Mapping) or not isinstance(edges, Iterable):
             raise NetworkError(f"Argument `edges` must be a sequence, not {type(edges).__name__}.")
-        S = _edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
-        V_T = _edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
+        S = edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
+        V_T = edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
         built: list[Edge] = []
         order: dict[str, None] = {}  # insertion-ordered set: linear in the number of edges
         for k, item in enumerate(edges):
@@ -493,7 +464,8 @@ class Network:
             else:
                 if not isinstance(item, tuple | list) or len(item) not in (2, 3):
                     raise NetworkError(
-                        f"Edge item {k} must be an Edge, (a, b) or (a, b, spec), but is {item!r}."
+                        f"Argument `edges`: item {k} must be an Edge, (a, b) or (a, b, spec), but "
+                        f"is {quote(item)}."
                     )
                 a, b = str(item[0]), str(item[1])
                 spec = item[2] if len(item) == 3 else "learning"
@@ -582,8 +554,8 @@ def from_networkx(
         raise NetworkError(
             f"Argument `graph` must be a networkx graph, but is {type(graph).__name__}."
         )
-    S = _edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
-    V_T = _edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
+    S = edge_number("(default)", S, "S", *SLOPE_RANGE, "A/V^2")
+    V_T = edge_number("(default)", V_T, "V_T", -MAX_THRESHOLD, MAX_THRESHOLD, "V")
     if graph.is_multigraph():
         raise NetworkError("Multigraphs are not supported: at most one edge per node pair.")
     items: list[Edge] = []
@@ -619,7 +591,7 @@ def star_network(
     V_T : float
         Threshold of both learning edges, V (`PAPER_V_T`).
     R_input : float
-        Resistance of the fixed input edge, Ω.
+        Resistance of the fixed input edge, Ω (its conductance within `CONDUCTANCE_RANGE`).
     device : Device, optional
         Learning-edge model (default `LinearDevice`).
 
@@ -632,6 +604,14 @@ def star_network(
     >>> star_network().gate_names
     ('Low-Output', 'High-Output')
     """
+    R_input = number(  # the fixed edge's K = 1/R_input must be in CONDUCTANCE_RANGE
+        R_input,
+        "R_input",
+        low=1.0 / CONDUCTANCE_RANGE[1],
+        high=1.0 / CONDUCTANCE_RANGE[0],
+        unit="Ohm",
+        error=NetworkError,
+    )
     edges = (
         Edge("Low-Output", "Low", "Output", True, S=S, V_T=V_T),
         Edge("High-Output", "High", "Output", True, S=S, V_T=V_T),
@@ -657,7 +637,7 @@ def periodic_lattice(
     Parameters
     ----------
     L : int
-        Side, >= 3.
+        Side, >= 3 and at most `MAX_LATTICE_SIDE` (256).
     S : float
         Slope of every edge, A/V² (`PAPER_S`).
     V_T : float
@@ -672,7 +652,7 @@ def periodic_lattice(
     Raises
     ------
     NetworkError
-        ``L`` not an integer >= 3.
+        ``L`` not an integer in [3, `MAX_LATTICE_SIDE`].
 
     Examples
     --------
@@ -685,7 +665,7 @@ def periodic_lattice(
             f"Argument `L` must be an integer >= 3 (smaller periodic lattices have duplicate "
             f"edges), but is {L!r}."
         )
-    L = int(L)
+    L = count(L, "L", minimum=3, maximum=MAX_LATTICE_SIDE, error=NetworkError)
     name = [[f"{i},{j}" for j in range(L)] for i in range(L)]
     edges: list[Edge] = []
     for i in range(L):

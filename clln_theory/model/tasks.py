@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .._checks import number
 from ..errors import TaskError
 
 if TYPE_CHECKING:
@@ -56,18 +57,9 @@ class DataPoint:
             )
         clean: dict[str, float] = {}
         for k, v in self.inputs.items():
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise TaskError(
-                    f"Input voltage of node {k!r} must be a number, got {v!r}."
-                ) from None
-            if not np.isfinite(fv):
-                raise TaskError(f"Input voltage of node {k!r} must be finite, got {fv}.")
-            clean[str(k)] = fv
-        label = float(self.label)
-        if not np.isfinite(label):
-            raise TaskError(f"DataPoint `label` must be finite, got {label}.")
+            # the input voltage of node k, V: "Argument `inputs['In']` must be a real number..."
+            clean[str(k)] = number(v, f"inputs[{k!r}]", unit="V", error=TaskError)
+        label = number(self.label, "label", unit="V", error=TaskError)
         object.__setattr__(self, "inputs", MappingProxyType(clean))
         object.__setattr__(self, "label", label)
 
@@ -112,9 +104,16 @@ class Task:
     labels: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        points = tuple(self.points) if isinstance(self.points, Iterable) else ()
+        if isinstance(self.points, str | bytes | Mapping) or not isinstance(self.points, Iterable):
+            raise TaskError(
+                f"Argument `points` of task {self.name!r} must be a sequence of DataPoint, but is "
+                f"{type(self.points).__name__}."
+            )
+        points = tuple(self.points)
         if not points:
-            raise TaskError(f"Task {self.name!r} needs at least one DataPoint, but has none.")
+            raise TaskError(
+                f"Argument `points` of task {self.name!r} must hold at least one DataPoint."
+            )
         for k, p in enumerate(points):
             if not isinstance(p, DataPoint):
                 raise TaskError(

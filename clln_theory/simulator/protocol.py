@@ -10,7 +10,7 @@ the bias.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,13 @@ DEFAULT_T_H = 100e-6
 #: Relative tolerance deciding that τ/2 is a whole number of steps t_h (float round-off of
 #: decimal τ such as 0.0126 s is ~1e-15 relative).
 STEP_RTOL = 1e-9
+#: Largest number of learning steps of one run (and of one half period): the paper's longest
+#: runs are ~1e7 steps; 1e9 steps take from ~20 minutes (fast engine) to hours, so more is
+#: refused before the run starts rather than left to run for days.
+MAX_STEPS = 1_000_000_000
+#: Largest number of recorded gate values of one run (samples x gates): 1e8 float64 values are
+#: 800 MB; a longer recording must be decimated (``record``).
+MAX_RECORD_VALUES = 100_000_000
 #: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s).
 DEFAULT_A0 = learning_rate_A0(100.0, 22e-6)
 
@@ -204,15 +211,22 @@ def check_tasks(network: Network, tasks: Any) -> tuple[Task, ...]:
     """
     if isinstance(tasks, Task):
         tasks = (tasks,)
+    if isinstance(tasks, str | bytes) or not isinstance(tasks, Iterable):
+        raise TaskError(
+            f"Argument `tasks` must be a Task or a sequence of one or two tasks, but is "
+            f"{type(tasks).__name__}."
+        )
     tasks = tuple(tasks)
     if len(tasks) not in (1, 2):
         raise TaskError(
             f"Argument `tasks` must hold one task (a drift test) or two alternating tasks, but "
             f"holds {len(tasks)}."
         )
-    for t in tasks:
+    for k, t in enumerate(tasks):
         if not isinstance(t, Task):
-            raise TaskError(f"Every task must be a Task, but got {type(t).__name__}.")
+            raise TaskError(
+                f"Argument `tasks`: item {k} must be a Task, but is {type(t).__name__}."
+            )
         t.validate(network)
     return tasks
 
@@ -235,12 +249,17 @@ def steps_per_half(tau: Any, t_h: float) -> int:
     Raises
     ------
     ArgumentError
-        ``tau`` not a finite number > 0.
+        ``tau`` not a finite number > 0, or τ/2 more than `MAX_STEPS` steps.
     ProtocolError
         τ/2 is not a whole number of steps; the message names the nearest valid τ.
     """
     tau = positive(tau, "tau", unit="s")
     n = tau / (2.0 * t_h)
+    if n > MAX_STEPS:
+        raise ArgumentError(
+            f"Argument `tau` = {tau:.6g} s holds {n:.3g} steps t_h per half period, more than "
+            f"MAX_STEPS = {MAX_STEPS}."
+        )
     k = round(n)
     if k < 1 or abs(n - k) > STEP_RTOL * max(1.0, n):
         nearest = 2.0 * max(k, 1) * t_h
@@ -389,8 +408,8 @@ def eval_bias(Bfun: Callable, G: np.ndarray, n: int) -> np.ndarray:
     return b
 
 
-def record_stride(record: Any, n_half: int) -> int:
-    """Steps between samples.
+def record_stride(record: Any, n_half: int, *, n_halves: int = 0, n_gates: int = 0) -> int:
+    """Steps between samples; with ``n_halves``, also the size check of the whole run.
 
     Parameters
     ----------
@@ -398,6 +417,10 @@ def record_stride(record: Any, n_half: int) -> int:
         Every half period, every step, or every ``record`` steps.
     n_half : int
         Steps per half period.
+    n_halves : int
+        Half periods of the run (`half_periods`); 0 skips the size check.
+    n_gates : int
+        Gates recorded per sample.
 
     Returns
     -------
@@ -406,18 +429,33 @@ def record_stride(record: Any, n_half: int) -> int:
     Raises
     ------
     ArgumentError
-        Anything else.
+        Anything else; or a run of more than `MAX_STEPS` steps (naming ``n_periods``) or more
+        than `MAX_RECORD_VALUES` recorded values (naming ``record``).
     """
     if record == "half":
-        return n_half
-    if record == "step":
-        return 1
-    if isinstance(record, int | np.integer) and not isinstance(record, bool):
-        return count(record, "record")
-    raise ArgumentError(
-        f"Argument `record` must be 'half', 'step' or a positive number of steps, but is "
-        f"{record!r}."
-    )
+        stride = n_half
+    elif record == "step":
+        stride = 1
+    elif isinstance(record, int | np.integer) and not isinstance(record, bool):
+        stride = count(record, "record")
+    else:
+        raise ArgumentError(
+            f"Argument `record` must be 'half', 'step' or a positive number of steps, but is "
+            f"{record!r}."
+        )
+    steps = n_halves * n_half
+    if steps > MAX_STEPS:
+        raise ArgumentError(
+            f"Argument `n_periods` asks for {float(steps):.3g} learning steps, more than "
+            f"MAX_STEPS = {MAX_STEPS}; run fewer periods (or chain runs from the last state)."
+        )
+    values = (steps // stride + n_halves + 1) * max(n_gates, 1)
+    if n_halves and values > MAX_RECORD_VALUES:
+        raise ArgumentError(
+            f"Argument `record` would record {float(values):.3g} gate values, more than "
+            f"MAX_RECORD_VALUES = {MAX_RECORD_VALUES}; record fewer samples (a larger stride)."
+        )
+    return stride
 
 
 def half_periods(n_periods: Any) -> int:
@@ -435,11 +473,11 @@ def half_periods(n_periods: Any) -> int:
     Raises
     ------
     ArgumentError
-        Not a finite number >= 0.
+        Not a finite number in [0, `MAX_STEPS`].
     ProtocolError
         Not a whole number of half periods.
     """
-    n_halves = 2.0 * number(n_periods, "n_periods", low=0.0)
+    n_halves = 2.0 * number(n_periods, "n_periods", low=0.0, high=MAX_STEPS)
     if abs(n_halves - round(n_halves)) >= 1e-9:
         raise ProtocolError(
             f"Argument `n_periods` must be a non-negative multiple of 1/2, but is {n_periods!r}."

@@ -508,7 +508,7 @@ def simulate(
         raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     G0 = check_G0(network, G0, run.limits)
     n_halves = half_periods(n_periods)
-    stride = record_stride(record, run.n_half)
+    stride = record_stride(record, run.n_half, n_halves=n_halves, n_gates=run.n)
     if mode == "discrete":
         _, times, samples, active = run.run(G0, n_halves, stride)
         return run.trajectory(times, samples, active, "discrete")

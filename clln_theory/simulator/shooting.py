@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import choice, count, instance, positive, readonly
-from ..errors import ConvergenceError, NetworkError, ProtocolError
+from ..errors import ConvergenceError, NetworkError, ProtocolError, TaskError
 from ..metrics import combined_error, cycle_span, task_errors, two_task_error
 from ..model.network import Network
 from ..model.tasks import Task
@@ -119,6 +119,8 @@ def period_map(
         As in `simulate`.
     """
     instance(network, "network", Network, error=NetworkError)
+    instance(task_a, "task_a", Task, error=TaskError)
+    instance(task_b, "task_b", Task, error=TaskError)
     run = Runner(
         network,
         (task_a, task_b),
@@ -343,6 +345,8 @@ def limit_cycle(
     (True, True, True)
     """
     instance(network, "network", Network, error=NetworkError)
+    instance(task_a, "task_a", Task, error=TaskError)
+    instance(task_b, "task_b", Task, error=TaskError)
     run = Runner(
         network,
         (task_a, task_b),

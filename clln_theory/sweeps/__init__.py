@@ -504,6 +504,11 @@ def run_sweep(
     choice(on_error, "on_error", ("raise", "record"))
     if not callable(func):
         raise ArgumentError(f"Argument `func` must be callable, but is {type(func).__name__}.")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ArgumentError(
+            "Argument `executor` must be a concurrent.futures.Executor (an object with a submit "
+            f"method), but is {type(executor).__name__}."
+        )
     if max_workers is not None:
         count(max_workers, "max_workers", maximum=1024)
     number(save_interval, "save_interval", low=0.0, unit="s")

@@ -70,8 +70,9 @@ CHUNK_ENTRIES = 8_000_000
 #: Message of the :class:`~clln_theory.errors.SingularSystemError` of the closed-orbit system.
 SINGULAR_MESSAGE = (
     "The closed-orbit system (D11) is singular to working precision on the complement of the "
-    "common nullspace; increase `rate_tol` to treat the softest common direction as null (it "
-    "then drifts)."
+    "common nullspace: the tasks nearly share a null direction (increase `rate_tol` to treat "
+    "the softest common direction as null; it then drifts), or a period `tau` is so short "
+    "(rate x tau below ~1e-150) that the system underflows."
 )
 
 

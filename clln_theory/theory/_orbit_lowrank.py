@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, times
 from ..errors import ArgumentError, ShapeError
+from ._limits import check_samples
 from ._lowrank import ProjectedPair, project_pair
 from ._pair import pair_inputs, periods
 from ._spectral import EPS
@@ -104,26 +105,36 @@ class LowRankOrbit(Orbit):
         OrbitTrajectory
             The reduced orbit's samples lifted, plus ``(1 - U U^T)(G_ref + t B)``.
         """
+        if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
+            m = max(int(times_or_n), 0)
+        else:
+            try:  # a bad array is refused, naming it, by the sampler below
+                m = int(np.size(times_or_n))
+            except (TypeError, ValueError):
+                m = 0
+        check_samples(m, int(np.size(self.tau)), self.range_basis.shape[0])  # the lifted size
         if self.reduced is not None:
             tk = self.reduced.trajectory(times_or_n)
             t_abs, g = tk.times, tk.G
         else:
-            t_abs = _sample_times(self.tau, times_or_n)
+            t_abs = _sample_times(self.tau, times_or_n, self.range_basis.shape[0])
             g = np.zeros((*t_abs.shape, 0))
         G = g @ self.range_basis.T + self._offset + t_abs[..., None] * self._B_perp
         return OrbitTrajectory(times=t_abs, G=G)
 
 
-def _sample_times(tau: float | NDArray, times_or_n: int | ArrayLike) -> NDArray:
+def _sample_times(tau: float | NDArray, times_or_n: int | ArrayLike, n: int) -> NDArray:
     """The sample times of :meth:`Orbit.trajectory` (for the orbit with no reduced problem)."""
     tau = np.atleast_1d(np.asarray(tau, dtype=float))
     if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
         m = count(times_or_n, "times_or_n", minimum=2)
+        check_samples(m, tau.size, n)  # at most MAX_SAMPLE_VALUES
         t_abs = tau[:, None] * np.linspace(0.0, 1.0, m)[None, :]
     else:
         t = times(times_or_n, "times_or_n", positive=False)
         if t.ndim != 1:
             raise ShapeError(f"Argument `times_or_n` must be 1-D, but has shape {t.shape}.")
+        check_samples(t.size, tau.size, n)
         t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
     return t_abs[0] if tau.size == 1 and np.ndim(tau) == 1 else t_abs
 

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import number, times, vector
 from ..errors import ShapeError
+from ._limits import bias_vector, check_periods
 from ._spectral import rank_threshold
 from .linear import LinearTask, check_task
 
@@ -47,7 +48,7 @@ def pair_inputs(
     ``rate_tol`` of the two tasks. Raises ShapeError or ArgumentError naming the argument.
     """
     n = check_pair(task_a, task_b)
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     if G_ref is None:
         G_ref = 0.5 * (task_a.G_star + task_b.G_star)
     else:
@@ -62,11 +63,13 @@ def pair_inputs(
 def periods(tau: float | ArrayLike, name: str = "tau") -> tuple[NDArray, bool]:
     """Periods (s, each finite and ``> 0``) as a 1-D array, and whether ``tau`` was a scalar.
 
-    Raises ArgumentError for a bad value and ShapeError for more than one dimension.
+    Raises ArgumentError for a bad value or more than `MAX_PERIODS` periods, and ShapeError for
+    more than one dimension.
     """
     t = times(tau, name, positive=True)
     if t.ndim > 1:
         raise ShapeError(f"Argument `{name}` must be a scalar or 1-D, but has shape {t.shape}.")
+    check_periods(t.size, name)  # at most MAX_PERIODS
     return np.atleast_1d(t), t.ndim == 0
 
 

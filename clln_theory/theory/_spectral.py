@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .linear import LinearTask
 
-__all__ = ["EPS", "flow", "phi1_times", "rank_threshold", "thin_eig"]
+__all__ = ["EPS", "flow", "knee_period", "phi1_times", "rank_threshold", "scaled_norm", "thin_eig"]
 
 #: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
 EPS = np.finfo(float).eps
@@ -85,3 +85,39 @@ def thin_eig(F: NDArray) -> tuple[NDArray, NDArray]:
         U, s, _ = np.linalg.svd(F, full_matrices=False)
     order = np.argsort(s)
     return np.ascontiguousarray(U[:, order]), s[order] ** 2
+
+
+def scaled_norm(x: NDArray) -> float:
+    """Euclidean norm of a vector without underflow or overflow of its squares (BLAS nrm2 style).
+
+    ``np.linalg.norm`` squares the entries: a vector of 1e-300 V/s has norm 0 and one of 1e200 has
+    norm inf; scaling by the largest entry first keeps every representable norm.
+    """
+    x = np.asarray(x, dtype=float)
+    s = float(np.max(np.abs(x), initial=0.0))
+    if s == 0.0 or not np.isfinite(s):
+        return s
+    return s * float(np.linalg.norm(x / s))
+
+
+def knee_period(cs: float, cl: float, d0: NDArray, d1: NDArray) -> float:
+    """Where ``cs tau = |d0 + (tau/2) d1|`` (the knee of ``crossover_tau``), s; NaN if none.
+
+    The positive root of ``(cs^2 - cl^2) tau^2 - (d0 . d1) tau - |d0|^2 = 0`` with
+    ``cl = |d1| / 2``, unique when ``cs > cl``. The root does not depend on the scale of the
+    bias, so the coefficients are first scaled to ~1: their squares neither underflow (a tiny
+    ``B``) nor overflow (a huge one).
+    """
+    unit = max(
+        cs, cl, float(np.max(np.abs(d0), initial=0.0)), float(np.max(np.abs(d1), initial=0.0))
+    )
+    if unit > 0:
+        cs, cl, d0, d1 = cs / unit, cl / unit, d0 / unit, d1 / unit
+    a2 = cs * cs - cl * cl
+    a1 = -float(d0 @ d1)
+    a0 = -float(d0 @ d0)
+    if not (a2 > 0 and a0 < 0):
+        return float("nan")
+    disc = np.sqrt(a1 * a1 - 4.0 * a2 * a0)
+    # positive root of a2 t^2 + a1 t + a0, in the form without cancellation
+    return float((-a1 + disc) / (2.0 * a2) if a1 <= 0 else -2.0 * a0 / (a1 + disc))

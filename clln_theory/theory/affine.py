@@ -51,6 +51,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, number, times, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError, StabilityError
 from ..model.bias import AffineBias
+from ._limits import check_samples
 from ._spectral import rank_threshold
 from .linear import LinearTask, check_task
 
@@ -214,11 +215,13 @@ class AffineOrbit:
 
         if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
             m = count(times_or_n, "times_or_n", minimum=2)
+            check_samples(m, 1, self.G_starts.shape[1])  # at most MAX_SAMPLE_VALUES
             t = self.tau * np.linspace(0.0, 1.0, m)
         else:
             t = times(times_or_n, "times_or_n", positive=False)
             if t.ndim != 1:
                 raise ShapeError(f"Argument `times_or_n` must be 1-D, but has shape {t.shape}.")
+            check_samples(t.size, 1, self.G_starts.shape[1])
         cycles = np.floor(t / self.tau)
         phase = t - cycles * self.tau
         at_end = (phase == 0.0) & (cycles > 0)

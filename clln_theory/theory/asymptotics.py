@@ -36,7 +36,7 @@ from .._checks import finite_outputs, readonly
 from ..errors import SingularSystemError, TaskError
 from ._lowrank import any_low_rank
 from ._pair import pair_inputs, periods, range_split
-from ._spectral import EPS
+from ._spectral import EPS, knee_period, scaled_norm
 from .linear import LinearTask
 
 __all__ = [
@@ -290,8 +290,8 @@ def small_tau(
         bias_shift=sh,
         velocity=vv,
         velocity_bias_free=vv0,
-        span_slope=0.5 * float(np.linalg.norm(v)),
-        span_slope_bias_free=0.5 * float(np.linalg.norm(v0)),
+        span_slope=0.5 * scaled_norm(v),
+        span_slope_bias_free=0.5 * scaled_norm(v0),
         drift=drift,
         compatible=compatible,
     )
@@ -572,8 +572,8 @@ def large_tau(
         k1=K1c,
         d0=d0,
         d1=d1,
-        plateau=float(np.linalg.norm(d0)),
-        span_slope=0.5 * float(np.linalg.norm(d1)),
+        plateau=scaled_norm(d0),
+        span_slope=0.5 * scaled_norm(d1),
         relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
         drift=drift,
     )
@@ -679,18 +679,8 @@ def crossover_tau(
     lam_max = max(_max_rate(task_a), _max_rate(task_b))
     tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
     tau_large = 2.0 / large.relaxation_rate
-    cs, cl = small.span_slope, large.span_slope
-    d0, d1 = large.d0, large.d1
-    a2 = cs * cs - cl * cl
-    a1 = -float(d0 @ d1)
-    a0 = -float(d0 @ d0)
-    if a2 > 0 and a0 < 0:
-        disc = np.sqrt(a1 * a1 - 4.0 * a2 * a0)
-        # positive root of a2 t^2 + a1 t + a0, in the form without cancellation
-        tau_knee = (-a1 + disc) / (2.0 * a2) if a1 <= 0 else -2.0 * a0 / (a1 + disc)
-    else:
-        tau_knee = np.nan
-    tau_drift = large.plateau / cl if cl > 0 else np.inf
+    tau_knee = knee_period(small.span_slope, large.span_slope, large.d0, large.d1)
+    tau_drift = large.plateau / large.span_slope if large.span_slope > 0 else np.inf
     return Crossover(
         tau_small=tau_small,
         tau_large=float(tau_large),

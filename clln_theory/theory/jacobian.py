@@ -57,7 +57,8 @@ from ..electrical.rule import coupled_learning_force
 from ..errors import ConvergenceError, DeviceError, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .linear import LinearTask
+from ._limits import MIN_SOLUTION_TOL
+from .linear import MAX_RATE, LinearTask
 
 __all__ = [
     "DEFAULT_DELTA_TOL",
@@ -515,8 +516,8 @@ def linearize(
         from .lowrank_jacobian import factor_form
 
         return factor_form(network, task, G_star, gamma, r, eta, method, curvature, solution_tol)
-    gamma = positive(gamma, "gamma", unit="Ω/s")
-    r = positive(r, "r")
+    gamma = number(gamma, "gamma", low=0.0, low_open=True, high=MAX_RATE, unit="Ω/s")
+    r = number(r, "r", low=0.0, low_open=True, high=MAX_RATE)
     solution_tol = positive(solution_tol, "solution_tol", unit="V")
     choice(method, "method", ("auto", "adjoint", "symbolic"))
     choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
@@ -585,7 +586,8 @@ def nearest_solution(
     G_ref : (n_gates,) array_like
         Reference point, V (Euclidean distance in gate space).
     tol : float
-        Volts: stop when every ``|delta_p| <= tol`` and the step is below ``tol * 1e3``.
+        Volts (>= `MIN_SOLUTION_TOL`): stop when every ``|delta_p| <= tol`` and the step is
+        below ``tol * 1e3``.
     max_iter : int
         Iteration budget.
 
@@ -618,11 +620,12 @@ def nearest_solution(
     0.31
     """
     instance(network, "network", Network, error=NetworkError)
-    tasks = [task] if isinstance(task, Task) else list(task)
-    if not tasks:
+    tasks = [task] if isinstance(task, Task) else list(task) if isinstance(task, Sequence) else []
+    if not tasks or not all(isinstance(t, Task) for t in tasks):
         raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
-    tol = positive(tol, "tol", unit="V")
+    tol = number(tol, "tol", low=MIN_SOLUTION_TOL, unit="V")
     max_iter = count(max_iter, "max_iter")
+    network.check_point(G_ref, "G_ref")
     G_ref = np.array(network.check_gates(G_ref, "G_ref"), dtype=float)
     G = G_ref.copy()
     for _ in range(max_iter):
@@ -702,4 +705,7 @@ def joint_solution(
     array([2.4315, 2.3872])
     """
     instance(network, "network", Network, error=NetworkError)
+    instance(task_a, "task_a", Task, error=TaskError)
+    instance(task_b, "task_b", Task, error=TaskError)
+    network.check_point(G_guess, "G_guess")
     return nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)

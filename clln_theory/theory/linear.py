@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import finite_outputs, gate_vector, number, real_array, times, vector
 from ..errors import ArgumentError, ShapeError, TaskError
 from ..model.bias import AffineBias
+from ._limits import bias_vector
 from ._spectral import flow, phi1_times, rank_threshold, thin_eig
 
 __all__ = [
@@ -365,7 +366,7 @@ class LinearTask:
             If ``G`` or ``B`` is not a finite real array.
         """
         G = gate_vector(G, "G", self.n, batch=True)
-        B = vector(B, "B", self.n)
+        B = bias_vector(B, self.n)
         return -(G - self.G_star) @ self.M + B
 
     def stationary_bias(self, G: ArrayLike) -> NDArray:
@@ -507,7 +508,7 @@ class _FactorTask(LinearTask):
 
     def velocity(self, G: ArrayLike, *, B: ArrayLike) -> NDArray:
         G = gate_vector(G, "G", self.n, batch=True)
-        B = vector(B, "B", self.n)
+        B = bias_vector(B, self.n)
         return -((G - self.G_star) @ self._F) @ self._F.T + B
 
     def stationary_bias(self, G: ArrayLike) -> NDArray:
@@ -575,7 +576,7 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
         return evolve_affine(task, G0, t=t, B=B)
     n = check_task(task).n
     G0 = vector(G0, "G0", n)
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     t = times(t, "t", positive=False)
     return flow(task, G0, t, B)
 
@@ -670,7 +671,7 @@ def half_period_map(task: LinearTask, *, B: ArrayLike, h: ArrayLike) -> HalfPeri
            [0.      , 1.      ]]), array([1.264241, 1.      ]))
     """
     n = check_task(task).n
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     h = times(h, "h", positive=True)
     U = task.eigvecs
     e, a, phi = phi1_times(task.eigvals, h)

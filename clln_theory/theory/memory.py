@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import readonly, real_array, times, vector
 from ..errors import ShapeError
+from ._limits import bias_vector
 from ._spectral import flow, rank_threshold
 from .linear import LinearTask, check_task, half_period_map
 from .multitask import check_tasks, schedule
@@ -148,7 +149,7 @@ def forgetting_curve(
         raise ShapeError(
             f"Argument `others` must have {n} gates like `task`, but has {others[0].n}."
         )
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     h, single = schedule(durations, len(others))
     if not single:
         raise ShapeError(f"Argument `durations` must have shape ({len(others)},).")

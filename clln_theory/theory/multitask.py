@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, number, readonly, times, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
+from ._limits import bias_vector, check_samples
 from ._spectral import flow, phi1_times, rank_threshold
 from .linear import LinearTask, check_task
 
@@ -146,6 +147,7 @@ class CyclicOrbit:
         tau = durs.sum(axis=1)
         if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
             m = count(times_or_n, "times_or_n", minimum=2)
+            check_samples(m, tau.size, G_st.shape[-1])  # at most MAX_SAMPLE_VALUES
             t_abs = tau[:, None] * np.linspace(0.0, 1.0, m)[None, :]
         else:
             t = times(times_or_n, "times_or_n", positive=False)
@@ -154,6 +156,7 @@ class CyclicOrbit:
                     f"Argument `times_or_n` must be 1-D, but has shape {t.shape}; pass an int "
                     "for equally spaced samples."
                 )
+            check_samples(t.size, tau.size, G_st.shape[-1])
             t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
         G = np.empty((*t_abs.shape, G_st.shape[-1]))
         index = np.empty(t_abs.shape, dtype=int)
@@ -364,7 +367,7 @@ def cyclic_orbit(
     """
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
     else:

@@ -65,6 +65,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, finite_outputs, number, times
 from ..errors import AccuracyWarning, ShapeError, SingularSystemError
 from ..model.bias import AffineBias
+from ._limits import check_samples
 from ._lowrank import any_low_rank
 from ._orbit_float import SINGULAR_MESSAGE, orbit_float
 from ._orbit_mp import orbit_mpmath
@@ -202,7 +203,8 @@ class Orbit:
         Raises
         ------
         ArgumentError
-            If an ``int`` is below 2, or a time is negative, NaN or inf.
+            If an ``int`` is below 2, or a time is negative, NaN or inf, or the samples would
+            hold more than ``MAX_SAMPLE_VALUES`` (10⁸) gate values.
         ShapeError
             If the array of times is not 1-D.
 
@@ -217,6 +219,7 @@ class Orbit:
         drift = np.atleast_2d(self.drift)
         if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
             m = count(times_or_n, "times_or_n", minimum=2)
+            check_samples(m, tau.size, G0.shape[-1])  # at most MAX_SAMPLE_VALUES
             t_abs = tau[:, None] * np.linspace(0.0, 1.0, m)[None, :]
         else:
             t = times(times_or_n, "times_or_n", positive=False)
@@ -225,6 +228,7 @@ class Orbit:
                     f"Argument `times_or_n` must be 1-D, but has shape {t.shape}; pass an int "
                     "for equally spaced samples."
                 )
+            check_samples(t.size, tau.size, G0.shape[-1])
             t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
         cycles = np.floor(t_abs / tau[:, None])
         phase = t_abs - cycles * tau[:, None]

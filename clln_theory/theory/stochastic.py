@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import readonly, real_array, times, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
+from ._limits import bias_vector
 from ._spectral import phi1_times
 from .linear import LinearTask
 from .multitask import (
@@ -429,7 +430,7 @@ def random_order_moments(
     h = float(times(duration, "duration", positive=True))
     if np.ndim(duration) != 0:
         raise ShapeError("Argument `duration` must be a scalar (s).")
-    B = vector(B, "B", n)
+    B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
     else:
