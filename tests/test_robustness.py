@@ -18,6 +18,7 @@ import math
 import signal
 import sys
 import time
+import types
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,7 @@ from hypothesis.extra import numpy as hnp
 
 import clln_theory as cl
 from clln_theory.errors import CLLNError
+from clln_theory.inference import free_output
 
 # --------------------------------------------------------------------------- fixtures
 NET = cl.star_network()
@@ -355,6 +357,218 @@ ENTRIES: dict[str, tuple[Callable, dict[str, Arg]]] = {
     ),
 }
 
+# --------------------------------------------------------------------------- more entry points
+# Calibration, bias inference, comparisons and the newest public names (issue 11, second pass).
+U1, U2 = np.array([1.0, 0.0]), np.array([0.6, 0.8])
+TA = cl.LinearTask(10.0 * np.outer(U1, U1), G_star=[1.0, 1.0])
+TB = cl.LinearTask(20.0 * np.outer(U2, U2), G_star=[1.0, 1.0])
+CYCLE_G = cl.periodic_orbit(TA, TB, B=[0.3, -0.2], tau=0.5).trajectory(np.arange(61) / 120).G
+CYCLE = types.SimpleNamespace(tau=0.5, G=CYCLE_G[:-1])
+OUT = free_output(NET, "Output")
+LINE = cl.model_solution_line(OUT, ALPHA.points[0])
+TIMES = np.arange(10) * 0.1
+G_DRIFT = np.c_[3.0 + 0.1 * TIMES, 3.0 + 0.2 * TIMES]
+THREE = [cl.LinearTask(10.0 * np.outer(w, w), G_star=[1.0, 1.0]) for w in (U1, U2, [0.0, 1.0])]
+DIAG = [cl.LinearTask(np.diag(d), G_star=[0.0, 0.0]) for d in ([1.0, 0.0], [0.0, 1.0])]
+
+ENTRIES.update(
+    {
+        "SolutionLine": (cl.SolutionLine, {"a": A(-1.0, "number"), "c": A(6.5, "number")}),
+        "model_solution_line": (
+            cl.model_solution_line,
+            {
+                "output": A(OUT, "callable"),
+                "point": A(ALPHA.points[0], "object"),
+                "G1": K((2.0, 3.0, 4.0), "array"),
+                "bracket": K((1.0, 100.0), "limits"),
+                "tol": K(1e-9, "positive"),
+            },
+        ),
+        "calibrate_point": (
+            cl.calibrate_point,
+            {
+                "output": A(OUT, "callable"),
+                "point": A(ALPHA.points[0], "object"),
+                "line": A(LINE, "object"),
+                "fit_input": K("Input", "name"),
+                "centre": K(None, "optional_gates"),
+                "tol": K(1e-9, "positive"),
+            },
+        ),
+        "calibrate_to_line": (
+            cl.calibrate_to_line,
+            {
+                "network": A(NET, "object"),
+                "task": A(ALPHA, "object"),
+                "line": A((LINE.a, LINE.c), "line"),
+                "fit_input": K("Input", "name"),
+                "centre": K((3.0, 3.5), "gates"),
+                "step": K(1.0, "positive"),
+            },
+        ),
+        "calibrate_task": (
+            cl.calibrate_task,
+            {
+                "network": A(NET, "object"),
+                "task": A(ALPHA, "object"),
+                "lines": A([None], "object"),
+                "gamma": K(3.2e6, "positive"),
+                "eta": K(1.0, "positive"),
+                "reference": K((3.0, 3.5), "gates"),
+            },
+        ),
+        "drift_velocity": (
+            cl.drift_velocity,
+            {
+                "times": A(TIMES, "array"),
+                "G": A(G_DRIFT, "matrix"),
+                "window": K(5, "count"),
+                "skip": K(2, "count"),
+            },
+        ),
+        "stationary_projection": (
+            cl.stationary_projection,
+            {"task": A(LA, "object"), "G": A(np.array([3.1, 3.4]), "gates")},
+        ),
+        "combine_projections": (
+            cl.combine_projections,
+            {
+                "directions": A(np.eye(2), "matrix"),
+                "values": A(np.array([1.0, 2.0]), "gates"),
+                "max_condition": K(1e8, "positive"),
+            },
+        ),
+        "cycle_drift_projection": (
+            cl.cycle_drift_projection,
+            {"G": A(G_DRIFT, "matrix"), "tau": K(1.0, "positive"), "window": K((2, 8), "limits")},
+        ),
+        "cycle_stationary_projection": (
+            cl.cycle_stationary_projection,
+            {"task": A(LA, "object"), "G": A(np.array([3.1, 3.4]), "gates")},
+        ),
+        "compare_theory_simulation": (
+            cl.compare_theory_simulation,
+            {
+                "network": A(NET, "object"),
+                "task_a": A(ALPHA, "object"),
+                "task_b": A(BETA, "object"),
+                "tau": K([0.002], "times"),
+                "B": K(np.array([1.0, 1.0]), "gates"),
+                "G_ref": K(G, "gates"),
+                "protocol": K(PROTO, "object"),
+                "gate_limits": K(None, "limits"),
+                "tol": K(1e-12, "positive"),
+                "on_failure": K("record", "choice"),
+            },
+        ),
+        "compare_with_measurement": (
+            cl.compare_with_measurement,
+            {
+                "network": A(NET, "object"),
+                "task_a": A(ALPHA, "object"),
+                "task_b": A(BETA, "object"),
+                "tau": K([0.002], "times"),
+                "D2_measured": K([1e-6], "array"),
+                "B": K(np.array([1.0, 1.0]), "gates"),
+                "protocol": K(PROTO, "object"),
+                "gate_limits": K((1.0, 5.0), "limits"),
+                "G0": K(None, "optional_gates"),
+                "tol": K(1e-10, "positive"),
+            },
+        ),
+        "infer_bias_from_cycle": (
+            cl.infer_bias_from_cycle,
+            {
+                "task_a": A(TA, "object"),
+                "task_b": A(TB, "object"),
+                "samples_G": A(CYCLE_G, "matrix"),
+                "tau": K(0.5, "positive"),
+            },
+        ),
+        "infer_bias_from_cycles": (
+            cl.infer_bias_from_cycles,
+            {
+                "task_a": A(TA, "object"),
+                "task_b": A(TB, "object"),
+                "cycles": A([(0.5, CYCLE_G)], "object"),
+                "method": K("phase", "choice"),
+                "B0": K(None, "optional_gates"),
+                "phase_grid": K(256, "count"),
+                "curve_samples": K(2000, "count"),
+                "max_iter": K(200, "count"),
+            },
+        ),
+        "infer_state_bias": (
+            cl.infer_state_bias,
+            {
+                "task_a": A(TA, "object"),
+                "task_b": A(TB, "object"),
+                "cycles": A([CYCLE], "object"),
+                "phases": K([0.0], "array"),
+                "B_start": K(np.array([0.3, -0.2]), "gates"),
+                "G_ref": K(None, "optional_gates"),
+                "sigma_cycle": K(None, "optional"),
+                "max_nfev": K(400, "count"),
+            },
+        ),
+        "cyclic_orbit": (
+            cl.cyclic_orbit,
+            {
+                "tasks": A(THREE, "object"),
+                "B": K(np.array([0.1, -0.2]), "gates"),
+                "durations": K([0.5, 0.5, 0.5], "times"),
+                "G_ref": K(None, "optional_gates"),
+                "rate_tol": K(None, "optional"),
+            },
+        ),
+        "orbit_covariance": (
+            cl.orbit_covariance,
+            {
+                "tasks": A(DIAG, "object"),
+                "durations": K([1.0, 1.0], "times"),
+                "Q": K(0.01 * np.eye(2), "matrix"),
+            },
+        ),
+        "random_order_moments": (
+            cl.random_order_moments,
+            {
+                "tasks": A([LA, TA], "object"),
+                "probs": K([0.5, 0.5], "array"),
+                "duration": K(1.0, "positive"),
+                "B": K(np.array([0.0, 0.0]), "gates"),
+            },
+        ),
+        "forgetting_curve": (
+            cl.forgetting_curve,
+            {
+                "task": A(DIAG[0], "object"),
+                "others": A([DIAG[1]], "object"),
+                "B": K(np.array([0.0, 0.1]), "gates"),
+                "durations": K([1.0], "times"),
+                "t": K([0.0, 10.0], "times"),
+                "G0": K(None, "optional_gates"),
+            },
+        ),
+        "AffineBias": (
+            cl.AffineBias,
+            {
+                "B0": A(np.array([1.0, 2.0]), "gates"),
+                "J": A(np.array([[-0.5, 0.0], [0.0, 0.0]]), "matrix"),
+                "G_ref": A(np.array([3.0, 3.0]), "gates"),
+            },
+        ),
+        "LinearTask.from_factor": (
+            cl.LinearTask.from_factor,
+            {
+                "F": A(np.array([[3.0], [1.0]]), "matrix"),
+                "G_star": A(G, "gates"),
+                "rate_tol": K(1e-9, "positive"),
+            },
+        ),
+    }
+)
+
+
 # --------------------------------------------------------------------------- bad values
 _OBJ = object()
 BAD: dict[str, list[Any]] = {
@@ -456,6 +670,18 @@ BAD: dict[str, list[Any]] = {
     "callable": [None, "x", 1],
 }
 BAD["positive"] = BAD["number"]
+BAD["optional_gates"] = [v for v in BAD["gates"] if v is not None]
+BAD["line"] = [
+    "x",
+    None,
+    1.0,
+    _OBJ,
+    (1.0,),
+    (1.0, 2.0, 3.0),
+    (math.nan, 1.0),
+    (1j, 1.0),
+    (1e300, 0.0),
+]
 
 # A typed error may name the argument through a related word (the object it belongs to).
 ALIASES = {
