@@ -300,13 +300,15 @@ def instance(
     return value
 
 
-def finite_outputs(*fields: str) -> Any:
+def finite_outputs(*fields: str, args: Sequence[str] = ()) -> Any:
     """Decorator: run a function with float warnings silenced, then `finite_result` its output.
 
     ``fields`` name the result's attributes to check (``""``: the result itself). An overflow
-    inside valid-looking arithmetic becomes a `NumericalRangeError` naming the quantity, not an
-    inf in the output (nor a RuntimeWarning first).
+    inside valid-looking arithmetic becomes a `NumericalRangeError` naming the quantity (and the
+    arguments ``args`` whose magnitude drives it), not an inf in the output (nor a RuntimeWarning
+    first).
     """
+    hint = f"Check the magnitudes of {', '.join(f'`{a}`' for a in args)}." if args else ""
 
     def deco(fn: Any) -> Any:
         @functools.wraps(fn)
@@ -314,7 +316,9 @@ def finite_outputs(*fields: str) -> Any:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 out = fn(*args, **kwargs)
             for f in fields:
-                finite_result(getattr(out, f) if f else out, f"{fn.__name__} {f}".strip())
+                finite_result(
+                    getattr(out, f) if f else out, f"{fn.__name__} {f}".strip(), hint=hint
+                )
             return out
 
         return wrapper

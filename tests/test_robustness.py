@@ -698,6 +698,12 @@ ALIASES = {
     "tasks": ("task",),
     "axis": ("axis",),
     "imposed": ("imposed", "node"),
+    # Points in gate space: out of the device's domain, a DeviceError names the gate value and
+    # the edge (as for `G`); for `line` and `step`, the calibration point they place.
+    "centre": ("`centre`", "gate"),
+    "reference": ("`reference`", "gate"),
+    "line": ("`line`", "gate"),
+    "step": ("`step`", "gate"),
 }
 
 

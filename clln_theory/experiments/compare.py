@@ -24,13 +24,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, readonly
+from .._checks import choice, instance, readonly, real_array, vector
 from .._checks import times as as_times
 from ..electrical import free_state
 from ..errors import (
     ArgumentError,
     ConvergenceError,
     DataFormatError,
+    NetworkError,
     ProtocolError,
     ShapeError,
     SingularSystemError,
@@ -161,7 +162,7 @@ def compare_with_measurement(
         A limit cycle not found (as in `clln_theory.simulator.limit_cycle`).
     """
     tau = as_times(tau, "tau")
-    D2m = np.asarray(D2_measured, dtype=float)
+    D2m = real_array(D2_measured, "D2_measured", finite=False)  # NaN: a DataFormatError below
     if tau.shape != D2m.shape or tau.ndim != 1:
         raise ShapeError(
             f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {tau.shape} "
@@ -360,6 +361,10 @@ def compare_theory_simulation(
     linearization point); a failed τ does not move that start.
     """
     choice(on_failure, "on_failure", ("record", "raise"))
+    instance(network, "network", Network, error=NetworkError)
+    instance(task_a, "task_a", Task, error=TaskError)
+    instance(task_b, "task_b", Task, error=TaskError)
+    B = vector(B, "B", network.n_gates)  # a constant bias (the theory has no B(G))
     protocol = _standard_protocol(protocol)
     if np.unique(network.S).size != 1:
         raise TaskError("compare_theory_simulation needs equal S on every gate (one gamma).")

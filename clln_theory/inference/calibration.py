@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, root
 
-from .._checks import number, positive, readonly, real_array, vector
+from .._checks import instance, number, positive, readonly, real_array, vector
 from ..electrical import CircuitSolver, free_state
 from ..errors import (
     ArgumentError,
@@ -52,6 +52,7 @@ from ..errors import (
 from ..metrics import task_error
 from ..model import DataPoint, Network, Task
 from ..theory import LinearTask, linearize
+from ._arguments import check_callable, check_fit_input, check_problem, line_tol
 
 __all__ = [
     "CALIBRATION_TOL",
@@ -282,7 +283,11 @@ def calibrate_point(
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
-    tol = positive(tol, "tol", unit="V")
+    check_callable(output, point)
+    instance(line, "line", SolutionLine)
+    check_fit_input(fit_input, point.inputs)
+    centre = None if centre is None else vector(centre, "centre", 2)
+    tol = line_tol(tol)
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -350,7 +355,9 @@ def model_solution_line(
         A ``tol`` that is not a finite number > 0, or a ``bracket`` that is not finite with
         ``lo < hi``.
     """
-    tol = positive(tol, "tol", unit="V")
+    check_callable(output, point)
+    G1 = real_array(G1, "G1", shape=(None,))
+    tol = line_tol(tol)
     lo, hi = real_array(bracket, "bracket", shape=(2,))
     if not lo < hi:
         raise ArgumentError(
@@ -475,6 +482,8 @@ def calibrate_to_line(
     >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
     (0.3232, 0.4186)
     """
+    check_problem(network, task)
+    check_fit_input(fit_input, task.input_nodes)
     if network.n_gates != 2 or task.n_points != 1 or task.is_differential:
         raise TaskError(
             "calibrate_to_line needs a two-gate network and a single-point task with a single "
@@ -651,6 +660,10 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
+    check_problem(network, task)
+    if isinstance(lines, str) or not isinstance(lines, Sequence):
+        raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
+    reference = None if reference is None else vector(reference, "reference", 2)
     lines = list(lines)
     if len(lines) != task.n_points:
         raise ShapeError(

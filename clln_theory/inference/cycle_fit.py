@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares, minimize_scalar
 
-from .._checks import choice, count, readonly, vector
+from .._checks import choice, count, positive, readonly, real_array, vector
 from ..errors import ConvergenceError, ShapeError
 from ..theory import LinearTask
 from .cycle_model import (
@@ -71,6 +71,10 @@ DEFAULT_PHASE_GRID = 256
 #: The nearest time is then refined by one Newton step on the local segment, so the error is
 #: quadratic in the spacing: ~(D / 2000)^2 / curvature radius, below 1e-6 V for a 1 V bow-tie.
 DEFAULT_CURVE_SAMPLES = 2000
+
+#: Largest ``phase_grid`` and ``curve_samples``: each grid point costs an orbit evaluation per
+#: cycle and fit iteration, so 1e5 (400 times the defaults) already takes minutes; more is refused.
+MAX_FIT_SAMPLES = 100_000
 
 #: Relative change of the misfit (sum of squares) below which the phase coordinate descent and
 #: the closest-point iterations stop.
@@ -208,8 +212,8 @@ def _prepare(
     """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
     check_linear_tasks(task_a, task_b)
     choice(method, "method", ("phase", "nearest"))
-    count(phase_grid, "phase_grid")
-    count(curve_samples, "curve_samples", minimum=2)
+    count(phase_grid, "phase_grid", maximum=MAX_FIT_SAMPLES)
+    count(curve_samples, "curve_samples", minimum=2, maximum=MAX_FIT_SAMPLES)
     n = task_a.n
     return n, measured_cycles(cycles, n, spacing=spacing)
 
@@ -650,4 +654,9 @@ def infer_bias_from_cycle(
     >>> np.round(infer_bias_from_cycle(a, b, G, tau=0.5).B, 9)
     array([ 0.3, -0.2])
     """
-    return infer_bias_from_cycles(task_a, task_b, [(tau, samples_G)], **kwargs)
+    G = real_array(samples_G, "samples_G")
+    n = task_a.n if isinstance(task_a, LinearTask) else (G.shape[-1] if G.ndim else 0)
+    if G.ndim != 2 or G.shape[0] < 3 or G.shape[1] != n:
+        raise ShapeError(f"Argument `samples_G` must have shape (m >= 3, {n}), but has {G.shape}.")
+    tau = positive(tau, "tau", unit="s")
+    return infer_bias_from_cycles(task_a, task_b, [(tau, G)], **kwargs)

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, positive, readonly, real_array, vector
-from ..errors import ShapeError, SingularSystemError, TaskError
+from .._checks import count, number, positive, readonly, real_array, vector
+from ..errors import NumericalRangeError, ShapeError, SingularSystemError, TaskError
 from ..theory import LinearTask
 
 __all__ = [
@@ -325,10 +325,18 @@ def cycle_drift_projection(G: Any, *, tau: float, window: Any, source: str = "")
     start, stop = _window(window, G.shape[0])
     dt = tau / G.shape[0]
     a = (np.diff(G[start - 1 : stop], axis=0) / dt).mean(axis=0)
-    speed = float(np.linalg.norm(a))
+    speed = _norm(a, "drift velocity of `G` over `tau`")
     if not speed > 0:
         raise TaskError(f"The samples of '{source}' do not move over the window [{start}, {stop}).")
     return Projection(direction=a / speed, value=speed, source=source)
+
+
+def _norm(a: np.ndarray, quantity: str) -> float:
+    """Euclidean norm of ``a`` scaled by its largest entry (no overflow of the squares)."""
+    s = float(np.max(np.abs(a), initial=0.0))
+    if not np.isfinite(s):
+        raise NumericalRangeError(f"The {quantity} is not finite (float64 overflow).")
+    return s * float(np.linalg.norm(a / s)) if s > 0 else 0.0
 
 
 def _window(window: Any, n: int) -> tuple[int, int]:
@@ -338,7 +346,7 @@ def _window(window: Any, n: int) -> tuple[int, int]:
     start, stop = count(w[0], "window[0]"), count(w[1], "window[1]")
     if not start < stop <= n:
         raise ShapeError(
-            f"Argument `window` must satisfy 1 <= start < stop <= {n} (the number of samples), "
+            f"Argument `window` must satisfy 1 <= start < stop <= {n} (the samples of `G`), "
             f"but is [{start}, {stop}]."
         )
     return start, stop
@@ -383,8 +391,9 @@ def cycle_stationary_projection(task: LinearTask, G: Any, *, source: str = "") -
     """
     _require_full_rank(task)
     G = vector(G, "G", task.n, error=TaskError)
-    a = np.asarray(task.M, dtype=float) @ (G - np.asarray(task.G_star, dtype=float))
-    size = float(np.linalg.norm(a))
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = np.asarray(task.M, dtype=float) @ (G - np.asarray(task.G_star, dtype=float))
+    size = _norm(a, "velocity M (G - G*) of argument `G`")
     if not size > 0:
         raise TaskError(f"The sample of '{source}' sits at G*: it shows no bias.")
     return Projection(direction=a / size, value=size, source=source)
@@ -402,7 +411,7 @@ def combine_projections(
     values : (n,) array_like, optional
         The measured projections (V/s); omit when ``directions`` holds Projection objects.
     max_condition : float
-        Largest accepted condition number of the system (default ``DEFAULT_MAX_CONDITION``).
+        Largest accepted condition number of the system, >= 1 (default ``DEFAULT_MAX_CONDITION``).
 
     Returns
     -------
@@ -418,14 +427,20 @@ def combine_projections(
     ArgumentError
         A ``max_condition`` that is not a finite number > 0.
     """
-    max_condition = positive(max_condition, "max_condition")
+    max_condition = number(max_condition, "max_condition", low=1.0)  # cond(D) >= 1 always
     if values is None:
         projections = tuple(directions)
         if not all(isinstance(p, Projection) for p in projections):
             raise ShapeError("Give `values`, or pass a sequence of Projection as `directions`.")
     else:
-        D = np.atleast_2d(np.asarray(directions, dtype=float))
-        vals = np.asarray(values, dtype=float).ravel()
+        D = np.atleast_2d(real_array(directions, "directions"))
+        vals = real_array(values, "values").ravel()
+        if D.ndim != 2:
+            raise ShapeError(f"Argument `directions` must be (n, n), but has shape {D.shape}.")
+        scale = np.max(np.abs(D), axis=1, keepdims=True)
+        if not np.all(scale > 0):
+            raise ShapeError("Argument `directions` has a zero row: no direction to project on.")
+        D = D / scale  # rows of order 1: their norms neither overflow nor underflow
         if D.shape[0] != vals.size:
             raise ShapeError(
                 f"Arguments `directions` and `values` must have n rows and n values, "
@@ -439,8 +454,8 @@ def combine_projections(
     s = np.array([p.value for p in projections])
     if D.ndim != 2 or D.shape[0] != D.shape[1]:
         raise ShapeError(
-            f"The bias of {D.shape[1] if D.ndim == 2 else '?'} gates needs exactly that many "
-            f"independent projections, but {D.shape[0]} were given."
+            f"Argument `directions`: the bias of {D.shape[1] if D.ndim == 2 else '?'} gates needs "
+            f"exactly that many independent projections, but {D.shape[0]} were given."
         )
     cond = float(np.linalg.cond(D))
     if not np.isfinite(cond) or cond > max_condition:

@@ -30,9 +30,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from .._checks import count, number, real_array, vector
-from ..errors import ConvergenceError, ShapeError, StabilityError
-from ..model.bias import AffineBias
+from .._checks import count, finite_outputs, number, real_array, vector
+from ..errors import ConvergenceError, NumericalRangeError, ShapeError, StabilityError
+from ..model.bias import AffineBias, bias_vector
 from ..theory import LinearTask, periodic_orbit
 from .cycle_model import MeasuredCycle, check_linear_tasks, measured_cycles
 from .drift import drift_velocity
@@ -175,6 +175,7 @@ def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases
     return out
 
 
+@finite_outputs("B0_std", "J_std", args=("G_ref", "B_start", "phases"))
 def infer_state_bias(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -206,7 +207,8 @@ def infer_state_bias(
         Expansion point, V. Default: the mean of all cycle samples (so ``B0`` is the bias where
         the data are, and least correlated with ``J``).
     sigma_cycle : float, optional
-        Sample scatter of the cycles, V. Default: estimated (the fit is repeated once with the
+        Sample scatter of the cycles, V, in [1e-15, 1e3] (float64 resolution of ~1 V gates, and
+        far beyond any gate voltage). Default: estimated (the fit is repeated once with the
         rms of the first pass).
     max_nfev : int
         Budget of function evaluations of each least-squares pass.
@@ -228,8 +230,8 @@ def infer_state_bias(
     n = task_a.n
     cyc = measured_cycles(cycles, n)
     c = len(cyc)
-    phases = real_array(phases, "phases", shape=(c,))
-    B_start = vector(B_start, "B_start", n)
+    phases = real_array(phases, "phases", shape=(c,)) % 1.0  # a phase is defined modulo 1
+    B_start = bias_vector(B_start, n, "B_start")
     G_ref = (
         np.concatenate([x.G for x in cyc]).mean(axis=0)
         if G_ref is None
@@ -250,26 +252,41 @@ def infer_state_bias(
         bias, ph = unpack(p)
         try:
             model = _model(task_a, task_b, cyc, bias, ph)
-        except StabilityError:  # outside the region where the cycle exists: steer back
+        except (StabilityError, np.linalg.LinAlgError):  # no cycle there (or overflow): steer back
             return np.full(n_cycle + len(drifts), 1e3)
         r = (np.concatenate([m.ravel() for m in model]) - meas) / sig
         rd = [(d.direction @ bias(d.G) - d.value) / d.std for d in drifts]
         return np.concatenate([r, rd])
 
     p0 = np.concatenate([B_start, np.zeros(n * n), phases])
-    sig = 1.0 if sigma_cycle is None else number(sigma_cycle, "sigma_cycle", low=0.0, low_open=True)
+    sig = 1.0 if sigma_cycle is None else number(sigma_cycle, "sigma_cycle", low=1e-15, high=1e3)
     passes = 2 if sigma_cycle is None else 1
+    _finite_start(residuals, p0, sig)
     for _ in range(passes):
         res = least_squares(residuals, p0, args=(sig,), x_scale="jac", max_nfev=max_nfev)
         if not res.success:
             raise ConvergenceError(
                 f"The state-dependent bias fit did not converge in {max_nfev} evaluations "
-                f"({res.message}); raise `max_nfev` or start closer (`B_start`, `phases`)."
+                f"({res.message}); raise `max_nfev` or start closer (`B_start`, `phases`, `G_ref`)."
             )
         p0 = res.x
         cyc_res = res.fun[:n_cycle] * sig
         sig = float(np.sqrt(np.mean(cyc_res**2)))
     return _result(res, unpack, cyc, sig, n, drifts)
+
+
+def _finite_start(residuals, p0: NDArray, sig: float) -> None:
+    """Refuse a start whose residuals are not finite (overflow), naming the arguments."""
+    try:
+        with np.errstate(all="ignore"):
+            ok = bool(np.all(np.isfinite(residuals(p0, sig))))
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        ok = False
+    if not ok:
+        raise NumericalRangeError(
+            "The fit's residuals at the start are not finite (float64 overflow); check the "
+            "magnitudes of `B_start`, `G_ref` and `sigma_cycle`."
+        )
 
 
 def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:

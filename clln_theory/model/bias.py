@@ -16,9 +16,29 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import real_array, vector
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 
 __all__ = ["AffineBias"]
+
+#: Largest |B| entry, V/s (a documented limit, not in ``__all__``). The paper's biases are
+#: ~1 V/s; beyond 1e150 the orbit's products (B·τ, M⁺B, their squares in the span) leave
+#: float64's range for ordinary M and τ.
+MAX_BIAS = 1e150
+
+
+def bias_vector(B: object, n: int, name: str = "B") -> NDArray:
+    """A constant bias: a finite real ``(n,)`` vector with entries of magnitude <= `MAX_BIAS`.
+
+    Raises ArgumentError (ShapeError for a wrong shape) naming ``name``.
+    """
+    b = vector(B, name, n)
+    big = float(np.max(np.abs(b))) if b.size else 0.0
+    if big > MAX_BIAS:
+        raise ArgumentError(
+            f"Argument `{name}` must have entries of magnitude <= {MAX_BIAS:g} V/s, but has "
+            f"max|{name}| = {big:.3g}; rescale (the orbit arithmetic would overflow)."
+        )
+    return b
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +83,11 @@ class AffineBias:
         if B0.ndim != 1 or B0.size == 0:
             raise ShapeError(f"Argument `B0` must have shape (n,), but has shape {B0.shape}.")
         n = B0.size
-        J = real_array(self.J, "J", shape=(n, n), error=ShapeError)
+        J = real_array(self.J, "J", error=ShapeError)
+        if J.shape != (n, n):
+            raise ShapeError(
+                f"Argument `J` must have shape ({n}, {n}) like `B0`, but has {J.shape}."
+            )
         G_ref = vector(self.G_ref, "G_ref", n, error=ShapeError)
         for name, arr in (("B0", B0), ("J", J), ("G_ref", G_ref)):
             arr = np.array(arr, dtype=float)

@@ -1,4 +1,4 @@
-"""Documented limits of the linear theory: bias magnitude, number of periods, trajectory size.
+"""Documented limits of the linear theory: bias (from model.bias), periods, trajectory size.
 
 Beyond these the float64 arithmetic would overflow, or a call would allocate more memory than a
 workstation has; each is refused with an `ArgumentError` naming the argument before anything
@@ -7,11 +7,8 @@ large is allocated. Public names for the theory's modules; not part of the packa
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import NDArray
-
-from .._checks import vector
 from ..errors import ArgumentError
+from ..model.bias import MAX_BIAS, bias_vector
 
 __all__ = [
     "MAX_BIAS",
@@ -23,9 +20,6 @@ __all__ = [
     "check_samples",
 ]
 
-#: Largest |B| entry, V/s. The paper's biases are ~1 V/s; beyond 1e150 the orbit's products
-#: (B·τ, M⁺B, their squares in the span) leave float64's range for ordinary M and τ.
-MAX_BIAS = 1e150
 
 #: Largest number of periods τ in one call (a τ sweep): each period holds a few ``(n,)``
 #: results and the solver works through them in chunks; 10⁶ periods of a two-gate pair take
@@ -40,21 +34,6 @@ MAX_SAMPLE_VALUES = 100_000_000
 #: Smallest ``tol`` of ``nearest_solution``, V: the outputs of a ~1 V network are resolved to
 #: ~1e-16 V in float64, so a smaller tolerance can never be met (a ConvergenceError every time).
 MIN_SOLUTION_TOL = 1e-15
-
-
-def bias_vector(B: object, n: int, name: str = "B") -> NDArray:
-    """A constant bias: a finite real ``(n,)`` vector with entries of magnitude <= `MAX_BIAS`.
-
-    Raises ArgumentError (ShapeError for a wrong shape) naming ``name``.
-    """
-    b = vector(B, name, n)
-    big = float(np.max(np.abs(b))) if b.size else 0.0
-    if big > MAX_BIAS:
-        raise ArgumentError(
-            f"Argument `{name}` must have entries of magnitude <= {MAX_BIAS:g} V/s, but has "
-            f"max|{name}| = {big:.3g}; rescale (the orbit arithmetic would overflow)."
-        )
-    return b
 
 
 def check_periods(n_periods: int, name: str = "tau") -> None:

@@ -175,7 +175,7 @@ class SmallTauAsymptotics:
         return _out(G, scalar)
 
 
-@finite_outputs("centre", "velocity", "span_slope")
+@finite_outputs("centre", "velocity", "span_slope", args=("B",))
 def small_tau(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -467,7 +467,7 @@ def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArr
     return g[:, 0], g[:, 1]
 
 
-@finite_outputs("g0", "g1", "k0", "k1", "d0", "d1", "plateau", "span_slope")
+@finite_outputs("g0", "g1", "k0", "k1", "d0", "d1", "plateau", "span_slope", args=("B",))
 def large_tau(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -615,7 +615,7 @@ class Crossover:
     large: LargeTauAsymptotics
 
 
-@finite_outputs("tau_small", "tau_large")
+@finite_outputs("tau_small", "tau_large", args=("B",))
 def crossover_tau(
     task_a: LinearTask,
     task_b: LinearTask,

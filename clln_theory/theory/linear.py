@@ -417,7 +417,15 @@ class _FactorTask(LinearTask):
             raise ShapeError(f"Argument `F` must have shape (n, r) with n >= 1, but has {F.shape}.")
         _require_finite(F, "F")
         n = F.shape[0]
-        G_star = real_array(G_star, "G_star", shape=(n,), finite=False)
+        if float(np.max(np.abs(F), initial=0.0)) > np.sqrt(MAX_RATE):  # M = F F^T <= MAX_RATE
+            raise ArgumentError(
+                f"Argument `F` must have entries of magnitude <= {MAX_RATE**0.5:g}."
+            )
+        G_star = real_array(G_star, "G_star", finite=False)
+        if G_star.shape != (n,):
+            raise ShapeError(
+                f"Argument `G_star` must have shape ({n},) (rows of `F`), not {G_star.shape}."
+            )
         _require_finite(G_star, "G_star")
         U, lam = thin_eig(F)
         thr = rank_threshold(rate_tol, n, lam[-1] if lam.size else 0.0)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly, real_array, times, vector
+from .._checks import finite_outputs, readonly, real_array, times, vector
 from ..errors import ShapeError
 from ._limits import bias_vector
 from ._spectral import flow, rank_threshold
@@ -81,6 +81,7 @@ class ForgettingCurve:
         return float(np.sqrt(error_level) / self.erasure_rate)
 
 
+@finite_outputs("G", "error", args=("G0", "B"))
 def forgetting_curve(
     task: LinearTask,
     others: Sequence[LinearTask],

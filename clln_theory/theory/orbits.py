@@ -254,7 +254,7 @@ class Orbit:
 # --------------------------------------------------------------------------------------------
 
 
-@finite_outputs("G0", "G_half", "span")
+@finite_outputs("G0", "G_half", "span", args=("B", "tau"))
 def periodic_orbit(
     task_a: LinearTask,
     task_b: LinearTask,

@@ -67,10 +67,19 @@ NOISE_TOL = 1e-10
 #: a few ulps.
 PROBS_TOL = 1e-12
 
+#: Largest |Q| entry, V²/s: the covariance sums products of Q with the (up to 1e150 1/s) rates
+#: and the period; beyond 1e150 they leave float64's range.
+MAX_NOISE = 1e150
+
 
 def _noise_matrix(Q: ArrayLike, n: int) -> NDArray:
     Q = real_array(Q, "Q", shape=(n, n))
     scale = float(np.max(np.abs(Q))) if Q.size else 0.0
+    if scale > MAX_NOISE:
+        raise ArgumentError(
+            f"Argument `Q` must have entries of magnitude <= {MAX_NOISE:g} V²/s, but has "
+            f"max|Q| = {scale:.3g}; rescale (the covariance arithmetic would overflow)."
+        )
     if float(np.max(np.abs(Q - Q.T))) > NOISE_TOL * scale:
         raise ArgumentError("Argument `Q` must be symmetric (a covariance rate, V²/s), but is not.")
     Q = 0.5 * (Q + Q.T)
@@ -427,9 +436,10 @@ def random_order_moments(
         raise ArgumentError(
             f"Argument `probs` must be >= 0 and sum to 1, but is {p.tolist()} (sum {p.sum():.6g})."
         )
-    h = float(times(duration, "duration", positive=True))
-    if np.ndim(duration) != 0:
+    h = times(duration, "duration", positive=True)
+    if h.ndim != 0:
         raise ShapeError("Argument `duration` must be a scalar (s).")
+    h = float(h)
     B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
