@@ -868,3 +868,79 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     print(table())
     print(f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- documented limits
+#: Largest memory a refused call may allocate, bytes: refusing must happen before the work's
+#: arrays exist (the refused requests below would need gigabytes to terabytes).
+REFUSAL_PEAK = 32 * 2**20
+
+
+def _refused(fn: Callable[[], Any], error: type[Exception], name: str) -> None:
+    """``fn()`` raises ``error`` naming ``name``, quickly and with little memory."""
+    import tracemalloc
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(error, match=f"`{name}`"):
+            fn()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak < REFUSAL_PEAK, f"{peak / 2**20:.0f} MB allocated before refusing `{name}`"
+    assert time.perf_counter() - t0 < CALL_LIMIT
+
+
+def test_documented_limits_refuse_before_allocating():
+    from clln_theory.electrical.symbolic import HARD_MAX_GATES, HARD_MAX_INTERIOR
+    from clln_theory.errors import ArgumentError, NetworkError
+    from clln_theory.inference.cycle_fit import MAX_FIT_SAMPLES
+    from clln_theory.model.network import MAX_LATTICE_SIDE
+    from clln_theory.simulator.protocol import MAX_RECORD_VALUES, MAX_STEPS
+    from clln_theory.theory._limits import MAX_PERIODS, MAX_SAMPLE_VALUES
+
+    B = np.array([1.0, 1.0])
+    many_taus = np.full(MAX_PERIODS + 1, 0.1)  # the caller's array, 8 MB
+    _refused(lambda: cl.periodic_orbit(LA, LB, B=B, tau=many_taus), ArgumentError, "tau")
+    orbit = cl.periodic_orbit(LA, LB, B=B, tau=[0.1, 0.2])
+    m = MAX_SAMPLE_VALUES // 4 + 1  # 2 periods x 2 gates x m samples > MAX_SAMPLE_VALUES
+    _refused(lambda: orbit.trajectory(m), ArgumentError, "times_or_n")
+    _refused(
+        lambda: cl.symbolic_model(NET, ALPHA, max_interior=HARD_MAX_INTERIOR + 1),
+        ArgumentError,
+        "max_interior",
+    )
+    _refused(
+        lambda: cl.symbolic_model(NET, ALPHA, max_gates=HARD_MAX_GATES + 1),
+        ArgumentError,
+        "max_gates",
+    )
+    _refused(lambda: cl.periodic_lattice(MAX_LATTICE_SIDE + 1), NetworkError, "L")
+    run = dict(B=B, protocol=PROTO)
+    half = 10  # tau = 0.002 s: 10 steps of 100 us per half period
+    _refused(
+        lambda: cl.simulate(NET, [ALPHA, BETA], G, tau=0.002, n_periods=MAX_STEPS // half, **run),
+        ArgumentError,
+        "n_periods",
+    )
+    n_rec = MAX_RECORD_VALUES // (2 * half)  # every step recorded: 2 gates x 2 half x 10 > max
+    _refused(
+        lambda: cl.simulate(
+            NET, [ALPHA, BETA], G, tau=0.002, n_periods=n_rec, record="step", **run
+        ),
+        ArgumentError,
+        "record",
+    )
+    _refused(
+        lambda: cl.simulate(
+            NET, [ALPHA, BETA], G, tau=2.0 * 1e-4 * (MAX_STEPS + 1), n_periods=1, **run
+        ),
+        ArgumentError,
+        "tau",
+    )
+    _refused(
+        lambda: cl.infer_bias_from_cycles(TA, TB, [(0.5, CYCLE_G)], phase_grid=MAX_FIT_SAMPLES + 1),
+        ArgumentError,
+        "phase_grid",
+    )

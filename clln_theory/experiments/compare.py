@@ -298,6 +298,15 @@ def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> 
     return orbit
 
 
+def _problem(network: Any, task_a: Any, task_b: Any, B: Any, on_failure: Any) -> np.ndarray:
+    """Check the arguments of a comparison; return its constant bias ``B`` (V/s)."""
+    choice(on_failure, "on_failure", ("record", "raise"))
+    instance(network, "network", Network, error=NetworkError)
+    instance(task_a, "task_a", Task, error=TaskError)
+    instance(task_b, "task_b", Task, error=TaskError)
+    return vector(B, "B", network.n_gates)  # a constant bias (the theory has no B(G))
+
+
 def compare_theory_simulation(
     network: Network,
     task_a: Task,
@@ -360,11 +369,7 @@ def compare_theory_simulation(
     Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
     linearization point); a failed τ does not move that start.
     """
-    choice(on_failure, "on_failure", ("record", "raise"))
-    instance(network, "network", Network, error=NetworkError)
-    instance(task_a, "task_a", Task, error=TaskError)
-    instance(task_b, "task_b", Task, error=TaskError)
-    B = vector(B, "B", network.n_gates)  # a constant bias (the theory has no B(G))
+    B = _problem(network, task_a, task_b, B, on_failure)
     protocol = _standard_protocol(protocol)
     if np.unique(network.S).size != 1:
         raise TaskError("compare_theory_simulation needs equal S on every gate (one gamma).")

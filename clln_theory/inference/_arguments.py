@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._checks import choice, instance, number
+from .._checks import instance, number, quote
 from ..errors import ArgumentError, NetworkError, TaskError
 from ..model import DataPoint, Network, Task
 
@@ -31,7 +31,12 @@ def check_callable(output: Any, point: Any) -> None:
 
 def check_fit_input(fit_input: Any, inputs: Iterable[str]) -> str:
     """``fit_input``, one of the input nodes ``inputs`` (TaskError naming it otherwise)."""
-    return choice(fit_input, "fit_input", tuple(sorted(inputs)), error=TaskError)
+    names = sorted(inputs)
+    if not isinstance(fit_input, str) or fit_input not in names:
+        raise TaskError(
+            f"Argument `fit_input` = {quote(fit_input)} is not an input; the inputs are {names}."
+        )
+    return fit_input
 
 
 def check_problem(network: Any, task: Any) -> None:

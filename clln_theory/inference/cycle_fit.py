@@ -654,9 +654,11 @@ def infer_bias_from_cycle(
     >>> np.round(infer_bias_from_cycle(a, b, G, tau=0.5).B, 9)
     array([ 0.3, -0.2])
     """
-    G = real_array(samples_G, "samples_G")
+    G = real_array(samples_G, "samples_G", finite=False)  # NaN: a TaskError of the cycle check
     n = task_a.n if isinstance(task_a, LinearTask) else (G.shape[-1] if G.ndim else 0)
     if G.ndim != 2 or G.shape[0] < 3 or G.shape[1] != n:
-        raise ShapeError(f"Argument `samples_G` must have shape (m >= 3, {n}), but has {G.shape}.")
+        raise ShapeError(
+            f"Argument `samples_G` must have shape (m, {n}), m >= 3, but has {G.shape}."
+        )
     tau = positive(tau, "tau", unit="s")
     return infer_bias_from_cycles(task_a, task_b, [(tau, G)], **kwargs)
