@@ -86,6 +86,8 @@ _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
 _export("inference.drift", "cycle_drift_projection", "cycle_stationary_projection")
 _export("data", "packaged_data_dir")
+_export("experiments.compare", "simulate_periods", "SimulatedPeriods")
+_export("experiments.specs", "SimulateSpec")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
