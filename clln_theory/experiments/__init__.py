@@ -9,9 +9,11 @@ from .compare import (
     AT_LIMIT_TOL,
     CycleFailure,
     MeasuredComparison,
+    SimulatedPeriods,
     TheoryComparison,
     compare_theory_simulation,
     compare_with_measurement,
+    simulate_periods,
 )
 from .config import list_presets, load_config, parse_config
 from .fig5 import (
@@ -73,11 +75,15 @@ from .reproduction import (
     reproduce,
 )
 from .specs import (
+    DEFAULT_SIM_MAX_PERIODS,
+    DEFAULT_SIM_TOL,
+    SIMULATOR_DEVICES,
     BiasMeasurement,
     BiasSpec,
     DataSpec,
     ExperimentConfig,
     RateSpec,
+    SimulateSpec,
     SweepSpec,
     TaskSpec,
 )
@@ -87,6 +93,8 @@ __all__ = [
     "CLAMPINGS",
     "DEFAULT_CYCLE_SAMPLES",
     "DEFAULT_GRID_POINTS",
+    "DEFAULT_SIM_MAX_PERIODS",
+    "DEFAULT_SIM_TOL",
     "EXPERIMENTS",
     "FIG2_C0",
     "FIG2_R",
@@ -111,6 +119,7 @@ __all__ = [
     "N_RING",
     "PAPER_EXPERIMENTS",
     "R_FIXED",
+    "SIMULATOR_DEVICES",
     "V_0",
     "V_MINUS",
     "V_PLUS",
@@ -127,6 +136,8 @@ __all__ = [
     "RateSpec",
     "Reproduction",
     "S",
+    "SimulateSpec",
+    "SimulatedPeriods",
     "SweepSpec",
     "TaskSpec",
     "TheoryComparison",
@@ -148,5 +159,6 @@ __all__ = [
     "reproduce",
     "ring_inputs",
     "run_fig5_case",
+    "simulate_periods",
     "split_labels",
 ]
