@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .._checks import positive
 from ..errors import ConvergenceError
 from .protocol import eval_bias
 
@@ -140,6 +141,8 @@ def run_continuum(
     ConvergenceError
         `solve_ivp` failed.
     """
+    rtol = positive(rtol, "rtol")
+    atol = positive(atol, "atol", unit="V")
     tau = run.tau
     G = G0.copy()
     times, samples, active = [0.0], [G.copy()], [0]

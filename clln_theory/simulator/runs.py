@@ -512,9 +512,7 @@ def simulate(
     if mode == "discrete":
         _, times, samples, active = run.run(G0, n_halves, stride)
         return run.trajectory(times, samples, active, "discrete")
-    rtol = positive(rtol, "rtol")
-    atol = positive(atol, "atol", unit="V")
-    times, samples, active = run_continuum(
+    times, samples, active = run_continuum(  # validates rtol, atol and method
         run, G0, n_halves, stride, rtol=rtol, atol=atol, method=method
     )
     return run.trajectory(times, samples, active, "continuum")

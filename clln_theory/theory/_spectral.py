@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .linear import LinearTask
 
-__all__ = ["EPS", "flow", "phi1_times", "rank_threshold", "thin_eig"]
+__all__ = ["EPS", "flow", "max_rate", "min_rate", "phi1_times", "rank_threshold", "thin_eig"]
 
 #: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
 EPS = np.finfo(float).eps
@@ -85,3 +85,18 @@ def thin_eig(F: NDArray) -> tuple[NDArray, NDArray]:
         U, s, _ = np.linalg.svd(F, full_matrices=False)
     order = np.argsort(s)
     return np.ascontiguousarray(U[:, order]), s[order] ** 2
+
+
+def max_rate(task: LinearTask) -> float:
+    """The largest rate (eigenvalue of M) of a task, 1/s; 0 for M = 0 (factor form: never M)."""
+    lam = task.factor_eigvals if task.low_rank else task.eigvals
+    return float(lam[-1]) if lam.size else 0.0
+
+
+def min_rate(task: LinearTask) -> float:
+    """The smallest nonzero rate of a task, 1/s; inf when M = 0."""
+    if task.low_rank:
+        lam = task.range_eigvals
+        return float(lam[0]) if lam.size else np.inf
+    pos = task.eigvals[task.eigvals > task.rank_threshold]
+    return float(pos[0]) if pos.size else np.inf
