@@ -199,8 +199,9 @@ def test_calibrate_to_line_fits_every_point_of_a_two_point_task_to_its_own_line(
 def test_reproduce_simulate_matches_compare_with_measurement():
     """``reproduce --simulate`` with the paper's bias equals the hand-written pipeline of
     examples/simulate_small_network.py (calibrate_to_line + compare_with_measurement)."""
-    import tomllib
     from importlib import resources
+
+    import tomllib
 
     from clln_theory.experiments import parse_config, reproduce
 
@@ -213,8 +214,9 @@ def test_reproduce_simulate_matches_compare_with_measurement():
     net = star_network(device=ThreeRegimeMOSFET())
     ta = calibrate_to_line(net, ALPHA, e.lines["alpha"][0], centre=e.reference)
     tb = calibrate_to_line(net, BETA, e.lines["beta"][0], centre=e.reference)
+    prot = TrainingProtocol(A0=A0_FIG2)
     ref = compare_with_measurement(net, ta, tb, tau=taus, D2_measured=rep.D2_measured, B=e.bias,
-                                   protocol=TrainingProtocol(A0=A0_FIG2), G0=e.reference)  # fmt: skip
+                                   protocol=prot, G0=e.reference)  # fmt: skip
     # same tasks, protocol and start: equal to the shooting tolerance (1e-10 V on G)
     np.testing.assert_allclose(rep.sim.D2_sim, ref.D2_sim, rtol=1e-6)
     np.testing.assert_allclose(rep.sim.Ebar_sim, ref.Ebar_sim, rtol=1e-6)
