@@ -84,6 +84,7 @@ _export("experiments.specs", "ExperimentConfig")
 _export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
+_export("model.tasks", "Differential")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -23,6 +23,7 @@ from .network import (
 )
 from .tasks import (
     DataPoint,
+    Differential,
     Task,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "SUBTHRESHOLD_TRANSITION",
     "DataPoint",
     "Device",
+    "Differential",
     "Edge",
     "LinearDevice",
     "Network",

@@ -62,7 +62,7 @@ class SimulatedTrajectory:
         ending at ``t``).
     G : (n_samples, n_gates) ndarray
         Gate voltages, V.
-    outputs : tuple of (n_samples, n_points_k) ndarrays
+    outputs : tuple of (n_samples, n_points_k) or (n_samples, n_points_k, n_outputs_k) ndarrays
         Free output of every point of task k at every sample, V.
     errors : (n_samples, n_tasks) ndarray
         Task errors (A1)/(A2) at every sample, V².
@@ -176,6 +176,8 @@ class Runner:
         self.limits = check_limits(gate_limits, self.n)
         self.B, self.Bfun = bias_function(B, self.n)
         self.linear_device = isinstance(network.device, LinearDevice)
+        for t in tasks:  # refuses overclamping a multi-output task before any step
+            protocol.point_rule(t)
         if self.engine == "fast":
             self.kernels = [
                 FastTask(network, t, tol_step, rtol_current, atol_current) for t in tasks
@@ -371,7 +373,8 @@ class Runner:
         G = np.array([np.asarray(s, dtype=float) for s in samples])
         outs = []
         for k in range(len(self.tasks)):
-            outs.append(np.array([self.outputs(g, k) for g in G]).reshape(len(G), -1))
+            shape = (len(G), *self.tasks[k].labels.shape)
+            outs.append(np.array([self.outputs(g, k) for g in G]).reshape(shape))
         errs = np.stack([task_errors(o, t) for o, t in zip(outs, self.tasks)], axis=-1)
         t_h = self.protocol.t_h
         return SimulatedTrajectory(
