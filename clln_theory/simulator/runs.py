@@ -34,6 +34,7 @@ from ..model.network import Network
 from ..model.tasks import Task
 from .continuum import run_continuum
 from .kernels import FastTask, GeneralTask, fast_applies, half_fast, half_general
+from .sparse import SparseLinearTask
 from .protocol import (
     TrainingProtocol,
     bias_function,
@@ -48,7 +49,7 @@ from .protocol import (
 
 __all__ = ["Runner", "SimulatedTrajectory", "simulate"]
 
-ENGINES = ("auto", "fast", "general")
+ENGINES = ("auto", "fast", "general", "sparse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class SimulatedTrajectory:
         Step, s.
     mode : {"discrete", "continuum"}
         Discrete steps (7) or the ODE (5).
-    engine : {"fast", "general"}
+    engine : {"fast", "general", "sparse"}
         The engine that solved the circuit.
     n_steps : int
         Learning steps taken (0 in continuum mode).
@@ -129,7 +130,7 @@ class Runner:
         Clamping and rates (None: the default `TrainingProtocol`).
     gate_limits : (G_min, G_max) or None
         Gate box, V.
-    engine : {"auto", "fast", "general"}
+    engine : {"auto", "fast", "general", "sparse"}
         Step engine.
     tol_step, rtol_current, atol_current : float
         Tolerances of the fast engine's scalar Newton (V, relative, A).
@@ -139,7 +140,8 @@ class Runner:
     ArgumentError
         A bad protocol, engine or gate box.
     ProtocolError
-        τ/2 not a whole number of steps, or ``engine="fast"`` where it does not apply.
+        τ/2 not a whole number of steps, or ``engine="fast"`` (``"sparse"``) where it does
+        not apply.
     TaskError, NetworkError, ShapeError
         Malformed tasks or bias.
     """
@@ -168,7 +170,14 @@ class Runner:
                 "every task, and a LinearDevice, OhmicMOSFET or ThreeRegimeMOSFET; use "
                 "engine='general'."
             )
-        self.engine = "fast" if (engine == "fast" or (engine == "auto" and fast_ok)) else "general"
+        linear = isinstance(network.device, LinearDevice)
+        if engine == "sparse" and not linear:
+            raise ProtocolError(
+                "The 'sparse' engine needs a LinearDevice network; use engine='general'."
+            )
+        if engine == "auto":
+            engine = "fast" if fast_ok else "sparse" if linear else "general"
+        self.engine = engine
         self.network, self.tasks, self.protocol = network, tasks, protocol
         self.n = network.n_gates
         self.tau = positive(tau, "tau", unit="s")
@@ -182,6 +191,8 @@ class Runner:
             self.kernels = [
                 FastTask(network, t, tol_step, rtol_current, atol_current) for t in tasks
             ]
+        elif self.engine == "sparse":
+            self.kernels = [SparseLinearTask(network, t) for t in tasks]
         else:
             self.kernels = [GeneralTask(network, t) for t in tasks]
 
@@ -407,7 +418,7 @@ def simulate(
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     record: Literal["half", "step"] | int = "half",
     mode: Literal["discrete", "continuum"] = "discrete",
-    engine: Literal["auto", "fast", "general"] = "auto",
+    engine: Literal["auto", "fast", "general", "sparse"] = "auto",
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "RK45",
@@ -442,9 +453,11 @@ def simulate(
         at least once per half period). The final state is always the last sample.
     mode : {"discrete", "continuum"}
         Discrete steps (7), or the ODE (5) integrated by `solve_ivp` over each half period.
-    engine : {"auto", "fast", "general"}
-        Step engine (`clln_theory.simulator.kernels`): ``"auto"`` picks ``"fast"`` where it
-        applies.
+    engine : {"auto", "fast", "general", "sparse"}
+        Step engine (`clln_theory.simulator.kernels`, `clln_theory.simulator.sparse`):
+        ``"auto"`` picks ``"fast"`` where it applies, else ``"sparse"`` for a `LinearDevice`
+        network (one reused factorization, preconditioned CG; large linear networks), else
+        ``"general"`` (Newton).
     rtol : float
         Relative tolerance of `solve_ivp` (continuum mode).
     atol : float
