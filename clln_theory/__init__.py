@@ -85,6 +85,7 @@ _export("experiments.config", "load_config", "parse_config", "list_presets")
 _export("experiments.reproduction", "Reproduction", "reproduce")
 _export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
 _export("model.tasks", "Differential")
+_export("simulator.batch", "simulate_batch", "BatchResult")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -33,6 +33,7 @@ from .fig5_runs import (
     FIG5_DEFAULTS,
     Fig5Result,
     overclamping_experiment,
+    run_fig5_batch,
     run_fig5_case,
 )
 from .paper import (
@@ -147,6 +148,7 @@ __all__ = [
     "parse_config",
     "reproduce",
     "ring_inputs",
+    "run_fig5_batch",
     "run_fig5_case",
     "split_labels",
 ]

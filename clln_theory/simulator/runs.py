@@ -34,7 +34,6 @@ from ..model.network import Network
 from ..model.tasks import Task
 from .continuum import run_continuum
 from .kernels import FastTask, GeneralTask, fast_applies, half_fast, half_general
-from .sparse import SparseLinearTask
 from .protocol import (
     TrainingProtocol,
     bias_function,
@@ -46,6 +45,7 @@ from .protocol import (
     record_stride,
     steps_per_half,
 )
+from .sparse import SparseLinearTask
 
 __all__ = ["Runner", "SimulatedTrajectory", "simulate"]
 
