@@ -37,7 +37,7 @@ class Differential(NamedTuple):
     is shared symmetrically: ``V[plus]`` moves by ``+Δ/2`` and ``V[minus]`` by ``-Δ/2``
     (`clln_theory.electrical.clamping.output_split`).
 
-    Parameters
+    Attributes
     ----------
     plus : str
         Node whose voltage counts positively.
