@@ -64,7 +64,7 @@ array([[0.3265, 0.2265],
        [0.2265, 0.3265]])
 >>> alpha, beta = fig5_tasks(0.2, split=0)
 >>> alpha.n_points, beta.n_points, alpha.output, float(alpha.labels[0]), float(beta.labels[0])
-(4, 4, ('1,1', '1,3'), 0.018, -0.018)
+(4, 4, Differential(plus='1,1', minus='1,3'), 0.018, -0.018)
 """
 
 from __future__ import annotations
