@@ -111,8 +111,9 @@ def _hessian_fd(f, G, idx, h=1e-4):
     return H
 
 
+@pytest.mark.parametrize("engine", ["general", "sparse"])
 @pytest.mark.parametrize("kind", sorted(TARGETS))
-def test_training_reaches_both_labels(net, G_star, kind):
+def test_training_reaches_both_labels(net, G_star, kind, engine):
     task = _solved(net, G_star, TARGETS[kind], n_points=1)
     G0 = G_star + np.random.default_rng(2).uniform(-0.3, 0.3, net.n_gates)
     prot = TrainingProtocol(A0=2.0e4)
@@ -125,7 +126,7 @@ def test_training_reaches_both_labels(net, G_star, kind):
         B=np.zeros(net.n_gates),
         protocol=prot,
         gate_limits=None,
-        engine="general",
+        engine=engine,
     )
     d0 = np.abs(task.labels - free_state(net, G0, task).O)
     d1 = np.abs(task.labels - free_state(net, tr.G[-1], task).O)
