@@ -96,8 +96,9 @@ def main() -> None:
     if args.full:
         with ThreadPoolExecutor(max_workers=1) as ex:
             t_full, res = cpu(
-                lambda: overclamping_experiment(seeds=(0, 1, 2), n_steps=args.steps,
-                                                executor=ex, progress=False)  # fmt: skip
+                lambda: overclamping_experiment(
+                    seeds=(0, 1, 2), n_steps=args.steps, executor=ex, progress=False
+                )
             )
         print(f"full new study: {t_full / 60:.2f} CPU-min (ratio to the extrapolated old "
               f"{old_full / t_full:.1f}x)")  # fmt: skip
