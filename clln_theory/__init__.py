@@ -103,6 +103,8 @@ _export("inference.state_bias", "infer_state_bias", "StateBiasFit", "DriftMeasur
 _export("inference.state_bias", "drift_measurement")
 _export("experiments.compare", "simulate_periods", "SimulatedPeriods")
 _export("experiments.specs", "SimulateSpec")
+_export("model.tasks", "Differential")
+_export("simulator.batch", "simulate_batch", "BatchResult")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

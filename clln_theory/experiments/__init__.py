@@ -35,6 +35,7 @@ from .fig5_runs import (
     FIG5_DEFAULTS,
     Fig5Result,
     overclamping_experiment,
+    run_fig5_batch,
     run_fig5_case,
 )
 from .paper import (
@@ -158,6 +159,7 @@ __all__ = [
     "parse_config",
     "reproduce",
     "ring_inputs",
+    "run_fig5_batch",
     "run_fig5_case",
     "simulate_periods",
     "split_labels",

@@ -62,7 +62,7 @@ def velocity(run: Runner, G: np.ndarray, k: int, r0: float) -> np.ndarray:
             continue
         if prot.overclamp:
             w = r0 * w / prot.t_h  # t_p / t_h with t_p = r0 |delta|
-        if nudge != 0.0:
+        if np.any(nudge):
             v += w * (prot.A0 * ker.signal(G, p, O, VF, nudge) + b)
         else:
             v += w * b
