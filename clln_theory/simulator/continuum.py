@@ -17,7 +17,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._checks import positive
-from ..errors import ConvergenceError
+from ..errors import ConvergenceError, ProtocolError
 from .protocol import eval_bias
 
 if TYPE_CHECKING:
@@ -140,7 +140,13 @@ def run_continuum(
     ------
     ConvergenceError
         `solve_ivp` failed.
+    ProtocolError
+        The run has update or node-voltage noise (the continuum has no noise model).
+    ArgumentError
+        ``rtol`` or ``atol`` is not a finite number > 0.
     """
+    if run.noise is not None:
+        raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     rtol = positive(rtol, "rtol")
     atol = positive(atol, "atol", unit="V")
     tau = run.tau

@@ -520,15 +520,13 @@ def simulate(
     choice(mode, "mode", ("discrete", "continuum"))
     kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine, seed=seed)
     run = Runner(network, tasks, tau=tau, B=B, **kw)
-    if run.noise is not None and mode != "discrete":
-        raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     G0 = check_G0(network, G0, run.limits)
     n_halves = half_periods(n_periods)
     stride = record_stride(record, run.n_half)
     if mode == "discrete":
         _, times, samples, active = run.run(G0, n_halves, stride)
         return run.trajectory(times, samples, active, "discrete")
-    times, samples, active = run_continuum(  # validates rtol, atol and method
+    times, samples, active = run_continuum(  # validates rtol, atol, method; refuses noise
         run, G0, n_halves, stride, rtol=rtol, atol=atol, method=method
     )
     return run.trajectory(times, samples, active, "continuum")
