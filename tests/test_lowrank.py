@@ -1,5 +1,5 @@
 """Low-rank tasks M = F F^T: the factor API, and the orbit, flow and asymptotics in factor form
-checked against the dense engine (issue 13, item 2)."""
+checked against the dense engine."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ from clln_theory.theory import (
     small_tau,
 )
 
-#: Relative agreement of the factor route with the dense engine (issue 13): both are backward
+#: Relative agreement of the factor route with the dense engine: both are backward
 #: stable, so they differ by a small multiple of eps * condition; 1e-10 is the issue's target,
 #: raised by RTOL_SAFETY-like 30 eps * condition on the (rare) ill-conditioned draws.
 REL_TOL = 1e-10

@@ -57,7 +57,7 @@ from ..electrical.rule import coupled_learning_force
 from ..errors import ConvergenceError, DeviceError, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .finite_differences import force_jacobian_fd  # re-exported: its home until issue 13
+from .finite_differences import force_jacobian_fd  # re-exported from its former home
 from .linear import LinearTask
 
 __all__ = [
@@ -390,6 +390,7 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     True
     """
     instance(network, "network", Network, error=NetworkError)
+    instance(task, "task", Task, error=TaskError)
     eta = check_eta(eta)
     if task.is_multi_output:
         raise TaskError(f"Task {task.name!r}: contrastive_hessian is single-output only.")

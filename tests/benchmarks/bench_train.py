@@ -1,6 +1,6 @@
 """Training at scale: `simulate` (sparse engine) against two sparse LU solves per step.
 
-The task of issue 13: an L x L grid of linear learning edges (2 L (L - 1) edges), one source set
+The grid training task: an L x L grid of linear learning edges (2 L (L - 1) edges), one source set
 of three nodes (two corners and the middle of an edge of the grid), one target node in the
 centre, 1,000 Coupled Learning steps (standard clamping, eta = 1, t_h = 100 us, the default
 learning rate, no bias). "The obvious way" is the field's usual code in this process: assemble
@@ -36,7 +36,7 @@ from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.simulator import TrainingProtocol, simulate
 
 N_STEPS = 1000
-#: The gates of the two routes after 1,000 steps must agree to this (issue 13), V.
+#: The gates of the two routes after 1,000 steps must agree to this, V.
 AGREEMENT = 1e-10
 
 
