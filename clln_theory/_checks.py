@@ -305,7 +305,8 @@ def finite_outputs(*fields: str) -> Any:
 
     ``fields`` name the result's attributes to check (``""``: the result itself). An overflow
     inside valid-looking arithmetic becomes a `NumericalRangeError` naming the quantity, not an
-    inf in the output (nor a RuntimeWarning first).
+    inf in the output (nor a RuntimeWarning first). A result with a ``compact_field(name)`` method
+    (a lazily lifted orbit) is checked through it, so the check never materializes big arrays.
     """
 
     def deco(fn: Any) -> Any:
@@ -313,8 +314,10 @@ def finite_outputs(*fields: str) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 out = fn(*args, **kwargs)
+            compact = getattr(out, "compact_field", None)  # lazy results: check their factors
             for f in fields:
-                finite_result(getattr(out, f) if f else out, f"{fn.__name__} {f}".strip())
+                value = (compact(f) if compact else getattr(out, f)) if f else out
+                finite_result(value, f"{fn.__name__} {f}".strip())
             return out
 
         return wrapper
