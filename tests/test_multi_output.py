@@ -150,3 +150,14 @@ def test_overclamping_a_multi_output_task_is_refused(net, G_star):
             protocol=prot,
             engine="general",
         )
+
+
+def test_the_symbolic_model_refuses_a_multi_output_task():
+    # Regression: a list of two targets was read as a differential pair (a silent wrong model).
+    from clln_theory.electrical.symbolic import symbolic_model
+    from clln_theory.model.network import Network
+
+    net = Network.from_edges([("in", "a"), ("a", "b"), ("b", "gnd"), ("a", "gnd")])
+    task = Task([DataPoint({"in": 1.0, "gnd": 0.0}, (0.5, 0.2))], ["a", "b"])
+    with pytest.raises(TaskError, match="targets"):
+        symbolic_model(net, task)

@@ -486,6 +486,11 @@ def symbolic_model(
         inputs = list(task_or_inputs)
         task = Task([_DummyPoint.make(inputs)], output)
     task.validate(network)
+    if task.is_multi_output:  # the symbolic model has one output (a node or a differential)
+        raise TaskError(
+            f"Task {task.name!r} has {task.n_outputs} targets; the symbolic model takes a "
+            "single-output task: use force_jacobian or linearize (adjoint) for several targets."
+        )
     inputs = task.input_nodes
     outs = task.output_nodes
     n_int = network.n_nodes - len(inputs)
