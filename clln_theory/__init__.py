@@ -101,6 +101,10 @@ _export("model.bias", "AffineBias")
 _export("theory.affine", "AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine")
 _export("inference.state_bias", "infer_state_bias", "StateBiasFit", "DriftMeasurement")
 _export("inference.state_bias", "drift_measurement")
+_export("experiments.compare", "simulate_periods", "SimulatedPeriods")
+_export("experiments.specs", "SimulateSpec")
+_export("model.tasks", "Differential")
+_export("simulator.batch", "simulate_batch", "BatchResult")
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

@@ -306,7 +306,8 @@ def finite_outputs(*fields: str, args: Sequence[str] = ()) -> Any:
     ``fields`` name the result's attributes to check (``""``: the result itself). An overflow
     inside valid-looking arithmetic becomes a `NumericalRangeError` naming the quantity (and the
     arguments ``args`` whose magnitude drives it), not an inf in the output (nor a RuntimeWarning
-    first).
+    first). A result with a ``compact_field(name)`` method (a lazily lifted orbit) is checked
+    through it, so the check never materializes big arrays.
     """
     hint = f"Check the magnitudes of {', '.join(f'`{a}`' for a in args)}." if args else ""
 
@@ -315,10 +316,10 @@ def finite_outputs(*fields: str, args: Sequence[str] = ()) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 out = fn(*args, **kwargs)
+            compact = getattr(out, "compact_field", None)  # lazy results: check their factors
             for f in fields:
-                finite_result(
-                    getattr(out, f) if f else out, f"{fn.__name__} {f}".strip(), hint=hint
-                )
+                value = (compact(f) if compact else getattr(out, f)) if f else out
+                finite_result(value, f"{fn.__name__} {f}".strip(), hint=hint)
             return out
 
         return wrapper

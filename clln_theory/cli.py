@@ -2,9 +2,11 @@
 
 Subcommands
 -----------
-``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--json FILE] [--csv FILE] [--plot FILE]``
+``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--simulate] [--json F] [--csv F] [--plot F]``
     Run the paper's pipeline (`clln_theory.experiments.reproduce`) on a TOML description or a
-    preset (``exp1``, ``exp2``, ``fig3``) and print a table of theory next to measurement.
+    preset (``exp1``, ``exp2``, ``exp3``, ``fig3``) and print a table of theory next to
+    measurement; ``--simulate`` adds the nonlinear simulator of the description's
+    ``[simulate]`` section (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``).
     ``--json -`` / ``--csv -`` print to standard output instead of the table.
 ``presets [--show NAME]``
     List the shipped presets, or print one (a template to copy).
@@ -93,28 +95,54 @@ def _table(rep: Any) -> str:
         P = ", ".join(f"{b:.3f}" for b in s["B_paper"])
         line += f"; paper ({P}) V/s; |ΔB|/|B_paper| = {100 * s['B_relative_error']:.1f} %"
     lines.append(line)
+    sim = rep.sim is not None
+    if sim:
+        p = s["simulate"]
+        lines.append(
+            f"simulator: {p['device']} devices, t_h = {1e6 * p['t_h']:g} µs, gate limits "
+            f"{p['gate_limits']} V, B = ({', '.join(f'{b:.3f}' for b in p['B'])}) V/s, tasks "
+            "calibrated to the measured lines on these devices"
+        )
     lines.append("")
     lines.append(
         f"{'tau [s]':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
         f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
+        + (f" {'D2 sim':>11} {'Ebar sim':>11}  at limit" if sim else "")
     )
     for r in rep.rows():
         lines.append(
             f"{r['tau']:9.4g} {r['D2_theory']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
             f"{_fmt(r['D2_ratio'], '7.2f'):>7} {_fmt(r['Ebar_theory'], '12.3e'):>12} "
             f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
-            f"{'yes' if r['in_box'] else 'NO'}"
+            f"{'yes' if r['in_box'] else 'NO ' if sim else 'NO'}"
+            + (
+                f"    {_fmt(r['D2_sim'], '11.3e'):>11} {_fmt(r['Ebar_sim'], '11.3e'):>11}  "
+                f"{'yes' if r['at_limit'] else 'no'}"
+                if sim
+                else ""
+            )
         )
     from .experiments.reproduction import NONPOSITIVE_NOTE
 
     if any(r["note"] and "NaN" in r["note"] for r in rep.rows()):
         lines.append(f"(—: {NONPOSITIVE_NOTE})")
+    for r in rep.rows() if sim else ():
+        if "simulation failed" in r["note"]:
+            why = r["note"].split("simulation failed: ", 1)[1]
+            lines.append(f"(sim — at tau = {r['tau']:.4g} s: {why})")
     lines.append("")
     msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
     if "D2_ratio_in_box" in s:
         lo, hi = s["D2_ratio_in_box"]
         msg += f"; D2 theory/measured there: {lo:.2f} to {hi:.2f}"
     lines.append(msg)
+    if sim:
+        p = s["simulate"]
+        msg = f"simulator: cycle found at {rep.tau.size - p['n_failed']} of {rep.tau.size} periods"
+        msg += f", at the gate limits at {p['n_at_limit']}"
+        if "D2_sim_ratio" in p:
+            msg += f"; D2 sim/measured {p['D2_sim_ratio'][0]:.2f} to {p['D2_sim_ratio'][1]:.2f}"
+        lines.append(msg + f" ({p['seconds']:.1f} s)")
     return "\n".join(lines)
 
 
@@ -134,7 +162,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 "Option --plot needs matplotlib; install it with `pip install clln_theory[plot]`."
             )
     t0 = time.perf_counter()
-    rep = reproduce(args.config, data_dir=args.data_dir)
+    rep = reproduce(args.config, data_dir=args.data_dir, simulate=args.simulate)
     if args.plot:
         from .plotting import plot_reproduction
 
@@ -199,6 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the paper's data (a copy of the layout 'imperfect-learning-physical-"
         "systems', e.g. the full upstream download); default: $CLLN_DATA_DIR, else the copy "
         "shipped with the package (experiments 1 and 2)",
+    )
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also run the nonlinear simulator of the description's [simulate] section at every "
+        "period (columns D2_sim, Ebar_sim, at_limit; seconds to minutes)",
     )
     p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
     p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")

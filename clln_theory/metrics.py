@@ -26,17 +26,21 @@ __all__ = [
 
 
 def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Outputs and labels as float arrays of matching last axis, finite (else `ShapeError`)."""
+    """Outputs and labels as float arrays of matching trailing axes, finite (else `ShapeError`).
+
+    ``labels`` is (n_points,) or, for a multi-output task, (n_points, n_outputs).
+    """
     O = real_array(O, "O", error=ShapeError)
     labels = real_array(labels, "labels", error=ShapeError)
-    if labels.ndim != 1 or labels.size == 0:
+    if labels.ndim not in (1, 2) or labels.size == 0:
         raise ShapeError(
-            f"Argument `labels` must have shape (n_points,), but has shape {labels.shape}."
+            "Argument `labels` must have shape (n_points,) or (n_points, n_outputs), but has "
+            f"shape {labels.shape}."
         )
-    if O.shape[-1:] != labels.shape:
+    if O.shape[O.ndim - labels.ndim :] != labels.shape or O.ndim < labels.ndim:
         raise ShapeError(
-            f"Argument `O` must have shape (..., {labels.size}) to match `labels`, but has shape "
-            f"{O.shape}."
+            f"Argument `O` must have shape (..., {', '.join(map(str, labels.shape))}) to match "
+            f"`labels`, but has shape {O.shape}."
         )
     return O, labels
 
@@ -71,14 +75,22 @@ def _mean_of_errors(E1: Any, name1: str, E2: Any, name2: str) -> Any:
     return float(E) if len(shape) == 0 else E
 
 
+def _point_axes(labels: np.ndarray) -> tuple[int, ...]:
+    """The trailing axes of points (and targets) to average over."""
+    return tuple(range(-labels.ndim, 0))
+
+
 def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray | float:
     """Task error ``E = (1/N) sum_i delta_i**2`` (A1), or its classification form (A2).
 
+    For a multi-output task (2-D labels) ``E = (1/N) sum_i sum_j delta_ij**2``: the squared
+    errors of the targets add, point by point.
+
     Parameters
     ----------
-    O : (..., N) array_like
+    O : (..., N) or (..., N, n_outputs) array_like
         Outputs, V (leading axes: e.g. time).
-    labels : (N,) array_like
+    labels : (N,) or (N, n_outputs) array_like
         Labels ``L_i``, V.
     kind : {"regression", "classification"}
         ``"classification"`` zeroes points beyond their label in the label's direction:
@@ -103,6 +115,8 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
         sq = delta**2
     if kind == "classification":
         sq = np.where(labels * delta > 0, sq, 0.0)  # (A2): Theta(L delta), Theta(0) = 0
+    if labels.ndim == 2:
+        sq = sq.sum(axis=-1)  # the targets of one point add
     E = sq.mean(axis=-1)  # (A1)
     _finite(E, "task error", "`O` and `labels`")
     return float(E) if np.ndim(E) == 0 else E
@@ -115,10 +129,11 @@ def task_errors(outputs: Any, task: Any) -> np.ndarray:
 
     Parameters
     ----------
-    outputs : (..., n_points) array_like
+    outputs : (..., n_points) or (..., n_points, n_outputs) array_like
         Free outputs ``O`` of the task's points, V (leading axes: e.g. time).
     task : Task
-        Any object with ``labels`` (``(n_points,)``, V) and ``kind`` (``"regression"`` or
+        Any object with ``labels`` (``(n_points,)`` or ``(n_points, n_outputs)``, V) and
+        ``kind`` (``"regression"`` or
         ``"classification"``), e.g. a `clln_theory.model.tasks.Task`.
 
     Returns
@@ -224,10 +239,10 @@ def accuracy(O: Any, labels: Any) -> Any:
 
     Parameters
     ----------
-    O : (..., N) array_like
+    O : (..., N) or (..., N, n_outputs) array_like
         Outputs, V.
-    labels : (N,) array_like
-        Labels, V.
+    labels : (N,) or (N, n_outputs) array_like
+        Labels, V (every target of every point counts once).
 
     Returns
     -------
@@ -245,7 +260,7 @@ def accuracy(O: Any, labels: Any) -> Any:
     0.5
     """
     O, labels = _pair(O, labels)
-    acc = np.mean(np.sign(O) == np.sign(labels), axis=-1)
+    acc = np.mean(np.sign(O) == np.sign(labels), axis=_point_axes(labels))
     return float(acc) if np.ndim(acc) == 0 else acc
 
 
@@ -259,10 +274,10 @@ def hinge_loss(O: Any, labels: Any) -> Any:
 
     Parameters
     ----------
-    O : (..., N) array_like
+    O : (..., N) or (..., N, n_outputs) array_like
         Outputs, V.
-    labels : (N,) array_like
-        Labels, V.
+    labels : (N,) or (N, n_outputs) array_like
+        Labels, V (every target of every point counts once).
 
     Returns
     -------
@@ -280,5 +295,5 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     0.004
     """
     O, labels = _pair(O, labels)
-    h = np.maximum(0.0, np.sign(labels) * (labels - O)).mean(axis=-1)
+    h = np.maximum(0.0, np.sign(labels) * (labels - O)).mean(axis=_point_axes(labels))
     return float(h) if np.ndim(h) == 0 else h

@@ -145,3 +145,16 @@ def test_bad_bias_arguments():
     task = LinearTask(np.eye(3), G_star=np.zeros(3))
     with pytest.raises(ShapeError, match="`B`"):
         evolve(task, np.zeros(3), t=1.0, B=AffineBias([1.0, 2.0], np.eye(2), [0.0, 0.0]))
+
+
+def test_cyclic_orbit_accepts_an_affine_bias_like_periodic_orbit():
+    # K = 2 through cyclic_orbit's dispatch equals periodic_orbit's AffineBias route.
+    from clln_theory import AffineBias, LinearTask, cyclic_orbit, periodic_orbit
+
+    u, v = np.array([1.0, 0.2]), np.array([0.3, 1.0])
+    a = LinearTask(8.0 * np.outer(u, u), G_star=[1.0, 1.0])
+    b = LinearTask(5.0 * np.outer(v, v), G_star=[1.0, 1.0])
+    bias = AffineBias(B0=[0.3, -0.1], J=[[-0.5, 0.2], [0.1, -0.3]], G_ref=[1.0, 1.0])
+    via_cycle = cyclic_orbit([a, b], B=bias, durations=[0.2, 0.2])
+    via_pair = periodic_orbit(a, b, B=bias, tau=0.4)
+    np.testing.assert_allclose(via_cycle.G_starts[0], via_pair.G0, rtol=1e-12, atol=1e-14)

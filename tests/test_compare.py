@@ -8,7 +8,7 @@ import pytest
 
 from clln_theory.data import packaged_data_dir
 from clln_theory.electrical import learning_rate_A0, solve_circuit
-from clln_theory.errors import ArgumentError
+from clln_theory.errors import ArgumentError, ShapeError
 from clln_theory.experiments.compare import compare_theory_simulation, compare_with_measurement
 from clln_theory.experiments.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
 from clln_theory.inference import calibrate_to_line
@@ -167,3 +167,57 @@ def test_boundary_errors_name_the_argument():
     with pytest.raises(ArgumentError, match="`centre`"):
         calibrate_to_line(star_network(device=OhmicMOSFET()), ALPHA, (2.7257, -3.3003),
                           centre=(np.nan, 3.5))  # fmt: skip
+
+
+def test_calibrate_to_line_fits_every_point_of_a_two_point_task_to_its_own_line():
+    """Fig. 3's task alpha (two points, two measured lines) on three-regime devices: each point's
+    solution set passes through its own line at the two calibration points around the
+    intersection of the lines."""
+    from clln_theory.inference import SolutionLine
+    from clln_theory.model import DataPoint, Task
+
+    net = star_network(device=ThreeRegimeMOSFET())
+    sup = {"High": 0.4351, "Low": 0.0181}
+    task = Task([DataPoint({**sup, "Input": 0.0181}, 0.143),
+                 DataPoint({**sup, "Input": 0.4351}, 0.268)], "Output", name="alpha")  # fmt: skip
+    lines = [(0.4408, 1.2829), (1.4406, -1.9253)]
+    centre = SolutionLine(*lines[0]).intersect(SolutionLine(*lines[1]))
+    fitted = calibrate_to_line(net, task, lines, centre=centre, step=1.0)
+    assert fitted.n_points == 2 and fitted.name == "alpha"
+    for k, (a, c) in enumerate(lines):
+        ln = SolutionLine(a, c)
+        pt = fitted.points[k]
+        assert pt.inputs["High"] == 0.4351 and pt.inputs["Input"] != task.points[k].inputs["Input"]
+        for s in (-1.0, 1.0):
+            G = ln.nearest(centre) + s * ln.direction
+            V = solve_circuit(net, G, fitted.input_nodes, fitted.inputs[k]).V
+            assert abs(V[net.node("Output")] - pt.label) < LINE_TOL
+    with pytest.raises(ShapeError, match="one line"):
+        calibrate_to_line(net, task, [lines[0]], centre=centre)
+
+
+def test_reproduce_simulate_matches_compare_with_measurement():
+    """``reproduce --simulate`` with the paper's bias equals the hand-written pipeline of
+    examples/simulate_small_network.py (calibrate_to_line + compare_with_measurement)."""
+    from importlib import resources
+
+    import tomllib
+
+    from clln_theory.experiments import parse_config, reproduce
+
+    text = (resources.files("clln_theory") / "experiments" / "presets" / "exp1.toml").read_text()
+    raw = tomllib.loads(text)
+    raw["simulate"]["B"] = list(B_EXP1)
+    taus = [0.002, 0.0502, 0.5024]  # measured periods: inside the box, near its edge, at limits
+    rep = reproduce(parse_config(raw), tau=taus, grid_points=0, simulate=True)
+    e = EXPERIMENTS["exp1"]
+    net = star_network(device=ThreeRegimeMOSFET())
+    ta = calibrate_to_line(net, ALPHA, e.lines["alpha"][0], centre=e.reference)
+    tb = calibrate_to_line(net, BETA, e.lines["beta"][0], centre=e.reference)
+    prot = TrainingProtocol(A0=A0_FIG2)
+    ref = compare_with_measurement(net, ta, tb, tau=taus, D2_measured=rep.D2_measured, B=e.bias,
+                                   protocol=prot, G0=e.reference)  # fmt: skip
+    # same tasks, protocol and start: equal to the shooting tolerance (1e-10 V on G)
+    np.testing.assert_allclose(rep.sim.D2_sim, ref.D2_sim, rtol=1e-6)
+    np.testing.assert_allclose(rep.sim.Ebar_sim, ref.Ebar_sim, rtol=1e-6)
+    assert rep.sim.at_limit.tolist() == ref.at_limit.tolist() == [False, False, True]

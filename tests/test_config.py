@@ -116,6 +116,15 @@ BAD = [
     ("bias.measure.beta", _DELETE, "bias.measure.beta"),
     ("sweep.tau", "all", "sweep.tau"),
     ("sweep.cycles", [0.02, -1.0], "sweep.cycles"),
+    ("simulate.device", "mosfet", "Key 'simulate.device' must be one of"),
+    ("simulate.t_h", 0.0, "simulate.t_h"),
+    ("simulate.gate_limits", [5.0, 1.0], "simulate.gate_limits"),
+    ("simulate.G0", [0.5, 3.0], "Key 'simulate.G0' must be within the gate limits"),
+    ("simulate.G0", [3.0], "simulate.G0"),
+    ("simulate.B", [1.0, "x"], "simulate.B[1]"),
+    ("simulate.max_periods", 2.5, "simulate.max_periods"),
+    ("simulate.tol", -1.0, "simulate.tol"),
+    ("simulate.engine", "fast", "Unknown key 'simulate.engine'"),
 ]
 
 
@@ -176,3 +185,21 @@ def test_gamma_from_components_refuses_non_finite_values_with_a_typed_error():
         paper.gamma_from_components(float("nan"), 22e-6)
     with pytest.raises(ArgumentError, match="`C0`"):
         paper.gamma_from_components(100.0, -1.0)
+
+
+def test_simulate_section_defaults_and_absence():
+    from clln_theory.experiments.specs import DEFAULT_SIM_MAX_PERIODS, DEFAULT_SIM_TOL
+    from clln_theory.simulator import DEFAULT_T_H
+
+    raw = copy.deepcopy(_raw())
+    raw["simulate"] = {}  # every key defaulted
+    sim = parse_config(raw).simulate
+    cfg = load_config("exp1")
+    assert sim.device == "three-regime" and sim.t_h == DEFAULT_T_H and sim.B is None
+    assert sim.gate_limits == cfg.gate_box and sim.G0 == cfg.reference  # from [theory]
+    assert sim.tol == DEFAULT_SIM_TOL and sim.max_periods == DEFAULT_SIM_MAX_PERIODS
+    assert load_config("fig3").simulate is None
+    from clln_theory.experiments import reproduce
+
+    with pytest.raises(ArgumentError, match=r"\[simulate\] section"):
+        reproduce("fig3", simulate=True, grid_points=0)

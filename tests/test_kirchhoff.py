@@ -16,7 +16,7 @@ from clln_theory.electrical.kirchhoff import (
 )
 from clln_theory.errors import ArgumentError, DeviceError, NetworkError, ShapeError, TaskError
 from clln_theory.model.network import Network, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 
 V_P, V_M = 0.4351, 0.0181
 S, V_T = 8.5e-4, 0.7
@@ -80,7 +80,7 @@ def random_problem(draw, max_nodes=9):
     inputs = [f"n{i}" for i in perm[:n_in]]
     out = f"n{perm[n_in]}"
     if draw(st.booleans()):
-        out = (out, f"n{perm[n_in + 1]}")
+        out = Differential(out, f"n{perm[n_in + 1]}")
     points = [
         DataPoint({k: rng.uniform(-0.5, 0.5) for k in inputs}, rng.uniform(-0.3, 0.3))
         for _ in range(draw(st.integers(1, 3)))

@@ -10,7 +10,7 @@ from clln_theory.electrical.kirchhoff import free_state
 from clln_theory.electrical.symbolic import symbolic_contrastive_hessian
 from clln_theory.errors import ArgumentError, ConvergenceError, TaskError
 from clln_theory.model.network import Network, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 from clln_theory.theory.jacobian import (
     contrastive_hessian,
     force_jacobian,
@@ -136,7 +136,7 @@ def test_linearize_refuses_non_solutions_and_asymmetric_jacobians():
     )
     G = np.array([2.0, 3.0, 4.0, 2.5, 3.3])
     dtask = _solved(
-        dnet, Task([DataPoint({"in": 0.4, "gnd": 0.0, "in2": 0.1}, 0.0)], ("p", "m")), G
+        dnet, Task([DataPoint({"in": 0.4, "gnd": 0.0, "in2": 0.1}, 0.0)], Differential("p", "m")), G
     )
     jac = force_jacobian(dnet, G, dtask)
     assert jac.asymmetry > 1e-3

@@ -8,7 +8,7 @@ from clln_theory.electrical.kirchhoff import contrastive_function, free_state
 from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
 from clln_theory.errors import ArgumentError
 from clln_theory.model.network import Network, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 
 V_P, V_M = 0.4351, 0.0181
 #: Central differences of C with h = 1e-6 V: truncation ~h^2 |C'''| and round-off
@@ -91,7 +91,7 @@ def test_differential_clamp_moves_both_nodes_half_way():
     net = Network.from_edges(
         [("in", "p"), ("in", "m"), ("p", "gnd"), ("m", "gnd"), ("p", "m", 1e-3)]
     )
-    task = Task([DataPoint({"in": 0.4, "gnd": 0.0}, 0.05)], ("p", "m"))
+    task = Task([DataPoint({"in": 0.4, "gnd": 0.0}, 0.05)], Differential("p", "m"))
     res = coupled_learning_force(net, [2.0, 3.0, 4.0, 2.5], task, eta=0.5)
     iP, iM = net.node("p"), net.node("m")
     dP = res.clamped.V[0, iP] - res.free.V[0, iP]

@@ -21,7 +21,7 @@ from clln_theory.experiments.paper import (
 from clln_theory.metrics import cycle_span, task_errors
 from clln_theory.model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from clln_theory.model.network import periodic_lattice, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 from clln_theory.simulator import (
     TrainingProtocol,
     limit_cycle,
@@ -111,7 +111,7 @@ def test_differential_output_splits_the_nudge():
     """General engine, O = V+ − V−: the clamped V+ moves by +ηδ/2 and V− by −ηδ/2."""
     net = periodic_lattice(3)
     pt = DataPoint({"0,0": 0.4, "1,1": 0.0}, 0.05)
-    task = Task([pt], ("0,2", "2,0"), name="diff")
+    task = Task([pt], Differential("0,2", "2,0"), name="diff")
     G0 = np.linspace(2.0, 4.0, net.n_gates)
     prot = TrainingProtocol(A0=A0_FIG2, eta=0.5)
     B = np.zeros(net.n_gates)
@@ -121,7 +121,7 @@ def test_differential_output_splits_the_nudge():
     c = clamped_state(net, G0, task, [f.O[0] + 0.5 * (0.05 - f.O[0])])  # splits ±nudge/2
     s = (f.dV[0] ** 2 - c.dV[0] ** 2)[net.gate_edges]
     np.testing.assert_allclose(tr.G[1], G0 + prot.t_h * A0_FIG2 * s, rtol=0, atol=STEP_MATCH_TOL)
-    assert tr.engine == "general"
+    assert tr.engine == "sparse"  # auto: a linear network that the fast engine does not fit
 
 
 # ------------------------------------------------------------------- fast == general

@@ -13,7 +13,7 @@ from clln_theory.electrical.symbolic import (
 )
 from clln_theory.errors import SymbolicSizeError
 from clln_theory.model.network import Network, periodic_lattice, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 from clln_theory.theory.jacobian import (
     contrastive_hessian,
     force_jacobian,
@@ -92,7 +92,7 @@ def test_symbolic_hessian_of_2p1_is_fast():
     np.testing.assert_allclose(lt.M, H, rtol=0, atol=ROUNDOFF * np.max(np.abs(H)))
 
 
-@pytest.mark.parametrize("output", ["out", ("out", "m")])
+@pytest.mark.parametrize("output", ["out", Differential("out", "m")])
 @pytest.mark.parametrize("eta", [1.0, 0.3])
 def test_symbolic_matches_adjoint_off_solution(output, eta):
     """Two interior nodes, two points, fixed edges: exact J and H agree with the adjoint."""

@@ -5,7 +5,7 @@ import pytest
 
 from clln_theory.errors import NetworkError, TaskError
 from clln_theory.model.network import Network, star_network
-from clln_theory.model.tasks import DataPoint, Task
+from clln_theory.model.tasks import DataPoint, Differential, Task
 
 V_P, V_M = 0.4351, 0.0181
 
@@ -46,5 +46,35 @@ def test_floating_component_is_named():
 
 
 def test_differential_output():
-    t = Task([DataPoint({"a": 1.0}, 0.1)], ("p", "m"))
+    t = Task([DataPoint({"a": 1.0}, 0.1)], Differential("p", "m"))
     assert t.is_differential and t.output_nodes == ("p", "m")
+    assert not t.is_multi_output and t.n_outputs == 1 and t.labels.shape == (1,)
+
+
+def test_ambiguous_pair_is_refused_showing_both_spellings():
+    with pytest.raises(TaskError) as exc:
+        Task([DataPoint({"a": 1.0}, 0.1)], ("p", "m"))
+    msg = str(exc.value)
+    assert "Differential('p', 'm')" in msg and "['p', 'm']" in msg
+
+
+def test_multi_output_task():
+    t = Task([DataPoint({"a": 1.0}, (0.1, 0.2))], ["p", Differential("q", "r")])
+    assert t.is_multi_output and t.n_outputs == 2 and not t.is_differential
+    assert t.output_nodes == ("p", "q", "r") and t.labels.shape == (1, 2)
+    two = Task([DataPoint({"a": 1.0}, [0.1, 0.2])], ["p", "m"])
+    assert two.targets == ("p", "m") and two.labels.tolist() == [[0.1, 0.2]]
+
+
+@pytest.mark.parametrize(
+    ("output", "label", "match"),
+    [
+        (["p", "m"], 0.1, "1 label"),
+        (["p", Differential("p", "m")], (0.1, 0.2), "share a node"),
+        ([], 0.1, "no target"),
+        (Differential("p", "p"), 0.1, "two different nodes"),
+    ],
+)
+def test_bad_multi_output_named(output, label, match):
+    with pytest.raises(TaskError, match=match):
+        Task([DataPoint({"a": 1.0}, label)], output)

@@ -203,8 +203,9 @@ class State:
         Edge conductances, S.
     P : (n_points,) ndarray
         Power ``sum_e K_e dV_e**2`` per point, W.
-    O : (n_points,) ndarray
-        Output ``V[out]`` or ``V[plus] - V[minus]`` per point, V.
+    O : (n_points,) or (n_points, n_outputs) ndarray
+        Output ``V[out]`` or ``V[plus] - V[minus]`` per point (and per target of a multi-output
+        task), V.
     """
 
     V: np.ndarray
@@ -220,9 +221,17 @@ class State:
 
 
 def _output_vector(network: Network, task: Task) -> np.ndarray:
-    """``u`` with ``O = V @ u``: ``e_out`` or ``e_plus - e_minus``, shape (n_nodes,)."""
-    u = np.zeros(network.n_nodes)
+    """``u`` with ``O = V @ u``: ``e_out`` or ``e_plus - e_minus``, shape (n_nodes,).
+
+    For a multi-output task, the matrix ``U`` of shape (n_nodes, n_outputs), one such column per
+    target (`Task.output_matrices`).
+    """
     nodes = task.output_nodes
+    if task.is_multi_output:
+        U = np.zeros((network.n_nodes, task.n_outputs))
+        U[[network.node(n) for n in nodes]] = task.output_matrices()[0]
+        return U
+    u = np.zeros(network.n_nodes)
     u[network.node(nodes[0])] = 1.0
     if len(nodes) == 2:
         u[network.node(nodes[1])] = -1.0
@@ -273,8 +282,8 @@ class KirchhoffSolver:
         Weighted Laplacian, S.
     idx_in, idx_out : int ndarray
         Node indices of the task's inputs and output(s).
-    u : (n_nodes,) ndarray
-        Output vector: ``O = V @ u``.
+    u : (n_nodes,) or (n_nodes, n_outputs) ndarray
+        Output vector: ``O = V @ u`` (a matrix for a multi-output task).
     free : InteriorSolver
         Factorization with the inputs imposed.
     clamped : InteriorSolver
@@ -329,9 +338,9 @@ class KirchhoffSolver:
         ----------
         free : State
             The free state (`free_state`), from which the output is moved.
-        O_C : (n_points,) array_like
-            Clamped output per point, V; a differential output shares the nudge as in
-            `clln_theory.electrical.clamping.output_split`.
+        O_C : (n_points,) or (n_points, n_outputs) array_like
+            Clamped output per point (and target), V; a differential output shares the nudge as
+            in `clln_theory.electrical.clamping.output_split`.
 
         Returns
         -------
@@ -342,9 +351,14 @@ class KirchhoffSolver:
         ShapeError
             ``O_C`` of the wrong shape or not finite.
         """
-        O_C = real_array(O_C, "O_C", shape=(self.task.n_points,), error=ShapeError)
+        O_C = real_array(O_C, "O_C", shape=free.O.shape, error=ShapeError)
         nudge = O_C - free.O
-        out = free.V[:, self.idx_out] + np.multiply.outer(nudge, output_split(self.idx_out.size))
+        if self.task.is_multi_output:
+            out = free.V[:, self.idx_out] + nudge @ self.task.output_matrices()[1].T
+        else:
+            out = free.V[:, self.idx_out] + np.multiply.outer(
+                nudge, output_split(self.idx_out.size)
+            )
         VB = np.hstack([np.asarray(self.task.inputs), out])
         V = self.clamped.voltages(VB)
         return _make_state(self.network, self.K, V, self.u)
@@ -446,9 +460,9 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
         Gate voltages, V.
     task : Task
         Fixes the imposed inputs and the output.
-    O_C : (n_points,) array_like
-        Clamped output per point, V. For a differential output ``O = V+ - V-`` the nudge
-        ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
+    O_C : (n_points,) or (n_points, n_outputs) array_like
+        Clamped output per point (and target), V. For a differential output ``O = V+ - V-``
+        the nudge ``O_C - O_F`` is split: ``V+`` moves by ``+nudge/2`` and ``V-`` by ``-nudge/2``
         (`clln_theory.electrical.clamping.output_split`).
 
     Returns

@@ -58,10 +58,11 @@ def clamped_outputs(
 
     Parameters
     ----------
-    O_F : (n_points,) array_like
-        Free outputs, V.
+    O_F : (n_points,) or (n_points, n_outputs) array_like
+        Free outputs, V (the shape of ``task.labels``).
     task : Task
-        Supplies the labels and the kind (classification uses the hinge of Appendix A).
+        Supplies the labels and the kind (classification uses the hinge of Appendix A); each
+        target of a multi-output task is nudged by the rule on its own error.
     eta : float in (0, 1]
         Nudge amplitude.
     clamping : {"standard", "overclamp"}
@@ -71,13 +72,13 @@ def clamped_outputs(
 
     Returns
     -------
-    O_C : (n_points,) ndarray
+    O_C : (n_points,) or (n_points, n_outputs) ndarray
         Clamped outputs, V: ``O_F + eta delta`` (1) or ``O_F + eta (L0 sign(delta) - O_F)`` (F5).
     weight : (n_points,) ndarray
         Relative step time ``t_h / t_0`` of each point: 1 (standard), ``|delta|`` (overclamping,
         ``t_h = r0 |delta|``), 0 for a classification point past its label under overclamping.
-    active : (n_points,) bool ndarray
-        False where the classification hinge switched the point off.
+    active : (n_points,) or (n_points, n_outputs) bool ndarray
+        False where the classification hinge switched the point (target) off.
 
     Raises
     ------
@@ -85,6 +86,8 @@ def clamped_outputs(
         ``O_F`` of the wrong shape or not finite.
     ArgumentError
         ``eta`` outside (0, 1], an unknown ``clamping`` or a missing ``L0``.
+    TaskError
+        Overclamping a multi-output task (its hold time ``r0 |delta|`` needs a single error).
 
     Examples
     --------
@@ -96,8 +99,13 @@ def clamped_outputs(
     ([0.15000000000000002, -0.3], [True, False])
     """
     instance(task, "task", Task, error=TaskError)
-    O_F = real_array(O_F, "O_F", shape=(task.n_points,), error=ShapeError)
-    return nudge(
+    O_F = real_array(O_F, "O_F", shape=task.labels.shape, error=ShapeError)
+    if task.is_multi_output and check_clamping(clamping, L0)[0] == "overclamp":
+        raise TaskError(
+            f"Task {task.name!r} has {task.n_outputs} targets, but overclamping sets one hold time "
+            "r0 |delta| per point from a single error; use clamping='standard'."
+        )
+    O_C, weight, active = nudge(
         O_F,
         task.labels,
         eta=eta,
@@ -105,6 +113,9 @@ def clamped_outputs(
         L0=L0,
         classification=task.kind == "classification",
     )
+    if task.is_multi_output:
+        weight = np.ones(task.n_points)  # standard clamping: one hold time t_h per point
+    return O_C, weight, active
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +128,13 @@ class ForceResult:
         ``mean_p weight_p F_points[p]``, A (the force in ``dG/dt = -gamma F + B``).
     F_points : (n_points, n_gates) ndarray
         ``S (dV_C**2 - dV_F**2)`` on each learning edge for each point, A.
-    O_F, O_C, delta : (n_points,) ndarray
-        Free output, clamped output and error ``delta = L - O_F``, V.
+    O_F, O_C, delta : (n_points,) or (n_points, n_outputs) ndarray
+        Free output, clamped output and error ``delta = L - O_F``, V (per target for a
+        multi-output task).
     weight : (n_points,) ndarray
         Relative step time of each point (see `clamped_outputs`).
-    active : (n_points,) bool ndarray
-        False for classification points switched off by the hinge.
+    active : (n_points,) or (n_points, n_outputs) bool ndarray
+        False for classification points (targets) switched off by the hinge.
     free, clamped : State
         The two electrical states.
     clamping : {"standard", "overclamp"}

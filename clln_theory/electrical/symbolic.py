@@ -26,7 +26,7 @@ formulas of `clln_theory.theory.jacobian`, which are exact to round-off at any s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -35,10 +35,11 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from .._checks import count, instance, number
+from .._checks import instance, number
 from ..errors import ArgumentError, NetworkError, SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
+from ._symbolic_args import HARD_MAX_GATES, HARD_MAX_INTERIOR, model_args  # noqa: F401
 from .clamping import check_eta, nudge_amplitudes, output_split
 from .kirchhoff import free_state
 
@@ -57,9 +58,6 @@ __all__ = [
 DEFAULT_MAX_INTERIOR = 8
 #: Largest number of gates by default (the Hessian has ``n_gates**2`` rational entries).
 DEFAULT_MAX_GATES = 12
-#: Hard bounds of ``max_interior``/``max_gates`` (ArgumentError beyond, before any symbol is
-#: built): twice the default interior nodes already cost hours and gigabytes.
-HARD_MAX_INTERIOR, HARD_MAX_GATES = 16, 64
 
 
 def _q(x: float, name: str = "value") -> sp.Rational:
@@ -481,20 +479,20 @@ def symbolic_model(
     >>> m.O_F
     (K_+*V_High + K_-*V_Low + V_Input*k_1)/(K_+ + K_- + k_1)
     """
-    instance(network, "network", Network, error=NetworkError)
-    max_interior = count(max_interior, "max_interior", minimum=0, maximum=HARD_MAX_INTERIOR)
-    max_gates = count(max_gates, "max_gates", maximum=HARD_MAX_GATES)
+    max_interior, max_gates = model_args(network, task_or_inputs, max_interior, max_gates)
     if isinstance(task_or_inputs, Task):
         task = task_or_inputs
     else:
-        if isinstance(task_or_inputs, str | bytes) or not isinstance(task_or_inputs, Iterable):
-            what = type(task_or_inputs).__name__
-            raise TaskError(f"Argument `task_or_inputs` must be a Task or node names, not {what}.")
         if output is None:
             raise TaskError("Argument `output` is required when input node names are given.")
         inputs = list(task_or_inputs)
         task = Task([_DummyPoint.make(inputs)], output)
     task.validate(network)
+    if task.is_multi_output:  # the symbolic model has one output (a node or a differential)
+        raise TaskError(
+            f"Task {task.name!r} has {task.n_outputs} targets; the symbolic model takes a "
+            "single-output task: use force_jacobian or linearize (adjoint) for several targets."
+        )
     inputs = task.input_nodes
     outs = task.output_nodes
     n_int = network.n_nodes - len(inputs)

@@ -9,9 +9,11 @@ from .compare import (
     AT_LIMIT_TOL,
     CycleFailure,
     MeasuredComparison,
+    SimulatedPeriods,
     TheoryComparison,
     compare_theory_simulation,
     compare_with_measurement,
+    simulate_periods,
 )
 from .config import list_presets, load_config, parse_config
 from .fig5 import (
@@ -33,6 +35,7 @@ from .fig5_runs import (
     FIG5_DEFAULTS,
     Fig5Result,
     overclamping_experiment,
+    run_fig5_batch,
     run_fig5_case,
 )
 from .paper import (
@@ -73,11 +76,15 @@ from .reproduction import (
     reproduce,
 )
 from .specs import (
+    DEFAULT_SIM_MAX_PERIODS,
+    DEFAULT_SIM_TOL,
+    SIMULATOR_DEVICES,
     BiasMeasurement,
     BiasSpec,
     DataSpec,
     ExperimentConfig,
     RateSpec,
+    SimulateSpec,
     SweepSpec,
     TaskSpec,
 )
@@ -87,6 +94,8 @@ __all__ = [
     "CLAMPINGS",
     "DEFAULT_CYCLE_SAMPLES",
     "DEFAULT_GRID_POINTS",
+    "DEFAULT_SIM_MAX_PERIODS",
+    "DEFAULT_SIM_TOL",
     "EXPERIMENTS",
     "FIG2_C0",
     "FIG2_R",
@@ -111,6 +120,7 @@ __all__ = [
     "N_RING",
     "PAPER_EXPERIMENTS",
     "R_FIXED",
+    "SIMULATOR_DEVICES",
     "V_0",
     "V_MINUS",
     "V_PLUS",
@@ -127,6 +137,8 @@ __all__ = [
     "RateSpec",
     "Reproduction",
     "S",
+    "SimulateSpec",
+    "SimulatedPeriods",
     "SweepSpec",
     "TaskSpec",
     "TheoryComparison",
@@ -147,6 +159,8 @@ __all__ = [
     "parse_config",
     "reproduce",
     "ring_inputs",
+    "run_fig5_batch",
     "run_fig5_case",
+    "simulate_periods",
     "split_labels",
 ]

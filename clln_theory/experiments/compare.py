@@ -9,6 +9,9 @@ Two comparisons:
 `compare_with_measurement`
     Simulated limit cycles (with gate limits) at the τ of a measured D² curve, with the ratio
     per τ.
+`simulate_periods`
+    Simulated limit cycles at a list of periods that never aborts: a period without a cycle is
+    NaN with the reason (the simulator columns of ``clln-theory reproduce --simulate``).
 
 Tasks calibrated to measured solution lines come from
 `clln_theory.inference.calibrate_to_line`. This is the only module that imports both the
@@ -31,7 +34,9 @@ from ..errors import (
     ArgumentError,
     ConvergenceError,
     DataFormatError,
+    DeviceError,
     NetworkError,
+    NumericalRangeError,
     ProtocolError,
     ShapeError,
     SingularSystemError,
@@ -46,9 +51,11 @@ __all__ = [
     "AT_LIMIT_TOL",
     "CycleFailure",
     "MeasuredComparison",
+    "SimulatedPeriods",
     "TheoryComparison",
     "compare_theory_simulation",
     "compare_with_measurement",
+    "simulate_periods",
 ]
 
 #: A simulated gate within this of a box limit (V) counts as at the limit: the simulator clips
@@ -426,4 +433,159 @@ def compare_theory_simulation(
         G_star_a=readonly(Ga),
         G_star_b=readonly(Gb),
         failures=tuple(failures),
+    )
+
+
+SIM_TRAJECTORY_SAMPLES = 400
+"""Samples kept of each simulated period (the figure draws the cycles; 400 resolve a bow-tie)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedPeriods:
+    """Simulated limit cycles at a list of periods; a period without a cycle is NaN, with why.
+
+    Attributes
+    ----------
+    tau : (T,) ndarray
+        Periods, s.
+    D2_sim, Ebar_sim : (T,) ndarray
+        Squared cycle span (4) and combined error (A4) of the simulated cycle, V² (NaN where the
+        simulation failed).
+    G0, G_half : (T, n_gates) ndarray
+        Cycle states at the start of task α and at τ/2, V (NaN where it failed).
+    at_limit : (T,) bool ndarray
+        True where the simulated gates touch the gate limits during the cycle.
+    n_periods : (T,) int ndarray
+        Period-map evaluations used (0 where the simulation failed before the first).
+    reasons : tuple of str
+        Per period: "" or why there is no simulated cycle (the error's message).
+    trajectories : tuple of ndarray or None
+        Per period: one period of the cycle from ``G0``, (m, n_gates) V, at most
+        ``SIM_TRAJECTORY_SAMPLES`` samples; None where it failed.
+    seconds : float
+        Wall time of the sweep.
+    """
+
+    tau: np.ndarray
+    D2_sim: np.ndarray
+    Ebar_sim: np.ndarray
+    G0: np.ndarray
+    G_half: np.ndarray
+    at_limit: np.ndarray
+    n_periods: np.ndarray
+    reasons: tuple[str, ...]
+    trajectories: tuple
+    seconds: float
+
+    @property
+    def n_failed(self) -> int:
+        """Number of periods without a simulated cycle."""
+        return sum(1 for r in self.reasons if r)
+
+
+#: Failures of one period that leave the others valid: no cycle within the budget, τ/2 not a
+#: whole number of steps, a device or circuit outside its domain, an overflow.
+_PERIOD_FAILURES = (
+    ConvergenceError, ProtocolError, DeviceError, SingularSystemError, NumericalRangeError,
+)  # fmt: skip
+
+
+def simulate_periods(
+    network: Network,
+    task_a: Task,
+    task_b: Task,
+    *,
+    tau: Sequence[float],
+    B: Any,
+    protocol: TrainingProtocol,
+    gate_limits: tuple[float, float] | None = (1.0, 5.0),
+    G0: Any = None,
+    tol: float = 1e-10,
+    max_periods: int = 5000,
+) -> SimulatedPeriods:
+    """The simulator's limit cycle at every period; a failure flags its period, never aborts.
+
+    Parameters
+    ----------
+    network : Network
+        The simulated network (any device).
+    task_a, task_b : Task
+        Task α (first half period) and task β (usually calibrated to the measured lines with
+        `clln_theory.inference.calibrate_to_line` on the same device).
+    tau : (T,) array_like
+        Periods, s; each τ/2 should be a whole number of ``protocol.t_h`` (a period that is not
+        is flagged).
+    B : (n_gates,) array_like or callable
+        Bias, V/s, as in `clln_theory.simulator.limit_cycle`.
+    protocol : TrainingProtocol
+        Clamping, step time and rate.
+    gate_limits : (G_min, G_max) or None
+        Gate box of the simulation, V.
+    G0 : (n_gates,) array_like, optional
+        Start of the first shooting, V; each later period starts from the last cycle found.
+    tol : float
+        Period-map residual of a converged cycle, V.
+    max_periods : int
+        Budget of period-map evaluations per period.
+
+    Returns
+    -------
+    SimulatedPeriods
+
+    Raises
+    ------
+    ArgumentError
+        A period that is not a finite number > 0, or a bad ``tol`` / ``max_periods``.
+    ShapeError
+        ``tau`` not 1-D.
+
+    Examples
+    --------
+    >>> from clln_theory.model import ThreeRegimeMOSFET, star_network
+    >>> from clln_theory.electrical import learning_rate_A0
+    >>> from clln_theory.experiments.paper import experiment_tasks
+    >>> a, b = experiment_tasks("exp1")
+    >>> sim = simulate_periods(star_network(device=ThreeRegimeMOSFET()), a, b,
+    ...     tau=[0.02, 0.00025], B=[2.97, 4.41], G0=[3.0, 3.5],
+    ...     protocol=TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
+    >>> bool(sim.D2_sim[0] > 0), bool(np.isnan(sim.D2_sim[1])), sim.n_failed
+    (True, True, 1)
+    >>> sim.reasons[1].startswith("simulation failed:")
+    True
+    """
+    tau = np.atleast_1d(as_times(tau, "tau"))
+    if tau.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
+    t0, n = time.perf_counter(), network.n_gates
+    nan = np.full(n, np.nan)
+    keys = ("D2", "E", "G0", "Gh", "lim", "np", "why", "tr")
+    out: dict[str, list] = {k: [] for k in keys}
+    guess = G0
+    for t in tau:
+        try:
+            lc = limit_cycle(
+                network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
+                gate_limits=gate_limits, G0=guess, tol=tol, max_periods=max_periods,
+                max_samples=SIM_TRAJECTORY_SAMPLES,
+            )  # fmt: skip
+        except _PERIOD_FAILURES as err:
+            row = (np.nan, np.nan, nan, nan, False, 0, f"simulation failed: {err}", None)
+        else:
+            guess = lc.G0
+            lim = _touches_limits(lc.trajectory.G, gate_limits)
+            tr = readonly(lc.trajectory.G)
+            row = (lc.span**2, lc.Ebar, lc.G0, lc.G_half, lim, lc.n_periods, "", tr)
+        for k, v in zip(keys, row, strict=True):
+            out[k].append(v)
+    return SimulatedPeriods(
+        tau=readonly(tau),
+        D2_sim=readonly(out["D2"], float),
+        Ebar_sim=readonly(out["E"], float),
+        G0=readonly(np.reshape(out["G0"], (-1, n)), float),
+        G_half=readonly(np.reshape(out["Gh"], (-1, n)), float),
+        at_limit=readonly(out["lim"], bool),
+        n_periods=readonly(out["np"], int),
+        reasons=tuple(out["why"]),
+        trajectories=tuple(out["tr"]),
+        seconds=time.perf_counter() - t0,
     )

@@ -65,6 +65,10 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
                                           # (num <= MAX_SWEEP_POINTS)
     cycles = [0.02, 0.08, 0.2]            # s, periods drawn in G-space
 
+    [simulate]                            # the simulator (--simulate); also G0 (V), B (V/s),
+    device = "three-regime"               # tol (V), max_periods; "ohmic" or "linear" too
+    t_h = 100e-6                          # s; gate_limits = [1, 5] V (default theory.gate_box)
+
 Every error is a :class:`~clln_theory.errors.ConfigError` whose one-sentence message names the
 offending key by its dotted path (``tasks[1].points[0].label``). Data paths are relative and stay
 inside their folder: an absolute path or a ``..`` component is refused.
@@ -90,12 +94,17 @@ from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..errors import CLLNError, ConfigError
 from ..inference import SolutionLine
 from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
+from ..simulator import DEFAULT_T_H
 from .specs import (
+    DEFAULT_SIM_MAX_PERIODS,
+    DEFAULT_SIM_TOL,
+    SIMULATOR_DEVICES,
     BiasMeasurement,
     BiasSpec,
     DataSpec,
     ExperimentConfig,
     RateSpec,
+    SimulateSpec,
     SweepSpec,
     TaskSpec,
 )
@@ -498,6 +507,33 @@ def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
     return SweepSpec(tau, tuple(cycles))
 
 
+_SIMULATE_KEYS = {"device", "t_h", "gate_limits", "G0", "B", "tol", "max_periods"}
+
+
+def _parse_simulate(t: _Table | None, n: int, box, reference) -> SimulateSpec | None:
+    if t is None:
+        return None
+    device, k = t.string("device", "three-regime"), t.key
+    limits = t.vector("gate_limits", 2, default=None if box is None else list(box))
+    G0 = t.vector("G0", n, default=None if reference is None else list(reference))
+    periods = t.get("max_periods", DEFAULT_SIM_MAX_PERIODS)
+    bad = (
+        (device not in SIMULATOR_DEVICES, "device", f"one of {list(SIMULATOR_DEVICES)}", device),
+        (limits is not None and not limits[0] < limits[1], "gate_limits",
+         "[G_min, G_max] with G_min < G_max", limits),
+        (G0 is not None and limits is not None and not all(limits[0] <= g <= limits[1] for g in G0),
+         "G0", f"within the gate limits {limits}", G0),
+        (isinstance(periods, bool) or not isinstance(periods, int) or periods < 3, "max_periods",
+         "an integer >= 3", periods),
+    )  # fmt: skip
+    for failed, key, what, value in bad:
+        if failed:
+            raise ConfigError(f"Key '{k(key)}' must be {what}, but is {_show(value)}.")
+    t_h = t.number("t_h", DEFAULT_T_H, positive=True)
+    tol = t.number("tol", DEFAULT_SIM_TOL, positive=True)
+    return SimulateSpec(device, t_h, limits, G0, t.vector("B", n), tol, periods)  # type: ignore
+
+
 def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
     """Validate a parsed TOML document and build the :class:`ExperimentConfig`.
 
@@ -520,8 +556,11 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
     top = _Table(
         raw,
         "",
-        {"name", "description", "network", "tasks", "theory", "rate", "bias", "data", "sweep"},
-    )
+        {
+            "name", "description", "network", "tasks", "theory", "rate", "bias", "data", "sweep",
+            "simulate",
+        },
+    )  # fmt: skip
     name = top.string("name", required=True)
     description = top.get("description", "")
     if not isinstance(description, str):
@@ -539,7 +578,7 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         raise ConfigError(f"Key 'tasks[1].name' repeats {tasks[0].name!r}; task names must differ.")
     th = top.table("theory", {"reference", "eta", "gate_box"})
     th = th or _Table({}, "theory", set())
-    reference = th.vector("reference", net.n_gates)
+    reference, n = th.vector("reference", net.n_gates), net.n_gates
     eta = th.number("eta", 1.0, positive=True)
     box = th.vector("gate_box", 2)
     if box is not None and not box[0] < box[1]:
@@ -598,6 +637,7 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         sweep=sweep,
         source=source,
         raw=raw,
+        simulate=_parse_simulate(top.table("simulate", _SIMULATE_KEYS), n, box, reference),
     )
 
 

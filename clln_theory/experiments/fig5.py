@@ -64,7 +64,7 @@ array([[0.3265, 0.2265],
        [0.2265, 0.3265]])
 >>> alpha, beta = fig5_tasks(0.2, split=0)
 >>> alpha.n_points, beta.n_points, alpha.output, float(alpha.labels[0]), float(beta.labels[0])
-(4, 4, ('1,1', '1,3'), 0.018, -0.018)
+(4, 4, Differential(plus='1,1', minus='1,3'), 0.018, -0.018)
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ from ..electrical import CircuitSolver
 from ..errors import ArgumentError, NetworkError
 from ..model import (
     DataPoint,
+    Differential,
     LinearDevice,
     Network,
     OhmicMOSFET,
@@ -192,9 +193,9 @@ class Fig5Placement:
         return (self.V1, self.V2, self.V1_inv, self.V2_inv, self.V_plus, self.V_minus)
 
     @property
-    def output(self) -> tuple[str, str]:
+    def output(self) -> Differential:
         """The differential output pair ``(out_plus, out_minus)``."""
-        return (self.out_plus, self.out_minus)
+        return Differential(self.out_plus, self.out_minus)
 
     def imposed_values(
         self, V1: Any, V2: Any, *, V_plus: float = FIG5_V_PLUS, V_minus: float = FIG5_V_MINUS

@@ -41,7 +41,7 @@ from .._checks import choice, count
 from ..electrical import learning_rate_A0
 from ..errors import ArgumentError, ConvergenceError, ProtocolError
 from ..metrics import accuracy, hinge_loss, task_error, two_task_error
-from ..simulator import TrainingProtocol, simulate
+from ..simulator import TrainingProtocol, simulate, simulate_batch
 from .fig5 import (
     CLAMPINGS,
     FIG5_EPS,
@@ -71,6 +71,7 @@ __all__ = [
     "FIG5_DEFAULTS",
     "Fig5Result",
     "overclamping_experiment",
+    "run_fig5_batch",
     "run_fig5_case",
 ]
 
@@ -207,6 +208,12 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     except ConvergenceError as exc:  # one failed run must not end a sweep
         extra = {"runtime": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
         return _failed_case(exc, split, net.n_gates, **extra)
+    rec = _evaluate(net, tr, eps, split, pl)
+    return {**rec, "runtime": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
+
+
+def _evaluate(net, tr, eps: float, split: int, pl: Fig5Placement) -> dict[str, Any]:
+    """The record of one trained case: final outputs, accuracy, hinge, (A3), traces."""
     G = np.asarray(tr.G_final)
     X = ring_inputs(eps)
     y = split_labels(split)
@@ -229,11 +236,82 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         "t_trace": np.asarray(tr.times).tolist(),
         "hinge_trace": np.atleast_1d(hinge_loss(tr.outputs[0], y[inter])).tolist(),
         "accuracy_trace": np.atleast_1d(accuracy(tr.outputs[0], y[inter])).tolist(),
-        "runtime": time.perf_counter() - t0,
-        "A0": A0,
-        "n_steps": n_steps,
         "engine": tr.engine,
     }
+
+
+def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Train many Fig. 5 cases at once (`clln_theory.simulator.simulate_batch`), one record each.
+
+    A module-level function of one list, so that `clln_theory.sweeps.run_sweep` can spread
+    batches over a process pool or a Dask cluster.
+
+    Parameters
+    ----------
+    items : sequence of mapping
+        Cases as for `run_fig5_case`; they must share every setting but ``eps``, ``split`` and
+        ``seed`` (one clamping, the same step counts, device, rate, gate box and placement).
+
+    Returns
+    -------
+    list of dict
+        One record per item, in order, with the keys of `run_fig5_case` (``runtime`` is the
+        batch's time divided by the number of cases; ``engine`` is ``"batch"``). A case whose
+        circuit solve failed is reported as in `run_fig5_case`; the others go on.
+
+    Raises
+    ------
+    ArgumentError
+        A missing key, a bad value, or items that differ in a shared setting (named).
+    ProtocolError
+        ``n_steps`` not a multiple of ``half_steps``.
+    """
+    cfgs = [_case_settings(it) for it in items]
+    if not cfgs:
+        raise ArgumentError("Argument `items` must hold at least one Fig. 5 case, but is empty.")
+    shared = [k for k in cfgs[0] if k not in ("eps", "split", "seed")]
+    for i, c in enumerate(cfgs):
+        for k in shared:
+            if c.get(k) != cfgs[0][k]:
+                raise ArgumentError(
+                    f"Argument `items`: case {i} has {k} = {c.get(k)!r} but case 0 has "
+                    f"{cfgs[0][k]!r}; a batch shares every setting but eps, split and seed."
+                )
+    cfg = cfgs[0]
+    n_steps, half = int(cfg["n_steps"]), int(cfg["half_steps"])
+    t0 = time.perf_counter()
+    net = fig5_network(cfg["device"])
+    A0 = learning_rate_A0(FIG3_R0, FIG3_C0, r=float(cfg["r"]))  # (C2) times the factor r
+    pl = Fig5Placement.from_spec(cfg.get("placement"))
+    scale = float(cfg["bias_scale"])
+    tasks = [fig5_training_task(float(c["eps"]), int(c["split"]), placement=pl) for c in cfgs]
+    G0 = np.stack([fig5_initial_gates(net, int(c["seed"])) for c in cfgs])
+    B = np.stack([fig5_bias(net, int(c["seed"]), scale=scale) for c in cfgs])
+    limits = cfg["gate_limits"]
+    res = simulate_batch(
+        net,
+        tasks,
+        G0,
+        tau=2 * half * FIG5_T_H,
+        n_periods=n_steps / (2 * half),
+        B=B,
+        protocol=_training_protocol(cfg["clamping"], A0),
+        gate_limits=None if limits is None else tuple(limits),
+        record="half",
+    )
+    out = []
+    for c, tr, err in zip(cfgs, res.trajectories, res.errors):
+        if tr is None:
+            out.append(_failed_case(ConvergenceError(err), int(c["split"]), net.n_gates))
+        else:
+            out.append(_evaluate(net, tr, float(c["eps"]), int(c["split"]), pl))
+    runtime = (time.perf_counter() - t0) / len(cfgs)
+    return [{**r, "runtime": runtime, "A0": A0, "n_steps": n_steps} for r in out]
+
+
+def _run_batch_job(job: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`run_fig5_batch` of one sweep item ``{"cases": [...]}`` (picklable)."""
+    return run_fig5_batch(job["cases"])
 
 
 # --------------------------------------------------------------------------- the whole figure
@@ -411,6 +489,7 @@ def overclamping_experiment(
     device: str = FIG5_DEFAULTS["device"],
     bias_scale: float = FIG5_BIAS_SCALE,
     placement: Fig5Placement | Mapping[str, str] | None = None,
+    batch_size: int | None = 120,
     executor: Any = None,
     max_workers: int | None = None,
     path: Any = None,
@@ -440,6 +519,10 @@ def overclamping_experiment(
         Standard deviation of the per-edge bias, V/s.
     placement : Fig5Placement or mapping of its roles, optional
         Node roles (default `Fig5Placement()`).
+    batch_size : int or None
+        Cases trained together as one array program (`run_fig5_batch`), per clamping mode; the
+        batches are spread over the executor. None: one case at a time (`run_fig5_case`).
+        The result file then holds one record per batch (or per case).
     executor : concurrent.futures.Executor, optional
         Where to run (default: a process pool); see `clln_theory.sweeps.run_sweep`.
     max_workers : int, optional
@@ -478,17 +561,27 @@ def overclamping_experiment(
     items = [
         {**it, **settings} for it in grid(clamping=modes, eps=eps_t, seed=seeds_t, split=splits_t)
     ]
+    jobs: list[Any] = items
+    if batch_size is not None:
+        size = count(batch_size, "batch_size")
+        jobs = []
+        for mode in modes:
+            group = [it for it in items if it["clamping"] == mode]
+            jobs += [{"cases": group[i : i + size]} for i in range(0, len(group), size)]
     res = run_sweep(
-        run_fig5_case,
-        items,
+        run_fig5_case if batch_size is None else _run_batch_job,
+        jobs,
         executor=executor,
         max_workers=max_workers,
         path=path,
         progress=progress,
         desc="Fig. 5",
     )
+    results = res.results
+    if batch_size is not None:  # batches are in item order within each clamping, modes in order
+        results = tuple(r for batch in res.results for r in batch)
     shape = (len(modes), len(eps_t), len(seeds_t), len(splits_t))
     return _collect(
-        items, res.results, shape, settings, res.elapsed,
+        items, results, shape, settings, res.elapsed,
         clampings=modes, eps=np.array(eps_t), seeds=seeds_t, splits=splits_t,
     )  # fmt: skip

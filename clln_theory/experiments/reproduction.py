@@ -13,7 +13,13 @@ preset) and the folder of measured data, and runs the pipeline of Appendix E of 
 3. For every period: the closed orbit (D11) (`clln_theory.theory.periodic_orbit`), the squared
    span D² (4), the combined error Ē (A4) against the fitted labels with the linear network's
    outputs (`clln_theory.metrics`), and whether the orbit stays in the gate box.
-4. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
+4. Optionally (``simulate=True``, the description's ``[simulate]`` section) the nonlinear
+   simulator at every period (`clln_theory.experiments.compare.simulate_periods`): each point
+   with a measured line recalibrated on the simulator's device
+   (`clln_theory.inference.calibrate_to_line`, centred on the task's G*), limit cycles by
+   shooting with the gate limits, columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; a period
+   without a simulated cycle is NaN with the reason in ``note``.
+5. The same closed orbit with ``B = 0`` (same calibrated tasks, same periods): the paper's
    zero-bias ("perfect") prediction, the dashed line of Fig. 3A,B. For compatible tasks it sits at
    the joint solution (span 0, Ē = error there); for incompatible ones it runs between G*_α and
    the nearest point of β's solution set, with a smaller small-τ slope and a lower Ē plateau.
@@ -45,6 +51,7 @@ from ..inference import (
     CalibratedTask,
     Projection,
     calibrate_task,
+    calibrate_to_line,
     combine_projections,
     cycle_drift_projection,
     cycle_stationary_projection,
@@ -52,8 +59,10 @@ from ..inference import (
     stationary_projection,
 )
 from ..metrics import combined_error, task_error, two_task_error
-from ..model import Task
+from ..model import LinearDevice, OhmicMOSFET, Task, ThreeRegimeMOSFET
+from ..simulator import TrainingProtocol
 from ..theory import Orbit, periodic_orbit
+from .compare import SimulatedPeriods, simulate_periods
 from .config import ExperimentConfig, load_config
 
 __all__ = [
@@ -134,6 +143,10 @@ class Reproduction:
         because a conductance is <= 0 on the orbit).
     data_source : str
         Where the data were read from (`clln_theory.data.data_source`), or "" without data.
+    sim : SimulatedPeriods or None
+        The nonlinear simulator at the same periods (``reproduce(simulate=True)``), or None.
+    sim_tasks : (Task, Task) or None
+        The tasks the simulator ran (calibrated to the measured lines on its device).
     """
 
     config: ExperimentConfig
@@ -155,6 +168,8 @@ class Reproduction:
     cycles: tuple = field(repr=False)
     notes: tuple = field(default=(), repr=False)
     data_source: str = ""
+    sim: SimulatedPeriods | None = field(default=None, repr=False)
+    sim_tasks: tuple | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -184,8 +199,10 @@ class Reproduction:
 
         Keys: ``tau``, ``D2_theory``, ``D2_measured``, ``D2_ratio``, ``Ebar_theory``,
         ``Ebar_measured``, ``Ebar_ratio``, ``in_box``, ``G_min``, ``G_max`` (the gate range along
-        the orbit), and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``. Measured
-        values and ratios are None where nothing was measured.
+        the orbit), and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``; with the
+        simulator also ``D2_sim``, ``Ebar_sim`` (None where it found no cycle) and ``at_limit``
+        (its gates touch the gate limits). Measured values and ratios are None where nothing was
+        measured; ``note`` says why a row is flagged.
         """
         out = []
         for k, tau in enumerate(self.tau):
@@ -208,6 +225,12 @@ class Reproduction:
             )
             if not math.isfinite(self.Ebar_theory[k]):
                 out[-1]["Ebar_theory"] = None
+            if self.sim is not None:
+                note = out[-1].pop("note")
+                out[-1]["D2_sim"] = _opt(self.sim.D2_sim[k])
+                out[-1]["Ebar_sim"] = _opt(self.sim.Ebar_sim[k])
+                out[-1]["at_limit"] = bool(self.sim.at_limit[k])
+                out[-1]["note"] = "; ".join(x for x in (note, self.sim.reasons[k]) if x)
         return out
 
     def provenance(self) -> dict:
@@ -275,6 +298,26 @@ class Reproduction:
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
+        if self.sim is not None:
+            sim = self.config.simulate
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = self.sim.D2_sim / self.D2_measured
+            r = r[np.isfinite(r)]
+            s["simulate"] = {
+                "device": sim.device,
+                "t_h": sim.t_h,
+                "gate_limits": None if sim.gate_limits is None else list(sim.gate_limits),
+                "B": list(sim.B) if sim.B is not None else self.B.tolist(),
+                "n_failed": self.sim.n_failed,
+                "n_at_limit": int(np.count_nonzero(self.sim.at_limit)),
+                "seconds": self.sim.seconds,
+                "tasks": [
+                    [{"inputs": dict(p.inputs), "label": p.label} for p in t.points]
+                    for t in self.sim_tasks
+                ],
+            }
+            if r.size:
+                s["simulate"]["D2_sim_ratio"] = [float(r.min()), float(r.max())]
         return s
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -504,6 +547,39 @@ def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
         )
 
 
+_DEVICES = {"three-regime": ThreeRegimeMOSFET, "ohmic": OhmicMOSFET, "linear": LinearDevice}
+
+
+def _simulate(cfg: ExperimentConfig, tasks, B: np.ndarray, taus: np.ndarray):
+    """The simulator at every period: tasks recalibrated on its device, then limit cycles."""
+    sim = cfg.simulate
+    net = cfg.network.with_device(_DEVICES[sim.device]())
+    S_all = np.unique(net.S)
+    if S_all.size != 1:
+        raise TaskError(
+            f"The simulator of {cfg.name!r} needs one S on every learning edge (its learning rate "
+            f"A0 = r γ S), but they have {S_all.tolist()}."
+        )
+    sim_tasks = []
+    for spec, ct in zip(cfg.tasks, tasks, strict=True):
+        nominal = Task(list(spec.points), cfg.output, name=spec.name)
+        if spec.fit_input is None or all(ln is None for ln in spec.lines):
+            sim_tasks.append(nominal)  # nothing measured to calibrate to
+            continue
+        lines = [None if ln is None else (ln.a, ln.c) for ln in spec.lines]
+        sim_tasks.append(
+            calibrate_to_line(net, nominal, lines, fit_input=spec.fit_input, centre=ct.G_star)
+        )
+    protocol = TrainingProtocol(A0=cfg.rate.gamma * float(S_all[0]), eta=cfg.eta, t_h=sim.t_h)
+    G0 = sim.G0 if sim.G0 is not None else tasks[0].G_star
+    result = simulate_periods(
+        net, sim_tasks[0], sim_tasks[1], tau=taus, B=B if sim.B is None else np.array(sim.B),
+        protocol=protocol, gate_limits=sim.gate_limits, G0=G0, tol=sim.tol,
+        max_periods=sim.max_periods,
+    )  # fmt: skip
+    return result, tuple(sim_tasks)
+
+
 def reproduce(
     config: ExperimentConfig | str | Path,
     *,
@@ -511,6 +587,7 @@ def reproduce(
     tau: Any = None,
     grid_points: int = DEFAULT_GRID_POINTS,
     cycle_samples: int = DEFAULT_CYCLE_SAMPLES,
+    simulate: bool = False,
 ) -> Reproduction:
     """Run the paper's pipeline on an experiment description.
 
@@ -528,6 +605,9 @@ def reproduce(
         Periods of the dense theory curve for the figure (0 to skip it).
     cycle_samples : int
         Samples per period for the gate-box check (>= 2).
+    simulate : bool
+        Also run the nonlinear simulator of the description's ``[simulate]`` section at every
+        period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes).
 
     Returns
     -------
@@ -540,12 +620,17 @@ def reproduce(
     DataFormatError
         For missing or malformed data (the message names the file).
     ArgumentError
-        A ``tau`` that is empty or holds a period that is not a finite number > 0, or a bad
-        ``grid_points`` or ``cycle_samples``.
+        A ``tau`` that is empty or holds a period that is not a finite number > 0, a bad
+        ``grid_points`` or ``cycle_samples``, or ``simulate`` without a ``[simulate]`` section.
     TaskError
         Tasks that share a null direction (no closed orbit), or a failed calibration.
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    if simulate and cfg.simulate is None:
+        raise ArgumentError(
+            f"Argument `simulate` needs a [simulate] section in the description {cfg.name!r} "
+            f"({cfg.source or 'no file'}), which has none; see docs/toml-reference.md."
+        )
     grid_points = count(grid_points, "grid_points", minimum=0)
     cycle_samples = count(cycle_samples, "cycle_samples", minimum=2)
     needs_data = bool(cfg.data.D2 or cfg.data.Ebar or cfg.data.cycles or cfg.bias.measurements)
@@ -584,6 +669,7 @@ def reproduce(
     _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
     also = _toml_folder(cfg)
     cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f, also=also)) for f in cfg.data.cycles)
+    sim, sim_tasks = _simulate(cfg, tasks, B, taus) if simulate else (None, None)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -604,4 +690,6 @@ def reproduce(
         cycles=cycles,
         notes=_notes(inside, Ebar),
         data_source=source,
+        sim=sim,
+        sim_tasks=sim_tasks,
     )

@@ -12,11 +12,15 @@ from ..inference import SolutionLine
 from ..model import DataPoint, Network
 
 __all__ = [
+    "DEFAULT_SIM_MAX_PERIODS",
+    "DEFAULT_SIM_TOL",
+    "SIMULATOR_DEVICES",
     "BiasMeasurement",
     "BiasSpec",
     "DataSpec",
     "ExperimentConfig",
     "RateSpec",
+    "SimulateSpec",
     "SweepSpec",
     "TaskSpec",
 ]
@@ -168,6 +172,55 @@ class SweepSpec:
     cycles: tuple[float, ...]
 
 
+DEFAULT_SIM_TOL = 1e-10
+"""Default ``simulate.tol`` (V): `clln_theory.simulator.limit_cycle`'s own default, ~1e-8 of the
+smallest measured span."""
+
+DEFAULT_SIM_MAX_PERIODS = 5000
+"""Default ``simulate.max_periods``: Newton shooting needs tens of period maps, the iteration
+fallback ~1500 at the slowest contraction seen in the paper's experiments (multiplier 0.988);
+5000 bounds the time a hopeless period can take before it is flagged."""
+
+
+SIMULATOR_DEVICES = ("three-regime", "ohmic", "linear")
+"""Device models ``simulate.device`` names: `ThreeRegimeMOSFET` (ohmic, saturation and
+subthreshold: the experiment's transistors), `OhmicMOSFET` (Eq. (2)) and `LinearDevice`
+(``K = S (G − V_T)``, the linear theory's edges)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SimulateSpec:
+    """The nonlinear simulator of a description (``[simulate]``; ``reproduce(simulate=True)``).
+
+    Attributes
+    ----------
+    device : {"three-regime", "ohmic", "linear"}
+        Device model of the learning edges (`SIMULATOR_DEVICES`).
+    t_h : float
+        Hold time of one data point (one discrete learning step), s; τ/2 must be a whole number
+        of steps, otherwise that period is flagged.
+    gate_limits : (float, float) or None
+        Gate limits ``(G_min, G_max)`` of the simulation, V (default ``theory.gate_box``).
+    G0 : tuple of float or None
+        Start of the first limit-cycle search, V (default ``theory.reference``, else task α's
+        linearization point); each later period starts from the previous period's cycle.
+    B : tuple of float or None
+        Bias of the simulation, V/s (default: the reproduction's B, given or inferred).
+    tol : float
+        Period-map residual at which a simulated cycle counts as converged, V.
+    max_periods : int
+        Budget of period-map evaluations per period τ; a period that exceeds it is flagged.
+    """
+
+    device: str
+    t_h: float
+    gate_limits: tuple[float, float] | None
+    G0: tuple[float, ...] | None
+    B: tuple[float, ...] | None
+    tol: float
+    max_periods: int
+
+
 @dataclass(frozen=True, slots=True)
 class ExperimentConfig:
     """A complete, validated experiment description (schema: `clln_theory.experiments.config`).
@@ -195,6 +248,8 @@ class ExperimentConfig:
         The other sections.
     source : str
         Where the description came from.
+    simulate : SimulateSpec or None
+        The nonlinear simulator's settings (``[simulate]``), or None.
     raw : dict
         The parsed TOML document (kept for the provenance of reports).
     """
@@ -213,3 +268,4 @@ class ExperimentConfig:
     sweep: SweepSpec
     source: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    simulate: SimulateSpec | None = None

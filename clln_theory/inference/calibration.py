@@ -14,8 +14,9 @@ Three calibrations, from one point to a whole task:
     The output is given as a function ``output(G, point) -> O``, vectorized over ``G`` of shape
     (..., 2); for the package's networks `free_output` builds it.
 `calibrate_to_line`
-    One single-point task of a *nonlinear* network (any device): a 2x2 Newton solve with the
-    Kirchhoff solver of `clln_theory.electrical.circuit`, exact at two points of the line.
+    A task of a *nonlinear* network (any device), every point to its own measured line: a 2x2
+    Newton solve per point with the Kirchhoff solver of `clln_theory.electrical.circuit`, exact
+    at two points of that point's line.
 `calibrate_task`
     A whole task for the linear theory: every point with a measured line calibrated, the
     linearization point ``G*`` found, and the rate matrix ``M = (r γ / η) ∂²C/∂G²`` at ``G*``
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq, root
 
-from .._checks import instance, number, positive, readonly, real_array, vector
+from .._checks import number, readonly, real_array, vector
 from ..electrical import CircuitSolver, free_state
 from ..errors import (
     ArgumentError,
@@ -52,7 +53,7 @@ from ..errors import (
 from ..metrics import task_error
 from ..model import DataPoint, Network, Task
 from ..theory import LinearTask, linearize
-from ._arguments import check_callable, check_fit_input, check_problem, line_tol
+from ._arguments import line_args, point_args, task_args, to_line_args
 
 __all__ = [
     "CALIBRATION_TOL",
@@ -283,11 +284,7 @@ def calibrate_point(
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
-    check_callable(output, point)
-    instance(line, "line", SolutionLine)
-    check_fit_input(fit_input, point.inputs)
-    centre = None if centre is None else vector(centre, "centre", 2)
-    tol = line_tol(tol)
+    centre, tol = point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -355,9 +352,7 @@ def model_solution_line(
         A ``tol`` that is not a finite number > 0, or a ``bracket`` that is not finite with
         ``lo < hi``.
     """
-    check_callable(output, point)
-    G1 = real_array(G1, "G1", shape=(None,))
-    tol = line_tol(tol)
+    G1, tol = line_args(output, point, G1, tol)
     lo, hi = real_array(bracket, "bracket", shape=(2,))
     if not lo < hi:
         raise ArgumentError(
@@ -417,6 +412,31 @@ def free_output(network: Network, output: str) -> OutputFn:
     return output_fn
 
 
+def _fit_point_to_line(solver, network, task, k, line, fit_input, centre, step) -> DataPoint:
+    """The 2x2 Newton solve of `calibrate_to_line` for point ``k`` of ``task``."""
+    point = task.points[k]
+    a, c = vector(line, f"line[{k}]" if task.n_points > 1 else "line", 2)
+    ln = SolutionLine(a, c)
+    P = ln.nearest(centre) + np.array([-step, step])[:, None] * ln.direction
+    k_in, out = task.input_nodes.index(fit_input), network.node(task.output_nodes[0])
+    base = np.asarray(task.inputs[k], dtype=float)
+
+    def output(G: np.ndarray, v1: float) -> float:  # the fitted input replaced by v1
+        return float(solver.solve(G, np.where(np.arange(base.size) == k_in, v1, base)).V[out])
+
+    def eqs(x: np.ndarray) -> np.ndarray:
+        return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
+
+    sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
+    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= CALIBRATION_TOL:
+        which = f" (point {k})" if task.n_points > 1 else ""
+        raise ConvergenceError(
+            f"Calibrating task {task.name!r}{which} to the line G2 = {a:.6g} G1 + {c:.6g} failed: "
+            f"the output misses the label by {res:.3g} V at the calibration points; move `centre`."
+        )
+    return _with_input(point, fit_input, float(sol.x[0]), float(sol.x[1]))
+
+
 def calibrate_to_line(
     network: Network,
     task: Task,
@@ -426,27 +446,30 @@ def calibrate_to_line(
     centre: Any = (3.0, 3.5),
     step: float = 1.0,
 ) -> Task:
-    """Single-point task whose nonlinear solution set meets a measured line at two points.
+    """Task whose nonlinear solution set of every point meets that point's measured line twice.
 
-    The nonlinear analogue of `calibrate_point` (which relies on the superposition of a linear
-    network): the effective input voltage and label for which the network's solution set passes
-    through the line at ±``step`` along it around ``centre``, by a 2x2 Newton solve with the
-    circuit solver of `clln_theory.electrical.circuit`.
+    The nonlinear analogue of `calibrate_point`: for each point with a line, the effective input
+    voltage and label for which the network's solution set of that point passes through its line
+    at ±``step`` around the line's point nearest ``centre`` (a 2x2 Newton solve per point with
+    the circuit solver of `clln_theory.electrical.circuit`; points are fitted independently).
 
     Parameters
     ----------
     network : Network
         Two gates, any device.
     task : Task
-        A single-point task; its ``fit_input`` voltage and its label are replaced.
-    line : (a, c)
+        The nominal task (single output); the ``fit_input`` voltage and the label of every
+        point with a line are replaced.
+    line : (a, c), or sequence of (a, c) or None
         Measured solution line ``G₂ = a G₁ + c`` (``G₊ = a G₋ + c`` for the paper's network):
-        slope and intercept (V).
+        slope and intercept (V). A single-point task takes one line; a task of several points one
+        entry per point (None keeps that point as it is).
     fit_input : str
         The input node whose voltage is fitted (``"Input"``: V₁ of the paper).
     centre : (2,) array_like
-        The calibration points are the point of the line nearest ``centre`` ± ``step`` along it,
-        V.
+        Each line's calibration points are its point nearest ``centre`` ± ``step``, V: the
+        reference point of a single-point task, the intersection of the lines (its solution) of a
+        two-point task, so that every fit is exact next to the task's solution.
     step : float
         Distance along the line, V (> 0).
 
@@ -458,13 +481,13 @@ def calibrate_to_line(
     Raises
     ------
     TaskError
-        Not a single-point task of a two-gate network, or ``fit_input`` not an input.
+        Not a two-gate network, a differential output, or ``fit_input`` not an input.
     ArgumentError
         A non-finite ``line`` or ``centre``, or ``step`` not a finite number > 0.
     ShapeError
-        ``line`` or ``centre`` not of shape (2,).
+        ``line`` or ``centre`` not of shape (2,) (a line per point for several points).
     ConvergenceError
-        The 2x2 Newton solve for (V₁, L) failed.
+        The 2x2 Newton solve for (V₁, L) of some point failed.
 
     Notes
     -----
@@ -482,49 +505,30 @@ def calibrate_to_line(
     >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
     (0.3232, 0.4186)
     """
-    check_problem(network, task)
-    check_fit_input(fit_input, task.input_nodes)
-    if network.n_gates != 2 or task.n_points != 1 or task.is_differential:
+    step, centre = to_line_args(network, task, line, fit_input, step, centre)
+    if network.n_gates != 2 or task.is_differential or fit_input not in task.input_nodes:
         raise TaskError(
-            "calibrate_to_line needs a two-gate network and a single-point task with a single "
-            f"output, but got {network.n_gates} gates and {task.n_points} points."
+            "calibrate_to_line needs a two-gate network, a single output and `fit_input` among "
+            f"the inputs, but got {network.n_gates} gates, outputs {list(task.output_nodes)}, "
+            f"inputs {sorted(task.input_nodes)} and fit_input {fit_input!r}."
         )
-    point = task.points[0]
-    if fit_input not in point.inputs:
-        raise TaskError(
-            f"The fitted input {fit_input!r} is not an input of task {task.name!r}; its inputs "
-            f"are {sorted(point.inputs)}."
-        )
-    a, c = vector(line, "line", 2)
-    step = positive(step, "step", unit="V")
-    centre = vector(centre, "centre", 2)
-    d = np.array([1.0, a]) / np.hypot(1.0, a)
-    p0 = np.array([0.0, c])
-    foot = p0 + ((centre - p0) @ d) * d
-    P = [foot - step * d, foot + step * d]
+    if task.n_points == 1 and len(line) == 2:  # one (a, c), not a list of one
+        lines = [line]
+    else:
+        lines = list(line) if isinstance(line, list | tuple | np.ndarray) else [line]
+        if len(lines) != task.n_points:
+            raise ShapeError(
+                f"Argument `line` must hold one line (a, c) or None per point of task "
+                f"{task.name!r} ({task.n_points}), but holds {len(lines)}."
+            )
     solver = CircuitSolver(network, task.input_nodes)
-    k_in = task.input_nodes.index(fit_input)
-    out = network.node(task.output_nodes[0])
-    base = np.asarray(task.inputs[0], dtype=float)
-
-    def output(G: np.ndarray, v1: float) -> float:
-        vals = base.copy()
-        vals[k_in] = v1
-        return float(solver.solve(G, vals).V[out])
-
-    def eqs(x: np.ndarray) -> np.ndarray:
-        return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
-
-    sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
-    res = float(np.max(np.abs(eqs(sol.x))))
-    if not res <= CALIBRATION_TOL:
-        raise ConvergenceError(
-            f"Calibrating task {task.name!r} to the line G2 = {a:.6g} G1 + {c:.6g} failed: the "
-            f"output misses the label by {res:.3g} V at the calibration points; move `centre`."
-        )
-    inputs = dict(point.inputs)
-    inputs[fit_input] = float(sol.x[0])
-    return Task([DataPoint(inputs, float(sol.x[1]))], task.output, kind=task.kind, name=task.name)
+    points = [
+        p
+        if ln is None
+        else _fit_point_to_line(solver, network, task, k, ln, fit_input, centre, step)
+        for k, (p, ln) in enumerate(zip(task.points, lines, strict=True))
+    ]
+    return Task(points, task.output, kind=task.kind, name=task.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,11 +664,7 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
-    check_problem(network, task)
-    if isinstance(lines, str) or not isinstance(lines, Sequence):
-        raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
-    reference = None if reference is None else vector(reference, "reference", 2)
-    lines = list(lines)
+    lines, reference = task_args(network, task, lines, reference)
     if len(lines) != task.n_points:
         raise ShapeError(
             f"Argument `lines` must hold one entry per point of task {task.name!r} "

@@ -24,6 +24,7 @@ from .network import (
 )
 from .tasks import (
     DataPoint,
+    Differential,
     Task,
 )
 
@@ -35,6 +36,7 @@ __all__ = [
     "AffineBias",
     "DataPoint",
     "Device",
+    "Differential",
     "Edge",
     "LinearDevice",
     "Network",

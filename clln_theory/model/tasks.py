@@ -1,10 +1,14 @@
 """Training data: data points and tasks.
 
-A `DataPoint` imposes voltages on some input nodes and asks for a label at the output. A `Task`
-is a tuple of points sharing the same input nodes and the same output: a single node, or a pair
-``(plus, minus)`` for the differential output ``O = V[plus] - V[minus]`` (Fig. 1 of the paper).
-Classification tasks (Appendix A) use the hinge: a point whose output is beyond its label in the
-label's direction is not nudged.
+A `DataPoint` imposes voltages on some input nodes and asks for a label at each output. A `Task`
+is a tuple of points sharing the same input nodes and the same output(s). An output (a *target*)
+is a single node, or a `Differential` ``(plus, minus)`` for the voltage drop
+``O = V[plus] - V[minus]`` (Fig. 1 of the paper; across an edge ``a -> b`` this is the edge's drop
+``Differential(a, b)``). A multi-output task lists several targets, ``["o1", "o2"]`` or
+``["o1", Differential("a", "b")]``, and each point carries one label per target. A bare pair
+``("a", "b")`` is ambiguous (one differential output or two targets?) and is refused.
+Classification tasks (Appendix A) use the hinge: an output beyond its label in the label's
+direction is not nudged.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -22,9 +26,63 @@ from ..errors import TaskError
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["DataPoint", "Task"]
+__all__ = ["DataPoint", "Differential", "Task"]
 
 TaskKind = Literal["regression", "classification"]
+
+
+class Differential(NamedTuple):
+    """A differential output (target) ``O = V[plus] - V[minus]``: a voltage drop.
+
+    The drop across an edge ``a -> b`` is ``Differential(a, b)``. Under clamping the nudge ``Δ``
+    is shared symmetrically: ``V[plus]`` moves by ``+Δ/2`` and ``V[minus]`` by ``-Δ/2``
+    (`clln_theory.electrical.clamping.output_split`).
+
+    Attributes
+    ----------
+    plus : str
+        Node whose voltage counts positively.
+    minus : str
+        Node whose voltage counts negatively.
+
+    Examples
+    --------
+    >>> d = Differential("O+", "O-")
+    >>> d.plus, d.minus, tuple(d) == ("O+", "O-")
+    ('O+', 'O-', True)
+    """
+
+    plus: str
+    minus: str
+
+
+def _ambiguous(out: Any) -> str:
+    a, b = out
+    return (
+        f"Argument `output` {tuple(out)!r} is ambiguous: write Differential({a!r}, {b!r}) for the "
+        f"single output V[{a}] - V[{b}], or [{a!r}, {b!r}] for two targets each with its own "
+        "label."
+    )
+
+
+def _target(out: Any, name: str) -> str | Differential:
+    """One target: a node name or a `Differential` of two different nodes."""
+    if isinstance(out, str):
+        return out
+    if isinstance(out, Differential):
+        if not (isinstance(out.plus, str) and isinstance(out.minus, str)):
+            raise TaskError(f"Task {name!r}: a Differential needs two node names, got {out!r}.")
+        if out.plus == out.minus:
+            raise TaskError(
+                f"Task {name!r}: differential output needs two different nodes, got {tuple(out)}."
+            )
+        return out
+    if isinstance(out, tuple) and len(out) == 2 and all(isinstance(o, str) for o in out):
+        raise TaskError(f"Task {name!r}: " + _ambiguous(out))
+    raise TaskError(
+        f"Task {name!r}: `output` must be a node name, a Differential(plus, minus) or a list of "
+        f"them, got {out!r}."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +94,8 @@ class DataPoint:
     inputs : mapping str -> float
         Voltage imposed on each input node, volts (constant supplies such as V₊ and V₋ are
         inputs too).
-    label : float
-        Desired output voltage ``L``, volts.
+    label : float or sequence of float
+        Desired output voltage ``L``, volts; one label per target for a multi-output task.
 
     Examples
     --------
@@ -47,7 +105,7 @@ class DataPoint:
     """
 
     inputs: Mapping[str, float]
-    label: float
+    label: float | tuple[float, ...]
 
     def __post_init__(self) -> None:
         if not isinstance(self.inputs, Mapping) or not self.inputs:
@@ -59,9 +117,23 @@ class DataPoint:
         for k, v in self.inputs.items():
             # the input voltage of node k, V: "Argument `inputs['In']` must be a real number..."
             clean[str(k)] = number(v, f"inputs[{k!r}]", unit="V", error=TaskError)
-        label = number(self.label, "label", unit="V", error=TaskError)
+        if isinstance(self.label, Iterable) and not isinstance(self.label, str):
+            label: Any = tuple(
+                number(v, f"label[{i}]", unit="V", error=TaskError)
+                for i, v in enumerate(self.label)
+            )
+            if not label:
+                raise TaskError("Argument `label` must be a number or a non-empty sequence.")
+            if len(label) == 1:
+                label = label[0]
+        else:
+            label = number(self.label, "label", unit="V", error=TaskError)
         object.__setattr__(self, "inputs", MappingProxyType(clean))
         object.__setattr__(self, "label", label)
+
+
+def _is_multi(out: Any) -> bool:
+    return isinstance(out, tuple) and not isinstance(out, Differential)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +144,11 @@ class Task:
     ----------
     points : sequence of DataPoint
         All points must impose voltages on the same set of input nodes.
-    output : str or (str, str)
-        Output node, or ``(plus, minus)`` for the differential output ``V[plus] - V[minus]``.
+    output : str, Differential or list of them
+        Output node, a `Differential` ``(plus, minus)`` for the output ``V[plus] - V[minus]``, or
+        a list of such targets (a multi-output task: each point carries one label per target).
+        A bare 2-tuple of node names is ambiguous and refused (`TaskError` showing both
+        spellings).
     kind : {"regression", "classification"}
         Classification uses the hinge of Appendix A (sign of the label is the class).
     name : str
@@ -85,8 +160,8 @@ class Task:
         The imposed nodes, sorted.
     inputs : (n_points, n_inputs) ndarray
         Imposed voltages, columns in ``input_nodes`` order.
-    labels : (n_points,) ndarray
-        Labels ``L``, V.
+    labels : (n_points,) or (n_points, n_outputs) ndarray
+        Labels ``L``, V; two-dimensional for a multi-output task.
 
     Examples
     --------
@@ -96,7 +171,7 @@ class Task:
     """
 
     points: tuple[DataPoint, ...]
-    output: str | tuple[str, str]
+    output: str | Differential | tuple[str | Differential, ...]
     kind: TaskKind = "regression"
     name: str = ""
     input_nodes: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -124,23 +199,32 @@ class Task:
                 f"Task {self.name!r}: `kind` must be 'regression' or 'classification', "
                 f"got {self.kind!r}."
             )
-        out = self.output
-        if isinstance(out, str):
-            out_nodes: tuple[str, ...] = (out,)
-        elif (
-            isinstance(out, tuple | list) and len(out) == 2 and all(isinstance(o, str) for o in out)
+        out: Any = self.output
+        pair = isinstance(out, tuple) and len(out) == 2 and all(isinstance(o, str) for o in out)
+        if isinstance(out, list) or (
+            isinstance(out, tuple) and not isinstance(out, Differential) and not pair
         ):
-            out = (out[0], out[1])
-            if out[0] == out[1]:
-                raise TaskError(
-                    f"Task {self.name!r}: differential output needs two different nodes, got {out}."
-                )
-            out_nodes = out
+            targets = tuple(_target(o, self.name) for o in out)
+            if not targets:
+                raise TaskError(f"Task {self.name!r}: `output` lists no target.")
+            out = targets[0] if len(targets) == 1 else targets
         else:
+            out = _target(out, self.name)
+        targets = out if _is_multi(out) else (out,)
+        out_nodes = tuple(n for t in targets for n in ((t,) if isinstance(t, str) else t))
+        if len(set(out_nodes)) != len(out_nodes):
             raise TaskError(
-                f"Task {self.name!r}: `output` must be a node name or a (plus, minus) pair, "
-                f"got {out!r}."
+                f"Task {self.name!r}: the targets {list(targets)} share a node; each output node "
+                "may be clamped by one target only."
             )
+        n_out = len(targets)
+        for k, p in enumerate(points):
+            n_lab = len(p.label) if isinstance(p.label, tuple) else 1
+            if n_lab != n_out:
+                raise TaskError(
+                    f"Task {self.name!r}: point {k} has {n_lab} label(s) but the task has "
+                    f"{n_out} target(s) {list(targets)}; give one label per target."
+                )
         nodes = tuple(sorted(points[0].inputs))
         for k, p in enumerate(points):
             if tuple(sorted(p.inputs)) != nodes:
@@ -154,13 +238,13 @@ class Task:
                 f"Task {self.name!r}: node {both[0]!r} is both an input and an output; an output "
                 "node must be free in the free state."
             )
-        if self.kind == "classification" and any(p.label == 0.0 for p in points):
+        labels = np.array([p.label for p in points], dtype=float)
+        if self.kind == "classification" and np.any(labels == 0.0):
             raise TaskError(
                 f"Task {self.name!r}: classification labels must be nonzero (their sign is the "
                 "class), but a label is 0."
             )
         inputs = np.array([[p.inputs[n] for n in nodes] for p in points], dtype=float)
-        labels = np.array([p.label for p in points], dtype=float)
         inputs.flags.writeable = False
         labels.flags.writeable = False
         object.__setattr__(self, "points", points)
@@ -176,13 +260,60 @@ class Task:
 
     @property
     def is_differential(self) -> bool:
-        """True for an output ``V[plus] - V[minus]``."""
-        return not isinstance(self.output, str)
+        """True for a single output ``V[plus] - V[minus]`` (a `Differential`)."""
+        return isinstance(self.output, Differential)
+
+    @property
+    def is_multi_output(self) -> bool:
+        """True for a task with several targets (``labels`` of shape (n_points, n_outputs))."""
+        return _is_multi(self.output)
+
+    @property
+    def targets(self) -> tuple[str | Differential, ...]:
+        """The targets, in order: ``(output,)`` for a single-output task."""
+        return self.output if _is_multi(self.output) else (self.output,)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of targets (1 for a single node or a single `Differential`)."""
+        return len(self.targets)
 
     @property
     def output_nodes(self) -> tuple[str, ...]:
-        """``(out,)`` or ``(plus, minus)``."""
-        return (self.output,) if isinstance(self.output, str) else tuple(self.output)
+        """Every output node, target by target: ``(out,)``, ``(plus, minus)``, ...."""
+        return tuple(n for t in self.targets for n in ((t,) if isinstance(t, str) else t))
+
+    def output_matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """How outputs read and clamps move the output nodes.
+
+        Returns
+        -------
+        U : (n_output_nodes, n_outputs) ndarray
+            ``O = V[output_nodes] @ U``: a column ``e_node`` or ``e_plus - e_minus``.
+        C : (n_output_nodes, n_outputs) ndarray
+            A nudge ``Δ`` (one entry per target) moves the output nodes by ``C @ Δ``: a column
+            ``e_node`` or ``(e_plus - e_minus) / 2`` (the symmetric split of a `Differential`).
+
+        Examples
+        --------
+        >>> t = Task([DataPoint({"i": 1.0}, (0.1, 0.2))], ["o", Differential("p", "m")])
+        >>> U, C = t.output_matrices()
+        >>> U.tolist(), C[:, 1].tolist()
+        ([[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]], [0.0, 0.5, -0.5])
+        """
+        nodes = self.output_nodes
+        U = np.zeros((len(nodes), self.n_outputs))
+        C = np.zeros_like(U)
+        row = 0
+        for j, t in enumerate(self.targets):
+            if isinstance(t, str):
+                U[row, j] = C[row, j] = 1.0
+                row += 1
+            else:
+                U[row : row + 2, j] = (1.0, -1.0)
+                C[row : row + 2, j] = (0.5, -0.5)  # output_split(2)
+                row += 2
+        return U, C
 
     def validate(self, network: Network) -> None:
         """Check the task against a network: every node known, no floating interior node.

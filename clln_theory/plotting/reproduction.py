@@ -27,6 +27,7 @@ from ._mpl import figure_class
 __all__ = ["plot_reproduction"]
 
 _ALPHA, _BETA = "#1f5fbf", "#c0392b"  # the paper's colours: task alpha blue, task beta red
+_SIM = "#2e8b57"  # the simulator
 _CYCLE_COLOURS = ("#2a9d8f", "#e9a23b", "#8e44ad", "#7f8c8d", "#d35400")
 
 _ZERO_BIAS_FLOOR = 1e-16
@@ -53,6 +54,16 @@ def _curve_panel(ax, rep, key: str, label: str):
         # a note goes where the rising curves leave room: Ē top left, D² bottom right
         corner = (0.98, 0.03, "right", "bottom") if key == "D2" else (0.02, 0.97, "left", "top")
         _zero_bias_curve(ax, t, grid.get(key + "_bias_free"), y, symbol, corner)
+    sim = getattr(rep, "sim", None)
+    if sim is not None:
+        ys = sim.D2_sim if key == "D2" else sim.Ebar_sim
+        dev = rep.config.simulate.device
+        ax.plot(rep.tau, ys, "-", color=_SIM, lw=1.2, alpha=0.8)
+        free, lim = np.isfinite(ys) & ~sim.at_limit, np.isfinite(ys) & sim.at_limit
+        ax.plot(rep.tau[free], ys[free], "s", ms=4.5, color=_SIM, label=f"simulator ({dev})")
+        if np.any(lim):
+            ax.plot(rep.tau[lim], ys[lim], "s", ms=4.5, mfc="white", mec=_SIM,
+                    label="simulator, gates at limits")  # fmt: skip
     measured = rep.D2_measured if key == "D2" else rep.Ebar_measured
     has = np.isfinite(measured)
     if np.any(has):
@@ -70,7 +81,8 @@ def _curve_panel(ax, rep, key: str, label: str):
                 label="measured (theory orbit leaves box)",
             )
     for k, tau in enumerate(rep.config.sweep.cycles):
-        ax.axvline(tau, color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":")
+        ax.axvline(tau, color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":",
+                   label="periods drawn in C (colour = C's cycle)" if k == 0 else None)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"period $\tau$ (s)")
@@ -88,8 +100,9 @@ def _zero_bias_curve(ax, t, y0, y_biased, symbol: str, corner):
     finite = y_biased[np.isfinite(y_biased)]
     floor = _ZERO_BIAS_FLOOR * (float(finite.max()) if finite.size else 0.0)
     shown = np.where(y0 > floor, y0, np.nan)
-    ax.plot(t, shown, color="k", ls="-.", lw=1.3, label="zero bias (perfect)")
-    if not np.any(np.isfinite(shown)):
+    if np.any(np.isfinite(shown)):  # the legend names only what is drawn
+        ax.plot(t, shown, color="k", ls="-.", lw=1.3, label="theory, zero bias (perfect)")
+    else:
         x, y, ha, va = corner
         ax.text(
             x,
@@ -155,20 +168,25 @@ def _gspace_panel(ax, rep):
     if orbit_tr is not None:
         m = orbit_tr.shape[1]
         half = (m - 1) // 2
+        anchors = []  # each orbit's right end, labelled in a column right of all orbits
         for k, tau in enumerate(cyc_taus):
             G = orbit_tr[k]
             ax.plot(G[:, 0], G[:, 1], "-", color="k", lw=3.2, alpha=0.9, solid_capstyle="round")
             ax.plot(G[: half + 1, 0], G[: half + 1, 1], "-", color=_ALPHA, lw=1.4)
             ax.plot(G[half:, 0], G[half:, 1], "-", color=_BETA, lw=1.4)
-            ax.annotate(
-                f"{tau:g} s",
-                G[half],
-                textcoords="offset points",
-                xytext=(6, -10),
-                fontsize=8,
-                color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)],
-            )
+            anchors.append((G[int(np.argmax(G[:, 0]))], f"τ = {tau:g} s", k))
+        _tau_labels(ax, anchors, lo, hi)
         ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red)")
+    sim = getattr(rep, "sim", None)
+    if sim is not None:
+        drawn = False
+        for tau in cyc_taus:
+            k = _nearest_index(list(sim.tau), tau)
+            if k is not None and sim.trajectories[k] is not None:
+                G = sim.trajectories[k]
+                ax.plot(G[:, 0], G[:, 1], "--", color=_SIM, lw=1.3,
+                        label=None if drawn else "simulated cycle")  # fmt: skip
+                drawn = True
     # bias arrow in the emptiest corner of the panel (the paper's grey arrow)
     span = hi - lo
     length = 0.18 * float(min(span))
@@ -194,12 +212,42 @@ def _gspace_panel(ax, rep):
         color="0.3",
     )
     ax.plot([], [], "x", color="0.3", ms=7, mew=2, label="linearization point G* (α, β)")
-    names = cfg.network.gate_names
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel(f"gate of {names[0]} (V)")
-    ax.set_ylabel(f"gate of {names[1]} (V)")
+    xl, yl = _gate_labels(cfg)
+    ax.set_xlabel(xl)
+    ax.set_ylabel(yl)
+
+
+def _tau_labels(ax, anchors, lo, hi) -> None:
+    """Period labels in a column right of the orbits, at least 5 % of the panel apart (so that
+    they never overlap each other), each joined to its orbit's right end by a thin leader."""
+    if not anchors:
+        return
+    x = max(float(a[0][0]) for a in anchors) + 0.06 * float(hi[0] - lo[0])
+    gap = 0.05 * float(hi[1] - lo[1])
+    ys: list[float] = []
+    for point, _, _ in sorted(anchors, key=lambda a: float(a[0][1])):
+        ys.append(max(float(point[1]), ys[-1] + gap) if ys else float(point[1]))
+    for (point, text, k), y in zip(sorted(anchors, key=lambda a: float(a[0][1])), ys, strict=True):
+        colour = _CYCLE_COLOURS[k % len(_CYCLE_COLOURS)]
+        ax.annotate(text, point, xytext=(x, y), textcoords="data", va="center", fontsize=8,
+                    color=colour, arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6},
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.85})  # fmt: skip
+
+
+def _gate_labels(cfg) -> tuple[str, str]:
+    """G₋ / G₊ for the paper's network (edges from the supplies Low / High), else G₁ / G₂."""
+    names = cfg.network.gate_names
+    sup = cfg.raw.get("network", {}).get("supplies", {}) if isinstance(cfg.raw, dict) else {}
+    out = []
+    for k, name in enumerate(names[:2]):
+        sign = {"Low": "-", "High": "+"}.get(name.split("-")[0]) if sup else None
+        sym = f"$G_{{{sign}}}$" if sign else f"$G_{k + 1}$"
+        out.append(f"{sym}, gate of {name} (V)")
+    return out[0], out[1]
 
 
 def _nearest_index(values, x):
@@ -230,9 +278,14 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 15
     ax_e, ax_d, ax_g = (fig.add_subplot(gs[0, k]) for k in range(3))
     _curve_panel(ax_e, rep, "Ebar", r"combined error $\bar E$ (V$^2$)")
     _curve_panel(ax_d, rep, "D2", r"squared cycle span $D^2$ (V$^2$)")
-    ax_d.legend(fontsize=8, loc="upper left")
+    # one legend for A and B, below them, where it cannot cover data
+    handles, labels = ax_d.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="outside lower left", ncol=3, frameon=False)
     _gspace_panel(ax_g, rep)
     ax_g.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    for ax, letter in ((ax_e, "A"), (ax_d, "B"), (ax_g, "C")):
+        ax.text(-0.02, 1.01, letter, transform=ax.transAxes, fontsize=14, fontweight="bold",
+                ha="right", va="bottom")  # fmt: skip
     s = rep.summary()
     title = f"{rep.config.name}: {rep.config.description}"
     sub = (
@@ -247,6 +300,9 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 15
     if "D2_ratio_in_box" in s:
         r0, r1 = s["D2_ratio_in_box"]
         sub += f"; D² theory/measured {r0:.2f}–{r1:.2f} there"
+    if "D2_sim_ratio" in s.get("simulate", {}):
+        r0, r1 = s["simulate"]["D2_sim_ratio"]
+        sub += f"; D² simulator/measured {r0:.2f}–{r1:.2f}"
     fig.suptitle(title + "\n" + sub, fontsize=10)
     if path is not None:
         fig.savefig(path, dpi=dpi)

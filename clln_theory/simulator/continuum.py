@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from ..errors import ConvergenceError
+from .._checks import positive
+from ..errors import ConvergenceError, ProtocolError
 from .protocol import eval_bias
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def velocity(run: Runner, G: np.ndarray, k: int, r0: float) -> np.ndarray:
             continue
         if prot.overclamp:
             w = r0 * w / prot.t_h  # t_p / t_h with t_p = r0 |delta|
-        if nudge != 0.0:
+        if np.any(nudge):
             v += w * (prot.A0 * ker.signal(G, p, O, VF, nudge) + b)
         else:
             v += w * b
@@ -139,7 +140,15 @@ def run_continuum(
     ------
     ConvergenceError
         `solve_ivp` failed.
+    ProtocolError
+        The run has update or node-voltage noise (the continuum has no noise model).
+    ArgumentError
+        ``rtol`` or ``atol`` is not a finite number > 0.
     """
+    if run.noise is not None:
+        raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
+    rtol = positive(rtol, "rtol")
+    atol = positive(atol, "atol", unit="V")
     tau = run.tau
     G = G0.copy()
     times, samples, active = [0.0], [G.copy()], [0]

@@ -65,6 +65,9 @@ class GeneralTask:
         self.out = np.array([network.node(n) for n in task.output_nodes], dtype=np.intp)
         self.split = output_split(len(task.output_nodes))
         self.diff = task.is_differential
+        self.multi = task.is_multi_output
+        if self.multi:  # O = V[out] @ U; a nudge moves the output nodes by C @ nudge
+            self.U, self.C = task.output_matrices()
         self.Vf: list[np.ndarray | None] = [None] * task.n_points
         self.Vc: list[np.ndarray | None] = [None] * task.n_points
         ge = network.gate_edges
@@ -82,8 +85,8 @@ class GeneralTask:
 
         Returns
         -------
-        O : float
-            Free output, V.
+        O : float or (n_outputs,) ndarray
+            Free output(s), V.
         V : (n_nodes,) ndarray
             Free node voltages, V.
         """
@@ -91,6 +94,8 @@ class GeneralTask:
         V = sol.V
         self.Vf[p] = V
         out = self.out
+        if self.multi:
+            return V[out] @ self.U, V
         O = V[out[0]] - V[out[1]] if self.diff else V[out[0]]
         return float(O), V
 
@@ -105,12 +110,13 @@ class GeneralTask:
             Gate voltages, V.
         p : int
             Point index.
-        O : float
-            Free output, V (unused: the general engine reads the free voltages ``VF``).
+        O : float or (n_outputs,) ndarray
+            Free output(s), V (unused: the general engine reads the free voltages ``VF``).
         VF : (n_nodes,) ndarray
             Free node voltages of the point, V.
-        nudge : float
-            ``O_C − O_F``, V, shared by the output nodes as in `output_split`.
+        nudge : float or (n_outputs,) ndarray
+            ``O_C − O_F``, V, shared by the output nodes as in `output_split` (one entry per
+            target of a multi-output task).
         noise : StepNoise, optional
             Adds its node-voltage measurement noise to the free and the clamped voltages.
 
@@ -119,7 +125,7 @@ class GeneralTask:
         (n_gates,) ndarray
             V².
         """
-        vals = VF[self.out] + self.split * nudge
+        vals = VF[self.out] + (self.C @ nudge if self.multi else self.split * nudge)
         guess = self.Vc[p] if self.Vc[p] is not None else VF
         sol = self.clamped.solve(G, np.concatenate([self.task.inputs[p], vals]), V0=guess)
         self.Vc[p] = sol.V
@@ -379,7 +385,7 @@ def fast_applies(network: Network, tasks: Sequence[Task]) -> bool:
     if type(network.device) not in (LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET):
         return False
     for t in tasks:
-        if t.is_differential:
+        if t.is_differential or t.is_multi_output:
             return False
         interior = set(network.nodes) - set(t.input_nodes)
         if interior != {t.output_nodes[0]}:
@@ -594,7 +600,7 @@ def half_general(
             if run.noise is not None and run.noise.sigma_V > 0.0:  # measured node voltages
                 s = ker.signal(G, p, O, VF, nudge, noise=run.noise)
             else:
-                s = ker.signal(G, p, O, VF, nudge) if nudge != 0.0 else 0.0
+                s = ker.signal(G, p, O, VF, nudge) if np.any(nudge) else 0.0
             G = G + tp * (prot.A0 * s + b)  # (7)
             if run.limits is not None:
                 G = np.clip(G, run.limits[0], run.limits[1])

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import count, number, positive, real_array
-from ..electrical.clamping import Clamping, check_clamping, check_eta, point_nudge
+from ..electrical.clamping import Clamping, check_clamping, check_eta, nudge, point_nudge
 from ..electrical.rule import learning_rate_A0
 from ..errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
 from ..model.network import Network
@@ -154,8 +154,28 @@ class TrainingProtocol:
         Returns
         -------
         callable
-            ``f(O_F, L) -> (shift, weight)``.
+            ``f(O_F, L) -> (shift, weight)``; for a multi-output task ``O_F``, ``L`` and
+            ``shift`` are arrays (one entry per target, each nudged on its own error by the
+            array form `clln_theory.electrical.clamping.nudge`) and the weight is 1.
+
+        Raises
+        ------
+        TaskError
+            Overclamping a multi-output task.
         """
+        if task.is_multi_output:
+            if self.overclamp:
+                raise TaskError(
+                    f"Task {task.name!r} has {task.n_outputs} targets, but overclamping sets one "
+                    "hold time r0 |delta| per point from a single error; use standard clamping."
+                )
+            eta, classification = self.eta, task.kind == "classification"
+
+            def targets(O_F: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, float]:
+                O_C = nudge(O_F, L, eta=eta, classification=classification)[0]  # (1), App. A
+                return O_C - O_F, 1.0
+
+            return targets
         return point_nudge(
             eta=self.eta,
             clamping=self.clamping,

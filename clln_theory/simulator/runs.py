@@ -46,10 +46,11 @@ from .protocol import (
     record_stride,
     steps_per_half,
 )
+from .sparse import SparseLinearTask
 
 __all__ = ["Runner", "SimulatedTrajectory", "simulate"]
 
-ENGINES = ("auto", "fast", "general")
+ENGINES = ("auto", "fast", "general", "sparse")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class SimulatedTrajectory:
         ending at ``t``).
     G : (n_samples, n_gates) ndarray
         Gate voltages, V.
-    outputs : tuple of (n_samples, n_points_k) ndarrays
+    outputs : tuple of (n_samples, n_points_k) or (n_samples, n_points_k, n_outputs_k) ndarrays
         Free output of every point of task k at every sample, V.
     errors : (n_samples, n_tasks) ndarray
         Task errors (A1)/(A2) at every sample, V².
@@ -80,7 +81,7 @@ class SimulatedTrajectory:
         Step, s.
     mode : {"discrete", "continuum"}
         Discrete steps (7) or the ODE (5).
-    engine : {"fast", "general"}
+    engine : {"fast", "general", "sparse"}
         The engine that solved the circuit.
     n_steps : int
         Learning steps taken (0 in continuum mode).
@@ -130,7 +131,7 @@ class Runner:
         Clamping and rates (None: the default `TrainingProtocol`).
     gate_limits : (G_min, G_max) or None
         Gate box, V.
-    engine : {"auto", "fast", "general"}
+    engine : {"auto", "fast", "general", "sparse"}
         Step engine.
     tol_step, rtol_current, atol_current : float
         Tolerances of the fast engine's scalar Newton (V, relative, A).
@@ -142,7 +143,8 @@ class Runner:
     ArgumentError
         A bad protocol, engine or gate box.
     ProtocolError
-        τ/2 not a whole number of steps, or ``engine="fast"`` where it does not apply.
+        τ/2 not a whole number of steps, or ``engine="fast"`` (``"sparse"``) where it does
+        not apply.
     TaskError, NetworkError, ShapeError
         Malformed tasks or bias.
     """
@@ -172,7 +174,14 @@ class Runner:
                 "every task, and a LinearDevice, OhmicMOSFET or ThreeRegimeMOSFET; use "
                 "engine='general'."
             )
-        self.engine = "fast" if (engine == "fast" or (engine == "auto" and fast_ok)) else "general"
+        linear = isinstance(network.device, LinearDevice)
+        if engine == "sparse" and not linear:
+            raise ProtocolError(
+                "The 'sparse' engine needs a LinearDevice network; use engine='general'."
+            )
+        if engine == "auto":
+            engine = "fast" if fast_ok else "sparse" if linear else "general"
+        self.engine = engine
         self.network, self.tasks, self.protocol = network, tasks, protocol
         self.n = network.n_gates
         self.tau = positive(tau, "tau", unit="s")
@@ -181,10 +190,14 @@ class Runner:
         self.B, self.Bfun = bias_function(B, self.n)
         self.linear_device = isinstance(network.device, LinearDevice)
         self.noise = StepNoise(protocol, self.n, seed) if protocol.noisy else None
+        for t in tasks:  # refuses overclamping a multi-output task before any step
+            protocol.point_rule(t)
         if self.engine == "fast":
             self.kernels = [
                 FastTask(network, t, tol_step, rtol_current, atol_current) for t in tasks
             ]
+        elif self.engine == "sparse":
+            self.kernels = [SparseLinearTask(network, t) for t in tasks]
         else:
             self.kernels = [GeneralTask(network, t) for t in tasks]
 
@@ -376,7 +389,8 @@ class Runner:
         G = np.array([np.asarray(s, dtype=float) for s in samples])
         outs = []
         for k in range(len(self.tasks)):
-            outs.append(np.array([self.outputs(g, k) for g in G]).reshape(len(G), -1))
+            shape = (len(G), *self.tasks[k].labels.shape)
+            outs.append(np.array([self.outputs(g, k) for g in G]).reshape(shape))
         errs = np.stack([task_errors(o, t) for o, t in zip(outs, self.tasks)], axis=-1)
         t_h = self.protocol.t_h
         return SimulatedTrajectory(
@@ -409,7 +423,7 @@ def simulate(
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     record: Literal["half", "step"] | int = "half",
     mode: Literal["discrete", "continuum"] = "discrete",
-    engine: Literal["auto", "fast", "general"] = "auto",
+    engine: Literal["auto", "fast", "general", "sparse"] = "auto",
     rtol: float = 1e-8,
     atol: float = 1e-10,
     method: str = "RK45",
@@ -445,9 +459,11 @@ def simulate(
         at least once per half period). The final state is always the last sample.
     mode : {"discrete", "continuum"}
         Discrete steps (7), or the ODE (5) integrated by `solve_ivp` over each half period.
-    engine : {"auto", "fast", "general"}
-        Step engine (`clln_theory.simulator.kernels`): ``"auto"`` picks ``"fast"`` where it
-        applies.
+    engine : {"auto", "fast", "general", "sparse"}
+        Step engine (`clln_theory.simulator.kernels`, `clln_theory.simulator.sparse`):
+        ``"auto"`` picks ``"fast"`` where it applies, else ``"sparse"`` for a `LinearDevice`
+        network (one reused factorization, preconditioned CG; large linear networks), else
+        ``"general"`` (Newton).
     rtol : float
         Relative tolerance of `solve_ivp` (continuum mode).
     atol : float
@@ -504,17 +520,13 @@ def simulate(
     choice(mode, "mode", ("discrete", "continuum"))
     kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine, seed=seed)
     run = Runner(network, tasks, tau=tau, B=B, **kw)
-    if run.noise is not None and mode != "discrete":
-        raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
     G0 = check_G0(network, G0, run.limits)
     n_halves = half_periods(n_periods)
     stride = record_stride(record, run.n_half, n_halves=n_halves, n_gates=run.n)
     if mode == "discrete":
         _, times, samples, active = run.run(G0, n_halves, stride)
         return run.trajectory(times, samples, active, "discrete")
-    rtol = positive(rtol, "rtol")
-    atol = positive(atol, "atol", unit="V")
-    times, samples, active = run_continuum(
+    times, samples, active = run_continuum(  # validates rtol, atol, method; refuses noise
         run, G0, n_halves, stride, rtol=rtol, atol=atol, method=method
     )
     return run.trajectory(times, samples, active, "continuum")

@@ -17,13 +17,13 @@ from .asymptotics import (
     large_tau,
     small_tau,
 )
+from .finite_differences import force_jacobian_fd
 from .jacobian import (
     DEFAULT_DELTA_TOL,
     DEFAULT_SOLUTION_TOL,
     ForceJacobian,
     contrastive_hessian,
     force_jacobian,
-    force_jacobian_fd,
     joint_solution,
     linearize,
     nearest_solution,

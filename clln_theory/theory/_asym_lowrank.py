@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import readonly
 from ._lowrank import project_pair
 from ._pair import pair_inputs
+from ._spectral import min_rate
 from .asymptotics import LargeTauAsymptotics, SmallTauAsymptotics, large_tau, small_tau
 from .linear import LinearTask
 
@@ -70,11 +71,6 @@ def small_tau_lowrank(
     )
 
 
-def _min_rate(task: LinearTask) -> float:
-    lam = task.range_eigvals
-    return float(lam[0]) if lam.size else np.inf
-
-
 def large_tau_lowrank(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -114,6 +110,6 @@ def large_tau_lowrank(
         d1=d1,
         plateau=plateau,
         span_slope=slope,
-        relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
+        relaxation_rate=min(min_rate(task_a), min_rate(task_b)),
         drift=drift,
     )

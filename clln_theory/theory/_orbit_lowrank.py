@@ -74,6 +74,16 @@ class LowRankOrbit(Orbit):
             self._cache[which] = G
         return self._cache[which]
 
+    def compact_field(self, name: str) -> object:
+        """What `finite_outputs` checks for ``name``: the factors of ``G0``/``G_half`` (the
+        reduced orbit, the complement offset and drift), never the lifted ``T x n`` arrays."""
+        if name not in ("G0", "G_half"):
+            return getattr(self, name)
+        parts = [self._offset, self._B_perp]
+        if self.reduced is not None:
+            parts.append(getattr(self.reduced, name))
+        return np.concatenate([np.ravel(q) for q in parts])
+
     G0 = property(lambda self: self._lifted("G0"), doc="State at the start of task alpha, V.")
     G_half = property(lambda self: self._lifted("G_half"), doc="State at ``tau / 2``, V.")
 

@@ -16,7 +16,17 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from .linear import LinearTask
 
-__all__ = ["EPS", "flow", "knee_period", "phi1_times", "rank_threshold", "scaled_norm", "thin_eig"]
+__all__ = [
+    "EPS",
+    "flow",
+    "knee_period",
+    "max_rate",
+    "min_rate",
+    "phi1_times",
+    "rank_threshold",
+    "scaled_norm",
+    "thin_eig",
+]
 
 #: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
 EPS = np.finfo(float).eps
@@ -121,3 +131,18 @@ def knee_period(cs: float, cl: float, d0: NDArray, d1: NDArray) -> float:
     disc = np.sqrt(a1 * a1 - 4.0 * a2 * a0)
     # positive root of a2 t^2 + a1 t + a0, in the form without cancellation
     return float((-a1 + disc) / (2.0 * a2) if a1 <= 0 else -2.0 * a0 / (a1 + disc))
+
+
+def max_rate(task: LinearTask) -> float:
+    """The largest rate (eigenvalue of M) of a task, 1/s; 0 for M = 0 (factor form: never M)."""
+    lam = task.factor_eigvals if task.low_rank else task.eigvals
+    return float(lam[-1]) if lam.size else 0.0
+
+
+def min_rate(task: LinearTask) -> float:
+    """The smallest nonzero rate of a task, 1/s; inf when M = 0."""
+    if task.low_rank:
+        lam = task.range_eigvals
+        return float(lam[0]) if lam.size else np.inf
+    pos = task.eigvals[task.eigvals > task.rank_threshold]
+    return float(pos[0]) if pos.size else np.inf

@@ -36,7 +36,7 @@ from .._checks import finite_outputs, readonly
 from ..errors import SingularSystemError, TaskError
 from ._lowrank import any_low_rank
 from ._pair import pair_inputs, periods, range_split
-from ._spectral import EPS, knee_period, scaled_norm
+from ._spectral import EPS, knee_period, max_rate, min_rate, scaled_norm
 from .linear import LinearTask
 
 __all__ = [
@@ -442,16 +442,6 @@ class LargeTauAsymptotics:
         return _out(self.k0 + 0.5 * t[:, None] * self.k1, scalar)
 
 
-def _max_rate(task: LinearTask) -> float:
-    lam = task.factor_eigvals if task.low_rank else task.eigvals  # low rank: never form M
-    return float(lam[-1]) if lam.size else 0.0
-
-
-def _min_rate(task: LinearTask) -> float:
-    pos = task.eigvals[task.eigvals > task.rank_threshold]
-    return float(pos[0]) if pos.size else np.inf
-
-
 def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArray]:
     """``g0, g1`` of :func:`large_tau` from ``K g = r`` (``K = I - N_beta N_alpha``, reduced)."""
     if K.shape[0] == 0:
@@ -574,7 +564,7 @@ def large_tau(
         d1=d1,
         plateau=scaled_norm(d0),
         span_slope=0.5 * scaled_norm(d1),
-        relaxation_rate=min(_min_rate(task_a), _min_rate(task_b)),
+        relaxation_rate=min(min_rate(task_a), min_rate(task_b)),
         drift=drift,
     )
 
@@ -676,7 +666,7 @@ def crossover_tau(
     """
     small = small_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
     large = large_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
-    lam_max = max(_max_rate(task_a), _max_rate(task_b))
+    lam_max = max(max_rate(task_a), max_rate(task_b))
     tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
     tau_large = 2.0 / large.relaxation_rate
     tau_knee = knee_period(small.span_slope, large.span_slope, large.d0, large.d1)

@@ -58,6 +58,7 @@ from ..errors import ConvergenceError, DeviceError, NetworkError, ShapeError, Ta
 from ..model.network import Network
 from ..model.tasks import Task
 from ._limits import MIN_SOLUTION_TOL
+from .finite_differences import force_jacobian_fd  # re-exported from its former home
 from .linear import MAX_RATE, LinearTask
 
 __all__ = [
@@ -153,17 +154,29 @@ class _Adjoint:
         self.tail_g, self.head_g = net.tail[g], net.head[g]
         self.dLam = Lam[self.tail_g] - Lam[self.head_g]  # (n_g, k)
         self.Z = Lam_I[out_pos]  # (k, k), SPD
+        self.S = net.S
+        self.dV = free.dV[:, g]  # (N, n_g)
+        self.multi = s.task.is_multi_output
+        if self.multi:
+            return self._multi(s.task)
         c = output_split(k)  # how the nudge is shared by the output node(s)
         u = np.array([1.0]) if k == 1 else np.array([1.0, -1.0])  # O = V @ u
         y = np.linalg.solve(self.Z, c)
         self.K_eff = float(c @ y)
-        self.S = net.S
         self.dmu = self.dLam @ y  # clamped response drops
         self.dlamO = self.dLam @ u  # output adjoint drops
-        self.dV = free.dV[:, g]  # (N, n_g)
         self.gradK = self.S * self.dmu**2
         self.gradO = -self.S * self.dV * self.dlamO  # (N, n_g)
         self.nu = self.S * self.dV * self.dmu  # (N, n_g)
+
+    def _multi(self, task: Task) -> None:
+        """Multi-output: the clamp moves the output nodes by ``C Δ``, ``K_eff = C^T Z^-1 C``."""
+        U, C = task.output_matrices()  # O = V[out] @ U; P_C - P_F = Δ^T K_eff Δ
+        Y = np.linalg.solve(self.Z, C)  # (k, m)
+        self.K_eff, self.dmu, self.dlamO = C.T @ Y, self.dLam @ Y, self.dLam @ U
+        SdV = self.S * self.dV  # (N, n_g); below (N, m, n_g): dO_pj/dG and nu_pj
+        self.gradO = -SdV[:, None, :] * self.dlamO.T[None]
+        self.nu = SdV[:, None, :] * self.dmu.T[None]
 
     def W(self) -> np.ndarray:
         """``W = A_g L_II^{-1} A_g^T`` on the learning edges, (n_g, n_g).
@@ -281,7 +294,10 @@ def force_jacobian(
     delta_tol = number(delta_tol, "delta_tol", low=0.0, unit="V")
     ad, delta, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
-    J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
+    if ad.multi:  # one Gauss-Newton outer product per target of every point
+        J_gn = -(2.0 / N) * np.einsum("pj,pjg,pjh->gh", eta_p, ad.nu, ad.gradO)
+    else:
+        J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
     active = eta_p > 0
     max_d = float(np.max(np.abs(delta[active]))) if np.any(active) else 0.0
     res_d = _residual_delta(delta[active], ad.gradO[active])
@@ -290,6 +306,11 @@ def force_jacobian(
         or (curvature == "auto" and max_d > delta_tol)
         or (curvature == "solution" and res_d > delta_tol)
     )
+    if include and ad.multi:
+        raise TaskError(
+            f"Task {task.name!r} has {task.n_outputs} targets: the curvature term (needed at "
+            f"max|delta| = {max_d:.3g} V) is single-output only; use a solution or the FD Jacobian."
+        )
     J_curv = None
     if include:
         # J_curv = (1/N) [-2 eta Delta gradK gradO^T + Delta^2 hessK + 2 Delta grad nu] summed over
@@ -370,7 +391,10 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     True
     """
     instance(network, "network", Network, error=NetworkError)
+    instance(task, "task", Task, error=TaskError)
     eta = check_eta(eta)
+    if task.is_multi_output:
+        raise TaskError(f"Task {task.name!r}: contrastive_hessian is single-output only.")
     ad, _, eta_p, Delta = _nudged(network, G, task, eta)
     N = task.n_points
     K = ad.K_eff
@@ -389,56 +413,6 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     H -= 2.0 * K * sum_hessO
     H /= N
     return readonly(0.5 * (H + H.T), float)
-
-
-def force_jacobian_fd(
-    network: Network, G: Any, task: Task, *, eta: float = 1.0, h: float = 1e-5
-) -> np.ndarray:
-    """Central finite differences of the mean force: the slow reference for `force_jacobian`.
-
-    Parameters
-    ----------
-    network : Network
-        Linear device.
-    G : (n_gates,) array_like
-        Gate voltages, V.
-    task : Task
-        The task whose mean force is differentiated.
-    eta : float in (0, 1]
-        Nudge amplitude (standard clamping).
-    h : float
-        Gate step, V. Truncation error ~``h**2 |F'''|``, round-off ~``eps |F| / h``; 1e-5 V
-        balances them for gates of a few volts (about 9-10 correct digits).
-
-    Returns
-    -------
-    J : (n_gates, n_gates) ndarray
-        Column ``j`` is ``(F(G + h e_j) - F(G - h e_j)) / (2 h)``; ``2 n_gates`` force solves.
-
-    Examples
-    --------
-    >>> from clln_theory.model.network import star_network
-    >>> from clln_theory.experiments.paper import experiment_tasks
-    >>> task, _ = experiment_tasks("exp1")
-    >>> net = star_network()
-    >>> J = force_jacobian_fd(net, [3.0, 3.5], task)
-    >>> bool(np.allclose(J, force_jacobian(net, [3.0, 3.5], task).J, rtol=1e-7, atol=0))
-    True
-    """
-    G = network.check_gates(G).astype(float)
-    if G.ndim != 1:
-        raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")
-    h = positive(h, "h", unit="V")
-    n = G.size
-    J = np.empty((n, n))
-    for j in range(n):
-        Gp, Gm = G.copy(), G.copy()
-        Gp[j] += h
-        Gm[j] -= h
-        Fp = coupled_learning_force(network, Gp, task, eta=eta).F
-        Fm = coupled_learning_force(network, Gm, task, eta=eta).F
-        J[:, j] = (Fp - Fm) / (2.0 * h)
-    return J
 
 
 def linearize(
@@ -562,8 +536,8 @@ def _residuals(network: Network, tasks: Sequence[Task], G: np.ndarray):
         s = KirchhoffSolver(network, G, t)
         free = s.free_state()
         ad = _Adjoint(s, free)
-        ds.append(t.labels - free.O)
-        jacs.append(-ad.gradO)
+        ds.append(np.ravel(t.labels - free.O))  # one row per target of every point
+        jacs.append(-ad.gradO.reshape(-1, network.n_gates))
     return np.concatenate(ds), np.vstack(jacs)
 
 

@@ -34,8 +34,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, number, readonly, times, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
+from ..model.bias import AffineBias
 from ._limits import bias_vector, check_samples
 from ._spectral import flow, phi1_times, rank_threshold
+from .affine import AffineOrbit, cyclic_affine_orbit
 from .linear import LinearTask, check_task
 
 __all__ = ["CyclicOrbit", "CyclicTrajectory", "cyclic_orbit"]
@@ -311,15 +313,17 @@ def cyclic_orbit(
     durations: ArrayLike,
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
-) -> CyclicOrbit:
+) -> CyclicOrbit | AffineOrbit:
     """Closed orbit of K tasks trained in a cycle (the paper's (D10)/(D11) for K tasks).
 
     Parameters
     ----------
     tasks : sequence of LinearTask
         The K >= 2 tasks in training order, all on the same ``n`` gates.
-    B : (n,) array_like
-        Bias, V/s.
+    B : (n,) array_like or AffineBias
+        Bias, V/s. A state-dependent `AffineBias` is handed to
+        :func:`~clln_theory.theory.affine.cyclic_affine_orbit` (one schedule of shape (K,)), which
+        returns an ``AffineOrbit``.
     durations : (K,) or (T, K) array_like
         Training time of each task in one cycle, s, each finite and ``> 0``; a 2-D array is a
         sweep of T schedules (e.g. ``np.outer(taus, [1/3, 1/3, 1/3])``).
@@ -365,6 +369,8 @@ def cyclic_orbit(
     >>> orbit.G_starts.shape, f"{orbit.span:.4f}"
     ((3, 2), '0.2038')
     """
+    if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py, one schedule
+        return cyclic_affine_orbit(tasks, B=B, durations=durations, G_ref=G_ref, rate_tol=rate_tol)
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
     B = bias_vector(B, n)
