@@ -26,6 +26,16 @@ log = logging.getLogger("mkdocs.hooks.clln_docs")
 _HERE = Path(__file__).resolve().parent
 ROOT = _HERE.parents[1]
 PLACEHOLDER = "<!-- clln:public-names -->"
+#: Replaced by the README's results, from "## Results" up to "## Derivations" (one source).
+README_RESULTS = "<!-- clln:readme-results -->"
+
+
+def readme_results() -> str:
+    """The README's results sections, with figure paths relative to ``docs/``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, stop = text.index("\n## Results\n"), text.index("\n## Derivations\n")
+    body = text[start:stop].split("\n", 2)[2]  # drop the "## Results" heading itself
+    return body.replace("](docs/figures/", "](figures/")
 
 
 def _apicheck() -> Any:
@@ -93,4 +103,6 @@ def public_names_markdown() -> str:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if PLACEHOLDER in markdown:
         markdown = markdown.replace(PLACEHOLDER, public_names_markdown())
+    if README_RESULTS in markdown:
+        markdown = markdown.replace(README_RESULTS, readme_results())
     return markdown
