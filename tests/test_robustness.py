@@ -358,7 +358,7 @@ ENTRIES: dict[str, tuple[Callable, dict[str, Arg]]] = {
 }
 
 # --------------------------------------------------------------------------- more entry points
-# Calibration, bias inference, comparisons and the newest public names (issue 11, second pass).
+# Calibration, bias inference, comparisons and the newest public names.
 U1, U2 = np.array([1.0, 0.0]), np.array([0.6, 0.8])
 TA = cl.LinearTask(10.0 * np.outer(U1, U1), G_star=[1.0, 1.0])
 TB = cl.LinearTask(20.0 * np.outer(U2, U2), G_star=[1.0, 1.0])
@@ -794,7 +794,7 @@ def test_baseline_is_valid(entry):
     assert finite_everywhere(call(entry))
 
 
-#: Entry points with bad cases still open (issue 11 not finished: see the table printed by
+#: Entry points with bad cases still open (none today; see the table printed by
 #: ``python tests/test_robustness.py``). Strict xfail: fixing one makes its case XPASS, which
 #: fails the run until it is removed from this list.
 KNOWN_GAPS: frozenset[str] = frozenset()
@@ -803,7 +803,7 @@ KNOWN_GAPS: frozenset[str] = frozenset()
 @pytest.mark.parametrize(
     "entry",
     [
-        pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="issue 11: open cases"))
+        pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="known open bad cases"))
         if e in KNOWN_GAPS
         else e
         for e in sorted(ENTRIES)
