@@ -118,19 +118,17 @@ def period_map(
     ArgumentError, ProtocolError, DeviceError, TaskError, ShapeError
         As in `simulate`.
     """
+    run = _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
+    return run.period(check_G0(network, G, run.limits))
+
+
+def _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine) -> Runner:
+    """The compiled simulation of alternating ``task_a``/``task_b`` (checked arguments)."""
     instance(network, "network", Network, error=NetworkError)
     instance(task_a, "task_a", Task, error=TaskError)
     instance(task_b, "task_b", Task, error=TaskError)
-    run = Runner(
-        network,
-        (task_a, task_b),
-        tau=tau,
-        B=B,
-        protocol=protocol,
-        gate_limits=gate_limits,
-        engine=engine,
-    )
-    return run.period(check_G0(network, G, run.limits))
+    kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine)
+    return Runner(network, (task_a, task_b), tau=tau, B=B, **kw)
 
 
 class _PeriodMap:
@@ -344,18 +342,7 @@ def limit_cycle(
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)
     (True, True, True)
     """
-    instance(network, "network", Network, error=NetworkError)
-    instance(task_a, "task_a", Task, error=TaskError)
-    instance(task_b, "task_b", Task, error=TaskError)
-    run = Runner(
-        network,
-        (task_a, task_b),
-        tau=tau,
-        B=B,
-        protocol=protocol,
-        gate_limits=gate_limits,
-        engine=engine,
-    )
+    run = _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
     G = _start(run, G0)
     choice(method, "method", ("shooting", "iterate"))
     tol = positive(tol, "tol", unit="V")
