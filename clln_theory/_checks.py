@@ -15,11 +15,14 @@ package but :mod:`clln_theory.errors`.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
+import inspect
 import math
 import numbers
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +30,8 @@ from .errors import ArgumentError, NumericalRangeError, ShapeError
 
 __all__ = [
     "choice",
+    "count_validations",
+    "validator",
     "count",
     "finite_outputs",
     "finite_result",
@@ -39,6 +44,69 @@ __all__ = [
     "times",
     "vector",
 ]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: Active validation counters (innermost last); empty outside `count_validations`, so a
+#: validator costs one list test when nobody counts.
+_COUNTERS: list[collections.Counter[tuple[str, str]]] = []
+#: Validators running now; a validator called by another validator is not counted again.
+_DEPTH = [0]
+
+
+def validator(func: _F) -> _F:
+    """Register ``func`` as an argument validator, so `count_validations` can count its calls.
+
+    A call is recorded as ``(validator name, argument name)``; the argument name is the
+    validator's ``name`` parameter (as passed, or its default) or, for validators without one,
+    the validator's own name.
+    """
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        params = []
+    names = [p.name for p in params]
+    position = names.index("name") if "name" in names else None
+    default = params[position].default if position is not None else inspect.Parameter.empty
+    label = func.__qualname__
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _COUNTERS:
+            return func(*args, **kwargs)
+        if _DEPTH[0] == 0:
+            if position is None:
+                arg = func.__name__
+            elif "name" in kwargs:
+                arg = kwargs["name"]
+            elif len(args) > position:
+                arg = args[position]
+            else:
+                arg = default
+            _COUNTERS[-1][(label, str(arg))] += 1
+        _DEPTH[0] += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _DEPTH[0] -= 1
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def count_validations() -> Iterator[collections.Counter[tuple[str, str]]]:
+    """Count the validator calls made inside the ``with`` block.
+
+    Yields a ``Counter`` of ``(validator, argument name) -> calls``; the runtime check that a
+    public call validates each argument once reads it.
+    """
+    counter: collections.Counter[tuple[str, str]] = collections.Counter()
+    _COUNTERS.append(counter)
+    try:
+        yield counter
+    finally:
+        _COUNTERS.remove(counter)
+
 
 #: Longest excerpt of a bad value quoted in a message (characters, after ``repr``).
 MAX_QUOTE = 60
@@ -59,6 +127,7 @@ def _unit(unit: str) -> str:
     return f" ({unit})" if unit else ""
 
 
+@validator
 def number(
     value: Any,
     name: str,
@@ -115,6 +184,7 @@ def _range_text(low, high, low_open, high_open) -> str:
     return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
+@validator
 def positive(
     value: Any, name: str, *, unit: str = "", error: type[Exception] = ArgumentError
 ) -> float:
@@ -132,6 +202,7 @@ def positive(
     return number(value, name, low=0.0, low_open=True, unit=unit, error=error)
 
 
+@validator
 def count(
     value: Any,
     name: str,
@@ -162,6 +233,7 @@ def count(
     return v
 
 
+@validator
 def choice(
     value: Any, name: str, options: Sequence[str], *, error: type[Exception] = ArgumentError
 ) -> str:
@@ -180,6 +252,7 @@ def choice(
     return value
 
 
+@validator
 def real_array(
     value: Any,
     name: str,
@@ -218,6 +291,7 @@ def real_array(
     return a
 
 
+@validator
 def vector(value: Any, name: str, n: int, *, error: type[Exception] = ArgumentError) -> np.ndarray:
     """``value`` as a finite real vector of length ``n``.
 
@@ -233,6 +307,7 @@ def vector(value: Any, name: str, n: int, *, error: type[Exception] = ArgumentEr
     return real_array(value, name, shape=(n,), error=error)
 
 
+@validator
 def gate_vector(
     value: Any, name: str, n: int, *, batch: bool = False, error: type[Exception] = ArgumentError
 ) -> np.ndarray:
@@ -245,6 +320,7 @@ def gate_vector(
     return a
 
 
+@validator
 def times(
     value: Any, name: str, *, positive: bool = True, error: type[Exception] = ArgumentError
 ) -> np.ndarray:
@@ -282,6 +358,7 @@ def finite_result(value: Any, quantity: str, *, hint: str = "") -> Any:
     return value
 
 
+@validator
 def instance(
     value: Any, name: str, cls: type | tuple[type, ...], *, error: type[Exception] = ArgumentError
 ) -> Any:

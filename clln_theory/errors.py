@@ -7,10 +7,13 @@ builtin a caller would naturally catch, so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = [
     "AccuracyWarning",
+    "Failure",
     "ArgumentError",
     "CLLNError",
     "ConfigError",
@@ -97,3 +100,38 @@ class AccuracyWarning(UserWarning):
 
 class GateBoxWarning(UserWarning):
     """A predicted trajectory leaves the physical gate box [G_min, G_max]."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One item of a batch, sweep or comparison that failed: what, why and where.
+
+    Every result that carries a list of failures (``failures``) holds these records.
+
+    Parameters
+    ----------
+    what : str
+        What failed, e.g. ``"simulation"``, ``"theory"``, ``"case"``.
+    why : str
+        The message of the error that stopped it (one sentence).
+    where : str
+        Which item, in the result's own terms, e.g. ``"tau = 0.1 s"`` or ``"case 3"``.
+    kind : str
+        The class name of the error (``"ConvergenceError"``), or ``""`` if none was raised.
+    """
+
+    what: str
+    why: str
+    where: str
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("what", "why", "where", "kind"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ArgumentError(
+                    f"Argument `{name}` of Failure must be a str, but is {type(value).__name__}."
+                )
+
+    def __str__(self) -> str:
+        return f"{self.what} failed at {self.where}: {self.why}"
