@@ -30,9 +30,8 @@ from .errors import ArgumentError, NumericalRangeError, ShapeError
 
 __all__ = [
     "choice",
-    "count_validations",
-    "validator",
     "count",
+    "count_validations",
     "finite_outputs",
     "finite_result",
     "gate_vector",
@@ -42,6 +41,7 @@ __all__ = [
     "readonly",
     "real_array",
     "times",
+    "validator",
     "vector",
 ]
 

@@ -13,13 +13,13 @@ import numpy as np
 
 __all__ = [
     "AccuracyWarning",
-    "Failure",
     "ArgumentError",
     "CLLNError",
     "ConfigError",
     "ConvergenceError",
     "DataFormatError",
     "DeviceError",
+    "Failure",
     "GateBoxWarning",
     "NetworkError",
     "NumericalRangeError",
