@@ -40,6 +40,7 @@ __all__ = [
     "positive",
     "readonly",
     "real_array",
+    "refuse_renamed",
     "times",
     "validator",
     "vector",
@@ -106,6 +107,22 @@ def count_validations() -> Iterator[collections.Counter[tuple[str, str]]]:
         yield counter
     finally:
         _COUNTERS.remove(counter)
+
+
+def refuse_renamed(renamed: dict[str, Any], new_names: dict[str, str], function: str) -> None:
+    """Refuse the keywords a function caught in ``**renamed``.
+
+    A keyword listed in ``new_names`` was renamed: the error names the new keyword. Any other
+    keyword is unknown. Either way the call raises `ArgumentError` (a ``TypeError``, as Python
+    raises for an unexpected keyword), so no option is ever silently dropped.
+    """
+    for key in renamed:
+        if key in new_names:
+            raise ArgumentError(
+                f"Keyword `{key}` of `{function}` was renamed `{new_names[key]}`; "
+                f"call `{function}(..., {new_names[key]}=...)`."
+            )
+        raise ArgumentError(f"`{function}` got an unexpected keyword `{key}`.")
 
 
 #: Longest excerpt of a bad value quoted in a message (characters, after ``repr``).
