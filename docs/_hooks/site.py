@@ -3,9 +3,12 @@
 - Serves the generated derivation documents ``derivations/d*.md`` of the repository as pages
   ``derivations/<name>/`` (mkdocs only serves files under ``docs/``; they are read at build time,
   never copied into ``docs/``).
-- Fills the placeholder ``<!-- clln:public-names -->`` of ``api/index.md`` with every public name
-  of the top level and of every room, each a cross-reference: a name that the API pages do not
-  render is a broken reference, which fails ``mkdocs build --strict``.
+- Fills the placeholder ``<!-- clln:public-names -->`` of ``api/index.md`` with tables of every
+  public name of the top level and of every room, one line each, each a cross-reference: a name
+  that the API pages do not render is a broken reference, which fails ``mkdocs build --strict``.
+- Opens every room's API page (``::: clln_theory.<room>``) with a table of the room's functions,
+  classes, errors and constants (one line each, constants last), and renders the members in that
+  order.
 - Logs one warning per public function or method that leaves a parameter undocumented (the same
   check as ``tests/test_docs.py``), so that ``mkdocs build --strict`` fails on those as well.
 """
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,41 +71,108 @@ def on_files(files: Any, config: Any) -> Any:
     return files
 
 
-def _anchor(namespace: str, mod: Any, name: str) -> str:
-    """The identifier under which the API pages render ``name`` of ``namespace``."""
-    lazy = getattr(mod, "_LAZY", {})
-    if name in lazy:  # loaded on first use; its page renders the defining module
-        return f"{namespace}.{lazy[name]}.{name}"
-    return f"{namespace}.{name}"
+def _kind(obj: Any) -> str:
+    if inspect.isclass(obj):
+        return "exception" if issubclass(obj, BaseException) else "class"
+    if callable(obj):
+        return "function"
+    return "constant"
 
 
-def _room_of(defining: str) -> str:
-    parts = defining.split(".")
-    return ".".join(parts[:2])
+def _summary(obj: Any) -> str:
+    """The first line of a docstring, safe inside a Markdown table cell."""
+    if _kind(obj) == "constant":
+        return f"`{obj!r}`"[:80].replace("|", "\\|")
+    doc = inspect.getdoc(obj) or ""
+    return (doc.strip().splitlines() or [""])[0].replace("|", "\\|")
+
+
+_ORDER = {"function": 0, "class": 1, "exception": 2, "constant": 3}
+_HEADINGS = {
+    "function": "Functions",
+    "class": "Classes",
+    "exception": "Errors and warnings",
+    "constant": "Constants",
+}
+
+
+def _ordered(mod: Any, names: list[str]) -> list[tuple[str, str, Any]]:
+    """``(name, kind, object)``: functions, classes, errors, then constants, each sorted."""
+    items = [(n, _kind(getattr(mod, n)), getattr(mod, n)) for n in names]
+    return sorted(items, key=lambda item: (_ORDER[item[1]], item[0].lower()))
+
+
+def room_table(namespace: str, mod: Any, names: list[str], anchor_room: str) -> str:
+    """One table per kind of name (functions first, constants last), one line per name."""
+    out = []
+    current = None
+    for name, kind, obj in _ordered(mod, names):
+        if kind != current:
+            current = kind
+            out.append(f"\n**{_HEADINGS[kind]}**\n\n| name | summary |\n|---|---|")
+        target = f"{anchor_room}.{name}"
+        out.append(f"| [`{name}`][{target}] | {_summary(obj)} |")
+    return "\n".join(out) + "\n"
+
+
+def _defining_room(name: str, obj: Any) -> str:
+    """The room whose page renders ``name`` (the first room whose face offers that object)."""
+    for namespace, mod, names in _apicheck().public_namespaces():
+        if namespace != "clln_theory" and name in names and getattr(mod, name) is obj:
+            return namespace
+    raise ValueError(f"{name} is re-exported at the top level but offered by no room")
 
 
 def public_names_markdown() -> str:
-    """Markdown lists of every public name, room by room, each linking to its API entry."""
+    """Tables of every public name, room by room, each linking to its API entry."""
     check = _apicheck()
     out = []
     for namespace, mod, names in check.public_namespaces():
         if namespace == "clln_theory":
             out.append("## Top level: `from clln_theory import ...`\n")
-            items = []
-            for name in sorted(names):
-                defining = f"clln_theory.{mod._EXPORTS[name]}"
-                room = _room_of(defining)
-                room_mod = importlib.import_module(room)
-                items.append(f"[`{name}`][{_anchor(room, room_mod, name)}]")
-            out.append(", ".join(items) + "\n")
+            rows = ["| name | room | summary |", "|---|---|---|"]
+            for name, _kind_name, obj in _ordered(mod, names):
+                room = _defining_room(name, obj)
+                rows.append(f"| [`{name}`][{room}.{name}] | `{room}` | {_summary(obj)} |")
+            out.append("\n".join(rows) + "\n")
             continue
         out.append(f"## `{namespace}`\n")
-        items = [f"[`{n}`][{_anchor(namespace, mod, n)}]" for n in sorted(names)]
-        out.append((", ".join(items) if items else "(no public names)") + "\n")
+        out.append(room_table(namespace, mod, names, namespace) if names else "(no public names)\n")
     return "\n".join(out)
 
 
+_DIRECTIVE = re.compile(r"^::: (clln_theory(?:\.\w+)?)\s*$", re.MULTILINE)
+
+
+def _room_page(markdown: str) -> str:
+    """Open a room's API page with its table, then render its members, constants last."""
+
+    def expand(match: re.Match[str]) -> str:
+        namespace = match.group(1)
+        mod = importlib.import_module(namespace)
+        names = list(getattr(mod, "__all__", []))
+        if not names:
+            return match.group(0)
+        items = _ordered(mod, names)
+        main = [name for name, kind, _obj in items if kind != "constant"]
+        constants = [name for name, kind, _obj in items if kind == "constant"]
+        out = room_table(namespace, mod, names, namespace)
+        for group, heading in ((main, ""), (constants, "\n## Constants\n")):
+            if not group:
+                continue
+            members = "\n".join(f"        - {name}" for name in group)
+            out += (
+                f"{heading}\n::: {namespace}\n    options:\n      members:\n{members}\n"
+                "      members_order: __all__\n      group_by_category: false\n"
+            )
+        return out
+
+    return _DIRECTIVE.sub(expand, markdown)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if page.file.src_uri.startswith("api/") and "::: clln_theory" in markdown:
+        markdown = _room_page(markdown)
     if PLACEHOLDER in markdown:
         markdown = markdown.replace(PLACEHOLDER, public_names_markdown())
     if README_RESULTS in markdown:
