@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import ConvergenceError, SingularSystemError
+from ..model._conductance import edge_conductances
 from ..model.network import Network
 from ..model.tasks import Task
 
@@ -213,12 +214,10 @@ class SparseLinearTask:
 
         Raises
         ------
-        DeviceError
-            A learning edge with ``K <= 0`` (named, from `Network.conductances`).
         ConvergenceError
             The solve did not converge even with a fresh factorization.
         """
-        K = self.network.conductances(G)
+        K = edge_conductances(self.network, G)
         L = self._matrix(K)
         b = -(self.AIt @ (K * self.dB[p]))
         B = np.column_stack([b, self.E])
