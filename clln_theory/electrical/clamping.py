@@ -77,7 +77,7 @@ def check_eta(eta: Any, name: str = "eta") -> float:
 
 
 @validator
-def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
+def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[str, float | None]:
     """A valid ``(clamping, L0)`` pair: ``L0`` (V, > 0) is required by overclamping.
 
     Parameters
@@ -87,6 +87,8 @@ def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
     L0 : float or None
         Overclamping target magnitude, V (> 0): required for overclamping, optional for
         standard clamping (checked when given).
+    name : str
+        The argument's name in the caller, for the message (default ``"clamping"``).
 
     Returns
     -------
@@ -104,7 +106,7 @@ def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
     >>> check_clamping("overclamp", 0.4351)
     ('overclamp', 0.4351)
     """
-    clamping = choice(clamping, "clamping", CLAMPINGS)
+    clamping = choice(clamping, name, CLAMPINGS)
     if L0 is None and clamping == "standard":
         return clamping, None
     return clamping, positive(L0, "L0", unit="V")

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import instance, positive, real_array, validator
+from .._checks import instance, positive, real_array
 from ..errors import NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
@@ -106,7 +106,6 @@ def clamped_outputs(
     return clamped_outputs_of(O_F, task, eta, clamping, L0)
 
 
-@validator
 def refuse_multi_overclamp(task: Task, clamping: str) -> None:
     """Refuse overclamping a multi-output task (its hold time ``r0 |delta|`` needs one error).
 

@@ -276,7 +276,8 @@ class ThreeRegimeMOSFET:
 
     Notes
     -----
-    Continuity (tested in ``tests/test_circuit.py``): ``f`` is continuous everywhere. Ohmic and
+    Continuity (tested in ``tests/electrical/test_circuit.py``): ``f`` is continuous everywhere.
+    Ohmic and
     saturation meet with a continuous first derivative at ``Vds = Vov`` (``df/dVds = 0`` from both
     sides). The subthreshold tail equals the above-threshold current at ``Vov = Vtr`` for every
     ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the

@@ -10,7 +10,8 @@ Two engines solve the free (and clamped) state of each step:
     network): the current law at that node is solved in closed form (`LinearDevice`: linear;
     `OhmicMOSFET`: quadratic) or by a safeguarded scalar Newton (`ThreeRegimeMOSFET`) in plain
     ``math``, and the clamped state needs no solve at all. It gives the same answers as
-    ``"general"`` to the solver tolerance (``tests/test_simulate.py``) at 20-100x the speed.
+    ``"general"`` to the solver tolerance (``tests/simulator/test_simulate.py``) at 20-100x the
+    speed.
 
 `half_fast` and `half_general` run the steps of one half period; both read the clamping rule
 from `clln_theory.electrical._clamping` (through `TrainingProtocol.point_rule`), so the rule is the

@@ -13,7 +13,7 @@ ordering ``MMD_AT_PLUS_A``, no pivoting: the block is symmetric positive definit
 preconditioned error contracts by about the relative change of ``K`` since that factorization
 per iteration; when an iteration count exceeds `REFACTOR_ITERATIONS` the next step refactorizes.
 The residual is driven to `SOLVE_RTOL`, so the engine gives the voltages of a direct solve to
-round-off (``tests/test_training_scale.py``, ``tests/benchmarks/bench_train.py``).
+round-off (``tests/simulator/test_training_scale.py``, ``tests/benchmarks/bench_train.py``).
 
 `SparseLinearTask` has the interface of `clln_theory.simulator.kernels.GeneralTask` (``output``,
 ``signal``), so `half_general` runs it and the bias increment stays in one place.

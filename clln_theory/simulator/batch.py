@@ -9,7 +9,8 @@ vectorized call, the Newton matrices of every run solved by one batched LAPACK c
 same stopping rule as
 `clln_theory.electrical.circuit.CircuitSolver` (simplified Newton correction and current
 residual) and the same warm starts (each point's previous solution) as the ``"general"`` engine,
-so each run reproduces `simulate` to the solver tolerance (``tests/test_batch.py``). A run whose
+so each run reproduces `simulate` to the solver tolerance (``tests/simulator/test_batch.py``).
+A run whose
 batched solve does not converge is retried with the serial solver; a run that still fails is
 stopped and reported, the others go on.
 
