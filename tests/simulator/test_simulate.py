@@ -8,7 +8,7 @@ import pytest
 
 from clln_theory.electrical.kirchhoff import clamped_state, free_state
 from clln_theory.electrical.rule import learning_rate_A0
-from clln_theory.errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
+from clln_theory.errors import ArgumentError, DeviceError, ProtocolError, ShapeError
 from clln_theory.experiments.paper import (
     EXPERIMENTS,
     FIG2_C0,
