@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import choice, real_array
-from .errors import ArgumentError, NumericalRangeError, ShapeError
+from ._checks import choice, real_array, validator
+from ._metrics import cycle_span_of, mean_error, task_error_of
+from .errors import ArgumentError, ShapeError
 
 __all__ = [
     "accuracy",
@@ -25,7 +26,8 @@ __all__ = [
 ]
 
 
-def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+@validator
+def check_pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """Outputs and labels as float arrays of matching trailing axes, finite (else `ShapeError`).
 
     ``labels`` is (n_points,) or, for a multi-output task, (n_points, n_outputs).
@@ -45,17 +47,9 @@ def _pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     return O, labels
 
 
-def _finite(value: Any, quantity: str, args: str) -> None:
-    """Raise `NumericalRangeError` naming ``quantity`` and the arguments ``args`` if not finite."""
-    if not np.all(np.isfinite(value)):
-        raise NumericalRangeError(
-            f"The {quantity} of arguments {args} overflows float64 (values of magnitude "
-            "~1e154 or more); check their units (volts)."
-        )
-
-
-def _mean_of_errors(E1: Any, name1: str, E2: Any, name2: str) -> Any:
-    """``(E1 + E2) / 2`` of two task errors (V², finite, >= 0, broadcastable)."""
+@validator
+def check_errors(E1: Any, name1: str, E2: Any, name2: str) -> tuple[np.ndarray, np.ndarray]:
+    """Two task errors as float arrays (V², finite, >= 0, broadcastable)."""
     a = real_array(E1, name1)
     b = real_array(E2, name2)
     for x, name in ((a, name1), (b, name2)):
@@ -65,14 +59,13 @@ def _mean_of_errors(E1: Any, name1: str, E2: Any, name2: str) -> Any:
                 f"{float(x[x < 0].flat[0])!r}."
             )
     try:
-        shape = np.broadcast_shapes(a.shape, b.shape)
+        np.broadcast_shapes(a.shape, b.shape)
     except ValueError:
         raise ShapeError(
             f"Arguments `{name1}` and `{name2}` must have broadcastable shapes, but have "
             f"{a.shape} and {b.shape}."
         ) from None
-    E = 0.5 * a + 0.5 * b  # no overflow of a + b
-    return float(E) if len(shape) == 0 else E
+    return a, b
 
 
 def _point_axes(labels: np.ndarray) -> tuple[int, ...]:
@@ -109,17 +102,8 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
     0.0
     """
     kind = choice(kind, "kind", ("regression", "classification"))
-    O, labels = _pair(O, labels)
-    with np.errstate(over="ignore", invalid="ignore"):
-        delta = labels - O
-        sq = delta**2
-    if kind == "classification":
-        sq = np.where(labels * delta > 0, sq, 0.0)  # (A2): Theta(L delta), Theta(0) = 0
-    if labels.ndim == 2:
-        sq = sq.sum(axis=-1)  # the targets of one point add
-    E = sq.mean(axis=-1)  # (A1)
-    _finite(E, "task error", "`O` and `labels`")
-    return float(E) if np.ndim(E) == 0 else E
+    O, labels = check_pair(O, labels)
+    return task_error_of(O, labels, kind == "classification")
 
 
 def task_errors(outputs: Any, task: Any) -> np.ndarray:
@@ -154,7 +138,9 @@ def task_errors(outputs: Any, task: Any) -> np.ndarray:
     >>> float(task_errors([0.5, -0.1], t))  # first point beyond its label: not counted
     0.02
     """
-    return np.asarray(task_error(outputs, task.labels, kind=task.kind))  # (A1)/(A2)
+    kind = choice(getattr(task, "kind", None), "kind", ("regression", "classification"))
+    O, labels = check_pair(outputs, getattr(task, "labels", None))
+    return np.asarray(task_error_of(O, labels, kind == "classification"))  # (A1)/(A2)
 
 
 def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
@@ -175,7 +161,7 @@ def two_task_error(E_alpha: Any, E_beta: Any) -> Any:
     >>> round(two_task_error(1e-4, 3e-4), 12)
     0.0002
     """
-    return _mean_of_errors(E_alpha, "E_alpha", E_beta, "E_beta")  # (A3)
+    return mean_error(*check_errors(E_alpha, "E_alpha", E_beta, "E_beta"))  # (A3)
 
 
 def combined_error(E_half: Any, E_full: Any) -> Any:
@@ -192,7 +178,7 @@ def combined_error(E_half: Any, E_full: Any) -> Any:
     >>> round(combined_error(2e-4, 4e-4), 12)
     0.0003
     """
-    return _mean_of_errors(E_half, "E_half", E_full, "E_full")  # (A4)
+    return mean_error(*check_errors(E_half, "E_half", E_full, "E_full"))  # (A4)
 
 
 def cycle_span(G_half: Any, G_full: Any) -> Any:
@@ -220,15 +206,7 @@ def cycle_span(G_half: Any, G_full: Any) -> Any:
             f"Arguments `G_half` and `G_full` must have the same shape (..., n_gates), but have "
             f"{a.shape} and {b.shape}."
         )
-    with np.errstate(over="ignore", invalid="ignore"):
-        diff = a - b
-        _finite(diff, "difference G_half - G_full", "`G_half` and `G_full`")
-        D = np.linalg.norm(diff, axis=-1)
-        if not np.all(np.isfinite(D)):  # the squares overflowed, not the norm: rescale
-            scale = np.max(np.abs(diff), axis=-1, keepdims=True)
-            D = scale[..., 0] * np.linalg.norm(diff / np.where(scale > 0, scale, 1.0), axis=-1)
-    _finite(D, "cycle span", "`G_half` and `G_full`")
-    return float(D) if np.ndim(D) == 0 else D
+    return cycle_span_of(a, b)
 
 
 def accuracy(O: Any, labels: Any) -> Any:
@@ -259,7 +237,7 @@ def accuracy(O: Any, labels: Any) -> Any:
     >>> accuracy([0.02, -0.01, 0.01, 0.0], [0.018, -0.018, -0.018, 0.018])
     0.5
     """
-    O, labels = _pair(O, labels)
+    O, labels = check_pair(O, labels)
     acc = np.mean(np.sign(O) == np.sign(labels), axis=_point_axes(labels))
     return float(acc) if np.ndim(acc) == 0 else acc
 
@@ -294,6 +272,6 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     >>> hinge_loss([0.02, -0.01], [0.018, -0.018])  # the second falls 8 mV short
     0.004
     """
-    O, labels = _pair(O, labels)
+    O, labels = check_pair(O, labels)
     h = np.maximum(0.0, np.sign(labels) * (labels - O)).mean(axis=_point_axes(labels))
     return float(h) if np.ndim(h) == 0 else h

@@ -2,6 +2,10 @@
 the damped-Newton solver of nonlinear circuits, the nudge and hinge of Coupled Learning (one
 definition for the theory and the simulator), the learning force and rate, and the exact
 symbolic model (sympy; loaded on first use).
+
+Faces (`kirchhoff`, `circuit`, `clamping`, `rule`, `symbolic`) check their arguments once and
+call the engines (`_kirchhoff`, `_circuit`, `_clamping`, `_force`), which other rooms' faces
+call with checked values.
 """
 
 from __future__ import annotations
@@ -9,42 +13,18 @@ from __future__ import annotations
 import importlib as _importlib
 from typing import Any as _Any
 
-from .circuit import (
-    DEFAULT_ATOL_CURRENT,
-    DEFAULT_MAX_ITER,
-    DEFAULT_RTOL_CURRENT,
-    DEFAULT_TOL_STEP,
-    NEWTON_DENSE_MAX_INTERIOR,
-    CircuitSolution,
-    CircuitSolver,
-    edge_currents,
-    node_currents,
-    solve_circuit,
-)
-from .clamping import (
-    CLAMPINGS,
-    Clamping,
-    check_clamping,
-    check_eta,
-    nudge,
-    nudge_amplitudes,
-    output_split,
-    past_label,
-    point_nudge,
-)
+from .circuit import CircuitSolution, CircuitSolver, edge_currents, node_currents, solve_circuit
+from .clamping import CLAMPINGS, Clamping, nudge
 from .kirchhoff import (
-    CHOLESKY_MAX_INTERIOR,
-    InteriorSolver,
-    KirchhoffSolver,
     State,
     clamped_state,
     contrastive_function,
     free_state,
-    laplacian,
     power,
     solve_voltages,
 )
 from .rule import (
+    V0_MULTIPLIER,
     ForceResult,
     clamped_outputs,
     coupled_learning_force,
@@ -52,56 +32,40 @@ from .rule import (
     learning_rate_gamma,
 )
 
+# sympy is imported on first use of these names (importing the room stays fast).
 _LAZY = {
-    "DEFAULT_MAX_GATES": "symbolic",
-    "DEFAULT_MAX_INTERIOR": "symbolic",
     "SymbolicModel": "symbolic",
     "symbolic_contrastive_hessian": "symbolic",
     "symbolic_force_jacobian": "symbolic",
     "symbolic_model": "symbolic",
 }
 
-__all__ = [
-    "CHOLESKY_MAX_INTERIOR",
-    "CLAMPINGS",
-    "DEFAULT_ATOL_CURRENT",
-    "DEFAULT_MAX_GATES",
-    "DEFAULT_MAX_INTERIOR",
-    "DEFAULT_MAX_ITER",
-    "DEFAULT_RTOL_CURRENT",
-    "DEFAULT_TOL_STEP",
-    "NEWTON_DENSE_MAX_INTERIOR",
-    "CircuitSolution",
-    "CircuitSolver",
-    "Clamping",
-    "ForceResult",
-    "InteriorSolver",
-    "KirchhoffSolver",
-    "State",
-    "SymbolicModel",
-    "check_clamping",
-    "check_eta",
+# functions and classes first, constants last
+__all__ = [  # noqa: RUF022
     "clamped_outputs",
     "clamped_state",
     "contrastive_function",
     "coupled_learning_force",
     "edge_currents",
     "free_state",
-    "laplacian",
     "learning_rate_A0",
     "learning_rate_gamma",
     "node_currents",
     "nudge",
-    "nudge_amplitudes",
-    "output_split",
-    "past_label",
-    "point_nudge",
     "power",
     "solve_circuit",
     "solve_voltages",
     "symbolic_contrastive_hessian",
     "symbolic_force_jacobian",
     "symbolic_model",
+    "CircuitSolution",
+    "CircuitSolver",
+    "ForceResult",
+    "State",
+    "SymbolicModel",
+    "Clamping",
+    "CLAMPINGS",
+    "V0_MULTIPLIER",
 ]
 
 

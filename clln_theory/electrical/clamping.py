@@ -19,18 +19,19 @@ Jacobians of `clln_theory.theory.jacobian`, the exact model of
 
 Two forms of the same rule: `nudge` works on arrays of points (the theory), `point_nudge` builds
 a plain-float function of one point (the simulator's inner loop, one call per learning step).
-``tests/test_rule.py`` checks that they agree point by point.
+Both validate their options once and call the engine `clln_theory.electrical._clamping`;
+``tests/electrical/test_rule.py`` checks that they agree point by point.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, number, positive
+from .._checks import choice, number, positive, validator
+from ._clamping import nudge_points, point_rule
 
 __all__ = [
     "CLAMPINGS",
@@ -38,25 +39,25 @@ __all__ = [
     "check_clamping",
     "check_eta",
     "nudge",
-    "nudge_amplitudes",
-    "output_split",
-    "past_label",
     "point_nudge",
 ]
 
 #: The clamping modes: standard clamping (1) and overclamping (F5).
 Clamping = Literal["standard", "overclamp"]
-#: The values of `Clamping`, for validation.
+#: The values of `Clamping`, for validation: the one registry of clamping modes.
 CLAMPINGS: tuple[str, ...] = ("standard", "overclamp")
 
 
-def check_eta(eta: Any) -> float:
+@validator
+def check_eta(eta: Any, name: str = "eta") -> float:
     """The nudge amplitude η as a float in (0, 1].
 
     Parameters
     ----------
     eta : float
         Nudge amplitude of (1) / (F5).
+    name : str
+        The argument's name in the caller, for the message (default ``"eta"``).
 
     Returns
     -------
@@ -72,10 +73,11 @@ def check_eta(eta: Any) -> float:
     >>> check_eta(1)
     1.0
     """
-    return number(eta, "eta", low=0.0, high=1.0, low_open=True)
+    return number(eta, name, low=0.0, high=1.0, low_open=True)
 
 
-def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
+@validator
+def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[str, float | None]:
     """A valid ``(clamping, L0)`` pair: ``L0`` (V, > 0) is required by overclamping.
 
     Parameters
@@ -85,6 +87,8 @@ def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
     L0 : float or None
         Overclamping target magnitude, V (> 0): required for overclamping, optional for
         standard clamping (checked when given).
+    name : str
+        The argument's name in the caller, for the message (default ``"clamping"``).
 
     Returns
     -------
@@ -102,76 +106,10 @@ def check_clamping(clamping: Any, L0: Any) -> tuple[str, float | None]:
     >>> check_clamping("overclamp", 0.4351)
     ('overclamp', 0.4351)
     """
-    clamping = choice(clamping, "clamping", CLAMPINGS)
+    clamping = choice(clamping, name, CLAMPINGS)
     if L0 is None and clamping == "standard":
         return clamping, None
     return clamping, positive(L0, "L0", unit="V")
-
-
-def past_label(O_F: Any, L: Any) -> Any:
-    """The hinge condition of Appendix A: the output is beyond its label in the label's direction.
-
-    ``(O_F − L) L > 0``. The same expression serves plain floats (the simulator) and arrays (the
-    theory); it only switches a point off for a classification task (see `nudge`).
-
-    Parameters
-    ----------
-    O_F : float or array_like
-        Free output(s), V.
-    L : float or array_like
-        Label(s), V (nonzero for classification; the sign is the class).
-
-    Returns
-    -------
-    bool or bool ndarray
-
-    Examples
-    --------
-    >>> past_label(0.5, 0.3), past_label(0.2, 0.3), past_label(-0.5, -0.3)
-    (True, False, True)
-    """
-    return (O_F - L) * L > 0.0
-
-
-def _hinge(O_F: np.ndarray, labels: np.ndarray, classification: bool) -> np.ndarray:
-    if not classification:
-        return np.zeros(np.shape(O_F), dtype=bool)
-    return np.asarray(past_label(O_F, labels), dtype=bool)
-
-
-def nudge_amplitudes(O_F: Any, labels: Any, *, eta: float, classification: bool) -> np.ndarray:
-    """Per-point nudge amplitude of standard clamping: η, or 0 where the hinge switches it off.
-
-    Parameters
-    ----------
-    O_F : (n_points,) array_like
-        Free outputs, V.
-    labels : (n_points,) array_like
-        Labels, V.
-    eta : float in (0, 1]
-        Nudge amplitude.
-    classification : bool
-        True for a classification task (the hinge of Appendix A applies).
-
-    Returns
-    -------
-    eta_p : (n_points,) ndarray
-        ``O_C − O_F = eta_p δ`` (1).
-
-    Raises
-    ------
-    ArgumentError
-        ``eta`` outside (0, 1].
-
-    Examples
-    --------
-    >>> nudge_amplitudes([0.5, 0.1], [0.3, 0.3], eta=0.5, classification=True).tolist()
-    [0.0, 0.5]
-    """
-    eta = check_eta(eta)
-    O_F = np.asarray(O_F, dtype=float)
-    labels = np.asarray(labels, dtype=float)
-    return np.where(_hinge(O_F, labels, classification), 0.0, eta)
 
 
 def nudge(
@@ -192,7 +130,7 @@ def nudge(
     labels : (n_points,) array_like
         Labels, V.
     eta : float in (0, 1]
-        Nudge amplitude.
+        Nudge amplitude; default 1.
     clamping : {"standard", "overclamp"}
         Standard clamping (1) or overclamping (F5).
     L0 : float, optional
@@ -226,16 +164,7 @@ def nudge(
     """
     eta = check_eta(eta)
     clamping, L0 = check_clamping(clamping, L0)
-    O_F = np.asarray(O_F, dtype=float)
-    labels = np.asarray(labels, dtype=float)
-    delta = labels - O_F
-    active = ~_hinge(O_F, labels, classification)
-    if clamping == "standard":
-        O_C = O_F + np.where(active, eta, 0.0) * delta  # (1), (F1)
-        return O_C, np.ones(O_F.shape), active
-    on = active & (delta != 0.0)
-    O_C = np.where(on, O_F + eta * (L0 * np.sign(delta) - O_F), O_F)  # (F5)
-    return O_C, np.where(on, np.abs(delta), 0.0), active  # t_h = r0 |delta|
+    return nudge_points(O_F, labels, eta, clamping, L0, classification)
 
 
 def point_nudge(
@@ -253,7 +182,7 @@ def point_nudge(
     Parameters
     ----------
     eta : float in (0, 1]
-        Nudge amplitude.
+        Nudge amplitude; default 1.
     clamping : {"standard", "overclamp"}
         Standard clamping (1) or overclamping (F5).
     L0 : float, optional
@@ -281,42 +210,4 @@ def point_nudge(
     """
     eta = check_eta(eta)
     clamping, L0 = check_clamping(clamping, L0)
-    copysign = math.copysign
-
-    if clamping == "standard":
-
-        def standard(O_F: float, L: float) -> tuple[float, float]:
-            if classification and past_label(O_F, L):  # the hinge of Appendix A
-                return 0.0, 1.0
-            return eta * (L - O_F), 1.0  # (1), (F1)
-
-        return standard
-
-    def overclamp(O_F: float, L: float) -> tuple[float, float]:
-        delta = L - O_F
-        if delta == 0.0 or (classification and past_label(O_F, L)):
-            return 0.0, 0.0
-        return eta * (copysign(L0, delta) - O_F), abs(delta)  # (F5), t_h = r0 |delta|
-
-    return overclamp
-
-
-def output_split(n_outputs: int) -> np.ndarray:
-    """How a nudge ``Δ`` of the output is shared by the output node(s).
-
-    Parameters
-    ----------
-    n_outputs : {1, 2}
-        One output node, or the pair ``(plus, minus)`` of a differential output.
-
-    Returns
-    -------
-    (n_outputs,) ndarray
-        ``[1]``, or ``[1/2, −1/2]``: ``V₊`` moves by ``+Δ/2`` and ``V₋`` by ``−Δ/2``.
-
-    Examples
-    --------
-    >>> output_split(2).tolist()
-    [0.5, -0.5]
-    """
-    return np.array([1.0]) if n_outputs == 1 else np.array([0.5, -0.5])
+    return point_rule(eta, clamping, L0, classification)

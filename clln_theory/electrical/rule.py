@@ -21,20 +21,19 @@ at ``eta = 1``: ``F = dC/dG`` with ``C = P_C - P_F`` of (D3) (envelope theorem,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._checks import instance, positive, readonly, real_array
+from .._checks import instance, positive, real_array
 from ..errors import NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from .clamping import Clamping, check_clamping, check_eta, nudge
-from .kirchhoff import KirchhoffSolver, State
+from ._force import ForceResult, clamped_outputs_of, learning_force, solve_free
+from .clamping import Clamping, check_clamping, check_eta
+from .kirchhoff import check_task
 
 __all__ = [
-    "Clamping",
     "ForceResult",
     "clamped_outputs",
     "coupled_learning_force",
@@ -85,7 +84,8 @@ def clamped_outputs(
     ShapeError
         ``O_F`` of the wrong shape or not finite.
     ArgumentError
-        ``eta`` outside (0, 1], an unknown ``clamping`` or a missing ``L0``.
+        ``task`` not a `Task`, ``eta`` outside (0, 1], an unknown ``clamping`` or a missing
+        ``L0``.
     TaskError
         Overclamping a multi-output task (its hold time ``r0 |delta|`` needs a single error).
 
@@ -98,65 +98,34 @@ def clamped_outputs(
     >>> O_C.tolist(), active.tolist()  # the second point is past its label: not nudged
     ([0.15000000000000002, -0.3], [True, False])
     """
-    instance(task, "task", Task, error=TaskError)
+    instance(task, "task", Task)
     O_F = real_array(O_F, "O_F", shape=task.labels.shape, error=ShapeError)
-    if task.is_multi_output and check_clamping(clamping, L0)[0] == "overclamp":
+    eta = check_eta(eta)
+    clamping, L0 = check_clamping(clamping, L0)
+    refuse_multi_overclamp(task, clamping)
+    return clamped_outputs_of(O_F, task, eta, clamping, L0)
+
+
+def refuse_multi_overclamp(task: Task, clamping: str) -> None:
+    """Refuse overclamping a multi-output task (its hold time ``r0 |delta|`` needs one error).
+
+    Parameters
+    ----------
+    task : Task
+        A checked task.
+    clamping : {"standard", "overclamp"}
+        A checked clamping mode.
+
+    Raises
+    ------
+    TaskError
+        ``task`` has several targets and ``clamping`` is ``"overclamp"``.
+    """
+    if task.is_multi_output and clamping == "overclamp":
         raise TaskError(
             f"Task {task.name!r} has {task.n_outputs} targets, but overclamping sets one hold time "
             "r0 |delta| per point from a single error; use clamping='standard'."
         )
-    O_C, weight, active = nudge(
-        O_F,
-        task.labels,
-        eta=eta,
-        clamping=clamping,
-        L0=L0,
-        classification=task.kind == "classification",
-    )
-    if task.is_multi_output:
-        weight = np.ones(task.n_points)  # standard clamping: one hold time t_h per point
-    return O_C, weight, active
-
-
-@dataclass(frozen=True, slots=True)
-class ForceResult:
-    """The Coupled Learning force of a task at one gate vector.
-
-    Attributes
-    ----------
-    F : (n_gates,) ndarray
-        ``mean_p weight_p F_points[p]``, A (the force in ``dG/dt = -gamma F + B``).
-    F_points : (n_points, n_gates) ndarray
-        ``S (dV_C**2 - dV_F**2)`` on each learning edge for each point, A.
-    O_F, O_C, delta : (n_points,) or (n_points, n_outputs) ndarray
-        Free output, clamped output and error ``delta = L - O_F``, V (per target for a
-        multi-output task).
-    weight : (n_points,) ndarray
-        Relative step time of each point (see `clamped_outputs`).
-    active : (n_points,) or (n_points, n_outputs) bool ndarray
-        False for classification points (targets) switched off by the hinge.
-    free, clamped : State
-        The two electrical states.
-    clamping : {"standard", "overclamp"}
-        The clamping mode.
-    eta : float
-        Nudge amplitude.
-    L0 : float or None
-        Overclamping target magnitude, V.
-    """
-
-    F: np.ndarray
-    F_points: np.ndarray
-    O_F: np.ndarray
-    O_C: np.ndarray
-    delta: np.ndarray
-    weight: np.ndarray
-    active: np.ndarray
-    free: State
-    clamped: State
-    clamping: Clamping
-    eta: float
-    L0: float | None
 
 
 def coupled_learning_force(
@@ -193,10 +162,11 @@ def coupled_learning_force(
     Raises
     ------
     NetworkError, TaskError, ShapeError, DeviceError
-        Unknown/floating nodes, a malformed task, a bad ``G``, a learning edge with ``K <= 0``
-        (named with its threshold).
+        Unknown/floating nodes, a task inconsistent with itself or the network, a bad ``G``, a
+        learning edge with ``K <= 0`` (named with its threshold).
     ArgumentError
-        ``eta`` outside (0, 1], an unknown ``clamping`` or a missing ``L0``.
+        ``task`` not a `Task`, ``eta`` outside (0, 1], an unknown ``clamping`` or a missing
+        ``L0``.
 
     Notes
     -----
@@ -215,29 +185,13 @@ def coupled_learning_force(
     True
     """
     instance(network, "network", Network, error=NetworkError)
+    check_task(task, network)
+    G = network.check_point(G)
     eta = check_eta(eta)
     clamping, L0 = check_clamping(clamping, L0)
-    s = KirchhoffSolver(network, G, task)
-    free = s.free_state()
-    O_C, weight, active = clamped_outputs(free.O, task, eta=eta, clamping=clamping, L0=L0)
-    clamped = s.clamped_state(free, O_C)
-    g = network.gate_edges
-    F_points = network.S * (clamped.dV[:, g] ** 2 - free.dV[:, g] ** 2)
-    F = weight @ F_points / task.n_points
-    return ForceResult(
-        F=readonly(F),
-        F_points=readonly(F_points),
-        O_F=readonly(free.O),
-        O_C=readonly(O_C),
-        delta=readonly(task.labels - free.O),
-        weight=readonly(weight),
-        active=readonly(active),
-        free=free,
-        clamped=clamped,
-        clamping=clamping,
-        eta=eta,
-        L0=L0,
-    )
+    refuse_multi_overclamp(task, clamping)
+    solver, free = solve_free(network, G, task)
+    return learning_force(solver, free, eta=eta, clamping=clamping, L0=L0)
 
 
 def learning_rate_A0(R0: float, C0: float, *, V0: float = V0_MULTIPLIER, r: float = 1.0) -> float:
@@ -312,4 +266,9 @@ def learning_rate_gamma(
     >>> round(learning_rate_gamma(100.0, 22e-6, 8.5e-4, r=2.0), -4)  # Fig. 2: r γ
     3240000.0
     """
-    return learning_rate_A0(R0, C0, V0=V0, r=r) / positive(S, "S", unit="A/V²")
+    R0 = positive(R0, "R0", unit="Ω")
+    C0 = positive(C0, "C0", unit="F")
+    S = positive(S, "S", unit="A/V²")
+    V0 = positive(V0, "V0", unit="V")
+    r = positive(r, "r")
+    return r / (V0 * R0 * C0) / S

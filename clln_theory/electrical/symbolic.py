@@ -19,8 +19,8 @@ rational function of the edge conductances. This module builds them exactly:
 This is the only module of the package that imports sympy.
 
 Practical size: exact elimination costs grow quickly with the number of interior nodes (the
-determinant of the interior block is a sum over spanning forests); past `DEFAULT_MAX_INTERIOR`
-interior nodes or `DEFAULT_MAX_GATES` gates `SymbolicSizeError` is raised: use the adjoint
+determinant of the interior block is a sum over spanning forests); past 8 (``max_interior``)
+interior nodes or 12 (``max_gates``) gates `SymbolicSizeError` is raised: use the adjoint
 formulas of `clln_theory.theory.jacobian`, which are exact to round-off at any size.
 """
 
@@ -39,13 +39,13 @@ from .._checks import instance, number
 from ..errors import ArgumentError, NetworkError, SymbolicSizeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._symbolic_args import HARD_MAX_GATES, HARD_MAX_INTERIOR, model_args  # noqa: F401
-from .clamping import check_eta, nudge_amplitudes, output_split
-from .kirchhoff import free_state
+from ._clamping import output_split, standard_amplitudes
+from ._force import solve_free
+from ._symbolic_args import model_args, model_limits
+from .clamping import check_eta
+from .kirchhoff import check_task
 
 __all__ = [
-    "DEFAULT_MAX_GATES",
-    "DEFAULT_MAX_INTERIOR",
     "SymbolicModel",
     "symbolic_contrastive_hessian",
     "symbolic_force_jacobian",
@@ -55,9 +55,9 @@ __all__ = [
 #: Largest number of interior (non-imposed) nodes eliminated exactly by default. With 8 interior
 #: nodes and ~15 edges the LU over QQ(K) takes a few seconds; the expression size roughly
 #: multiplies by the number of spanning forests with each added node.
-DEFAULT_MAX_INTERIOR = 8
+_MAX_INTERIOR = 8
 #: Largest number of gates by default (the Hessian has ``n_gates**2`` rational entries).
-DEFAULT_MAX_GATES = 12
+_MAX_GATES = 12
 
 
 def _q(x: float, name: str = "value") -> sp.Rational:
@@ -431,8 +431,8 @@ def symbolic_model(
     output: str | tuple[str, str] | None = None,
     *,
     gate_labels: Sequence[str] | None = None,
-    max_interior: int = DEFAULT_MAX_INTERIOR,
-    max_gates: int = DEFAULT_MAX_GATES,
+    max_interior: int = _MAX_INTERIOR,
+    max_gates: int = _MAX_GATES,
 ) -> SymbolicModel:
     """Build the exact symbolic model of ``network`` with given inputs and output.
 
@@ -448,9 +448,9 @@ def symbolic_model(
         Subscripts of the gate symbols (default ``1..n``): ``gate_labels=("-", "+")`` gives
         ``K_-, K_+, G_-, G_+`` for the 2+1 network.
     max_interior : int
-        Largest number of interior nodes eliminated (`DEFAULT_MAX_INTERIOR`), at most 16.
+        Largest number of interior nodes eliminated (default 8), at most 16.
     max_gates : int
-        Largest number of gates (`DEFAULT_MAX_GATES`), at most 64 (``HARD_MAX_GATES``).
+        Largest number of gates (default 12), at most 64.
 
     Returns
     -------
@@ -482,12 +482,28 @@ def symbolic_model(
     max_interior, max_gates = model_args(network, task_or_inputs, max_interior, max_gates)
     if isinstance(task_or_inputs, Task):
         task = task_or_inputs
+        if output is not None:
+            raise ArgumentError(
+                "Arguments `output` and a Task `task_or_inputs` were both given; the task "
+                "fixes the output: drop `output`."
+            )
     else:
         if output is None:
             raise TaskError("Argument `output` is required when input node names are given.")
         inputs = list(task_or_inputs)
         task = Task([_DummyPoint.make(inputs)], output)
-    task.validate(network)
+    check_task(task, network, "task_or_inputs")
+    return _build_model(network, task, gate_labels, max_interior, max_gates)
+
+
+def _build_model(
+    network: Network,
+    task: Task,
+    gate_labels: Sequence[str] | None,
+    max_interior: int,
+    max_gates: int,
+) -> SymbolicModel:
+    """The symbolic model of a checked network and task (`symbolic_model` without checks)."""
     if task.is_multi_output:  # the symbolic model has one output (a node or a differential)
         raise TaskError(
             f"Task {task.name!r} has {task.n_outputs} targets; the symbolic model takes a "
@@ -572,10 +588,9 @@ class _DummyPoint:
 
 def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float):
     """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
-    check_eta(eta)
-    O_F = free_state(network, G, task).O
+    O_F = solve_free(network, G, task)[1].O
     classification = task.kind == "classification"
-    eta_p = nudge_amplitudes(O_F, task.labels, eta=eta, classification=classification)
+    eta_p = standard_amplitudes(O_F, task.labels, eta, classification)
     C = model.domain.zero
     F = [model.domain.zero] * network.n_gates
     for p, point in enumerate(task.points):
@@ -605,13 +620,14 @@ def _numbers(model: SymbolicModel, network: Network, G: np.ndarray):
     return K_values, fixed
 
 
-def _at(network: Network, G: Any, task: Task, eta: float, kw: dict):
+def _at(network: Network, G: Any, task: Task, eta: float, limits: tuple[Any, Any]):
     """The model, the task's C and F elements, and an exact evaluator at ``K = S (G - V_T)``."""
     instance(network, "network", Network, error=NetworkError)
-    instance(task, "task", Task, error=TaskError)
-    network.conductances(G)  # validates G, names an edge below threshold
-    G = np.asarray(G, dtype=float)
-    model = symbolic_model(network, task, **kw)
+    check_task(task, network)
+    G = network.check_point(G)  # names an edge below threshold
+    eta = check_eta(eta)
+    max_interior, max_gates = model_limits(*limits)
+    model = _build_model(network, task, None, max_interior, max_gates)
     C, F = _task_elements(model, network, G, task, eta)
     K_values, fixed = _numbers(model, network, G)
     return model, C, F, lambda expr: _evaluate(model, expr, K_values, fixed)
@@ -623,7 +639,13 @@ def _matrix(n: int, entry) -> np.ndarray:
 
 
 def symbolic_contrastive_hessian(
-    network: Network, G: Any, task: Task, *, eta: float = 1.0, **kw
+    network: Network,
+    G: Any,
+    task: Task,
+    *,
+    eta: float = 1.0,
+    max_interior: int = _MAX_INTERIOR,
+    max_gates: int = _MAX_GATES,
 ) -> np.ndarray:
     """``d2C_eta/dG2`` of a task at ``G`` from the exact symbolic model.
 
@@ -636,9 +658,11 @@ def symbolic_contrastive_hessian(
     task : Task
         Its points' mean ``C`` (hinge of Appendix A applied at ``G``).
     eta : float in (0, 1]
-        Nudge amplitude.
-    **kw
-        Passed to `symbolic_model` (size limits ``max_interior``, ``max_gates``).
+        Nudge amplitude, default 1.
+    max_interior : int
+        Largest number of interior nodes eliminated (default 8), at most 16.
+    max_gates : int
+        Largest number of gates (default 12), at most 64.
 
     Returns
     -------
@@ -654,14 +678,20 @@ def symbolic_contrastive_hessian(
     >>> H.shape
     (2, 2)
     """
-    model, C, _, value = _at(network, G, task, eta, kw)
+    model, C, _, value = _at(network, G, task, eta, (max_interior, max_gates))
     HK = model.hessian_elements(C)
     S = network.S
     return _matrix(network.n_gates, lambda i, j: S[i] * S[j] * value(HK[i][j]))
 
 
 def symbolic_force_jacobian(
-    network: Network, G: Any, task: Task, *, eta: float = 1.0, **kw
+    network: Network,
+    G: Any,
+    task: Task,
+    *,
+    eta: float = 1.0,
+    max_interior: int = _MAX_INTERIOR,
+    max_gates: int = _MAX_GATES,
 ) -> np.ndarray:
     """Jacobian ``dF/dG`` of the mean Coupled Learning force from the exact symbolic model.
 
@@ -674,9 +704,11 @@ def symbolic_force_jacobian(
     task : Task
         Its points' mean force (hinge of Appendix A applied at ``G``).
     eta : float in (0, 1]
-        Nudge amplitude.
-    **kw
-        Passed to `symbolic_model` (size limits ``max_interior``, ``max_gates``).
+        Nudge amplitude, default 1.
+    max_interior : int
+        Largest number of interior nodes eliminated (default 8), at most 16.
+    max_gates : int
+        Largest number of gates (default 12), at most 64.
 
     Returns
     -------
@@ -692,7 +724,7 @@ def symbolic_force_jacobian(
     >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C
     True
     """
-    model, _, F, value = _at(network, G, task, eta, kw)
+    model, _, F, value = _at(network, G, task, eta, (max_interior, max_gates))
     gens = [model.domain.from_sympy(Ki) for Ki in model.K]
     S = network.S
     return _matrix(network.n_gates, lambda i, j: S[j] * value(F[i].diff(gens[j])))

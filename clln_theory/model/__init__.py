@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from .bias import AffineBias
 from .devices import (
+    DEVICES,
     SUBTHRESHOLD_SLOPE,
     SUBTHRESHOLD_TRANSITION,
     Device,
     LinearDevice,
     OhmicMOSFET,
     ThreeRegimeMOSFET,
+    device_named,
 )
 from .network import (
     PAPER_S,
@@ -28,11 +30,12 @@ from .tasks import (
     Task,
 )
 
-__all__ = [
-    "PAPER_S",
-    "PAPER_V_T",
-    "SUBTHRESHOLD_SLOPE",
-    "SUBTHRESHOLD_TRANSITION",
+# functions and classes first, constants last
+__all__ = [  # noqa: RUF022
+    "device_named",
+    "from_networkx",
+    "periodic_lattice",
+    "star_network",
     "AffineBias",
     "DataPoint",
     "Device",
@@ -43,7 +46,9 @@ __all__ = [
     "OhmicMOSFET",
     "Task",
     "ThreeRegimeMOSFET",
-    "from_networkx",
-    "periodic_lattice",
-    "star_network",
+    "DEVICES",
+    "PAPER_S",
+    "PAPER_V_T",
+    "SUBTHRESHOLD_SLOPE",
+    "SUBTHRESHOLD_TRANSITION",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import real_array, vector
+from .._checks import real_array, validator, vector
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["AffineBias"]
@@ -26,6 +26,7 @@ __all__ = ["AffineBias"]
 MAX_BIAS = 1e150
 
 
+@validator
 def bias_vector(B: object, n: int, name: str = "B") -> NDArray:
     """A constant bias: a finite real ``(n,)`` vector with entries of magnitude <= `MAX_BIAS`.
 

@@ -20,20 +20,26 @@ Models
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .._checks import positive
+from .._checks import positive, quote
+from ..errors import ArgumentError
 
 __all__ = [
+    "DEVICES",
     "SUBTHRESHOLD_SLOPE",
     "SUBTHRESHOLD_TRANSITION",
     "Device",
     "LinearDevice",
     "OhmicMOSFET",
     "ThreeRegimeMOSFET",
+    "device_named",
 ]
 
 
@@ -276,7 +282,8 @@ class ThreeRegimeMOSFET:
 
     Notes
     -----
-    Continuity (tested in ``tests/test_circuit.py``): ``f`` is continuous everywhere. Ohmic and
+    Continuity (tested in ``tests/electrical/test_circuit.py``): ``f`` is continuous everywhere.
+    Ohmic and
     saturation meet with a continuous first derivative at ``Vds = Vov`` (``df/dVds = 0`` from both
     sides). The subthreshold tail equals the above-threshold current at ``Vov = Vtr`` for every
     ``Vds`` (continuity in ``G`` and in the node voltages), but ``df/dVov`` jumps there by the
@@ -380,3 +387,54 @@ class ThreeRegimeMOSFET:
         dIa = np.where(fwd, f_ds, f_ov + f_ds)
         dIb = np.where(fwd, -f_ov - f_ds, -f_ds)
         return s * f, dIa, dIb, s * f_ov
+
+
+#: The one registry of device names: ``"three-regime"`` (`ThreeRegimeMOSFET`, the experiment's
+#: transistor), ``"ohmic"`` (`OhmicMOSFET`, Eq. (2)) and ``"linear"`` (`LinearDevice`, the
+#: theory's resistor). Configuration files, the experiments and the command line read it.
+DEVICES: Mapping[str, type] = MappingProxyType(
+    {"three-regime": ThreeRegimeMOSFET, "ohmic": OhmicMOSFET, "linear": LinearDevice}
+)
+
+
+def device_named(name: Any, *, name_of: str = "device") -> Device:
+    """The device registered under ``name`` in `DEVICES`, built with its default parameters.
+
+    Parameters
+    ----------
+    name : str
+        ``"three-regime"``, ``"ohmic"`` or ``"linear"``.
+    name_of : str
+        The argument's name in the caller, for the message (default ``"device"``).
+
+    Returns
+    -------
+    Device
+
+    Raises
+    ------
+    ArgumentError
+        An unknown name; the message suggests the nearest registered spelling
+        (``"three_regime"`` -> ``"three-regime"``).
+
+    Examples
+    --------
+    >>> device_named("ohmic")
+    OhmicMOSFET(is_linear=False)
+    >>> device_named("three_regime")
+    Traceback (most recent call last):
+    ...
+    clln_theory.errors.ArgumentError: Argument `device` must be one of 'three-regime', 'ohmic', \
+'linear', but is 'three_regime'; did you mean 'three-regime'?
+    """
+    if isinstance(name, str) and name in DEVICES:
+        return DEVICES[name]()
+    options = ", ".join(map(repr, DEVICES))
+    hint = ""
+    if isinstance(name, str):
+        key = name.strip().lower().replace("_", "-").replace(" ", "-")
+        near = [key] if key in DEVICES else difflib.get_close_matches(key, list(DEVICES), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else "."
+    raise ArgumentError(
+        f"Argument `{name_of}` must be one of {options}, but is {quote(name)}{hint or '.'}"
+    )

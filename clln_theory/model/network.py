@@ -20,8 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .._checks import count, gate_vector, number, quote, readonly
+from .._checks import count, gate_vector, number, quote, readonly, validator
 from ..errors import DeviceError, NetworkError, ShapeError
+from ._conductance import edge_conductances
 from .devices import Device, LinearDevice
 from .edges import (
     CONDUCTANCE_RANGE,
@@ -237,6 +238,7 @@ class Network:
                 f"Unknown node {name!r}; the network's nodes are {list(self.nodes)}."
             ) from None
 
+    @validator
     def check_gates(self, G: Any, name: str = "G") -> np.ndarray:
         """Validate a gate vector: shape ``(n_gates,)`` (or ``(..., n_gates)``) and finite.
 
@@ -259,6 +261,7 @@ class Network:
         """
         return gate_vector(G, name, self.n_gates, batch=True, error=ShapeError)
 
+    @validator
     def check_point(self, G: Any, name: str = "G") -> np.ndarray:
         """One gate vector ``(n_gates,)`` at which every learning edge conducts (linear device).
 
@@ -311,7 +314,8 @@ class Network:
                 f"Conductances are defined only for linear devices, but this network uses "
                 f"{type(self.device).__name__}; use network.with_device(LinearDevice())."
             )
-        Kg = self.device.conductance(G, self.S, self.V_T)
+        K = edge_conductances(self, G)
+        Kg = K[..., self.gate_edges]
         bad = ~(Kg > 0)
         if np.any(bad):
             j = int(np.argwhere(bad)[0][-1])
@@ -328,8 +332,6 @@ class Network:
                 f"Learning edge {self.gate_names[j]!r} has conductance > {CONDUCTANCE_RANGE[1]:g}"
                 f" S at argument `{name}` = {float(np.max(G[..., j])):.6g} V; keep gates near V_T."
             )
-        K = np.broadcast_to(self.K_fixed, (*G.shape[:-1], self.n_edges)).copy()
-        K[..., self.gate_edges] = Kg
         return K
 
     def floating_nodes(self, imposed: Iterable[str]) -> tuple[str, ...]:

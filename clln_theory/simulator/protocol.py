@@ -16,22 +16,20 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, number, positive, real_array
-from ..electrical.clamping import Clamping, check_clamping, check_eta, nudge, point_nudge
-from ..electrical.rule import learning_rate_A0
+from .._checks import count, number, positive, real_array, validator
+from ..electrical._clamping import nudge_points, point_rule
+from ..electrical.clamping import Clamping, check_clamping, check_eta
 from ..errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 
 __all__ = [
-    "DEFAULT_A0",
-    "DEFAULT_T_H",
     "StepNoise",
     "TrainingProtocol",
 ]
 
 #: Hold time of one data point, seconds (paper, Experimental Methods: t_h = 100 µs).
-DEFAULT_T_H = 100e-6
+_T_H = 100e-6
 #: Relative tolerance deciding that τ/2 is a whole number of steps t_h (float round-off of
 #: decimal τ such as 0.0126 s is ~1e-15 relative).
 STEP_RTOL = 1e-9
@@ -42,8 +40,9 @@ MAX_STEPS = 1_000_000_000
 #: Largest number of recorded gate values of one run (samples x gates): 1e8 float64 values are
 #: 800 MB; a longer recording must be decimated (``record``).
 MAX_RECORD_VALUES = 100_000_000
-#: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s).
-DEFAULT_A0 = learning_rate_A0(100.0, 22e-6)
+#: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s):
+#: ``learning_rate_A0(100.0, 22e-6)`` = 1 / (0.33 V · 100 Ω · 22 µF), the same expression.
+_A0 = 1.0 / (0.33 * 100.0 * 22e-6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +55,14 @@ class TrainingProtocol:
         ``"standard"``: ``O_C = O_F + η δ`` (1)/(F1), hold time ``t_h``. ``"overclamp"``:
         ``O_C = O_F + η (L₀ sign δ − O_F)`` (F5), hold time ``r₀ |δ|``.
     eta : float
-        Nudge amplitude η in (0, 1].
+        Nudge amplitude η in (0, 1]; default 1.
     t_h : float
-        Nominal hold time of one data point, s (100 µs). The simulation clock advances by
+        Nominal hold time of one data point, s; default 100e-6 (100 µs, the paper's
+        Experimental Methods). The simulation clock advances by
         ``t_h`` per step in every protocol, so τ/2 must be a whole number of steps.
     A0 : float
-        Learning-rate constant, 1/(V s) (use `learning_rate_A0`; include the measured factor r).
+        Learning-rate constant, 1/(V s) (use `learning_rate_A0`; include the measured factor r);
+        default ``learning_rate_A0(100.0, 22e-6)`` ≈ 1377.4, the ideal A₀ of Eq. (C1).
     L0 : float, optional
         Overclamping target magnitude, V (required for ``"overclamp"``; paper: L₀ = V₊).
     r0 : float, optional
@@ -99,8 +100,8 @@ class TrainingProtocol:
 
     clamping: Clamping = "standard"
     eta: float = 1.0
-    t_h: float = DEFAULT_T_H
-    A0: float = DEFAULT_A0
+    t_h: float = _T_H
+    A0: float = _A0
     L0: float | None = None
     r0: float | None = None
     update_noise: Any = None
@@ -172,25 +173,23 @@ class TrainingProtocol:
             eta, classification = self.eta, task.kind == "classification"
 
             def targets(O_F: np.ndarray, L: np.ndarray) -> tuple[np.ndarray, float]:
-                O_C = nudge(O_F, L, eta=eta, classification=classification)[0]  # (1), App. A
+                O_C = nudge_points(O_F, L, eta, "standard", None, classification)[0]  # (1), A
                 return O_C - O_F, 1.0
 
-            return targets
-        return point_nudge(
-            eta=self.eta,
-            clamping=self.clamping,
-            L0=self.L0,
-            classification=task.kind == "classification",
-        )
+            return targets  # type: ignore[return-value]  # arrays per target, documented above
+        return point_rule(self.eta, self.clamping, self.L0, task.kind == "classification")
 
 
-def check_protocol(protocol: Any) -> TrainingProtocol:
+@validator
+def check_protocol(protocol: Any, name: str = "protocol") -> TrainingProtocol:
     """``protocol`` itself, or the default `TrainingProtocol` for None.
 
     Parameters
     ----------
     protocol : TrainingProtocol or None
         The protocol argument of a simulator entry point.
+    name : str
+        The argument's name, for counting (`clln_theory._checks.count_validations`).
 
     Returns
     -------
@@ -210,7 +209,8 @@ def check_protocol(protocol: Any) -> TrainingProtocol:
     return protocol
 
 
-def check_tasks(network: Network, tasks: Any) -> tuple[Task, ...]:
+@validator
+def check_tasks(network: Network, tasks: Any, name: str = "tasks") -> tuple[Task, ...]:
     """One task (a drift test) or two alternating tasks, each checked against ``network``.
 
     Parameters
@@ -226,32 +226,35 @@ def check_tasks(network: Network, tasks: Any) -> tuple[Task, ...]:
 
     Raises
     ------
-    TaskError, NetworkError
-        Not one or two tasks, not a `Task`, or a task inconsistent with ``network``.
+    ArgumentError
+        Not one or two tasks, or not a `Task`.
+    NetworkError
+        A task inconsistent with ``network`` (unknown or floating nodes, named).
     """
     if isinstance(tasks, Task):
         tasks = (tasks,)
     if isinstance(tasks, str | bytes) or not isinstance(tasks, Iterable):
-        raise TaskError(
+        raise ArgumentError(
             f"Argument `tasks` must be a Task or a sequence of one or two tasks, but is "
             f"{type(tasks).__name__}."
         )
     tasks = tuple(tasks)
     if len(tasks) not in (1, 2):
-        raise TaskError(
+        raise ArgumentError(
             f"Argument `tasks` must hold one task (a drift test) or two alternating tasks, but "
             f"holds {len(tasks)}."
         )
     for k, t in enumerate(tasks):
         if not isinstance(t, Task):
-            raise TaskError(
+            raise ArgumentError(
                 f"Argument `tasks`: item {k} must be a Task, but is {type(t).__name__}."
             )
         t.validate(network)
     return tasks
 
 
-def steps_per_half(tau: Any, t_h: float) -> int:
+@validator
+def steps_per_half(tau: Any, t_h: float, name: str = "tau") -> tuple[float, int]:
     """The number of learning steps in τ/2.
 
     Parameters
@@ -263,7 +266,9 @@ def steps_per_half(tau: Any, t_h: float) -> int:
 
     Returns
     -------
-    int
+    tau : float
+        τ, s.
+    n_half : int
         ``τ / (2 t_h)``, a whole number >= 1.
 
     Raises
@@ -287,10 +292,13 @@ def steps_per_half(tau: Any, t_h: float) -> int:
             f"tau/2 = {tau / 2:.6g} s is not a whole number of learning steps t_h = {t_h:.6g} s; "
             f"the nearest valid tau is {nearest:.6g} s."
         )
-    return int(k)
+    return tau, int(k)
 
 
-def check_limits(gate_limits: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+@validator
+def check_limits(
+    gate_limits: Any, n: int, name: str = "gate_limits"
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The gate box as two arrays ``(G_min, G_max)`` of shape ``(n,)``, or None.
 
     Parameters
@@ -326,7 +334,13 @@ def check_limits(gate_limits: Any, n: int) -> tuple[np.ndarray, np.ndarray] | No
     return lo, hi
 
 
-def check_G0(network: Network, G0: Any, limits: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+@validator
+def check_G0(
+    network: Network,
+    G0: Any,
+    limits: tuple[np.ndarray, np.ndarray] | None,
+    name: str = "G0",
+) -> np.ndarray:
     """Initial gates: shape ``(n_gates,)``, above threshold, clipped to the box.
 
     Parameters
@@ -366,7 +380,10 @@ def check_G0(network: Network, G0: Any, limits: tuple[np.ndarray, np.ndarray] | 
     return G0.astype(float)
 
 
-def bias_function(B: Any, n: int) -> tuple[np.ndarray | None, Callable | None]:
+@validator
+def bias_function(
+    B: Any, n: int, name: str = "B"
+) -> tuple[np.ndarray | None, Callable[[np.ndarray], Any] | None]:
     """A constant bias vector, or a bias callable of the state.
 
     Parameters
@@ -398,37 +415,10 @@ def bias_function(B: Any, n: int) -> tuple[np.ndarray | None, Callable | None]:
     return b, None
 
 
-def eval_bias(Bfun: Callable, G: np.ndarray, n: int) -> np.ndarray:
-    """The bias callable at ``G``, checked.
-
-    Parameters
-    ----------
-    Bfun : callable
-        ``B(G) -> (n,)``, V/s.
-    G : (n,) ndarray
-        Gate voltages, V (a copy is passed).
-    n : int
-        Number of gates.
-
-    Returns
-    -------
-    (n,) ndarray
-
-    Raises
-    ------
-    ShapeError
-        The callable returned the wrong shape or a non-finite value.
-    """
-    b = np.asarray(Bfun(np.array(G, dtype=float)), dtype=float)
-    if b.shape != (n,) or not np.all(np.isfinite(b)):
-        raise ShapeError(
-            f"The bias callable must return a finite array of shape ({n},), but returned shape "
-            f"{b.shape}."
-        )
-    return b
-
-
-def record_stride(record: Any, n_half: int, *, n_halves: int = 0, n_gates: int = 0) -> int:
+@validator
+def record_stride(
+    record: Any, n_half: int, *, n_halves: int = 0, n_gates: int = 0, name: str = "record"
+) -> int:
     """Steps between samples; with ``n_halves``, also the size check of the whole run.
 
     Parameters
@@ -478,7 +468,8 @@ def record_stride(record: Any, n_half: int, *, n_halves: int = 0, n_gates: int =
     return stride
 
 
-def half_periods(n_periods: Any) -> int:
+@validator
+def half_periods(n_periods: Any, name: str = "n_periods") -> int:
     """The number of half periods in ``n_periods`` periods.
 
     Parameters

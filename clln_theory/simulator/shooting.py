@@ -14,13 +14,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, instance, positive, readonly
-from ..errors import ConvergenceError, NetworkError, ProtocolError, TaskError
-from ..metrics import combined_error, cycle_span, task_errors, two_task_error
+from .._checks import choice, count, positive, readonly, refuse_renamed
+from .._metrics import cycle_span_of, mean_error
+from ..errors import ConvergenceError, ProtocolError
 from ..model.network import Network
 from ..model.tasks import Task
+from ._runner import Runner, SimulatedTrajectory, task_errors_of
 from .protocol import TrainingProtocol, check_G0
-from .runs import Runner, SimulatedTrajectory
+from .runs import checked_runner
 
 __all__ = ["LimitCycle", "limit_cycle", "period_map"]
 
@@ -49,8 +50,8 @@ class LimitCycle:
         Period-map evaluations used in all (warm-up, Newton, finite differences, fallback).
     residual : float
         ``max |P(G0) − G0|``, V.
-    method : {"shooting", "iterate"}
-        The method that converged (``"iterate"`` also after a shooting fallback).
+    route : {"shooting", "iterate"}
+        The route that converged (``"iterate"`` also after a shooting fallback).
     converged : bool
         True (a cycle that did not converge raises `ConvergenceError`).
     trajectory : SimulatedTrajectory
@@ -69,7 +70,7 @@ class LimitCycle:
     multipliers: np.ndarray
     n_periods: int
     residual: float
-    method: str
+    route: str
     converged: bool
     trajectory: SimulatedTrajectory
     tau: float
@@ -119,16 +120,21 @@ def period_map(
         As in `simulate`.
     """
     run = _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
-    return run.period(check_G0(network, G, run.limits))
+    return run.period(check_G0(network, G, run.limits, "G"))
 
 
 def _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine) -> Runner:
-    """The compiled simulation of alternating ``task_a``/``task_b`` (checked arguments)."""
-    instance(network, "network", Network, error=NetworkError)
-    instance(task_a, "task_a", Task, error=TaskError)
-    instance(task_b, "task_b", Task, error=TaskError)
-    kw = dict(protocol=protocol, gate_limits=gate_limits, engine=engine)
-    return Runner(network, (task_a, task_b), tau=tau, B=B, **kw)
+    """The compiled simulation of alternating ``task_a``/``task_b`` (arguments checked once)."""
+    return checked_runner(
+        network,
+        (task_a, task_b),
+        tau=tau,
+        B=B,
+        protocol=protocol,
+        gate_limits=gate_limits,
+        engine=engine,
+        task_names=("task_a", "task_b"),
+    )
 
 
 class _PeriodMap:
@@ -208,7 +214,7 @@ def _iterate(P: _PeriodMap, G: np.ndarray, tol: float, max_periods: int, tau: fl
 
 
 def _cycle(
-    P: _PeriodMap, G: np.ndarray, PG: np.ndarray, res: float, method: str, max_samples: int
+    P: _PeriodMap, G: np.ndarray, PG: np.ndarray, res: float, route: str, max_samples: int
 ) -> LimitCycle:
     """The cycle through ``G``: monodromy, multipliers, the recorded period, span and errors."""
     run = P.run
@@ -225,21 +231,21 @@ def _cycle(
     G_half = np.asarray(samples[run.n_half], dtype=float)
     G_end = np.asarray(samples[2 * run.n_half], dtype=float)
     E = [  # (A3) at tau/2 and at tau
-        two_task_error(*(task_errors(run.outputs(g, k), t) for k, t in enumerate(run.tasks)))
+        mean_error(*(task_errors_of(run.outputs(g, k), t) for k, t in enumerate(run.tasks)))
         for g in (G_half, G_end)
     ]
     return LimitCycle(
         G0=readonly(G, float),
         G_half=readonly(G_half, float),
-        span=cycle_span(G_half, G_end),  # (4)
-        Ebar=combined_error(E[0], E[1]),  # (A4)
+        span=cycle_span_of(G_half, G_end),  # (4)
+        Ebar=mean_error(E[0], E[1]),  # (A4)
         E_half=E[0],
         E_end=E[1],
         monodromy=readonly(J, float),
         multipliers=np.array(mult),
         n_periods=P.count,
         residual=res,
-        method=method,
+        route=route,
         converged=True,
         trajectory=traj,
         tau=run.tau,
@@ -265,12 +271,13 @@ def limit_cycle(
     protocol: TrainingProtocol | None = None,
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
     G0: Any = None,
-    method: Literal["shooting", "iterate"] = "shooting",
+    route: Literal["shooting", "iterate"] = "shooting",
     tol: float = 1e-10,
     max_periods: int = 200_000,
     fd_step: float = 1e-7,
     engine: Literal["auto", "fast", "general"] = "auto",
     max_samples: int = 4000,
+    **renamed: Any,
 ) -> LimitCycle:
     """Periodic steady state of the discrete dynamics, alternating ``task_a`` and ``task_b``.
 
@@ -290,7 +297,7 @@ def limit_cycle(
         Gate box, V.
     G0 : (n_gates,) array_like, optional
         Starting guess; default the centre of the gate box (required without gate limits).
-    method : {"shooting", "iterate"}
+    route : {"shooting", "iterate"}
         Newton shooting on ``R(G) = P(G) − G`` (monodromy by forward differences), falling back
         to iteration if Newton fails; or plain iteration ``G ← P(G)``.
     tol : float
@@ -304,7 +311,11 @@ def limit_cycle(
     engine : {"auto", "fast", "general"}
         Step engine, as in `simulate`.
     max_samples : int
-        The one-period trajectory is recorded every step, decimated to at most this many samples.
+        The one-period trajectory is recorded every step, decimated to at most this many samples
+        (default 4000).
+    renamed : Any
+        Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
+        now ``route``).
 
     Returns
     -------
@@ -316,7 +327,8 @@ def limit_cycle(
         Neither shooting nor iteration reached ``tol`` within ``max_periods`` (gives the
         residual reached).
     ArgumentError
-        A bad option (``method``, ``tol``, ``fd_step``, ``max_periods``, ``max_samples``, ...).
+        A bad option (``route``, ``tol``, ``fd_step``, ``max_periods``, ``max_samples``, ...),
+        or an old keyword name.
     ProtocolError, DeviceError, TaskError, ShapeError
         As in `simulate`; `ProtocolError` also for a missing ``G0`` without gate limits.
 
@@ -342,16 +354,17 @@ def limit_cycle(
     >>> lc.converged, lc.residual <= 1e-10, bool(abs(lc.multipliers[0]) < 1)
     (True, True, True)
     """
+    refuse_renamed(renamed, {"method": "route"}, "limit_cycle")
     run = _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
     G = _start(run, G0)
-    choice(method, "method", ("shooting", "iterate"))
+    choice(route, "route", ("shooting", "iterate"))
     tol = positive(tol, "tol", unit="V")
     P = _PeriodMap(run, positive(fd_step, "fd_step", unit="V"))
     max_periods = count(max_periods, "max_periods")
     max_samples = count(max_samples, "max_samples")
     converged = False
-    if method == "shooting":
+    if route == "shooting":
         G, PG, res, converged = _shoot(P, G, tol, max_periods)
     if not converged:  # plain iteration, or the fallback of a failed shooting
         G, PG, res = _iterate(P, G, tol, max_periods, run.tau)
-    return _cycle(P, G, PG, res, method if converged else "iterate", max_samples)
+    return _cycle(P, G, PG, res, route if converged else "iterate", max_samples)

@@ -10,39 +10,41 @@ Two engines solve the free (and clamped) state of each step:
     network): the current law at that node is solved in closed form (`LinearDevice`: linear;
     `OhmicMOSFET`: quadratic) or by a safeguarded scalar Newton (`ThreeRegimeMOSFET`) in plain
     ``math``, and the clamped state needs no solve at all. It gives the same answers as
-    ``"general"`` to the solver tolerance (``tests/test_simulate.py``) at 20-100x the speed.
+    ``"general"`` to the solver tolerance (``tests/simulator/test_simulate.py``) at 20-100x the
+    speed.
 
 `half_fast` and `half_general` run the steps of one half period; both read the clamping rule
-from `clln_theory.electrical.clamping` (through `TrainingProtocol.point_rule`), so the rule is the
+from `clln_theory.electrical._clamping` (through `TrainingProtocol.point_rule`), so the rule is the
 theory's, step for step.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..electrical.circuit import CircuitSolver
-from ..electrical.clamping import output_split
-from ..errors import ConvergenceError, DeviceError
+from ..electrical._circuit import CircuitEngine
+from ..electrical._clamping import output_split
+from ..errors import ConvergenceError, DeviceError, ShapeError
 from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from ..model.network import Network
 from ..model.tasks import Task
-from .protocol import eval_bias
 
-if TYPE_CHECKING:
-    from .runs import Runner
+#: The compiled simulation the half-period functions step: a
+#: `clln_theory.simulator._runner.Runner` (not imported here: that module imports this one).
+Runner = Any
 
 __all__ = [
     "FastTask",
     "GeneralTask",
-    "check_linear",
+    "eval_bias",
     "fast_applies",
     "half_fast",
     "half_general",
+    "refuse_below_threshold",
 ]
 
 
@@ -60,8 +62,10 @@ class GeneralTask:
 
     def __init__(self, network: Network, task: Task) -> None:
         self.network, self.task = network, task
-        self.free = CircuitSolver(network, task.input_nodes)
-        self.clamped = CircuitSolver(network, task.input_nodes + task.output_nodes)
+        free_nodes = task.input_nodes
+        clamped_nodes = task.input_nodes + task.output_nodes
+        self.free = CircuitEngine(network, network.imposed_indices(free_nodes), free_nodes)
+        self.clamped = CircuitEngine(network, network.imposed_indices(clamped_nodes), clamped_nodes)
         self.out = np.array([network.node(n) for n in task.output_nodes], dtype=np.intp)
         self.split = output_split(len(task.output_nodes))
         self.diff = task.is_differential
@@ -90,7 +94,7 @@ class GeneralTask:
         V : (n_nodes,) ndarray
             Free node voltages, V.
         """
-        sol = self.free.solve(G, self.task.inputs[p], V0=self.Vf[p])
+        sol = self.free.solve_checked(G, self.task.inputs[p], self.Vf[p])
         V = sol.V
         self.Vf[p] = V
         out = self.out
@@ -127,7 +131,7 @@ class GeneralTask:
         """
         vals = VF[self.out] + (self.C @ nudge if self.multi else self.split * nudge)
         guess = self.Vc[p] if self.Vc[p] is not None else VF
-        sol = self.clamped.solve(G, np.concatenate([self.task.inputs[p], vals]), V0=guess)
+        sol = self.clamped.solve_checked(G, np.concatenate([self.task.inputs[p], vals]), guess)
         self.Vc[p] = sol.V
         VC = sol.V
         if noise is not None:
@@ -393,7 +397,7 @@ def fast_applies(network: Network, tasks: Sequence[Task]) -> bool:
     return True
 
 
-def check_linear(network: Network, G: np.ndarray, t: float) -> None:
+def refuse_below_threshold(network: Network, G: np.ndarray, t: float) -> None:
     """Refuse a linear device's gate at or below threshold (its conductance would be <= 0).
 
     Parameters
@@ -442,7 +446,7 @@ def add_update_noise(run: Runner, G: np.ndarray, t: float) -> np.ndarray:
     if run.limits is not None:
         G = np.clip(G, run.limits[0], run.limits[1])
     if run.linear_device:
-        check_linear(run.network, G, t)
+        refuse_below_threshold(run.network, G, t)
     return G
 
 
@@ -480,7 +484,7 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
     task = run.tasks[k]
     labels = task.labels.tolist()
     npts = task.n_points
-    rule = prot.point_rule(task)
+    rule = run.rules[k]
     unit = r0 if prot.overclamp else prot.t_h  # hold time t_p = unit * weight
     A0, t_h = prot.A0, prot.t_h
     n = run.n
@@ -535,7 +539,7 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
             if lin:
                 for j, _u, _S, VT in points[p][2]:
                     if Gl[j] <= VT:
-                        check_linear(run.network, np.array(Gl), t0 + (step + 1) * t_h)
+                        refuse_below_threshold(run.network, np.array(Gl), t0 + (step + 1) * t_h)
         if dW is not None:  # update noise, Q t_h per step
             w_ = dW[step]
             for j in rng:
@@ -544,7 +548,7 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
                     g = lo[j] if g < lo[j] else (hi[j] if g > hi[j] else g)
                 Gl[j] = g
             if lin and any(Gl[j] <= vt[j] for j in rng):
-                check_linear(run.network, np.array(Gl), t0 + (step + 1) * t_h)
+                refuse_below_threshold(run.network, np.array(Gl), t0 + (step + 1) * t_h)
         if record and (offset + step + 1) % record == 0:
             times.append(t0 + (step + 1) * t_h)
             samples.append(list(Gl))
@@ -585,7 +589,7 @@ def half_general(
     prot = run.protocol
     ker = run.kernels[k]
     task = run.tasks[k]
-    rule = prot.point_rule(task)
+    rule = run.rules[k]
     unit = r0 if prot.overclamp else prot.t_h  # hold time t_p = unit * weight
     G = np.array(G, dtype=float)
     times: list[float] = []
@@ -605,10 +609,40 @@ def half_general(
             if run.limits is not None:
                 G = np.clip(G, run.limits[0], run.limits[1])
             if run.linear_device:
-                check_linear(run.network, G, t0 + (step + 1) * prot.t_h)
+                refuse_below_threshold(run.network, G, t0 + (step + 1) * prot.t_h)
         if run.noise is not None and run.noise.L is not None:  # update noise, Q t_h per step
             G = add_update_noise(run, G, t0 + (step + 1) * prot.t_h)
         if record and (offset + step + 1) % record == 0:
             times.append(t0 + (step + 1) * prot.t_h)
             samples.append(G.copy())
     return G, times, samples
+
+
+def eval_bias(Bfun: Callable[[np.ndarray], Any], G: np.ndarray, n: int) -> np.ndarray:
+    """The bias callable at ``G``, checked.
+
+    Parameters
+    ----------
+    Bfun : callable
+        ``B(G) -> (n,)``, V/s.
+    G : (n,) ndarray
+        Gate voltages, V (a copy is passed).
+    n : int
+        Number of gates.
+
+    Returns
+    -------
+    (n,) ndarray
+
+    Raises
+    ------
+    ShapeError
+        The callable returned the wrong shape or a non-finite value.
+    """
+    b = np.asarray(Bfun(np.array(G, dtype=float)), dtype=float)
+    if b.shape != (n,) or not np.all(np.isfinite(b)):
+        raise ShapeError(
+            f"The bias callable must return a finite array of shape ({n},), but returned shape "
+            f"{b.shape}."
+        )
+    return b

@@ -8,7 +8,7 @@ import pytest
 
 from clln_theory.electrical.kirchhoff import clamped_state, free_state
 from clln_theory.electrical.rule import learning_rate_A0
-from clln_theory.errors import ArgumentError, DeviceError, ProtocolError, ShapeError, TaskError
+from clln_theory.errors import ArgumentError, DeviceError, ProtocolError, ShapeError
 from clln_theory.experiments.paper import (
     EXPERIMENTS,
     FIG2_C0,
@@ -75,7 +75,7 @@ def test_gate_below_threshold_at_start_names_the_edge():
 
 def test_bad_tasks_bias_and_record_are_refused():
     net = star_network()
-    with pytest.raises(TaskError, match="one task"):
+    with pytest.raises(ArgumentError, match="one task"):
         simulate(net, [ALPHA, BETA, ALPHA], [3, 3.5], tau=0.02, n_periods=1, B=B_EXP1)
     with pytest.raises(ShapeError, match="`B`"):
         simulate(net, [ALPHA], [3, 3.5], tau=0.02, n_periods=1, B=[1.0, 2.0, 3.0])
@@ -230,7 +230,7 @@ def test_limit_cycle_span_is_D():
 def test_limit_cycle_is_periodic_and_consistent():
     net = star_network(device=ThreeRegimeMOSFET())
     lc = limit_cycle(net, ALPHA, BETA, tau=0.05, B=B_EXP1, protocol=PROT, G0=[3.0, 3.5])
-    assert lc.converged and lc.method == "shooting"
+    assert lc.converged and lc.route == "shooting"
     G1 = period_map(net, ALPHA, BETA, lc.G0, tau=0.05, B=B_EXP1, protocol=PROT)
     assert np.max(np.abs(G1 - lc.G0)) <= 1e-10
     assert lc.span == pytest.approx(np.linalg.norm(lc.G_half - lc.G0), rel=1e-8)
@@ -245,8 +245,8 @@ def test_limit_cycle_is_periodic_and_consistent():
 def test_shooting_needs_five_times_fewer_periods_where_convergence_is_slow():
     net = star_network(device=ThreeRegimeMOSFET())
     kw = dict(tau=0.0012, B=B_EXP1, protocol=PROT, G0=[3.0, 3.5], tol=1e-10)
-    shoot = limit_cycle(net, ALPHA, BETA, method="shooting", **kw)
-    it = limit_cycle(net, ALPHA, BETA, method="iterate", **kw)
+    shoot = limit_cycle(net, ALPHA, BETA, route="shooting", **kw)
+    it = limit_cycle(net, ALPHA, BETA, route="iterate", **kw)
     assert abs(shoot.multipliers[0]) > 0.98  # slow: iteration contracts by < 2% a period
     np.testing.assert_allclose(shoot.G0, it.G0, rtol=0, atol=1e-7)
     assert 5 * shoot.n_periods <= it.n_periods

@@ -13,7 +13,7 @@ ordering ``MMD_AT_PLUS_A``, no pivoting: the block is symmetric positive definit
 preconditioned error contracts by about the relative change of ``K`` since that factorization
 per iteration; when an iteration count exceeds `REFACTOR_ITERATIONS` the next step refactorizes.
 The residual is driven to `SOLVE_RTOL`, so the engine gives the voltages of a direct solve to
-round-off (``tests/test_training_scale.py``, ``tests/benchmarks/bench_train.py``).
+round-off (``tests/simulator/test_training_scale.py``, ``tests/benchmarks/bench_train.py``).
 
 `SparseLinearTask` has the interface of `clln_theory.simulator.kernels.GeneralTask` (``output``,
 ``signal``), so `half_general` runs it and the bias increment stays in one place.
@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..errors import ConvergenceError, SingularSystemError
+from ..model._conductance import edge_conductances
 from ..model.network import Network
 from ..model.tasks import Task
 
@@ -213,12 +214,10 @@ class SparseLinearTask:
 
         Raises
         ------
-        DeviceError
-            A learning edge with ``K <= 0`` (named, from `Network.conductances`).
         ConvergenceError
             The solve did not converge even with a fresh factorization.
         """
-        K = self.network.conductances(G)
+        K = edge_conductances(self.network, G)
         L = self._matrix(K)
         b = -(self.AIt @ (K * self.dB[p]))
         B = np.column_stack([b, self.E])

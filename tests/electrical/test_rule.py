@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from clln_theory.electrical.clamping import nudge, past_label, point_nudge
+from clln_theory.electrical._clamping import past_label
+from clln_theory.electrical.clamping import nudge, point_nudge
 from clln_theory.electrical.kirchhoff import contrastive_function, free_state
 from clln_theory.electrical.rule import clamped_outputs, coupled_learning_force
 from clln_theory.errors import ArgumentError

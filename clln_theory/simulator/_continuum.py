@@ -11,17 +11,13 @@ and the step weight ``w_p`` of every point are those of the discrete steps
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._checks import positive
 from ..errors import ConvergenceError, ProtocolError
-from .protocol import eval_bias
-
-if TYPE_CHECKING:
-    from .runs import Runner
+from ._kernels import Runner, eval_bias
 
 __all__ = ["run_continuum", "velocity"]
 
@@ -48,7 +44,7 @@ def velocity(run: Runner, G: np.ndarray, k: int, r0: float) -> np.ndarray:
     prot = run.protocol
     task = run.tasks[k]
     ker = run.kernels[k]
-    rule = prot.point_rule(task)
+    rule = run.rules[k]
     b = run.B if run.Bfun is None else eval_bias(run.Bfun, G, run.n)
     v = np.zeros(run.n)
     Gl = G.tolist() if run.engine == "fast" else G
@@ -86,7 +82,7 @@ def _half(run: Runner, G: np.ndarray, h: int, t0: float, t_eval: np.ndarray, ivp
         if not sol.success:
             raise ConvergenceError(
                 f"The continuum integration of half period {h} failed: {sol.message}; try "
-                "method='Radau' or the discrete mode."
+                "scheme='Radau' or the discrete mode."
             )
         return sol
 
@@ -106,7 +102,7 @@ def run_continuum(
     *,
     rtol: float,
     atol: float,
-    method: str,
+    scheme: str,
 ) -> tuple[list[float], list[Any], list[int]]:
     """Integrate (5) over ``n_halves`` half periods from ``G0``.
 
@@ -121,11 +117,11 @@ def run_continuum(
     stride : int
         Sample every ``stride`` steps ``t_h`` (at least once per half period, always at its end).
     rtol : float
-        Relative tolerance of `solve_ivp`.
+        Relative tolerance of `solve_ivp` (checked, > 0).
     atol : float
-        Absolute tolerance of `solve_ivp`, V.
-    method : str
-        Integration method of `solve_ivp` (``"RK45"``, ``"Radau"``, ...).
+        Absolute tolerance of `solve_ivp`, V (checked, > 0).
+    scheme : str
+        Integration method of `solve_ivp` (``"RK45"``, ``"Radau"``, ...), checked.
 
     Returns
     -------
@@ -142,18 +138,14 @@ def run_continuum(
         `solve_ivp` failed.
     ProtocolError
         The run has update or node-voltage noise (the continuum has no noise model).
-    ArgumentError
-        ``rtol`` or ``atol`` is not a finite number > 0.
     """
     if run.noise is not None:
         raise ProtocolError("Noise (update_noise, voltage_noise) needs mode='discrete'.")
-    rtol = positive(rtol, "rtol")
-    atol = positive(atol, "atol", unit="V")
     tau = run.tau
     G = G0.copy()
     times, samples, active = [0.0], [G.copy()], [0]
     dt = stride * run.protocol.t_h
-    ivp = {"method": method, "rtol": rtol, "atol": atol}
+    ivp = {"method": scheme, "rtol": rtol, "atol": atol}
     for h in range(n_halves):
         t0 = h * tau / 2.0
         n_s = max(1, round((tau / 2.0) / dt))

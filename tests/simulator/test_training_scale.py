@@ -16,7 +16,7 @@ from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import Network, periodic_lattice
 from clln_theory.model.tasks import DataPoint, Differential, Task
 from clln_theory.simulator import TrainingProtocol, simulate
-from clln_theory.simulator.runs import Runner
+from clln_theory.simulator.runs import checked_runner
 
 #: Both routes solve to round-off (residual 1e-14 vs a direct factorization) and the learning
 #: dynamics contract, so after hundreds of steps the gates agree to ~1e-14 V; 1e-11 V leaves
@@ -63,7 +63,7 @@ def test_sparse_engine_equals_two_direct_solves_per_step(output, shift, A0_scale
     net, task, G0 = _grid(10, output, np.array(shift), n_points=2)
     prot = TrainingProtocol(A0=TrainingProtocol().A0 * A0_scale)
     n_steps = 120
-    run = Runner(net, task, tau=n_steps * prot.t_h, B=np.zeros(net.n_gates), protocol=prot,
+    run = checked_runner(net, task, tau=n_steps * prot.t_h, B=np.zeros(net.n_gates), protocol=prot,
                  gate_limits=None, engine="sparse")  # fmt: skip
     G = run.run(G0, 2, 0)[0]
     G_ref = _two_solves_per_step(net, task, G0, prot, n_steps)

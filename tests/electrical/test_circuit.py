@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clln_theory.electrical import circuit
+from clln_theory.electrical import _circuit, circuit
 from clln_theory.electrical.circuit import CircuitSolver, node_currents, solve_circuit
 from clln_theory.electrical.kirchhoff import solve_voltages
 from clln_theory.errors import ConvergenceError, NetworkError, ShapeError
@@ -166,7 +166,7 @@ def test_nonlinear_solution_satisfies_kcl(seed, three):
 def test_sparse_path_matches_dense(monkeypatch):
     net, G, imposed, values = _lattice_problem(ThreeRegimeMOSFET(), 5, seed=3)
     dense = solve_circuit(net, G, imposed, values)
-    monkeypatch.setattr(circuit, "NEWTON_DENSE_MAX_INTERIOR", 0)
+    monkeypatch.setattr(_circuit, "NEWTON_DENSE_MAX_INTERIOR", 0)
     solver = CircuitSolver(net, imposed)
     assert not solver.dense
     sparse = solver.solve(G, values)

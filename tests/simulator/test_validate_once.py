@@ -1,0 +1,73 @@
+"""Each public call of the physics rooms validates every argument exactly once.
+
+`count_validations` counts the outermost `@validator` calls per argument name; a face checks
+each argument once and hands checked values to the engines, which never validate again (not per
+half period, not per learning step, not per Newton solve).
+"""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from clln_theory._checks import count_validations
+from clln_theory.electrical.kirchhoff import free_state
+from clln_theory.electrical.rule import coupled_learning_force
+from clln_theory.experiments.paper import experiment_tasks
+from clln_theory.model.devices import ThreeRegimeMOSFET
+from clln_theory.model.network import star_network
+from clln_theory.simulator import TrainingProtocol, simulate
+
+ALPHA, BETA = experiment_tasks("exp1")
+
+
+def _per_argument(counter: collections.Counter) -> dict[str, int]:
+    by_name: collections.Counter[str] = collections.Counter()
+    for (_validator, name), calls in counter.items():
+        by_name[name] += calls
+    return dict(by_name)
+
+
+@pytest.mark.parametrize(
+    ("device", "engine", "protocol"),
+    [
+        (ThreeRegimeMOSFET(), "fast", None),
+        (ThreeRegimeMOSFET(), "general", TrainingProtocol(clamping="overclamp", L0=0.4351)),
+        (None, "sparse", None),
+    ],
+)
+def test_simulate_validates_each_argument_once(device, engine, protocol):
+    net = star_network() if device is None else star_network(device=device)
+    with count_validations() as c:
+        simulate(net, [ALPHA, BETA], [3.0, 3.5], tau=0.02, n_periods=2, B=[2.97, 4.41],
+                 protocol=protocol, engine=engine)  # fmt: skip
+    counts = _per_argument(c)
+    expected = {"network", "tasks", "G0", "tau", "n_periods", "B", "protocol", "gate_limits",
+                "record", "mode", "engine"}  # fmt: skip
+    assert set(counts) == expected
+    assert all(n == 1 for n in counts.values()), counts
+
+
+def test_simulate_continuum_validates_its_tolerances_once():
+    net = star_network(device=ThreeRegimeMOSFET())
+    with count_validations() as c:
+        simulate(net, [ALPHA, BETA], [3.0, 3.5], tau=0.02, n_periods=0.5, B=[2.97, 4.41],
+                 mode="continuum", rtol=1e-6, atol=1e-9, scheme="RK45")  # fmt: skip
+    counts = _per_argument(c)
+    assert {"rtol", "atol", "scheme"} <= set(counts)
+    assert all(n == 1 for n in counts.values()), counts
+
+
+def test_free_state_validates_each_argument_once():
+    net = star_network()
+    with count_validations() as c:
+        free_state(net, [3.0, 3.5], ALPHA)
+    assert _per_argument(c) == {"network": 1, "G": 1, "task": 1}
+
+
+def test_coupled_learning_force_validates_each_argument_once():
+    net = star_network()
+    with count_validations() as c:
+        coupled_learning_force(net, [3.0, 3.5], BETA, eta=0.5, clamping="overclamp", L0=0.4351)
+    assert _per_argument(c) == {"network": 1, "G": 1, "task": 1, "eta": 1, "clamping": 1}
