@@ -13,7 +13,7 @@ from clln_theory.errors import ArgumentError, ConfigError
 from clln_theory.experiments import paper
 from clln_theory.experiments.config import list_presets, load_config, parse_config
 
-PRESETS = Path(__file__).resolve().parents[1] / "clln_theory" / "experiments" / "presets"
+PRESETS = Path(__file__).resolve().parents[2] / "clln_theory" / "experiments" / "presets"
 
 
 def _raw(name="exp1"):

@@ -18,7 +18,7 @@ import pytest
 from clln_theory.errors import ArgumentError, DataFormatError
 from clln_theory.sweeps import SerialExecutor, grid, load_records, run_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # Module-level functions: picklable for process pools and Dask workers.
@@ -175,7 +175,7 @@ def test_killed_sweep_loses_nothing_already_written(tmp_path):
         run_sweep(slow_square, list(range(40)), max_workers=2, path={str(path)!r})
         """
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "sweeps"), str(ROOT)]))
     proc = subprocess.Popen(
         [sys.executable, "-c", script], env=env, start_new_session=True, stderr=subprocess.PIPE
     )
