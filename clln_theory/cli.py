@@ -27,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
@@ -124,12 +126,12 @@ def _table(rep: Any) -> str:
         )
     from .experiments.reproduction import NONPOSITIVE_NOTE
 
-    if any(r["note"] and "NaN" in r["note"] for r in rep.rows()):
+    if not np.all(np.isfinite(rep.Ebar_theory)):  # the rows whose note is NONPOSITIVE_NOTE
         lines.append(f"(—: {NONPOSITIVE_NOTE})")
-    for r in rep.rows() if sim else ():
-        if "simulation failed" in r["note"]:
-            why = r["note"].split("simulation failed: ", 1)[1]
-            lines.append(f"(sim — at tau = {r['tau']:.4g} s: {why})")
+    for k, tau in enumerate(rep.tau if sim else ()):
+        failure = rep.sim.failure_at(k)
+        if failure is not None:
+            lines.append(f"(sim — at tau = {float(tau):.4g} s: {failure.why})")
     lines.append("")
     msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
     if "D2_ratio_in_box" in s:
@@ -167,7 +169,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from .plotting import plot_reproduction
 
         plot_reproduction(rep, args.plot)
-    elapsed = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
     to_stdout = False
     if args.json:
         if args.json == "-":
@@ -184,7 +186,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not to_stdout:
         print(_table(rep))
         written = [f for f in (args.json, args.csv, args.plot) if f]
-        print(f"done in {elapsed:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
+        print(f"done in {seconds:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
     return 0
 
 

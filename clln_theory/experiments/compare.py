@@ -35,6 +35,7 @@ from ..errors import (
     ConvergenceError,
     DataFormatError,
     DeviceError,
+    Failure,
     NetworkError,
     NumericalRangeError,
     ProtocolError,
@@ -48,8 +49,6 @@ from ..simulator import TrainingProtocol, limit_cycle
 from ..theory import LinearTask, linearize, nearest_solution, periodic_orbit
 
 __all__ = [
-    "AT_LIMIT_TOL",
-    "CycleFailure",
     "MeasuredComparison",
     "SimulatedPeriods",
     "TheoryComparison",
@@ -60,7 +59,7 @@ __all__ = [
 
 #: A simulated gate within this of a box limit (V) counts as at the limit: the simulator clips
 #: onto the limit exactly (np.clip), so a clipped gate equals it to round-off.
-AT_LIMIT_TOL = 1e-12
+_AT_LIMIT_TOL = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ class MeasuredComparison:
 def _touches_limits(G: np.ndarray, gate_limits: tuple[float, float] | None) -> bool:
     if gate_limits is None:
         return False
-    lo, hi = gate_limits[0] + AT_LIMIT_TOL, gate_limits[1] - AT_LIMIT_TOL
+    lo, hi = gate_limits[0] + _AT_LIMIT_TOL, gate_limits[1] - _AT_LIMIT_TOL
     return bool(np.any(G <= lo) or np.any(G >= hi))
 
 
@@ -212,26 +211,6 @@ def compare_with_measurement(
 
 
 @dataclass(frozen=True, slots=True)
-class CycleFailure:
-    """One period at which a comparison has no result, and why.
-
-    Attributes
-    ----------
-    tau : float
-        The period, s.
-    stage : {"theory", "simulation"}
-        Which side failed: the linear theory has no closed orbit (common-nullspace drift, or a
-        singular system), or the simulator found no limit cycle.
-    reason : str
-        The message of the error raised at that τ.
-    """
-
-    tau: float
-    stage: Literal["theory", "simulation"]
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class TheoryComparison:
     """Linear theory and nonlinear simulation of the same limit cycles.
 
@@ -251,9 +230,10 @@ class TheoryComparison:
         ``max(|G0_sim − G0_theory|, |G_half_sim − G_half_theory|)``, V (∞-norm).
     G_star_a, G_star_b : (n_gates,) ndarray
         The linearization points (nearest solutions to ``G_ref``).
-    failures : tuple of CycleFailure
-        The requested τ left out, each with the side that failed and the reason (empty when
-        every τ succeeded).
+    failures : tuple of Failure
+        The requested τ left out (``where``: ``"tau = ... s"``), each with the side that failed
+        (``what``: ``"theory"`` or ``"simulation"``) and the reason (``why``, ``kind``); empty
+        when every τ succeeded.
     """
 
     tau: np.ndarray
@@ -269,7 +249,7 @@ class TheoryComparison:
     G0_difference: np.ndarray
     G_star_a: np.ndarray
     G_star_b: np.ndarray
-    failures: tuple[CycleFailure, ...] = ()
+    failures: tuple[Failure, ...] = ()
 
 
 def _standard_protocol(protocol: Any) -> TrainingProtocol:
@@ -350,8 +330,8 @@ def compare_theory_simulation(
         Period-map residual of the simulated cycles, V.
     on_failure : {"record", "raise"}
         What to do at a τ where the theory has no closed orbit or the simulator finds no limit
-        cycle: ``"record"`` leaves that τ out of the arrays and adds a `CycleFailure` (τ, side,
-        reason) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
+        cycle: ``"record"`` leaves that τ out of the arrays and adds a `Failure` (side, reason,
+        τ) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
 
     Returns
     -------
@@ -402,7 +382,12 @@ def compare_theory_simulation(
         except (ConvergenceError, SingularSystemError) as err:
             if on_failure == "raise":
                 raise
-            failures.append(CycleFailure(tau=float(t), stage=stage, reason=str(err)))
+            failures.append(
+                Failure(
+                    what=stage, why=str(err), where=f"tau = {float(t):.6g} s",
+                    kind=type(err).__name__,
+                )
+            )  # fmt: skip
             continue
         kept.append(float(t))
         guess = lc.G0
@@ -457,8 +442,11 @@ class SimulatedPeriods:
         True where the simulated gates touch the gate limits during the cycle.
     n_periods : (T,) int ndarray
         Period-map evaluations used (0 where the simulation failed before the first).
-    reasons : tuple of str
-        Per period: "" or why there is no simulated cycle (the error's message).
+    failed : (T,) bool ndarray
+        True where there is no simulated cycle.
+    failures : tuple of Failure
+        One per failed period, in period order (``what``: ``"simulation"``, ``why``: the
+        error's message, ``where``: ``"tau = ... s"``); `failure_at` finds a period's.
     trajectories : tuple of ndarray or None
         Per period: one period of the cycle from ``G0``, (m, n_gates) V, at most
         ``SIM_TRAJECTORY_SAMPLES`` samples; None where it failed.
@@ -473,14 +461,21 @@ class SimulatedPeriods:
     G_half: np.ndarray
     at_limit: np.ndarray
     n_periods: np.ndarray
-    reasons: tuple[str, ...]
+    failed: np.ndarray
+    failures: tuple[Failure, ...]
     trajectories: tuple
     seconds: float
 
     @property
     def n_failed(self) -> int:
         """Number of periods without a simulated cycle."""
-        return sum(1 for r in self.reasons if r)
+        return len(self.failures)
+
+    def failure_at(self, k: int) -> Failure | None:
+        """Why period ``k`` has no simulated cycle, or None where it has one."""
+        if not self.failed[k]:
+            return None
+        return self.failures[int(np.count_nonzero(self.failed[:k]))]
 
 
 #: Failures of one period that leave the others valid: no cycle within the budget, τ/2 not a
@@ -550,15 +545,15 @@ def simulate_periods(
     ...     protocol=TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> bool(sim.D2_sim[0] > 0), bool(np.isnan(sim.D2_sim[1])), sim.n_failed
     (True, True, 1)
-    >>> sim.reasons[1].startswith("simulation failed:")
-    True
+    >>> sim.failure_at(1).what, sim.failure_at(0) is None
+    ('simulation', True)
     """
     tau = np.atleast_1d(as_times(tau, "tau"))
     if tau.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
     t0, n = time.perf_counter(), network.n_gates
     nan = np.full(n, np.nan)
-    keys = ("D2", "E", "G0", "Gh", "lim", "np", "why", "tr")
+    keys = ("D2", "E", "G0", "Gh", "lim", "np", "fail", "tr")
     out: dict[str, list] = {k: [] for k in keys}
     guess = G0
     for t in tau:
@@ -569,12 +564,16 @@ def simulate_periods(
                 max_samples=SIM_TRAJECTORY_SAMPLES,
             )  # fmt: skip
         except _PERIOD_FAILURES as err:
-            row = (np.nan, np.nan, nan, nan, False, 0, f"simulation failed: {err}", None)
+            why = Failure(
+                what="simulation", why=str(err), where=f"tau = {float(t):.6g} s",
+                kind=type(err).__name__,
+            )  # fmt: skip
+            row = (np.nan, np.nan, nan, nan, False, 0, why, None)
         else:
             guess = lc.G0
             lim = _touches_limits(lc.trajectory.G, gate_limits)
             tr = readonly(lc.trajectory.G)
-            row = (lc.span**2, lc.Ebar, lc.G0, lc.G_half, lim, lc.n_periods, "", tr)
+            row = (lc.span**2, lc.Ebar, lc.G0, lc.G_half, lim, lc.n_periods, None, tr)
         for k, v in zip(keys, row, strict=True):
             out[k].append(v)
     return SimulatedPeriods(
@@ -585,7 +584,8 @@ def simulate_periods(
         G_half=readonly(np.reshape(out["Gh"], (-1, n)), float),
         at_limit=readonly(out["lim"], bool),
         n_periods=readonly(out["np"], int),
-        reasons=tuple(out["why"]),
+        failed=readonly([f is not None for f in out["fail"]], bool),
+        failures=tuple(f for f in out["fail"] if f is not None),
         trajectories=tuple(out["tr"]),
         seconds=time.perf_counter() - t0,
     )

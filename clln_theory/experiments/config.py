@@ -62,7 +62,7 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
 
     [sweep]
     tau = "data"                          # or a list, or { min = 1e-3, max = 2.0, num = 40 }
-                                          # (num <= MAX_SWEEP_POINTS)
+                                          # (num <= 100000)
     cycles = [0.02, 0.08, 0.2]            # s, periods drawn in G-space
 
     [simulate]                            # the simulator (--simulate); also G0 (V), B (V/s),
@@ -94,11 +94,8 @@ from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..errors import CLLNError, ConfigError
 from ..inference import SolutionLine
 from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
-from ..simulator import DEFAULT_T_H
+from ._devices_shim import DEVICES  # TEMPORARY: from ..model.devices after the merge
 from .specs import (
-    DEFAULT_SIM_MAX_PERIODS,
-    DEFAULT_SIM_TOL,
-    SIMULATOR_DEVICES,
     BiasMeasurement,
     BiasSpec,
     DataSpec,
@@ -120,16 +117,25 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 _PRESETS = Path(__file__).resolve().parent / "presets"
 
 __all__ = [
-    "MAX_SWEEP_POINTS",
     "list_presets",
     "load_config",
     "parse_config",
 ]
 
 
-MAX_SWEEP_POINTS = 100_000
-"""Largest ``sweep.tau.num``: a closed orbit costs ~1 µs per period vectorized, but the gate-box
-check samples every orbit (`DEFAULT_CYCLE_SAMPLES` points), so 1e5 periods already take ~1 GB."""
+#: Largest ``sweep.tau.num``: a closed orbit costs ~1 µs per period vectorized, but the gate-box
+#: check samples every orbit (201 points), so 1e5 periods already take ~1 GB.
+_MAX_SWEEP_POINTS = 100_000
+#: Default ``simulate.tol`` (V): `clln_theory.simulator.limit_cycle`'s own default, ~1e-8 of the
+#: smallest measured span.
+_SIM_TOL = 1e-10
+#: Default ``simulate.max_periods``: Newton shooting needs tens of period maps, the iteration
+#: fallback ~1500 at the slowest contraction seen in the paper's experiments (multiplier 0.988);
+#: 5000 bounds the time a hopeless period can take before it is flagged.
+_SIM_MAX_PERIODS = 5000
+#: Default ``simulate.t_h``: the experiment's step time per data point, 100 µs (the same value
+#: as `clln_theory.experiments.paper.FIG5_T_H`, which imports this module).
+_SIM_T_H = 100e-6
 
 
 # ------------------------------------------------------------------------------ validation
@@ -482,9 +488,9 @@ def _parse_sweep(t: _Table | None, has_data: bool) -> SweepSpec:
             g.number("max", required=True, positive=True),
         )
         num = g.get("num", required=True)
-        if isinstance(num, bool) or not isinstance(num, int) or not 2 <= num <= MAX_SWEEP_POINTS:
+        if isinstance(num, bool) or not isinstance(num, int) or not 2 <= num <= _MAX_SWEEP_POINTS:
             raise ConfigError(
-                f"Key '{g.key('num')}' must be an integer in [2, {MAX_SWEEP_POINTS}], "
+                f"Key '{g.key('num')}' must be an integer in [2, {_MAX_SWEEP_POINTS}], "
                 f"but is {_show(num)}."
             )
         if hi <= lo:
@@ -516,9 +522,9 @@ def _parse_simulate(t: _Table | None, n: int, box, reference) -> SimulateSpec | 
     device, k = t.string("device", "three-regime"), t.key
     limits = t.vector("gate_limits", 2, default=None if box is None else list(box))
     G0 = t.vector("G0", n, default=None if reference is None else list(reference))
-    periods = t.get("max_periods", DEFAULT_SIM_MAX_PERIODS)
+    periods = t.get("max_periods", _SIM_MAX_PERIODS)
     bad = (
-        (device not in SIMULATOR_DEVICES, "device", f"one of {list(SIMULATOR_DEVICES)}", device),
+        (device not in DEVICES, "device", f"one of {list(DEVICES)}", device),
         (limits is not None and not limits[0] < limits[1], "gate_limits",
          "[G_min, G_max] with G_min < G_max", limits),
         (G0 is not None and limits is not None and not all(limits[0] <= g <= limits[1] for g in G0),
@@ -529,12 +535,14 @@ def _parse_simulate(t: _Table | None, n: int, box, reference) -> SimulateSpec | 
     for failed, key, what, value in bad:
         if failed:
             raise ConfigError(f"Key '{k(key)}' must be {what}, but is {_show(value)}.")
-    t_h = t.number("t_h", DEFAULT_T_H, positive=True)
-    tol = t.number("tol", DEFAULT_SIM_TOL, positive=True)
+    t_h = t.number("t_h", _SIM_T_H, positive=True)
+    tol = t.number("tol", _SIM_TOL, positive=True)
     return SimulateSpec(device, t_h, limits, G0, t.vector("B", n), tol, periods)  # type: ignore
 
 
-def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
+def parse_config(
+    raw: dict, *, source: str = "", folder: str | Path | None = None
+) -> ExperimentConfig:
     """Validate a parsed TOML document and build the :class:`ExperimentConfig`.
 
     Parameters
@@ -543,6 +551,9 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         The parsed TOML document (see the module docstring for the schema).
     source : str
         Where it came from (a path or ``"preset NAME"``), kept for reports.
+    folder : str or Path, optional
+        The folder of its TOML file: data paths may also be relative to it (`load_config`
+        passes the file's folder); default none.
 
     Returns
     -------
@@ -636,6 +647,7 @@ def parse_config(raw: dict, *, source: str = "") -> ExperimentConfig:
         data=data,
         sweep=sweep,
         source=source,
+        folder=None if folder is None else Path(folder),
         raw=raw,
         simulate=_parse_simulate(top.table("simulate", _SIMULATE_KEYS), n, box, reference),
     )
@@ -671,8 +683,9 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
     path = Path(name_or_path)
     if path.is_dir():
         raise ConfigError(f"'{path}' is a folder, not a TOML file.")
+    folder: Path | None = None
     if path.is_file():
-        source = str(path)
+        source, folder = str(path), path.parent
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -693,4 +706,4 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
         raw = _toml.loads(text)
     except _toml.TOMLDecodeError as exc:
         raise ConfigError(f"'{source}' is not valid TOML: {_show(str(exc))}.") from None
-    return parse_config(raw, source=source)
+    return parse_config(raw, source=source, folder=folder)

@@ -44,7 +44,11 @@ from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..model import PAPER_S, PAPER_V_T, Task
 from .config import ExperimentConfig, load_config
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - functions and classes first, constants last
+    "PaperExperiment",
+    "experiment_tasks",
+    "gamma_from_components",
+    "paper_experiment",
     "EXPERIMENTS",
     "FIG2_C0",
     "FIG2_R",
@@ -68,17 +72,13 @@ __all__ = [
     "V_0",
     "V_MINUS",
     "V_PLUS",
-    "V_T",
-    "PaperExperiment",
-    "S",
-    "experiment_tasks",
-    "gamma_from_components",
-    "paper_experiment",
 ]
 
 # --- the small network (Fig. 2A, App. B) ---------------------------------------------------
 V_PLUS = 0.4351  # V, the High node (code; App. B rounds to 0.435 V)
 V_MINUS = 0.0181  # V, the Low node (code; App. B rounds to 0.018 V, main text to 0.02 V)
+# S and V_T are the model's (`clln_theory.model.PAPER_S`, ``PAPER_V_T``), not in `__all__`:
+# kept as module names for `gamma_from_components` and the derivations.
 S = PAPER_S  # A/V², device slope of K = S (G − V_T) (code; main text: S ≈ 8e-4 below Eq. 2)
 V_T = PAPER_V_T  # V, threshold of K = S (G − V_T) (Eq. 2 and code)
 R_FIXED = 500.0  # Ω, the fixed Input–Output edge (code)

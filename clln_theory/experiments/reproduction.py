@@ -59,30 +59,29 @@ from ..inference import (
     stationary_projection,
 )
 from ..metrics import combined_error, task_error, two_task_error
-from ..model import LinearDevice, OhmicMOSFET, Task, ThreeRegimeMOSFET
+from ..model import Task
 from ..simulator import TrainingProtocol
 from ..theory import Orbit, periodic_orbit
+from ._devices_shim import device_named  # TEMPORARY: from ..model.devices after the merge
 from .compare import SimulatedPeriods, simulate_periods
 from .config import ExperimentConfig, load_config
+from .specs import TaskSpec
 
-__all__ = [
-    "DEFAULT_CYCLE_SAMPLES",
-    "DEFAULT_GRID_POINTS",
-    "TAU_MATCH_RTOL",
-    "UNITS",
+__all__ = [  # noqa: RUF022 - functions and classes first, constants last
     "Reproduction",
     "reproduce",
+    "UNITS",
 ]
 
-DEFAULT_CYCLE_SAMPLES = 201
+_CYCLE_SAMPLES = 201
 """Samples per period used to decide whether an orbit stays in the gate box. Within a half-period
 the motion is an exponential relaxation plus a linear drift, so extremes sit at or next to the
 sampled times; 201 samples resolve them to ~0.5 % of a half-period."""
 
-DEFAULT_GRID_POINTS = 100
+_GRID_POINTS = 100
 """Periods of the dense theory curve drawn in the figure (log-spaced)."""
 
-TAU_MATCH_RTOL = 1e-6
+_TAU_MATCH_RTOL = 1e-6
 """A period of the table matches a measured period within this relative distance: the published
 files print τ with 4-5 significant digits, and a user's list copies them, so 1e-6 accepts any
 faithful copy while two distinct measured periods (>= 1 % apart) never match each other."""
@@ -230,7 +229,9 @@ class Reproduction:
                 out[-1]["D2_sim"] = _opt(self.sim.D2_sim[k])
                 out[-1]["Ebar_sim"] = _opt(self.sim.Ebar_sim[k])
                 out[-1]["at_limit"] = bool(self.sim.at_limit[k])
-                out[-1]["note"] = "; ".join(x for x in (note, self.sim.reasons[k]) if x)
+                failure = self.sim.failure_at(k)
+                why = "" if failure is None else f"simulation failed: {failure.why}"
+                out[-1]["note"] = "; ".join(x for x in (note, why) if x)
         return out
 
     def provenance(self) -> dict:
@@ -376,10 +377,16 @@ def _opt(x) -> float | None:
 
 
 # ------------------------------------------------------------------------------ the pipeline
-def _toml_folder(cfg: ExperimentConfig) -> Path | None:
-    """The folder of the description's TOML file (data paths may be relative to it), if any."""
-    src = Path(cfg.source) if cfg.source and not cfg.source.startswith("preset ") else None
-    return src.parent if src is not None and src.is_file() else None
+@dataclass(frozen=True, slots=True)
+class _Theory:
+    """The closed orbits (D11) at a list of periods and what the table reads from them."""
+
+    orbit: Orbit
+    D2: np.ndarray  # (T,) squared span (4), V²
+    Ebar: np.ndarray  # (T,) combined error (A4), V², NaN where a conductance is <= 0
+    inside: np.ndarray  # (T,) bool: the orbit stays in the gate box
+    lo: np.ndarray  # (T, n) smallest gate along the orbit, V
+    hi: np.ndarray  # (T, n) largest gate along the orbit, V
 
 
 def _cycle_projection(m, t, data_dir, also) -> Projection:
@@ -395,7 +402,7 @@ def _cycle_projection(m, t, data_dir, also) -> Projection:
 
 def _infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
     by_name = {t.name: t for t in tasks}
-    also = _toml_folder(cfg)
+    also = cfg.folder
     projections: list[Projection] = []
     for m in cfg.bias.measurements:
         t = by_name[m.task]
@@ -452,7 +459,9 @@ def _two_task_error(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...]):
     return E
 
 
-def _theory(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B, tau, samples: int):
+def _theory(
+    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B: Any, tau: Any, samples: int
+) -> _Theory:
     orbit = periodic_orbit(tasks[0].linear, tasks[1].linear, B=B, tau=tau)
     if np.any(np.abs(orbit.drift) > 0):
         raise TaskError(
@@ -472,7 +481,7 @@ def _theory(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B, tau, sa
             except CLLNError:
                 pass  # stays NaN; the row's note says why
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
-    return orbit, D2, Ebar, inside, lo, hi
+    return _Theory(orbit=orbit, D2=D2, Ebar=Ebar, inside=inside, lo=lo, hi=hi)
 
 
 def _notes(inside: np.ndarray, Ebar: np.ndarray) -> tuple[str, ...]:
@@ -488,7 +497,7 @@ def _aligned(curve, tau) -> np.ndarray:
     if curve is None:
         return out
     for k, t in enumerate(tau):
-        hit = np.flatnonzero(np.isclose(curve.tau, t, rtol=TAU_MATCH_RTOL, atol=0.0))
+        hit = np.flatnonzero(np.isclose(curve.tau, t, rtol=_TAU_MATCH_RTOL, atol=0.0))
         if hit.size:
             out[k] = curve.value[hit[0]]
     return out
@@ -515,21 +524,21 @@ def _dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> d
     lo = min([taus.min(), *cyc_taus]) / 1.5
     hi = max([taus.max(), *cyc_taus]) * 1.5
     g = np.geomspace(lo, hi, int(grid_points))
-    _, gD2, gE, gin, _, _ = _theory(cfg, tasks, B, g, cycle_samples)
-    _, gD2_0, gE_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), g, cycle_samples)
+    biased = _theory(cfg, tasks, B, g, cycle_samples)
+    free = _theory(cfg, tasks, np.zeros_like(B), g, cycle_samples)
     return {
         "tau": g,
-        "D2_theory": gD2,
-        "Ebar_theory": gE,
-        "in_box": gin,
-        "D2_bias_free": gD2_0,
-        "Ebar_bias_free": gE_0,
+        "D2_theory": biased.D2,
+        "Ebar_theory": biased.Ebar,
+        "in_box": biased.inside,
+        "D2_bias_free": free.D2,
+        "Ebar_bias_free": free.Ebar,
     }
 
 
 def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
     """All data files of the description exist, or one sentence naming the missing ones."""
-    also = _toml_folder(cfg)
+    also = cfg.folder
     files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
     missing = []
     for f in dict.fromkeys(f for f in files if f):
@@ -547,13 +556,17 @@ def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
         )
 
 
-_DEVICES = {"three-regime": ThreeRegimeMOSFET, "ohmic": OhmicMOSFET, "linear": LinearDevice}
-
-
-def _simulate(cfg: ExperimentConfig, tasks, B: np.ndarray, taus: np.ndarray):
+def _simulate(
+    cfg: ExperimentConfig,
+    nominal: tuple[Task, ...],
+    tasks: tuple[CalibratedTask, ...],
+    B: np.ndarray,
+    taus: np.ndarray,
+) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
     """The simulator at every period: tasks recalibrated on its device, then limit cycles."""
     sim = cfg.simulate
-    net = cfg.network.with_device(_DEVICES[sim.device]())
+    assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
+    net = cfg.network.with_device(device_named(sim.device, name_of="simulate.device"))
     S_all = np.unique(net.S)
     if S_all.size != 1:
         raise TaskError(
@@ -561,14 +574,13 @@ def _simulate(cfg: ExperimentConfig, tasks, B: np.ndarray, taus: np.ndarray):
             f"A0 = r γ S), but they have {S_all.tolist()}."
         )
     sim_tasks = []
-    for spec, ct in zip(cfg.tasks, tasks, strict=True):
-        nominal = Task(list(spec.points), cfg.output, name=spec.name)
+    for spec, task, ct in zip(cfg.tasks, nominal, tasks, strict=True):
         if spec.fit_input is None or all(ln is None for ln in spec.lines):
-            sim_tasks.append(nominal)  # nothing measured to calibrate to
+            sim_tasks.append(task)  # nothing measured to calibrate to
             continue
         lines = [None if ln is None else (ln.a, ln.c) for ln in spec.lines]
         sim_tasks.append(
-            calibrate_to_line(net, nominal, lines, fit_input=spec.fit_input, centre=ct.G_star)
+            calibrate_to_line(net, task, lines, fit_input=spec.fit_input, centre=ct.G_star)
         )
     protocol = TrainingProtocol(A0=cfg.rate.gamma * float(S_all[0]), eta=cfg.eta, t_h=sim.t_h)
     G0 = sim.G0 if sim.G0 is not None else tasks[0].G_star
@@ -580,13 +592,18 @@ def _simulate(cfg: ExperimentConfig, tasks, B: np.ndarray, taus: np.ndarray):
     return result, tuple(sim_tasks)
 
 
+def _nominal_task(cfg: ExperimentConfig, spec: TaskSpec) -> Task:
+    """The task a description names, with its nominal (uncalibrated) points."""
+    return Task(list(spec.points), cfg.output, name=spec.name)
+
+
 def reproduce(
     config: ExperimentConfig | str | Path,
     *,
     data_dir: str | Path | None = None,
     tau: Any = None,
-    grid_points: int = DEFAULT_GRID_POINTS,
-    cycle_samples: int = DEFAULT_CYCLE_SAMPLES,
+    grid_points: int = _GRID_POINTS,
+    cycle_samples: int = _CYCLE_SAMPLES,
     simulate: bool = False,
 ) -> Reproduction:
     """Run the paper's pipeline on an experiment description.
@@ -602,9 +619,11 @@ def reproduce(
     tau : (T,) array_like, optional
         Periods (s) overriding ``sweep.tau``.
     grid_points : int
-        Periods of the dense theory curve for the figure (0 to skip it).
+        Periods of the dense theory curve for the figure (0 to skip it); default 100.
     cycle_samples : int
-        Samples per period for the gate-box check (>= 2).
+        Samples per period for the gate-box check (>= 2); default 201 (within a half-period
+        the motion is an exponential relaxation plus a linear drift, so 201 samples resolve its
+        extremes to ~0.5 % of a half-period).
     simulate : bool
         Also run the nonlinear simulator of the description's ``[simulate]`` section at every
         period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes).
@@ -639,10 +658,11 @@ def reproduce(
         source = _data.data_source(data_dir)
         data_dir = _data.require_data_dir(data_dir)
         _require_files(cfg, data_dir)
+    nominal = tuple(_nominal_task(cfg, spec) for spec in cfg.tasks)
     tasks = tuple(
         calibrate_task(
             cfg.network,
-            Task(list(spec.points), cfg.output, name=spec.name),
+            task,
             spec.lines,
             gamma=cfg.rate.gamma,
             eta=cfg.eta,
@@ -650,7 +670,7 @@ def reproduce(
             reference=cfg.reference,
             G_star=spec.G_star,
         )
-        for spec in cfg.tasks
+        for spec, task in zip(cfg.tasks, nominal, strict=True)
     )
     if cfg.bias.given is not None:
         B, estimate = np.array(cfg.bias.given), None
@@ -658,37 +678,36 @@ def reproduce(
         estimate = _infer_bias(cfg, tasks, data_dir)
         B = np.array(estimate.B)
     D2_curve = Ebar_curve = None
-    also = _toml_folder(cfg)
+    also = cfg.folder
     if cfg.data.D2:
         D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2, also=also), quantity="D2")
     if cfg.data.Ebar:
         path = _data.resolve(data_dir, cfg.data.Ebar, also=also)
         Ebar_curve = _data.load_curve(path, quantity="Ebar")
     taus = _periods(cfg, tau, D2_curve, Ebar_curve)
-    orbit, D2, Ebar, inside, lo, hi = _theory(cfg, tasks, B, taus, cycle_samples)
-    _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
-    also = _toml_folder(cfg)
+    biased = _theory(cfg, tasks, B, taus, cycle_samples)
+    free = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
     cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f, also=also)) for f in cfg.data.cycles)
-    sim, sim_tasks = _simulate(cfg, tasks, B, taus) if simulate else (None, None)
+    sim, sim_tasks = _simulate(cfg, nominal, tasks, B, taus) if simulate else (None, None)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
         B=B,
         bias=estimate,
         tau=taus,
-        orbit=orbit,
-        D2_theory=D2,
-        Ebar_theory=Ebar,
-        D2_bias_free=D2_0,
-        Ebar_bias_free=Ebar_0,
-        in_box=inside,
-        G_lo=lo,
-        G_hi=hi,
+        orbit=biased.orbit,
+        D2_theory=biased.D2,
+        Ebar_theory=biased.Ebar,
+        D2_bias_free=free.D2,
+        Ebar_bias_free=free.Ebar,
+        in_box=biased.inside,
+        G_lo=biased.lo,
+        G_hi=biased.hi,
         D2_measured=_aligned(D2_curve, taus),
         Ebar_measured=_aligned(Ebar_curve, taus),
         grid=_dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
         cycles=cycles,
-        notes=_notes(inside, Ebar),
+        notes=_notes(biased.inside, biased.Ebar),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,

@@ -214,7 +214,7 @@ def plot_fig5(
     _curve_panels(axB, axC, axZ, result)
     n = len(result.splits) * len(result.seeds)
     st = result.settings
-    failed = f"; {len(result.errors)} failed run(s) left out" if result.errors else ""
+    failed = f"; {len(result.failures)} failed run(s) left out" if result.failures else ""
     sub[1].suptitle(
         f"B-D: mean (± s.e.) over {n} runs ({len(result.splits)} splits × {len(result.seeds)} "
         f"seeds{failed}); 4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "
