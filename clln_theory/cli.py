@@ -124,7 +124,7 @@ def _table(rep: Any) -> str:
                 else ""
             )
         )
-    from .experiments.reproduction import NONPOSITIVE_NOTE
+    from .experiments._pipeline import NONPOSITIVE_NOTE
 
     if not np.all(np.isfinite(rep.Ebar_theory)):  # the rows whose note is NONPOSITIVE_NOTE
         lines.append(f"(—: {NONPOSITIVE_NOTE})")

@@ -188,7 +188,7 @@ def test_gamma_from_components_refuses_non_finite_values_with_a_typed_error():
 
 
 def test_simulate_section_defaults_and_absence():
-    from clln_theory.experiments.config import _SIM_MAX_PERIODS, _SIM_T_H, _SIM_TOL
+    from clln_theory.experiments._sections import _SIM_MAX_PERIODS, _SIM_T_H, _SIM_TOL
 
     raw = copy.deepcopy(_raw())
     raw["simulate"] = {}  # every key defaulted
