@@ -36,7 +36,6 @@ from ..errors import (
     DataFormatError,
     DeviceError,
     Failure,
-    NetworkError,
     NumericalRangeError,
     ProtocolError,
     ShapeError,
@@ -288,9 +287,9 @@ def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> 
 def _problem(network: Any, task_a: Any, task_b: Any, B: Any, on_failure: Any) -> np.ndarray:
     """Check the arguments of a comparison; return its constant bias ``B`` (V/s)."""
     choice(on_failure, "on_failure", ("record", "raise"))
-    instance(network, "network", Network, error=NetworkError)
-    instance(task_a, "task_a", Task, error=TaskError)
-    instance(task_b, "task_b", Task, error=TaskError)
+    instance(network, "network", Network)
+    instance(task_a, "task_a", Task)
+    instance(task_b, "task_b", Task)
     return vector(B, "B", network.n_gates)  # a constant bias (the theory has no B(G))
 
 

@@ -33,14 +33,14 @@ array([2., 3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq, root
 
-from .._checks import number, readonly, real_array, vector
+from .._checks import instance, number, positive, quote, readonly, real_array, validator, vector
 from ..electrical import CircuitSolver, free_state
 from ..errors import (
     ArgumentError,
@@ -53,11 +53,8 @@ from ..errors import (
 from ..metrics import task_error
 from ..model import DataPoint, Network, Task
 from ..theory import LinearTask, linearize
-from ._arguments import line_args, point_args, task_args, to_line_args
 
 __all__ = [
-    "CALIBRATION_TOL",
-    "DEFAULT_LINE_TOL",
     "CalibratedPoint",
     "CalibratedTask",
     "SolutionLine",
@@ -70,18 +67,95 @@ __all__ = [
 
 OutputFn = Callable[[np.ndarray, DataPoint], np.ndarray]
 
-DEFAULT_LINE_TOL = 1e-9
+_LINE_TOL = 1e-9
 """Largest accepted |O_F − L| (V) along a fitted line. The linear 2+1 network gives ~1e-16 V (its
 solution set is exactly a line); 1e-9 V leaves room for rounding in larger networks while being
 six orders below the millivolt errors the experiments resolve. A network whose solution set is
 curved fails this check, with the residual in the message."""
 
-CALIBRATION_TOL = 1e-12
+_CALIBRATION_TOL = 1e-12
 """|O_F − L| (V) accepted at the two points of `calibrate_to_line`: Newton reaches ~1e-15 V."""
 
 _FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
 _CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
 _CHECK_SAMPLES = 9
+
+
+# ---------- argument checks (each names the argument as the caller spelled it)
+#: Smallest ``tol`` of a line check, V: the outputs of a ~1 V network are resolved to ~1e-16 V
+#: in float64, so a smaller tolerance fails on round-off alone.
+_MIN_LINE_TOL = 1e-15
+
+
+@validator
+def _check_callable(output: Any, point: Any) -> None:
+    """``output`` a callable ``(G, point) -> O`` and ``point`` a DataPoint."""
+    if not callable(output):
+        raise ArgumentError(
+            f"Argument `output` must be a callable (G, point) -> O, but is {type(output).__name__}."
+        )
+    instance(point, "point", DataPoint)
+
+
+@validator
+def _check_fit_input(fit_input: Any, inputs: Iterable[str]) -> str:
+    """``fit_input``, one of the input nodes ``inputs`` (TaskError naming it otherwise)."""
+    names = sorted(inputs)
+    if not isinstance(fit_input, str) or fit_input not in names:
+        raise TaskError(
+            f"Argument `fit_input` = {quote(fit_input)} is not an input; the inputs are {names}."
+        )
+    return fit_input
+
+
+@validator
+def _check_problem(network: Any, task: Any) -> None:
+    """``network`` a Network and ``task`` a Task."""
+    instance(network, "network", Network)
+    instance(task, "task", Task)
+
+
+@validator
+def _line_tol(tol: Any) -> float:
+    """The tolerance of a line check, V: a finite number >= 1e-15 V."""
+    return number(tol, "tol", low=_MIN_LINE_TOL, unit="V")
+
+
+@validator
+def _point_args(output: Any, point: Any, line_cls: tuple, fit_input: Any, centre: Any, tol: Any):
+    """The checks of ``calibrate_point``: returns ``centre`` (None or (2,)) and ``tol``."""
+    _check_callable(output, point)
+    instance(line_cls[0], "line", line_cls[1])
+    _check_fit_input(fit_input, point.inputs)
+    return (None if centre is None else vector(centre, "centre", 2)), _line_tol(tol)
+
+
+@validator
+def _line_args(output: Any, point: Any, G1: Any, tol: Any):
+    """The checks of ``model_solution_line``: returns ``G1`` (1-D, V) and ``tol``."""
+    _check_callable(output, point)
+    return real_array(G1, "G1", shape=(None,)), _line_tol(tol)
+
+
+@validator
+def _to_line_args(network: Any, task: Any, line: Any, fit_input: Any, step: Any, centre: Any):
+    """The checks of ``calibrate_to_line``: returns ``step`` (V, > 0) and ``centre`` ((2,), V)."""
+    _check_problem(network, task)
+    _check_fit_input(fit_input, task.input_nodes)
+    if isinstance(line, str) or not isinstance(line, Sequence | np.ndarray):
+        raise ArgumentError(
+            f"Argument `line` must be (a, c) or a sequence of them, but is {quote(line)}."
+        )
+    return positive(step, "step", unit="V"), vector(centre, "centre", 2)
+
+
+@validator
+def _task_args(network: Any, task: Any, lines: Any, reference: Any):
+    """The checks of ``calibrate_task``: returns ``lines`` (a list) and ``reference``."""
+    _check_problem(network, task)
+    if isinstance(lines, str) or not isinstance(lines, Sequence):
+        raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
+    return list(lines), (None if reference is None else vector(reference, "reference", 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +316,7 @@ def calibrate_point(
     *,
     fit_input: str,
     centre: Any = None,
-    tol: float = DEFAULT_LINE_TOL,
+    tol: float = _LINE_TOL,
 ) -> CalibratedPoint:
     """Effective input voltage and label that put a point's solution line on a measured line.
 
@@ -259,7 +333,7 @@ def calibrate_point(
     centre : (2,) array_like, optional
         Where on the line to calibrate and check (default: the point of the line with G₁ = 3 V).
     tol : float
-        Largest accepted |O_F − L| along the line, V (default ``DEFAULT_LINE_TOL``).
+        Largest accepted |O_F − L| along the line, V (default 1e-9).
 
     Returns
     -------
@@ -284,7 +358,7 @@ def calibrate_point(
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
-    centre, tol = point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
+    centre, tol = _point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -317,7 +391,7 @@ def model_solution_line(
     *,
     G1: Sequence[float] = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
     bracket: tuple[float, float] = (1.0, 100.0),
-    tol: float = DEFAULT_LINE_TOL,
+    tol: float = _LINE_TOL,
 ) -> SolutionLine:
     """The model's own solution line {O_F(G) = L} of a point (no measurement).
 
@@ -336,7 +410,7 @@ def model_solution_line(
     bracket : (float, float)
         Interval of the second gate searched for ``O_F = L``, V.
     tol : float
-        Largest accepted |O_F − L| along the line, V (default ``DEFAULT_LINE_TOL``).
+        Largest accepted |O_F − L| along the line, V (default 1e-9).
 
     Returns
     -------
@@ -352,7 +426,7 @@ def model_solution_line(
         A ``tol`` that is not a finite number > 0, or a ``bracket`` that is not finite with
         ``lo < hi``.
     """
-    G1, tol = line_args(output, point, G1, tol)
+    G1, tol = _line_args(output, point, G1, tol)
     lo, hi = real_array(bracket, "bracket", shape=(2,))
     if not lo < hi:
         raise ArgumentError(
@@ -428,7 +502,7 @@ def _fit_point_to_line(solver, network, task, k, line, fit_input, centre, step) 
         return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
 
     sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
-    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= CALIBRATION_TOL:
+    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= _CALIBRATION_TOL:
         which = f" (point {k})" if task.n_points > 1 else ""
         raise ConvergenceError(
             f"Calibrating task {task.name!r}{which} to the line G2 = {a:.6g} G1 + {c:.6g} failed: "
@@ -505,7 +579,7 @@ def calibrate_to_line(
     >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
     (0.3232, 0.4186)
     """
-    step, centre = to_line_args(network, task, line, fit_input, step, centre)
+    step, centre = _to_line_args(network, task, line, fit_input, step, centre)
     if network.n_gates != 2 or task.is_differential or fit_input not in task.input_nodes:
         raise TaskError(
             "calibrate_to_line needs a two-gate network, a single output and `fit_input` among "
@@ -664,7 +738,7 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
-    lines, reference = task_args(network, task, lines, reference)
+    lines, reference = _task_args(network, task, lines, reference)
     if len(lines) != task.n_points:
         raise ShapeError(
             f"Argument `lines` must hold one entry per point of task {task.name!r} "

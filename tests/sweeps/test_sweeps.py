@@ -111,7 +111,9 @@ def test_record_mode_reports_and_retries_errors(tmp_path):
         fail_on_three, range(5), executor=SerialExecutor(), path=path, on_error="record"
     )
     assert not res.ok
-    assert res.errors == {3: "ArithmeticError: three is not allowed (got 3)"}
+    (f,) = res.failures
+    assert res.failed == (3,) and (f.what, f.kind) == ("item", "ArithmeticError")
+    assert f.why == "three is not allowed (got 3)" and f.where.startswith("item 3")
     assert res.results[3] is None and res.results[4] == 40
     counting = Counter(lambda x: -1)
     again = run_sweep(counting, range(5), executor=SerialExecutor(), path=path)
