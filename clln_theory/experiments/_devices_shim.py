@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - before the merge
         "linear": LinearDevice,
     }
 
-    def device_named(name: str, *, name_of: str = "device") -> Any:  # type: ignore[misc]
+    def device_named(name: str, *, name_of: str = "device") -> Any:
         """The device called ``name`` (one of `DEVICES`), or `ArgumentError` naming the nearest."""
         if isinstance(name, str) and name in DEVICES:
             return DEVICES[name]()

@@ -31,7 +31,7 @@ from ..simulator import TrainingProtocol
 from ..theory import Orbit, periodic_orbit
 from ._devices_shim import device_named  # TEMPORARY: from ..model.devices after the merge
 from .compare import SimulatedPeriods, simulate_periods
-from .specs import ExperimentConfig, TaskSpec
+from .specs import BiasMeasurement, ExperimentConfig, TaskSpec
 
 __all__ = [
     "NONPOSITIVE_NOTE",
@@ -68,10 +68,17 @@ class Theory:
     hi: np.ndarray  # (T, n) largest gate along the orbit, V
 
 
-def _cycle_projection(m, t, data_dir, also) -> Projection:
+def _cycle_projection(
+    m: BiasMeasurement, t: CalibratedTask, data_dir: str | Path | None, also: Path | None
+) -> Projection:
+    # the config reader gives every cycle measurement a file and a period, a cycle-drift a
+    # (start, stop) window and a cycle-stationary a sample
+    assert m.file is not None and m.tau is not None
     cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=m.tau)
     if m.kind == "cycle-drift":
+        assert isinstance(m.window, tuple)
         return cycle_drift_projection(cyc.G, tau=cyc.tau, window=m.window, source=m.file)
+    assert m.sample is not None
     if not 0 <= m.sample < cyc.G.shape[0]:
         raise DataFormatError(
             f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]} samples."
@@ -79,7 +86,9 @@ def _cycle_projection(m, t, data_dir, also) -> Projection:
     return cycle_stationary_projection(t.linear, cyc.G[m.sample], source=m.file)
 
 
-def infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
+def infer_bias(
+    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], data_dir: str | Path | None
+) -> BiasEstimate:
     by_name = {t.name: t for t in tasks}
     also = cfg.folder
     projections: list[Projection] = []
@@ -88,6 +97,8 @@ def infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
         if m.kind in ("cycle-drift", "cycle-stationary"):
             projections.append(_cycle_projection(m, t, data_dir, also))
         elif m.kind == "drift":
+            # the config reader gives a drift measurement a file and an integer window
+            assert m.file is not None and isinstance(m.window, int)
             dt = _data.load_drift_test(_data.resolve(data_dir, m.file, also=also))
             v = drift_velocity(dt.times, dt.G, window=m.window, skip=m.skip, source=m.file)
             # "line": project on the null direction of M (the solution line at G*)
@@ -96,7 +107,8 @@ def infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
         else:  # stationary point of a task without a null direction
             if m.point is not None:
                 G = np.array(m.point)
-            else:
+            else:  # the config reader gives a point or a file with a sample
+                assert m.file is not None and m.sample is not None
                 cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=1.0)
                 if not 0 <= m.sample < cyc.G.shape[0]:
                     raise DataFormatError(
@@ -260,4 +272,4 @@ def simulate(
 
 def nominal_task(cfg: ExperimentConfig, spec: TaskSpec) -> Task:
     """The task a description names, with its nominal (uncalibrated) points."""
-    return Task(list(spec.points), cfg.output, name=spec.name)
+    return Task(spec.points, cfg.output, name=spec.name)

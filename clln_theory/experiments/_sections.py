@@ -4,7 +4,6 @@ schema); every error a `ConfigError` naming the key."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +67,7 @@ def parse_network(t: Table) -> tuple[Network, str, dict[str, float]]:
             )
         K = e.number("K", positive=True)
         if e.has("R"):
-            K = 1.0 / e.number("R", positive=True)
+            K = 1.0 / e.number("R", required=True, positive=True)
         learning = e.get("learning", K is None)
         if not isinstance(learning, bool):
             raise ConfigError(
@@ -161,7 +160,7 @@ def parse_task(raw: Any, i: int, net: Network, output: str, supplies: dict) -> T
     return TaskSpec(name, tuple(points), tuple(lines), fit_input, G_star)
 
 
-def parse_rate(t: Table) -> RateSpec:
+def parse_rate(t: Table, net: Network) -> RateSpec:
     if t.has("gamma"):
         extra = sorted(k for k in ("R0", "C0", "V0", "r") if t.has(k))
         if extra:
@@ -169,12 +168,21 @@ def parse_rate(t: Table) -> RateSpec:
                 f"Key '{t.key(extra[0])}' conflicts with '{t.key('gamma')}'; give gamma (= r γ) "
                 "or the components R0, C0, V0, r, not both."
             )
-        return RateSpec(gamma=t.number("gamma", positive=True), R0=None, C0=None, V0=None, r=None)
+        return RateSpec(
+            gamma=t.number("gamma", required=True, positive=True), R0=None, C0=None, V0=None, r=None
+        )
     R0 = t.number("R0", required=True, positive=True)
     C0 = t.number("C0", required=True, positive=True)
     V0 = t.number("V0", V0_MULTIPLIER, positive=True)
     r = t.number("r", 1.0, positive=True)
-    return RateSpec(gamma=math.nan, R0=R0, C0=C0, V0=V0, r=r)  # γ needs the network's S
+    S_all = np.unique(net.S)  # γ = A₀ / S: one S for the network
+    if S_all.size != 1:
+        raise ConfigError(
+            "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
+            f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
+        )
+    gamma = learning_rate_gamma(R0, C0, float(S_all[0]), V0=V0, r=r)
+    return RateSpec(gamma=gamma, R0=R0, C0=C0, V0=V0, r=r)
 
 
 def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
@@ -220,19 +228,19 @@ def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
                 )
             elif kind == "stationary":
                 point = s.vector("point", n_gates)
-                file = data_path(s, "file")
+                source = data_path(s, "file")
                 sample = s.get("sample")
-                if (point is None) == (file is None):
+                if (point is None) == (source is None):
                     raise ConfigError(
                         f"Key '{s.path}' needs exactly one of 'point' (V) or 'file' with 'sample'."
                     )
-                if file is not None and (isinstance(sample, bool) or not isinstance(sample, int)):
+                if source is not None and (isinstance(sample, bool) or not isinstance(sample, int)):
                     raise ConfigError(
                         f"Key '{s.key('sample')}' must be an integer sample index, "
                         f"but is {show(sample)}."
                     )
                 measurements.append(
-                    BiasMeasurement(name, kind, file, None, 0, "drift", point, sample)
+                    BiasMeasurement(name, kind, source, None, 0, "drift", point, sample)
                 )
             else:
                 raise ConfigError(
@@ -285,7 +293,7 @@ def parse_sweep(t: Table | None, has_data: bool) -> SweepSpec:
             )
         tau: str | tuple[float, ...] = "data"
     elif isinstance(raw, list):
-        tau = t.vector("tau")
+        tau = t.vector("tau", required=True)
     elif isinstance(raw, dict):
         g = Table(raw, t.key("tau"), {"min", "max", "num"})
         lo, hi = (
@@ -310,7 +318,7 @@ def parse_sweep(t: Table | None, has_data: bool) -> SweepSpec:
         )
     if isinstance(tau, tuple) and any(x <= 0 for x in tau):
         raise ConfigError(f"Key '{t.key('tau')}' must hold positive periods, but is {list(tau)}.")
-    cycles = t.vector("cycles", default=[]) if t.get("cycles", []) != [] else ()
+    cycles = t.vector("cycles", required=True) if t.get("cycles", []) != [] else ()
     if any(x <= 0 for x in cycles):
         raise ConfigError(
             f"Key '{t.key('cycles')}' must hold positive periods, but is {list(cycles)}."
@@ -391,16 +399,7 @@ def description(raw: dict, source: str, folder: Path | None) -> ExperimentConfig
                 "points, and only one- and two-point tasks have an automatic linearization point."
             )
     rate_t = top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True)
-    rate = parse_rate(rate_t)
-    if rate.R0 is not None:  # γ = A₀ / S: one S for the network
-        S_all = np.unique(net.S)
-        if S_all.size != 1:
-            raise ConfigError(
-                "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
-                f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
-            )
-        gamma = learning_rate_gamma(rate.R0, rate.C0, float(S_all[0]), V0=rate.V0, r=rate.r)
-        rate = RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r)
+    rate = parse_rate(rate_t, net)
     bias_t = top.table("bias", {"given", "paper", "measure"}, required=True)
     bias = parse_bias(bias_t, [t.name for t in tasks], net.n_gates)
     data_t = top.table("data", {"D2", "Ebar", "cycles"})

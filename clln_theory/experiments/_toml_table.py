@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from ..errors import ConfigError
 
@@ -40,13 +40,34 @@ class Table:
             return default
         return self.raw[k]
 
-    def number(self, k, default=None, *, required=False, positive=False) -> float | None:
+    @overload
+    def number(self, k: str, default: float, *, positive: bool = False) -> float: ...
+    @overload
+    def number(self, k: str, *, required: Literal[True], positive: bool = False) -> float: ...
+    @overload
+    def number(
+        self, k: str, default: None = None, *, required: bool = False, positive: bool = False
+    ) -> float | None: ...
+    def number(
+        self,
+        k: str,
+        default: float | None = None,
+        *,
+        required: bool = False,
+        positive: bool = False,
+    ) -> float | None:
         v = self.get(k, default, required=required)
         if v is None:
             return None
         return key_number(v, self.key(k), positive=positive)
 
-    def string(self, k, default=None, *, required=False) -> str | None:
+    @overload
+    def string(self, k: str, default: str) -> str: ...
+    @overload
+    def string(self, k: str, *, required: Literal[True]) -> str: ...
+    @overload
+    def string(self, k: str, default: None = None, *, required: bool = False) -> str | None: ...
+    def string(self, k: str, default: str | None = None, *, required: bool = False) -> str | None:
         v = self.get(k, default, required=required)
         if v is None:
             return None
@@ -54,7 +75,27 @@ class Table:
             raise ConfigError(f"Key '{self.key(k)}' must be a non-empty string, but is {show(v)}.")
         return v
 
-    def vector(self, k, n=None, default=None, *, required=False) -> tuple[float, ...] | None:
+    @overload
+    def vector(
+        self, k: str, n: int | None = None, *, required: Literal[True]
+    ) -> tuple[float, ...]: ...
+    @overload
+    def vector(
+        self,
+        k: str,
+        n: int | None = None,
+        default: list[float] | None = None,
+        *,
+        required: bool = False,
+    ) -> tuple[float, ...] | None: ...
+    def vector(
+        self,
+        k: str,
+        n: int | None = None,
+        default: list[float] | None = None,
+        *,
+        required: bool = False,
+    ) -> tuple[float, ...] | None:
         v = self.get(k, default, required=required)
         if v is None:
             return None
@@ -66,7 +107,16 @@ class Table:
             )
         return tuple(key_number(x, f"{self.key(k)}[{i}]") for i, x in enumerate(v))
 
-    def table(self, k, allowed, *, required=False) -> Table | None:
+    def pair(self, k: str, default: list[float] | None = None) -> tuple[float, float] | None:
+        """A vector of two numbers (``[min, max]``), typed as a pair."""
+        v = self.vector(k, 2, default)
+        return None if v is None else (v[0], v[1])
+
+    @overload
+    def table(self, k: str, allowed: set[str], *, required: Literal[True]) -> Table: ...
+    @overload
+    def table(self, k: str, allowed: set[str], *, required: bool = False) -> Table | None: ...
+    def table(self, k: str, allowed: set[str], *, required: bool = False) -> Table | None:
         v = self.get(k, required=required)
         return None if v is None else Table(v, self.key(k), allowed)
 
@@ -76,6 +126,10 @@ def show(v: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+@overload
+def data_path(t: Table, k: str, *, required: Literal[True]) -> str: ...
+@overload
+def data_path(t: Table, k: str, *, required: bool = False) -> str | None: ...
 def data_path(t: Table, k: str, *, required: bool = False) -> str | None:
     """A data file path: relative, without ``..``, so it cannot leave its folder."""
     v = t.string(k, required=required)
@@ -106,7 +160,7 @@ def key_number(v: Any, key: str, *, positive: bool = False) -> float:
     return x
 
 
-def as_list(raw: Any, key: str) -> list:
+def as_list(raw: Any, key: str) -> list[Any]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"Key '{key}' must be a non-empty list, but is {show(raw)}.")
     return raw

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._checks import choice, instance, readonly, real_array, vector
 from .._checks import times as as_times
@@ -166,23 +167,23 @@ def compare_with_measurement(
     ConvergenceError
         A limit cycle not found (as in `clln_theory.simulator.limit_cycle`).
     """
-    tau = as_times(tau, "tau")
+    taus = as_times(tau, "tau")
     D2m = real_array(D2_measured, "D2_measured", finite=False)  # NaN: a DataFormatError below
-    if tau.shape != D2m.shape or tau.ndim != 1:
+    if taus.shape != D2m.shape or taus.ndim != 1:
         raise ShapeError(
-            f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {tau.shape} "
+            f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {taus.shape} "
             f"and {D2m.shape}."
         )
     bad = np.flatnonzero(~(np.isfinite(D2m) & (D2m > 0)))
     if bad.size:  # the ratio D2_sim / D2_measured would be inf, NaN or negative
         raise DataFormatError(
             f"Argument `D2_measured` must be finite and > 0 (V²), but is {D2m[bad[0]]!r} at "
-            f"index {bad[0]} (tau = {tau[bad[0]]:.6g} s)."
+            f"index {bad[0]} (tau = {taus[bad[0]]:.6g} s)."
         )
     t0 = time.perf_counter()
-    out: dict[str, list] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
+    out: dict[str, list[Any]] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
     guess = G0
-    for t in tau:
+    for t in taus:
         lc = limit_cycle(
             network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
             gate_limits=gate_limits, G0=guess, tol=tol,
@@ -196,7 +197,7 @@ def compare_with_measurement(
         out["np"].append(lc.n_periods)
     D2s = np.array(out["D2"])
     return MeasuredComparison(
-        tau=readonly(tau),
+        tau=readonly(taus),
         D2_measured=readonly(D2m),
         D2_sim=readonly(D2s),
         D2_ratio=readonly(D2s / D2m),
@@ -364,12 +365,16 @@ def compare_theory_simulation(
     Ga, Gb = nearest_solution(lin, task_a, G_ref), nearest_solution(lin, task_b, G_ref)
     la = linearize(lin, task_a, Ga, gamma=gamma, eta=protocol.eta)
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
-    Bv, tau = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
-    if tau.ndim != 1:
-        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
-    res: dict[str, list] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")}
-    guess, kept, failures = Ga, [], []  # each cycle starts from the previous one
-    for t in tau:
+    Bv, taus = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
+    if taus.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
+    res: dict[str, list[Any]] = {
+        k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")
+    }
+    kept: list[float] = []
+    failures: list[Failure] = []
+    guess = Ga  # each cycle starts from the previous one
+    for t in taus:
         stage: Literal["theory", "simulation"] = "theory"
         try:
             orb = _theory_orbit(la, lb, Bv, float(t))
@@ -462,7 +467,7 @@ class SimulatedPeriods:
     n_periods: np.ndarray
     failed: np.ndarray
     failures: tuple[Failure, ...]
-    trajectories: tuple
+    trajectories: tuple[np.ndarray | None, ...]
     seconds: float
 
     @property
@@ -489,7 +494,7 @@ def simulate_periods(
     task_a: Task,
     task_b: Task,
     *,
-    tau: Sequence[float],
+    tau: ArrayLike,
     B: Any,
     protocol: TrainingProtocol,
     gate_limits: tuple[float, float] | None = (1.0, 5.0),
@@ -547,15 +552,16 @@ def simulate_periods(
     >>> sim.failure_at(1).what, sim.failure_at(0) is None
     ('simulation', True)
     """
-    tau = np.atleast_1d(as_times(tau, "tau"))
-    if tau.ndim != 1:
-        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
+    taus = np.atleast_1d(as_times(tau, "tau"))
+    if taus.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
     t0, n = time.perf_counter(), network.n_gates
     nan = np.full(n, np.nan)
     keys = ("D2", "E", "G0", "Gh", "lim", "np", "fail", "tr")
-    out: dict[str, list] = {k: [] for k in keys}
+    out: dict[str, list[Any]] = {k: [] for k in keys}
     guess = G0
-    for t in tau:
+    row: tuple[float, float, np.ndarray, np.ndarray, bool, int, Failure | None, np.ndarray | None]
+    for t in taus:
         try:
             lc = limit_cycle(
                 network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
@@ -576,7 +582,7 @@ def simulate_periods(
         for k, v in zip(keys, row, strict=True):
             out[k].append(v)
     return SimulatedPeriods(
-        tau=readonly(tau),
+        tau=readonly(taus),
         D2_sim=readonly(out["D2"], float),
         Ebar_sim=readonly(out["E"], float),
         G0=readonly(np.reshape(out["G0"], (-1, n)), float),

@@ -85,6 +85,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from .._checks import instance, validator
@@ -93,13 +94,13 @@ from ._sections import description
 from ._toml_table import show
 from .specs import ExperimentConfig
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     try:
-        import tomli as _toml  # type: ignore[no-redef]
+        import tomli as _toml
     except ModuleNotFoundError:
-        _toml = None  # type: ignore[assignment]
+        _toml = None
 
 _PRESETS = Path(__file__).resolve().parent / "presets"
 

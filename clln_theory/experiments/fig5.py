@@ -350,8 +350,12 @@ def fig5_tasks(
     y = split_labels(split, label=label)
     vals = pl.imposed_values(X[:, 0], X[:, 1])
     pts = [DataPoint(dict(zip(pl.imposed, map(float, v))), float(L)) for v, L in zip(vals, y)]
-    alpha = Task([p for p in pts if p.label > 0], pl.output, kind="classification", name="alpha")
-    beta = Task([p for p in pts if p.label < 0], pl.output, kind="classification", name="beta")
+    alpha = Task(
+        tuple(p for p, L in zip(pts, y) if L > 0), pl.output, kind="classification", name="alpha"
+    )
+    beta = Task(
+        tuple(p for p, L in zip(pts, y) if L < 0), pl.output, kind="classification", name="beta"
+    )
     return alpha, beta
 
 
@@ -472,5 +476,5 @@ def fig5_training_task(
         Classification task ``"ring"``, differential output, 8 points.
     """
     alpha, beta = fig5_tasks(eps, split, placement=placement, label=label, phase=phase)
-    pts = [p for pair in zip(alpha.points, beta.points) for p in pair]
+    pts = tuple(p for pair in zip(alpha.points, beta.points) for p in pair)
     return Task(pts, alpha.output, kind="classification", name="ring")

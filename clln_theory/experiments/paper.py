@@ -44,11 +44,7 @@ from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..model import PAPER_S, PAPER_V_T, Task
 from .config import ExperimentConfig, load_config
 
-__all__ = [  # noqa: RUF022 - functions and classes first, constants last
-    "PaperExperiment",
-    "experiment_tasks",
-    "gamma_from_components",
-    "paper_experiment",
+__all__ = [
     "EXPERIMENTS",
     "FIG2_C0",
     "FIG2_R",
@@ -72,6 +68,10 @@ __all__ = [  # noqa: RUF022 - functions and classes first, constants last
     "V_0",
     "V_MINUS",
     "V_PLUS",
+    "PaperExperiment",
+    "experiment_tasks",
+    "gamma_from_components",
+    "paper_experiment",
 ]
 
 # --- the small network (Fig. 2A, App. B) ---------------------------------------------------
@@ -174,23 +174,25 @@ class PaperExperiment:
 
     name: str
     description: str
-    tasks: dict
-    lines: dict
+    tasks: dict[str, tuple[tuple[float, float | tuple[float, ...]], ...]]
+    lines: dict[str, tuple[tuple[float, float], ...]]
     reference: tuple[float, ...] | None
     bias: tuple[float, ...] | None
     R0: float | None
     C0: float | None
     r: float | None
-    drift_files: dict
-    drift_windows: dict
+    drift_files: dict[str, str]
+    drift_windows: dict[str, int]
 
 
 def _from_config(cfg: ExperimentConfig) -> PaperExperiment:
-    tasks, lines = {}, {}
+    tasks: dict[str, tuple[tuple[float, float | tuple[float, ...]], ...]] = {}
+    lines: dict[str, tuple[tuple[float, float], ...]] = {}
     for spec in cfg.tasks:
         tasks[spec.name] = tuple((p.inputs["Input"], p.label) for p in spec.points)
-        if all(ln is not None for ln in spec.lines):
-            lines[spec.name] = tuple((ln.a, ln.c) for ln in spec.lines)
+        measured = [ln for ln in spec.lines if ln is not None]
+        if len(measured) == len(spec.lines):
+            lines[spec.name] = tuple((ln.a, ln.c) for ln in measured)
     drift = [m for m in cfg.bias.measurements if m.kind == "drift"]
     return PaperExperiment(
         name=cfg.name,
@@ -202,8 +204,8 @@ def _from_config(cfg: ExperimentConfig) -> PaperExperiment:
         R0=cfg.rate.R0,
         C0=cfg.rate.C0,
         r=cfg.rate.r,
-        drift_files={m.task: Path(m.file).name for m in drift},
-        drift_windows={m.task: m.window for m in drift},
+        drift_files={m.task: Path(m.file).name for m in drift if m.file is not None},
+        drift_windows={m.task: m.window for m in drift if isinstance(m.window, int)},
     )
 
 
@@ -275,4 +277,4 @@ def experiment_tasks(name: str = "exp1") -> tuple[Task, ...]:
         ``name`` is not one of `PAPER_EXPERIMENTS` (the message lists them).
     """
     cfg = load_config(choice(name, "name", PAPER_EXPERIMENTS))
-    return tuple(Task(list(spec.points), cfg.output, name=spec.name) for spec in cfg.tasks)
+    return tuple(Task(spec.points, cfg.output, name=spec.name) for spec in cfg.tasks)

@@ -50,15 +50,16 @@ from ..inference import (
     CalibratedTask,
     calibrate_task,
 )
+from ..model import Task
 from ..theory import Orbit
 from . import _pipeline
 from .compare import SimulatedPeriods
 from .config import ExperimentConfig, load_config
 
-__all__ = [  # noqa: RUF022 - functions and classes first, constants last
+__all__ = [
+    "UNITS",
     "Reproduction",
     "reproduce",
-    "UNITS",
 ]
 
 _CYCLE_SAMPLES = 201
@@ -148,7 +149,7 @@ class Reproduction:
     notes: tuple = field(default=(), repr=False)
     data_source: str = ""
     sim: SimulatedPeriods | None = field(default=None, repr=False)
-    sim_tasks: tuple | None = field(default=None, repr=False)
+    sim_tasks: tuple[Task, ...] | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -183,7 +184,7 @@ class Reproduction:
         (its gates touch the gate limits). Measured values and ratios are None where nothing was
         measured; ``note`` says why a row is flagged.
         """
-        out = []
+        out: list[dict[str, Any]] = []
         for k, tau in enumerate(self.tau):
             out.append(
                 {
@@ -279,8 +280,8 @@ class Reproduction:
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
-        if self.sim is not None:
-            sim = self.config.simulate
+        sim = self.config.simulate  # set whenever the reproduction simulated
+        if self.sim is not None and sim is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 r = self.sim.D2_sim / self.D2_measured
             r = r[np.isfinite(r)]
@@ -294,7 +295,7 @@ class Reproduction:
                 "seconds": self.sim.seconds,
                 "tasks": [
                     [{"inputs": dict(p.inputs), "label": p.label} for p in t.points]
-                    for t in self.sim_tasks
+                    for t in self.sim_tasks or ()
                 ],
             }
             if r.size:

@@ -108,7 +108,7 @@ class BiasMeasurement:
     task: str
     kind: str
     file: str | None
-    window: int | None
+    window: int | tuple[int, int] | None
     skip: int
     direction: str
     point: tuple[float, ...] | None

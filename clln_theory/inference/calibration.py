@@ -51,7 +51,7 @@ from ..errors import (
     TaskError,
 )
 from ..metrics import task_error
-from ..model import DataPoint, Network, Task
+from ..model import DataPoint, Differential, Network, Task
 from ..theory import LinearTask, linearize
 
 __all__ = [
@@ -95,6 +95,11 @@ def _check_callable(output: Any, point: Any) -> None:
             f"Argument `output` must be a callable (G, point) -> O, but is {type(output).__name__}."
         )
     instance(point, "point", DataPoint)
+    if not isinstance(point.label, float):
+        raise ArgumentError(
+            "Argument `point` must have one label to calibrate to a line, but has "
+            f"{len(point.label)}."
+        )
 
 
 @validator
@@ -150,12 +155,21 @@ def _to_line_args(network: Any, task: Any, line: Any, fit_input: Any, step: Any,
 
 
 @validator
-def _task_args(network: Any, task: Any, lines: Any, reference: Any):
-    """The checks of ``calibrate_task``: returns ``lines`` (a list) and ``reference``."""
+def _task_args(
+    network: Any, task: Any, lines: Any, reference: Any
+) -> tuple[list[Any], np.ndarray | None, str | Differential]:
+    """The checks of ``calibrate_task``: returns ``lines`` (a list), ``reference`` and the
+    task's one output (a task with several outputs has no scalar output to fit to a line)."""
     _check_problem(network, task)
     if isinstance(lines, str) or not isinstance(lines, Sequence):
         raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
-    return list(lines), (None if reference is None else vector(reference, "reference", 2))
+    output = task.output
+    if not isinstance(output, str | Differential):
+        raise ArgumentError(
+            f"Argument `task` must have one output to calibrate to measured lines, but task "
+            f"{task.name!r} has {task.n_outputs}."
+        )
+    return list(lines), (None if reference is None else vector(reference, "reference", 2)), output
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,10 +300,12 @@ def _check_residual(
     output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
 ) -> float:
     s = np.linspace(-_CHECK_HALF_SPAN, _CHECK_HALF_SPAN, _CHECK_SAMPLES)
+    label = point.label
+    assert isinstance(label, float)  # one label: checked by calibrate_point's validator
     res = []
     for G in centre + s[:, None] * line.direction:
         try:
-            res.append(float(np.asarray(output(G, point))) - point.label)
+            res.append(float(np.asarray(output(G, point))) - label)
         except DeviceError:  # a gate below threshold: outside the model's domain, not checked
             continue
     if len(res) < 3:
@@ -459,7 +475,7 @@ def model_solution_line(
     return line
 
 
-def free_output(network: Network, output: str) -> OutputFn:
+def free_output(network: Network, output: str | Differential) -> OutputFn:
     """The free output of a network as a function ``(G, point) -> O_F``, vectorized over G.
 
     Parameters
@@ -467,8 +483,8 @@ def free_output(network: Network, output: str) -> OutputFn:
     network : Network
         Any network with a linear device (each gate vector costs one Kirchhoff solve,
         `clln_theory.electrical.free_state`).
-    output : str
-        The output node.
+    output : str or Differential
+        The output node, or a differential pair of nodes.
 
     Returns
     -------
@@ -478,7 +494,7 @@ def free_output(network: Network, output: str) -> OutputFn:
 
     def output_fn(G: Any, point: DataPoint) -> Any:
         G = np.asarray(G, dtype=float)
-        task = Task([point], output)
+        task = Task((point,), output)
         flat = G.reshape(-1, G.shape[-1])
         O = np.array([free_state(network, g, task).O[0] for g in flat])
         return O.reshape(G.shape[:-1]) if G.ndim > 1 else O[0]
@@ -602,7 +618,7 @@ def calibrate_to_line(
         else _fit_point_to_line(solver, network, task, k, ln, fit_input, centre, step)
         for k, (p, ln) in enumerate(zip(task.points, lines, strict=True))
     ]
-    return Task(points, task.output, kind=task.kind, name=task.name)
+    return Task(tuple(points), task.output, kind=task.kind, name=task.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -661,7 +677,7 @@ class CalibratedTask:
 def _linearization_point(
     network: Network,
     task: Task,
-    lines: list,
+    lines: list[SolutionLine | None],
     out_fn: OutputFn,
     reference: Any,
 ) -> np.ndarray:
@@ -683,12 +699,14 @@ def _linearization_point(
             "point of its line nearest it; give `reference` or `G_star`."
         )
     bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
+    full: list[SolutionLine] = []
     for k, line in enumerate(lines):
-        if line is None:
-            lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
+        if line is None:  # the model's own line stands in, also in the result's `lines`
+            line = lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
+        full.append(line)
     if task.n_points == 1:
-        return lines[0].nearest(reference)
-    return lines[0].intersect(lines[1])
+        return full[0].nearest(reference)
+    return full[0].intersect(full[1])
 
 
 def calibrate_task(
@@ -738,14 +756,15 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
-    lines, reference = _task_args(network, task, lines, reference)
+    lines, reference, output = _task_args(network, task, lines, reference)
     if len(lines) != task.n_points:
         raise ShapeError(
             f"Argument `lines` must hold one entry per point of task {task.name!r} "
             f"({task.n_points}), but holds {len(lines)}."
         )
-    out_fn = free_output(network, task.output)
-    effective, cals = [], []
+    out_fn = free_output(network, output)
+    effective: list[DataPoint] = []
+    cals: list[CalibratedPoint | None] = []
     for p, line in zip(task.points, lines, strict=True):
         if line is None:
             effective.append(p)
@@ -758,7 +777,7 @@ def calibrate_task(
         cal = calibrate_point(out_fn, p, line, fit_input=fit_input, centre=reference)
         effective.append(cal.point)
         cals.append(cal)
-    fitted = Task(effective, task.output, kind=task.kind, name=task.name)
+    fitted = Task(tuple(effective), task.output, kind=task.kind, name=task.name)
     if G_star is None:
         G_star = _linearization_point(network, fitted, lines, out_fn, reference)
     G_star = readonly(vector(G_star, "G_star", network.n_gates))

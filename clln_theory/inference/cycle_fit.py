@@ -480,8 +480,10 @@ def cycle_misfit(
     (0.2, True)
     """
     refuse_renamed(renamed, {"method": "matching"}, "cycle_misfit")
-    unused = {"phase": {"curve_samples": curve_samples}, "nearest": {"spacing": spacing,
-              "phase_grid": phase_grid}}  # fmt: skip
+    unused: dict[str, dict[str, Any]] = {
+        "phase": {"curve_samples": curve_samples},
+        "nearest": {"spacing": spacing, "phase_grid": phase_grid},
+    }
     _refuse_unused(matching, unused)
     phase_grid, curve_samples = _sizes(phase_grid, curve_samples)
     n, cyc = _prepare(task_a, task_b, cycles, spacing, matching, phase_grid, curve_samples)

@@ -80,9 +80,9 @@ def _curve_panel(ax, rep, key: str, label: str):
                 mec="#444",
                 label="measured (theory orbit leaves box)",
             )
-    for k, tau in enumerate(rep.config.sweep.cycles):
-        ax.axvline(tau, color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":",
-                   label="periods drawn in C (colour = C's cycle)" if k == 0 else None)  # fmt: skip
+    for j, tau in enumerate(rep.config.sweep.cycles):
+        ax.axvline(tau, color=_CYCLE_COLOURS[j % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":",
+                   label="periods drawn in C (colour = C's cycle)" if j == 0 else None)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"period $\tau$ (s)")

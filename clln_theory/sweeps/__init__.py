@@ -70,7 +70,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -200,7 +200,7 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
             raise ArgumentError(
                 f"Sweep axis {n!r} must be a list or array of values, but is {quote(ax)}."
             )
-        size = len(ax) if hasattr(ax, "__len__") else None
+        size = len(ax) if isinstance(ax, Sized) else None
         if size is not None and size > _MAX_ITEMS:
             raise ArgumentError(f"Sweep axis {n!r} has {size} values, more than {_MAX_ITEMS}.")
         v = [_jsonable(x) for x in itertools.islice(ax, _MAX_ITEMS + 1)]
