@@ -29,6 +29,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._checks import validator
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
@@ -48,21 +49,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help').")
 
 
-def _check_output(path: str | None, flag: str, *, suffixes: tuple[str, ...] = ()) -> None:
+@validator
+def _check_output(path: str | None, name: str, *, suffixes: tuple[str, ...] = ()) -> None:
     """Refuse an output path that cannot be written, before any computation."""
     if path is None or path == "-":
         return
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"Option {flag} names '{p}', which is a folder; give a file name.")
+        raise UsageError(f"Option {name} names '{p}', which is a folder; give a file name.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' does not exist.")
+        raise UsageError(f"Option {name} names '{p}', but its folder '{parent}' does not exist.")
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' is not writable.")
+        raise UsageError(f"Option {name} names '{p}', but its folder '{parent}' is not writable.")
     if suffixes and p.suffix.lower().lstrip(".") not in suffixes:
         raise UsageError(
-            f"Option {flag} names '{p}', whose type {p.suffix or '(none)'!r} is not one of "
+            f"Option {name} names '{p}', whose type {p.suffix or '(none)'!r} is not one of "
             f"{', '.join(suffixes)}."
         )
 

@@ -4,12 +4,13 @@ schema); every error a `ConfigError` naming the key."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
+from ..electrical.rule import V0_MULTIPLIER
 from ..errors import CLLNError, ConfigError
 from ..inference import SolutionLine
 from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
@@ -181,8 +182,7 @@ def parse_rate(t: Table, net: Network) -> RateSpec:
             "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
             f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
         )
-    gamma = learning_rate_gamma(R0, C0, float(S_all[0]), V0=V0, r=r)
-    return RateSpec(gamma=gamma, R0=R0, C0=C0, V0=V0, r=r)
+    return RateSpec(gamma=math.nan, R0=R0, C0=C0, V0=V0, r=r)  # γ: set by `parse_config`
 
 
 def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:

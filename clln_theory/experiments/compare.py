@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import choice, instance, readonly, real_array, vector
+from .._checks import choice, instance, readonly, real_array, validator, vector
 from .._checks import times as as_times
 from ..electrical import free_state
 from ..errors import (
@@ -252,6 +252,7 @@ class TheoryComparison:
     failures: tuple[Failure, ...] = ()
 
 
+@validator
 def _standard_protocol(protocol: Any) -> TrainingProtocol:
     protocol = TrainingProtocol() if protocol is None else protocol
     if not isinstance(protocol, TrainingProtocol):
@@ -285,6 +286,7 @@ def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> 
     return orbit
 
 
+@validator
 def _problem(network: Any, task_a: Any, task_b: Any, B: Any, on_failure: Any) -> np.ndarray:
     """Check the arguments of a comparison; return its constant bias ``B`` (V/s)."""
     choice(on_failure, "on_failure", ("record", "raise"))

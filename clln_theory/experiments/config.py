@@ -86,13 +86,17 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 from .._checks import instance, validator
+from ..electrical.rule import learning_rate_gamma
 from ..errors import ArgumentError, ConfigError
 from ._sections import description
 from ._toml_table import show
-from .specs import ExperimentConfig
+from .specs import ExperimentConfig, RateSpec
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -137,7 +141,13 @@ def parse_config(
     ArgumentError
         A ``source`` that is not a str, or a ``folder`` that is not a path.
     """
-    return description(raw, instance(source, "source", str), _folder(folder))
+    cfg = description(raw, instance(source, "source", str), _folder(folder))
+    rate = cfg.rate
+    if rate.R0 is None or rate.C0 is None or rate.V0 is None or rate.r is None:
+        return cfg  # the description gives gamma itself
+    S = float(np.unique(cfg.network.S)[0])  # one S: checked by the reader
+    gamma = learning_rate_gamma(rate.R0, rate.C0, S, V0=rate.V0, r=rate.r)
+    return replace(cfg, rate=RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r))
 
 
 @validator

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import choice, count
+from .._checks import choice, count, validator
 from ..electrical import learning_rate_A0
 from ..electrical.clamping import CLAMPINGS
 from ..errors import ArgumentError, ConvergenceError, Failure, ProtocolError
@@ -99,6 +99,7 @@ def _training_protocol(clamping: str, A0: float) -> TrainingProtocol:
     )
 
 
+@validator
 def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
     """The item over `FIG5_DEFAULTS`, validated."""
     cfg = {**FIG5_DEFAULTS, **dict(item)}

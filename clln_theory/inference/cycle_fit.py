@@ -50,8 +50,8 @@ from .._checks import (
 from ..errors import ArgumentError, ConvergenceError, ShapeError
 from ..theory import LinearTask
 from .cycle_model import (
+    AffineCycle,
     MeasuredCycle,
-    affine_cycle,
     check_linear_tasks,
     closed_orbits,
     interpolate_cycle,
@@ -216,9 +216,9 @@ def _prepare(
     phase_grid: int,
     curve_samples: int,
 ) -> tuple[int, list[MeasuredCycle]]:
-    """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
+    """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`
+    (``matching`` is already checked, by `_refuse_unused`)."""
     check_linear_tasks(task_a, task_b)
-    choice(matching, "matching", ("phase", "nearest"))
     count(phase_grid, "phase_grid", maximum=_MAX_FIT_SAMPLES)
     count(curve_samples, "curve_samples", minimum=2, maximum=_MAX_FIT_SAMPLES)
     n = task_a.n
@@ -375,12 +375,18 @@ def _sizes(phase_grid: Any, curve_samples: Any) -> tuple[Any, Any]:
     )
 
 
+def _cycle_model(task_a: LinearTask, task_b: LinearTask, tau: float, t: Any) -> AffineCycle:
+    """`affine_cycle` of checked values (a measured cycle's period and sample times), without
+    validating them again."""
+    return sample_orbits(closed_orbits(task_a, task_b, tau), tau, np.asarray(t, dtype=float))
+
+
 def _misfit(task_a, task_b, cycles, B, times, matching) -> CycleMisfit:
     pred, res = [], []
     rss = tss = 0.0
     m_tot = 0
     for c, t in zip(cycles, times, strict=True):
-        p = affine_cycle(task_a, task_b, tau=c.tau, times=t)(B)
+        p = _cycle_model(task_a, task_b, c.tau, t)(B)
         r = c.G - p
         pred.append(readonly(p, float))
         res.append(readonly(r, float))
@@ -496,7 +502,7 @@ def cycle_misfit(
         times = []
         for c in cyc:
             grid = np.linspace(0.0, c.tau, curve_samples + 1)
-            d = affine_cycle(task_a, task_b, tau=c.tau, times=grid)
+            d = _cycle_model(task_a, task_b, c.tau, grid)
             times.append(nearest_times(d(B), d.times, c.G))
     return _misfit(task_a, task_b, cyc, B, times, matching)
 
@@ -640,7 +646,7 @@ def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: ND
     n, k = task_a.n, len(cyc)
     rows = []
     for i, (c, t) in enumerate(zip(cyc, times, strict=True)):
-        model_i = affine_cycle(task_a, task_b, tau=c.tau, times=t)
+        model_i = _cycle_model(task_a, task_b, c.tau, t)
         vel = orbit_velocity(task_a, task_b, c.tau, t, model_i(B), B)
         Jphi = np.zeros((c.G.shape[0], n, k))
         Jphi[:, :, i] = c.tau * vel  # dG/dphi

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, number, positive, readonly, real_array, vector
+from .._checks import count, number, positive, readonly, real_array, validator, vector
 from ..errors import NumericalRangeError, ShapeError, SingularSystemError, TaskError
 from ..theory import LinearTask
 
@@ -270,6 +270,7 @@ def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Proj
     return Projection(direction=u, value=value, source=source)
 
 
+@validator
 def _require_full_rank(task: Any) -> None:
     if not isinstance(task, LinearTask):
         raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
@@ -340,6 +341,7 @@ def _norm(a: np.ndarray, quantity: str) -> float:
     return s * float(np.linalg.norm(a / s)) if s > 0 else 0.0
 
 
+@validator
 def _window(window: Any, n: int) -> tuple[int, int]:
     w = np.asarray(window, dtype=object).ravel() if not isinstance(window, str) else None
     if w is None or w.size != 2:

@@ -77,7 +77,7 @@ from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from .._checks import choice, count, number, quote
+from .._checks import choice, count, instance, number, quote
 from ..errors import ArgumentError, DataFormatError, Failure
 from ._resilience import (
     SweepInterrupted,
@@ -158,9 +158,19 @@ class SerialExecutor(cf.Executor):
 
         Parameters
         ----------
-        wait, cancel_futures : bool
-            Accepted for the Executor interface; without effect.
+        wait : bool
+            Wait for pending calls. Honoured either way: `submit` runs each call before it
+            returns, so no call is ever running or queued when ``shutdown`` is called.
+        cancel_futures : bool
+            Cancel the queued calls. Honoured either way: nothing is ever queued.
+
+        Raises
+        ------
+        ArgumentError
+            ``wait`` or ``cancel_futures`` not a bool.
         """
+        instance(wait, "wait", bool)
+        instance(cancel_futures, "cancel_futures", bool)
         self._shutdown = True
 
 
@@ -438,7 +448,8 @@ def run_sweep(
         this call and shut down after it. A Dask ``client.get_executor()`` works unchanged.
         The caller keeps ownership of an executor it passes (it is not shut down).
     max_workers : int, optional
-        Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``).
+        Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``);
+        refused together with ``executor``.
     path : path-like, optional
         Result file (``*.jsonl`` JSON lines, or ``*.json``). Records are rewritten atomically
         (temporary file + `os.replace`) after every finished item.
@@ -460,7 +471,8 @@ def run_sweep(
         Label of the progress bar.
     save_interval : float
         Minimum seconds between two rewrites of the result file (default 0: after every item).
-        Pending records are always saved when the sweep ends, fails or is interrupted.
+        Pending records are always saved when the sweep ends, fails or is interrupted. A value
+        > 0 needs ``path``.
 
     Returns
     -------
@@ -470,8 +482,9 @@ def run_sweep(
     Raises
     ------
     ArgumentError
-        If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, or
-        an item or a result cannot be stored in the JSON result file.
+        If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, an
+        item or a result cannot be stored in the JSON result file, ``max_workers`` is given with
+        ``executor``, or ``save_interval`` > 0 without ``path``.
     DataFormatError
         If ``path`` exists and is not a sweep result file (unreadable *lines* of a JSON-lines
         file, such as a last line cut short by a crash, are set aside in ``<path>.bad`` with a
@@ -509,7 +522,17 @@ def run_sweep(
         )
     if max_workers is not None:
         count(max_workers, "max_workers", maximum=1024)
+        if executor is not None:
+            raise ArgumentError(
+                "Argument `max_workers` sizes the default process pool, so it is not used with "
+                "`executor`; give one of them."
+            )
     number(save_interval, "save_interval", low=0.0, unit="s")
+    if save_interval > 0 and path is None:
+        raise ArgumentError(
+            "Argument `save_interval` spaces the rewrites of the result file, so it is not used "
+            "without `path`; give `path` or leave `save_interval` out."
+        )
     number(progress_delay, "progress_delay", low=0.0, unit="s")
     if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
         raise ArgumentError(f"Argument `items` must be a sequence of items, but is {quote(items)}.")

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clln_theory.errors import ArgumentError, ShapeError, TaskError
+from clln_theory.inference import affine_cycle
 from clln_theory.inference.cycle_fit import (
-    affine_cycle,
     cycle_misfit,
     infer_bias_from_cycle,
     infer_bias_from_cycles,
