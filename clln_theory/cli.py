@@ -25,8 +25,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import numpy as np
+
+from ._checks import validator
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
@@ -42,25 +45,26 @@ class UsageError(CLLNError):
 class _Parser(argparse.ArgumentParser):
     """argparse with one-sentence errors (no usage block) and status 2."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help').")
 
 
-def _check_output(path: str | None, flag: str, *, suffixes: tuple[str, ...] = ()) -> None:
+@validator
+def _check_output(path: str | None, name: str, *, suffixes: tuple[str, ...] = ()) -> None:
     """Refuse an output path that cannot be written, before any computation."""
     if path is None or path == "-":
         return
     p = Path(path)
     if p.is_dir():
-        raise UsageError(f"Option {flag} names '{p}', which is a folder; give a file name.")
+        raise UsageError(f"Option {name} names '{p}', which is a folder; give a file name.")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' does not exist.")
+        raise UsageError(f"Option {name} names '{p}', but its folder '{parent}' does not exist.")
     if not os.access(parent, os.W_OK):
-        raise UsageError(f"Option {flag} names '{p}', but its folder '{parent}' is not writable.")
+        raise UsageError(f"Option {name} names '{p}', but its folder '{parent}' is not writable.")
     if suffixes and p.suffix.lower().lstrip(".") not in suffixes:
         raise UsageError(
-            f"Option {flag} names '{p}', whose type {p.suffix or '(none)'!r} is not one of "
+            f"Option {name} names '{p}', whose type {p.suffix or '(none)'!r} is not one of "
             f"{', '.join(suffixes)}."
         )
 
@@ -122,14 +126,14 @@ def _table(rep: Any) -> str:
                 else ""
             )
         )
-    from .experiments.reproduction import NONPOSITIVE_NOTE
+    from .experiments._pipeline import NONPOSITIVE_NOTE
 
-    if any(r["note"] and "NaN" in r["note"] for r in rep.rows()):
+    if not np.all(np.isfinite(rep.Ebar_theory)):  # the rows whose note is NONPOSITIVE_NOTE
         lines.append(f"(—: {NONPOSITIVE_NOTE})")
-    for r in rep.rows() if sim else ():
-        if "simulation failed" in r["note"]:
-            why = r["note"].split("simulation failed: ", 1)[1]
-            lines.append(f"(sim — at tau = {r['tau']:.4g} s: {why})")
+    for k, tau in enumerate(rep.tau if sim else ()):
+        failure = rep.sim.failure_at(k)
+        if failure is not None:
+            lines.append(f"(sim — at tau = {float(tau):.4g} s: {failure.why})")
     lines.append("")
     msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
     if "D2_ratio_in_box" in s:
@@ -167,7 +171,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         from .plotting import plot_reproduction
 
         plot_reproduction(rep, args.plot)
-    elapsed = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
     to_stdout = False
     if args.json:
         if args.json == "-":
@@ -184,7 +188,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not to_stdout:
         print(_table(rep))
         written = [f for f in (args.json, args.csv, args.plot) if f]
-        print(f"done in {elapsed:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
+        print(f"done in {seconds:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
     return 0
 
 

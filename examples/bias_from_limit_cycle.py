@@ -62,7 +62,7 @@ def analyse(exp: str, data_dir, quick: bool) -> dict:
             f"{fit.r2:5.3f}  {fit.rho:4.2f} | {1e3 * drift.rms:7.1f}        {drift.r2:6.3f}"
         )
         if not quick:
-            near = infer_bias_from_cycle(la, lb, c.G, tau=c.tau, method="nearest")
+            near = infer_bias_from_cycle(la, lb, c.G, tau=c.tau, matching="nearest")
             print(f"  {c.tau:6.3f}   nearest {fmt(near.B, near.B_std)}   {1e3 * near.rms:7.1f}  "
                   f"{near.r2:5.3f}")  # fmt: skip
     joint = infer_bias_from_cycles(la, lb, rep.cycles)

@@ -6,8 +6,6 @@ simulation vs measurement, and the Fig. 5 experiment.
 from __future__ import annotations
 
 from .compare import (
-    AT_LIMIT_TOL,
-    CycleFailure,
     MeasuredComparison,
     SimulatedPeriods,
     TheoryComparison,
@@ -17,7 +15,6 @@ from .compare import (
 )
 from .config import list_presets, load_config, parse_config
 from .fig5 import (
-    CLAMPINGS,
     FIG5_EPS,
     FIG5_L0,
     N_RING,
@@ -62,23 +59,13 @@ from .paper import (
     V_0,
     V_MINUS,
     V_PLUS,
-    V_T,
     PaperExperiment,
-    S,
     experiment_tasks,
     gamma_from_components,
     paper_experiment,
 )
-from .reproduction import (
-    DEFAULT_CYCLE_SAMPLES,
-    DEFAULT_GRID_POINTS,
-    Reproduction,
-    reproduce,
-)
+from .reproduction import Reproduction, reproduce
 from .specs import (
-    DEFAULT_SIM_MAX_PERIODS,
-    DEFAULT_SIM_TOL,
-    SIMULATOR_DEVICES,
     BiasMeasurement,
     BiasSpec,
     DataSpec,
@@ -90,12 +77,7 @@ from .specs import (
 )
 
 __all__ = [
-    "AT_LIMIT_TOL",
-    "CLAMPINGS",
-    "DEFAULT_CYCLE_SAMPLES",
-    "DEFAULT_GRID_POINTS",
-    "DEFAULT_SIM_MAX_PERIODS",
-    "DEFAULT_SIM_TOL",
+    # constants (the paper's values, with their sources in `clln_theory.experiments.paper`)
     "EXPERIMENTS",
     "FIG2_C0",
     "FIG2_R",
@@ -120,14 +102,11 @@ __all__ = [
     "N_RING",
     "PAPER_EXPERIMENTS",
     "R_FIXED",
-    "SIMULATOR_DEVICES",
     "V_0",
     "V_MINUS",
     "V_PLUS",
-    "V_T",
     "BiasMeasurement",
     "BiasSpec",
-    "CycleFailure",
     "DataSpec",
     "ExperimentConfig",
     "Fig5Placement",
@@ -136,13 +115,13 @@ __all__ = [
     "PaperExperiment",
     "RateSpec",
     "Reproduction",
-    "S",
     "SimulateSpec",
     "SimulatedPeriods",
     "SweepSpec",
     "TaskSpec",
     "TheoryComparison",
     "classification_outputs",
+    # theory vs simulation vs measurement
     "compare_theory_simulation",
     "compare_with_measurement",
     "experiment_tasks",
@@ -154,9 +133,12 @@ __all__ = [
     "gamma_from_components",
     "list_presets",
     "load_config",
+    # Fig. 5
     "overclamping_experiment",
+    # the paper's experiments
     "paper_experiment",
     "parse_config",
+    # the reproduction
     "reproduce",
     "ring_inputs",
     "run_fig5_batch",

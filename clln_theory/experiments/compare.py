@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._checks import choice, instance, readonly, real_array, vector
+from .._checks import choice, instance, readonly, real_array, validator, vector
 from .._checks import times as as_times
 from ..electrical import free_state
 from ..errors import (
@@ -35,7 +36,7 @@ from ..errors import (
     ConvergenceError,
     DataFormatError,
     DeviceError,
-    NetworkError,
+    Failure,
     NumericalRangeError,
     ProtocolError,
     ShapeError,
@@ -48,8 +49,6 @@ from ..simulator import TrainingProtocol, limit_cycle
 from ..theory import LinearTask, linearize, nearest_solution, periodic_orbit
 
 __all__ = [
-    "AT_LIMIT_TOL",
-    "CycleFailure",
     "MeasuredComparison",
     "SimulatedPeriods",
     "TheoryComparison",
@@ -60,7 +59,7 @@ __all__ = [
 
 #: A simulated gate within this of a box limit (V) counts as at the limit: the simulator clips
 #: onto the limit exactly (np.clip), so a clipped gate equals it to round-off.
-AT_LIMIT_TOL = 1e-12
+_AT_LIMIT_TOL = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ class MeasuredComparison:
 def _touches_limits(G: np.ndarray, gate_limits: tuple[float, float] | None) -> bool:
     if gate_limits is None:
         return False
-    lo, hi = gate_limits[0] + AT_LIMIT_TOL, gate_limits[1] - AT_LIMIT_TOL
+    lo, hi = gate_limits[0] + _AT_LIMIT_TOL, gate_limits[1] - _AT_LIMIT_TOL
     return bool(np.any(G <= lo) or np.any(G >= hi))
 
 
@@ -168,23 +167,23 @@ def compare_with_measurement(
     ConvergenceError
         A limit cycle not found (as in `clln_theory.simulator.limit_cycle`).
     """
-    tau = as_times(tau, "tau")
+    taus = as_times(tau, "tau")
     D2m = real_array(D2_measured, "D2_measured", finite=False)  # NaN: a DataFormatError below
-    if tau.shape != D2m.shape or tau.ndim != 1:
+    if taus.shape != D2m.shape or taus.ndim != 1:
         raise ShapeError(
-            f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {tau.shape} "
+            f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {taus.shape} "
             f"and {D2m.shape}."
         )
     bad = np.flatnonzero(~(np.isfinite(D2m) & (D2m > 0)))
     if bad.size:  # the ratio D2_sim / D2_measured would be inf, NaN or negative
         raise DataFormatError(
             f"Argument `D2_measured` must be finite and > 0 (V²), but is {D2m[bad[0]]!r} at "
-            f"index {bad[0]} (tau = {tau[bad[0]]:.6g} s)."
+            f"index {bad[0]} (tau = {taus[bad[0]]:.6g} s)."
         )
     t0 = time.perf_counter()
-    out: dict[str, list] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
+    out: dict[str, list[Any]] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
     guess = G0
-    for t in tau:
+    for t in taus:
         lc = limit_cycle(
             network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
             gate_limits=gate_limits, G0=guess, tol=tol,
@@ -198,7 +197,7 @@ def compare_with_measurement(
         out["np"].append(lc.n_periods)
     D2s = np.array(out["D2"])
     return MeasuredComparison(
-        tau=readonly(tau),
+        tau=readonly(taus),
         D2_measured=readonly(D2m),
         D2_sim=readonly(D2s),
         D2_ratio=readonly(D2s / D2m),
@@ -209,26 +208,6 @@ def compare_with_measurement(
         n_periods=readonly(out["np"], int),
         seconds=time.perf_counter() - t0,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CycleFailure:
-    """One period at which a comparison has no result, and why.
-
-    Attributes
-    ----------
-    tau : float
-        The period, s.
-    stage : {"theory", "simulation"}
-        Which side failed: the linear theory has no closed orbit (common-nullspace drift, or a
-        singular system), or the simulator found no limit cycle.
-    reason : str
-        The message of the error raised at that τ.
-    """
-
-    tau: float
-    stage: Literal["theory", "simulation"]
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,9 +230,10 @@ class TheoryComparison:
         ``max(|G0_sim − G0_theory|, |G_half_sim − G_half_theory|)``, V (∞-norm).
     G_star_a, G_star_b : (n_gates,) ndarray
         The linearization points (nearest solutions to ``G_ref``).
-    failures : tuple of CycleFailure
-        The requested τ left out, each with the side that failed and the reason (empty when
-        every τ succeeded).
+    failures : tuple of Failure
+        The requested τ left out (``where``: ``"tau = ... s"``), each with the side that failed
+        (``what``: ``"theory"`` or ``"simulation"``) and the reason (``why``, ``kind``); empty
+        when every τ succeeded.
     """
 
     tau: np.ndarray
@@ -269,9 +249,10 @@ class TheoryComparison:
     G0_difference: np.ndarray
     G_star_a: np.ndarray
     G_star_b: np.ndarray
-    failures: tuple[CycleFailure, ...] = ()
+    failures: tuple[Failure, ...] = ()
 
 
+@validator
 def _standard_protocol(protocol: Any) -> TrainingProtocol:
     protocol = TrainingProtocol() if protocol is None else protocol
     if not isinstance(protocol, TrainingProtocol):
@@ -305,12 +286,13 @@ def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> 
     return orbit
 
 
+@validator
 def _problem(network: Any, task_a: Any, task_b: Any, B: Any, on_failure: Any) -> np.ndarray:
     """Check the arguments of a comparison; return its constant bias ``B`` (V/s)."""
     choice(on_failure, "on_failure", ("record", "raise"))
-    instance(network, "network", Network, error=NetworkError)
-    instance(task_a, "task_a", Task, error=TaskError)
-    instance(task_b, "task_b", Task, error=TaskError)
+    instance(network, "network", Network)
+    instance(task_a, "task_a", Task)
+    instance(task_b, "task_b", Task)
     return vector(B, "B", network.n_gates)  # a constant bias (the theory has no B(G))
 
 
@@ -350,8 +332,8 @@ def compare_theory_simulation(
         Period-map residual of the simulated cycles, V.
     on_failure : {"record", "raise"}
         What to do at a τ where the theory has no closed orbit or the simulator finds no limit
-        cycle: ``"record"`` leaves that τ out of the arrays and adds a `CycleFailure` (τ, side,
-        reason) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
+        cycle: ``"record"`` leaves that τ out of the arrays and adds a `Failure` (side, reason,
+        τ) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
 
     Returns
     -------
@@ -385,12 +367,16 @@ def compare_theory_simulation(
     Ga, Gb = nearest_solution(lin, task_a, G_ref), nearest_solution(lin, task_b, G_ref)
     la = linearize(lin, task_a, Ga, gamma=gamma, eta=protocol.eta)
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
-    Bv, tau = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
-    if tau.ndim != 1:
-        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
-    res: dict[str, list] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")}
-    guess, kept, failures = Ga, [], []  # each cycle starts from the previous one
-    for t in tau:
+    Bv, taus = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
+    if taus.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
+    res: dict[str, list[Any]] = {
+        k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")
+    }
+    kept: list[float] = []
+    failures: list[Failure] = []
+    guess = Ga  # each cycle starts from the previous one
+    for t in taus:
         stage: Literal["theory", "simulation"] = "theory"
         try:
             orb = _theory_orbit(la, lb, Bv, float(t))
@@ -402,7 +388,12 @@ def compare_theory_simulation(
         except (ConvergenceError, SingularSystemError) as err:
             if on_failure == "raise":
                 raise
-            failures.append(CycleFailure(tau=float(t), stage=stage, reason=str(err)))
+            failures.append(
+                Failure(
+                    what=stage, why=str(err), where=f"tau = {float(t):.6g} s",
+                    kind=type(err).__name__,
+                )
+            )  # fmt: skip
             continue
         kept.append(float(t))
         guess = lc.G0
@@ -457,8 +448,11 @@ class SimulatedPeriods:
         True where the simulated gates touch the gate limits during the cycle.
     n_periods : (T,) int ndarray
         Period-map evaluations used (0 where the simulation failed before the first).
-    reasons : tuple of str
-        Per period: "" or why there is no simulated cycle (the error's message).
+    failed : (T,) bool ndarray
+        True where there is no simulated cycle.
+    failures : tuple of Failure
+        One per failed period, in period order (``what``: ``"simulation"``, ``why``: the
+        error's message, ``where``: ``"tau = ... s"``); `failure_at` finds a period's.
     trajectories : tuple of ndarray or None
         Per period: one period of the cycle from ``G0``, (m, n_gates) V, at most
         ``SIM_TRAJECTORY_SAMPLES`` samples; None where it failed.
@@ -473,14 +467,21 @@ class SimulatedPeriods:
     G_half: np.ndarray
     at_limit: np.ndarray
     n_periods: np.ndarray
-    reasons: tuple[str, ...]
-    trajectories: tuple
+    failed: np.ndarray
+    failures: tuple[Failure, ...]
+    trajectories: tuple[np.ndarray | None, ...]
     seconds: float
 
     @property
     def n_failed(self) -> int:
         """Number of periods without a simulated cycle."""
-        return sum(1 for r in self.reasons if r)
+        return len(self.failures)
+
+    def failure_at(self, k: int) -> Failure | None:
+        """Why period ``k`` has no simulated cycle, or None where it has one."""
+        if not self.failed[k]:
+            return None
+        return self.failures[int(np.count_nonzero(self.failed[:k]))]
 
 
 #: Failures of one period that leave the others valid: no cycle within the budget, τ/2 not a
@@ -495,7 +496,7 @@ def simulate_periods(
     task_a: Task,
     task_b: Task,
     *,
-    tau: Sequence[float],
+    tau: ArrayLike,
     B: Any,
     protocol: TrainingProtocol,
     gate_limits: tuple[float, float] | None = (1.0, 5.0),
@@ -550,18 +551,19 @@ def simulate_periods(
     ...     protocol=TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0)))
     >>> bool(sim.D2_sim[0] > 0), bool(np.isnan(sim.D2_sim[1])), sim.n_failed
     (True, True, 1)
-    >>> sim.reasons[1].startswith("simulation failed:")
-    True
+    >>> sim.failure_at(1).what, sim.failure_at(0) is None
+    ('simulation', True)
     """
-    tau = np.atleast_1d(as_times(tau, "tau"))
-    if tau.ndim != 1:
-        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {tau.shape}.")
+    taus = np.atleast_1d(as_times(tau, "tau"))
+    if taus.ndim != 1:
+        raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
     t0, n = time.perf_counter(), network.n_gates
     nan = np.full(n, np.nan)
-    keys = ("D2", "E", "G0", "Gh", "lim", "np", "why", "tr")
-    out: dict[str, list] = {k: [] for k in keys}
+    keys = ("D2", "E", "G0", "Gh", "lim", "np", "fail", "tr")
+    out: dict[str, list[Any]] = {k: [] for k in keys}
     guess = G0
-    for t in tau:
+    row: tuple[float, float, np.ndarray, np.ndarray, bool, int, Failure | None, np.ndarray | None]
+    for t in taus:
         try:
             lc = limit_cycle(
                 network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
@@ -569,23 +571,28 @@ def simulate_periods(
                 max_samples=SIM_TRAJECTORY_SAMPLES,
             )  # fmt: skip
         except _PERIOD_FAILURES as err:
-            row = (np.nan, np.nan, nan, nan, False, 0, f"simulation failed: {err}", None)
+            why = Failure(
+                what="simulation", why=str(err), where=f"tau = {float(t):.6g} s",
+                kind=type(err).__name__,
+            )  # fmt: skip
+            row = (np.nan, np.nan, nan, nan, False, 0, why, None)
         else:
             guess = lc.G0
             lim = _touches_limits(lc.trajectory.G, gate_limits)
             tr = readonly(lc.trajectory.G)
-            row = (lc.span**2, lc.Ebar, lc.G0, lc.G_half, lim, lc.n_periods, "", tr)
+            row = (lc.span**2, lc.Ebar, lc.G0, lc.G_half, lim, lc.n_periods, None, tr)
         for k, v in zip(keys, row, strict=True):
             out[k].append(v)
     return SimulatedPeriods(
-        tau=readonly(tau),
+        tau=readonly(taus),
         D2_sim=readonly(out["D2"], float),
         Ebar_sim=readonly(out["E"], float),
         G0=readonly(np.reshape(out["G0"], (-1, n)), float),
         G_half=readonly(np.reshape(out["Gh"], (-1, n)), float),
         at_limit=readonly(out["lim"], bool),
         n_periods=readonly(out["np"], int),
-        reasons=tuple(out["why"]),
+        failed=readonly([f is not None for f in out["fail"]], bool),
+        failures=tuple(f for f in out["fail"] if f is not None),
         trajectories=tuple(out["tr"]),
         seconds=time.perf_counter() - t0,
     )

@@ -75,23 +75,20 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import choice, count, positive
+from .._checks import count, positive
 from ..electrical import CircuitSolver
 from ..errors import ArgumentError, NetworkError
 from ..model import (
     DataPoint,
     Differential,
-    LinearDevice,
     Network,
-    OhmicMOSFET,
     Task,
-    ThreeRegimeMOSFET,
     periodic_lattice,
 )
+from ._devices_shim import device_named  # TEMPORARY: from ..model.devices after the merge
 from .paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
 
 __all__ = [
-    "CLAMPINGS",
     "FIG5_EPS",
     "FIG5_L0",
     "N_RING",
@@ -110,10 +107,6 @@ __all__ = [
 FIG5_L0 = FIG5_V_PLUS
 #: Ring diameters: equally spaced from 83 mV to 417 mV = V+ - V- (Appendix B), V.
 FIG5_EPS = tuple((FIG5_V_PLUS - FIG5_V_MINUS) * k / 5 for k in range(1, 6))
-#: The clamping modes compared in Fig. 5.
-CLAMPINGS = ("standard", "overclamp")
-
-_DEVICES = {"three_regime": ThreeRegimeMOSFET, "ohmic": OhmicMOSFET, "linear": LinearDevice}
 #: Number of points on the ring (Fig. 5).
 N_RING = 8
 
@@ -218,13 +211,13 @@ class Fig5Placement:
         )
 
 
-def fig5_network(device: str | Any = "three_regime", *, L: int = 4) -> Network:
+def fig5_network(device: str | Any = "three-regime", *, L: int = 4) -> Network:
     """The periodic ``L x L`` lattice of Fig. 5 with the given learning-edge device.
 
     Parameters
     ----------
-    device : {"three_regime", "ohmic", "linear"} or Device
-        ``"three_regime"`` (default): `ThreeRegimeMOSFET`, the transistor of the experiment;
+    device : {"three-regime", "ohmic", "linear"} or Device
+        ``"three-regime"`` (default): `ThreeRegimeMOSFET`, the transistor of the experiment;
         ``"ohmic"``: Eq. (2); ``"linear"``: the theory's resistor.
     L : int
         Lattice size (4 in the paper: 16 nodes, 32 edges).
@@ -245,7 +238,7 @@ def fig5_network(device: str | Any = "three_regime", *, L: int = 4) -> Network:
     (16, 32, 'ThreeRegimeMOSFET')
     """
     if isinstance(device, str):
-        device = _DEVICES[choice(device, "device", tuple(_DEVICES))]()
+        device = device_named(device)
     return periodic_lattice(L, device=device)
 
 
@@ -357,8 +350,12 @@ def fig5_tasks(
     y = split_labels(split, label=label)
     vals = pl.imposed_values(X[:, 0], X[:, 1])
     pts = [DataPoint(dict(zip(pl.imposed, map(float, v))), float(L)) for v, L in zip(vals, y)]
-    alpha = Task([p for p in pts if p.label > 0], pl.output, kind="classification", name="alpha")
-    beta = Task([p for p in pts if p.label < 0], pl.output, kind="classification", name="beta")
+    alpha = Task(
+        tuple(p for p, L in zip(pts, y) if L > 0), pl.output, kind="classification", name="alpha"
+    )
+    beta = Task(
+        tuple(p for p, L in zip(pts, y) if L < 0), pl.output, kind="classification", name="beta"
+    )
     return alpha, beta
 
 
@@ -479,5 +476,5 @@ def fig5_training_task(
         Classification task ``"ring"``, differential output, 8 points.
     """
     alpha, beta = fig5_tasks(eps, split, placement=placement, label=label, phase=phase)
-    pts = [p for pair in zip(alpha.points, beta.points) for p in pair]
+    pts = tuple(p for pair in zip(alpha.points, beta.points) for p in pair)
     return Task(pts, alpha.output, kind="classification", name="ring")

@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import choice, count
+from .._checks import choice, count, validator
 from ..electrical import learning_rate_A0
-from ..errors import ArgumentError, ConvergenceError, ProtocolError
+from ..electrical.clamping import CLAMPINGS
+from ..errors import ArgumentError, ConvergenceError, Failure, ProtocolError
 from ..metrics import accuracy, hinge_loss, task_error, two_task_error
 from ..simulator import TrainingProtocol, simulate, simulate_batch
 from .fig5 import (
-    CLAMPINGS,
     FIG5_EPS,
     FIG5_L0,
     N_RING,
@@ -84,7 +84,7 @@ FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "n_steps": 12_800,
         "half_steps": 160,
         "r": FIG3_R,
-        "device": "three_regime",
+        "device": "three-regime",
         "gate_limits": (G_MIN, G_MAX),
         "bias_scale": FIG5_BIAS_SCALE,
     }
@@ -99,6 +99,7 @@ def _training_protocol(clamping: str, A0: float) -> TrainingProtocol:
     )
 
 
+@validator
 def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
     """The item over `FIG5_DEFAULTS`, validated."""
     cfg = {**FIG5_DEFAULTS, **dict(item)}
@@ -133,6 +134,7 @@ def _failed_case(exc: Exception, split: int, n_gates: int, **extra: Any) -> dict
         **extra,
         "engine": None,
         "error": f"{type(exc).__name__}: {exc}",
+        "error_kind": type(exc).__name__,
     }
 
 
@@ -161,7 +163,7 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
         `clln_theory.metrics.hinge_loss`, V), ``E_class`` ((A2) averaged over both classes,
         (A3), V²), ``O`` (free outputs of the 8 ring points, V), ``labels``, ``G`` (final gates,
         V), ``hinge_trace`` and ``accuracy_trace`` (at every sample), ``t_trace`` (sample
-        times, s), ``runtime`` (s), ``A0``, ``n_steps`` and ``engine``. If a circuit solve
+        times, s), ``seconds`` (run time, s), ``A0``, ``n_steps`` and ``engine``. If a circuit solve
         fails during training (`ConvergenceError`), the run is reported as failed: ``error``
         holds the message and the results are None.
 
@@ -206,10 +208,10 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
             record="half",
         )
     except ConvergenceError as exc:  # one failed run must not end a sweep
-        extra = {"runtime": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
+        extra = {"seconds": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
         return _failed_case(exc, split, net.n_gates, **extra)
     rec = _evaluate(net, tr, eps, split, pl)
-    return {**rec, "runtime": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
+    return {**rec, "seconds": time.perf_counter() - t0, "A0": A0, "n_steps": n_steps}
 
 
 def _evaluate(net, tr, eps: float, split: int, pl: Fig5Placement) -> dict[str, Any]:
@@ -255,7 +257,7 @@ def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     Returns
     -------
     list of dict
-        One record per item, in order, with the keys of `run_fig5_case` (``runtime`` is the
+        One record per item, in order, with the keys of `run_fig5_case` (``seconds`` is the
         batch's time divided by the number of cases; ``engine`` is ``"batch"``). A case whose
         circuit solve failed is reported as in `run_fig5_case`; the others go on.
 
@@ -300,13 +302,15 @@ def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         record="half",
     )
     out = []
-    for c, tr, err in zip(cfgs, res.trajectories, res.errors):
+    failures = iter(res.failures)  # one Failure per failed run, in run order
+    for c, tr in zip(cfgs, res.trajectories, strict=True):
         if tr is None:
-            out.append(_failed_case(ConvergenceError(err), int(c["split"]), net.n_gates))
+            why = next(failures).why
+            out.append(_failed_case(ConvergenceError(why), int(c["split"]), net.n_gates))
         else:
             out.append(_evaluate(net, tr, float(c["eps"]), int(c["split"]), pl))
-    runtime = (time.perf_counter() - t0) / len(cfgs)
-    return [{**r, "runtime": runtime, "A0": A0, "n_steps": n_steps} for r in out]
+    seconds = (time.perf_counter() - t0) / len(cfgs)
+    return [{**r, "seconds": seconds, "A0": A0, "n_steps": n_steps} for r in out]
 
 
 def _run_batch_job(job: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -341,13 +345,13 @@ class Fig5Result:
         Final gates, V.
     settings : mapping
         The run settings (`FIG5_DEFAULTS` overridden by the call).
-    runtime : float
+    compute_seconds : float
         Summed compute time of all cases, s (wall time is smaller on several workers).
-    elapsed : float
+    seconds : float
         Wall time of the sweep, s.
-    errors : tuple of str
-        One line per failed run (its case and the solver's message); a failed run is NaN in
-        the arrays and left out of `mean`, `stderr` and `count`.
+    failures : tuple of Failure
+        One per failed run (``where``: its case; ``why``: the solver's message); a failed run
+        is NaN in the arrays and left out of `mean`, `stderr` and `count`.
     t_trace : (n_samples,) ndarray, optional
         Times of the training samples (every ``half_steps`` steps), s.
     accuracy_trace : (n_clampings, n_eps, n_seeds, n_splits, n_samples) ndarray, optional
@@ -364,9 +368,9 @@ class Fig5Result:
     O: np.ndarray
     G: np.ndarray
     settings: Mapping[str, Any] = field(default_factory=dict)
-    runtime: float = 0.0
-    elapsed: float = 0.0
-    errors: tuple[str, ...] = ()
+    compute_seconds: float = 0.0
+    seconds: float = 0.0
+    failures: tuple[Failure, ...] = ()
     t_trace: np.ndarray | None = None
     accuracy_trace: np.ndarray | None = None
 
@@ -419,9 +423,9 @@ class Fig5Result:
                 for i in range(len(self.clampings))
             ]
             lines.append(f"{1e3 * e:8.0f} | " + " | ".join(cells))
-        if self.errors:
-            lines.append(f"{len(self.errors)} failed run(s), left out of the means:")
-            lines.extend(f"  {e}" for e in self.errors)
+        if self.failures:
+            lines.append(f"{len(self.failures)} failed run(s), left out of the means:")
+            lines.extend(f"  {f.where}: {f.why}" for f in self.failures)
         return "\n".join(lines)
 
     def split_table(self, seed: int | None = None) -> str:
@@ -443,17 +447,22 @@ class Fig5Result:
         return "\n".join(lines)
 
 
-def _collect(items: list, recs: tuple, shape: tuple, settings: dict, elapsed: float, **axes):
-    """The `Fig5Result` of the sweep's records (failed runs: NaN, listed in ``errors``)."""
+def _collect(items: list, recs: tuple, shape: tuple, settings: dict, seconds: float, **axes):
+    """The `Fig5Result` of the sweep's records (failed runs: NaN, listed in ``failures``)."""
 
     def arr(key: str, squeeze: bool = True) -> np.ndarray:
         a = np.array([r[key] for r in recs], dtype=float).reshape(*shape, -1)
         return a.squeeze(-1) if squeeze else a
 
-    errors = tuple(
-        f"{it['clamping']} eps={1e3 * it['eps']:.0f} mV seed={it['seed']} split={it['split']}: "
-        f"{r['error']}"
-        for it, r in zip(items, recs)
+    failures = tuple(
+        Failure(
+            what="run",
+            why=r["error"],
+            where=f"{it['clamping']} eps={1e3 * it['eps']:.0f} mV seed={it['seed']} "
+            f"split={it['split']}",
+            kind=r.get("error_kind", ""),
+        )
+        for it, r in zip(items, recs, strict=True)
         if r.get("error")
     )
     ok = [r for r in recs if not r.get("error")]
@@ -465,15 +474,15 @@ def _collect(items: list, recs: tuple, shape: tuple, settings: dict, elapsed: fl
         **axes,
         t_trace=np.array(ok[0]["t_trace"]) if ok else np.zeros(0),
         accuracy_trace=acc_tr,
-        errors=errors,
+        failures=failures,
         accuracy=arr("accuracy"),
         hinge=arr("hinge"),
         E_class=arr("E_class"),
         O=arr("O", squeeze=False),
         G=arr("G", squeeze=False),
         settings=MappingProxyType(settings),
-        runtime=float(sum(r["runtime"] for r in recs)),
-        elapsed=elapsed,
+        compute_seconds=float(sum(r["seconds"] for r in recs)),
+        seconds=seconds,
     )
 
 
@@ -513,7 +522,7 @@ def overclamping_experiment(
         Steps between two adaptations of r₀ and two recorded samples (divides ``n_steps``).
     r : float
         Measured rate factor ``A_exp / A₀`` (Appendix C).
-    device : {"three_regime", "ohmic", "linear"}
+    device : {"three-regime", "ohmic", "linear"}
         Learning-edge device (`fig5_network`).
     bias_scale : float
         Standard deviation of the per-edge bias, V/s.
@@ -582,6 +591,6 @@ def overclamping_experiment(
         results = tuple(r for batch in res.results for r in batch)
     shape = (len(modes), len(eps_t), len(seeds_t), len(splits_t))
     return _collect(
-        items, results, shape, settings, res.elapsed,
+        items, results, shape, settings, res.seconds,
         clampings=modes, eps=np.array(eps_t), seeds=seeds_t, splits=splits_t,
     )  # fmt: skip

@@ -68,9 +68,7 @@ __all__ = [
     "V_0",
     "V_MINUS",
     "V_PLUS",
-    "V_T",
     "PaperExperiment",
-    "S",
     "experiment_tasks",
     "gamma_from_components",
     "paper_experiment",
@@ -79,6 +77,8 @@ __all__ = [
 # --- the small network (Fig. 2A, App. B) ---------------------------------------------------
 V_PLUS = 0.4351  # V, the High node (code; App. B rounds to 0.435 V)
 V_MINUS = 0.0181  # V, the Low node (code; App. B rounds to 0.018 V, main text to 0.02 V)
+# S and V_T are the model's (`clln_theory.model.PAPER_S`, ``PAPER_V_T``), not in `__all__`:
+# kept as module names for `gamma_from_components` and the derivations.
 S = PAPER_S  # A/V², device slope of K = S (G − V_T) (code; main text: S ≈ 8e-4 below Eq. 2)
 V_T = PAPER_V_T  # V, threshold of K = S (G − V_T) (Eq. 2 and code)
 R_FIXED = 500.0  # Ω, the fixed Input–Output edge (code)
@@ -174,23 +174,25 @@ class PaperExperiment:
 
     name: str
     description: str
-    tasks: dict
-    lines: dict
+    tasks: dict[str, tuple[tuple[float, float | tuple[float, ...]], ...]]
+    lines: dict[str, tuple[tuple[float, float], ...]]
     reference: tuple[float, ...] | None
     bias: tuple[float, ...] | None
     R0: float | None
     C0: float | None
     r: float | None
-    drift_files: dict
-    drift_windows: dict
+    drift_files: dict[str, str]
+    drift_windows: dict[str, int]
 
 
 def _from_config(cfg: ExperimentConfig) -> PaperExperiment:
-    tasks, lines = {}, {}
+    tasks: dict[str, tuple[tuple[float, float | tuple[float, ...]], ...]] = {}
+    lines: dict[str, tuple[tuple[float, float], ...]] = {}
     for spec in cfg.tasks:
         tasks[spec.name] = tuple((p.inputs["Input"], p.label) for p in spec.points)
-        if all(ln is not None for ln in spec.lines):
-            lines[spec.name] = tuple((ln.a, ln.c) for ln in spec.lines)
+        measured = [ln for ln in spec.lines if ln is not None]
+        if len(measured) == len(spec.lines):
+            lines[spec.name] = tuple((ln.a, ln.c) for ln in measured)
     drift = [m for m in cfg.bias.measurements if m.kind == "drift"]
     return PaperExperiment(
         name=cfg.name,
@@ -202,8 +204,8 @@ def _from_config(cfg: ExperimentConfig) -> PaperExperiment:
         R0=cfg.rate.R0,
         C0=cfg.rate.C0,
         r=cfg.rate.r,
-        drift_files={m.task: Path(m.file).name for m in drift},
-        drift_windows={m.task: m.window for m in drift},
+        drift_files={m.task: Path(m.file).name for m in drift if m.file is not None},
+        drift_windows={m.task: m.window for m in drift if isinstance(m.window, int)},
     )
 
 
@@ -275,4 +277,4 @@ def experiment_tasks(name: str = "exp1") -> tuple[Task, ...]:
         ``name`` is not one of `PAPER_EXPERIMENTS` (the message lists them).
     """
     cfg = load_config(choice(name, "name", PAPER_EXPERIMENTS))
-    return tuple(Task(list(spec.points), cfg.output, name=spec.name) for spec in cfg.tasks)
+    return tuple(Task(spec.points, cfg.output, name=spec.name) for spec in cfg.tasks)

@@ -44,48 +44,31 @@ import numpy as np
 from .. import data as _data
 from .._checks import count
 from .._checks import times as as_times
-from ..electrical import free_state
-from ..errors import ArgumentError, CLLNError, DataFormatError, TaskError
+from ..errors import ArgumentError
 from ..inference import (
     BiasEstimate,
     CalibratedTask,
-    Projection,
     calibrate_task,
-    calibrate_to_line,
-    combine_projections,
-    cycle_drift_projection,
-    cycle_stationary_projection,
-    drift_velocity,
-    stationary_projection,
 )
-from ..metrics import combined_error, task_error, two_task_error
-from ..model import LinearDevice, OhmicMOSFET, Task, ThreeRegimeMOSFET
-from ..simulator import TrainingProtocol
-from ..theory import Orbit, periodic_orbit
-from .compare import SimulatedPeriods, simulate_periods
+from ..model import Task
+from ..theory import Orbit
+from . import _pipeline
+from .compare import SimulatedPeriods
 from .config import ExperimentConfig, load_config
 
 __all__ = [
-    "DEFAULT_CYCLE_SAMPLES",
-    "DEFAULT_GRID_POINTS",
-    "TAU_MATCH_RTOL",
     "UNITS",
     "Reproduction",
     "reproduce",
 ]
 
-DEFAULT_CYCLE_SAMPLES = 201
+_CYCLE_SAMPLES = 201
 """Samples per period used to decide whether an orbit stays in the gate box. Within a half-period
 the motion is an exponential relaxation plus a linear drift, so extremes sit at or next to the
 sampled times; 201 samples resolve them to ~0.5 % of a half-period."""
 
-DEFAULT_GRID_POINTS = 100
+_GRID_POINTS = 100
 """Periods of the dense theory curve drawn in the figure (log-spaced)."""
-
-TAU_MATCH_RTOL = 1e-6
-"""A period of the table matches a measured period within this relative distance: the published
-files print τ with 4-5 significant digits, and a user's list copies them, so 1e-6 accepts any
-faithful copy while two distinct measured periods (>= 1 % apart) never match each other."""
 
 UNITS = {
     "tau": "s",
@@ -98,9 +81,6 @@ UNITS = {
     "M": "1/s",
 }
 """Units of the reported quantities (columns ``D2_*`` in V², ``Ebar_*`` in V², ``G_*`` in V)."""
-
-OUT_OF_BOX_NOTE = "orbit leaves the gate box"
-NONPOSITIVE_NOTE = "Ebar NaN: a conductance <= 0 on the orbit (gate below threshold)"
 
 
 # ------------------------------------------------------------------------------ result object
@@ -169,7 +149,7 @@ class Reproduction:
     notes: tuple = field(default=(), repr=False)
     data_source: str = ""
     sim: SimulatedPeriods | None = field(default=None, repr=False)
-    sim_tasks: tuple | None = field(default=None, repr=False)
+    sim_tasks: tuple[Task, ...] | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -204,7 +184,7 @@ class Reproduction:
         (its gates touch the gate limits). Measured values and ratios are None where nothing was
         measured; ``note`` says why a row is flagged.
         """
-        out = []
+        out: list[dict[str, Any]] = []
         for k, tau in enumerate(self.tau):
             out.append(
                 {
@@ -230,7 +210,9 @@ class Reproduction:
                 out[-1]["D2_sim"] = _opt(self.sim.D2_sim[k])
                 out[-1]["Ebar_sim"] = _opt(self.sim.Ebar_sim[k])
                 out[-1]["at_limit"] = bool(self.sim.at_limit[k])
-                out[-1]["note"] = "; ".join(x for x in (note, self.sim.reasons[k]) if x)
+                failure = self.sim.failure_at(k)
+                why = "" if failure is None else f"simulation failed: {failure.why}"
+                out[-1]["note"] = "; ".join(x for x in (note, why) if x)
         return out
 
     def provenance(self) -> dict:
@@ -298,8 +280,8 @@ class Reproduction:
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
-        if self.sim is not None:
-            sim = self.config.simulate
+        sim = self.config.simulate  # set whenever the reproduction simulated
+        if self.sim is not None and sim is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
                 r = self.sim.D2_sim / self.D2_measured
             r = r[np.isfinite(r)]
@@ -313,7 +295,7 @@ class Reproduction:
                 "seconds": self.sim.seconds,
                 "tasks": [
                     [{"inputs": dict(p.inputs), "label": p.label} for p in t.points]
-                    for t in self.sim_tasks
+                    for t in self.sim_tasks or ()
                 ],
             }
             if r.size:
@@ -375,125 +357,6 @@ def _opt(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-# ------------------------------------------------------------------------------ the pipeline
-def _toml_folder(cfg: ExperimentConfig) -> Path | None:
-    """The folder of the description's TOML file (data paths may be relative to it), if any."""
-    src = Path(cfg.source) if cfg.source and not cfg.source.startswith("preset ") else None
-    return src.parent if src is not None and src.is_file() else None
-
-
-def _cycle_projection(m, t, data_dir, also) -> Projection:
-    cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=m.tau)
-    if m.kind == "cycle-drift":
-        return cycle_drift_projection(cyc.G, tau=cyc.tau, window=m.window, source=m.file)
-    if not 0 <= m.sample < cyc.G.shape[0]:
-        raise DataFormatError(
-            f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]} samples."
-        )
-    return cycle_stationary_projection(t.linear, cyc.G[m.sample], source=m.file)
-
-
-def _infer_bias(cfg: ExperimentConfig, tasks, data_dir) -> BiasEstimate:
-    by_name = {t.name: t for t in tasks}
-    also = _toml_folder(cfg)
-    projections: list[Projection] = []
-    for m in cfg.bias.measurements:
-        t = by_name[m.task]
-        if m.kind in ("cycle-drift", "cycle-stationary"):
-            projections.append(_cycle_projection(m, t, data_dir, also))
-        elif m.kind == "drift":
-            dt = _data.load_drift_test(_data.resolve(data_dir, m.file, also=also))
-            v = drift_velocity(dt.times, dt.G, window=m.window, skip=m.skip, source=m.file)
-            # "line": project on the null direction of M (the solution line at G*)
-            d = None if m.direction == "drift" else t.linear.eigvecs[:, 0]
-            projections.append(v.projection(d))
-        else:  # stationary point of a task without a null direction
-            if m.point is not None:
-                G = np.array(m.point)
-            else:
-                cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=1.0)
-                if not 0 <= m.sample < cyc.G.shape[0]:
-                    raise DataFormatError(
-                        f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]}."
-                    )
-                G = cyc.G[m.sample]
-            src = m.file or f"stationary point {list(G)}"
-            projections.append(stationary_projection(t.linear, G, source=src))
-    return combine_projections(projections)
-
-
-def _box_flags(orbit: Orbit, box, samples: int):
-    traj = orbit.trajectory(samples).G  # (T, m, n)
-    lo, hi = traj.min(axis=1), traj.max(axis=1)
-    if box is None:
-        inside = np.ones(lo.shape[0], dtype=bool)
-    else:
-        inside = np.all(lo >= box[0], axis=1) & np.all(hi <= box[1], axis=1)
-    return inside, lo, hi
-
-
-def _two_task_error(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...]):
-    """``G -> E(G)`` of (A3) for gate vectors (..., n), V²."""
-    net = cfg.network
-    a, b = tasks[0].task, tasks[1].task
-    if a.input_nodes != b.input_nodes:
-        return lambda G: two_task_error(tasks[0].errors(net, G), tasks[1].errors(net, G))
-    # the same imposed nodes: one free solve per gate vector serves the points of both tasks
-    both = Task(a.points + b.points, cfg.output)
-    n_a = a.n_points
-
-    def E(G: Any) -> Any:
-        flat = np.asarray(G, dtype=float).reshape(-1, net.n_gates)
-        O = np.array([free_state(net, g, both).O for g in flat])
-        Ea = task_error(O[:, :n_a], a.labels, kind=a.kind)
-        Eb = task_error(O[:, n_a:], b.labels, kind=b.kind)
-        return two_task_error(Ea, Eb)
-
-    return E
-
-
-def _theory(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B, tau, samples: int):
-    orbit = periodic_orbit(tasks[0].linear, tasks[1].linear, B=B, tau=tau)
-    if np.any(np.abs(orbit.drift) > 0):
-        raise TaskError(
-            "The two tasks share a null direction, so the orbit drifts without closing; "
-            f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description."
-        )
-    D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
-    E = _two_task_error(cfg, tasks)
-    G_half, G0 = np.asarray(orbit.G_half), np.asarray(orbit.G0)
-    try:
-        Ebar = combined_error(E(G_half), E(G0))  # (A4): t = tau/2 and t = tau (= 0)
-    except CLLNError:  # some orbit drives a conductance <= 0: evaluate period by period
-        Ebar = np.full(D2.shape, np.nan)
-        for k in range(D2.size):
-            try:
-                Ebar[k] = combined_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
-            except CLLNError:
-                pass  # stays NaN; the row's note says why
-    inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
-    return orbit, D2, Ebar, inside, lo, hi
-
-
-def _notes(inside: np.ndarray, Ebar: np.ndarray) -> tuple[str, ...]:
-    out = []
-    for ok, e in zip(inside, Ebar, strict=True):
-        parts = ([] if ok else [OUT_OF_BOX_NOTE]) + ([] if np.isfinite(e) else [NONPOSITIVE_NOTE])
-        out.append("; ".join(parts))
-    return tuple(out)
-
-
-def _aligned(curve, tau) -> np.ndarray:
-    out = np.full(tau.shape, np.nan)
-    if curve is None:
-        return out
-    for k, t in enumerate(tau):
-        hit = np.flatnonzero(np.isclose(curve.tau, t, rtol=TAU_MATCH_RTOL, atol=0.0))
-        if hit.size:
-            out[k] = curve.value[hit[0]]
-    return out
-
-
 def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) -> np.ndarray:
     if tau is not None:
         taus = as_times(tau, "tau").ravel()
@@ -507,86 +370,13 @@ def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) ->
     return taus
 
 
-def _dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> dict:
-    """The theory on a log-spaced τ grid spanning the table and the drawn cycles."""
-    if not grid_points:
-        return {}
-    cyc_taus = list(cfg.sweep.cycles)
-    lo = min([taus.min(), *cyc_taus]) / 1.5
-    hi = max([taus.max(), *cyc_taus]) * 1.5
-    g = np.geomspace(lo, hi, int(grid_points))
-    _, gD2, gE, gin, _, _ = _theory(cfg, tasks, B, g, cycle_samples)
-    _, gD2_0, gE_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), g, cycle_samples)
-    return {
-        "tau": g,
-        "D2_theory": gD2,
-        "Ebar_theory": gE,
-        "in_box": gin,
-        "D2_bias_free": gD2_0,
-        "Ebar_bias_free": gE_0,
-    }
-
-
-def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
-    """All data files of the description exist, or one sentence naming the missing ones."""
-    also = _toml_folder(cfg)
-    files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
-    missing = []
-    for f in dict.fromkeys(f for f in files if f):
-        try:
-            _data.resolve(data_dir, f, also=also)
-        except DataFormatError:
-            missing.append(f)
-    if missing:
-        raise DataFormatError(
-            f"The data folder '{data_dir}' lacks {len(missing)} file(s) of {cfg.name!r}: "
-            f"{', '.join(repr(m) for m in missing)}; they are published in the paper's supporting "
-            "data (doi:10.5281/zenodo.15692010, github.com/maguzj/imperfect-learning-physical-"
-            "systems): download it and pass its 'imperfect-learning-physical-systems' folder with "
-            "--data-dir or CLLN_DATA_DIR."
-        )
-
-
-_DEVICES = {"three-regime": ThreeRegimeMOSFET, "ohmic": OhmicMOSFET, "linear": LinearDevice}
-
-
-def _simulate(cfg: ExperimentConfig, tasks, B: np.ndarray, taus: np.ndarray):
-    """The simulator at every period: tasks recalibrated on its device, then limit cycles."""
-    sim = cfg.simulate
-    net = cfg.network.with_device(_DEVICES[sim.device]())
-    S_all = np.unique(net.S)
-    if S_all.size != 1:
-        raise TaskError(
-            f"The simulator of {cfg.name!r} needs one S on every learning edge (its learning rate "
-            f"A0 = r γ S), but they have {S_all.tolist()}."
-        )
-    sim_tasks = []
-    for spec, ct in zip(cfg.tasks, tasks, strict=True):
-        nominal = Task(list(spec.points), cfg.output, name=spec.name)
-        if spec.fit_input is None or all(ln is None for ln in spec.lines):
-            sim_tasks.append(nominal)  # nothing measured to calibrate to
-            continue
-        lines = [None if ln is None else (ln.a, ln.c) for ln in spec.lines]
-        sim_tasks.append(
-            calibrate_to_line(net, nominal, lines, fit_input=spec.fit_input, centre=ct.G_star)
-        )
-    protocol = TrainingProtocol(A0=cfg.rate.gamma * float(S_all[0]), eta=cfg.eta, t_h=sim.t_h)
-    G0 = sim.G0 if sim.G0 is not None else tasks[0].G_star
-    result = simulate_periods(
-        net, sim_tasks[0], sim_tasks[1], tau=taus, B=B if sim.B is None else np.array(sim.B),
-        protocol=protocol, gate_limits=sim.gate_limits, G0=G0, tol=sim.tol,
-        max_periods=sim.max_periods,
-    )  # fmt: skip
-    return result, tuple(sim_tasks)
-
-
 def reproduce(
     config: ExperimentConfig | str | Path,
     *,
     data_dir: str | Path | None = None,
     tau: Any = None,
-    grid_points: int = DEFAULT_GRID_POINTS,
-    cycle_samples: int = DEFAULT_CYCLE_SAMPLES,
+    grid_points: int = _GRID_POINTS,
+    cycle_samples: int = _CYCLE_SAMPLES,
     simulate: bool = False,
 ) -> Reproduction:
     """Run the paper's pipeline on an experiment description.
@@ -602,9 +392,11 @@ def reproduce(
     tau : (T,) array_like, optional
         Periods (s) overriding ``sweep.tau``.
     grid_points : int
-        Periods of the dense theory curve for the figure (0 to skip it).
+        Periods of the dense theory curve for the figure (0 to skip it); default 100.
     cycle_samples : int
-        Samples per period for the gate-box check (>= 2).
+        Samples per period for the gate-box check (>= 2); default 201 (within a half-period
+        the motion is an exponential relaxation plus a linear drift, so 201 samples resolve its
+        extremes to ~0.5 % of a half-period).
     simulate : bool
         Also run the nonlinear simulator of the description's ``[simulate]`` section at every
         period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes).
@@ -638,11 +430,12 @@ def reproduce(
     if needs_data:
         source = _data.data_source(data_dir)
         data_dir = _data.require_data_dir(data_dir)
-        _require_files(cfg, data_dir)
+        _pipeline.require_files(cfg, data_dir)
+    nominal = tuple(_pipeline.nominal_task(cfg, spec) for spec in cfg.tasks)
     tasks = tuple(
         calibrate_task(
             cfg.network,
-            Task(list(spec.points), cfg.output, name=spec.name),
+            task,
             spec.lines,
             gamma=cfg.rate.gamma,
             eta=cfg.eta,
@@ -650,45 +443,44 @@ def reproduce(
             reference=cfg.reference,
             G_star=spec.G_star,
         )
-        for spec in cfg.tasks
+        for spec, task in zip(cfg.tasks, nominal, strict=True)
     )
     if cfg.bias.given is not None:
         B, estimate = np.array(cfg.bias.given), None
     else:
-        estimate = _infer_bias(cfg, tasks, data_dir)
+        estimate = _pipeline.infer_bias(cfg, tasks, data_dir)
         B = np.array(estimate.B)
     D2_curve = Ebar_curve = None
-    also = _toml_folder(cfg)
+    also = cfg.folder
     if cfg.data.D2:
         D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2, also=also), quantity="D2")
     if cfg.data.Ebar:
         path = _data.resolve(data_dir, cfg.data.Ebar, also=also)
         Ebar_curve = _data.load_curve(path, quantity="Ebar")
     taus = _periods(cfg, tau, D2_curve, Ebar_curve)
-    orbit, D2, Ebar, inside, lo, hi = _theory(cfg, tasks, B, taus, cycle_samples)
-    _, D2_0, Ebar_0, _, _, _ = _theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
-    also = _toml_folder(cfg)
+    biased = _pipeline.theory(cfg, tasks, B, taus, cycle_samples)
+    free = _pipeline.theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
     cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f, also=also)) for f in cfg.data.cycles)
-    sim, sim_tasks = _simulate(cfg, tasks, B, taus) if simulate else (None, None)
+    sim, sim_tasks = _pipeline.simulate(cfg, nominal, tasks, B, taus) if simulate else (None, None)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
         B=B,
         bias=estimate,
         tau=taus,
-        orbit=orbit,
-        D2_theory=D2,
-        Ebar_theory=Ebar,
-        D2_bias_free=D2_0,
-        Ebar_bias_free=Ebar_0,
-        in_box=inside,
-        G_lo=lo,
-        G_hi=hi,
-        D2_measured=_aligned(D2_curve, taus),
-        Ebar_measured=_aligned(Ebar_curve, taus),
-        grid=_dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
+        orbit=biased.orbit,
+        D2_theory=biased.D2,
+        Ebar_theory=biased.Ebar,
+        D2_bias_free=free.D2,
+        Ebar_bias_free=free.Ebar,
+        in_box=biased.inside,
+        G_lo=biased.lo,
+        G_hi=biased.hi,
+        D2_measured=_pipeline.aligned(D2_curve, taus),
+        Ebar_measured=_pipeline.aligned(Ebar_curve, taus),
+        grid=_pipeline.dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
         cycles=cycles,
-        notes=_notes(inside, Ebar),
+        notes=_pipeline.notes(biased.inside, biased.Ebar),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,

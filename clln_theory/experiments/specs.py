@@ -7,14 +7,12 @@ built only by the config reader, read by the reproduction pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..inference import SolutionLine
 from ..model import DataPoint, Network
 
 __all__ = [
-    "DEFAULT_SIM_MAX_PERIODS",
-    "DEFAULT_SIM_TOL",
-    "SIMULATOR_DEVICES",
     "BiasMeasurement",
     "BiasSpec",
     "DataSpec",
@@ -110,7 +108,7 @@ class BiasMeasurement:
     task: str
     kind: str
     file: str | None
-    window: int | None
+    window: int | tuple[int, int] | None
     skip: int
     direction: str
     point: tuple[float, ...] | None
@@ -172,22 +170,6 @@ class SweepSpec:
     cycles: tuple[float, ...]
 
 
-DEFAULT_SIM_TOL = 1e-10
-"""Default ``simulate.tol`` (V): `clln_theory.simulator.limit_cycle`'s own default, ~1e-8 of the
-smallest measured span."""
-
-DEFAULT_SIM_MAX_PERIODS = 5000
-"""Default ``simulate.max_periods``: Newton shooting needs tens of period maps, the iteration
-fallback ~1500 at the slowest contraction seen in the paper's experiments (multiplier 0.988);
-5000 bounds the time a hopeless period can take before it is flagged."""
-
-
-SIMULATOR_DEVICES = ("three-regime", "ohmic", "linear")
-"""Device models ``simulate.device`` names: `ThreeRegimeMOSFET` (ohmic, saturation and
-subthreshold: the experiment's transistors), `OhmicMOSFET` (Eq. (2)) and `LinearDevice`
-(``K = S (G − V_T)``, the linear theory's edges)."""
-
-
 @dataclass(frozen=True, slots=True)
 class SimulateSpec:
     """The nonlinear simulator of a description (``[simulate]``; ``reproduce(simulate=True)``).
@@ -195,7 +177,7 @@ class SimulateSpec:
     Attributes
     ----------
     device : {"three-regime", "ohmic", "linear"}
-        Device model of the learning edges (`SIMULATOR_DEVICES`).
+        Device model of the learning edges (a name of `clln_theory.model.devices.DEVICES`).
     t_h : float
         Hold time of one data point (one discrete learning step), s; τ/2 must be a whole number
         of steps, otherwise that period is flagged.
@@ -247,7 +229,10 @@ class ExperimentConfig:
     sweep : SweepSpec
         The other sections.
     source : str
-        Where the description came from.
+        Where the description came from (for display).
+    folder : Path or None
+        The folder of the description's TOML file, where data paths may also be relative to
+        (None for a preset or a document parsed without a file).
     simulate : SimulateSpec or None
         The nonlinear simulator's settings (``[simulate]``), or None.
     raw : dict
@@ -267,5 +252,6 @@ class ExperimentConfig:
     data: DataSpec
     sweep: SweepSpec
     source: str = ""
+    folder: Path | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulate: SimulateSpec | None = None

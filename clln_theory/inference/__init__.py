@@ -5,8 +5,6 @@ the bias from measured limit cycles, and every calibration of a task to a measur
 from __future__ import annotations
 
 from .calibration import (
-    CALIBRATION_TOL,
-    DEFAULT_LINE_TOL,
     CalibratedPoint,
     CalibratedTask,
     SolutionLine,
@@ -17,8 +15,6 @@ from .calibration import (
     model_solution_line,
 )
 from .cycle_fit import (
-    DEFAULT_CURVE_SAMPLES,
-    DEFAULT_PHASE_GRID,
     CycleBiasFit,
     CycleMisfit,
     cycle_misfit,
@@ -39,10 +35,6 @@ from .drift import (
 from .state_bias import DriftMeasurement, StateBiasFit, drift_measurement, infer_state_bias
 
 __all__ = [
-    "CALIBRATION_TOL",
-    "DEFAULT_CURVE_SAMPLES",
-    "DEFAULT_LINE_TOL",
-    "DEFAULT_PHASE_GRID",
     "AffineCycle",
     "BiasEstimate",
     "CalibratedPoint",

@@ -33,14 +33,14 @@ array([2., 3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq, root
 
-from .._checks import number, readonly, real_array, vector
+from .._checks import instance, number, positive, quote, readonly, real_array, validator, vector
 from ..electrical import CircuitSolver, free_state
 from ..errors import (
     ArgumentError,
@@ -51,13 +51,10 @@ from ..errors import (
     TaskError,
 )
 from ..metrics import task_error
-from ..model import DataPoint, Network, Task
+from ..model import DataPoint, Differential, Network, Task
 from ..theory import LinearTask, linearize
-from ._arguments import line_args, point_args, task_args, to_line_args
 
 __all__ = [
-    "CALIBRATION_TOL",
-    "DEFAULT_LINE_TOL",
     "CalibratedPoint",
     "CalibratedTask",
     "SolutionLine",
@@ -70,18 +67,109 @@ __all__ = [
 
 OutputFn = Callable[[np.ndarray, DataPoint], np.ndarray]
 
-DEFAULT_LINE_TOL = 1e-9
+_LINE_TOL = 1e-9
 """Largest accepted |O_F − L| (V) along a fitted line. The linear 2+1 network gives ~1e-16 V (its
 solution set is exactly a line); 1e-9 V leaves room for rounding in larger networks while being
 six orders below the millivolt errors the experiments resolve. A network whose solution set is
 curved fails this check, with the residual in the message."""
 
-CALIBRATION_TOL = 1e-12
+_CALIBRATION_TOL = 1e-12
 """|O_F − L| (V) accepted at the two points of `calibrate_to_line`: Newton reaches ~1e-15 V."""
 
 _FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
 _CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
 _CHECK_SAMPLES = 9
+
+
+# ---------- argument checks (each names the argument as the caller spelled it)
+#: Smallest ``tol`` of a line check, V: the outputs of a ~1 V network are resolved to ~1e-16 V
+#: in float64, so a smaller tolerance fails on round-off alone.
+_MIN_LINE_TOL = 1e-15
+
+
+@validator
+def _check_callable(output: Any, point: Any) -> None:
+    """``output`` a callable ``(G, point) -> O`` and ``point`` a DataPoint."""
+    if not callable(output):
+        raise ArgumentError(
+            f"Argument `output` must be a callable (G, point) -> O, but is {type(output).__name__}."
+        )
+    instance(point, "point", DataPoint)
+    if not isinstance(point.label, float):
+        raise ArgumentError(
+            "Argument `point` must have one label to calibrate to a line, but has "
+            f"{len(point.label)}."
+        )
+
+
+@validator
+def _check_fit_input(fit_input: Any, inputs: Iterable[str]) -> str:
+    """``fit_input``, one of the input nodes ``inputs`` (TaskError naming it otherwise)."""
+    names = sorted(inputs)
+    if not isinstance(fit_input, str) or fit_input not in names:
+        raise TaskError(
+            f"Argument `fit_input` = {quote(fit_input)} is not an input; the inputs are {names}."
+        )
+    return fit_input
+
+
+@validator
+def _check_problem(network: Any, task: Any) -> None:
+    """``network`` a Network and ``task`` a Task."""
+    instance(network, "network", Network)
+    instance(task, "task", Task)
+
+
+@validator
+def _line_tol(tol: Any) -> float:
+    """The tolerance of a line check, V: a finite number >= 1e-15 V."""
+    return number(tol, "tol", low=_MIN_LINE_TOL, unit="V")
+
+
+@validator
+def _point_args(output: Any, point: Any, line_cls: tuple, fit_input: Any, centre: Any, tol: Any):
+    """The checks of ``calibrate_point``: returns ``centre`` (None or (2,)) and ``tol``."""
+    _check_callable(output, point)
+    instance(line_cls[0], "line", line_cls[1])
+    _check_fit_input(fit_input, point.inputs)
+    return (None if centre is None else vector(centre, "centre", 2)), _line_tol(tol)
+
+
+@validator
+def _line_args(output: Any, point: Any, G1: Any, tol: Any):
+    """The checks of ``model_solution_line``: returns ``G1`` (1-D, V) and ``tol``."""
+    _check_callable(output, point)
+    return real_array(G1, "G1", shape=(None,)), _line_tol(tol)
+
+
+@validator
+def _to_line_args(network: Any, task: Any, line: Any, fit_input: Any, step: Any, centre: Any):
+    """The checks of ``calibrate_to_line``: returns ``step`` (V, > 0) and ``centre`` ((2,), V)."""
+    _check_problem(network, task)
+    _check_fit_input(fit_input, task.input_nodes)
+    if isinstance(line, str) or not isinstance(line, Sequence | np.ndarray):
+        raise ArgumentError(
+            f"Argument `line` must be (a, c) or a sequence of them, but is {quote(line)}."
+        )
+    return positive(step, "step", unit="V"), vector(centre, "centre", 2)
+
+
+@validator
+def _task_args(
+    network: Any, task: Any, lines: Any, reference: Any
+) -> tuple[list[Any], np.ndarray | None, str | Differential]:
+    """The checks of ``calibrate_task``: returns ``lines`` (a list), ``reference`` and the
+    task's one output (a task with several outputs has no scalar output to fit to a line)."""
+    _check_problem(network, task)
+    if isinstance(lines, str) or not isinstance(lines, Sequence):
+        raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
+    output = task.output
+    if not isinstance(output, str | Differential):
+        raise ArgumentError(
+            f"Argument `task` must have one output to calibrate to measured lines, but task "
+            f"{task.name!r} has {task.n_outputs}."
+        )
+    return list(lines), (None if reference is None else vector(reference, "reference", 2)), output
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,10 +300,12 @@ def _check_residual(
     output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
 ) -> float:
     s = np.linspace(-_CHECK_HALF_SPAN, _CHECK_HALF_SPAN, _CHECK_SAMPLES)
+    label = point.label
+    assert isinstance(label, float)  # one label: checked by calibrate_point's validator
     res = []
     for G in centre + s[:, None] * line.direction:
         try:
-            res.append(float(np.asarray(output(G, point))) - point.label)
+            res.append(float(np.asarray(output(G, point))) - label)
         except DeviceError:  # a gate below threshold: outside the model's domain, not checked
             continue
     if len(res) < 3:
@@ -242,7 +332,7 @@ def calibrate_point(
     *,
     fit_input: str,
     centre: Any = None,
-    tol: float = DEFAULT_LINE_TOL,
+    tol: float = _LINE_TOL,
 ) -> CalibratedPoint:
     """Effective input voltage and label that put a point's solution line on a measured line.
 
@@ -259,7 +349,7 @@ def calibrate_point(
     centre : (2,) array_like, optional
         Where on the line to calibrate and check (default: the point of the line with G₁ = 3 V).
     tol : float
-        Largest accepted |O_F − L| along the line, V (default ``DEFAULT_LINE_TOL``).
+        Largest accepted |O_F − L| along the line, V (default 1e-9).
 
     Returns
     -------
@@ -284,7 +374,7 @@ def calibrate_point(
     SingularSystemError
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
-    centre, tol = point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
+    centre, tol = _point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
     if fit_input not in point.inputs:
         raise TaskError(
             f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
@@ -317,7 +407,7 @@ def model_solution_line(
     *,
     G1: Sequence[float] = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
     bracket: tuple[float, float] = (1.0, 100.0),
-    tol: float = DEFAULT_LINE_TOL,
+    tol: float = _LINE_TOL,
 ) -> SolutionLine:
     """The model's own solution line {O_F(G) = L} of a point (no measurement).
 
@@ -336,7 +426,7 @@ def model_solution_line(
     bracket : (float, float)
         Interval of the second gate searched for ``O_F = L``, V.
     tol : float
-        Largest accepted |O_F − L| along the line, V (default ``DEFAULT_LINE_TOL``).
+        Largest accepted |O_F − L| along the line, V (default 1e-9).
 
     Returns
     -------
@@ -352,7 +442,7 @@ def model_solution_line(
         A ``tol`` that is not a finite number > 0, or a ``bracket`` that is not finite with
         ``lo < hi``.
     """
-    G1, tol = line_args(output, point, G1, tol)
+    G1, tol = _line_args(output, point, G1, tol)
     lo, hi = real_array(bracket, "bracket", shape=(2,))
     if not lo < hi:
         raise ArgumentError(
@@ -385,7 +475,7 @@ def model_solution_line(
     return line
 
 
-def free_output(network: Network, output: str) -> OutputFn:
+def free_output(network: Network, output: str | Differential) -> OutputFn:
     """The free output of a network as a function ``(G, point) -> O_F``, vectorized over G.
 
     Parameters
@@ -393,8 +483,8 @@ def free_output(network: Network, output: str) -> OutputFn:
     network : Network
         Any network with a linear device (each gate vector costs one Kirchhoff solve,
         `clln_theory.electrical.free_state`).
-    output : str
-        The output node.
+    output : str or Differential
+        The output node, or a differential pair of nodes.
 
     Returns
     -------
@@ -404,7 +494,7 @@ def free_output(network: Network, output: str) -> OutputFn:
 
     def output_fn(G: Any, point: DataPoint) -> Any:
         G = np.asarray(G, dtype=float)
-        task = Task([point], output)
+        task = Task((point,), output)
         flat = G.reshape(-1, G.shape[-1])
         O = np.array([free_state(network, g, task).O[0] for g in flat])
         return O.reshape(G.shape[:-1]) if G.ndim > 1 else O[0]
@@ -428,7 +518,7 @@ def _fit_point_to_line(solver, network, task, k, line, fit_input, centre, step) 
         return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
 
     sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
-    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= CALIBRATION_TOL:
+    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= _CALIBRATION_TOL:
         which = f" (point {k})" if task.n_points > 1 else ""
         raise ConvergenceError(
             f"Calibrating task {task.name!r}{which} to the line G2 = {a:.6g} G1 + {c:.6g} failed: "
@@ -505,7 +595,7 @@ def calibrate_to_line(
     >>> round(tc.points[0].label, 4), round(tc.points[0].inputs["Input"], 4)
     (0.3232, 0.4186)
     """
-    step, centre = to_line_args(network, task, line, fit_input, step, centre)
+    step, centre = _to_line_args(network, task, line, fit_input, step, centre)
     if network.n_gates != 2 or task.is_differential or fit_input not in task.input_nodes:
         raise TaskError(
             "calibrate_to_line needs a two-gate network, a single output and `fit_input` among "
@@ -528,7 +618,7 @@ def calibrate_to_line(
         else _fit_point_to_line(solver, network, task, k, ln, fit_input, centre, step)
         for k, (p, ln) in enumerate(zip(task.points, lines, strict=True))
     ]
-    return Task(points, task.output, kind=task.kind, name=task.name)
+    return Task(tuple(points), task.output, kind=task.kind, name=task.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,7 +677,7 @@ class CalibratedTask:
 def _linearization_point(
     network: Network,
     task: Task,
-    lines: list,
+    lines: list[SolutionLine | None],
     out_fn: OutputFn,
     reference: Any,
 ) -> np.ndarray:
@@ -609,12 +699,14 @@ def _linearization_point(
             "point of its line nearest it; give `reference` or `G_star`."
         )
     bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
+    full: list[SolutionLine] = []
     for k, line in enumerate(lines):
-        if line is None:
-            lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
+        if line is None:  # the model's own line stands in, also in the result's `lines`
+            line = lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
+        full.append(line)
     if task.n_points == 1:
-        return lines[0].nearest(reference)
-    return lines[0].intersect(lines[1])
+        return full[0].nearest(reference)
+    return full[0].intersect(full[1])
 
 
 def calibrate_task(
@@ -664,14 +756,15 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
-    lines, reference = task_args(network, task, lines, reference)
+    lines, reference, output = _task_args(network, task, lines, reference)
     if len(lines) != task.n_points:
         raise ShapeError(
             f"Argument `lines` must hold one entry per point of task {task.name!r} "
             f"({task.n_points}), but holds {len(lines)}."
         )
-    out_fn = free_output(network, task.output)
-    effective, cals = [], []
+    out_fn = free_output(network, output)
+    effective: list[DataPoint] = []
+    cals: list[CalibratedPoint | None] = []
     for p, line in zip(task.points, lines, strict=True):
         if line is None:
             effective.append(p)
@@ -684,7 +777,7 @@ def calibrate_task(
         cal = calibrate_point(out_fn, p, line, fit_input=fit_input, centre=reference)
         effective.append(cal.point)
         cals.append(cal)
-    fitted = Task(effective, task.output, kind=task.kind, name=task.name)
+    fitted = Task(tuple(effective), task.output, kind=task.kind, name=task.name)
     if G_star is None:
         G_star = _linearization_point(network, fitted, lines, out_fn, reference)
     G_star = readonly(vector(G_star, "G_star", network.n_gates))

@@ -7,12 +7,12 @@ on the closed orbit every point is an exact affine function of the bias,
 samples ``G_k`` of one period is then a linear least-squares problem, once the unknown time
 origin of the samples (their phase) is fixed. Two ways to handle the phase:
 
-``method="phase"`` (default)
+``matching="phase"`` (default)
     Sample ``k`` is at ``t_k = phi * tau + k * spacing``. For each phase ``phi`` the best ``B``
     solves a linear least-squares problem (variable projection), so the misfit is a function of
     ``phi`` alone: scanned on a grid over one period, refined by Brent's method, and with several
     cycles sharing one ``B`` refined by coordinate descent over their phases.
-``method="nearest"``
+``matching="nearest"``
     Phase-free: the distance of each sample to the nearest point of the predicted closed curve.
     Iterated closest point (Gauss-Newton): find the nearest curve times, solve (*) there for
     ``B``, repeat. Uses only the shape of the cycle, not the timing of the samples.
@@ -37,12 +37,21 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares, minimize_scalar
 
-from .._checks import choice, count, positive, readonly, real_array, vector
-from ..errors import ConvergenceError, ShapeError
+from .._checks import (
+    choice,
+    count,
+    positive,
+    readonly,
+    real_array,
+    refuse_renamed,
+    validator,
+    vector,
+)
+from ..errors import ArgumentError, ConvergenceError, ShapeError
 from ..theory import LinearTask
 from .cycle_model import (
+    AffineCycle,
     MeasuredCycle,
-    affine_cycle,
     check_linear_tasks,
     closed_orbits,
     interpolate_cycle,
@@ -53,8 +62,6 @@ from .cycle_model import (
 )
 
 __all__ = [
-    "DEFAULT_CURVE_SAMPLES",
-    "DEFAULT_PHASE_GRID",
     "CycleBiasFit",
     "CycleMisfit",
     "cycle_misfit",
@@ -65,16 +72,16 @@ __all__ = [
 #: Phases scanned over one period before Brent's refinement. A bow-tie's misfit as a function of
 #: the phase has one basin per switching time, about ``tau / 2`` wide; 256 points resolve it with
 #: ~100 points per basin, so the refinement starts in the right basin.
-DEFAULT_PHASE_GRID = 256
+_PHASE_GRID = 256
 
-#: Points of the predicted closed curve for the nearest-point search of ``method="nearest"``.
+#: Points of the predicted closed curve for the nearest-point search of ``matching="nearest"``.
 #: The nearest time is then refined by one Newton step on the local segment, so the error is
 #: quadratic in the spacing: ~(D / 2000)^2 / curvature radius, below 1e-6 V for a 1 V bow-tie.
-DEFAULT_CURVE_SAMPLES = 2000
+_CURVE_SAMPLES = 2000
 
 #: Largest ``phase_grid`` and ``curve_samples``: each grid point costs an orbit evaluation per
 #: cycle and fit iteration, so 1e5 (400 times the defaults) already takes minutes; more is refused.
-MAX_FIT_SAMPLES = 100_000
+_MAX_FIT_SAMPLES = 100_000
 
 #: Relative change of the misfit (sum of squares) below which the phase coordinate descent and
 #: the closest-point iterations stop.
@@ -112,7 +119,7 @@ class CycleMisfit:
         Period of each cycle, s.
     phase : (c,) ndarray
         Time of each cycle's first sample as a fraction of its period, in ``[0, 1)``, counted
-        from the start of task alpha (``method="phase"``); for ``method="nearest"`` the phase of
+        from the start of task alpha (``matching="phase"``); for ``matching="nearest"`` the phase of
         the curve point nearest the first sample.
     times : tuple of (m_i,) ndarray
         Model times of the samples, s (for ``"nearest"``: of the nearest curve points).
@@ -126,7 +133,7 @@ class CycleMisfit:
     r2 : float
         ``1 - RSS / TSS`` with TSS the spread of the samples about each cycle's own mean: the
         fraction of the cycles' shape (and position differences) explained.
-    method : str
+    matching : str
         ``"phase"`` or ``"nearest"``.
     """
 
@@ -138,7 +145,7 @@ class CycleMisfit:
     residuals: tuple = field(repr=False)
     rms: float
     r2: float
-    method: str
+    matching: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +166,7 @@ class CycleBiasFit:
         The same without the autocorrelation factor (valid only for independent residuals).
     phase_std : (c,) ndarray
         Standard deviation of each phase (fraction of a period), same scaling as ``cov``; NaN
-        for ``method="nearest"``, which has no phase parameter.
+        for ``matching="nearest"``, which has no phase parameter.
     rho : float
         Lag-1 autocorrelation of the residuals along the cycles (0 for white noise).
     dof : int
@@ -205,20 +212,20 @@ def _prepare(
     task_b: Any,
     cycles: Sequence[Any],
     spacing,
-    method: str,
+    matching: str,
     phase_grid: int,
     curve_samples: int,
 ) -> tuple[int, list[MeasuredCycle]]:
-    """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`."""
+    """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`
+    (``matching`` is already checked, by `_refuse_unused`)."""
     check_linear_tasks(task_a, task_b)
-    choice(method, "method", ("phase", "nearest"))
-    count(phase_grid, "phase_grid", maximum=MAX_FIT_SAMPLES)
-    count(curve_samples, "curve_samples", minimum=2, maximum=MAX_FIT_SAMPLES)
+    count(phase_grid, "phase_grid", maximum=_MAX_FIT_SAMPLES)
+    count(curve_samples, "curve_samples", minimum=2, maximum=_MAX_FIT_SAMPLES)
     n = task_a.n
     return n, measured_cycles(cycles, n, spacing=spacing)
 
 
-# ---------- phase method
+# ---------- phase matching
 
 
 class _PhaseModel:
@@ -302,7 +309,7 @@ def _fit_phase(model: _PhaseModel, phase_grid: int, fixed_B=None):
     return np.array(phis), B, rss, sweeps
 
 
-# ---------- nearest-point method
+# ---------- nearest-point matching
 
 
 def _fit_nearest(
@@ -337,7 +344,7 @@ def _fit_nearest(
     if sol.status <= 0:
         raise ConvergenceError(
             f"The nearest-point fit did not converge in {max_iter} evaluations ({sol.message}); "
-            "raise `max_iter` or use method='phase'."
+            "raise `max_iter` or use matching='phase'."
         )
     _, ts = residuals(sol.x, with_times=True)
     return sol.x, ts, int(sol.nfev), sol.jac
@@ -346,12 +353,40 @@ def _fit_nearest(
 # ---------- public fitting and scoring
 
 
-def _misfit(task_a, task_b, cycles, B, times, method) -> CycleMisfit:
+@validator
+def _refuse_unused(
+    matching: Any, unused: dict[str, dict[str, Any]], name: str = "matching"
+) -> None:
+    """Refuse an option the chosen ``matching`` does not use (given, i.e. not None)."""
+    choice(matching, name, ("phase", "nearest"))
+    for key, value in unused[matching].items():
+        if value is not None:
+            raise ArgumentError(
+                f"Argument `{key}` is not used with `{name}={matching!r}`; leave it out or "
+                f"choose the other matching."
+            )
+
+
+def _sizes(phase_grid: Any, curve_samples: Any) -> tuple[Any, Any]:
+    """The grid sizes with their defaults (checked by `_prepare`)."""
+    return (
+        _PHASE_GRID if phase_grid is None else phase_grid,
+        _CURVE_SAMPLES if curve_samples is None else curve_samples,
+    )
+
+
+def _cycle_model(task_a: LinearTask, task_b: LinearTask, tau: float, t: Any) -> AffineCycle:
+    """`affine_cycle` of checked values (a measured cycle's period and sample times), without
+    validating them again."""
+    return sample_orbits(closed_orbits(task_a, task_b, tau), tau, np.asarray(t, dtype=float))
+
+
+def _misfit(task_a, task_b, cycles, B, times, matching) -> CycleMisfit:
     pred, res = [], []
     rss = tss = 0.0
     m_tot = 0
     for c, t in zip(cycles, times, strict=True):
-        p = affine_cycle(task_a, task_b, tau=c.tau, times=t)(B)
+        p = _cycle_model(task_a, task_b, c.tau, t)(B)
         r = c.G - p
         pred.append(readonly(p, float))
         res.append(readonly(r, float))
@@ -368,7 +403,7 @@ def _misfit(task_a, task_b, cycles, B, times, method) -> CycleMisfit:
         residuals=tuple(res),
         rms=float(np.sqrt(rss / m_tot)),
         r2=float(1.0 - rss / tss) if tss > 0 else float("-inf"),
-        method=method,
+        matching=matching,
     )
 
 
@@ -410,9 +445,10 @@ def cycle_misfit(
     *,
     B: ArrayLike,
     spacing: float | ArrayLike | None = None,
-    method: Literal["phase", "nearest"] = "phase",
-    phase_grid: int = DEFAULT_PHASE_GRID,
-    curve_samples: int = DEFAULT_CURVE_SAMPLES,
+    matching: Literal["phase", "nearest"] = "phase",
+    phase_grid: int | None = None,
+    curve_samples: int | None = None,
+    **renamed: Any,
 ) -> CycleMisfit:
     """Score a given bias on measured cycles: the orbit's misfit with the phases optimized.
 
@@ -424,8 +460,13 @@ def cycle_misfit(
         Each ``samples_G`` of shape (m_i, n): samples over one period, in time order.
     B : (n,) array_like
         Bias to score, V/s (e.g. the drift-test estimate of Appendix E).
-    spacing, method, phase_grid, curve_samples
-        As in :func:`infer_bias_from_cycles`.
+    spacing, matching, phase_grid, curve_samples
+        As in :func:`infer_bias_from_cycles` (``matching="phase"`` uses ``spacing`` and
+        ``phase_grid``, ``matching="nearest"`` uses ``curve_samples``; an option the chosen
+        matching does not use is refused).
+    renamed : Any
+        Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
+        now ``matching``).
 
     Returns
     -------
@@ -444,9 +485,16 @@ def cycle_misfit(
     >>> round(float(score.phase[0]), 6), score.rms < 1e-9
     (0.2, True)
     """
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
+    refuse_renamed(renamed, {"method": "matching"}, "cycle_misfit")
+    unused: dict[str, dict[str, Any]] = {
+        "phase": {"curve_samples": curve_samples},
+        "nearest": {"spacing": spacing, "phase_grid": phase_grid},
+    }
+    _refuse_unused(matching, unused)
+    phase_grid, curve_samples = _sizes(phase_grid, curve_samples)
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, matching, phase_grid, curve_samples)
     B = vector(B, "B", n)
-    if method == "phase":
+    if matching == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, _, _, _ = _fit_phase(model, int(phase_grid), fixed_B=B)
         times = [model.times(i, p) for i, p in enumerate(phis)]
@@ -454,9 +502,9 @@ def cycle_misfit(
         times = []
         for c in cyc:
             grid = np.linspace(0.0, c.tau, curve_samples + 1)
-            d = affine_cycle(task_a, task_b, tau=c.tau, times=grid)
+            d = _cycle_model(task_a, task_b, c.tau, grid)
             times.append(nearest_times(d(B), d.times, c.G))
-    return _misfit(task_a, task_b, cyc, B, times, method)
+    return _misfit(task_a, task_b, cyc, B, times, matching)
 
 
 def infer_bias_from_cycles(
@@ -465,11 +513,12 @@ def infer_bias_from_cycles(
     cycles: Sequence[Any],
     *,
     spacing: float | ArrayLike | None = None,
-    method: Literal["phase", "nearest"] = "phase",
+    matching: Literal["phase", "nearest"] = "phase",
     B0: ArrayLike | None = None,
-    phase_grid: int = DEFAULT_PHASE_GRID,
-    curve_samples: int = DEFAULT_CURVE_SAMPLES,
-    max_iter: int = 200,
+    phase_grid: int | None = None,
+    curve_samples: int | None = None,
+    max_iter: int | None = None,
+    **renamed: Any,
 ) -> CycleBiasFit:
     """Fit one bias ``B`` to one or several measured limit cycles of the same two tasks.
 
@@ -482,20 +531,28 @@ def infer_bias_from_cycles(
         in time order, equally spaced (the published bow-ties: 61 samples, both ends included).
     spacing : float or (c,) array_like, optional
         Time between consecutive samples, s; default ``tau / (m_i - 1)`` (the samples span
-        exactly one period, first and last at the same phase). Used by ``method="phase"``.
-    method : {"phase", "nearest"}
+        exactly one period, first and last at the same phase). Used by ``matching="phase"``.
+    matching : {"phase", "nearest"}
         ``"phase"``: fit each cycle's time origin (grid scan + Brent, then coordinate descent
         for several cycles) with ``B`` solved by linear least squares for every trial phase.
         ``"nearest"``: phase-free, nearest-point distances to the predicted closed curve by
         iterated closest points from ``B0``.
     B0 : (n,) array_like, optional
-        Start of ``method="nearest"``; default zero.
-    phase_grid : int
-        Phases scanned per cycle (see :data:`DEFAULT_PHASE_GRID`).
-    curve_samples : int
-        Points of the predicted curve for ``"nearest"`` (see :data:`DEFAULT_CURVE_SAMPLES`).
-    max_iter : int
-        Closest-point iterations allowed (``"nearest"``).
+        Start of ``matching="nearest"``; default the bias of the phase fit (which then uses
+        ``spacing`` and ``phase_grid``).
+    phase_grid : int, optional
+        Phases scanned per cycle before Brent's refinement; default 256 (a bow-tie's misfit has
+        one basin per switching time, about ``tau / 2`` wide: ~100 points per basin), at most
+        100000.
+    curve_samples : int, optional
+        Points of the predicted curve for ``"nearest"``; default 2000 (with one Newton step on
+        the local segment the error is ~(D / 2000)^2 / curvature radius, below 1e-6 V for a
+        1 V bow-tie), at most 100000.
+    max_iter : int, optional
+        Closest-point iterations allowed (``"nearest"``); default 200.
+    renamed : Any
+        Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
+        now ``matching``).
 
     Returns
     -------
@@ -507,8 +564,11 @@ def infer_bias_from_cycles(
     ShapeError
         If a cycle's samples do not have shape (m, n) with m >= 3, or ``spacing`` is mis-sized.
     ArgumentError
-        An unknown ``method``, a ``phase_grid``, ``curve_samples`` or ``max_iter`` that is not a
-        positive integer, or a period or spacing that is not a finite number > 0.
+        An unknown ``matching``, a ``phase_grid``, ``curve_samples`` or ``max_iter`` that is not a
+        positive integer, a period or spacing that is not a finite number > 0, an option the
+        chosen matching does not use (``B0``, ``curve_samples`` or ``max_iter`` with
+        ``"phase"``; ``spacing`` or ``phase_grid`` with ``"nearest"`` and a given ``B0``), or
+        the old keyword ``method``.
     TaskError
         If the tasks share a null direction (no closed orbit, see
         `clln_theory.inference.cycle_model.affine_cycle`), or a sample is not finite.
@@ -543,8 +603,24 @@ def infer_bias_from_cycles(
     >>> bool(np.all(np.abs(fit.B - [0.3, -0.2]) < 4 * fit.B_std)), round(float(fit.phase[0]), 2)
     (True, 0.6)
     """
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, method, phase_grid, curve_samples)
-    if method == "phase":
+    refuse_renamed(renamed, {"method": "matching"}, "infer_bias_from_cycles")
+    return _infer(
+        task_a, task_b, cycles, spacing, matching, B0, phase_grid, curve_samples, max_iter
+    )
+
+
+def _infer(task_a, task_b, cycles, spacing, matching, B0, phase_grid, curve_samples, max_iter):
+    """`infer_bias_from_cycles` after the keywords: validate the options once, then fit."""
+    given_B0 = B0 is not None
+    unused = {
+        "phase": {"B0": B0, "curve_samples": curve_samples, "max_iter": max_iter},
+        "nearest": {"spacing": spacing, "phase_grid": phase_grid} if given_B0 else {},
+    }
+    _refuse_unused(matching, unused)
+    phase_grid, curve_samples = _sizes(phase_grid, curve_samples)
+    max_iter = 200 if max_iter is None else max_iter
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, matching, phase_grid, curve_samples)
+    if matching == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, B, _, iters = _fit_phase(model, int(phase_grid))
         times = [model.times(i, p) for i, p in enumerate(phis)]
@@ -557,12 +633,12 @@ def infer_bias_from_cycles(
         B, times, iters, jac_nearest = _fit_nearest(
             task_a, task_b, cyc, B0, int(curve_samples), max_iter
         )
-    misfit = _misfit(task_a, task_b, cyc, B, times, method)
-    if method == "phase":
+    misfit = _misfit(task_a, task_b, cyc, B, times, matching)
+    if matching == "phase":
         K = _phase_jacobian(task_a, task_b, cyc, times, B)
     else:  # derivative of the nearest-point residuals (normal to the curve), by differences
         K = np.asarray(jac_nearest)
-    return _with_uncertainty(misfit, K, cyc, n, method, iters)
+    return _with_uncertainty(misfit, K, cyc, n, matching, iters)
 
 
 def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: NDArray) -> NDArray:
@@ -570,7 +646,7 @@ def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: ND
     n, k = task_a.n, len(cyc)
     rows = []
     for i, (c, t) in enumerate(zip(cyc, times, strict=True)):
-        model_i = affine_cycle(task_a, task_b, tau=c.tau, times=t)
+        model_i = _cycle_model(task_a, task_b, c.tau, t)
         vel = orbit_velocity(task_a, task_b, c.tau, t, model_i(B), B)
         Jphi = np.zeros((c.G.shape[0], n, k))
         Jphi[:, :, i] = c.tau * vel  # dG/dphi
@@ -579,13 +655,13 @@ def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: ND
 
 
 def _with_uncertainty(
-    misfit: CycleMisfit, K: NDArray, cyc: list[MeasuredCycle], n: int, method: str, iters: int
+    misfit: CycleMisfit, K: NDArray, cyc: list[MeasuredCycle], n: int, matching: str, iters: int
 ) -> CycleBiasFit:
     """The `CycleBiasFit` at the optimum: covariance from ``K``, residual variance, and the
     autocorrelation inflation."""
     k = len(cyc)
     m_tot = sum(c.G.shape[0] for c in cyc)
-    dof = m_tot * n - n - k if method == "phase" else m_tot * (n - 1) - n
+    dof = m_tot * n - n - k if matching == "phase" else m_tot * (n - 1) - n
     if dof <= 0:
         raise ShapeError(
             f"The cycles hold too few samples ({m_tot}) to fit {n} bias components and the "
@@ -597,7 +673,7 @@ def _with_uncertainty(
     rho = _lag1(misfit.residuals)
     inflate = (1.0 + min(max(rho, 0.0), 0.95)) / (1.0 - min(max(rho, 0.0), 0.95))
     cov_white = cov_full[:n, :n]
-    if method == "phase":
+    if matching == "phase":
         phase_var = np.diag(cov_full)[n:] / np.array([c.tau for c in cyc]) ** 2
     else:  # the nearest-point fit has no phase parameter
         phase_var = np.full(k, np.nan)
@@ -621,12 +697,18 @@ def infer_bias_from_cycle(
     samples_G: ArrayLike,
     *,
     tau: float,
-    **kwargs: Any,
+    spacing: float | ArrayLike | None = None,
+    matching: Literal["phase", "nearest"] = "phase",
+    B0: ArrayLike | None = None,
+    phase_grid: int | None = None,
+    curve_samples: int | None = None,
+    max_iter: int | None = None,
+    **renamed: Any,
 ) -> CycleBiasFit:
     """Fit the bias ``B`` to one measured limit cycle (a bow-tie of Figs. 2F, 2G).
 
     Shorthand for ``infer_bias_from_cycles(task_a, task_b, [(tau, samples_G)], **kwargs)``;
-    see :func:`infer_bias_from_cycles` for the method, the keywords and the result.
+    see :func:`infer_bias_from_cycles` for the matching, the keywords and the result.
 
     Parameters
     ----------
@@ -636,8 +718,11 @@ def infer_bias_from_cycle(
         Gates sampled over one period in time order, V.
     tau : float
         Period, s.
-    **kwargs
-        Options of :func:`infer_bias_from_cycles` (``spacing``, ``method``, ...).
+    spacing, matching, B0, phase_grid, curve_samples, max_iter
+        Options of :func:`infer_bias_from_cycles`, with the same defaults.
+    renamed : Any
+        Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
+        now ``matching``).
 
     Returns
     -------
@@ -654,6 +739,7 @@ def infer_bias_from_cycle(
     >>> np.round(infer_bias_from_cycle(a, b, G, tau=0.5).B, 9)
     array([ 0.3, -0.2])
     """
+    refuse_renamed(renamed, {"method": "matching"}, "infer_bias_from_cycle")
     G = real_array(samples_G, "samples_G", finite=False)  # NaN: a TaskError of the cycle check
     n = task_a.n if isinstance(task_a, LinearTask) else (G.shape[-1] if G.ndim else 0)
     if G.ndim != 2 or G.shape[0] < 3 or G.shape[1] != n:
@@ -661,4 +747,6 @@ def infer_bias_from_cycle(
             f"Argument `samples_G` must have shape (m, {n}), m >= 3, but has {G.shape}."
         )
     tau = positive(tau, "tau", unit="s")
-    return infer_bias_from_cycles(task_a, task_b, [(tau, G)], **kwargs)
+    return _infer(
+        task_a, task_b, [(tau, G)], spacing, matching, B0, phase_grid, curve_samples, max_iter
+    )

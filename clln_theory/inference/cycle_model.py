@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly, real_array, vector
+from .._checks import readonly, real_array, validator, vector
 from .._checks import times as as_times
 from ..errors import ShapeError, TaskError
 from ..theory import LinearTask, periodic_orbit
@@ -134,6 +134,7 @@ def affine_cycle(
     return sample_orbits(closed_orbits(task_a, task_b, tau), tau, t)
 
 
+@validator
 def check_linear_tasks(task_a: Any, task_b: Any) -> None:
     """Raise `TaskError` unless both arguments are `LinearTask` objects.
 
@@ -356,6 +357,7 @@ def measured_cycles(cycles: Any, n: int, *, spacing: Any = None) -> list[Measure
     return out
 
 
+@validator
 def _spacing_list(spacing: Any, k: int) -> list[float] | None:
     if spacing is None:
         return None

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, number, positive, readonly, real_array, vector
+from .._checks import count, number, positive, readonly, real_array, validator, vector
 from ..errors import NumericalRangeError, ShapeError, SingularSystemError, TaskError
 from ..theory import LinearTask
 
@@ -53,10 +53,10 @@ __all__ = [
     "stationary_projection",
 ]
 
-DEFAULT_SKIP = 2
+_SKIP = 2
 """Samples at the start of a published drift test that are not part of the run (data README)."""
 
-DEFAULT_MAX_CONDITION = 1e8
+_MAX_CONDITION = 1e8
 """Largest condition number of the projection system accepted in :func:`combine_projections`:
 beyond it two measured directions are parallel to within ~1e-8 rad and B is not determined."""
 
@@ -169,7 +169,7 @@ class BiasEstimate:
 
 
 def drift_velocity(
-    times: Any, G: Any, *, window: int, skip: int = DEFAULT_SKIP, source: str = ""
+    times: Any, G: Any, *, window: int, skip: int = _SKIP, source: str = ""
 ) -> DriftVelocity:
     """Mean finite-difference velocity of a trajectory over a window (App. E).
 
@@ -182,7 +182,8 @@ def drift_velocity(
     window : int
         Number of finite-difference velocities averaged: samples ``skip`` … ``skip + window``.
     skip : int
-        Samples at the start that are not part of the run (2 for the published drift tests).
+        Samples at the start that are not part of the run; default 2 (the published drift
+        tests).
     source : str
         Where the trajectory comes from (kept in the result, for reports).
 
@@ -269,6 +270,7 @@ def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Proj
     return Projection(direction=u, value=value, source=source)
 
 
+@validator
 def _require_full_rank(task: Any) -> None:
     if not isinstance(task, LinearTask):
         raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
@@ -339,6 +341,7 @@ def _norm(a: np.ndarray, quantity: str) -> float:
     return s * float(np.linalg.norm(a / s)) if s > 0 else 0.0
 
 
+@validator
 def _window(window: Any, n: int) -> tuple[int, int]:
     w = np.asarray(window, dtype=object).ravel() if not isinstance(window, str) else None
     if w is None or w.size != 2:
@@ -400,7 +403,7 @@ def cycle_stationary_projection(task: LinearTask, G: Any, *, source: str = "") -
 
 
 def combine_projections(
-    directions: Any, values: Any = None, *, max_condition: float = DEFAULT_MAX_CONDITION
+    directions: Any, values: Any = None, *, max_condition: float = _MAX_CONDITION
 ) -> BiasEstimate:
     """The unique bias with the given projections: ``d_i · B = value_i`` (App. E).
 
@@ -411,7 +414,7 @@ def combine_projections(
     values : (n,) array_like, optional
         The measured projections (V/s); omit when ``directions`` holds Projection objects.
     max_condition : float
-        Largest accepted condition number of the system, >= 1 (default ``DEFAULT_MAX_CONDITION``).
+        Largest accepted condition number of the system, >= 1 (default 1e8).
 
     Returns
     -------

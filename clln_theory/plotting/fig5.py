@@ -92,16 +92,16 @@ def _maps_panel(sub, result: Fig5Result, shown: list[int], di: int, n_grid: int)
     )
 
 
-def _trace_panel(ax, result: Fig5Result) -> None:
+def _trace_panel(ax: Any, result: Fig5Result, t_trace: np.ndarray, trace: np.ndarray) -> None:
     """Panel D: mean training accuracy against time, smallest and largest diameter."""
-    tr = np.asarray(result.accuracy_trace, dtype=float)
+    tr = np.asarray(trace, dtype=float)
     tr = tr.reshape(*tr.shape[:2], -1, tr.shape[-1])
     for i, mode in enumerate(result.clampings):
         for j, ls in ((0, "-"), (result.eps.size - 1, ":")):
             if not np.isfinite(tr[i, j]).any():
                 continue
             ax.plot(
-                1e3 * result.t_trace, 100 * np.nanmean(tr[i, j], axis=0), ls,
+                1e3 * t_trace, 100 * np.nanmean(tr[i, j], axis=0), ls,
                 color=_COLOURS[mode], lw=1.3, label=f"{mode}, ε = {1e3 * result.eps[j]:.0f} mV",
             )  # fmt: skip
     ax.set_ylim(0, 105)
@@ -203,18 +203,18 @@ def plot_fig5(
     fig = Figure(figsize=size, layout="constrained")
     sub = fig.subfigures(2, 1, height_ratios=[2.0 * n_rows, 3.4])
     _maps_panel(sub[0], result, shown, di, n_grid)
-    traces = result.accuracy_trace is not None and result.t_trace is not None
-    traces = traces and result.t_trace.size > 1
+    t_trace, trace = result.t_trace, result.accuracy_trace
+    traces = trace is not None and t_trace is not None and t_trace.size > 1
     gs = sub[1].add_gridspec(2, 3 if traces else 2, height_ratios=[5, 1], hspace=0.05)
     axB = sub[1].add_subplot(gs[:, 0])
     axC = sub[1].add_subplot(gs[0, 1])
     axZ = sub[1].add_subplot(gs[1, 1], sharex=axC)
-    if traces:
-        _trace_panel(sub[1].add_subplot(gs[:, 2]), result)
+    if traces and trace is not None and t_trace is not None:
+        _trace_panel(sub[1].add_subplot(gs[:, 2]), result, t_trace, trace)
     _curve_panels(axB, axC, axZ, result)
     n = len(result.splits) * len(result.seeds)
     st = result.settings
-    failed = f"; {len(result.errors)} failed run(s) left out" if result.errors else ""
+    failed = f"; {len(result.failures)} failed run(s) left out" if result.failures else ""
     sub[1].suptitle(
         f"B-D: mean (± s.e.) over {n} runs ({len(result.splits)} splits × {len(result.seeds)} "
         f"seeds{failed}); 4×4 periodic lattice, {st.get('device', '?')} MOSFETs, bias ~ N(0, "

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import count
+from ..errors import ArgumentError
 from ..theory import periodic_orbit
 from ._mpl import figure_class
 
@@ -34,6 +36,8 @@ _ZERO_BIAS_FLOOR = 1e-16
 """Zero-bias D² or Ē below this fraction of the biased curve's largest value is drawn as zero. Both
 are squares: the floor is 1e-8 in amplitude, far above the orbit's round-off (~eps·κ·|G|, squared
 ~1e-30 V² for the compatible tasks of Fig. 2) and far below anything a measurement resolves."""
+#: Resolution of a saved raster image, dots per inch (the value the figure always used).
+_DPI = 150
 
 
 def _curve_panel(ax, rep, key: str, label: str):
@@ -80,9 +84,9 @@ def _curve_panel(ax, rep, key: str, label: str):
                 mec="#444",
                 label="measured (theory orbit leaves box)",
             )
-    for k, tau in enumerate(rep.config.sweep.cycles):
-        ax.axvline(tau, color=_CYCLE_COLOURS[k % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":",
-                   label="periods drawn in C (colour = C's cycle)" if k == 0 else None)  # fmt: skip
+    for j, tau in enumerate(rep.config.sweep.cycles):
+        ax.axvline(tau, color=_CYCLE_COLOURS[j % len(_CYCLE_COLOURS)], lw=1.0, alpha=0.7, ls=":",
+                   label="periods drawn in C (colour = C's cycle)" if j == 0 else None)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(r"period $\tau$ (s)")
@@ -164,34 +168,54 @@ def _gspace_panel(ax, rep):
             alpha=0.75,
             label=f"measured, τ = {c.tau:g} s",
         )
-    # theory orbits: alpha half blue, beta half red, outlined in black
     if orbit_tr is not None:
-        m = orbit_tr.shape[1]
-        half = (m - 1) // 2
-        anchors = []  # each orbit's right end, labelled in a column right of all orbits
-        for k, tau in enumerate(cyc_taus):
-            G = orbit_tr[k]
-            ax.plot(G[:, 0], G[:, 1], "-", color="k", lw=3.2, alpha=0.9, solid_capstyle="round")
-            ax.plot(G[: half + 1, 0], G[: half + 1, 1], "-", color=_ALPHA, lw=1.4)
-            ax.plot(G[half:, 0], G[half:, 1], "-", color=_BETA, lw=1.4)
-            anchors.append((G[int(np.argmax(G[:, 0]))], f"τ = {tau:g} s", k))
-        _tau_labels(ax, anchors, lo, hi)
-        ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red)")
+        _theory_orbits(ax, orbit_tr, cyc_taus, lo, hi)
     sim = getattr(rep, "sim", None)
     if sim is not None:
-        drawn = False
-        for tau in cyc_taus:
-            k = _nearest_index(list(sim.tau), tau)
-            if k is not None and sim.trajectories[k] is not None:
-                G = sim.trajectories[k]
-                ax.plot(G[:, 0], G[:, 1], "--", color=_SIM, lw=1.3,
-                        label=None if drawn else "simulated cycle")  # fmt: skip
-                drawn = True
-    # bias arrow in the emptiest corner of the panel (the paper's grey arrow)
+        _simulated_cycles(ax, sim, cyc_taus)
+    _bias_arrow(ax, rep.B, P, lo, hi)
+    ax.plot([], [], "x", color="0.3", ms=7, mew=2, label="linearization point G* (α, β)")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal", adjustable="box")
+    xl, yl = _gate_labels(cfg)
+    ax.set_xlabel(xl)
+    ax.set_ylabel(yl)
+
+
+def _theory_orbits(ax: Any, orbit_tr: np.ndarray, cyc_taus: list[float], lo: Any, hi: Any) -> None:
+    """Theory orbits: the alpha half blue, the beta half red, outlined in black."""
+    m = orbit_tr.shape[1]
+    half = (m - 1) // 2
+    anchors = []  # each orbit's right end, labelled in a column right of all orbits
+    for k, tau in enumerate(cyc_taus):
+        G = orbit_tr[k]
+        ax.plot(G[:, 0], G[:, 1], "-", color="k", lw=3.2, alpha=0.9, solid_capstyle="round")
+        ax.plot(G[: half + 1, 0], G[: half + 1, 1], "-", color=_ALPHA, lw=1.4)
+        ax.plot(G[half:, 0], G[half:, 1], "-", color=_BETA, lw=1.4)
+        anchors.append((G[int(np.argmax(G[:, 0]))], f"τ = {tau:g} s", k))
+    _tau_labels(ax, anchors, lo, hi)
+    ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red)")
+
+
+def _simulated_cycles(ax: Any, sim: Any, cyc_taus: list[float]) -> None:
+    """The simulator's cycle at each drawn period where it found one (dashed green)."""
+    drawn = False
+    for tau in cyc_taus:
+        k = _nearest_index(list(sim.tau), tau)
+        if k is not None and sim.trajectories[k] is not None:
+            G = sim.trajectories[k]
+            ax.plot(G[:, 0], G[:, 1], "--", color=_SIM, lw=1.3,
+                    label=None if drawn else "simulated cycle")  # fmt: skip
+            drawn = True
+
+
+def _bias_arrow(ax: Any, B: np.ndarray, P: np.ndarray, lo: Any, hi: Any) -> None:
+    """The bias arrow in the emptiest corner of the panel (the paper's grey arrow)."""
     span = hi - lo
     length = 0.18 * float(min(span))
     corners = [lo + f * span for f in ((0.2, 0.2), (0.8, 0.2), (0.2, 0.8), (0.8, 0.8))]
-    Bn = rep.B / max(float(np.linalg.norm(rep.B)), 1e-300)
+    Bn = B / max(float(np.linalg.norm(B)), 1e-300)
     start = max(
         (c - 0.5 * length * Bn for c in corners),
         key=lambda c: float(np.min(np.linalg.norm(P - (c + 0.5 * length * Bn), axis=1))),
@@ -203,7 +227,7 @@ def _gspace_panel(ax, rep):
         arrowprops={"arrowstyle": "-|>", "color": "0.45", "lw": 2.4, "mutation_scale": 18},
     )
     ax.annotate(
-        f"bias B = ({rep.B[0]:.2f}, {rep.B[1]:.2f}) V/s",
+        f"bias B = ({B[0]:.2f}, {B[1]:.2f}) V/s",
         start,
         textcoords="offset points",
         xytext=(0, -12),
@@ -211,13 +235,6 @@ def _gspace_panel(ax, rep):
         fontsize=8,
         color="0.3",
     )
-    ax.plot([], [], "x", color="0.3", ms=7, mew=2, label="linearization point G* (α, β)")
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_aspect("equal", adjustable="box")
-    xl, yl = _gate_labels(cfg)
-    ax.set_xlabel(xl)
-    ax.set_ylabel(yl)
 
 
 def _tau_labels(ax, anchors, lo, hi) -> None:
@@ -257,7 +274,7 @@ def _nearest_index(values, x):
     return k if abs(np.log(values[k] / x)) < 0.05 else None
 
 
-def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 150) -> Any:
+def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int | None = None) -> Any:
     """Draw the Fig. 2-like figure of a `clln_theory.experiments.Reproduction`.
 
     Parameters
@@ -266,13 +283,25 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 15
         The result of `clln_theory.experiments.reproduce`.
     path : str or Path, optional
         Where to save the figure (format from the suffix, e.g. ``.png``, ``.pdf``).
-    dpi : int
-        Resolution of a saved raster image, dots per inch.
+    dpi : int, optional
+        Resolution of a saved raster image, dots per inch (default 150); only with ``path``.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ArgumentError
+        ``dpi`` without ``path`` (it applies to the saved file only), or not a count.
     """
+    if dpi is not None:
+        count(dpi, "dpi")
+        if path is None:
+            raise ArgumentError(
+                "Argument `dpi` sets the resolution of the saved file, so it is not used without "
+                "`path`; give `path` or leave `dpi` out."
+            )
     fig = figure_class()(figsize=(17.5, 5.4), layout="constrained")
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.15])
     ax_e, ax_d, ax_g = (fig.add_subplot(gs[0, k]) for k in range(3))
@@ -305,5 +334,5 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int = 15
         sub += f"; D² simulator/measured {r0:.2f}–{r1:.2f}"
     fig.suptitle(title + "\n" + sub, fontsize=10)
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=_DPI if dpi is None else dpi)
     return fig

@@ -70,19 +70,19 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 import numpy as np
 
-from .._checks import choice, count, number
-from ..errors import ArgumentError, DataFormatError
-from .resilience import (
+from .._checks import choice, count, instance, number, quote
+from ..errors import ArgumentError, DataFormatError, Failure
+from ._resilience import (
     SweepInterrupted,
     exit_on_interrupt,
-    quote,
+    is_json_document,
     read_records,
     resume_hint,
     set_aside,
@@ -90,7 +90,6 @@ from .resilience import (
 )
 
 __all__ = [
-    "MAX_ITEMS",
     "SerialExecutor",
     "SweepInterrupted",
     "SweepResult",
@@ -102,7 +101,7 @@ __all__ = [
 
 #: Largest number of items `grid` builds (and `run_sweep` accepts): every item is held in
 #: memory with its key and submitted at once, so 10**6 items (~1 GB of futures) is the bound.
-MAX_ITEMS = 1_000_000
+_MAX_ITEMS = 1_000_000
 
 
 # --------------------------------------------------------------------------- executors
@@ -159,9 +158,19 @@ class SerialExecutor(cf.Executor):
 
         Parameters
         ----------
-        wait, cancel_futures : bool
-            Accepted for the Executor interface; without effect.
+        wait : bool
+            Wait for pending calls. Honoured either way: `submit` runs each call before it
+            returns, so no call is ever running or queued when ``shutdown`` is called.
+        cancel_futures : bool
+            Cancel the queued calls. Honoured either way: nothing is ever queued.
+
+        Raises
+        ------
+        ArgumentError
+            ``wait`` or ``cancel_futures`` not a bool.
         """
+        instance(wait, "wait", bool)
+        instance(cancel_futures, "cancel_futures", bool)
         self._shutdown = True
 
 
@@ -183,7 +192,7 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
     Raises
     ------
     ArgumentError
-        If an axis is empty or not a list of values, or the grid has more than `MAX_ITEMS`
+        If an axis is empty or not a list of values, or the grid has more than 10**6
         items.
 
     Examples
@@ -201,18 +210,16 @@ def grid(**axes: Iterable[Any]) -> list[dict[str, Any]]:
             raise ArgumentError(
                 f"Sweep axis {n!r} must be a list or array of values, but is {quote(ax)}."
             )
-        size = len(ax) if hasattr(ax, "__len__") else None
-        if size is not None and size > MAX_ITEMS:
-            raise ArgumentError(
-                f"Sweep axis {n!r} has {size} values, more than MAX_ITEMS = {MAX_ITEMS}."
-            )
-        v = [_jsonable(x) for x in itertools.islice(ax, MAX_ITEMS + 1)]
+        size = len(ax) if isinstance(ax, Sized) else None
+        if size is not None and size > _MAX_ITEMS:
+            raise ArgumentError(f"Sweep axis {n!r} has {size} values, more than {_MAX_ITEMS}.")
+        v = [_jsonable(x) for x in itertools.islice(ax, _MAX_ITEMS + 1)]
         if not v:
             raise ArgumentError(f"Sweep axis {n!r} is empty; give at least one value.")
         total *= len(v)
-        if total > MAX_ITEMS:
+        if total > _MAX_ITEMS:
             raise ArgumentError(
-                f"Sweep axis {n!r} makes the grid larger than MAX_ITEMS = {MAX_ITEMS} items "
+                f"Sweep axis {n!r} makes the grid larger than {_MAX_ITEMS} items "
                 f"(axes {', '.join(names)}); split the sweep."
             )
         values.append(v)
@@ -254,10 +261,6 @@ def _default_key(item: Any) -> str:
         ) from None
 
 
-def _is_json_document(path: Path) -> bool:
-    return path.suffix.lower() == ".json"
-
-
 def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Records of a sweep result file, in file order (empty if the file does not exist).
 
@@ -290,7 +293,7 @@ def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if _is_json_document(path):
+            if is_json_document(path):
                 json.dump({"records": list(records)}, f, indent=1)
                 f.write("\n")
             else:
@@ -381,24 +384,29 @@ class SweepResult:
     results : tuple
         ``func(item)`` for each item (``None`` for an item that raised under
         ``on_error="record"``). With a result file: the stored JSON form.
-    errors : mapping int -> str
-        Item index -> ``"TypeName: message"`` for items that raised (``on_error="record"``).
+    failures : tuple of Failure
+        One per item that raised (``on_error="record"``), in item order: ``what`` is
+        ``"item"``, ``why`` the message, ``where`` ``"item i (key k)"``, ``kind`` the error's
+        class name.
+    failed : tuple of int
+        The indices of those items, aligned with ``failures``.
     path : Path or None
         The result file.
     n_resumed, n_computed : int
         Items read back from the file, and items computed by this call.
-    elapsed : float
-        Wall time of the call, seconds.
+    seconds : float
+        Wall time of the call, s.
     """
 
     items: tuple[Any, ...]
     keys: tuple[str, ...]
     results: tuple[Any, ...]
-    errors: Mapping[int, str] = field(default_factory=dict)
+    failures: tuple[Failure, ...] = ()
+    failed: tuple[int, ...] = ()
     path: Path | None = None
     n_resumed: int = 0
     n_computed: int = 0
-    elapsed: float = 0.0
+    seconds: float = 0.0
 
     def __len__(self) -> int:
         return len(self.items)
@@ -406,7 +414,7 @@ class SweepResult:
     @property
     def ok(self) -> bool:
         """True when every item has a result."""
-        return not self.errors
+        return not self.failures
 
 
 def run_sweep(
@@ -440,7 +448,8 @@ def run_sweep(
         this call and shut down after it. A Dask ``client.get_executor()`` works unchanged.
         The caller keeps ownership of an executor it passes (it is not shut down).
     max_workers : int, optional
-        Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``).
+        Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``);
+        refused together with ``executor``.
     path : path-like, optional
         Result file (``*.jsonl`` JSON lines, or ``*.json``). Records are rewritten atomically
         (temporary file + `os.replace`) after every finished item.
@@ -452,7 +461,7 @@ def run_sweep(
     on_error : {"raise", "record"}
         ``"raise"``: on the first failing item, cancel pending items, save what finished, and
         re-raise the item's exception (with a note naming the item). ``"record"``: store the
-        error, go on, and report it in `SweepResult.errors`; resumed sweeps retry such items.
+        error, go on, and report it in `SweepResult.failures`; resumed sweeps retry such items.
     progress : bool, optional
         Progress bar on standard error. None (default): only on a terminal; True: always;
         False: never. Either way it appears only after ``progress_delay`` seconds.
@@ -462,7 +471,8 @@ def run_sweep(
         Label of the progress bar.
     save_interval : float
         Minimum seconds between two rewrites of the result file (default 0: after every item).
-        Pending records are always saved when the sweep ends, fails or is interrupted.
+        Pending records are always saved when the sweep ends, fails or is interrupted. A value
+        > 0 needs ``path``.
 
     Returns
     -------
@@ -472,8 +482,9 @@ def run_sweep(
     Raises
     ------
     ArgumentError
-        If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, or
-        an item or a result cannot be stored in the JSON result file.
+        If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, an
+        item or a result cannot be stored in the JSON result file, ``max_workers`` is given with
+        ``executor``, or ``save_interval`` > 0 without ``path``.
     DataFormatError
         If ``path`` exists and is not a sweep result file (unreadable *lines* of a JSON-lines
         file, such as a last line cut short by a crash, are set aside in ``<path>.bad`` with a
@@ -511,13 +522,23 @@ def run_sweep(
         )
     if max_workers is not None:
         count(max_workers, "max_workers", maximum=1024)
+        if executor is not None:
+            raise ArgumentError(
+                "Argument `max_workers` sizes the default process pool, so it is not used with "
+                "`executor`; give one of them."
+            )
     number(save_interval, "save_interval", low=0.0, unit="s")
+    if save_interval > 0 and path is None:
+        raise ArgumentError(
+            "Argument `save_interval` spaces the rewrites of the result file, so it is not used "
+            "without `path`; give `path` or leave `save_interval` out."
+        )
     number(progress_delay, "progress_delay", low=0.0, unit="s")
     if not isinstance(items, Iterable) or isinstance(items, str | bytes | Mapping):
         raise ArgumentError(f"Argument `items` must be a sequence of items, but is {quote(items)}.")
-    items_t = tuple(itertools.islice(items, MAX_ITEMS + 1))
-    if len(items_t) > MAX_ITEMS:
-        raise ArgumentError(f"Argument `items` has more than MAX_ITEMS = {MAX_ITEMS} items.")
+    items_t = tuple(itertools.islice(items, _MAX_ITEMS + 1))
+    if len(items_t) > _MAX_ITEMS:
+        raise ArgumentError(f"Argument `items` has more than {_MAX_ITEMS} items.")
     keys = _item_keys(items_t, key or _default_key)
     store = _Store(Path(path) if path is not None else None, save_interval)
     results, todo = store.resumed(keys, resume)
@@ -549,11 +570,12 @@ def run_sweep(
         items=items_t,
         keys=keys,
         results=tuple(results),
-        errors=dict(sorted(run.errors.items())),
+        failures=tuple(run.failures[i] for i in sorted(run.failures)),
+        failed=tuple(sorted(run.failures)),
         path=store.path,
         n_resumed=n_resumed,
         n_computed=len(todo),
-        elapsed=time.monotonic() - t_start,
+        seconds=time.monotonic() - t_start,
     )
 
 
@@ -632,12 +654,12 @@ class _Store:
 
 
 class _Run:
-    """Submits the items to do and harvests their futures into results, errors and records."""
+    """Submits the items to do and harvests their futures into results, failures and records."""
 
     def __init__(self, func, items, keys, results, store, bar, *, on_error: str, done: int):
         self.func, self.items, self.keys, self.results = func, items, keys, results
         self.store, self.bar, self.on_error, self.n_done = store, bar, on_error, done
-        self.errors: dict[int, str] = {}
+        self.failures: dict[int, Failure] = {}
         self.futures: dict[cf.Future, int] = {}
         self.harvested: set[int] = set()
 
@@ -657,7 +679,10 @@ class _Run:
                 if hasattr(exc, "add_note"):
                     exc.add_note(f"(raised by sweep item {i}, key {self.keys[i]})")
                 raise exc
-            self.errors[i] = msg
+            self.failures[i] = Failure(
+                what="item", why=str(exc), where=f"item {i} (key {self.keys[i]})",
+                kind=type(exc).__name__,
+            )  # fmt: skip
             self.store.put(self.keys[i], self.items[i], {"error": msg})
         else:
             res = fut.result()

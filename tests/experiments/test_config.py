@@ -13,7 +13,7 @@ from clln_theory.errors import ArgumentError, ConfigError
 from clln_theory.experiments import paper
 from clln_theory.experiments.config import list_presets, load_config, parse_config
 
-PRESETS = Path(__file__).resolve().parents[1] / "clln_theory" / "experiments" / "presets"
+PRESETS = Path(__file__).resolve().parents[2] / "clln_theory" / "experiments" / "presets"
 
 
 def _raw(name="exp1"):
@@ -188,16 +188,15 @@ def test_gamma_from_components_refuses_non_finite_values_with_a_typed_error():
 
 
 def test_simulate_section_defaults_and_absence():
-    from clln_theory.experiments.specs import DEFAULT_SIM_MAX_PERIODS, DEFAULT_SIM_TOL
-    from clln_theory.simulator import DEFAULT_T_H
+    from clln_theory.experiments._sections import _SIM_MAX_PERIODS, _SIM_T_H, _SIM_TOL
 
     raw = copy.deepcopy(_raw())
     raw["simulate"] = {}  # every key defaulted
     sim = parse_config(raw).simulate
     cfg = load_config("exp1")
-    assert sim.device == "three-regime" and sim.t_h == DEFAULT_T_H and sim.B is None
+    assert sim.device == "three-regime" and sim.t_h == _SIM_T_H == 100e-6 and sim.B is None
     assert sim.gate_limits == cfg.gate_box and sim.G0 == cfg.reference  # from [theory]
-    assert sim.tol == DEFAULT_SIM_TOL and sim.max_periods == DEFAULT_SIM_MAX_PERIODS
+    assert sim.tol == _SIM_TOL == 1e-10 and sim.max_periods == _SIM_MAX_PERIODS == 5000
     assert load_config("fig3").simulate is None
     from clln_theory.experiments import reproduce
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clln_theory.errors import ArgumentError, ShapeError, TaskError
+from clln_theory.inference import affine_cycle
 from clln_theory.inference.cycle_fit import (
-    affine_cycle,
     cycle_misfit,
     infer_bias_from_cycle,
     infer_bias_from_cycles,
@@ -135,12 +135,34 @@ def test_nearest_point_method_is_phase_free_and_recovers_the_bias():
     G = synthetic_cycle(a, b, B, tau, 0.42)
     # shuffle the samples: the nearest-point distance ignores their order and timing
     G = G[np.random.default_rng(5).permutation(len(G))]
-    fit = infer_bias_from_cycles(a, b, [(tau, G)], method="nearest")
-    # tolerance: the polyline of DEFAULT_CURVE_SAMPLES points projects samples to ~1e-7 V
+    fit = infer_bias_from_cycles(a, b, [(tau, G)], matching="nearest")
+    # tolerance: the polyline of 2000 (the default curve_samples) points projects samples to ~1e-7 V
     np.testing.assert_allclose(fit.B, B, rtol=0, atol=1e-3)
     assert fit.rms < 1e-5
-    with pytest.raises(ArgumentError, match="method"):
-        infer_bias_from_cycles(a, b, [(tau, G)], method="closest")
+    with pytest.raises(ArgumentError, match="matching"):
+        infer_bias_from_cycles(a, b, [(tau, G)], matching="closest")
+    with pytest.raises(ArgumentError, match="`method` of `infer_bias_from_cycles` was renamed"):
+        infer_bias_from_cycles(a, b, [(tau, G)], method="nearest")
+    with pytest.raises(ArgumentError, match="`method` of `infer_bias_from_cycle` was renamed"):
+        infer_bias_from_cycle(a, b, G, tau=tau, method="nearest")
+
+
+@pytest.mark.parametrize(
+    ("matching", "kwargs"),
+    [
+        ("phase", {"B0": [0.0, 0.0]}),
+        ("phase", {"curve_samples": 100}),
+        ("phase", {"max_iter": 10}),
+        ("nearest", {"B0": [0.0, 0.0], "spacing": 0.001}),
+        ("nearest", {"B0": [0.0, 0.0], "phase_grid": 64}),
+    ],
+)
+def test_an_option_the_matching_does_not_use_is_refused(matching, kwargs):
+    a, b = paper_like_tasks()
+    G = synthetic_cycle(a, b, [0.3, -0.2], 0.05, 0.1)
+    name = next(k for k in kwargs if k != "B0" or len(kwargs) == 1)
+    with pytest.raises(ArgumentError, match=f"`{name}` is not used with `matching="):
+        infer_bias_from_cycles(a, b, [(0.05, G)], matching=matching, **kwargs)
 
 
 def test_several_cycles_share_one_bias_with_their_own_phases():
@@ -227,11 +249,16 @@ def test_linearly_dependent_parameters_get_infinite_variance_not_a_pseudoinverse
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"phase_grid": 0}, {"curve_samples": 1.5}, {"max_iter": 0, "method": "nearest"}]
+    "kwargs",
+    [
+        {"phase_grid": 0},
+        {"curve_samples": 1.5, "matching": "nearest"},
+        {"max_iter": 0, "matching": "nearest"},
+    ],
 )
 def test_bad_counts_are_refused_naming_the_argument(kwargs):
     a, b = paper_like_tasks()
     G = synthetic_cycle(a, b, [0.3, -0.2], 0.05, 0.1)
-    name = next(k for k in kwargs if k != "method")
+    name = next(k for k in kwargs if k != "matching")
     with pytest.raises(ArgumentError, match=f"`{name}`"):
         infer_bias_from_cycles(a, b, [(0.05, G)], **kwargs)

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._checks import quote
 from ..errors import ArgumentError, DataFormatError
 
 __all__ = [
     "SweepInterrupted",
     "alive",
     "exit_on_interrupt",
-    "quote",
+    "is_json_document",
     "read_records",
     "resume_hint",
     "set_aside",
@@ -31,7 +32,8 @@ __all__ = [
 WATCHDOG_INTERVAL = 0.2
 
 
-def _is_json_document(path: Path) -> bool:
+def is_json_document(path: Path) -> bool:
+    """True for a ``*.json`` result file (one document), False for JSON lines."""
     return path.suffix.lower() == ".json"
 
 
@@ -54,7 +56,7 @@ def read_records(
         ) from None
     except OSError as exc:
         raise DataFormatError(f"Sweep file {p} cannot be read ({exc.strerror}).") from None
-    if _is_json_document(p):
+    if is_json_document(p):
         try:
             doc = json.loads(text) if text.strip() else {"records": []}
         except json.JSONDecodeError as exc:
@@ -87,11 +89,6 @@ def read_records(
 
 def is_record(r: Any) -> bool:
     return isinstance(r, dict) and "key" in r and ("result" in r or "error" in r)
-
-
-def quote(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def set_aside(path: Path, bad: list[tuple[int, str, str]]) -> Path:

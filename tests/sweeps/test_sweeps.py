@@ -18,7 +18,7 @@ import pytest
 from clln_theory.errors import ArgumentError, DataFormatError
 from clln_theory.sweeps import SerialExecutor, grid, load_records, run_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # Module-level functions: picklable for process pools and Dask workers.
@@ -111,7 +111,9 @@ def test_record_mode_reports_and_retries_errors(tmp_path):
         fail_on_three, range(5), executor=SerialExecutor(), path=path, on_error="record"
     )
     assert not res.ok
-    assert res.errors == {3: "ArithmeticError: three is not allowed (got 3)"}
+    (f,) = res.failures
+    assert res.failed == (3,) and (f.what, f.kind) == ("item", "ArithmeticError")
+    assert f.why == "three is not allowed (got 3)" and f.where.startswith("item 3")
     assert res.results[3] is None and res.results[4] == 40
     counting = Counter(lambda x: -1)
     again = run_sweep(counting, range(5), executor=SerialExecutor(), path=path)
@@ -175,7 +177,7 @@ def test_killed_sweep_loses_nothing_already_written(tmp_path):
         run_sweep(slow_square, list(range(40)), max_workers=2, path={str(path)!r})
         """
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "sweeps"), str(ROOT)]))
     proc = subprocess.Popen(
         [sys.executable, "-c", script], env=env, start_new_session=True, stderr=subprocess.PIPE
     )

@@ -86,7 +86,7 @@ def test_affine_bias_explains_the_tau_dependence_of_the_measured_cycles(exp):
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
     from state_dependent_bias import drifts_of
 
     from clln_theory.experiments import reproduce

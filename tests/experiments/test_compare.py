@@ -134,7 +134,7 @@ def test_one_failed_tau_is_recorded_and_the_rest_of_the_sweep_survives(monkeypat
     assert c.span_theory.shape == c.span_sim.shape == c.G0_difference.shape == (2,)
     assert c.G0_sim.shape == (2, 2) and np.all(np.isfinite(c.span_ratio))
     (f,) = c.failures
-    assert (f.tau, f.stage, f.reason) == (0.04, "simulation", "stalled on purpose")
+    assert (f.where, f.what, f.why) == ("tau = 0.04 s", "simulation", "stalled on purpose")
     with pytest.raises(ConvergenceError, match="on purpose"):
         compare_theory_simulation(net, ALPHA, BETA, tau=[0.02, 0.04], on_failure="raise", **kw)
     with pytest.raises(ArgumentError, match="`on_failure`"):
