@@ -29,7 +29,7 @@ from ..metrics import combined_error, task_error, two_task_error
 from ..model import Task
 from ..simulator import TrainingProtocol
 from ..theory import Orbit, periodic_orbit
-from ._devices_shim import device_named  # TEMPORARY: from ..model.devices after the merge
+from ..model.devices import device_named
 from .compare import SimulatedPeriods, simulate_periods
 from .specs import BiasMeasurement, ExperimentConfig, TaskSpec
 

@@ -14,7 +14,7 @@ from ..electrical.rule import V0_MULTIPLIER
 from ..errors import CLLNError, ConfigError
 from ..inference import SolutionLine
 from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
-from ._devices_shim import DEVICES  # TEMPORARY: from ..model.devices after the merge
+from ..model.devices import DEVICES
 from ._toml_table import Table, as_list, data_path, key_number, show
 from .specs import (
     BiasMeasurement,

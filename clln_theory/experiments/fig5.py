@@ -85,7 +85,7 @@ from ..model import (
     Task,
     periodic_lattice,
 )
-from ._devices_shim import device_named  # TEMPORARY: from ..model.devices after the merge
+from ..model.devices import device_named
 from .paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
 
 __all__ = [
