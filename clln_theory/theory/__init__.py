@@ -46,6 +46,22 @@ from .stochastic import orbit_covariance as orbit_covariance
 from .stochastic import random_order_moments as random_order_moments
 
 __all__ = [
+    # classes
+    "AffineOrbit",
+    "ClosedOrbit",
+    "Crossover",
+    "CyclicOrbit",
+    "CyclicTrajectory",
+    "ForceJacobian",
+    "ForgettingCurve",
+    "HalfPeriodMap",
+    "LargeTauAsymptotics",
+    "LinearTask",
+    "Orbit",
+    "OrbitCovariance",
+    "OrbitTrajectory",
+    "RandomOrderMoments",
+    "SmallTauAsymptotics",
     # functions
     "affine_orbit",
     "compatible_span_slope",
@@ -68,20 +84,4 @@ __all__ = [
     "periodic_orbit",
     "random_order_moments",
     "small_tau",
-    # classes
-    "AffineOrbit",
-    "ClosedOrbit",
-    "Crossover",
-    "CyclicOrbit",
-    "CyclicTrajectory",
-    "ForceJacobian",
-    "ForgettingCurve",
-    "HalfPeriodMap",
-    "LargeTauAsymptotics",
-    "LinearTask",
-    "Orbit",
-    "OrbitCovariance",
-    "OrbitTrajectory",
-    "RandomOrderMoments",
-    "SmallTauAsymptotics",
 ]

@@ -105,6 +105,9 @@ class ForceJacobian:
 class Adjoint:
     """Adjoint quantities of one task at one ``G`` (free factorization reused)."""
 
+    #: ``c^T Z^-1 c`` (S) for one output, the (m, m) matrix ``C^T Z^-1 C`` for m targets.
+    K_eff: float | np.ndarray
+
     def __init__(self, s: KirchhoffSolver, free: State) -> None:
         net = s.network
         self.s, self.free = s, free
@@ -321,8 +324,8 @@ def hessian_of(ad: Adjoint, eta_p: np.ndarray, Delta: np.ndarray, N: int) -> np.
 def factor_of(
     ad: Adjoint, delta: np.ndarray, eta_p: np.ndarray, r: float, gamma: float, n_points: int
 ) -> np.ndarray:
-    """The factor ``F`` (n_gates, N) of ``M = r gamma J = F F^T`` at a solution (``linearize_factor``);
-    TaskError for residual errors or a non-symmetric Gauss-Newton term."""
+    """The factor ``F`` (n_gates, N) of ``M = r gamma J = F F^T`` at a solution
+    (``linearize_factor``); TaskError for residual errors or a non-symmetric Gauss-Newton term."""
     active = eta_p > 0
     res_d = residual_delta(delta[active], ad.gradO[active])
     if res_d > DELTA_TOL:

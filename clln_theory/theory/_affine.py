@@ -97,6 +97,7 @@ def cycle_fields(
         d = Phi @ d + dk
     tau = float(np.sum(h))
     floquet, rate = check_stable(R, tau, rate_tol, As, P, h)
+    x0: NDArray
     with np.errstate(all="ignore"):
         try:
             x0 = scipy.linalg.solve(R, d)

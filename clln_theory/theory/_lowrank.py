@@ -123,7 +123,7 @@ def project_pair(
     (Ua, la), (Ub, lb) = thin_spectrum(task_a), thin_spectrum(task_b)
     sb = span_basis(np.hstack([Ua * np.sqrt(la), Ub * np.sqrt(lb)]), rate_tol)
     s2, keep, U = sb.eigvals, sb.keep, sb.basis
-    projected = []
+    projected: list[LinearTask | None] = []
     coupling = 0.0
     for task, Ut, lt in ((task_a, Ua, la), (task_b, Ub, lb)):
         A = (U.T @ Ut) * np.sqrt(lt)  # U^T F (k, r)

@@ -36,8 +36,8 @@ def checked_task(M: NDArray, G_star: NDArray, rate_tol: float) -> LinearTask:
     fields = dense_spectrum(M, G_star, float(rate_tol), PSD_TOL)
     for name, value in (("rate_tol", float(rate_tol)), ("psd_tol", PSD_TOL), ("sym_tol", SYM_TOL)):
         object.__setattr__(task, name, value)
-    for name, value in fields.items():
-        object.__setattr__(task, name, value)
+    for key, item in fields.items():
+        object.__setattr__(task, key, item)
     return task
 
 

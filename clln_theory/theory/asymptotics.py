@@ -28,6 +28,7 @@ these same forms are taken, and lifted; the complement is the common nullspace (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -66,7 +67,8 @@ def _finite(result: object, function: str) -> None:
         finite_result(getattr(result, f), f"{function} {f}", hint="Check the magnitudes of `B`.")
 
 
-def _out(x: NDArray, scalar: bool) -> NDArray | float:
+def _out(x: NDArray, scalar: bool) -> Any:
+    """The value of one period for a scalar ``tau`` (a float or an (n,) array), else ``x``."""
     if scalar:
         return float(x[0]) if x.ndim == 1 else x[0]
     return x

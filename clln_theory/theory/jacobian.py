@@ -109,7 +109,7 @@ def force_jacobian(
     *,
     eta: float = 1.0,
     curvature: Literal["auto", "exact", "gauss-newton", "solution"] = "auto",
-    delta_tol: float = DELTA_TOL,
+    delta_tol: float | None = None,
 ) -> ForceJacobian:
     """Exact Jacobian ``dF/dG`` of the mean force of standard clamping, by the adjoint method.
 
@@ -136,8 +136,10 @@ def force_jacobian(
         eigenvalues of order ``|delta| |M| / 0.1 V``, while the Gauss-Newton term keeps the
         exact rank (one per independent point) and differs from the Jacobian at the nearest
         solution by ``O(|delta|)`` only. The result says which was used.
-    delta_tol : float
-        Volts (>= 0). Default 1e-12 V: the curvature term is proportional to ``delta_p`` and
+    delta_tol : float, optional
+        Volts (>= 0), used by ``"auto"`` and ``"solution"`` (refused with ``"exact"`` and
+        ``"gauss-newton"``, which do not read it). Default 1e-12 V: the curvature term is
+        proportional to ``delta_p`` and
         relative to the Gauss-Newton term of order ``delta / 0.1 V``, so dropping it below that
         changes ``J`` by a relative ~1e-11, under `LinearTask`'s tolerances.
 
@@ -166,11 +168,16 @@ def force_jacobian(
     instance(network, "network", Network, error=NetworkError)
     eta = check_eta(eta)
     choice(curvature, "curvature", CURVATURES)
-    delta_tol = number(delta_tol, "delta_tol", low=0.0, unit="V")
+    if delta_tol is not None and curvature in ("exact", "gauss-newton"):
+        raise ArgumentError(
+            f"Arguments `curvature={curvature!r}` and `delta_tol` of `force_jacobian` exclude "
+            "each other: only 'auto' and 'solution' compare the errors with `delta_tol`."
+        )
+    tol = DELTA_TOL if delta_tol is None else number(delta_tol, "delta_tol", low=0.0, unit="V")
     s = KirchhoffSolver(network, G, task)
     free = s.free_state()
     ad, delta, eta_p, Delta = nudged(s, free, task, eta)
-    return jacobian_of(ad, delta, eta_p, Delta, task, eta, curvature, delta_tol)
+    return jacobian_of(ad, delta, eta_p, Delta, task, eta, curvature, tol)
 
 
 def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.0) -> np.ndarray:
@@ -377,7 +384,8 @@ def nearest_solution(
     G_ref : (n_gates,) array_like
         Reference point, V (Euclidean distance in gate space).
     tol : float
-        Volts (>= 1e-15, the float64 resolution of ~1 V outputs); default 1e-13 V. Stop when every ``|delta_p| <= tol`` and the step is
+        Volts (>= 1e-15, the float64 resolution of ~1 V outputs); default 1e-13 V. Stop when
+        every ``|delta_p| <= tol`` and the step is
         below ``tol * 1e3``.
     max_iter : int
         Iteration budget.

@@ -440,6 +440,10 @@ class _FactorTask(LinearTask):
     """
 
     __slots__ = ("_F", "_U", "_dense", "_lam")
+    _F: NDArray
+    _U: NDArray
+    _lam: NDArray
+    _dense: dict[str, NDArray]
 
     def __init__(self, F: ArrayLike, G_star: ArrayLike, rate_tol: float) -> None:
         rate_tol = number(rate_tol, "rate_tol", low=0.0)

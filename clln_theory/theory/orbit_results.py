@@ -56,7 +56,19 @@ class ClosedOrbit(Protocol):
     def span(self) -> float | NDArray: ...
 
     def trajectory(self, times_or_n: int | ArrayLike = 101) -> OrbitTrajectory:
-        """Sample the gates along the orbit."""
+        """Sample the gates along the orbit.
+
+        Parameters
+        ----------
+        times_or_n : int or (m,) array_like
+            An ``int`` ``m >= 2`` samples one period at ``m`` equally spaced times; an array
+            gives absolute times in s.
+
+        Returns
+        -------
+        OrbitTrajectory
+            The sample ``times`` and the gates ``G`` there.
+        """
         ...
 
 
@@ -252,6 +264,11 @@ class LowRankOrbit(Orbit):
     """
 
     __slots__ = ("_B_perp", "_cache", "_offset", "range_basis", "reduced")
+    range_basis: NDArray
+    reduced: Orbit | None
+    _offset: NDArray
+    _B_perp: NDArray
+    _cache: dict[str, NDArray]
 
     def __init__(self, pp: ProjectedPair, reduced: Orbit | None, **fields: Any) -> None:
         for name, value in fields.items():

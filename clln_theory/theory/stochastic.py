@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly, real_array, times, vector
+from .._checks import readonly, real_array, times, validator, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import bias_vector
 from ._multitask import reduce_tasks, segment_maps, telescoped
@@ -65,23 +65,26 @@ _PROBS_TOL = 1e-12
 MAX_NOISE = 1e150
 
 
-def _noise_matrix(Q: ArrayLike, n: int) -> NDArray:
-    Q = real_array(Q, "Q", shape=(n, n))
-    scale = float(np.max(np.abs(Q))) if Q.size else 0.0
+@validator
+def check_noise(Q: ArrayLike, n: int, name: str = "Q") -> NDArray:
+    """``Q`` as a symmetric positive semi-definite (n, n) noise covariance rate (V²/s), each
+    entry of magnitude <= `MAX_NOISE`; ArgumentError or ShapeError naming it."""
+    Qa = real_array(Q, name, shape=(n, n))
+    scale = float(np.max(np.abs(Qa))) if Qa.size else 0.0
     if scale > MAX_NOISE:
         raise ArgumentError(
             f"Argument `Q` must have entries of magnitude <= {MAX_NOISE:g} V²/s, but has "
             f"max|Q| = {scale:.3g}; rescale (the covariance arithmetic would overflow)."
         )
-    if float(np.max(np.abs(Q - Q.T))) > _NOISE_TOL * scale:
+    if float(np.max(np.abs(Qa - Qa.T))) > _NOISE_TOL * scale:
         raise ArgumentError("Argument `Q` must be symmetric (a covariance rate, V²/s), but is not.")
-    Q = 0.5 * (Q + Q.T)
-    lam = np.linalg.eigvalsh(Q)
+    Qs = 0.5 * (Qa + Qa.T)
+    lam = np.linalg.eigvalsh(Qs)
     if lam[0] < -_NOISE_TOL * max(scale, 1e-300):
         raise ArgumentError(
             f"Argument `Q` must be positive semi-definite, but has eigenvalue {lam[0]:.3g} V²/s."
         )
-    return Q
+    return Qs
 
 
 def _check_size(m: int) -> None:
@@ -265,8 +268,8 @@ def orbit_covariance(
     ------
     ArgumentError
         If ``tasks`` is not a sequence of at least two tasks, a duration is ``<= 0``, ``Q`` is
-        not symmetric PSD, or more than 40 (the vectorized systems have ``m^2`` unknowns) gates lie off the common
-        nullspace.
+        not symmetric PSD, or more than 40 gates lie off the common nullspace (the
+        vectorized systems have ``m^2`` unknowns).
     ShapeError
         If ``durations`` or ``Q`` has the wrong shape.
     SingularSystemError
@@ -301,7 +304,7 @@ def orbit_covariance(
             f"Argument `durations` must have shape ({K},), but has shape {h.shape}; call once "
             "per schedule."
         )
-    Qn = _noise_matrix(Q, n)
+    Qn = check_noise(Q, n)
     red = reduce_tasks(tasks, np.zeros(n), rate_tolerance(tasks, rate_tol))
     P, Z = red.P, red.Q
     m = P.shape[1]
@@ -397,8 +400,8 @@ def random_order_moments(
     ------
     ArgumentError
         If ``probs`` are negative or do not sum to 1, ``duration`` is not ``> 0``, ``tasks`` is
-        not a sequence of at least two tasks, or more than 40 (the vectorized systems have ``m^2`` unknowns) gates lie
-        off the common nullspace.
+        not a sequence of at least two tasks, or more than 40 gates lie off
+        the common nullspace (the vectorized systems have ``m^2`` unknowns).
     ShapeError
         If ``probs``, ``B`` or ``G_ref`` has the wrong shape.
     SingularSystemError
@@ -429,10 +432,10 @@ def random_order_moments(
         raise ArgumentError(
             f"Argument `probs` must be >= 0 and sum to 1, but is {p.tolist()} (sum {p.sum():.6g})."
         )
-    h = times(duration, "duration", positive=True)
-    if h.ndim != 0:
+    h_arr = times(duration, "duration", positive=True)
+    if h_arr.ndim != 0:
         raise ShapeError("Argument `duration` must be a scalar (s).")
-    h = float(h)
+    h = float(h_arr)
     B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
