@@ -1,75 +1,54 @@
 """The linear theory of biased learning (Appendix D of the paper): the force Jacobian and the
 rate matrix M at a solution, linear tasks and their evolution (D4)-(D9), closed orbits (D10)-(D11)
 and their small- and large-period asymptotics.
+
+Faces (the public modules below) validate their arguments once and call the engines (the
+modules whose names start with ``_``), which compute on checked values.
 """
 
 from __future__ import annotations
 
-from .affine import AffineOrbit, affine_orbit, cyclic_affine_orbit, evolve_affine
-from .asymptotics import (
-    COMPATIBLE_RTOL,
-    SINGULAR_LEVEL,
-    Crossover,
-    LargeTauAsymptotics,
-    SmallTauAsymptotics,
-    compatible_span_slope,
-    crossover_tau,
-    large_tau,
-    small_tau,
-)
-from .finite_differences import force_jacobian_fd
-from .jacobian import (
-    DEFAULT_DELTA_TOL,
-    DEFAULT_SOLUTION_TOL,
-    ForceJacobian,
-    contrastive_hessian,
-    force_jacobian,
-    joint_solution,
-    linearize,
-    nearest_solution,
-)
-from .linear import (
-    DEFAULT_PSD_TOL,
-    DEFAULT_RATE_TOL,
-    DEFAULT_SYM_TOL,
-    DENSE_MAX_N,
-    HalfPeriodMap,
-    LinearTask,
-    evolve,
-    half_period_map,
-)
-from .lowrank_jacobian import FACTOR_PARALLEL_TOL, linearize_factor
-from .memory import ForgettingCurve, forgetting_curve
-from .multitask import CyclicOrbit, CyclicTrajectory, cyclic_orbit
-from .orbits import (
-    ACCURACY_WARN_LEVEL,
-    RTOL_SAFETY,
-    Orbit,
-    OrbitTrajectory,
-    periodic_orbit,
-)
-from .stochastic import (
-    MAX_MOMENT_GATES,
-    OrbitCovariance,
-    RandomOrderMoments,
-    orbit_covariance,
-    random_order_moments,
-)
+from .affine import AffineOrbit as AffineOrbit
+from .affine import affine_orbit as affine_orbit
+from .affine import cyclic_affine_orbit as cyclic_affine_orbit
+from .affine import evolve_affine as evolve_affine
+from .asymptotics import Crossover as Crossover
+from .asymptotics import LargeTauAsymptotics as LargeTauAsymptotics
+from .asymptotics import SmallTauAsymptotics as SmallTauAsymptotics
+from .asymptotics import compatible_span_slope as compatible_span_slope
+from .asymptotics import crossover_tau as crossover_tau
+from .asymptotics import large_tau as large_tau
+from .asymptotics import small_tau as small_tau
+from .finite_differences import force_jacobian_fd as force_jacobian_fd
+from .jacobian import ForceJacobian as ForceJacobian
+from .jacobian import contrastive_hessian as contrastive_hessian
+from .jacobian import force_jacobian as force_jacobian
+from .jacobian import joint_solution as joint_solution
+from .jacobian import linearize as linearize
+from .jacobian import nearest_solution as nearest_solution
+from .linear import HalfPeriodMap as HalfPeriodMap
+from .linear import LinearTask as LinearTask
+from .linear import evolve as evolve
+from .linear import half_period_map as half_period_map
+from .lowrank_jacobian import linearize_factor as linearize_factor
+from .memory import ForgettingCurve as ForgettingCurve
+from .memory import forgetting_curve as forgetting_curve
+from .multitask import CyclicOrbit as CyclicOrbit
+from .multitask import CyclicTrajectory as CyclicTrajectory
+from .multitask import cyclic_orbit as cyclic_orbit
+from .orbit_results import ClosedOrbit as ClosedOrbit
+from .orbit_results import Orbit as Orbit
+from .orbit_results import OrbitTrajectory as OrbitTrajectory
+from .orbits import periodic_orbit as periodic_orbit
+from .stochastic import OrbitCovariance as OrbitCovariance
+from .stochastic import RandomOrderMoments as RandomOrderMoments
+from .stochastic import orbit_covariance as orbit_covariance
+from .stochastic import random_order_moments as random_order_moments
 
 __all__ = [
-    "ACCURACY_WARN_LEVEL",
-    "COMPATIBLE_RTOL",
-    "DEFAULT_DELTA_TOL",
-    "DEFAULT_PSD_TOL",
-    "DEFAULT_RATE_TOL",
-    "DEFAULT_SOLUTION_TOL",
-    "DEFAULT_SYM_TOL",
-    "DENSE_MAX_N",
-    "FACTOR_PARALLEL_TOL",
-    "MAX_MOMENT_GATES",
-    "RTOL_SAFETY",
-    "SINGULAR_LEVEL",
+    # classes
     "AffineOrbit",
+    "ClosedOrbit",
     "Crossover",
     "CyclicOrbit",
     "CyclicTrajectory",
@@ -83,6 +62,7 @@ __all__ = [
     "OrbitTrajectory",
     "RandomOrderMoments",
     "SmallTauAsymptotics",
+    # functions
     "affine_orbit",
     "compatible_span_slope",
     "contrastive_hessian",

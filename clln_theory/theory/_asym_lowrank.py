@@ -11,34 +11,41 @@ names for the theory's modules; not part of the package's API.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from .._checks import readonly
-from ._lowrank import project_pair
-from ._pair import pair_inputs
-from ._spectral import min_rate
-from .asymptotics import LargeTauAsymptotics, SmallTauAsymptotics, large_tau, small_tau
+from ._asymptotics import large_tau_fields, small_tau_fields
+from ._lowrank import ProjectedPair, any_low_rank, project_pair
+from ._tasks import min_rate
 from .linear import LinearTask
 
-__all__ = ["large_tau_lowrank", "small_tau_lowrank"]
+__all__ = ["large_fields", "large_tau_lowrank", "small_fields", "small_tau_lowrank"]
 
 
-def _reduce(task_a, task_b, B, G_ref, rate_tol):
-    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
-    return project_pair(task_a, task_b, B, G_ref, rate_tol), rate_tol
+def small_fields(
+    task_a: LinearTask, task_b: LinearTask, B: NDArray, G_ref: NDArray, rate_tol: float
+) -> dict[str, Any]:
+    """The fields of ``SmallTauAsymptotics`` of two checked tasks, dense or low-rank."""
+    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
+        return small_tau_lowrank(project_pair(task_a, task_b, B, G_ref, rate_tol), rate_tol)
+    return small_tau_fields(task_a, task_b, B, G_ref, rate_tol)
 
 
-def small_tau_lowrank(
-    task_a: LinearTask,
-    task_b: LinearTask,
-    *,
-    B: ArrayLike,
-    G_ref: ArrayLike | None,
-    rate_tol: float | None,
-) -> SmallTauAsymptotics:
-    """:func:`~clln_theory.theory.asymptotics.small_tau` for a pair with a low-rank task."""
-    pp, rate_tol = _reduce(task_a, task_b, B, G_ref, rate_tol)
+def large_fields(
+    task_a: LinearTask, task_b: LinearTask, B: NDArray, G_ref: NDArray, rate_tol: float
+) -> dict[str, Any]:
+    """The fields of ``LargeTauAsymptotics`` of two checked tasks, dense or low-rank."""
+    if any_low_rank(task_a, task_b):
+        pp = project_pair(task_a, task_b, B, G_ref, rate_tol)
+        return large_tau_lowrank(pp, rate_tol, task_a, task_b)
+    return large_tau_fields(task_a, task_b, B, G_ref, rate_tol)
+
+
+def small_tau_lowrank(pp: ProjectedPair, rate_tol: float) -> dict[str, Any]:
+    """``small_tau`` of a pair reduced to ``pp``: the ``k x k`` forms lifted (fields)."""
     n, k = pp.U.shape
     if k == 0:
         zero = np.zeros(n)
@@ -46,19 +53,20 @@ def small_tau_lowrank(
         vecs = (c, c, zero, zero, zero, drift)
         slopes, compatible = (0.0, 0.0), True
     else:
-        s = small_tau(pp.task_a, pp.task_b, B=pp.B, G_ref=pp.G_ref, rate_tol=rate_tol)
+        assert pp.task_a is not None and pp.task_b is not None  # k > 0
+        s = small_tau_fields(pp.task_a, pp.task_b, pp.B, pp.G_ref, rate_tol)
         off = pp.G_ref_perp
         vecs = (
-            pp.lift(s.centre) + off,
-            pp.lift(s.centre_bias_free) + off,
-            pp.lift(s.bias_shift),
-            pp.lift(s.velocity),
-            pp.lift(s.velocity_bias_free),
-            pp.lift(s.drift) + pp.B_perp,
+            pp.lift(s["centre"]) + off,
+            pp.lift(s["centre_bias_free"]) + off,
+            pp.lift(s["bias_shift"]),
+            pp.lift(s["velocity"]),
+            pp.lift(s["velocity_bias_free"]),
+            pp.lift(s["drift"]) + pp.B_perp,
         )
-        slopes, compatible = (s.span_slope, s.span_slope_bias_free), s.compatible
+        slopes, compatible = (s["span_slope"], s["span_slope_bias_free"]), s["compatible"]
     c, c0, sh, v, v0, drift = (readonly(x) for x in vecs)
-    return SmallTauAsymptotics(
+    return dict(
         centre=c,
         centre_bias_free=c0,
         bias_shift=sh,
@@ -72,15 +80,9 @@ def small_tau_lowrank(
 
 
 def large_tau_lowrank(
-    task_a: LinearTask,
-    task_b: LinearTask,
-    *,
-    B: ArrayLike,
-    G_ref: ArrayLike | None,
-    rate_tol: float | None,
-) -> LargeTauAsymptotics:
-    """:func:`~clln_theory.theory.asymptotics.large_tau` for a pair with a low-rank task."""
-    pp, rate_tol = _reduce(task_a, task_b, B, G_ref, rate_tol)
+    pp: ProjectedPair, rate_tol: float, task_a: LinearTask, task_b: LinearTask
+) -> dict[str, Any]:
+    """``large_tau`` of the pair ``task_a``, ``task_b`` reduced to ``pp``, lifted (fields)."""
     n, k = pp.U.shape
     off = pp.G_ref_perp
     if k == 0:
@@ -88,20 +90,21 @@ def large_tau_lowrank(
         vecs: tuple[NDArray, ...] = (off, zero, off, pp.B_perp, zero, zero, pp.B_perp)
         plateau = slope = 0.0
     else:
-        L = large_tau(pp.task_a, pp.task_b, B=pp.B, G_ref=pp.G_ref, rate_tol=rate_tol)
+        assert pp.task_a is not None and pp.task_b is not None  # k > 0
+        L = large_tau_fields(pp.task_a, pp.task_b, pp.B, pp.G_ref, rate_tol)
         lift = pp.lift
         vecs = (
-            lift(L.g0) + off,
-            lift(L.g1),
-            lift(L.k0) + off,
-            lift(L.k1) + pp.B_perp,
-            lift(L.d0),
-            lift(L.d1),
-            lift(L.drift) + pp.B_perp,
+            lift(L["g0"]) + off,
+            lift(L["g1"]),
+            lift(L["k0"]) + off,
+            lift(L["k1"]) + pp.B_perp,
+            lift(L["d0"]),
+            lift(L["d1"]),
+            lift(L["drift"]) + pp.B_perp,
         )
-        plateau, slope = L.plateau, L.span_slope
+        plateau, slope = L["plateau"], L["span_slope"]
     g0, g1, k0, k1, d0, d1, drift = (readonly(x) for x in vecs)
-    return LargeTauAsymptotics(
+    return dict(
         g0=g0,
         g1=g1,
         k0=k0,

@@ -27,6 +27,7 @@ import scipy.linalg
 from numpy.typing import NDArray
 
 from ._spectral import rank_threshold
+from ._tasks import checked_task
 from .linear import LinearTask
 
 __all__ = [
@@ -48,7 +49,9 @@ def thin_spectrum(task: LinearTask) -> tuple[NDArray, NDArray]:
     """``(U, lam)`` with ``M = U diag(lam) U^T``, ``lam > 0``: the thin SVD of a factor, or the
     positive eigenpairs of a dense task (which exists, so ``n`` is small enough for that)."""
     if task.low_rank:
-        return task.factor_basis, task.factor_eigvals
+        U, lam = task.factor_basis, task.factor_eigvals
+        assert U is not None and lam is not None  # a low-rank task
+        return U, lam
     pos = task.eigvals > 0
     return task.eigvecs[:, pos], task.eigvals[pos]
 
@@ -120,7 +123,7 @@ def project_pair(
     (Ua, la), (Ub, lb) = thin_spectrum(task_a), thin_spectrum(task_b)
     sb = span_basis(np.hstack([Ua * np.sqrt(la), Ub * np.sqrt(lb)]), rate_tol)
     s2, keep, U = sb.eigvals, sb.keep, sb.basis
-    projected = []
+    projected: list[LinearTask | None] = []
     coupling = 0.0
     for task, Ut, lt in ((task_a, Ua, la), (task_b, Ub, lb)):
         A = (U.T @ Ut) * np.sqrt(lt)  # U^T F (k, r)
@@ -132,7 +135,7 @@ def project_pair(
             projected.append(None)
             continue
         thr = max(task.rank_threshold, task.rate_tol)
-        projected.append(LinearTask(A @ A.T, U.T @ task.G_star, rate_tol=thr))
+        projected.append(checked_task(A @ A.T, U.T @ task.G_star, thr))
     dropped = float(np.max(s2[~keep])) if np.any(~keep) else 0.0
     null_coupling = (coupling + dropped) / float(s2[keep][0]) if 0 < U.shape[1] < n else 0.0
     Bk, Gk = U.T @ B, U.T @ G_ref

@@ -31,7 +31,7 @@ def orbit_mpmath(
     The common nullspace is found from ``mpmath.eigsy`` of ``M_alpha + M_beta`` at the same
     threshold ``thr``; the reduced model on its complement is the same as in the float path.
     """
-    import mpmath as mp
+    import mpmath as mp  # type: ignore[import-untyped]  # mpmath ships no type information
 
     n = task_a.n
     with mp.workdps(dps):

@@ -8,28 +8,131 @@ names so that the theory's modules can share them; they are not part of the pack
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from .linear import LinearTask
+from ..errors import ArgumentError, TaskError
 
 __all__ = [
+    "DENSE_MAX_N",
     "EPS",
-    "flow",
+    "MAX_RATE",
+    "PSD_TOL",
+    "RATE_TOL",
+    "SYM_TOL",
+    "check_rate_matrix",
+    "dense_spectrum",
+    "flow_dense",
+    "flow_factor",
+    "half_period_arrays",
     "knee_period",
-    "max_rate",
-    "min_rate",
     "phi1_times",
     "rank_threshold",
+    "require_finite",
     "scaled_norm",
     "thin_eig",
 ]
 
 #: Machine epsilon of float64 (2.2e-16): the relative rounding of one operation.
 EPS = np.finfo(float).eps
+
+#: Absolute rank threshold on the eigenvalues of ``M``, as rates in 1/s. A mode relaxing slower
+#: than once per ~30 years (1e-9 1/s) is indistinguishable from a zero mode in any experiment.
+RATE_TOL = 1e-9
+
+#: Relative symmetry tolerance: ``max|M - M.T| <= sym_tol * max|M|``. Hessians assembled in
+#: floating point (adjoint or Gauss-Newton sums) are symmetric to ~1e-14 relative; finite
+#: differences to ~1e-8. Larger asymmetry means the input is not a Hessian.
+SYM_TOL = 1e-8
+
+#: Relative tolerance on negative eigenvalues: an eigenvalue ``lam < 0`` is accepted (and clipped
+#: to 0) when ``-lam <= psd_tol * max|lam| + rate_tol``. Round-off in an n x n symmetric
+#: eigensolver is ~n * eps * max|lam|, far below 1e-8 for any practical n.
+PSD_TOL = 1e-8
+
+#: Largest ``n`` for which a low-rank task (``LinearTask.from_factor``) forms its dense
+#: attributes (``M``, ``eigvals``, ``eigvecs``, ``M_pinv``, ``N``) on first access: at 2,048 gates
+#: each is a 32 MB ``n x n`` array and the complete basis costs about a second; beyond, the
+#: access raises ArgumentError (use ``factor``, ``range_basis``, ``range_eigvals``).
+DENSE_MAX_N = 2048
+
+#: Largest |M| entry, 1/s. The paper's rates are ~1e2 1/s; beyond 1e150 the products M·B·τ
+#: and the eigen-decomposition's squares leave float64's range (1e308) for ordinary B and τ.
+MAX_RATE = 1e150
+
+
+def require_finite(a: NDArray, name: str) -> None:
+    """Raise TaskError naming the first NaN or inf entry of a task's data ``a``."""
+    if not np.all(np.isfinite(a)):
+        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        raise TaskError(
+            f"Argument `{name}` must be finite, but {name}[{', '.join(map(str, idx))}] = "
+            f"{a[idx]!r}."
+        )
+
+
+def check_rate_matrix(M: NDArray, sym_tol: float) -> None:
+    """Refuse a (finite, square) rate matrix that would overflow or is not symmetric.
+
+    ArgumentError when ``max|M| > MAX_RATE``; TaskError when ``max|M - M.T| > sym_tol max|M|``.
+    """
+    scale = float(np.max(np.abs(M)))
+    if scale > MAX_RATE:
+        raise ArgumentError(
+            f"Argument `M` must have entries of magnitude <= {MAX_RATE:g} 1/s, but has "
+            f"max|M| = {scale:.3g}; rescale time (the orbit arithmetic would overflow)."
+        )
+    asym = float(np.max(np.abs(M - M.T)))
+    if asym > sym_tol * scale:
+        raise TaskError(
+            f"Argument `M` must be symmetric, but max|M - M.T| = {asym:.3g} exceeds "
+            f"sym_tol * max|M| = {sym_tol * scale:.3g}; pass the symmetric part or a "
+            "larger `sym_tol`."
+        )
+
+
+def dense_spectrum(
+    M: NDArray, G_star: NDArray, rate_tol: float, psd_tol: float
+) -> dict[str, NDArray | int | float]:
+    """The cached attributes of a dense ``LinearTask`` from a checked ``M`` and ``G_star``.
+
+    Symmetrizes ``M``, decomposes it once, refuses eigenvalues below ``-(psd_tol max|eig| +
+    rate_tol)`` (TaskError) and returns read-only ``M``, ``G_star``, ``eigvals`` (clipped at 0),
+    ``eigvecs``, ``M_pinv``, ``N`` with ``rank`` and ``rank_threshold``.
+    """
+    n = M.shape[0]
+    M = 0.5 * M + 0.5 * M.T  # no overflow of M + M.T
+    lam, U = np.linalg.eigh(M)
+    lam_abs_max = float(np.max(np.abs(lam))) if n else 0.0
+    if lam[0] < -(psd_tol * lam_abs_max + rate_tol):
+        raise TaskError(
+            f"Argument `M` must be positive semi-definite, but has eigenvalue {lam[0]:.6g} "
+            f"1/s (below -(psd_tol * max|eig| + rate_tol) = "
+            f"{-(psd_tol * lam_abs_max + rate_tol):.3g}); a rate matrix is a "
+            "Hessian at a minimum of C."
+        )
+    lam = np.clip(lam, 0.0, None)
+    thr = rank_threshold(rate_tol, n, lam[-1])
+    keep = lam > thr
+    inv = np.zeros_like(lam)
+    inv[keep] = 1.0 / lam[keep]
+    M_pinv = (U * inv) @ U.T
+    Un = U[:, ~keep]
+    N = Un @ Un.T
+    out: dict[str, NDArray | int | float] = {}
+    for name, arr in (
+        ("M", M),
+        ("G_star", G_star),
+        ("eigvals", lam),
+        ("eigvecs", U),
+        ("M_pinv", M_pinv),
+        ("N", N),
+    ):
+        arr.setflags(write=False)
+        out[name] = arr
+    out["rank"] = int(np.count_nonzero(keep))
+    out["rank_threshold"] = thr
+    return out
 
 
 def rank_threshold(rate_tol: float, n: int, lam_max: float) -> float:
@@ -56,25 +159,49 @@ def phi1_times(lam: NDArray, t: NDArray) -> tuple[NDArray, NDArray, NDArray]:
     return e, a, phi
 
 
-def flow(task: LinearTask, G0: NDArray, t: NDArray, B: NDArray) -> NDArray:
+def flow_factor(
+    F: NDArray, U: NDArray, lam: NDArray, G_star: NDArray, G0: NDArray, t: NDArray, B: NDArray
+) -> NDArray:
+    """(D4)/(D5) from ``G0`` at times ``t`` for ``M = F F^T`` with thin basis ``U`` and ``lam``.
+
+    The range of ``F`` in its thin basis, drift ``t v`` on the rest; ``O(n r)`` per time.
+    """
+    v = -((G0 - G_star) @ F) @ F.T + B  # (D2) at G0, O(n r)
+    c = v @ U
+    _, _, phi = phi1_times(lam, t)
+    G = G0 + (phi * c) @ U.T
+    if U.shape[1] < U.shape[0]:  # a complement exists (else v - U c is round-off times t)
+        G += np.multiply.outer(t, v - U @ c)
+    return G
+
+
+def flow_dense(
+    U: NDArray, lam: NDArray, M: NDArray, G_star: NDArray, G0: NDArray, t: NDArray, B: NDArray
+) -> NDArray:
     """(D4)/(D5) of the paper from ``G0`` at times ``t`` (any shape), on validated input.
 
     ``G0 + U diag(phi) U^T v`` with ``v = -M (G0 - G_star) + B`` the initial velocity of (D2)
     and ``phi`` from :func:`phi1_times`; returns shape ``t.shape + (n,)``.
     """
-    if task.low_rank:  # M = F F^T: the range of F in its thin basis, drift t v on the rest
-        F, U = task.factor, task.factor_basis
-        v = -((G0 - task.G_star) @ F) @ F.T + B  # (D2) at G0, O(n r)
-        c = v @ U
-        _, _, phi = phi1_times(task.factor_eigvals, t)
-        G = G0 + (phi * c) @ U.T
-        if U.shape[1] < U.shape[0]:  # a complement exists (else v - U c is round-off times t)
-            G += np.multiply.outer(t, v - U @ c)
-        return G
-    U = task.eigvecs
-    v = U.T @ (-(G0 - task.G_star) @ task.M + B)  # (D2) at G0, in the eigenbasis
-    _, _, phi = phi1_times(task.eigvals, t)  # (D4) with phi_1 = (D5)
+    v = U.T @ (-(G0 - G_star) @ M + B)  # (D2) at G0, in the eigenbasis
+    _, _, phi = phi1_times(lam, t)  # (D4) with phi_1 = (D5)
     return G0 + (phi * v) @ U.T
+
+
+def half_period_arrays(
+    U: NDArray, lam: NDArray, M: NDArray, G_star: NDArray, B: NDArray, h: NDArray
+) -> tuple[NDArray, NDArray, NDArray]:
+    """``A = exp(-h M)`` (D8), ``E = 1 - A`` and ``b`` (D9) in the eigenbasis ``U``, ``lam``.
+
+    ``b = U diag((1 - exp(-h lam)) / lam) U^T (M G_star + B)`` (the phi_1 form); a leading
+    ``h.shape`` on every output.
+    """
+    e, a, phi = phi1_times(lam, h)
+    c = U.T @ (M @ G_star + B)
+    A = np.einsum("ik,...k,jk->...ij", U, a, U)  # (D8)
+    E = np.einsum("ik,...k,jk->...ij", U, e, U)
+    b = (phi * c) @ U.T  # (D9)
+    return A, E, b
 
 
 def thin_eig(F: NDArray) -> tuple[NDArray, NDArray]:
@@ -131,18 +258,3 @@ def knee_period(cs: float, cl: float, d0: NDArray, d1: NDArray) -> float:
     disc = np.sqrt(a1 * a1 - 4.0 * a2 * a0)
     # positive root of a2 t^2 + a1 t + a0, in the form without cancellation
     return float((-a1 + disc) / (2.0 * a2) if a1 <= 0 else -2.0 * a0 / (a1 + disc))
-
-
-def max_rate(task: LinearTask) -> float:
-    """The largest rate (eigenvalue of M) of a task, 1/s; 0 for M = 0 (factor form: never M)."""
-    lam = task.factor_eigvals if task.low_rank else task.eigvals
-    return float(lam[-1]) if lam.size else 0.0
-
-
-def min_rate(task: LinearTask) -> float:
-    """The smallest nonzero rate of a task, 1/s; inf when M = 0."""
-    if task.low_rank:
-        lam = task.range_eigvals
-        return float(lam[0]) if lam.size else np.inf
-    pos = task.eigvals[task.eigvals > task.rank_threshold]
-    return float(pos[0]) if pos.size else np.inf

@@ -45,37 +45,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, number, times, vector
-from ..errors import ArgumentError, ShapeError, SingularSystemError, StabilityError
+from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias
-from ._limits import check_samples
-from ._spectral import rank_threshold
-from .linear import LinearTask, check_task
+from ._affine import affine_flow, cycle_fields
+from .linear import (
+    LinearTask,
+    OrbitTrajectory,
+    check_affine,
+    check_pair,
+    check_samples,
+    check_task,
+)
 
 __all__ = ["AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine"]
-
-
-def check_affine(B: object, n: int, name: str = "B") -> AffineBias:
-    """``B`` if it is an :class:`AffineBias` of ``n`` gates, else ArgumentError/ShapeError."""
-    if not isinstance(B, AffineBias):
-        raise ArgumentError(f"Argument `{name}` must be an AffineBias, but is {type(B).__name__}.")
-    if B.n != n:
-        raise ShapeError(f"Argument `{name}` must act on {n} gates, but acts on {B.n}.")
-    return B
-
-
-def _expm_blocks(A: NDArray, cols: NDArray, h: NDArray) -> tuple[NDArray, NDArray]:
-    """``exp(-A h)`` and ``int_0^h exp(-A s) ds @ cols`` for every ``h`` (batched Van Loan)."""
-    n, m = A.shape[0], cols.shape[1]
-    h = np.asarray(h, dtype=float).reshape(-1)
-    X = np.zeros((h.size, n + m, n + m))
-    X[:, :n, :n] = -A[None] * h[:, None, None]
-    X[:, :n, n:] = cols[None] * h[:, None, None]
-    Y = scipy.linalg.expm(X)
-    return Y[:, :n, :n], Y[:, :n, n:]
 
 
 def evolve_affine(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: AffineBias) -> NDArray:
@@ -123,13 +108,10 @@ def evolve_affine(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: AffineBia
     True
     """
     n = check_task(task).n
-    B = check_affine(B, n)
-    G0 = vector(G0, "G0", n)
-    t = times(t, "t", positive=False)
-    A = task.M - B.J
-    v = -task.M @ (G0 - task.G_star) + B(G0)
-    _, phi_v = _expm_blocks(A, v[:, None], t)
-    return (G0 + phi_v[:, :, 0]).reshape(*t.shape, n)
+    Bv = check_affine(B, n)
+    G0v = vector(G0, "G0", n)
+    tv = times(t, "t", positive=False)
+    return affine_flow(task.M, task.G_star, G0v, tv, Bv)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +149,7 @@ class AffineOrbit:
         The slowest decay rate of the cycle, ``min(-ln|mu|) / tau``, 1/s (``> 0``).
     """
 
-    tasks: tuple
+    tasks: tuple[LinearTask, ...]
     B: AffineBias
     durations: NDArray
     tau: float
@@ -189,7 +171,7 @@ class AffineOrbit:
         """State at the start of the second task, V."""
         return self.G_starts[1]
 
-    def trajectory(self, times_or_n: int | ArrayLike = 101):
+    def trajectory(self, times_or_n: int | ArrayLike = 101) -> OrbitTrajectory:
         """Sample the gates along the orbit.
 
         Parameters
@@ -211,8 +193,6 @@ class AffineOrbit:
         ShapeError
             If the times are not 1-D.
         """
-        from .orbits import OrbitTrajectory
-
         if isinstance(times_or_n, (int, np.integer)) and not isinstance(times_or_n, bool):
             m = count(times_or_n, "times_or_n", minimum=2)
             check_samples(m, 1, self.G_starts.shape[1])  # at most MAX_SAMPLE_VALUES
@@ -233,30 +213,11 @@ class AffineOrbit:
         for k, task in enumerate(self.tasks):
             sel = seg == k
             if np.any(sel):
-                G[sel] = evolve_affine(task, self.G_starts[k], t=phase[sel] - edges[k], B=self.B)
+                G[sel] = affine_flow(
+                    task.M, task.G_star, self.G_starts[k], phase[sel] - edges[k], self.B
+                )
         G += (cycles * self.tau)[:, None] * self.drift
         return OrbitTrajectory(times=t, G=G)
-
-
-def _common_null(As: list[NDArray], rate_tol: float) -> tuple[NDArray, NDArray]:
-    """Orthonormal ``P`` (complement) and ``Q`` (directions with ``A_k Q = 0`` for all k)."""
-    n = As[0].shape[0]
-    stacked = np.vstack(As)
-    _, s, Vt = np.linalg.svd(stacked)
-    thr = rank_threshold(rate_tol, n, s[0] if s.size else 0.0)
-    s_full = np.zeros(n)
-    s_full[: s.size] = s
-    null = s_full <= thr
-    Q, P = Vt[null].T, Vt[~null].T
-    if Q.shape[1]:
-        left = max(float(np.linalg.norm(Q.T @ A, 2)) for A in As)
-        if left > thr:
-            raise StabilityError(
-                f"The tasks share a neutral direction (A_k q = 0 for q = {Q[:, 0].round(6)}) "
-                f"that M - J couples back into the dynamics (|Q^T (M_k - J)| = {left:.3g} 1/s): "
-                "M - J has the eigenvalue 0 there and the cycle does not exist."
-            )
-    return P, Q
 
 
 def cyclic_affine_orbit(
@@ -320,105 +281,34 @@ def cyclic_affine_orbit(
     for i, t in enumerate(tasks):
         if check_task(t, f"tasks[{i}]").n != n:
             raise ShapeError(f"Argument `tasks[{i}]` must have {n} gates, but has {t.n}.")
-    B = check_affine(B, n)
     h = times(durations, "durations", positive=True)
     if h.shape != (len(tasks),):
         raise ShapeError(
             f"Argument `durations` must have shape ({len(tasks)},), but has shape {h.shape}."
         )
-    G_ref = (
+    return affine_orbit_checked(tasks, B, h, G_ref, rate_tol)
+
+
+def affine_orbit_checked(
+    tasks: tuple[LinearTask, ...],
+    B: object,
+    h: NDArray,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+) -> AffineOrbit:
+    """Check ``B``, ``G_ref`` and ``rate_tol`` for checked tasks and durations ``h``; solve the
+    cycle (the shared tail of the affine faces, not in ``__all__``)."""
+    n = tasks[0].n
+    Bv = check_affine(B, n)
+    G_ref_v = (
         np.mean([t.G_star for t in tasks], axis=0) if G_ref is None else vector(G_ref, "G_ref", n)
     )
-    rate_tol = (
+    tol = (
         max(t.rate_tol for t in tasks)
         if rate_tol is None
         else number(rate_tol, "rate_tol", low=0.0, unit="1/s")
     )
-    return _solve_cycle(tasks, B, h, G_ref, rate_tol)
-
-
-def _solve_cycle(tasks, B: AffineBias, h: NDArray, G_ref: NDArray, rate_tol: float) -> AffineOrbit:
-    """The fixed point of the period map on the complement, the drift and the result."""
-    n = tasks[0].n
-    s = tasks[0].G_star  # coordinates relative to the first task's solution
-    As = [t.M - B.J for t in tasks]
-    P, Q = _common_null(As, rate_tol)
-    m = P.shape[1]
-    drift = Q @ (Q.T @ B.B0)
-    Bs = B(s)
-    R = np.zeros((m, m))
-    d = np.zeros(m)
-    maps = []
-    for A, task, hk in zip(As, tasks, h, strict=True):
-        Ap = P.T @ A @ P
-        cp = P.T @ (task.M @ (task.G_star - s) + Bs)
-        Phi, blocks = _expm_blocks(Ap, np.column_stack([Ap, cp]), np.array([hk]))
-        Phi, E, dk = Phi[0], blocks[0, :, :m], blocks[0, :, m]
-        maps.append((Phi, dk))
-        R = R + E - E @ R  # 1 - Phi_k ... Phi_1, no cancellation
-        d = Phi @ d + dk
-    tau = float(np.sum(h))
-    floquet, rate = _check_stable(R, tau, rate_tol, As, P, h)
-    with np.errstate(all="ignore"):
-        try:
-            x0 = scipy.linalg.solve(R, d)
-        except (np.linalg.LinAlgError, ValueError):
-            x0 = np.full(m, np.nan)
-    if not np.all(np.isfinite(x0)):
-        raise SingularSystemError(
-            "The closed-orbit system of the state-dependent bias is singular to working "
-            "precision; check the tasks and J."
-        )
-    q0 = Q @ (Q.T @ (G_ref - s))
-    starts = np.empty((len(tasks), n))
-    x = x0
-    for k, (Phi, dk) in enumerate(maps):
-        starts[k] = s + P @ x + q0 + drift * float(np.sum(h[:k]))
-        x = Phi @ x + dk
-    span = span_p = float("nan")
-    if len(tasks) == 2:
-        span_p = float(np.linalg.norm(P.T @ (starts[1] - starts[0])))
-        span = float(np.hypot(span_p, h[0] * np.linalg.norm(drift)))
-    for a in (starts, drift, Q, h, floquet):
-        a.setflags(write=False)
-    return AffineOrbit(
-        tasks=tuple(tasks),
-        B=B,
-        durations=h,
-        tau=tau,
-        G_starts=starts,
-        span=span,
-        span_periodic=span_p,
-        drift=drift,
-        null_basis=Q,
-        floquet=floquet,
-        rate=rate,
-    )
-
-
-def _check_stable(R, tau, rate_tol, As, P, h) -> tuple[NDArray, float]:
-    """Floquet multipliers ``1 - nu`` and the slowest rate; StabilityError when it is <= 0."""
-    if R.shape[0] == 0:
-        return np.zeros(0, dtype=complex), float("inf")
-    nu = np.linalg.eigvals(R)
-    one_minus_mu2 = 2.0 * nu.real - np.abs(nu) ** 2  # 1 - |1 - nu|^2, no cancellation
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rates = -np.log1p(-one_minus_mu2) / (2.0 * tau)
-    rates = np.where(one_minus_mu2 >= 1.0, np.inf, rates)
-    scale = max(float(np.max(np.abs(A))) for A in As)
-    thr = rank_threshold(rate_tol, R.shape[0], scale)
-    i = int(np.argmin(rates))
-    if not rates[i] > thr:
-        mean = sum(hk * (P.T @ A @ P) for A, hk in zip(As, h, strict=True)) / tau
-        lam = np.linalg.eigvals(mean)
-        j = int(np.argmin(lam.real))
-        raise StabilityError(
-            f"M - J has an eigenvalue with non-positive real part on the complement of the "
-            f"common null space: the period map's Floquet exponent is {rates[i]:.6g} 1/s "
-            f"(multiplier {1 - nu[i]:.6g}) at tau = {tau:.6g} s (time-averaged M - J: "
-            f"eigenvalue {lam[j]:.6g} 1/s); the cycle does not exist."
-        )
-    return 1.0 - nu, float(rates[i])
+    return AffineOrbit(**cycle_fields(tasks, Bv, h, G_ref_v, tol))
 
 
 def affine_orbit(
@@ -432,8 +322,8 @@ def affine_orbit(
 ) -> AffineOrbit:
     """Closed orbit of alternating training (``tau / 2`` each) under a state-dependent bias.
 
-    ``periodic_orbit(task_a, task_b, B=b, tau=...)`` with an :class:`AffineBias` ``b`` calls
-    this; it is :func:`cyclic_affine_orbit` with durations ``(tau / 2, tau / 2)``.
+    ``periodic_orbit(task_a, task_b, B=b, tau=...)`` with an :class:`AffineBias` ``b`` returns
+    the same orbit; it is :func:`cyclic_affine_orbit` with durations ``(tau / 2, tau / 2)``.
 
     Parameters
     ----------
@@ -475,7 +365,8 @@ def affine_orbit(
     >>> bool(np.allclose(o1.G0, o2.G0, rtol=1e-12)) and bool(np.isclose(o1.span, o2.span))
     True
     """
-    tau = number(tau, "tau", low=0.0, low_open=True, unit="s")
-    return cyclic_affine_orbit(
-        (task_a, task_b), B=B, durations=[tau / 2, tau / 2], G_ref=G_ref, rate_tol=rate_tol
-    )
+    check_pair(task_a, task_b)
+    assert isinstance(task_a, LinearTask) and isinstance(task_b, LinearTask)  # check_pair
+    t = number(tau, "tau", low=0.0, low_open=True, unit="s")
+    h = np.asarray([t / 2, t / 2], dtype=float)
+    return affine_orbit_checked((task_a, task_b), B, h, G_ref, rate_tol)

@@ -28,20 +28,19 @@ these same forms are taken, and lifted; the complement is the common nullspace (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import finite_outputs, readonly
-from ..errors import SingularSystemError, TaskError
-from ._lowrank import any_low_rank
-from ._pair import pair_inputs, periods, range_split
-from ._spectral import EPS, knee_period, max_rate, min_rate, scaled_norm
-from .linear import LinearTask
+from .._checks import finite_outputs, finite_result
+from ..errors import TaskError
+from ._asym_lowrank import large_fields, small_fields
+from ._spectral import knee_period
+from ._tasks import max_rate
+from .linear import LinearTask, pair_inputs, periods
 
 __all__ = [
-    "COMPATIBLE_RTOL",
-    "SINGULAR_LEVEL",
     "Crossover",
     "LargeTauAsymptotics",
     "SmallTauAsymptotics",
@@ -51,32 +50,25 @@ __all__ = [
     "small_tau",
 ]
 
-#: Relative tolerance for "the tasks have a joint solution": the bias-free velocity at the
-#: averaged centre, ``|M_alpha (G_c0 - G*_alpha)|``, must be at most this times
-#: ``(|M_alpha| + |M_beta|) |G*_beta - G*_alpha|``. For an exact joint solution it is zero up to
-#: round-off in ``(M_alpha + M_beta)^+``, ~ cond * eps, i.e. below 1e-10 for condition numbers up
-#: to 1e6 (where :func:`~clln_theory.theory.orbits.periodic_orbit` itself starts warning).
-COMPATIBLE_RTOL = 1e-8
-
-#: :func:`large_tau` raises :class:`~clln_theory.errors.SingularSystemError` when the condition
-#: number of ``I - N_beta N_alpha`` times machine epsilon exceeds this (fewer than two correct
-#: digits could remain): the tasks' nullspaces then intersect to working precision.
-SINGULAR_LEVEL = 1e-2
-
 # --------------------------------------------------------------------------------------------
 # shared helpers
 # --------------------------------------------------------------------------------------------
 
-
-def _lowrank(name: str, *args: object, **kw: object) -> object:
-    """The factor-form route ``name`` of ``theory/_asym_lowrank.py`` (which imports this one)."""
-    from ._asym_lowrank import large_tau_lowrank, small_tau_lowrank
-
-    route = {"small_tau_lowrank": small_tau_lowrank, "large_tau_lowrank": large_tau_lowrank}
-    return route[name](*args, **kw)
+#: The fields of each result that must be finite (a huge ``B`` overflows them).
+_FINITE = {
+    "small_tau": ("centre", "velocity", "span_slope"),
+    "large_tau": ("g0", "g1", "k0", "k1", "d0", "d1", "plateau", "span_slope"),
+}
 
 
-def _out(x: NDArray, scalar: bool) -> NDArray | float:
+def _finite(result: object, function: str) -> None:
+    """The finite-output checks of ``function`` on its result (as ``finite_outputs`` makes)."""
+    for f in _FINITE[function]:
+        finite_result(getattr(result, f), f"{function} {f}", hint="Check the magnitudes of `B`.")
+
+
+def _out(x: NDArray, scalar: bool) -> Any:
+    """The value of one period for a scalar ``tau`` (a float or an (n,) array), else ``x``."""
     if scalar:
         return float(x[0]) if x.ndim == 1 else x[0]
     return x
@@ -112,7 +104,9 @@ class SmallTauAsymptotics:
     drift : (n,) ndarray
         ``Q Q^T B``, velocity along the common nullspace, V/s.
     compatible : bool
-        Whether the tasks have a joint solution (``|v_0|`` below :data:`COMPATIBLE_RTOL`).
+        Whether the tasks have a joint solution: ``|v_0| <= 1e-8 (|M_alpha| + |M_beta|)
+        |G*_beta - G*_alpha|`` (round-off in ``(M_alpha + M_beta)^+`` stays below 1e-10 for
+        condition numbers up to 1e6).
     """
 
     centre: NDArray
@@ -262,39 +256,8 @@ def small_tau(
     >>> bool(abs(s.span(1e-3) / exact - 1) < 1e-5)
     True
     """
-    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
-        return _lowrank("small_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
-    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
-    sp = range_split(task_a, task_b, rate_tol)
-    n = task_a.n
-    P, Q, S_pinv = sp.P, sp.Q, sp.S_pinv
-    Ma, Mb = task_a.M, task_b.M
-    delta = task_b.G_star - task_a.G_star
-    PB = P @ (P.T @ B)
-    base = P @ (P.T @ task_a.G_star) + Q @ (Q.T @ G_ref)
-    u0 = S_pinv @ (Mb @ delta)  # bias-free centre relative to P P^T G*_alpha
-    shift = 2.0 * (S_pinv @ B)  # bias shift of the centre
-    v0 = -(Ma @ u0)  # M_alpha (P P^T G*_alpha - G*_alpha) = 0: G*_alpha - P P^T G*_alpha in null
-    v = v0 - Ma @ shift + PB
-    scale = (np.linalg.norm(Ma, 2) + np.linalg.norm(Mb, 2)) * np.linalg.norm(delta)
-    compatible = bool(np.linalg.norm(v0) <= COMPATIBLE_RTOL * scale)
-    if compatible:
-        v0 = np.zeros(n)
-        v = -(Ma - Mb) @ (S_pinv @ B)  # same vector, without the cancellation of v0
-    c, c0, sh, vv, vv0, drift = (
-        readonly(x) for x in (base + u0 + shift, base + u0, shift, v, v0, Q @ (Q.T @ B))
-    )
-    return SmallTauAsymptotics(
-        centre=c,
-        centre_bias_free=c0,
-        bias_shift=sh,
-        velocity=vv,
-        velocity_bias_free=vv0,
-        span_slope=0.5 * scaled_norm(v),
-        span_slope_bias_free=0.5 * scaled_norm(v0),
-        drift=drift,
-        compatible=compatible,
-    )
+    task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    return SmallTauAsymptotics(**small_fields(task_a, task_b, Bv, G_ref_v, tol))
 
 
 @finite_outputs("")
@@ -341,7 +304,9 @@ def compatible_span_slope(
     >>> round(compatible_span_slope(a, b, B=[0.1, -0.2]), 5)
     0.22361
     """
-    s = small_tau(task_a, task_b, B=B, rate_tol=rate_tol)
+    task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, None, rate_tol)
+    s = SmallTauAsymptotics(**small_fields(task_a, task_b, Bv, G_ref_v, tol))
+    _finite(s, "small_tau")
     if not s.compatible:
         raise TaskError(
             "Arguments `task_a` and `task_b` must have a joint solution for the compatible-task "
@@ -442,21 +407,6 @@ class LargeTauAsymptotics:
         return _out(self.k0 + 0.5 * t[:, None] * self.k1, scalar)
 
 
-def _relaxed_start(K: NDArray, r0: NDArray, r1: NDArray) -> tuple[NDArray, NDArray]:
-    """``g0, g1`` of :func:`large_tau` from ``K g = r`` (``K = I - N_beta N_alpha``, reduced)."""
-    if K.shape[0] == 0:
-        return np.zeros(0), np.zeros(0)
-    cond = np.linalg.cond(K)
-    if not np.isfinite(cond) or cond * EPS > SINGULAR_LEVEL:
-        raise SingularSystemError(
-            f"I - N_beta N_alpha is singular (condition number {cond:.3g}) on the complement "
-            "of the common nullspace: the tasks' nullspaces (nearly) intersect; raise "
-            "`rate_tol` to treat the shared direction as common."
-        )
-    g = np.linalg.solve(K, np.column_stack([r0, r1]))
-    return g[:, 0], g[:, 1]
-
-
 @finite_outputs("g0", "g1", "k0", "k1", "d0", "d1", "plateau", "span_slope", args=("B",))
 def large_tau(
     task_a: LinearTask,
@@ -533,40 +483,8 @@ def large_tau(
     >>> bool(abs(L.span(10.0) / exact - 1) < 1e-12)
     True
     """
-    if any_low_rank(task_a, task_b):  # factor form: the span of the ranges, drift on the rest
-        return _lowrank("large_tau_lowrank", task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
-    B, G_ref, rate_tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
-    sp = range_split(task_a, task_b, rate_tol)
-    n = task_a.n
-    P, Q = sp.P, sp.Q
-    m = P.shape[1]
-    eye = np.eye(n)
-    ca, cb = (P.T @ ((eye - t.N) @ t.G_star + t.M_pinv @ B) for t in (task_a, task_b))
-    Na = P.T @ task_a.N @ P
-    Nb = P.T @ task_b.N @ P
-    nBa = P.T @ (task_a.N @ B)
-    nBb = P.T @ (task_b.N @ B)
-    g0, g1 = _relaxed_start(np.eye(m) - Nb @ Na, Nb @ ca + cb, Nb @ nBa + nBb)
-    k0 = Na @ g0 + ca
-    k1 = Na @ g1 + nBa
-    d0, d1 = P @ (k0 - g0), P @ (k1 - g1)
-    q = Q @ (Q.T @ G_ref)
-    drift = Q @ (Q.T @ B)
-    G0c, G1c, K0c, K1c, d0, d1 = (
-        readonly(x) for x in (P @ g0 + q, P @ g1, P @ k0 + q, P @ k1 + drift, d0, d1)
-    )
-    return LargeTauAsymptotics(
-        g0=G0c,
-        g1=G1c,
-        k0=K0c,
-        k1=K1c,
-        d0=d0,
-        d1=d1,
-        plateau=scaled_norm(d0),
-        span_slope=0.5 * scaled_norm(d1),
-        relaxation_rate=min(min_rate(task_a), min_rate(task_b)),
-        drift=drift,
-    )
+    task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    return LargeTauAsymptotics(**large_fields(task_a, task_b, Bv, G_ref_v, tol))
 
 
 # --------------------------------------------------------------------------------------------
@@ -664,8 +582,11 @@ def crossover_tau(
     >>> [round(x, 3) for x in (c.tau_small, c.tau_knee, c.tau_large, c.tau_drift)]
     [0.03, 0.081, 0.496, 0.554]
     """
-    small = small_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
-    large = large_tau(task_a, task_b, B=B, G_ref=G_ref, rate_tol=rate_tol)
+    task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
+    small = SmallTauAsymptotics(**small_fields(task_a, task_b, Bv, G_ref_v, tol))
+    _finite(small, "small_tau")
+    large = LargeTauAsymptotics(**large_fields(task_a, task_b, Bv, G_ref_v, tol))
+    _finite(large, "large_tau")
     lam_max = max(max_rate(task_a), max_rate(task_b))
     tau_small = 2.0 / lam_max if lam_max > 0 else np.inf
     tau_large = 2.0 / large.relaxation_rate

@@ -45,25 +45,34 @@ With ``Lambda = L_II^{-1} E_out`` (one solve per output node, shared by all poin
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, instance, number, positive, readonly
-from ..electrical.clamping import check_eta, nudge_amplitudes, output_split
-from ..electrical.kirchhoff import KirchhoffSolver, State
-from ..electrical.rule import coupled_learning_force
-from ..errors import ConvergenceError, DeviceError, NetworkError, ShapeError, TaskError
+from .._checks import choice, count, instance, number, positive, refuse_renamed
+from ..electrical.clamping import check_eta
+from ..electrical.kirchhoff import KirchhoffSolver
+from ..errors import ArgumentError, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._limits import MIN_SOLUTION_TOL
+from ._adjoint import (
+    DELTA_TOL,
+    SOLUTION_TOL,
+    ForceJacobian,
+    asymmetry,
+    factor_of,
+    force_of,
+    hessian_of,
+    jacobian_of,
+    nudged,
+    solve_manifold,
+)
+from ._spectral import MAX_RATE, RATE_TOL
+from ._tasks import checked_task
 from .finite_differences import force_jacobian_fd  # re-exported from its former home
-from .linear import MAX_RATE, LinearTask
+from .linear import LinearTask
 
 __all__ = [
-    "DEFAULT_DELTA_TOL",
-    "DEFAULT_SOLUTION_TOL",
     "ForceJacobian",
     "contrastive_hessian",
     "force_jacobian",
@@ -73,160 +82,24 @@ __all__ = [
     "nearest_solution",
 ]
 
-#: Errors (volts) at or below this count as zero when deciding whether to add the curvature term
-#: (``curvature="auto"``: ``max|delta_p|``; ``"solution"``: the unremovable part
-#: ``residual_delta``). The term is proportional to ``delta_p`` and relative to the Gauss-Newton
-#: term of order ``delta / 0.1 V`` (output drops of ~0.1 V), so dropping it changes ``J`` by a
-#: relative ~1e-11: far below the 1e-8 symmetry tolerance of `LinearTask`, and an eigenvalue
-#: shift of 1e-11 max|M|, under its 1e-9 1/s rank threshold for rates up to ~100 1/s.
-DEFAULT_DELTA_TOL = 1e-12
+#: Smallest ``tol`` of ``nearest_solution``, V: the outputs of a ~1 V network are resolved to
+#: ~1e-16 V in float64, so a smaller tolerance can never be met (a ConvergenceError every time).
+MIN_SOLUTION_TOL = 1e-15
 
-#: `linearize` accepts ``G_star`` when the mean force there is what ``J`` produces from a gate
-#: displacement of at most this many volts (``max|F| <= tol * max|J|``): far below the
-#: millivolt scale of gate noise in the experiment, far above round-off.
-DEFAULT_SOLUTION_TOL = 1e-6
+#: The curvature modes of `force_jacobian` and `linearize`.
+CURVATURES = ("auto", "exact", "gauss-newton", "solution")
+#: The routes of `linearize`.
+ROUTES = ("auto", "adjoint", "symbolic")
 
 
-@dataclass(frozen=True, slots=True)
-class ForceJacobian:
-    """Jacobian of the mean Coupled Learning force (standard clamping) at one ``G``.
-
-    Attributes
-    ----------
-    J : (n_gates, n_gates) ndarray
-        ``dF/dG`` as used: ``gauss_newton + curvature`` if ``curvature_included``, else
-        ``gauss_newton``; units A/V.
-    gauss_newton : (n_gates, n_gates) ndarray
-        ``-(2/N) sum_p eta_p nu_p grad O_p^T`` (exact where every ``delta_p = 0``).
-    curvature : (n_gates, n_gates) ndarray or None
-        The exact term proportional to the errors; None when it was not computed.
-    curvature_included : bool
-        Whether ``J`` contains the curvature term.
-    delta : (n_points,) ndarray
-        Errors ``L - O_F``, V.
-    max_abs_delta : float
-        ``max_p |delta_p|`` over the nudged points, V.
-    residual_delta : float
-        ``max_p |delta_perp,p|``, V: the part of the nudged points' errors outside the range of
-        ``d delta/dG`` (``delta_perp = delta - D D^+ delta``), i.e. the errors no gate change
-        removes to first order. Zero (to round-off) whenever the points are independent
-        constraints (a satisfiable task: every error is then a distance to the solution
-        manifold); nonzero only for a task whose minimum keeps residual errors.
-    eta : float
-        Nudge amplitude.
-    asymmetry : float
-        ``max|J - J^T| / max|J|`` (0 for a symmetric ``J``), computed on access.
-    """
-
-    J: np.ndarray
-    gauss_newton: np.ndarray
-    curvature: np.ndarray | None
-    curvature_included: bool
-    delta: np.ndarray
-    max_abs_delta: float
-    residual_delta: float
-    eta: float
-
-    @property
-    def asymmetry(self) -> float:
-        """``max|J - J^T| / max|J|``."""
-        return _asymmetry(self.J)
-
-
-class _Adjoint:
-    """Adjoint quantities of one task at one ``G`` (free factorization reused)."""
-
-    def __init__(self, s: KirchhoffSolver, free: State) -> None:
-        net = s.network
-        self.s, self.free = s, free
-        I = s.free.interior
-        pos = np.full(net.n_nodes, -1, dtype=np.intp)
-        pos[I] = np.arange(I.size)
-        self.pos = pos
-        out_pos = pos[s.idx_out]
-        k = out_pos.size
-        E = np.zeros((I.size, k))
-        E[out_pos, np.arange(k)] = 1.0
-        Lam_I = np.asarray(s.free.solve(E)).reshape(I.size, k)
-        Lam = np.zeros((net.n_nodes, k))
-        Lam[I] = Lam_I
-        g = net.gate_edges
-        self.tail_g, self.head_g = net.tail[g], net.head[g]
-        self.dLam = Lam[self.tail_g] - Lam[self.head_g]  # (n_g, k)
-        self.Z = Lam_I[out_pos]  # (k, k), SPD
-        self.S = net.S
-        self.dV = free.dV[:, g]  # (N, n_g)
-        self.multi = s.task.is_multi_output
-        if self.multi:
-            return self._multi(s.task)
-        c = output_split(k)  # how the nudge is shared by the output node(s)
-        u = np.array([1.0]) if k == 1 else np.array([1.0, -1.0])  # O = V @ u
-        y = np.linalg.solve(self.Z, c)
-        self.K_eff = float(c @ y)
-        self.dmu = self.dLam @ y  # clamped response drops
-        self.dlamO = self.dLam @ u  # output adjoint drops
-        self.gradK = self.S * self.dmu**2
-        self.gradO = -self.S * self.dV * self.dlamO  # (N, n_g)
-        self.nu = self.S * self.dV * self.dmu  # (N, n_g)
-
-    def _multi(self, task: Task) -> None:
-        """Multi-output: the clamp moves the output nodes by ``C Δ``, ``K_eff = C^T Z^-1 C``."""
-        U, C = task.output_matrices()  # O = V[out] @ U; P_C - P_F = Δ^T K_eff Δ
-        Y = np.linalg.solve(self.Z, C)  # (k, m)
-        self.K_eff, self.dmu, self.dlamO = C.T @ Y, self.dLam @ Y, self.dLam @ U
-        SdV = self.S * self.dV  # (N, n_g); below (N, m, n_g): dO_pj/dG and nu_pj
-        self.gradO = -SdV[:, None, :] * self.dlamO.T[None]
-        self.nu = SdV[:, None, :] * self.dmu.T[None]
-
-    def W(self) -> np.ndarray:
-        """``W = A_g L_II^{-1} A_g^T`` on the learning edges, (n_g, n_g).
-
-        With fewer interior nodes than gates, ``L_II^{-1}`` is formed (n_I solves) and ``W`` is
-        gathered from it; otherwise one solve with the n_g edge columns as right-hand sides.
-        """
-        s = self.s
-        I = s.free.interior
-        n_g = self.tail_g.size
-        n = s.network.n_nodes
-        if I.size <= n_g:
-            Linv = np.zeros((n, n))
-            Linv[np.ix_(I, I)] = np.asarray(s.free.solve(np.eye(I.size))).reshape(I.size, I.size)
-            B = Linv[self.tail_g] - Linv[self.head_g]  # (n_g, n)
-            return B[:, self.tail_g] - B[:, self.head_g]
-        cols = np.arange(n_g)
-        rhs = np.zeros((I.size, n_g))
-        pt, ph = self.pos[self.tail_g], self.pos[self.head_g]
-        mt, mh = pt >= 0, ph >= 0
-        rhs[pt[mt], cols[mt]] += 1.0
-        rhs[ph[mh], cols[mh]] -= 1.0
-        X = np.zeros((n, n_g))
-        X[I] = np.asarray(s.free.solve(rhs)).reshape(I.size, n_g)
-        return X[self.tail_g] - X[self.head_g]
-
-    def R_factors(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(P, Q)`` with ``W - Wc = dLambda Z^{-1} dLambda^T = P @ Q.T`` (rank k)."""
-        return self.dLam @ np.linalg.inv(self.Z), self.dLam
-
-
-def _nudged(network: Network, G: Any, task: Task, eta: float):
-    """Adjoint quantities and the standard-clamping nudge of every point at ``G``.
-
-    Returns ``(ad, delta, eta_p, Delta)``: the `_Adjoint`, the errors ``L - O_F`` (N,), the
-    per-point nudge amplitude (``eta``, or 0 past a classification label, Appendix A) and
-    ``Delta = eta_p delta = O_C - O_F`` (1).
-    """
-    s = KirchhoffSolver(network, G, task)
-    free = s.free_state()
-    delta = task.labels - free.O
-    eta_p = nudge_amplitudes(
-        free.O, task.labels, eta=eta, classification=task.kind == "classification"
-    )
-    return _Adjoint(s, free), delta, eta_p, eta_p * delta
-
-
-def _asymmetry(J: np.ndarray) -> float:
-    scale = float(np.max(np.abs(J)))
-    return float(np.max(np.abs(J - J.T)) / scale) if scale > 0 else 0.0
+def _point(network: Network, G: Any, name: str) -> np.ndarray:
+    """``G`` checked as one gate vector ``(n_gates,)`` of ``network`` (ShapeError otherwise)."""
+    G = network.check_gates(G, name)
+    if G.ndim != 1:
+        raise ShapeError(
+            f"Argument `{name}` must have shape ({network.n_gates},), but has shape {G.shape}."
+        )
+    return G
 
 
 def force_jacobian(
@@ -236,7 +109,7 @@ def force_jacobian(
     *,
     eta: float = 1.0,
     curvature: Literal["auto", "exact", "gauss-newton", "solution"] = "auto",
-    delta_tol: float = DEFAULT_DELTA_TOL,
+    delta_tol: float | None = None,
 ) -> ForceJacobian:
     """Exact Jacobian ``dF/dG`` of the mean force of standard clamping, by the adjoint method.
 
@@ -263,8 +136,12 @@ def force_jacobian(
         eigenvalues of order ``|delta| |M| / 0.1 V``, while the Gauss-Newton term keeps the
         exact rank (one per independent point) and differs from the Jacobian at the nearest
         solution by ``O(|delta|)`` only. The result says which was used.
-    delta_tol : float
-        Volts (>= 0), see `DEFAULT_DELTA_TOL`.
+    delta_tol : float, optional
+        Volts (>= 0), used by ``"auto"`` and ``"solution"`` (refused with ``"exact"`` and
+        ``"gauss-newton"``, which do not read it). Default 1e-12 V: the curvature term is
+        proportional to ``delta_p`` and
+        relative to the Gauss-Newton term of order ``delta / 0.1 V``, so dropping it below that
+        changes ``J`` by a relative ~1e-11, under `LinearTask`'s tolerances.
 
     Returns
     -------
@@ -290,68 +167,17 @@ def force_jacobian(
     """
     instance(network, "network", Network, error=NetworkError)
     eta = check_eta(eta)
-    choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
-    delta_tol = number(delta_tol, "delta_tol", low=0.0, unit="V")
-    ad, delta, eta_p, Delta = _nudged(network, G, task, eta)
-    N = task.n_points
-    if ad.multi:  # one Gauss-Newton outer product per target of every point
-        J_gn = -(2.0 / N) * np.einsum("pj,pjg,pjh->gh", eta_p, ad.nu, ad.gradO)
-    else:
-        J_gn = -(2.0 / N) * (eta_p[:, None] * ad.nu).T @ ad.gradO
-    active = eta_p > 0
-    max_d = float(np.max(np.abs(delta[active]))) if np.any(active) else 0.0
-    res_d = _residual_delta(delta[active], ad.gradO[active])
-    include = (
-        curvature == "exact"
-        or (curvature == "auto" and max_d > delta_tol)
-        or (curvature == "solution" and res_d > delta_tol)
-    )
-    if include and ad.multi:
-        raise TaskError(
-            f"Task {task.name!r} has {task.n_outputs} targets: the curvature term (needed at "
-            f"max|delta| = {max_d:.3g} V) is single-output only; use a solution or the FD Jacobian."
+    choice(curvature, "curvature", CURVATURES)
+    if delta_tol is not None and curvature in ("exact", "gauss-newton"):
+        raise ArgumentError(
+            f"Arguments `curvature={curvature!r}` and `delta_tol` of `force_jacobian` exclude "
+            "each other: only 'auto' and 'solution' compare the errors with `delta_tol`."
         )
-    J_curv = None
-    if include:
-        # J_curv = (1/N) [-2 eta Delta gradK gradO^T + Delta^2 hessK + 2 Delta grad nu] summed over
-        # points; with a = S dmu, c = S sum_p Delta_p dV_p, x = sum_p Delta_p^2 a + c:
-        #   = (1/N) [-2 gradK b^T - 2 (a c^T + x a^T) o W + 2 (x a^T) o (P Q^T)]
-        W = ad.W()
-        a = ad.S * ad.dmu
-        c = ad.S * (Delta @ ad.dV)
-        x = np.sum(Delta**2) * a + c
-        b = (eta_p * Delta) @ ad.gradO
-        J_curv = np.outer(a, c)
-        J_curv += np.outer(x, a)
-        J_curv *= W
-        P, Q = ad.R_factors()
-        J_curv -= (x[:, None] * P) @ (a[:, None] * Q).T
-        J_curv += np.outer(ad.gradK, b)
-        J_curv *= -2.0 / N
-    J = J_gn + J_curv if include else J_gn
-    return ForceJacobian(
-        J=readonly(J, float),
-        gauss_newton=readonly(J_gn, float),
-        curvature=None if J_curv is None else readonly(J_curv, float),
-        curvature_included=bool(include),
-        delta=readonly(delta, float),
-        max_abs_delta=max_d,
-        residual_delta=res_d,
-        eta=eta,
-    )
-
-
-def _residual_delta(delta: np.ndarray, gradO: np.ndarray) -> float:
-    """``max|delta - D D^+ delta|`` with ``D = d delta/dG = -gradO`` (N, n): unremovable errors.
-
-    ``D D^+`` is the orthogonal projector onto the range of ``D`` (least squares with numpy's
-    default cut ``max(N, n) eps sigma_max`` on the singular values). For independent points
-    (rank ``N``) the range is all of R^N and the result is round-off.
-    """
-    if delta.size == 0 or not np.any(delta):
-        return 0.0
-    coef = np.linalg.lstsq(gradO, delta, rcond=None)[0]
-    return float(np.max(np.abs(delta - gradO @ coef)))
+    tol = DELTA_TOL if delta_tol is None else number(delta_tol, "delta_tol", low=0.0, unit="V")
+    s = KirchhoffSolver(network, G, task)
+    free = s.free_state()
+    ad, delta, eta_p, Delta = nudged(s, free, task, eta)
+    return jacobian_of(ad, delta, eta_p, Delta, task, eta, curvature, tol)
 
 
 def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.0) -> np.ndarray:
@@ -395,24 +221,10 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     eta = check_eta(eta)
     if task.is_multi_output:
         raise TaskError(f"Task {task.name!r}: contrastive_hessian is single-output only.")
-    ad, _, eta_p, Delta = _nudged(network, G, task, eta)
-    N = task.n_points
-    K = ad.K_eff
-    W = ad.W()
-    P, Q = ad.R_factors()
-    Wc = W - P @ Q.T
-    SS = np.outer(ad.S, ad.S)
-    hessK = -2.0 * SS * np.outer(ad.dmu, ad.dmu) * Wc
-    gO = eta_p[:, None] * ad.gradO  # = -grad Delta_p
-    H = 2.0 * K * gO.T @ gO
-    a = Delta @ gO  # sum_p Delta_p eta_p grad O_p
-    H -= 2.0 * (np.outer(ad.gradK, a) + np.outer(a, ad.gradK))
-    H += np.sum(Delta**2) * hessK
-    w = (eta_p * Delta) @ ad.dV
-    sum_hessO = SS * W * (np.outer(w, ad.dlamO) + np.outer(ad.dlamO, w))
-    H -= 2.0 * K * sum_hessO
-    H /= N
-    return readonly(0.5 * (H + H.T), float)
+    s = KirchhoffSolver(network, G, task)
+    free = s.free_state()
+    ad, _, eta_p, Delta = nudged(s, free, task, eta)
+    return hessian_of(ad, eta_p, Delta, task.n_points)
 
 
 def linearize(
@@ -423,10 +235,11 @@ def linearize(
     gamma: float,
     r: float = 1.0,
     eta: float = 1.0,
-    method: Literal["auto", "adjoint", "symbolic"] = "auto",
-    curvature: Literal["auto", "exact", "gauss-newton"] = "auto",
-    solution_tol: float = DEFAULT_SOLUTION_TOL,
+    route: Literal["auto", "adjoint", "symbolic"] = "auto",
+    curvature: Literal["auto", "exact", "gauss-newton", "solution"] = "auto",
+    solution_tol: float = SOLUTION_TOL,
     low_rank: bool = False,
+    **renamed: Any,
 ) -> LinearTask:
     """Linearize standard-clamping Coupled Learning at a solution: ``LinearTask(M, G_star)``.
 
@@ -445,22 +258,29 @@ def linearize(
         Measured rate factor ``A_exp/A0`` (Appendix C), > 0.
     eta : float in (0, 1]
         Nudge amplitude of (1).
-    method : {"auto", "adjoint", "symbolic"}
-        ``"adjoint"`` (and ``"auto"``): `force_jacobian`, exact to round-off at any size.
+    route : {"auto", "adjoint", "symbolic"}
+        Which algorithm gives the Jacobian. ``"adjoint"`` (and ``"auto"``, the default): the
+        adjoint formulas of `force_jacobian`, exact to round-off at any size.
         ``"symbolic"``: the sympy Jacobian of the force (`clln_theory.electrical.symbolic`), small
         networks; it is the exact Jacobian at ``G_star`` whatever ``curvature`` says, so give it a
         ``G_star`` on the solution manifold.
     curvature : {"auto", "exact", "gauss-newton", "solution"}
         Passed to `force_jacobian` (adjoint only). ``"auto"`` means ``"solution"``: the
         curvature term is included exactly when the task keeps errors that no gate change
-        removes (``ForceJacobian.residual_delta > DEFAULT_DELTA_TOL``); errors that only say
+        removes (``ForceJacobian.residual_delta > 1e-12 V``); errors that only say
         ``G_star`` sits slightly off the solution manifold (a calibrated line misses by up to
         1e-9 V) are not allowed to add spurious rank: a single-point task stays rank one.
-        ``"exact"`` forces the exact Jacobian at ``G_star``.
+        ``"exact"`` forces the exact Jacobian at ``G_star``. Default ``"auto"``. With
+        ``route="symbolic"`` only ``"auto"`` is accepted (the symbolic Jacobian is exact).
     solution_tol : float
-        Volts (> 0); refuse ``G_star`` if ``max|F| > solution_tol max|J|`` (`DEFAULT_SOLUTION_TOL`).
+        Volts (> 0); refuse ``G_star`` if ``max|F| > solution_tol max|J|``. Default 1e-6 V:
+        far below the millivolt scale of gate noise in the experiment, far above round-off.
     low_rank : bool
         Return the factor form ``M = F F^T`` (no ``n x n`` matrix): see `linearize_factor`.
+        Default False. Refused with ``route="symbolic"`` or ``curvature="exact"``.
+    **renamed : Any
+        Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
+        now ``route``).
 
     Returns
     -------
@@ -470,6 +290,9 @@ def linearize(
 
     Raises
     ------
+    ArgumentError
+        A bad ``gamma``, ``r``, ``eta``, ``route``, ``curvature`` or ``solution_tol``; an option
+        the chosen route does not honour; an unknown or renamed keyword.
     TaskError
         ``G_star`` is not a solution, or ``J`` is not symmetric (differential output, or
         ``eta < 1`` with residual errors) — the message gives the asymmetry.
@@ -485,60 +308,61 @@ def linearize(
     >>> lt.rank
     1
     """
+    refuse_renamed(renamed, {"method": "route"}, "linearize")
     instance(network, "network", Network, error=NetworkError)
-    if low_rank:  # the factor form, theory/lowrank_jacobian.py
-        from .lowrank_jacobian import factor_form
-
-        return factor_form(network, task, G_star, gamma, r, eta, method, curvature, solution_tol)
     gamma = number(gamma, "gamma", low=0.0, low_open=True, high=MAX_RATE, unit="Ω/s")
     r = number(r, "r", low=0.0, low_open=True, high=MAX_RATE)
+    eta = check_eta(eta)
     solution_tol = positive(solution_tol, "solution_tol", unit="V")
-    choice(method, "method", ("auto", "adjoint", "symbolic"))
-    choice(curvature, "curvature", ("auto", "exact", "gauss-newton", "solution"))
-    G_star = network.check_gates(G_star, "G_star")
-    if G_star.ndim != 1:
-        raise ShapeError(
-            f"Argument `G_star` must have shape ({network.n_gates},), but has {G_star.shape}."
+    choice(route, "route", ROUTES)
+    choice(curvature, "curvature", CURVATURES)
+    if route == "symbolic" and curvature != "auto":
+        raise ArgumentError(
+            f"Arguments `route='symbolic'` and `curvature={curvature!r}` of `linearize` exclude "
+            "each other: the symbolic Jacobian is the exact one; drop `curvature`."
         )
-    if method in ("auto", "adjoint"):
+    if low_rank and (route == "symbolic" or curvature == "exact"):
+        bad = "route='symbolic'" if route == "symbolic" else "curvature='exact'"
+        raise ArgumentError(
+            f"Argument `low_rank` must be False with {bad}: the factor form is the adjoint "
+            "Gauss-Newton M at a solution."
+        )
+    G_star = _point(network, G_star, "G_star")
+    s = KirchhoffSolver(network, G_star, task)  # one free solve, shared by J and the force
+    free = s.free_state()
+    ad, delta, eta_p, Delta = nudged(s, free, task, eta)
+    if low_rank:  # the factor form (see `linearize_factor`)
+        Fm = factor_of(ad, delta, eta_p, r, gamma, task.n_points)
+        scale = float(np.max(np.sum(Fm * Fm, axis=1))) / (float(r) * float(gamma))
+        _require_solution(G_star, force_of(s, free, task, eta_p), solution_tol, scale)
+        return LinearTask.from_factor(Fm, G_star)
+    if route in ("auto", "adjoint"):
         mode = "solution" if curvature == "auto" else curvature
-        jac = force_jacobian(network, G_star, task, eta=eta, curvature=mode)
-        J = np.array(jac.J)
+        J = np.array(jacobian_of(ad, delta, eta_p, Delta, task, eta, mode, DELTA_TOL).J)
     else:  # "symbolic"
         from ..electrical.symbolic import symbolic_force_jacobian
 
         J = symbolic_force_jacobian(network, G_star, task, eta=eta)
-    F = coupled_learning_force(network, G_star, task, eta=eta).F
-    scale = float(np.max(np.abs(J)))
-    if float(np.max(np.abs(F))) > solution_tol * scale:
-        raise TaskError(
-            f"`G_star` = {np.round(G_star, 6).tolist()} is not a solution: max|F| = "
-            f"{np.max(np.abs(F)):.3g} A exceeds solution_tol * max|J| = {solution_tol * scale:.3g}"
-            " A; find G_star with nearest_solution() or joint_solution()."
-        )
-    asym = _asymmetry(J)
+    F = force_of(s, free, task, eta_p)
+    _require_solution(G_star, F, solution_tol, float(np.max(np.abs(J))))
+    asym = asymmetry(J)
     if asym > 1e-8:
         raise TaskError(
             f"The force Jacobian at `G_star` is not symmetric (max|J - J^T|/max|J| = {asym:.3g}),"
             " so the dynamics are not a gradient flow there (differential output, or eta < 1 "
             "with residual errors); a LinearTask needs a symmetric M."
         )
-    return LinearTask(r * gamma * J, G_star)
+    return checked_task(r * gamma * J, G_star, RATE_TOL)
 
 
-nudged_adjoint, residual_delta = _nudged, _residual_delta  # public: theory/lowrank_jacobian.py
-
-
-def _residuals(network: Network, tasks: Sequence[Task], G: np.ndarray):
-    """Errors ``delta`` of every point of every task and their gradient ``d delta/dG``."""
-    ds, jacs = [], []
-    for t in tasks:
-        s = KirchhoffSolver(network, G, t)
-        free = s.free_state()
-        ad = _Adjoint(s, free)
-        ds.append(np.ravel(t.labels - free.O))  # one row per target of every point
-        jacs.append(-ad.gradO.reshape(-1, network.n_gates))
-    return np.concatenate(ds), np.vstack(jacs)
+def _require_solution(G_star: np.ndarray, F: np.ndarray, solution_tol: float, scale: float) -> None:
+    """TaskError unless ``max|F| <= solution_tol * scale`` (``scale = max|J|``, A/V)."""
+    if float(np.max(np.abs(F))) > solution_tol * scale:
+        raise TaskError(
+            f"`G_star` = {np.round(G_star, 6).tolist()} is not a solution: max|F| = "
+            f"{np.max(np.abs(F)):.3g} A exceeds solution_tol * max|J| = {solution_tol * scale:.3g}"
+            " A; find G_star with nearest_solution() or joint_solution()."
+        )
 
 
 def nearest_solution(
@@ -560,7 +384,8 @@ def nearest_solution(
     G_ref : (n_gates,) array_like
         Reference point, V (Euclidean distance in gate space).
     tol : float
-        Volts (>= `MIN_SOLUTION_TOL`): stop when every ``|delta_p| <= tol`` and the step is
+        Volts (>= 1e-15, the float64 resolution of ~1 V outputs); default 1e-13 V. Stop when
+        every ``|delta_p| <= tol`` and the step is
         below ``tol * 1e3``.
     max_iter : int
         Iteration budget.
@@ -599,36 +424,8 @@ def nearest_solution(
         raise TaskError("Argument `task` must be a Task or a non-empty sequence of tasks.")
     tol = number(tol, "tol", low=MIN_SOLUTION_TOL, unit="V")
     max_iter = count(max_iter, "max_iter")
-    network.check_point(G_ref, "G_ref")
-    G_ref = np.array(network.check_gates(G_ref, "G_ref"), dtype=float)
-    G = G_ref.copy()
-    for _ in range(max_iter):
-        d, D = _residuals(network, tasks, G)
-        try:
-            lam = np.linalg.solve(D @ D.T, d + D @ (G_ref - G))
-        except np.linalg.LinAlgError:
-            raise ConvergenceError(
-                f"The solution manifold is degenerate at G = {np.round(G, 6).tolist()} (the "
-                f"{d.size} point constraints are not independent); drop redundant points."
-            ) from None
-        step = G_ref - D.T @ lam - G
-        for _ in range(60):
-            try:
-                network.conductances(G + step)
-                break
-            except DeviceError:
-                step *= 0.5
-        G = G + step
-        if np.max(np.abs(d)) <= tol and np.max(np.abs(step)) <= 1e3 * tol:
-            return G
-    d, _ = _residuals(network, tasks, G)
-    if np.max(np.abs(d)) <= tol:
-        return G
-    raise ConvergenceError(
-        f"nearest_solution did not converge in {max_iter} iterations (max|delta| = "
-        f"{np.max(np.abs(d)):.3g} V at G = {np.round(G, 6).tolist()}); the tasks may have no "
-        "solution with every gate above threshold, or need a closer G_ref."
-    )
+    G_ref = np.array(network.check_point(G_ref, "G_ref"), dtype=float)
+    return solve_manifold(network, tasks, G_ref, tol, max_iter)
 
 
 def joint_solution(
@@ -681,5 +478,7 @@ def joint_solution(
     instance(network, "network", Network, error=NetworkError)
     instance(task_a, "task_a", Task, error=TaskError)
     instance(task_b, "task_b", Task, error=TaskError)
-    network.check_point(G_guess, "G_guess")
-    return nearest_solution(network, [task_a, task_b], G_guess, tol=tol, max_iter=max_iter)
+    tol = number(tol, "tol", low=MIN_SOLUTION_TOL, unit="V")
+    max_iter = count(max_iter, "max_iter")
+    G_ref = np.array(network.check_point(G_guess, "G_guess"), dtype=float)
+    return solve_manifold(network, [task_a, task_b], G_ref, tol, max_iter)

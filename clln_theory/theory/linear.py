@@ -24,64 +24,52 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import finite_outputs, gate_vector, number, real_array, times, vector
-from ..errors import ArgumentError, ShapeError, TaskError
-from ..model.bias import AffineBias
-from ._limits import bias_vector
-from ._spectral import flow, phi1_times, rank_threshold, thin_eig
+from .._checks import (
+    finite_outputs,
+    gate_vector,
+    number,
+    real_array,
+    times,
+    validator,
+    vector,
+)
+from ..errors import ArgumentError, ShapeError
+from ..model.bias import AffineBias, bias_vector
+from ._affine import affine_flow
+from ._spectral import (
+    DENSE_MAX_N,
+    MAX_RATE,
+    PSD_TOL,
+    RATE_TOL,
+    SYM_TOL,
+    check_rate_matrix,
+    dense_spectrum,
+    flow_dense,
+    flow_factor,
+    half_period_arrays,
+    rank_threshold,
+    require_finite,
+    thin_eig,
+)
 
-__all__ = [
-    "DEFAULT_PSD_TOL",
-    "DEFAULT_RATE_TOL",
-    "DEFAULT_SYM_TOL",
-    "DENSE_MAX_N",
-    "HalfPeriodMap",
-    "LinearTask",
-    "evolve",
-    "half_period_map",
-]
+__all__ = ["HalfPeriodMap", "LinearTask", "evolve", "half_period_map"]
 
-#: Absolute rank threshold on the eigenvalues of ``M``, as rates in 1/s. A mode relaxing slower
-#: than once per ~30 years (1e-9 1/s) is indistinguishable from a zero mode in any experiment.
-DEFAULT_RATE_TOL = 1e-9
+#: Largest number of periods τ in one call (a τ sweep): each period holds a few ``(n,)``
+#: results and the solver works through them in chunks; 10⁶ periods of a two-gate pair take
+#: about a second, a larger sweep is better split.
+MAX_PERIODS = 1_000_000
 
-#: Relative symmetry tolerance: ``max|M - M.T| <= sym_tol * max|M|``. Hessians assembled in
-#: floating point (adjoint or Gauss-Newton sums) are symmetric to ~1e-14 relative; finite
-#: differences to ~1e-8. Larger asymmetry means the input is not a Hessian.
-DEFAULT_SYM_TOL = 1e-8
-
-#: Relative tolerance on negative eigenvalues: an eigenvalue ``lam < 0`` is accepted (and clipped
-#: to 0) when ``-lam <= psd_tol * max|lam| + rate_tol``. Round-off in an n x n symmetric
-#: eigensolver is ~n * eps * max|lam|, far below 1e-8 for any practical n.
-DEFAULT_PSD_TOL = 1e-8
-
-#: Largest ``n`` for which a low-rank task (:meth:`LinearTask.from_factor`) forms its dense
-#: attributes (``M``, ``eigvals``, ``eigvecs``, ``M_pinv``, ``N``) on first access: at 2,048 gates
-#: each is a 32 MB ``n x n`` array and the complete basis costs about a second; beyond, the
-#: access raises ArgumentError (use ``factor``, ``range_basis``, ``range_eigvals``).
-DENSE_MAX_N = 2048
-
-
-#: Largest |M| entry, 1/s. The paper's rates are ~1e2 1/s; beyond 1e150 the products M·B·τ
-#: and the eigen-decomposition's squares leave float64's range (1e308) for ordinary B and τ.
-MAX_RATE = 1e150
+#: Largest number of gate values in one sampled trajectory (periods × samples × gates): 10⁸
+#: float64 values are 800 MB.
+MAX_SAMPLE_VALUES = 100_000_000
 
 
-def _require_finite(a: NDArray, name: str) -> None:
-    """Raise TaskError naming the first NaN or inf entry of a task's data ``a``."""
-    if not np.all(np.isfinite(a)):
-        idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
-        raise TaskError(
-            f"Argument `{name}` must be finite, but {name}[{', '.join(map(str, idx))}] = "
-            f"{a[idx]!r}."
-        )
-
-
+@validator
 def check_task(task: object, name: str = "task") -> LinearTask:
     """Return ``task`` if it is a :class:`LinearTask`, else raise ArgumentError naming ``name``.
 
     The type check of every function of the linear theory that takes a task (not in
-    ``__all__``: a helper of the theory's modules).
+    ``__all__``: a validator of the theory's faces).
 
     Parameters
     ----------
@@ -108,6 +96,87 @@ def check_task(task: object, name: str = "task") -> LinearTask:
     return task
 
 
+@validator
+def check_pair(task_a: object, task_b: object) -> int:
+    """Check that both are :class:`LinearTask` of one size; return that size ``n``.
+
+    Raises ArgumentError for a non-task and ShapeError for tasks of different sizes (a
+    validator of the two-task faces, not in ``__all__``).
+    """
+    n = check_task(task_a, "task_a").n
+    b = check_task(task_b, "task_b")
+    if b.n != n:
+        raise ShapeError(
+            f"Argument `task_b` must have as many gates as `task_a` ({n}), but has {b.n}."
+        )
+    return n
+
+
+def pair_inputs(
+    task_a: object,
+    task_b: object,
+    B: ArrayLike,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+) -> tuple[LinearTask, LinearTask, NDArray, NDArray, float]:
+    """The tasks, ``B``, ``G_ref`` and ``rate_tol`` of a two-task call, validated, with defaults.
+
+    ``G_ref`` defaults to ``(G*_alpha + G*_beta) / 2`` and ``rate_tol`` to the larger
+    ``rate_tol`` of the two tasks. Raises ShapeError or ArgumentError naming the argument.
+    """
+    n = check_pair(task_a, task_b)
+    assert isinstance(task_a, LinearTask) and isinstance(task_b, LinearTask)  # check_pair
+    Bv = bias_vector(B, n)
+    if G_ref is None:
+        G_ref_v = 0.5 * (task_a.G_star + task_b.G_star)
+    else:
+        G_ref_v = vector(G_ref, "G_ref", n)
+    if rate_tol is None:
+        tol = max(task_a.rate_tol, task_b.rate_tol)
+    else:
+        tol = number(rate_tol, "rate_tol", low=0.0, unit="1/s")
+    return task_a, task_b, Bv, G_ref_v, tol
+
+
+@validator
+def check_affine(B: object, n: int, name: str = "B") -> AffineBias:
+    """``B`` if it is an :class:`AffineBias` of ``n`` gates, else ArgumentError/ShapeError."""
+    if not isinstance(B, AffineBias):
+        raise ArgumentError(f"Argument `{name}` must be an AffineBias, but is {type(B).__name__}.")
+    if B.n != n:
+        raise ShapeError(f"Argument `{name}` must act on {n} gates, but acts on {B.n}.")
+    return B
+
+
+@validator
+def periods(tau: float | ArrayLike, name: str = "tau") -> tuple[NDArray, bool]:
+    """Periods (s, each finite and ``> 0``) as a 1-D array, and whether ``tau`` was a scalar.
+
+    Raises ArgumentError for a bad value or more than `MAX_PERIODS` periods, and ShapeError for
+    more than one dimension.
+    """
+    t = times(tau, name, positive=True)
+    if t.ndim > 1:
+        raise ShapeError(f"Argument `{name}` must be a scalar or 1-D, but has shape {t.shape}.")
+    if t.size > MAX_PERIODS:
+        raise ArgumentError(
+            f"Argument `{name}` holds {t.size} periods, more than MAX_PERIODS = {MAX_PERIODS};"
+            " split the sweep."
+        )
+    return np.atleast_1d(t), t.ndim == 0
+
+
+@validator
+def check_samples(m: int, n_periods: int, n: int, name: str = "times_or_n") -> None:
+    """Refuse a trajectory of more than `MAX_SAMPLE_VALUES` values (``m`` samples of
+    ``n_periods`` periods of ``n`` gates) with an ArgumentError naming ``name``."""
+    if m * max(n_periods, 1) * max(n, 1) > MAX_SAMPLE_VALUES:
+        raise ArgumentError(
+            f"Argument `{name}` asks for {m} samples of {n_periods} period(s) of {n} gates, more "
+            f"than MAX_SAMPLE_VALUES = {MAX_SAMPLE_VALUES} values; sample fewer times."
+        )
+
+
 # --------------------------------------------------------------------------------------------
 # LinearTask
 # --------------------------------------------------------------------------------------------
@@ -128,11 +197,13 @@ class LinearTask:
     rate_tol : float, optional
         Absolute rank threshold in 1/s: eigenvalues ``<= max(rate_tol, n * eps * max(eigvals))``
         count as zero in :attr:`rank`, :attr:`M_pinv` and :attr:`N`. The second term is the
-        round-off level of the eigensolver. Default :data:`DEFAULT_RATE_TOL` (1e-9 1/s).
+        round-off level of the eigensolver. Default 1e-9 1/s (a mode relaxing slower than once
+        per ~30 years is indistinguishable from a zero mode).
     psd_tol : float, optional
-        Relative tolerance on negative eigenvalues (see :data:`DEFAULT_PSD_TOL`).
+        Relative tolerance on negative eigenvalues: ``lam < 0`` is accepted (and clipped to 0)
+        when ``-lam <= psd_tol * max|lam| + rate_tol``. Default 1e-8.
     sym_tol : float, optional
-        Relative symmetry tolerance (see :data:`DEFAULT_SYM_TOL`).
+        Relative symmetry tolerance, ``max|M - M.T| <= sym_tol * max|M|``. Default 1e-8.
 
     Attributes
     ----------
@@ -200,9 +271,9 @@ class LinearTask:
 
     M: NDArray
     G_star: NDArray
-    rate_tol: float = DEFAULT_RATE_TOL
-    psd_tol: float = DEFAULT_PSD_TOL
-    sym_tol: float = DEFAULT_SYM_TOL
+    rate_tol: float = RATE_TOL
+    psd_tol: float = PSD_TOL
+    sym_tol: float = SYM_TOL
     eigvals: NDArray = field(init=False, repr=False, compare=False)
     eigvecs: NDArray = field(init=False, repr=False, compare=False)
     rank: int = field(init=False, repr=False, compare=False)
@@ -217,52 +288,12 @@ class LinearTask:
         if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
             raise ShapeError(f"Argument `M` must be square (n, n), but has shape {M.shape}.")
         n = M.shape[0]
-        _require_finite(M, "M")
-        scale = float(np.max(np.abs(M)))
-        if scale > MAX_RATE:
-            raise ArgumentError(
-                f"Argument `M` must have entries of magnitude <= {MAX_RATE:g} 1/s, but has "
-                f"max|M| = {scale:.3g}; rescale time (the orbit arithmetic would overflow)."
-            )
-        asym = float(np.max(np.abs(M - M.T)))
-        if asym > self.sym_tol * scale:
-            raise TaskError(
-                f"Argument `M` must be symmetric, but max|M - M.T| = {asym:.3g} exceeds "
-                f"sym_tol * max|M| = {self.sym_tol * scale:.3g}; pass the symmetric part or a "
-                "larger `sym_tol`."
-            )
+        require_finite(M, "M")
+        check_rate_matrix(M, self.sym_tol)
         G_star = real_array(self.G_star, "G_star", shape=(n,), finite=False)
-        _require_finite(G_star, "G_star")
-        M = 0.5 * M + 0.5 * M.T  # no overflow of M + M.T
-        lam, U = np.linalg.eigh(M)
-        lam_abs_max = float(np.max(np.abs(lam))) if n else 0.0
-        if lam[0] < -(self.psd_tol * lam_abs_max + self.rate_tol):
-            raise TaskError(
-                f"Argument `M` must be positive semi-definite, but has eigenvalue {lam[0]:.6g} "
-                f"1/s (below -(psd_tol * max|eig| + rate_tol) = "
-                f"{-(self.psd_tol * lam_abs_max + self.rate_tol):.3g}); a rate matrix is a "
-                "Hessian at a minimum of C."
-            )
-        lam = np.clip(lam, 0.0, None)
-        thr = rank_threshold(self.rate_tol, n, lam[-1])
-        keep = lam > thr
-        inv = np.zeros_like(lam)
-        inv[keep] = 1.0 / lam[keep]
-        M_pinv = (U * inv) @ U.T
-        Un = U[:, ~keep]
-        N = Un @ Un.T
-        for name, arr in (
-            ("M", M),
-            ("G_star", G_star),
-            ("eigvals", lam),
-            ("eigvecs", U),
-            ("M_pinv", M_pinv),
-            ("N", N),
-        ):
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "rank", int(np.count_nonzero(keep)))
-        object.__setattr__(self, "rank_threshold", thr)
+        require_finite(G_star, "G_star")
+        for name, value in dense_spectrum(M, G_star, self.rate_tol, self.psd_tol).items():
+            object.__setattr__(self, name, value)
 
     @property
     def n(self) -> int:
@@ -301,7 +332,7 @@ class LinearTask:
 
     @classmethod
     def from_factor(
-        cls, F: ArrayLike, G_star: ArrayLike, *, rate_tol: float = DEFAULT_RATE_TOL
+        cls, F: ArrayLike, G_star: ArrayLike, *, rate_tol: float = RATE_TOL
     ) -> LinearTask:
         """A low-rank task ``M = F F^T`` held by its factor, never forming an ``n x n`` matrix.
 
@@ -314,7 +345,7 @@ class LinearTask:
             The solution, V.
         rate_tol : float, optional
             Absolute rank threshold in 1/s, as for a dense task (``rank_threshold =
-            max(rate_tol, n * eps * max eig)``).
+            max(rate_tol, n * eps * max eig)``). Default 1e-9 1/s.
 
         Returns
         -------
@@ -409,13 +440,17 @@ class _FactorTask(LinearTask):
     """
 
     __slots__ = ("_F", "_U", "_dense", "_lam")
+    _F: NDArray
+    _U: NDArray
+    _lam: NDArray
+    _dense: dict[str, NDArray]
 
     def __init__(self, F: ArrayLike, G_star: ArrayLike, rate_tol: float) -> None:
         rate_tol = number(rate_tol, "rate_tol", low=0.0)
         F = real_array(F, "F", finite=False)
         if F.ndim != 2 or F.shape[0] == 0:
             raise ShapeError(f"Argument `F` must have shape (n, r) with n >= 1, but has {F.shape}.")
-        _require_finite(F, "F")
+        require_finite(F, "F")
         n = F.shape[0]
         if float(np.max(np.abs(F), initial=0.0)) > np.sqrt(MAX_RATE):  # M = F F^T <= MAX_RATE
             raise ArgumentError(
@@ -426,7 +461,7 @@ class _FactorTask(LinearTask):
             raise ShapeError(
                 f"Argument `G_star` must have shape ({n},) (rows of `F`), not {G_star.shape}."
             )
-        _require_finite(G_star, "G_star")
+        require_finite(G_star, "G_star")
         U, lam = thin_eig(F)
         thr = rank_threshold(rate_tol, n, lam[-1] if lam.size else 0.0)
         for a in (F, G_star, U, lam):
@@ -434,8 +469,8 @@ class _FactorTask(LinearTask):
         for name, value in (
             ("G_star", G_star),
             ("rate_tol", rate_tol),
-            ("psd_tol", DEFAULT_PSD_TOL),
-            ("sym_tol", DEFAULT_SYM_TOL),
+            ("psd_tol", PSD_TOL),
+            ("sym_tol", SYM_TOL),
             ("rank", int(np.count_nonzero(lam > thr))),
             ("rank_threshold", thr),
             ("_F", F),
@@ -543,7 +578,7 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
         Times, s, each ``>= 0``.
     B : (n,) array_like or AffineBias
         Bias, V/s; an :class:`~clln_theory.model.AffineBias` (state-dependent bias) is solved
-        by :func:`~clln_theory.theory.affine.evolve_affine`.
+        in closed form, as :func:`~clln_theory.theory.affine.evolve_affine` does.
 
     Returns
     -------
@@ -578,20 +613,41 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     array([[0.    , 0.    ],
            [1.5125, 2.5125]])
     """
-    if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py
-        from .affine import evolve_affine
-
-        return evolve_affine(task, G0, t=t, B=B)
     n = check_task(task).n
-    G0 = vector(G0, "G0", n)
-    B = bias_vector(B, n)
-    t = times(t, "t", positive=False)
-    return flow(task, G0, t, B)
+    if isinstance(B, AffineBias):  # state-dependent bias: the closed form of theory/_affine.py
+        B = check_affine(B, n)
+        G0v = vector(G0, "G0", n)
+        tv = times(t, "t", positive=False)
+        return affine_flow(task.M, task.G_star, G0v, tv, B)
+    G0v = vector(G0, "G0", n)
+    Bv = bias_vector(B, n)
+    tv = times(t, "t", positive=False)
+    if task.low_rank:
+        F, U, lam = task.factor, task.factor_basis, task.factor_eigvals
+        assert F is not None and U is not None and lam is not None  # a low-rank task
+        return flow_factor(F, U, lam, task.G_star, G0v, tv, Bv)
+    return flow_dense(task.eigvecs, task.eigvals, task.M, task.G_star, G0v, tv, Bv)
 
 
 # --------------------------------------------------------------------------------------------
 # half-period map (D8)/(D9)
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrbitTrajectory:
+    """Gates sampled along an orbit (``Orbit.trajectory``, ``AffineOrbit.trajectory``).
+
+    Attributes
+    ----------
+    times : ndarray of shape (m,) or (T, m)
+        Sample times, s, counted from the start of task alpha.
+    G : ndarray of shape (m, n) or (T, m, n)
+        Gates at those times, V.
+    """
+
+    times: NDArray
+    G: NDArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,12 +735,7 @@ def half_period_map(task: LinearTask, *, B: ArrayLike, h: ArrayLike) -> HalfPeri
            [0.      , 1.      ]]), array([1.264241, 1.      ]))
     """
     n = check_task(task).n
-    B = bias_vector(B, n)
-    h = times(h, "h", positive=True)
-    U = task.eigvecs
-    e, a, phi = phi1_times(task.eigvals, h)
-    c = U.T @ (task.M @ task.G_star + B)
-    A = np.einsum("ik,...k,jk->...ij", U, a, U)  # (D8)
-    E = np.einsum("ik,...k,jk->...ij", U, e, U)
-    b = (phi * c) @ U.T  # (D9)
-    return HalfPeriodMap(h=h, A=A, E=E, b=b)
+    Bv = bias_vector(B, n)
+    hv = times(h, "h", positive=True)
+    A, E, b = half_period_arrays(task.eigvecs, task.eigvals, task.M, task.G_star, Bv, hv)
+    return HalfPeriodMap(h=hv, A=A, E=E, b=b)

@@ -25,9 +25,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import finite_outputs, readonly, real_array, times, vector
 from ..errors import ShapeError
-from ._limits import bias_vector
-from ._spectral import flow, rank_threshold
-from .linear import LinearTask, check_task, half_period_map
+from ..model.bias import bias_vector
+from ._spectral import half_period_arrays, rank_threshold
+from ._tasks import flow
+from .linear import LinearTask, check_task
 from .multitask import check_tasks, schedule
 
 __all__ = ["ForgettingCurve", "forgetting_curve"]
@@ -160,7 +161,10 @@ def forgetting_curve(
         raise ShapeError(f"Argument `t` must be 1-D, but has shape {t.shape}.")
     G0 = task.G_star if G0 is None else vector(G0, "G0", n)
     H = np.eye(n) - task.N if H is None else real_array(H, "H", shape=(n, n))
-    maps = [half_period_map(o, B=B, h=hk) for o, hk in zip(others, h)]
+    maps = [  # (A, E, b) of (D8)/(D9) for each segment
+        half_period_arrays(o.eigvecs, o.eigvals, o.M, o.G_star, B, np.asarray(hk, dtype=float))
+        for o, hk in zip(others, h, strict=True)
+    ]
     tau = float(h.sum())
     starts = np.concatenate([[0.0], np.cumsum(h)[:-1]])
     cycles = np.floor(t / tau).astype(int)
@@ -169,8 +173,8 @@ def forgetting_curve(
     x, done = G0.astype(float), 0
     for i in order:
         while done < cycles[i]:  # whole cycles: the affine maps (D8)/(D9)
-            for mp_ in maps:
-                x = mp_.A @ x + mp_.b
+            for A, _, b in maps:
+                x = A @ x + b
             done += 1
         phase = t[i] - cycles[i] * tau
         y = x
@@ -178,7 +182,7 @@ def forgetting_curve(
             if phase <= starts[k] + h[k] or k == len(others) - 1:
                 G[i] = flow(o, y, np.asarray(phase - starts[k]), B)
                 break
-            y = maps[k].A @ y + maps[k].b
+            y = maps[k][0] @ y + maps[k][2]
     dG = G - task.G_star
     error = np.einsum("mi,ij,mj->m", dG, H, dG)
     M_sum = sum(o.M for o in others)

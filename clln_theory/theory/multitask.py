@@ -32,13 +32,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import count, number, readonly, times, vector
+from .._checks import count, number, readonly, times, validator, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
-from ..model.bias import AffineBias
-from ._limits import bias_vector, check_samples
-from ._spectral import flow, phi1_times, rank_threshold
-from .affine import AffineOrbit, cyclic_affine_orbit
-from .linear import LinearTask, check_task
+from ..model.bias import AffineBias, bias_vector
+from ._multitask import reduce_tasks, segment_maps, telescoped
+from ._spectral import phi1_times
+from ._tasks import flow
+from .affine import AffineOrbit, affine_orbit_checked
+from .linear import LinearTask, check_samples, check_task
 
 __all__ = ["CyclicOrbit", "CyclicTrajectory", "cyclic_orbit"]
 
@@ -181,6 +182,7 @@ class CyclicOrbit:
         return CyclicTrajectory(times=t_abs, G=G, task_index=index)
 
 
+@validator
 def check_tasks(tasks: object, name: str = "tasks", minimum: int = 2) -> tuple[LinearTask, ...]:
     """A sequence of at least ``minimum`` :class:`LinearTask` of one size, as a tuple.
 
@@ -204,6 +206,7 @@ def check_tasks(tasks: object, name: str = "tasks", minimum: int = 2) -> tuple[L
     return out
 
 
+@validator
 def schedule(durations: ArrayLike, K: int, name: str = "durations") -> tuple[NDArray, bool]:
     """Durations (s, each finite and ``> 0``) as a ``(T, K)`` array, and whether one schedule
     of shape ``(K,)`` was given. Not in ``__all__``."""
@@ -215,95 +218,14 @@ def schedule(durations: ArrayLike, K: int, name: str = "durations") -> tuple[NDA
     return np.atleast_2d(d), d.ndim == 1
 
 
-@dataclass(frozen=True, slots=True)
-class ReducedTasks:
-    """The K tasks on the complement of their common nullspace (not in ``__all__``).
+def rate_tolerance(tasks: tuple[LinearTask, ...], rate_tol: float | None) -> float:
+    """``rate_tol`` checked (a number ``>= 0``, 1/s), or the largest of the tasks' (default).
 
-    ``P`` (n, m) and ``Q`` (n, k) are orthonormal bases of the complement and of the common
-    nullspace; ``lam[k]``, ``U[k]`` the eigen-decomposition of ``P^T M_k P``; ``c[k] = P^T M_k
-    (G*_k - ref) + P^T B`` the velocity (D2) at ``ref`` in those coordinates, so that the
-    segment maps act on ``y = P^T (G - ref)``.
+    Not in ``__all__``: the shared check of the multi-task faces.
     """
-
-    P: NDArray
-    Q: NDArray
-    ref: NDArray
-    lam: tuple[NDArray, ...]
-    U: tuple[NDArray, ...]
-    c: tuple[NDArray, ...]
-    M: tuple[NDArray, ...]
-
-
-def reduce_tasks(tasks: tuple[LinearTask, ...], B: NDArray, rate_tol: float | None) -> ReducedTasks:
-    """Split off the common nullspace of all tasks (the nullspace of ``sum_k M_k``).
-
-    Without a common null direction the tasks' own cached eigendecompositions are used (``P =
-    I``); with one, the reduced ``P^T M_k P`` are decomposed anew. Not in ``__all__``.
-    """
-    n = tasks[0].n
     if rate_tol is None:
-        rate_tol = max(t.rate_tol for t in tasks)
-    else:
-        rate_tol = number(rate_tol, "rate_tol", low=0.0, unit="1/s")
-    M_sum = tasks[0].M.copy()
-    for t in tasks[1:]:
-        M_sum = M_sum + t.M
-    ref = tasks[0].G_star
-    lam_S, U_S = np.linalg.eigh(M_sum)
-    thr = rank_threshold(rate_tol, n, max(float(lam_S[-1]), 0.0))
-    null = lam_S <= thr
-    if not np.any(null):
-        P, Q = np.eye(n), np.zeros((n, 0))
-        lam = tuple(t.eigvals for t in tasks)
-        U = tuple(t.eigvecs for t in tasks)
-        M = tuple(t.M for t in tasks)
-    else:
-        P, Q = U_S[:, ~null], U_S[:, null]
-        M = tuple(P.T @ t.M @ P for t in tasks)
-        M = tuple(0.5 * (m + m.T) for m in M)
-        eig = [np.linalg.eigh(m) for m in M]
-        lam = tuple(np.clip(e[0], 0.0, None) for e in eig)
-        U = tuple(e[1] for e in eig)
-    c = tuple(P.T @ (t.M @ (t.G_star - ref) + B) for t in tasks)
-    return ReducedTasks(P=P, Q=Q, ref=ref, lam=lam, U=U, c=c, M=M)
-
-
-def segment_maps(red: ReducedTasks, h: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-    """``A_k``, ``E_k = I - A_k`` and ``b_k`` of every segment, in reduced coordinates.
-
-    ``h`` has shape (T, K); returns ``A``, ``E`` of shape (T, K, m, m) and ``b`` (T, K, m), with
-    ``b_k = U diag((1 - exp(-h lam)) / lam) U^T c_k`` (the phi_1 form of (D9)). Not in
-    ``__all__``.
-    """
-    T, K = h.shape
-    m = red.P.shape[1]
-    A = np.empty((T, K, m, m))
-    E = np.empty((T, K, m, m))
-    b = np.empty((T, K, m))
-    for k in range(K):
-        U = red.U[k]
-        e, a, phi = phi1_times(red.lam[k], h[:, k])
-        A[:, k] = np.einsum("ik,tk,jk->tij", U, a, U)
-        E[:, k] = np.einsum("ik,tk,jk->tij", U, e, U)
-        b[:, k] = (phi * (U.T @ red.c[k])) @ U.T
-    return A, E, b
-
-
-def telescoped(A: NDArray, E: NDArray, b: NDArray) -> tuple[NDArray, NDArray, NDArray]:
-    """``I - Pi_K = sum_k E_k Pi_{k-1}``, ``Pi_K`` and ``c = sum_k A_K..A_{k+1} b_k``.
-
-    Inputs of shape (T, K, m, m) and (T, K, m); no ``I - Pi`` is formed (see the module
-    docstring). Not in ``__all__``.
-    """
-    T, K, m, _ = A.shape
-    Pi = np.broadcast_to(np.eye(m), (T, m, m)).copy()
-    S = np.zeros((T, m, m))
-    c = np.zeros((T, m))
-    for k in range(K):
-        S += E[:, k] @ Pi
-        Pi = A[:, k] @ Pi
-        c = np.einsum("tij,tj->ti", A[:, k], c) + b[:, k]
-    return S, Pi, c
+        return max(t.rate_tol for t in tasks)
+    return number(rate_tol, "rate_tol", low=0.0, unit="1/s")
 
 
 def cyclic_orbit(
@@ -369,17 +291,24 @@ def cyclic_orbit(
     >>> orbit.G_starts.shape, f"{orbit.span:.4f}"
     ((3, 2), '0.2038')
     """
-    if isinstance(B, AffineBias):  # state-dependent bias: theory/affine.py, one schedule
-        return cyclic_affine_orbit(tasks, B=B, durations=durations, G_ref=G_ref, rate_tol=rate_tol)
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
+    if isinstance(B, AffineBias):  # state-dependent bias: theory/_affine.py, one schedule
+        h, single = schedule(durations, K)
+        if not single:
+            raise ShapeError(
+                f"Argument `durations` must have shape ({K},) with an AffineBias `B` (one "
+                f"schedule), but has shape {np.shape(durations)}."
+            )
+        return affine_orbit_checked(tasks, B, h[0], G_ref, rate_tol)
     B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
     else:
         G_ref = vector(G_ref, "G_ref", n)
     h, single = schedule(durations, K)
-    red = reduce_tasks(tasks, B, rate_tol)
+    tol = rate_tolerance(tasks, rate_tol)
+    red = reduce_tasks(tasks, B, tol)
     P, Q = red.P, red.Q
     T, m = h.shape[0], P.shape[1]
     drift = Q @ (Q.T @ B)

@@ -20,7 +20,7 @@ trained for ``h``: ``G' = A_k G + b_k`` with a random ``k``. The stationary mean
 E_k) m = sum_k p_k b_k`` and the covariance ``(sum_k p_k (E_k (x) I + A_k (x) E_k)) vec Sigma = vec
 sum_k p_k d_k d_k^T`` with ``d_k = A_k m + b_k - m`` the step of task ``k`` from the mean
 (:func:`random_order_moments`). Both vectorized systems have ``m^2`` unknowns (``m`` the gates off
-the common nullspace): at most :data:`MAX_MOMENT_GATES` gates.
+the common nullspace): at most 40 (the vectorized systems have ``m^2`` unknowns) gates.
 
 Derivations and 50-digit checks: ``derivations/d06_many_tasks_noise.md``.
 """
@@ -33,22 +33,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly, real_array, times, vector
+from .._checks import readonly, real_array, times, validator, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
-from ._limits import bias_vector
+from ..model.bias import bias_vector
+from ._multitask import reduce_tasks, segment_maps, telescoped
 from ._spectral import phi1_times
 from .linear import LinearTask
-from .multitask import (
-    CyclicOrbit,
-    check_tasks,
-    reduce_tasks,
-    schedule,
-    segment_maps,
-    telescoped,
-)
+from .multitask import CyclicOrbit, check_tasks, rate_tolerance, schedule
 
 __all__ = [
-    "MAX_MOMENT_GATES",
     "OrbitCovariance",
     "RandomOrderMoments",
     "orbit_covariance",
@@ -57,44 +50,47 @@ __all__ = [
 
 #: Largest number of gates (off the common nullspace) for the vectorized moment systems: ``m^2``
 #: unknowns, an LU of ``m^4`` entries (40 gates: 1600 unknowns, ~3e9 flops, about a second).
-MAX_MOMENT_GATES = 40
+_MAX_MOMENT_GATES = 40
 
 #: Relative tolerance on the symmetry and the negative eigenvalues of a noise matrix ``Q``: a
 #: covariance assembled in floating point is symmetric and PSD to ~1e-15 relative.
-NOISE_TOL = 1e-10
+_NOISE_TOL = 1e-10
 
 #: Relative tolerance on ``sum(probs) == 1``: probabilities typed as decimals sum to 1 within
 #: a few ulps.
-PROBS_TOL = 1e-12
+_PROBS_TOL = 1e-12
 
 #: Largest |Q| entry, V²/s: the covariance sums products of Q with the (up to 1e150 1/s) rates
 #: and the period; beyond 1e150 they leave float64's range.
 MAX_NOISE = 1e150
 
 
-def _noise_matrix(Q: ArrayLike, n: int) -> NDArray:
-    Q = real_array(Q, "Q", shape=(n, n))
-    scale = float(np.max(np.abs(Q))) if Q.size else 0.0
+@validator
+def check_noise(Q: ArrayLike, n: int, name: str = "Q") -> NDArray:
+    """``Q`` as a symmetric positive semi-definite (n, n) noise covariance rate (V²/s), each
+    entry of magnitude <= `MAX_NOISE`; ArgumentError or ShapeError naming it."""
+    Qa = real_array(Q, name, shape=(n, n))
+    scale = float(np.max(np.abs(Qa))) if Qa.size else 0.0
     if scale > MAX_NOISE:
         raise ArgumentError(
             f"Argument `Q` must have entries of magnitude <= {MAX_NOISE:g} V²/s, but has "
             f"max|Q| = {scale:.3g}; rescale (the covariance arithmetic would overflow)."
         )
-    if float(np.max(np.abs(Q - Q.T))) > NOISE_TOL * scale:
+    if float(np.max(np.abs(Qa - Qa.T))) > _NOISE_TOL * scale:
         raise ArgumentError("Argument `Q` must be symmetric (a covariance rate, V²/s), but is not.")
-    Q = 0.5 * (Q + Q.T)
-    lam = np.linalg.eigvalsh(Q)
-    if lam[0] < -NOISE_TOL * max(scale, 1e-300):
+    Qs = 0.5 * (Qa + Qa.T)
+    lam = np.linalg.eigvalsh(Qs)
+    if lam[0] < -_NOISE_TOL * max(scale, 1e-300):
         raise ArgumentError(
             f"Argument `Q` must be positive semi-definite, but has eigenvalue {lam[0]:.3g} V²/s."
         )
-    return Q
+    return Qs
 
 
 def _check_size(m: int) -> None:
-    if m > MAX_MOMENT_GATES:
+    if m > _MAX_MOMENT_GATES:
         raise ArgumentError(
-            f"Argument `tasks` must have at most {MAX_MOMENT_GATES} gates off their common "
+            f"Argument `tasks` must have at most {_MAX_MOMENT_GATES} gates off their common "
             f"nullspace for the vectorized moment systems, but has {m}."
         )
 
@@ -272,8 +268,8 @@ def orbit_covariance(
     ------
     ArgumentError
         If ``tasks`` is not a sequence of at least two tasks, a duration is ``<= 0``, ``Q`` is
-        not symmetric PSD, or more than :data:`MAX_MOMENT_GATES` gates lie off the common
-        nullspace.
+        not symmetric PSD, or more than 40 gates lie off the common nullspace (the
+        vectorized systems have ``m^2`` unknowns).
     ShapeError
         If ``durations`` or ``Q`` has the wrong shape.
     SingularSystemError
@@ -308,8 +304,8 @@ def orbit_covariance(
             f"Argument `durations` must have shape ({K},), but has shape {h.shape}; call once "
             "per schedule."
         )
-    Qn = _noise_matrix(Q, n)
-    red = reduce_tasks(tasks, np.zeros(n), rate_tol)
+    Qn = check_noise(Q, n)
+    red = reduce_tasks(tasks, np.zeros(n), rate_tolerance(tasks, rate_tol))
     P, Z = red.P, red.Q
     m = P.shape[1]
     _check_size(m)
@@ -404,8 +400,8 @@ def random_order_moments(
     ------
     ArgumentError
         If ``probs`` are negative or do not sum to 1, ``duration`` is not ``> 0``, ``tasks`` is
-        not a sequence of at least two tasks, or more than :data:`MAX_MOMENT_GATES` gates lie
-        off the common nullspace.
+        not a sequence of at least two tasks, or more than 40 gates lie off
+        the common nullspace (the vectorized systems have ``m^2`` unknowns).
     ShapeError
         If ``probs``, ``B`` or ``G_ref`` has the wrong shape.
     SingularSystemError
@@ -432,14 +428,14 @@ def random_order_moments(
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
     p = real_array(probs, "probs", shape=(K,))
-    if np.any(p < 0) or abs(float(p.sum()) - 1.0) > PROBS_TOL:
+    if np.any(p < 0) or abs(float(p.sum()) - 1.0) > _PROBS_TOL:
         raise ArgumentError(
             f"Argument `probs` must be >= 0 and sum to 1, but is {p.tolist()} (sum {p.sum():.6g})."
         )
-    h = times(duration, "duration", positive=True)
-    if h.ndim != 0:
+    h_arr = times(duration, "duration", positive=True)
+    if h_arr.ndim != 0:
         raise ShapeError("Argument `duration` must be a scalar (s).")
-    h = float(h)
+    h = float(h_arr)
     B = bias_vector(B, n)
     if G_ref is None:
         G_ref = np.mean([t.G_star for t in tasks], axis=0)
@@ -450,7 +446,7 @@ def random_order_moments(
     p = p[keep]
     tasks = tuple(t for t, k in zip(tasks, keep) if k)
     K = len(tasks)
-    red = reduce_tasks(tasks, B, rate_tol)
+    red = reduce_tasks(tasks, B, rate_tolerance(tasks, rate_tol))
     P, Z = red.P, red.Q
     m = P.shape[1]
     _check_size(m)

@@ -10,7 +10,6 @@ from clln_theory.model.network import star_network
 from clln_theory.model.tasks import DataPoint, Task
 from clln_theory.testing import factor_pairs
 from clln_theory.theory import (
-    DENSE_MAX_N,
     LinearTask,
     crossover_tau,
     evolve,
@@ -21,6 +20,7 @@ from clln_theory.theory import (
     periodic_orbit,
     small_tau,
 )
+from clln_theory.theory._spectral import DENSE_MAX_N
 
 #: Relative agreement of the factor route with the dense engine: both are backward
 #: stable, so they differ by a small multiple of eps * condition; 1e-10 is the issue's target,
@@ -170,7 +170,7 @@ def test_linearize_low_rank_refusals():
     one = _star_task((0.31,))
     G1 = nearest_solution(net, one, [3.0, 3.5])
     with pytest.raises(ArgumentError, match="low_rank"):
-        linearize(net, one, G1, gamma=1.6e6, low_rank=True, method="symbolic")
+        linearize(net, one, G1, gamma=1.6e6, low_rank=True, route="symbolic")
     with pytest.raises(TaskError, match="not a solution"):
         linearize(net, one, G1 + 0.1, gamma=1.6e6, low_rank=True)
 

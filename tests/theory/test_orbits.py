@@ -16,8 +16,9 @@ from clln_theory.errors import (
     SingularSystemError,
 )
 from clln_theory.testing import augmented_expm_map, hard_pair, naive_orbit_G0, task_pairs
+from clln_theory.theory._orbit_solve import RTOL_SAFETY
 from clln_theory.theory.linear import LinearTask
-from clln_theory.theory.orbits import RTOL_SAFETY, periodic_orbit
+from clln_theory.theory.orbits import periodic_orbit
 
 #: Required relative accuracy of G0 against 50-digit mpmath (the engine's accuracy claim)
 #: wherever the inputs allow it, i.e. wherever the attainable accuracy eps * kappa
