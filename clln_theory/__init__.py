@@ -5,10 +5,11 @@ Durian, "Understanding and Embracing Imperfection in Physical Learning Networks"
 symbolic contrastive Hessians, a nonlinear reference simulator of the real circuit, and the
 paper's reproduction against its measured data.
 
-The public names below are re-exported lazily (PEP 562), so ``import clln_theory`` stays fast
-and sympy, matplotlib or dask load only when a function that needs them is first used. Every
-name also lives in the subpackage of its concept (``clln_theory.theory.orbits.periodic_orbit``
-and so on); the README's "Layout" section maps the subpackages.
+The top level re-exports, grouped by job, the names a user needs for the five jobs, the result
+types they return and the errors. Everything else is imported from its room
+(``clln_theory.theory``, ``clln_theory.electrical``, ``clln_theory.simulator``, ...), whose
+``__all__`` lists what it offers; the README's "Layout" section maps the rooms. sympy and
+matplotlib are imported only inside the functions that need them.
 
 Examples
 --------
@@ -23,101 +24,131 @@ True
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._version import __version__
 
-__version__ = "0.1.0"
+# Job 1, Hessians: the symbolic model of a small network, the numeric Hessian, the linearization.
+from .electrical import SymbolicModel, symbolic_model
 
-# public name -> defining module (one concept per module; see DEVELOPING.md)
-_EXPORTS: dict[str, str] = {}
-
-
-def _export(module: str, *names: str) -> None:
-    for name in names:
-        _EXPORTS[name] = module
-
-
-_export("errors", "CLLNError", "ShapeError", "NetworkError", "DeviceError", "TaskError")
-_export("errors", "ProtocolError", "ConfigError", "DataFormatError", "SingularSystemError")
-_export("errors", "ConvergenceError", "SymbolicSizeError", "AccuracyWarning", "GateBoxWarning")
-_export("errors", "ArgumentError", "NumericalRangeError")
-_export("model.devices", "Device", "LinearDevice", "OhmicMOSFET", "ThreeRegimeMOSFET")
-_export("model.network", "Edge", "Network", "from_networkx", "periodic_lattice", "star_network")
-_export("model.tasks", "DataPoint", "Task")
-_export(
-    "electrical.kirchhoff", "State", "free_state", "clamped_state", "power", "contrastive_function"
+# Errors and warnings, and the one record of a failed item.
+from .errors import (
+    AccuracyWarning,
+    ArgumentError,
+    CLLNError,
+    ConfigError,
+    ConvergenceError,
+    DataFormatError,
+    DeviceError,
+    Failure,
+    GateBoxWarning,
+    NetworkError,
+    NumericalRangeError,
+    ProtocolError,
+    ShapeError,
+    SingularSystemError,
+    StabilityError,
+    SymbolicSizeError,
+    TaskError,
 )
-_export(
-    "electrical.rule",
-    "Clamping",
-    "ForceResult",
-    "coupled_learning_force",
-    "clamped_outputs",
+
+# Job 4, property tests: the hypothesis strategies live in `clln_theory.testing`.
+# Job 5, the paper against its measured data.
+from .experiments import (
+    ExperimentConfig,
+    MeasuredComparison,
+    Reproduction,
+    TheoryComparison,
+    compare_theory_simulation,
+    compare_with_measurement,
+    list_presets,
+    load_config,
+    reproduce,
 )
-_export("electrical.symbolic", "SymbolicModel", "symbolic_model", "symbolic_contrastive_hessian")
-_export("theory.jacobian", "linearize", "force_jacobian", "ForceJacobian", "contrastive_hessian")
-_export("theory.jacobian", "nearest_solution", "joint_solution")
-_export("metrics", "task_error", "two_task_error", "combined_error", "cycle_span")
-_export("metrics", "accuracy", "hinge_loss")
-_export("theory.linear", "LinearTask", "evolve", "half_period_map", "HalfPeriodMap")
-_export("theory.orbits", "Orbit", "OrbitTrajectory", "periodic_orbit")
-_export("theory.asymptotics", "small_tau", "large_tau", "crossover_tau", "compatible_span_slope")
-_export("electrical.circuit", "CircuitSolver", "CircuitSolution", "solve_circuit")
-_export("simulator", "TrainingProtocol", "limit_cycle", "period_map", "LimitCycle")
-_export("simulator", "SimulatedTrajectory", "simulate")
-_export("electrical.rule", "learning_rate_A0", "learning_rate_gamma")
-_export("experiments.compare", "compare_theory_simulation", "compare_with_measurement")
-_export("inference.calibration", "calibrate_to_line", "calibrate_task")
-_export("experiments.compare", "CycleFailure")
-_export("experiments.paper", "experiment_tasks")
-_export("inference.cycle_fit", "infer_bias_from_cycle", "infer_bias_from_cycles", "CycleBiasFit")
-_export(
-    "inference.drift",
-    "drift_velocity",
-    "stationary_projection",
-    "combine_projections",
-    "BiasEstimate",
+from .inference import CycleBiasFit, infer_bias_from_cycles
+
+# The data model: a network, its tasks, a state-dependent bias.
+from .model import AffineBias, DataPoint, Network, Task
+
+# Job 3, the full dynamics: the nonlinear simulator and its comparison with the theory.
+from .simulator import LimitCycle, SimulatedTrajectory, TrainingProtocol, limit_cycle, simulate
+from .sweeps import SweepResult, run_sweep
+
+# Job 2, closed-form cycles: linear tasks, their evolution and periodic orbits (D4)-(D11).
+from .theory import (
+    AffineOrbit,
+    ClosedOrbit,
+    CyclicOrbit,
+    LinearTask,
+    Orbit,
+    OrbitTrajectory,
+    contrastive_hessian,
+    cyclic_orbit,
+    evolve,
+    large_tau,
+    linearize,
+    periodic_orbit,
+    small_tau,
 )
-_export("inference.calibration", "SolutionLine", "calibrate_point", "model_solution_line")
-_export("data", "default_data_dir", "load_curve", "load_cycle", "load_drift_test")
-_export("experiments.specs", "ExperimentConfig")
-_export("experiments.config", "load_config", "parse_config", "list_presets")
-_export("experiments.reproduction", "Reproduction", "reproduce")
-_export("sweeps", "run_sweep", "grid", "load_records", "SweepResult")
-_export("inference.drift", "cycle_drift_projection", "cycle_stationary_projection")
-_export("data", "packaged_data_dir")
-_export("theory.multitask", "cyclic_orbit", "CyclicOrbit", "CyclicTrajectory")
-_export(
-    "theory.stochastic",
-    "orbit_covariance",
-    "random_order_moments",
-    "OrbitCovariance",
-    "RandomOrderMoments",
-)
-_export("theory.memory", "forgetting_curve", "ForgettingCurve")
-_export("theory", "linearize_factor")
-_export("errors", "StabilityError")
-_export("model.bias", "AffineBias")
-_export("theory.affine", "AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine")
-_export("inference.state_bias", "infer_state_bias", "StateBiasFit", "DriftMeasurement")
-_export("inference.state_bias", "drift_measurement")
-_export("experiments.compare", "simulate_periods", "SimulatedPeriods")
-_export("experiments.specs", "SimulateSpec")
-_export("model.tasks", "Differential")
-_export("simulator.batch", "simulate_batch", "BatchResult")
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
-
-
-def __getattr__(name: str) -> Any:
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'clln_theory' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # cache: later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [  # noqa: RUF022 - grouped by job, as the imports above
+    "__version__",
+    # errors
+    "AccuracyWarning",
+    "ArgumentError",
+    "CLLNError",
+    "ConfigError",
+    "ConvergenceError",
+    "DataFormatError",
+    "DeviceError",
+    "Failure",
+    "GateBoxWarning",
+    "NetworkError",
+    "NumericalRangeError",
+    "ProtocolError",
+    "ShapeError",
+    "SingularSystemError",
+    "StabilityError",
+    "SymbolicSizeError",
+    "TaskError",
+    # data model
+    "AffineBias",
+    "DataPoint",
+    "Network",
+    "Task",
+    # Hessians
+    "SymbolicModel",
+    "contrastive_hessian",
+    "linearize",
+    "symbolic_model",
+    # closed-form cycles
+    "AffineOrbit",
+    "ClosedOrbit",
+    "CyclicOrbit",
+    "LinearTask",
+    "Orbit",
+    "OrbitTrajectory",
+    "cyclic_orbit",
+    "evolve",
+    "large_tau",
+    "periodic_orbit",
+    "small_tau",
+    # full dynamics
+    "LimitCycle",
+    "SimulatedTrajectory",
+    "TheoryComparison",
+    "TrainingProtocol",
+    "compare_theory_simulation",
+    "limit_cycle",
+    "simulate",
+    # the paper against its data
+    "CycleBiasFit",
+    "ExperimentConfig",
+    "MeasuredComparison",
+    "Reproduction",
+    "SweepResult",
+    "compare_with_measurement",
+    "infer_bias_from_cycles",
+    "list_presets",
+    "load_config",
+    "reproduce",
+    "run_sweep",
+]

@@ -105,8 +105,15 @@ ONLY_IN: dict[str, set[str]] = {
 
 
 def _room(path: Path) -> str:
+    """A subpackage, or a top-level module; a top-level engine ``_metrics.py`` belongs to the
+    room of its face ``metrics.py``."""
     rel = path.relative_to(PKG)
-    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+    if len(rel.parts) > 1:
+        return rel.parts[0]
+    stem = rel.stem
+    if stem.startswith("_") and not stem.startswith("__") and (PKG / f"{stem[1:]}.py").exists():
+        return stem[1:]
+    return stem
 
 
 def _imports(path: Path):
@@ -156,6 +163,8 @@ def test_imports_follow_the_layout(path):
             if ext in ONLY_IN and room not in ONLY_IN[ext]:
                 bad.append(f"line {line}: {ext} may only be imported in {sorted(ONLY_IN[ext])}")
             continue
+        if target.startswith("_") and (PKG / f"{target[1:]}.py").exists():
+            target = target[1:]  # a top-level engine belongs to its face's room
         if target != room and target not in ALLOWED[room]:
             bad.append(f"line {line}: the {room} room may not import {target}")
     assert not bad, f"{path.relative_to(PKG)}: " + "; ".join(bad)
@@ -302,9 +311,7 @@ def _is_engine(module: str) -> bool:
 def _validators() -> set[str]:
     from clln_theory import _checks
 
-    return {
-        name for name in dir(_checks) if hasattr(getattr(_checks, name), "__wrapped__")
-    }
+    return {name for name in dir(_checks) if hasattr(getattr(_checks, name), "__wrapped__")}
 
 
 @pytest.mark.parametrize(

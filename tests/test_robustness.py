@@ -30,9 +30,32 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import clln_theory as cl
+import clln_theory
 from clln_theory.errors import CLLNError
 from clln_theory.inference import free_output
+
+#: Every public name of the top level and of every room, by name (the rooms' faces).
+ROOMS = (
+    "model",
+    "electrical",
+    "theory",
+    "simulator",
+    "inference",
+    "experiments",
+    "metrics",
+    "data",
+    "sweeps",
+)
+cl = types.SimpleNamespace(
+    **{
+        name: getattr(room, name)
+        for room in [
+            *(__import__(f"clln_theory.{r}", fromlist=["__all__"]) for r in ROOMS),
+            clln_theory,
+        ]
+        for name in room.__all__
+    }
+)
 
 # --------------------------------------------------------------------------- fixtures
 NET = cl.star_network()
@@ -350,7 +373,7 @@ ENTRIES: dict[str, tuple[Callable, dict[str, Arg]]] = {
         {
             "func": A(abs, "callable"),
             "items": A([1, -2], "object"),
-            "executor": K(cl.sweeps.SerialExecutor(), "object"),
+            "executor": K(cl.SerialExecutor(), "object"),
             "on_error": K("raise", "choice"),
             "save_interval": K(0.0, "number"),
         },

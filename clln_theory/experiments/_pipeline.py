@@ -27,9 +27,9 @@ from ..inference import (
 )
 from ..metrics import combined_error, task_error, two_task_error
 from ..model import Task
+from ..model.devices import device_named
 from ..simulator import TrainingProtocol
 from ..theory import Orbit, periodic_orbit
-from ..model.devices import device_named
 from .compare import SimulatedPeriods, simulate_periods
 from .specs import BiasMeasurement, ExperimentConfig, TaskSpec
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import readonly
-from ..electrical.clamping import output_split, past_label
-from ..electrical.kirchhoff import KirchhoffSolver, State
+from ..electrical._clamping import output_split, past_label
+from ..electrical._kirchhoff import KirchhoffSolver, State
 from ..errors import ConvergenceError, DeviceError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task

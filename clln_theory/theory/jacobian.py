@@ -50,9 +50,10 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import choice, count, instance, number, positive, refuse_renamed
+from ..electrical._kirchhoff import KirchhoffSolver
 from ..electrical.clamping import check_eta
-from ..electrical.kirchhoff import KirchhoffSolver
-from ..errors import ArgumentError, NetworkError, ShapeError, TaskError
+from ..electrical.kirchhoff import check_task
+from ..errors import ArgumentError, NetworkError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from ._adjoint import (
@@ -90,16 +91,6 @@ MIN_SOLUTION_TOL = 1e-15
 CURVATURES = ("auto", "exact", "gauss-newton", "solution")
 #: The routes of `linearize`.
 ROUTES = ("auto", "adjoint", "symbolic")
-
-
-def _point(network: Network, G: Any, name: str) -> np.ndarray:
-    """``G`` checked as one gate vector ``(n_gates,)`` of ``network`` (ShapeError otherwise)."""
-    G = network.check_gates(G, name)
-    if G.ndim != 1:
-        raise ShapeError(
-            f"Argument `{name}` must have shape ({network.n_gates},), but has shape {G.shape}."
-        )
-    return G
 
 
 def force_jacobian(
@@ -174,6 +165,8 @@ def force_jacobian(
             "each other: only 'auto' and 'solution' compare the errors with `delta_tol`."
         )
     tol = DELTA_TOL if delta_tol is None else number(delta_tol, "delta_tol", low=0.0, unit="V")
+    task = check_task(task, network)
+    G = network.check_point(G)
     s = KirchhoffSolver(network, G, task)
     free = s.free_state()
     ad, delta, eta_p, Delta = nudged(s, free, task, eta)
@@ -217,10 +210,11 @@ def contrastive_hessian(network: Network, G: Any, task: Task, *, eta: float = 1.
     True
     """
     instance(network, "network", Network, error=NetworkError)
-    instance(task, "task", Task, error=TaskError)
+    task = check_task(task, network)
     eta = check_eta(eta)
     if task.is_multi_output:
         raise TaskError(f"Task {task.name!r}: contrastive_hessian is single-output only.")
+    G = network.check_point(G)
     s = KirchhoffSolver(network, G, task)
     free = s.free_state()
     ad, _, eta_p, Delta = nudged(s, free, task, eta)
@@ -327,7 +321,8 @@ def linearize(
             f"Argument `low_rank` must be False with {bad}: the factor form is the adjoint "
             "Gauss-Newton M at a solution."
         )
-    G_star = _point(network, G_star, "G_star")
+    task = check_task(task, network)
+    G_star = network.check_point(G_star, "G_star")
     s = KirchhoffSolver(network, G_star, task)  # one free solve, shared by J and the force
     free = s.free_state()
     ad, delta, eta_p, Delta = nudged(s, free, task, eta)

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from .._checks import instance, positive
+from ..electrical._kirchhoff import KirchhoffSolver
 from ..electrical.clamping import check_eta
-from ..electrical.kirchhoff import KirchhoffSolver
+from ..electrical.kirchhoff import check_task
 from ..errors import NetworkError
 from ..model.network import Network
 from ..model.tasks import Task
@@ -87,6 +88,8 @@ def linearize_factor(
     gamma = positive(gamma, "gamma", unit="Ω/s")
     r = positive(r, "r")
     eta = check_eta(eta)
+    task = check_task(task, network)
+    G_star = network.check_point(G_star, "G_star")
     s = KirchhoffSolver(network, G_star, task)
     ad, delta, eta_p, _ = nudged(s, s.free_state(), task, eta)
     return factor_of(ad, delta, eta_p, r, gamma, task.n_points)

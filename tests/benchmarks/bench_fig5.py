@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from clln_theory.experiments.fig5 import CLAMPINGS, FIG5_EPS, N_RING
+from clln_theory.electrical.clamping import CLAMPINGS
+from clln_theory.experiments.fig5 import FIG5_EPS, N_RING
 from clln_theory.experiments.fig5_runs import (
     overclamping_experiment,
     run_fig5_batch,

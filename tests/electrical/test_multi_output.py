@@ -21,7 +21,8 @@ from clln_theory.metrics import task_errors
 from clln_theory.model.network import periodic_lattice
 from clln_theory.model.tasks import DataPoint, Differential, Task
 from clln_theory.simulator import TrainingProtocol, simulate
-from clln_theory.theory.jacobian import _Adjoint, force_jacobian, force_jacobian_fd, linearize
+from clln_theory.theory._adjoint import Adjoint
+from clln_theory.theory.jacobian import force_jacobian, force_jacobian_fd, linearize
 
 #: Central differences with h = 1e-5 V on forces of ~1e-4 A: truncation ~h^2 |F'''| and
 #: round-off ~eps |F| / h leave ~1e-9 relative to max|J|.
@@ -75,7 +76,7 @@ def test_M_by_adjoint_equals_finite_differences_of_the_force(net, G_star, kind):
 def test_gauss_newton_identity_per_output(net, G_star, kind):
     task = _solved(net, G_star, TARGETS[kind])
     s = KirchhoffSolver(net, np.asarray(G_star, dtype=float), task)
-    ad = _Adjoint(s, s.free_state())
+    ad = Adjoint(s, s.free_state())
     h = 1e-6
     for g in (0, 7, 19):  # each output's adjoint gradient against central differences
         Gp, Gm = G_star.copy(), G_star.copy()
