@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory import LinearTask, cyclic_orbit, orbit_covariance, random_order_moments
+from clln_theory.theory import LinearTask, cyclic_orbit, orbit_covariance, random_order_moments
 
 
 def main(argv: list[str] | None = None) -> None:

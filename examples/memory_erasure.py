@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clln_theory import LinearTask, forgetting_curve
+from clln_theory.theory import LinearTask, forgetting_curve
 
 
 def main(argv: list[str] | None = None) -> None:

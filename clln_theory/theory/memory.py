@@ -137,7 +137,7 @@ def forgetting_curve(
     Task 2 sees only gate 0, task 1 only gate 1; the bias pushes gate 1 at 0.1 V/s:
 
     >>> import numpy as np
-    >>> from clln_theory import LinearTask, forgetting_curve
+    >>> from clln_theory.theory import LinearTask, forgetting_curve
     >>> mem = LinearTask(np.diag([0.0, 1.0]), G_star=[0.0, 0.0])
     >>> other = LinearTask(np.diag([1.0, 0.0]), G_star=[0.0, 0.0])
     >>> fc = forgetting_curve(mem, [other], B=[0.0, 0.1], durations=[1.0], t=[0.0, 10.0])

@@ -287,7 +287,7 @@ def orbit_covariance(
     process half of the time and a random walk the other half.
 
     >>> import numpy as np
-    >>> from clln_theory import LinearTask, orbit_covariance
+    >>> from clln_theory.theory import LinearTask, orbit_covariance
     >>> a = LinearTask(np.diag([1.0, 0.0]), G_star=[0.0, 0.0])
     >>> b = LinearTask(np.diag([0.0, 1.0]), G_star=[0.0, 0.0])
     >>> cov = orbit_covariance([a, b], durations=[1.0, 1.0], Q=0.01 * np.eye(2))
@@ -416,7 +416,7 @@ def random_order_moments(
     Examples
     --------
     >>> import numpy as np
-    >>> from clln_theory import LinearTask, random_order_moments
+    >>> from clln_theory.theory import LinearTask, random_order_moments
     >>> a = LinearTask(np.eye(2), G_star=[1.0, 0.0])
     >>> b = LinearTask(np.eye(2), G_star=[0.0, 1.0])
     >>> mom = random_order_moments([a, b], probs=[0.5, 0.5], duration=1.0, B=[0.0, 0.0])
