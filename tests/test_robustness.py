@@ -514,11 +514,8 @@ ENTRIES.update(
                 "task_a": A(TA, "object"),
                 "task_b": A(TB, "object"),
                 "cycles": A([(0.5, CYCLE_G)], "object"),
-                "method": K("phase", "choice"),
-                "B0": K(None, "optional_gates"),
+                "matching": K("phase", "choice"),
                 "phase_grid": K(256, "count"),
-                "curve_samples": K(2000, "count"),
-                "max_iter": K(200, "count"),
             },
         ),
         "infer_state_bias": (
@@ -921,7 +918,7 @@ def test_documented_limits_refuse_before_allocating():
     from clln_theory.inference.cycle_fit import MAX_FIT_SAMPLES
     from clln_theory.model.network import MAX_LATTICE_SIDE
     from clln_theory.simulator.protocol import MAX_RECORD_VALUES, MAX_STEPS
-    from clln_theory.theory._limits import MAX_PERIODS, MAX_SAMPLE_VALUES
+    from clln_theory.theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
 
     B = np.array([1.0, 1.0])
     many_taus = np.full(MAX_PERIODS + 1, 0.1)  # the caller's array, 8 MB
