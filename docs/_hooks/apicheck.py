@@ -197,19 +197,27 @@ def parser_toml_keys() -> set[str]:
 
     If ``clln_theory.experiments.config`` has a machine-readable table ``KEYS`` (dotted table
     path -> allowed keys), its leaf names are used; otherwise every set literal of strings in
-    the parser's source (the sets it checks unknown keys against).
+    the parser's source (the sets it checks unknown keys against): the face ``config.py`` and the
+    engines of the experiments room that it imports (the section readers).
     """
     config = importlib.import_module("clln_theory.experiments.config")
     table = getattr(config, "KEYS", None)
     if isinstance(table, dict):
         return {str(k) for keys in table.values() for k in keys}
-    tree = ast.parse(Path(config.__file__).read_text(encoding="utf-8"))
+    folder = Path(config.__file__).parent
+    sources = [Path(config.__file__)]
+    for node in ast.walk(ast.parse(sources[0].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            engine = folder / f"{node.module}.py"
+            if node.module.startswith("_") and engine.exists():
+                sources.append(engine)
     keys: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Set) and all(
-            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
-        ):
-            keys.update(e.value for e in node.elts)  # type: ignore[attr-defined]
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Set) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+            ):
+                keys.update(e.value for e in node.elts)  # type: ignore[attr-defined]
     return keys
 
 
