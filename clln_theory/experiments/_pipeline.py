@@ -1,51 +1,64 @@
 """The steps of the reproduction pipeline (engine of `clln_theory.experiments.reproduction`):
 the bias inference from the description's measurements, the closed orbits with their D², Ē and
-gate-box flags, the measured curves aligned to the table's periods, and the simulator columns.
-Every function takes a validated `ExperimentConfig` and checked values."""
+gate-box flags, the measured curves aligned to the table's periods, and the simulator's inputs.
+
+Every function takes a validated `ExperimentConfig` and checked values: the face reads and
+checks the measured files and the arguments of `reproduce` once; the steps here call the engines
+of the theory (`_orbit_solve`, `_tasks`), electrical (`_force`), inference (`_drift`,
+`_calibrate`) rooms and the metrics engine, never a public function.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import data as _data
-from ..electrical import free_state
-from ..errors import CLLNError, DataFormatError, TaskError
-from ..inference import (
-    BiasEstimate,
-    CalibratedTask,
-    Projection,
-    calibrate_to_line,
-    combine_projections,
-    cycle_drift_projection,
-    cycle_stationary_projection,
-    drift_velocity,
-    stationary_projection,
+from .._metrics import mean_error, task_error_of
+from ..electrical._force import solve_free
+from ..errors import CLLNError, TaskError
+from ..inference import BiasEstimate, CalibratedTask, Projection
+from ..inference._calibrate import fit_to_lines, require_conducting
+from ..inference._drift import (
+    MAX_CONDITION,
+    cycle_drift_of,
+    cycle_stationary_of,
+    drift_projection,
+    solve_projections,
+    stationary_of,
+    window_velocity,
 )
-from ..metrics import combined_error, task_error, two_task_error
-from ..model import Task
-from ..model.devices import device_named
+from ..model import Network, Task
+from ..model.devices import DEVICES
 from ..simulator import TrainingProtocol
-from ..theory import Orbit, periodic_orbit
-from .compare import SimulatedPeriods, simulate_periods
-from .specs import BiasMeasurement, ExperimentConfig, TaskSpec
+from ..theory import LinearTask, Orbit
+from ..theory._orbit_solve import dense_orbit
+from ..theory._tasks import flow
+from .specs import ExperimentConfig, TaskSpec
 
 __all__ = [
     "NONPOSITIVE_NOTE",
     "OUT_OF_BOX_NOTE",
+    "Measured",
+    "SimulationInputs",
     "Theory",
     "aligned",
+    "closed_orbits",
     "dense_curve",
     "infer_bias",
     "nominal_task",
     "notes",
-    "require_files",
-    "simulate",
+    "simulation_inputs",
     "theory",
+    "two_task_error_of",
 ]
+
+#: The measured data of one bias measurement of a description, read and checked by the face:
+#: the samples (N, n) of a cycle for ``cycle-drift``, the sample (n,) for ``cycle-stationary`` and
+#: ``stationary``, ``(times, G)`` for ``drift``.
+Measured = np.ndarray | tuple[np.ndarray, np.ndarray]
 
 _TAU_MATCH_RTOL = 1e-6
 """A period of the table matches a measured period within this relative distance: the published
@@ -54,6 +67,10 @@ faithful copy while two distinct measured periods (>= 1 % apart) never match eac
 
 OUT_OF_BOX_NOTE = "orbit leaves the gate box"
 NONPOSITIVE_NOTE = "Ebar NaN: a conductance <= 0 on the orbit (gate below threshold)"
+
+_FIT_STEP = 1.0
+"""V: the simulator's calibration points sit ±1 V along each measured line around the task's G*
+(`calibrate_to_line`'s default ``step``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,61 +85,85 @@ class Theory:
     hi: np.ndarray  # (T, n) largest gate along the orbit, V
 
 
-def _cycle_projection(
-    m: BiasMeasurement, t: CalibratedTask, data_dir: str | Path | None, also: Path | None
-) -> Projection:
-    # the config reader gives every cycle measurement a file and a period, a cycle-drift a
-    # (start, stop) window and a cycle-stationary a sample
-    assert m.file is not None and m.tau is not None
-    cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=m.tau)
-    if m.kind == "cycle-drift":
-        assert isinstance(m.window, tuple)
-        return cycle_drift_projection(cyc.G, tau=cyc.tau, window=m.window, source=m.file)
-    assert m.sample is not None
-    if not 0 <= m.sample < cyc.G.shape[0]:
-        raise DataFormatError(
-            f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]} samples."
-        )
-    return cycle_stationary_projection(t.linear, cyc.G[m.sample], source=m.file)
-
-
 def infer_bias(
-    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], data_dir: str | Path | None
+    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], measured: tuple[Measured, ...]
 ) -> BiasEstimate:
+    """The bias from the description's measurements (App. E), one projection per measurement;
+    ``measured`` holds their data, read and checked by the face (see `Measured`)."""
     by_name = {t.name: t for t in tasks}
-    also = cfg.folder
     projections: list[Projection] = []
-    for m in cfg.bias.measurements:
+    for m, data in zip(cfg.bias.measurements, measured, strict=True):
         t = by_name[m.task]
-        if m.kind in ("cycle-drift", "cycle-stationary"):
-            projections.append(_cycle_projection(m, t, data_dir, also))
+        if m.kind == "cycle-drift":
+            assert m.file is not None and isinstance(m.window, tuple)  # the config reader
+            assert isinstance(data, np.ndarray) and m.tau is not None
+            start, stop = m.window
+            projections.append(cycle_drift_of(data, m.tau, start, stop, m.file))
+        elif m.kind == "cycle-stationary":
+            assert m.file is not None and isinstance(data, np.ndarray)
+            projections.append(cycle_stationary_of(t.linear, data, m.file))
         elif m.kind == "drift":
             # the config reader gives a drift measurement a file and an integer window
-            assert m.file is not None and isinstance(m.window, int)
-            dt = _data.load_drift_test(_data.resolve(data_dir, m.file, also=also))
-            v = drift_velocity(dt.times, dt.G, window=m.window, skip=m.skip, source=m.file)
+            assert m.file is not None and isinstance(m.window, int) and isinstance(data, tuple)
+            times, G = data
+            v = window_velocity(times, G, m.skip, m.window)
             # "line": project on the null direction of M (the solution line at G*)
             d = None if m.direction == "drift" else t.linear.eigvecs[:, 0]
-            projections.append(v.projection(d))
+            projections.append(drift_projection(v, d, m.file))
         else:  # stationary point of a task without a null direction
-            if m.point is not None:
-                G = np.array(m.point)
-            else:  # the config reader gives a point or a file with a sample
-                assert m.file is not None and m.sample is not None
-                cyc = _data.load_cycle(_data.resolve(data_dir, m.file, also=also), tau=1.0)
-                if not 0 <= m.sample < cyc.G.shape[0]:
-                    raise DataFormatError(
-                        f"Sample {m.sample} is outside '{m.file}', which has {cyc.G.shape[0]}."
-                    )
-                G = cyc.G[m.sample]
-            src = m.file or f"stationary point {list(G)}"
-            projections.append(stationary_projection(t.linear, G, source=src))
-    return combine_projections(projections)
+            assert isinstance(data, np.ndarray)
+            src = m.file or f"stationary point {list(np.array(m.point))}"
+            projections.append(stationary_of(t.linear, data, src))
+    return solve_projections(tuple(projections), MAX_CONDITION)
+
+
+def closed_orbits(task_a: LinearTask, task_b: LinearTask, B: np.ndarray, taus: np.ndarray) -> Orbit:
+    """The closed orbits (D11) of two dense checked tasks at the periods ``taus`` (T,): the
+    float64 route of `periodic_orbit` (``G_ref`` between the two G*, the larger ``rate_tol``)."""
+    B, taus = np.array(B, dtype=float), np.array(taus, dtype=float)
+    G_ref = 0.5 * (task_a.G_star + task_b.G_star)
+    tol = max(task_a.rate_tol, task_b.rate_tol)
+    d = dense_orbit(task_a, task_b, B, taus, G_ref, tol, dps=None, rtol=None)
+    drift = d.Q @ (d.Q.T @ B)
+    drift_T = np.broadcast_to(drift, (taus.size, task_a.n)).copy()
+    # (4) literally: G(tau/2) - G(tau) = -(periodic step) - (tau/2) drift, the two orthogonal
+    span = np.hypot(d.span_periodic, 0.5 * taus * float(np.linalg.norm(drift)))
+    for a in (B, d.G0, d.G_half, span, drift, drift_T, d.Q, taus, d.cond, d.span_periodic):
+        a.setflags(write=False)
+    d.used_dps.setflags(write=False)
+    return Orbit(
+        task_a=task_a, task_b=task_b, B=B, null_basis=d.Q, null_coupling=d.null_coupling,
+        tau=taus, G0=d.G0, G_half=d.G_half, span=span, drift=drift_T, condition=d.cond,
+        span_periodic=d.span_periodic, dps=d.used_dps,
+    )  # fmt: skip
+
+
+def _gate_range(orbit: Orbit, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest gate (T, n) over ``samples`` equally spaced times of each period:
+    (D5) for task alpha from ``G0`` over ``[0, tau/2]``, for task beta from ``G_half`` after."""
+    tau = np.atleast_1d(np.asarray(orbit.tau, dtype=float))
+    G0, G_half = np.atleast_2d(orbit.G0), np.atleast_2d(orbit.G_half)
+    drift = np.atleast_2d(orbit.drift)
+    t_abs = tau[:, None] * np.linspace(0.0, 1.0, samples)[None, :]
+    cycles = np.floor(t_abs / tau[:, None])
+    phase = t_abs - cycles * tau[:, None]
+    # a time that is an exact multiple of tau (t > 0) is reported at the end of its period
+    at_end = (phase == 0.0) & (cycles > 0)
+    cycles = np.where(at_end, cycles - 1, cycles)
+    phase = np.where(at_end, tau[:, None], phase)
+    h = tau[:, None] / 2
+    G = np.empty((*t_abs.shape, G0.shape[-1]))
+    for i in range(tau.size):
+        first = phase[i] <= h[i]
+        G[i] = flow(orbit.task_a, G0[i], np.where(first, phase[i], 0.0), orbit.B)
+        second = flow(orbit.task_b, G_half[i], np.where(first, 0.0, phase[i] - h[i]), orbit.B)
+        G[i] = np.where(first[:, None], G[i], second)
+        G[i] += (cycles[i] * tau[i])[:, None] * drift[i]
+    return G.min(axis=1), G.max(axis=1)
 
 
 def _box_flags(orbit: Orbit, box, samples: int):
-    traj = orbit.trajectory(samples).G  # (T, m, n)
-    lo, hi = traj.min(axis=1), traj.max(axis=1)
+    lo, hi = _gate_range(orbit, samples)
     if box is None:
         inside = np.ones(lo.shape[0], dtype=bool)
     else:
@@ -130,45 +171,70 @@ def _box_flags(orbit: Orbit, box, samples: int):
     return inside, lo, hi
 
 
-def _two_task_error(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...]):
-    """``G -> E(G)`` of (A3) for gate vectors (..., n), V²."""
-    net = cfg.network
+def _outputs(network: Network, G: np.ndarray, task: Task) -> np.ndarray:
+    """Free outputs of ``task``'s points at the gate vector ``G`` (n,) (a `DeviceError` where a
+    learning edge does not conduct, as `free_state` refuses)."""
+    require_conducting(network, G)
+    return solve_free(network, G, task)[1].O
+
+
+def two_task_error_of(
+    network: Network, tasks: tuple[CalibratedTask, ...], output: Any
+) -> Callable[[np.ndarray], Any]:
+    """``G -> E(G)`` of (A3) for gate vectors (..., n), V²: the free states of the fitted tasks
+    on the linear ``network``."""
     a, b = tasks[0].task, tasks[1].task
     if a.input_nodes != b.input_nodes:
-        return lambda G: two_task_error(tasks[0].errors(net, G), tasks[1].errors(net, G))
+
+        def errors(task: Task, G: np.ndarray) -> np.ndarray:  # `CalibratedTask.errors`
+            flat = G.reshape(-1, G.shape[-1])
+            E = [task_error_of(_outputs(network, g, task), task.labels, False) for g in flat]
+            return np.array(E).reshape(G.shape[:-1])
+
+        def E_separate(G: Any) -> Any:
+            G = np.asarray(G, dtype=float)
+            return mean_error(errors(a, G), errors(b, G))  # (A3)
+
+        return E_separate
     # the same imposed nodes: one free solve per gate vector serves the points of both tasks
-    both = Task(a.points + b.points, cfg.output)
+    both = Task(a.points + b.points, output)
     n_a = a.n_points
 
     def E(G: Any) -> Any:
-        flat = np.asarray(G, dtype=float).reshape(-1, net.n_gates)
-        O = np.array([free_state(net, g, both).O for g in flat])
-        Ea = task_error(O[:, :n_a], a.labels, kind=a.kind)
-        Eb = task_error(O[:, n_a:], b.labels, kind=b.kind)
-        return two_task_error(Ea, Eb)
+        flat = np.asarray(G, dtype=float).reshape(-1, network.n_gates)
+        O = np.array([_outputs(network, g, both) for g in flat])
+        Ea = task_error_of(O[:, :n_a], a.labels, a.kind == "classification")
+        Eb = task_error_of(O[:, n_a:], b.labels, b.kind == "classification")
+        return mean_error(Ea, Eb)  # (A3)
 
     return E
 
 
 def theory(
-    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], B: Any, tau: Any, samples: int
+    cfg: ExperimentConfig,
+    tasks: tuple[CalibratedTask, ...],
+    E: Callable[[np.ndarray], Any],
+    B: np.ndarray,
+    tau: np.ndarray,
+    samples: int,
 ) -> Theory:
-    orbit = periodic_orbit(tasks[0].linear, tasks[1].linear, B=B, tau=tau)
+    """The closed orbits at the periods ``tau`` (T,) and their D², Ē (with ``E`` of
+    `two_task_error_of`) and gate-box flags from ``samples`` samples per period."""
+    orbit = closed_orbits(tasks[0].linear, tasks[1].linear, B, tau)
     if np.any(np.abs(orbit.drift) > 0):
         raise TaskError(
             "The two tasks share a null direction, so the orbit drifts without closing; "
             f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description."
         )
     D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
-    E = _two_task_error(cfg, tasks)
     G_half, G0 = np.asarray(orbit.G_half), np.asarray(orbit.G0)
     try:
-        Ebar = combined_error(E(G_half), E(G0))  # (A4): t = tau/2 and t = tau (= 0)
+        Ebar = mean_error(E(G_half), E(G0))  # (A4): t = tau/2 and t = tau (= 0)
     except CLLNError:  # some orbit drives a conductance <= 0: evaluate period by period
         Ebar = np.full(D2.shape, np.nan)
         for k in range(D2.size):
             try:
-                Ebar[k] = combined_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
+                Ebar[k] = mean_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
             except CLLNError:
                 pass  # stays NaN; the row's note says why
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
@@ -194,7 +260,7 @@ def aligned(curve, tau) -> np.ndarray:
     return out
 
 
-def dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> dict:
+def dense_curve(cfg, tasks, E, B, taus, grid_points: int, cycle_samples: int) -> dict:
     """The theory on a log-spaced τ grid spanning the table and the drawn cycles."""
     if not grid_points:
         return {}
@@ -202,8 +268,8 @@ def dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> di
     lo = min([taus.min(), *cyc_taus]) / 1.5
     hi = max([taus.max(), *cyc_taus]) * 1.5
     g = np.geomspace(lo, hi, int(grid_points))
-    biased = theory(cfg, tasks, B, g, cycle_samples)
-    free = theory(cfg, tasks, np.zeros_like(B), g, cycle_samples)
+    biased = theory(cfg, tasks, E, B, g, cycle_samples)
+    free = theory(cfg, tasks, E, np.zeros_like(B), g, cycle_samples)
     return {
         "tau": g,
         "D2_theory": biased.D2,
@@ -214,37 +280,27 @@ def dense_curve(cfg, tasks, B, taus, grid_points: int, cycle_samples: int) -> di
     }
 
 
-def require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
-    """All data files of the description exist, or one sentence naming the missing ones."""
-    also = cfg.folder
-    files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
-    missing = []
-    for f in dict.fromkeys(f for f in files if f):
-        try:
-            _data.resolve(data_dir, f, also=also)
-        except DataFormatError:
-            missing.append(f)
-    if missing:
-        raise DataFormatError(
-            f"The data folder '{data_dir}' lacks {len(missing)} file(s) of {cfg.name!r}: "
-            f"{', '.join(repr(m) for m in missing)}; they are published in the paper's supporting "
-            "data (doi:10.5281/zenodo.15692010, github.com/maguzj/imperfect-learning-physical-"
-            "systems): download it and pass its 'imperfect-learning-physical-systems' folder with "
-            "--data-dir or CLLN_DATA_DIR."
-        )
+@dataclass(frozen=True, slots=True)
+class SimulationInputs:
+    """What the simulator runs at every period of a reproduction (``[simulate]``)."""
+
+    network: Network  # the description's network on the simulator's device
+    tasks: tuple[Task, ...]  # recalibrated to the measured lines on that device
+    protocol: TrainingProtocol
+    G0: Any  # first guess of the first period, V
+    B: np.ndarray  # bias, V/s
 
 
-def simulate(
+def simulation_inputs(
     cfg: ExperimentConfig,
     nominal: tuple[Task, ...],
     tasks: tuple[CalibratedTask, ...],
     B: np.ndarray,
-    taus: np.ndarray,
-) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
-    """The simulator at every period: tasks recalibrated on its device, then limit cycles."""
+) -> SimulationInputs:
+    """The simulator's network, tasks (recalibrated on its device), protocol, start and bias."""
     sim = cfg.simulate
     assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
-    net = cfg.network.with_device(device_named(sim.device, name_of="simulate.device"))
+    net = cfg.network.with_device(DEVICES[sim.device]())  # the config reader checked the name
     S_all = np.unique(net.S)
     if S_all.size != 1:
         raise TaskError(
@@ -257,17 +313,12 @@ def simulate(
             sim_tasks.append(task)  # nothing measured to calibrate to
             continue
         lines = [None if ln is None else (ln.a, ln.c) for ln in spec.lines]
-        sim_tasks.append(
-            calibrate_to_line(net, task, lines, fit_input=spec.fit_input, centre=ct.G_star)
-        )
+        centre = np.array(ct.G_star, dtype=float)
+        sim_tasks.append(fit_to_lines(net, task, lines, spec.fit_input, centre, _FIT_STEP))
     protocol = TrainingProtocol(A0=cfg.rate.gamma * float(S_all[0]), eta=cfg.eta, t_h=sim.t_h)
     G0 = sim.G0 if sim.G0 is not None else tasks[0].G_star
-    result = simulate_periods(
-        net, sim_tasks[0], sim_tasks[1], tau=taus, B=B if sim.B is None else np.array(sim.B),
-        protocol=protocol, gate_limits=sim.gate_limits, G0=G0, tol=sim.tol,
-        max_periods=sim.max_periods,
-    )  # fmt: skip
-    return result, tuple(sim_tasks)
+    B_sim = B if sim.B is None else np.array(sim.B)
+    return SimulationInputs(net, tuple(sim_tasks), protocol, G0, B_sim)
 
 
 def nominal_task(cfg: ExperimentConfig, spec: TaskSpec) -> Task:

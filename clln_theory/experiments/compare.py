@@ -478,7 +478,17 @@ class SimulatedPeriods:
         return len(self.failures)
 
     def failure_at(self, k: int) -> Failure | None:
-        """Why period ``k`` has no simulated cycle, or None where it has one."""
+        """Why period ``k`` has no simulated cycle, or None where it has one.
+
+        Parameters
+        ----------
+        k : int
+            Index of the period in ``tau``.
+
+        Returns
+        -------
+        Failure or None
+        """
         if not self.failed[k]:
             return None
         return self.failures[int(np.count_nonzero(self.failed[:k]))]

@@ -75,17 +75,17 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, positive
+from .._checks import count, positive, validator
 from ..electrical import CircuitSolver
 from ..errors import ArgumentError, NetworkError
 from ..model import (
-    DataPoint,
     Differential,
     Network,
     Task,
     periodic_lattice,
 )
 from ..model.devices import device_named
+from ._ring import ring_points, split_signs, task_pair, training_task
 from .paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
 
 __all__ = [
@@ -275,9 +275,7 @@ def ring_inputs(
     eps = positive(eps, "eps", unit="V")
     if count(n_points, "n_points", minimum=2) % 2:
         raise ArgumentError(f"Argument `n_points` must be an even integer, but is {n_points}.")
-    c = (0.5 * (FIG5_V_PLUS + FIG5_V_MINUS),) * 2 if center is None else center
-    theta = phase + 2 * np.pi * np.arange(n_points) / n_points
-    return np.column_stack([c[0] + 0.5 * eps * np.cos(theta), c[1] + 0.5 * eps * np.sin(theta)])
+    return ring_points(eps, n_points, center, phase)
 
 
 def split_labels(split: int, *, n_points: int = N_RING, label: float = FIG5_LABEL) -> np.ndarray:
@@ -312,8 +310,7 @@ def split_labels(split: int, *, n_points: int = N_RING, label: float = FIG5_LABE
     [18, 18, -18, -18, -18, -18, 18, 18]
     """
     count(split, "split", minimum=0, maximum=n_points - 1)
-    k = (np.arange(n_points) - int(split)) % n_points
-    return np.where(k < n_points // 2, float(label), -float(label))
+    return split_signs(split, n_points, label)
 
 
 def fig5_tasks(
@@ -345,18 +342,14 @@ def fig5_tasks(
         Classification tasks with the differential output, 4 points each; every point imposes
         ``V1, V2, V1', V2', V+, V-``.
     """
-    pl = placement or Fig5Placement()
-    X = ring_inputs(eps, phase=phase)
-    y = split_labels(split, label=label)
-    vals = pl.imposed_values(X[:, 0], X[:, 1])
-    pts = [DataPoint(dict(zip(pl.imposed, map(float, v))), float(L)) for v, L in zip(vals, y)]
-    alpha = Task(
-        tuple(p for p, L in zip(pts, y) if L > 0), pl.output, kind="classification", name="alpha"
-    )
-    beta = Task(
-        tuple(p for p, L in zip(pts, y) if L < 0), pl.output, kind="classification", name="beta"
-    )
-    return alpha, beta
+    eps, split = _ring_args(eps, split)
+    return task_pair(eps, split, placement or Fig5Placement(), label, phase, N_RING)
+
+
+@validator
+def _ring_args(eps: Any, split: Any) -> tuple[float, int]:
+    """``eps`` (V, > 0) and ``split`` (an integer in ``[0, N_RING)``) of one Fig. 5 case."""
+    return positive(eps, "eps", unit="V"), count(split, "split", minimum=0, maximum=N_RING - 1)
 
 
 def fig5_bias(network: Network, seed: int, *, scale: float = FIG5_BIAS_SCALE) -> np.ndarray:
@@ -475,6 +468,5 @@ def fig5_training_task(
     Task
         Classification task ``"ring"``, differential output, 8 points.
     """
-    alpha, beta = fig5_tasks(eps, split, placement=placement, label=label, phase=phase)
-    pts = tuple(p for pair in zip(alpha.points, beta.points) for p in pair)
-    return Task(pts, alpha.output, kind="classification", name="ring")
+    eps, split = _ring_args(eps, split)
+    return training_task(eps, split, placement or Fig5Placement(), label, phase, N_RING)

@@ -37,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import choice, count, validator
+from .._checks import choice, count, positive, validator
 from ..electrical import learning_rate_A0
 from ..electrical.clamping import CLAMPINGS
 from ..errors import ArgumentError, ConvergenceError, Failure, ProtocolError
 from ..metrics import accuracy, hinge_loss, task_error, two_task_error
 from ..simulator import TrainingProtocol, simulate, simulate_batch
+from ._ring import ring_points, split_signs, training_task
 from .fig5 import (
     FIG5_EPS,
     FIG5_L0,
@@ -52,9 +53,6 @@ from .fig5 import (
     fig5_bias,
     fig5_initial_gates,
     fig5_network,
-    fig5_training_task,
-    ring_inputs,
-    split_labels,
 )
 from .paper import (
     FIG3_C0,
@@ -62,6 +60,7 @@ from .paper import (
     FIG3_R0,
     FIG5_BIAS_SCALE,
     FIG5_ETA_OVERCLAMP,
+    FIG5_LABEL,
     FIG5_T_H,
     G_MAX,
     G_MIN,
@@ -109,6 +108,8 @@ def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
                 f"Argument `item` must have the key {k!r} (a Fig. 5 case), but has "
                 f"{sorted(dict(item))}."
             )
+    cfg["eps"] = positive(cfg["eps"], "eps", unit="V")
+    cfg["split"] = count(cfg["split"], "split", minimum=0, maximum=N_RING - 1)
     choice(cfg["clamping"], "clamping", CLAMPINGS)
     n_steps = count(cfg["n_steps"], "n_steps")
     half = count(cfg["half_steps"], "half_steps")
@@ -126,7 +127,7 @@ def _failed_case(exc: Exception, split: int, n_gates: int, **extra: Any) -> dict
         "hinge": None,
         "E_class": None,
         "O": [None] * N_RING,
-        "labels": split_labels(split).tolist(),
+        "labels": split_signs(split, N_RING, FIG5_LABEL).tolist(),
         "G": [None] * n_gates,
         "t_trace": [],
         "hinge_trace": [],
@@ -198,7 +199,7 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     try:
         tr = simulate(
             net,
-            [fig5_training_task(eps, split, placement=pl)],
+            [training_task(eps, split, pl, FIG5_LABEL, 0.0, N_RING)],
             G0,
             tau=2 * half * FIG5_T_H,
             n_periods=n_steps / (2 * half),
@@ -217,8 +218,8 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
 def _evaluate(net, tr, eps: float, split: int, pl: Fig5Placement) -> dict[str, Any]:
     """The record of one trained case: final outputs, accuracy, hinge, (A3), traces."""
     G = np.asarray(tr.G_final)
-    X = ring_inputs(eps)
-    y = split_labels(split)
+    X = ring_points(eps, N_RING, None, 0.0)
+    y = split_signs(split, N_RING, FIG5_LABEL)
     O = classification_outputs(net, G, X[:, 0], X[:, 1], placement=pl)
     # ring order -> interleaved order of the trained task, for the recorded trace
     order = np.r_[np.flatnonzero(y > 0), np.flatnonzero(y < 0)]
@@ -286,7 +287,9 @@ def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     A0 = learning_rate_A0(FIG3_R0, FIG3_C0, r=float(cfg["r"]))  # (C2) times the factor r
     pl = Fig5Placement.from_spec(cfg.get("placement"))
     scale = float(cfg["bias_scale"])
-    tasks = [fig5_training_task(float(c["eps"]), int(c["split"]), placement=pl) for c in cfgs]
+    tasks = [
+        training_task(float(c["eps"]), int(c["split"]), pl, FIG5_LABEL, 0.0, N_RING) for c in cfgs
+    ]
     G0 = np.stack([fig5_initial_gates(net, int(c["seed"])) for c in cfgs])
     B = np.stack([fig5_bias(net, int(c["seed"]), scale=scale) for c in cfgs])
     limits = cfg["gate_limits"]

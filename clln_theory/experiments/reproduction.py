@@ -42,19 +42,19 @@ from typing import Any
 import numpy as np
 
 from .. import data as _data
-from .._checks import count
+from .._checks import count, vector
 from .._checks import times as as_times
-from ..errors import ArgumentError
-from ..inference import (
-    BiasEstimate,
-    CalibratedTask,
-    calibrate_task,
-)
+from ..errors import ArgumentError, DataFormatError, ShapeError, TaskError
+from ..inference import BiasEstimate, CalibratedTask, calibrate_task
+from ..inference._args import require_full_rank, window_bounds
 from ..model import Task
+from ..model.bias import bias_vector
 from ..theory import Orbit
+from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
 from . import _pipeline
-from .compare import SimulatedPeriods
+from .compare import SimulatedPeriods, simulate_periods
 from .config import ExperimentConfig, load_config
+from .specs import BiasMeasurement
 
 __all__ = [
     "UNITS",
@@ -367,7 +367,97 @@ def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) ->
         taus = np.array(cfg.sweep.tau)
     if taus.size == 0:
         raise ArgumentError("Argument `tau` must hold at least one period, but is empty.")
+    if taus.size > MAX_PERIODS:
+        raise ArgumentError(
+            f"Argument `tau` holds {taus.size} periods, more than MAX_PERIODS = {MAX_PERIODS}; "
+            "split the sweep."
+        )
     return taus
+
+
+def _require_sizes(n_periods: int, grid_points: int, cycle_samples: int, n: int) -> None:
+    """The orbits' samples (periods x ``cycle_samples`` x gates) fit in memory."""
+    for periods, name in ((n_periods, "tau"), (grid_points, "grid_points")):
+        if periods > MAX_PERIODS:
+            raise ArgumentError(
+                f"Argument `{name}` asks for {periods} periods, more than MAX_PERIODS = "
+                f"{MAX_PERIODS}; split the sweep."
+            )
+        if cycle_samples * max(periods, 1) * max(n, 1) > MAX_SAMPLE_VALUES:
+            raise ArgumentError(
+                f"Argument `cycle_samples` asks for {cycle_samples} samples of {periods} periods "
+                f"(`{name}`) of {n} gates, more than MAX_SAMPLE_VALUES = {MAX_SAMPLE_VALUES} "
+                "values; sample fewer times."
+            )
+
+
+def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
+    """All data files of the description exist, or one sentence naming the missing ones."""
+    also = cfg.folder
+    files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
+    missing = []
+    for f in dict.fromkeys(f for f in files if f):
+        try:
+            _data.resolve(data_dir, f, also=also)
+        except DataFormatError:
+            missing.append(f)
+    if missing:
+        raise DataFormatError(
+            f"The data folder '{data_dir}' lacks {len(missing)} file(s) of {cfg.name!r}: "
+            f"{', '.join(repr(m) for m in missing)}; they are published in the paper's supporting "
+            "data (doi:10.5281/zenodo.15692010, github.com/maguzj/imperfect-learning-physical-"
+            "systems): download it and pass its 'imperfect-learning-physical-systems' folder with "
+            "--data-dir or CLLN_DATA_DIR."
+        )
+
+
+def _sample(m: BiasMeasurement, G: np.ndarray) -> np.ndarray:
+    """Sample ``m.sample`` of the cycle ``G`` (N, n) a measurement names."""
+    assert m.sample is not None  # the config reader gives a sample with a cycle file
+    if not 0 <= m.sample < G.shape[0]:
+        raise DataFormatError(
+            f"Sample {m.sample} is outside '{m.file}', which has {G.shape[0]} samples."
+        )
+    return G[m.sample]
+
+
+def _measured(
+    cfg: ExperimentConfig, data_dir: Path | None, tasks: tuple[CalibratedTask, ...]
+) -> tuple[_pipeline.Measured, ...]:
+    """The data of every bias measurement, read and checked as `clln_theory.inference.drift`
+    checks them (`_pipeline.Measured`)."""
+    by_name = {t.name: t for t in tasks}
+    out: list[_pipeline.Measured] = []
+    for m in cfg.bias.measurements:
+        lin = by_name[m.task].linear
+        path = None if m.file is None else _data.resolve(data_dir, m.file, also=cfg.folder)
+        if m.kind == "drift":
+            assert path is not None and isinstance(m.window, int)  # the config reader
+            dt = _data.load_drift_test(path)
+            if m.skip + m.window >= dt.times.size:
+                raise ShapeError(
+                    f"A drift window of {m.window} velocities after skipping {m.skip} samples "
+                    f"needs at least {m.skip + m.window + 1} samples, but '{m.file}' has "
+                    f"{dt.times.size}."
+                )
+            if m.direction != "drift":  # projected on the null direction of the task
+                vector(lin.eigvecs[:, 0], "direction", dt.G.shape[1])
+            out.append((dt.times, dt.G))
+            continue
+        if m.kind == "cycle-drift":
+            assert path is not None and m.tau is not None  # the config reader
+            G = _data.load_cycle(path, tau=m.tau).G
+            window_bounds(m.window, G.shape[0])
+            out.append(G)
+            continue
+        require_full_rank(lin)  # a stationary point of the task
+        if m.point is not None:
+            G = np.array(m.point)
+        else:
+            assert path is not None  # the config reader gives a point or a file with a sample
+            G = _sample(m, _data.load_cycle(path, tau=m.tau or 1.0).G)
+        out.append(vector(G, "G", lin.n, error=TaskError))
+    return tuple(out)
 
 
 def reproduce(
@@ -426,11 +516,11 @@ def reproduce(
     grid_points = count(grid_points, "grid_points", minimum=0)
     cycle_samples = count(cycle_samples, "cycle_samples", minimum=2)
     needs_data = bool(cfg.data.D2 or cfg.data.Ebar or cfg.data.cycles or cfg.bias.measurements)
-    source = ""
+    source, folder = "", None
     if needs_data:
         source = _data.data_source(data_dir)
-        data_dir = _data.require_data_dir(data_dir)
-        _pipeline.require_files(cfg, data_dir)
+        folder = _data.require_data_dir(data_dir)
+        _require_files(cfg, folder)
     nominal = tuple(_pipeline.nominal_task(cfg, spec) for spec in cfg.tasks)
     tasks = tuple(
         calibrate_task(
@@ -446,22 +536,24 @@ def reproduce(
         for spec, task in zip(cfg.tasks, nominal, strict=True)
     )
     if cfg.bias.given is not None:
-        B, estimate = np.array(cfg.bias.given), None
+        B, estimate = bias_vector(cfg.bias.given, cfg.network.n_gates), None
     else:
-        estimate = _pipeline.infer_bias(cfg, tasks, data_dir)
-        B = np.array(estimate.B)
-    D2_curve = Ebar_curve = None
-    also = cfg.folder
-    if cfg.data.D2:
-        D2_curve = _data.load_curve(_data.resolve(data_dir, cfg.data.D2, also=also), quantity="D2")
-    if cfg.data.Ebar:
-        path = _data.resolve(data_dir, cfg.data.Ebar, also=also)
-        Ebar_curve = _data.load_curve(path, quantity="Ebar")
-    taus = _periods(cfg, tau, D2_curve, Ebar_curve)
-    biased = _pipeline.theory(cfg, tasks, B, taus, cycle_samples)
-    free = _pipeline.theory(cfg, tasks, np.zeros_like(B), taus, cycle_samples)
-    cycles = tuple(_data.load_cycle(_data.resolve(data_dir, f, also=also)) for f in cfg.data.cycles)
-    sim, sim_tasks = _pipeline.simulate(cfg, nominal, tasks, B, taus) if simulate else (None, None)
+        estimate = _pipeline.infer_bias(cfg, tasks, _measured(cfg, folder, tasks))
+        B = bias_vector(estimate.B, cfg.network.n_gates)
+    curves = {}
+    for quantity in ("D2", "Ebar"):
+        if file := getattr(cfg.data, quantity):
+            path = _data.resolve(folder, file, also=cfg.folder)
+            curves[quantity] = _data.load_curve(path, quantity=quantity)
+    taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
+    _require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
+    E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.output)
+    biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
+    free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+    cycles = tuple(
+        _data.load_cycle(_data.resolve(folder, f, also=cfg.folder)) for f in cfg.data.cycles
+    )
+    sim, sim_tasks = _simulate(cfg, nominal, tasks, B, taus) if simulate else (None, None)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -476,12 +568,31 @@ def reproduce(
         in_box=biased.inside,
         G_lo=biased.lo,
         G_hi=biased.hi,
-        D2_measured=_pipeline.aligned(D2_curve, taus),
-        Ebar_measured=_pipeline.aligned(Ebar_curve, taus),
-        grid=_pipeline.dense_curve(cfg, tasks, B, taus, grid_points, cycle_samples),
+        D2_measured=_pipeline.aligned(curves.get("D2"), taus),
+        Ebar_measured=_pipeline.aligned(curves.get("Ebar"), taus),
+        grid=_pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples),
         cycles=cycles,
         notes=_pipeline.notes(biased.inside, biased.Ebar),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,
     )
+
+
+def _simulate(
+    cfg: ExperimentConfig,
+    nominal: tuple[Task, ...],
+    tasks: tuple[CalibratedTask, ...],
+    B: np.ndarray,
+    taus: np.ndarray,
+) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
+    """The simulator at every period (`simulate_periods`, the face of the simulator's limit
+    cycles): tasks recalibrated on its device, then one limit cycle per period."""
+    sim = cfg.simulate
+    assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
+    run = _pipeline.simulation_inputs(cfg, nominal, tasks, B)
+    result = simulate_periods(
+        run.network, run.tasks[0], run.tasks[1], tau=taus, B=run.B, protocol=run.protocol,
+        gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
+    )  # fmt: skip
+    return result, run.tasks

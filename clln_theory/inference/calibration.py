@@ -38,10 +38,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, root
+from scipy.optimize import brentq
 
 from .._checks import instance, number, positive, quote, readonly, real_array, validator, vector
-from ..electrical import CircuitSolver, free_state
+from ..electrical import free_state
+from ..electrical.kirchhoff import check_task
 from ..errors import (
     ArgumentError,
     ConvergenceError,
@@ -53,6 +54,7 @@ from ..errors import (
 from ..metrics import task_error
 from ..model import DataPoint, Differential, Network, Task
 from ..theory import LinearTask, linearize
+from ._calibrate import fit_to_lines, free_output_of, with_input
 
 __all__ = [
     "CalibratedPoint",
@@ -72,9 +74,6 @@ _LINE_TOL = 1e-9
 solution set is exactly a line); 1e-9 V leaves room for rounding in larger networks while being
 six orders below the millivolt errors the experiments resolve. A network whose solution set is
 curved fails this check, with the residual in the message."""
-
-_CALIBRATION_TOL = 1e-12
-"""|O_F − L| (V) accepted at the two points of `calibrate_to_line`: Newton reaches ~1e-15 V."""
 
 _FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
 _CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
@@ -290,12 +289,6 @@ class CalibratedPoint:
     residual: float
 
 
-def _with_input(point: DataPoint, node: str, value: float, label: float | None = None):
-    inputs = dict(point.inputs)
-    inputs[node] = float(value)
-    return DataPoint(inputs, point.label if label is None else float(label))
-
-
 def _check_residual(
     output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
 ) -> float:
@@ -383,8 +376,8 @@ def calibrate_point(
     centre = line.at(3.0) if centre is None else line.nearest(centre)
     P = centre + np.array([-_FIT_STEP, _FIT_STEP])[:, None] * line.direction  # (2, 2)
     v0 = point.inputs[fit_input]
-    O0 = np.asarray(output(P, _with_input(point, fit_input, v0)), dtype=float)
-    O1 = np.asarray(output(P, _with_input(point, fit_input, v0 + 1.0)), dtype=float)
+    O0 = np.asarray(output(P, with_input(point, fit_input, v0)), dtype=float)
+    O1 = np.asarray(output(P, with_input(point, fit_input, v0 + 1.0)), dtype=float)
     w = O1 - O0  # dO/dV₁ at P₁, P₂ (exact: O is affine in V₁)
     u = O0 - w * v0
     if abs(w[0] - w[1]) <= 1e-12 * max(abs(w[0]), abs(w[1]), 1e-300):
@@ -394,7 +387,7 @@ def calibrate_point(
         )
     V1 = (u[1] - u[0]) / (w[0] - w[1])
     L = w[0] * V1 + u[0]
-    fitted = _with_input(point, fit_input, V1, L)
+    fitted = with_input(point, fit_input, V1, L)
     residual = _check_residual(output, fitted, line, centre, tol)
     return CalibratedPoint(
         point=fitted, nominal=point, line=line, fit_input=fit_input, residual=residual
@@ -502,31 +495,6 @@ def free_output(network: Network, output: str | Differential) -> OutputFn:
     return output_fn
 
 
-def _fit_point_to_line(solver, network, task, k, line, fit_input, centre, step) -> DataPoint:
-    """The 2x2 Newton solve of `calibrate_to_line` for point ``k`` of ``task``."""
-    point = task.points[k]
-    a, c = vector(line, f"line[{k}]" if task.n_points > 1 else "line", 2)
-    ln = SolutionLine(a, c)
-    P = ln.nearest(centre) + np.array([-step, step])[:, None] * ln.direction
-    k_in, out = task.input_nodes.index(fit_input), network.node(task.output_nodes[0])
-    base = np.asarray(task.inputs[k], dtype=float)
-
-    def output(G: np.ndarray, v1: float) -> float:  # the fitted input replaced by v1
-        return float(solver.solve(G, np.where(np.arange(base.size) == k_in, v1, base)).V[out])
-
-    def eqs(x: np.ndarray) -> np.ndarray:
-        return np.array([output(P[0], x[0]) - x[1], output(P[1], x[0]) - x[1]])
-
-    sol = root(eqs, [point.inputs[fit_input], point.label], method="hybr", tol=1e-14)
-    if not (res := float(np.max(np.abs(eqs(sol.x))))) <= _CALIBRATION_TOL:
-        which = f" (point {k})" if task.n_points > 1 else ""
-        raise ConvergenceError(
-            f"Calibrating task {task.name!r}{which} to the line G2 = {a:.6g} G1 + {c:.6g} failed: "
-            f"the output misses the label by {res:.3g} V at the calibration points; move `centre`."
-        )
-    return _with_input(point, fit_input, float(sol.x[0]), float(sol.x[1]))
-
-
 def calibrate_to_line(
     network: Network,
     task: Task,
@@ -611,14 +579,17 @@ def calibrate_to_line(
                 f"Argument `line` must hold one line (a, c) or None per point of task "
                 f"{task.name!r} ({task.n_points}), but holds {len(lines)}."
             )
-    solver = CircuitSolver(network, task.input_nodes)
-    points = [
-        p
-        if ln is None
-        else _fit_point_to_line(solver, network, task, k, ln, fit_input, centre, step)
-        for k, (p, ln) in enumerate(zip(task.points, lines, strict=True))
+    checked = [
+        None if ln is None else _line_pair(ln, f"line[{k}]" if task.n_points > 1 else "line")
+        for k, ln in enumerate(lines)
     ]
-    return Task(tuple(points), task.output, kind=task.kind, name=task.name)
+    return fit_to_lines(network, task, checked, fit_input, centre, step)
+
+
+def _line_pair(line: Any, name: str) -> tuple[float, float]:
+    """A measured line ``(a, c)`` as two finite floats (ShapeError/ArgumentError naming it)."""
+    a, c = vector(line, name, 2)
+    return a, c
 
 
 @dataclass(frozen=True, slots=True)
@@ -762,7 +733,8 @@ def calibrate_task(
             f"Argument `lines` must hold one entry per point of task {task.name!r} "
             f"({task.n_points}), but holds {len(lines)}."
         )
-    out_fn = free_output(network, output)
+    check_task(task, network)  # nodes known, none floating: the engines solve without checks
+    out_fn = free_output_of(network, output)
     effective: list[DataPoint] = []
     cals: list[CalibratedPoint | None] = []
     for p, line in zip(task.points, lines, strict=True):

@@ -212,12 +212,11 @@ def _prepare(
     task_b: Any,
     cycles: Sequence[Any],
     spacing,
-    matching: str,
     phase_grid: int,
     curve_samples: int,
 ) -> tuple[int, list[MeasuredCycle]]:
     """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`
-    (``matching`` is already checked, by `_refuse_unused`)."""
+    (their ``matching`` is checked by `_refuse_unused`)."""
     check_linear_tasks(task_a, task_b)
     count(phase_grid, "phase_grid", maximum=_MAX_FIT_SAMPLES)
     count(curve_samples, "curve_samples", minimum=2, maximum=_MAX_FIT_SAMPLES)
@@ -492,7 +491,7 @@ def cycle_misfit(
     }
     _refuse_unused(matching, unused)
     phase_grid, curve_samples = _sizes(phase_grid, curve_samples)
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, matching, phase_grid, curve_samples)
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, phase_grid, curve_samples)
     B = vector(B, "B", n)
     if matching == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
@@ -619,7 +618,7 @@ def _infer(task_a, task_b, cycles, spacing, matching, B0, phase_grid, curve_samp
     _refuse_unused(matching, unused)
     phase_grid, curve_samples = _sizes(phase_grid, curve_samples)
     max_iter = 200 if max_iter is None else max_iter
-    n, cyc = _prepare(task_a, task_b, cycles, spacing, matching, phase_grid, curve_samples)
+    n, cyc = _prepare(task_a, task_b, cycles, spacing, phase_grid, curve_samples)
     if matching == "phase":
         model = _PhaseModel(task_a, task_b, cyc)
         phis, B, _, iters = _fit_phase(model, int(phase_grid))

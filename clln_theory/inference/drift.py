@@ -38,9 +38,20 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, number, positive, readonly, real_array, validator, vector
-from ..errors import NumericalRangeError, ShapeError, SingularSystemError, TaskError
+from .._checks import count, number, positive, readonly, real_array, vector
+from ..errors import ShapeError, TaskError
 from ..theory import LinearTask
+from ._args import require_full_rank, window_bounds
+from ._drift import MAX_CONDITION as _MAX_CONDITION
+from ._drift import (
+    cycle_drift_of,
+    cycle_stationary_of,
+    drift_projection,
+    solve_projections,
+    stationary_of,
+    window_velocity,
+)
+from .estimates import BiasEstimate, Projection
 
 __all__ = [
     "BiasEstimate",
@@ -55,38 +66,6 @@ __all__ = [
 
 _SKIP = 2
 """Samples at the start of a published drift test that are not part of the run (data README)."""
-
-_MAX_CONDITION = 1e8
-"""Largest condition number of the projection system accepted in :func:`combine_projections`:
-beyond it two measured directions are parallel to within ~1e-8 rad and B is not determined."""
-
-
-@dataclass(frozen=True, slots=True)
-class Projection:
-    """One linear measurement of the bias: ``direction · B = value``.
-
-    Attributes
-    ----------
-    direction : (n,) ndarray
-        Unit vector in gate space.
-    value : float
-        The measured projection of the bias on ``direction``, V/s.
-    source : str
-        Where the measurement comes from (a file name, for reports).
-    """
-
-    direction: np.ndarray
-    value: float
-    source: str = ""
-
-    def __post_init__(self):
-        d = readonly(self.direction, float)
-        if d.ndim != 1 or not np.isclose(np.linalg.norm(d), 1.0):
-            raise ShapeError(
-                f"Argument `direction` must be a unit vector of shape (n,), but is {d!r}."
-            )
-        object.__setattr__(self, "direction", d)
-        object.__setattr__(self, "value", float(self.value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,35 +116,8 @@ class DriftVelocity:
         -------
         Projection
         """
-        if direction is None:
-            return Projection(direction=self.direction, value=self.speed, source=self.source)
-        d = vector(direction, "direction", self.velocity.size)
-        d = d / np.linalg.norm(d)
-        if d @ self.velocity < 0:
-            d = -d
-        return Projection(direction=d, value=float(d @ self.velocity), source=self.source)
-
-
-@dataclass(frozen=True, slots=True)
-class BiasEstimate:
-    """The inferred bias and the projections it satisfies exactly.
-
-    Attributes
-    ----------
-    B : (n,) ndarray
-        The bias, V/s.
-    projections : tuple of Projection
-        The measurements it was solved from.
-    condition : float
-        Condition number of the system of measured directions.
-    """
-
-    B: np.ndarray
-    projections: tuple[Projection, ...]
-    condition: float
-
-    def __post_init__(self):
-        object.__setattr__(self, "B", readonly(self.B, float))
+        d = None if direction is None else vector(direction, "direction", self.velocity.size)
+        return drift_projection(self.velocity, d, self.source)
 
 
 def drift_velocity(
@@ -223,12 +175,8 @@ def drift_velocity(
             f"A drift window of {window} velocities after skipping {skip} samples needs at least "
             f"{skip + window + 1} samples, but the trajectory has {times.size}."
         )
-    sl = slice(skip, skip + window + 1)
-    dt = np.diff(times[sl])
-    if np.any(dt <= 0):
-        raise ShapeError(f"Argument `times` must increase over the window, but does not: {dt}.")
-    v = np.diff(G[sl], axis=0) / dt[:, None]
-    return DriftVelocity(velocity=v.mean(axis=0), start=skip, window=window, source=source)
+    velocity = window_velocity(times, G, skip, window)
+    return DriftVelocity(velocity=velocity, start=skip, window=window, source=source)
 
 
 def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Projection:
@@ -259,26 +207,8 @@ def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Proj
     ShapeError
         ``G`` not of shape (n,).
     """
-    _require_full_rank(task)
-    M, G_star = np.asarray(task.M, dtype=float), np.asarray(task.G_star, dtype=float)
-    G = vector(G, "G", task.n, error=TaskError)
-    _, U = np.linalg.eigh(0.5 * (M + M.T))
-    u = U[:, 0]
-    value = float(u @ (M @ (G - G_star)))  # (D2) with dG/dt = 0: B = M (G − G*)
-    if value < 0:
-        u, value = -u, -value
-    return Projection(direction=u, value=value, source=source)
-
-
-@validator
-def _require_full_rank(task: Any) -> None:
-    if not isinstance(task, LinearTask):
-        raise TaskError(f"Argument `task` must be a LinearTask, but is {type(task).__name__}.")
-    if task.rank < task.n:
-        raise TaskError(
-            f"Argument `task` has rank {task.rank} < {task.n} (a null direction): a task with a "
-            "line of solutions has no stationary point; measure its drift instead."
-        )
+    require_full_rank(task)
+    return stationary_of(task, vector(G, "G", task.n, error=TaskError), source)
 
 
 def cycle_drift_projection(G: Any, *, tau: float, window: Any, source: str = "") -> Projection:
@@ -324,35 +254,8 @@ def cycle_drift_projection(G: Any, *, tau: float, window: Any, source: str = "")
     if G.ndim != 2:
         raise ShapeError(f"Argument `G` must have shape (N, n_gates), but has {G.shape}.")
     tau = positive(tau, "tau", unit="s")
-    start, stop = _window(window, G.shape[0])
-    dt = tau / G.shape[0]
-    a = (np.diff(G[start - 1 : stop], axis=0) / dt).mean(axis=0)
-    speed = _norm(a, "drift velocity of `G` over `tau`")
-    if not speed > 0:
-        raise TaskError(f"The samples of '{source}' do not move over the window [{start}, {stop}).")
-    return Projection(direction=a / speed, value=speed, source=source)
-
-
-def _norm(a: np.ndarray, quantity: str) -> float:
-    """Euclidean norm of ``a`` scaled by its largest entry (no overflow of the squares)."""
-    s = float(np.max(np.abs(a), initial=0.0))
-    if not np.isfinite(s):
-        raise NumericalRangeError(f"The {quantity} is not finite (float64 overflow).")
-    return s * float(np.linalg.norm(a / s)) if s > 0 else 0.0
-
-
-@validator
-def _window(window: Any, n: int) -> tuple[int, int]:
-    w = np.asarray(window, dtype=object).ravel() if not isinstance(window, str) else None
-    if w is None or w.size != 2:
-        raise ShapeError(f"Argument `window` must be [start, stop], but is {window!r}.")
-    start, stop = count(w[0], "window[0]"), count(w[1], "window[1]")
-    if not start < stop <= n:
-        raise ShapeError(
-            f"Argument `window` must satisfy 1 <= start < stop <= {n} (the samples of `G`), "
-            f"but is [{start}, {stop}]."
-        )
-    return start, stop
+    start, stop = window_bounds(window, G.shape[0])
+    return cycle_drift_of(G, tau, start, stop, source)
 
 
 def cycle_stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Projection:
@@ -392,14 +295,8 @@ def cycle_stationary_projection(task: LinearTask, G: Any, *, source: str = "") -
     >>> np.round(p.direction * p.value, 12)
     array([1., 1.])
     """
-    _require_full_rank(task)
-    G = vector(G, "G", task.n, error=TaskError)
-    with np.errstate(over="ignore", invalid="ignore"):
-        a = np.asarray(task.M, dtype=float) @ (G - np.asarray(task.G_star, dtype=float))
-    size = _norm(a, "velocity M (G - G*) of argument `G`")
-    if not size > 0:
-        raise TaskError(f"The sample of '{source}' sits at G*: it shows no bias.")
-    return Projection(direction=a / size, value=size, source=source)
+    require_full_rank(task)
+    return cycle_stationary_of(task, vector(G, "G", task.n, error=TaskError), source)
 
 
 def combine_projections(
@@ -453,18 +350,4 @@ def combine_projections(
             Projection(direction=d / np.linalg.norm(d), value=v)
             for d, v in zip(D, vals, strict=True)
         )
-    D = np.array([p.direction for p in projections])
-    s = np.array([p.value for p in projections])
-    if D.ndim != 2 or D.shape[0] != D.shape[1]:
-        raise ShapeError(
-            f"Argument `directions`: the bias of {D.shape[1] if D.ndim == 2 else '?'} gates needs "
-            f"exactly that many independent projections, but {D.shape[0]} were given."
-        )
-    cond = float(np.linalg.cond(D))
-    if not np.isfinite(cond) or cond > max_condition:
-        raise SingularSystemError(
-            f"The measured directions are (nearly) parallel (condition number {cond:.3g} > "
-            f"{max_condition:.3g}), so the bias is not determined; measure a task whose drift "
-            "points elsewhere."
-        )
-    return BiasEstimate(B=np.linalg.solve(D, s), projections=projections, condition=cond)
+    return solve_projections(projections, max_condition)

@@ -56,7 +56,7 @@ def _maps_panel(sub, result: Fig5Result, shown: list[int], di: int, n_grid: int)
     """Panel A: one row per (split, clamping), one column per diameter."""
     from matplotlib.colors import TwoSlopeNorm
 
-    net = fig5_network(result.settings.get("device", "three_regime"))
+    net = fig5_network(result.settings.get("device", "three-regime"))
     pl = Fig5Placement.from_spec(result.settings.get("placement"))
     n_p = len(result.clampings)
     axs = np.atleast_2d(sub.subplots(n_p * len(shown), result.eps.size, squeeze=False))

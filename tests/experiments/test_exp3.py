@@ -117,7 +117,8 @@ def _simulated_bowtie(tau, *, n=SIM_SAMPLES):
     the rest point of the discrete map differs from (D2)'s by O(t_h) (for a small B, a off by
     4.7 % at 1 ms, 0.5 % at 100 µs, measured).
     """
-    from clln_theory import LinearDevice, TrainingProtocol, limit_cycle, star_network
+    from clln_theory import TrainingProtocol, limit_cycle
+    from clln_theory.model import LinearDevice, star_network
 
     cfg = load_config("exp3")
     net = star_network(device=LinearDevice())
@@ -212,9 +213,10 @@ SIM_THEORY_FACTOR = 1.25
 def test_reproduce_exp3_simulate_on_synthetic_upstream_files(upstream, tmp_path, capsys):
     from importlib import resources
 
-    from clln_theory.simulator import DEFAULT_T_H
+    from clln_theory.simulator import TrainingProtocol
 
-    assert load_config("exp3").simulate.t_h == DEFAULT_T_H  # the preset: the physical 100 µs
+    default_t_h = TrainingProtocol().t_h  # the simulator's default hold time
+    assert load_config("exp3").simulate.t_h == default_t_h  # the preset: the physical 100 µs
     text = (resources.files("clln_theory") / "experiments" / "presets" / "exp3.toml").read_text()
     assert "t_h = 100e-6" in text
     quick = tmp_path / "exp3_quick.toml"

@@ -2,10 +2,12 @@
 
 `count_validations` counts ``(validator, argument name)`` calls (the outermost validator
 only). Each test asserts that every argument the face itself checks is checked exactly once.
-The counts of names checked by the faces of other rooms that these faces still call
-(`clln_theory.theory.periodic_orbit` and `Orbit.trajectory`, `clln_theory.simulator.limit_cycle`,
-`clln_theory.electrical.free_state`, `clln_theory.metrics`) are not asserted here: they fall to
-one when those rooms offer engines the faces can call instead.
+`reproduce` runs its orbits, errors and bias inference on engines (no `periodic_orbit`,
+`Orbit.trajectory`, `free_state` or `clln_theory.metrics` call inside), so nothing but its own
+arguments and the per-task calibration is validated. The counts of names checked by the faces of
+other rooms that the other faces still call (`clln_theory.simulator.limit_cycle` per period,
+`periodic_orbit` and `Orbit.trajectory` in the cycle fit) are not asserted here: they fall to one
+when those rooms offer engines the faces can call instead.
 """
 
 from __future__ import annotations
@@ -43,8 +45,28 @@ def test_reproduce_validates_its_arguments_once():
             ("_folder", "folder"),
             ("count", "grid_points"),
             ("count", "cycle_samples"),
+            ("bias_vector", "B"),
         ],
     )
+    # no face of the theory, electrical or metrics rooms runs inside: the orbits (4 sweeps), the
+    # task errors at every orbit point and the bias inference call engines
+    for key in [
+        ("check_pair", "check_pair"),
+        ("periods", "tau"),
+        ("count", "times_or_n"),
+        ("check_samples", "times_or_n"),
+        ("Network.check_point", "G"),
+        ("check_errors", "check_errors"),
+        ("choice", "kind"),
+        ("real_array", "times"),
+        ("count", "window"),
+    ]:
+        assert key not in c, key
+    # what is left: one calibration (`calibrate_task` and its `linearize`) per task of the
+    # description (2), and the data points each Task built on the way checks
+    point = {k for k in c if k[0] == "number" and (k[1] == "label" or k[1].startswith("inputs["))}
+    per_task = {k: n for k, n in c.items() if k not in point}
+    assert max(per_task.values()) <= 2 * 2, per_task  # `check_task`: by both faces, per task
 
 
 def test_compare_with_measurement_validates_its_arguments_once():
@@ -64,6 +86,10 @@ def test_run_fig5_case_validates_its_item_once():
     with count_validations() as c:
         run_fig5_case(item)
     _once(c, [("_case_settings", "_case_settings")])
+    # `eps` and `split` are checked by `_case_settings` only: the ring, the labels and the
+    # training task come from unvalidated kernels
+    for key in [("positive", "eps"), ("count", "split"), ("count", "n_points")]:
+        assert key not in c, key
 
 
 def test_infer_bias_from_cycles_validates_each_argument_once():
