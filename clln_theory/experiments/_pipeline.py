@@ -34,6 +34,7 @@ from ..model import Network, Task
 from ..model.devices import DEVICES
 from ..simulator import TrainingProtocol
 from ..theory import LinearTask, Orbit
+from ..theory._orbit_build import orbit_from
 from ..theory._orbit_solve import dense_orbit
 from ..theory._tasks import flow
 from .specs import ExperimentConfig, TaskSpec
@@ -124,18 +125,7 @@ def closed_orbits(task_a: LinearTask, task_b: LinearTask, B: np.ndarray, taus: n
     G_ref = 0.5 * (task_a.G_star + task_b.G_star)
     tol = max(task_a.rate_tol, task_b.rate_tol)
     d = dense_orbit(task_a, task_b, B, taus, G_ref, tol, dps=None, rtol=None)
-    drift = d.Q @ (d.Q.T @ B)
-    drift_T = np.broadcast_to(drift, (taus.size, task_a.n)).copy()
-    # (4) literally: G(tau/2) - G(tau) = -(periodic step) - (tau/2) drift, the two orthogonal
-    span = np.hypot(d.span_periodic, 0.5 * taus * float(np.linalg.norm(drift)))
-    for a in (B, d.G0, d.G_half, span, drift, drift_T, d.Q, taus, d.cond, d.span_periodic):
-        a.setflags(write=False)
-    d.used_dps.setflags(write=False)
-    return Orbit(
-        task_a=task_a, task_b=task_b, B=B, null_basis=d.Q, null_coupling=d.null_coupling,
-        tau=taus, G0=d.G0, G_half=d.G_half, span=span, drift=drift_T, condition=d.cond,
-        span_periodic=d.span_periodic, dps=d.used_dps,
-    )  # fmt: skip
+    return orbit_from(task_a, task_b, B, taus, False, d)
 
 
 def _gate_range(orbit: Orbit, samples: int) -> tuple[np.ndarray, np.ndarray]:

@@ -66,10 +66,11 @@ from .._checks import count, finite_outputs, number
 from ..errors import ArgumentError
 from ..model.bias import AffineBias
 from ._lowrank import any_low_rank, project_pair
+from ._orbit_build import lowrank_orbit_from, orbit_from
 from ._orbit_solve import dense_orbit
 from .affine import AffineOrbit, affine_orbit_checked
 from .linear import LinearTask, OrbitTrajectory, check_pair, pair_inputs, periods
-from .orbit_results import ClosedOrbit, Orbit, lowrank_orbit_from, orbit_from
+from .orbit_results import ClosedOrbit, Orbit
 
 __all__ = ["ClosedOrbit", "Orbit", "OrbitTrajectory", "periodic_orbit"]
 
