@@ -76,6 +76,7 @@ def validator(func: _F) -> _F:
         if not _COUNTERS:
             return func(*args, **kwargs)
         if _DEPTH[0] == 0:
+            arg: Any
             if position is None:
                 arg = func.__name__
             elif "name" in kwargs:

@@ -1,7 +1,7 @@
 """The physics at one gate vector G: Kirchhoff free and clamped states of linear networks,
 the damped-Newton solver of nonlinear circuits, the nudge and hinge of Coupled Learning (one
 definition for the theory and the simulator), the learning force and rate, and the exact
-symbolic model (sympy; loaded on first use).
+symbolic model (sympy, imported on first use).
 
 Faces (`kirchhoff`, `circuit`, `clamping`, `rule`, `symbolic`) check their arguments once and
 call the engines (`_kirchhoff`, `_circuit`, `_clamping`, `_force`), which other rooms' faces
@@ -9,9 +9,6 @@ call with checked values.
 """
 
 from __future__ import annotations
-
-import importlib as _importlib
-from typing import Any as _Any
 
 from .circuit import CircuitSolution, CircuitSolver, edge_currents, node_currents, solve_circuit
 from .clamping import CLAMPINGS, Clamping, nudge
@@ -31,14 +28,12 @@ from .rule import (
     learning_rate_A0,
     learning_rate_gamma,
 )
-
-# sympy is imported on first use of these names (importing the room stays fast).
-_LAZY = {
-    "SymbolicModel": "symbolic",
-    "symbolic_contrastive_hessian": "symbolic",
-    "symbolic_force_jacobian": "symbolic",
-    "symbolic_model": "symbolic",
-}
+from .symbolic import (  # imports sympy inside its functions only: the room loads fast
+    SymbolicModel,
+    symbolic_contrastive_hessian,
+    symbolic_force_jacobian,
+    symbolic_model,
+)
 
 # functions and classes first, constants last
 __all__ = [  # noqa: RUF022
@@ -67,13 +62,3 @@ __all__ = [  # noqa: RUF022
     "CLAMPINGS",
     "V0_MULTIPLIER",
 ]
-
-
-def __getattr__(name: str) -> _Any:
-    try:
-        module = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(_importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value

@@ -166,6 +166,7 @@ class CircuitEngine:
             return F[self.idx_i], scale, None
         vals = np.concatenate([dIa, dIb, -dIa, -dIb])[self._keep]
         ni = self.idx_i.size
+        J: np.ndarray | sp.csc_matrix
         if self.dense:
             J = np.bincount(self._flat, vals, ni * ni).reshape(ni, ni)
         else:

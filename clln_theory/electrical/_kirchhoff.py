@@ -126,6 +126,8 @@ class InteriorSolver:
             return np.zeros_like(rhs, dtype=float)
         if self._chol is not None:
             return sla.cho_solve(self._chol, rhs, check_finite=False)
+        if self._lu is None:  # pragma: no cover - __init__ factors every non-empty block
+            raise SingularSystemError("The interior Laplacian block was not factored.")
         return self._lu.solve(np.asarray(rhs, dtype=float))
 
     def voltages(self, VB: np.ndarray) -> np.ndarray:
@@ -179,36 +181,6 @@ class State:
     def n_points(self) -> int:
         """Number of points."""
         return int(self.V.shape[0])
-
-
-def _output_vector(network: Network, task: Task) -> np.ndarray:
-    """``u`` with ``O = V @ u``: ``e_out`` or ``e_plus - e_minus``, shape (n_nodes,).
-
-    For a multi-output task, the matrix ``U`` of shape (n_nodes, n_outputs), one such column per
-    target (`Task.output_matrices`).
-    """
-    nodes = task.output_nodes
-    if task.is_multi_output:
-        U = np.zeros((network.n_nodes, task.n_outputs))
-        U[[network.node(n) for n in nodes]] = task.output_matrices()[0]
-        return U
-    u = np.zeros(network.n_nodes)
-    u[network.node(nodes[0])] = 1.0
-    if len(nodes) == 2:
-        u[network.node(nodes[1])] = -1.0
-    return u
-
-
-def _make_state(network: Network, K: np.ndarray, V: np.ndarray, u: np.ndarray) -> State:
-    dV = V[:, network.tail] - V[:, network.head]
-    P = (dV**2) @ K
-    return State(
-        V=readonly(V, float),
-        dV=readonly(dV, float),
-        K=readonly(K, float),
-        P=readonly(P, float),
-        O=readonly(V @ u, float),
-    )
 
 
 def output_vector(network: Network, task: Task) -> np.ndarray:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._checks import count, gate_vector, instance, positive, real_array
 from ..errors import NetworkError, ShapeError
+from ..model._conductance import conductances_in_range
 from ..model.network import Network
 from ._circuit import (
     ATOL_CURRENT,
@@ -157,14 +158,15 @@ class CircuitSolver(CircuitEngine):
     ) -> None:
         instance(network, "network", Network, error=NetworkError)
         idx_b = network.imposed_indices(imposed)  # refuses a non-sequence, naming `imposed`
+        tol, rtol, atol, iters = _options(tol_step, rtol_current, atol_current, max_iter)
         super().__init__(
             network,
             idx_b,
             tuple(str(n) for n in imposed),
-            tol_step=positive(tol_step, "tol_step", unit="V"),
-            rtol_current=positive(rtol_current, "rtol_current"),
-            atol_current=positive(atol_current, "atol_current", unit="A"),
-            max_iter=count(max_iter, "max_iter"),
+            tol_step=tol,
+            rtol_current=rtol,
+            atol_current=atol,
+            max_iter=iters,
         )
 
     def solve(self, G: Any, values: Any, *, V0: Any = None) -> CircuitSolution:
@@ -199,21 +201,39 @@ class CircuitSolver(CircuitEngine):
         evaluation (vectorized over gates) and one dense or sparse LU. If a warm start ``V0``
         fails, the solve is repeated once from the default start before giving up.
         """
-        G = gate_vector(G, "G", self.network.n_gates, error=ShapeError)
-        if getattr(self.network.device, "is_linear", False):
-            self.network.conductances(G)  # below threshold: refused, as the linear solves do
-        values = real_array(values, "values", error=ShapeError)
-        if values.shape != (self.idx_b.size,):
-            raise ShapeError(
-                f"Argument `values` must have shape ({self.idx_b.size},) (one voltage per "
-                f"imposed node {self.imposed}), but has shape {values.shape}."
-            )
-        n = self.network.n_nodes
-        if V0 is not None:
-            V0 = real_array(V0, "V0", error=ShapeError)
-            if V0.shape != (n,):
-                raise ShapeError(f"Argument `V0` must have shape ({n},), but has shape {V0.shape}.")
-        return self.solve_checked(G, values, V0)
+        return _solve(self, G, values, V0)
+
+
+def _options(
+    tol_step: Any, rtol_current: Any, atol_current: Any, max_iter: Any
+) -> tuple[float, float, float, int]:
+    """The Newton tolerances and budget of a solver, checked."""
+    return (
+        positive(tol_step, "tol_step", unit="V"),
+        positive(rtol_current, "rtol_current"),
+        positive(atol_current, "atol_current", unit="A"),
+        count(max_iter, "max_iter"),
+    )
+
+
+def _solve(engine: CircuitEngine, G: Any, values: Any, V0: Any) -> CircuitSolution:
+    """Check ``G``, ``values`` and ``V0`` once for ``engine``'s network and solve."""
+    network = engine.network
+    G = gate_vector(G, "G", network.n_gates, error=ShapeError)
+    if getattr(network.device, "is_linear", False):
+        conductances_in_range(network, G, "G")  # below threshold: refused, as the linear solves do
+    values = real_array(values, "values", error=ShapeError)
+    if values.shape != (engine.idx_b.size,):
+        raise ShapeError(
+            f"Argument `values` must have shape ({engine.idx_b.size},) (one voltage per "
+            f"imposed node {engine.imposed}), but has shape {values.shape}."
+        )
+    n = network.n_nodes
+    if V0 is not None:
+        V0 = real_array(V0, "V0", error=ShapeError)
+        if V0.shape != (n,):
+            raise ShapeError(f"Argument `V0` must have shape ({n},), but has shape {V0.shape}.")
+    return engine.solve_checked(G, values, V0)
 
 
 def solve_circuit(
@@ -264,12 +284,16 @@ def solve_circuit(
     >>> round(float(sol.V[3]), 12), sol.n_iter  # linear device: exact after one Newton step
     (0.5, 1)
     """
-    solver = CircuitSolver(
+    instance(network, "network", Network, error=NetworkError)
+    idx_b = network.imposed_indices(imposed)  # refuses a non-sequence, naming `imposed`
+    tol, rtol, atol, iters = _options(tol_step, rtol_current, atol_current, max_iter)
+    engine = CircuitEngine(
         network,
-        imposed,
-        tol_step=tol_step,
-        rtol_current=rtol_current,
-        atol_current=atol_current,
-        max_iter=max_iter,
+        idx_b,
+        tuple(str(n) for n in imposed),
+        tol_step=tol,
+        rtol_current=rtol,
+        atol_current=atol,
+        max_iter=iters,
     )
-    return solver.solve(G, values, V0=V0)
+    return _solve(engine, G, values, V0)

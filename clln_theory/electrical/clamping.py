@@ -77,7 +77,7 @@ def check_eta(eta: Any, name: str = "eta") -> float:
 
 
 @validator
-def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[str, float | None]:
+def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[Clamping, float | None]:
     """A valid ``(clamping, L0)`` pair: ``L0`` (V, > 0) is required by overclamping.
 
     Parameters
@@ -92,7 +92,7 @@ def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[str,
 
     Returns
     -------
-    clamping : str
+    clamping : {"standard", "overclamp"}
     L0 : float or None
 
     Raises
@@ -106,10 +106,10 @@ def check_clamping(clamping: Any, L0: Any, name: str = "clamping") -> tuple[str,
     >>> check_clamping("overclamp", 0.4351)
     ('overclamp', 0.4351)
     """
-    clamping = choice(clamping, name, CLAMPINGS)
-    if L0 is None and clamping == "standard":
-        return clamping, None
-    return clamping, positive(L0, "L0", unit="V")
+    mode: Clamping = "overclamp" if choice(clamping, name, CLAMPINGS) == "overclamp" else "standard"
+    if L0 is None and mode == "standard":
+        return mode, None
+    return mode, positive(L0, "L0", unit="V")
 
 
 def nudge(

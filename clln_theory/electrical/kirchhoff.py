@@ -200,7 +200,7 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     return state
 
 
-def power(network: Network, G: Any, V: Any) -> np.ndarray:
+def power(network: Network, G: Any, V: Any) -> float | np.ndarray:
     """Power ``P = sum_e K_e (V[a_e] - V[b_e])**2`` (no factor 1/2).
 
     Parameters

@@ -26,24 +26,26 @@ formulas of `clln_theory.theory.jacobian`, which are exact to round-off at any s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
-from sympy.polys.matrices import DomainMatrix
 
-from .._checks import instance, number
+from .._checks import choice, instance, number
 from ..errors import ArgumentError, NetworkError, SymbolicSizeError, TaskError
+from ..model._conductance import edge_conductances
 from ..model.network import Network
-from ..model.tasks import Task
+from ..model.tasks import Differential, Task
+from ._args import model_args, model_limits, model_task
 from ._clamping import output_split, standard_amplitudes
 from ._force import solve_free
-from ._symbolic_args import model_args, model_limits
 from .clamping import check_eta
 from .kirchhoff import check_task
+
+if TYPE_CHECKING:  # annotations only: sympy is imported on first use, inside the functions
+    import sympy as sp  # type: ignore[import-untyped]  # sympy ships no type information
 
 __all__ = [
     "SymbolicModel",
@@ -60,12 +62,24 @@ _MAX_INTERIOR = 8
 _MAX_GATES = 12
 
 
-def _q(x: float, name: str = "value") -> sp.Rational:
-    """A float as the exact rational of its shortest decimal repr (0.4351 -> 4351/10000).
+def _sympy() -> Any:
+    """The sympy module, imported on first use (``import clln_theory`` does not load it)."""
+    import sympy  # untyped (no stubs): reported once, at the import under TYPE_CHECKING
+
+    return sympy
+
+
+def _rational(x: float) -> sp.Rational:
+    """A checked float as the exact rational of its shortest decimal repr (0.4351 -> 4351/10000)."""
+    return _sympy().Rational(repr(float(x)))
+
+
+def _q(x: Any, name: str) -> sp.Rational:
+    """A user's number as `_rational`, validated first.
 
     Only real finite numbers are accepted (never a string, which sympy would parse).
     """
-    return sp.Rational(repr(number(x, name)))
+    return _rational(number(x, name))
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,7 @@ class SymbolicModel:
         The modelled network (linear device).
     input_nodes : tuple of str
         Imposed nodes.
-    output : str or (str, str)
+    output : str or Differential
         Output node, or the (plus, minus) pair.
     K : tuple of Symbol
         Learning-edge conductances, gate order.
@@ -99,7 +113,7 @@ class SymbolicModel:
 
     network: Network
     input_nodes: tuple[str, ...]
-    output: str | tuple[str, str]
+    output: str | Differential
     K: tuple[sp.Symbol, ...]
     k: tuple[sp.Symbol, ...]
     G: tuple[sp.Symbol, ...]
@@ -133,15 +147,53 @@ class SymbolicModel:
         nodes = (self.output,) if isinstance(self.output, str) else self.output
         return V[nodes[0]] if len(nodes) == 1 else V[nodes[0]] - V[nodes[1]]
 
-    def _inputs(self, inputs: dict[str, float] | None) -> dict:
+    def _inputs(self, inputs: Mapping[str, float] | None) -> dict:
+        """The input voltages as field elements: the symbols, or a user's numbers (checked)."""
         if inputs is None:
             return {n: self._gen(s) for n, s in self.V_in.items()}
         missing = set(self.input_nodes) - set(inputs)
         if missing:
             raise TaskError(f"Input voltages for nodes {sorted(missing)} are missing.")
-        return {n: self._num(_q(inputs[n])) for n in self.input_nodes}
+        return {n: self._num(_q(inputs[n], f"inputs[{n!r}]")) for n in self.input_nodes}
 
-    def free_voltages_element(self, inputs: dict[str, float] | None = None) -> dict:
+    def _checked_inputs(self, inputs: Mapping[str, float]) -> dict:
+        """The input voltages of a checked data point as field elements (no validation)."""
+        return {n: self._num(_rational(inputs[n])) for n in self.input_nodes}
+
+    def _free(self, vals: dict) -> dict:
+        """Free node voltages for input values ``vals`` (field elements)."""
+        return self._voltages(self._X_free, self.input_nodes, vals)
+
+    def _clamped(self, O_C: Any, vals: dict, VF: dict) -> dict:
+        """Clamped node voltages for input values ``vals`` and their free voltages ``VF``."""
+        vals = dict(vals)
+        if isinstance(self.output, str):
+            vals[self.output] = O_C
+            outs: tuple[str, ...] = (self.output,)
+        else:
+            nudge = O_C - self._out(VF)
+            for node, c in zip(self.output, output_split(2)):
+                vals[node] = VF[node] + self._num(_rational(c)) * nudge
+            outs = tuple(self.output)
+        return self._voltages(self._X_clamp, self.input_nodes + outs, vals)
+
+    def _point(self, vals: dict, Lv: Any, ev: Any) -> dict:
+        """``O_F, P_F, P_C, C, F`` of one point (field elements): `point_elements` unchecked."""
+        VF = self._free(vals)
+        O_F = self._out(VF)
+        O_C = O_F + ev * (Lv - O_F)  # (1)
+        VC = self._clamped(O_C, vals, VF)
+        P_F, P_C = self._power(VF), self._power(VC)
+        dF, dC = self._gate_drops(VF), self._gate_drops(VC)
+        S = [_rational(s) for s in self.network.S]
+        F = [self._num(S[i]) * (dC[i] ** 2 - dF[i] ** 2) for i in range(len(S))]
+        return {"O_F": O_F, "P_F": P_F, "P_C": P_C, "C": P_C - P_F, "F": F}
+
+    def _symbolic_point(self) -> dict:
+        """`_point` with every input, the label and the nudge left as symbols."""
+        return self._point(self._inputs(None), self._gen(self.L), self._gen(self.eta))
+
+    def free_voltages_element(self, inputs: Mapping[str, float] | None = None) -> dict:
         """Free node voltages (field elements); symbolic inputs unless ``inputs`` is given.
 
         Parameters
@@ -154,9 +206,9 @@ class SymbolicModel:
         -------
         dict str -> field element
         """
-        return self._voltages(self._X_free, self.input_nodes, self._inputs(inputs))
+        return self._free(self._inputs(inputs))
 
-    def clamped_voltages_element(self, O_C: Any, inputs: dict[str, float] | None = None) -> dict:
+    def clamped_voltages_element(self, O_C: Any, inputs: Mapping[str, float] | None = None) -> dict:
         """Clamped node voltages with the output held at ``O_C`` (a field element).
 
         A differential output shares the nudge as in
@@ -175,17 +227,8 @@ class SymbolicModel:
         -------
         dict str -> field element
         """
-        VF = self.free_voltages_element(inputs)
-        vals = dict(self._inputs(inputs))
-        if isinstance(self.output, str):
-            vals[self.output] = O_C
-            outs: tuple[str, ...] = (self.output,)
-        else:
-            nudge = O_C - self._out(VF)
-            for node, c in zip(self.output, output_split(2)):
-                vals[node] = VF[node] + self._num(_q(c)) * nudge
-            outs = self.output
-        return self._voltages(self._X_clamp, self.input_nodes + outs, vals)
+        vals = self._inputs(inputs)
+        return self._clamped(O_C, vals, self._free(vals))
 
     def _power(self, V: dict):
         P = self.domain.zero
@@ -199,7 +242,10 @@ class SymbolicModel:
         return [V[self.network.edges[i].a] - V[self.network.edges[i].b] for i in g]
 
     def point_elements(
-        self, inputs: dict[str, float] | None = None, label: float | None = None, eta=None
+        self,
+        inputs: Mapping[str, float] | None = None,
+        label: float | None = None,
+        eta: float | None = None,
     ) -> dict:
         """``O_F, P_F, C, F`` of one point as field elements.
 
@@ -221,17 +267,10 @@ class SymbolicModel:
             ``"O_F"``, ``"P_F"``, ``"P_C"``, ``"C"`` (field elements) and ``"F"`` (a list of
             field elements, gate order).
         """
-        VF = self.free_voltages_element(inputs)
-        O_F = self._out(VF)
+        vals = self._inputs(inputs)
         Lv = self._gen(self.L) if label is None else self._num(_q(label, "label"))
         ev = self._gen(self.eta) if eta is None else self._num(_q(eta, "eta"))
-        O_C = O_F + ev * (Lv - O_F)  # (1)
-        VC = self.clamped_voltages_element(O_C, inputs)
-        P_F, P_C = self._power(VF), self._power(VC)
-        dF, dC = self._gate_drops(VF), self._gate_drops(VC)
-        S = [_q(s) for s in self.network.S]
-        F = [self._num(S[i]) * (dC[i] ** 2 - dF[i] ** 2) for i in range(len(S))]
-        return {"O_F": O_F, "P_F": P_F, "P_C": P_C, "C": P_C - P_F, "F": F}
+        return self._point(vals, Lv, ev)
 
     # ------------------------------------------------------------------ sympy API
     def to_expr(self, element) -> sp.Expr:
@@ -251,29 +290,32 @@ class SymbolicModel:
     @property
     def O_F(self) -> sp.Expr:
         """Free output ``O_F(K, V_in)``."""
-        return self.to_expr(self._out(self.free_voltages_element()))
+        return self.to_expr(self._out(self._free(self._inputs(None))))
 
     @property
     def P_F(self) -> sp.Expr:
         """Free power ``P_F = sum_e K_e dV_F,e**2``."""
-        return self.to_expr(self._power(self.free_voltages_element()))
+        return self.to_expr(self._power(self._free(self._inputs(None))))
 
     @property
     def P_C(self) -> sp.Expr:
         """Clamped power ``P_C(O_C)`` with the output held at the symbol ``O_C``."""
-        return self.to_expr(self._power(self.clamped_voltages_element(self._gen(self.O_C))))
+        vals = self._inputs(None)
+        return self.to_expr(self._power(self._clamped(self._gen(self.O_C), vals, self._free(vals))))
 
     @property
     def C(self) -> sp.Expr:
         """Contrastive function ``C = P_C - P_F`` at ``O_C = O_F + eta (L - O_F)`` (D3), (1)."""
-        return self.to_expr(self.point_elements()["C"])
+        return self.to_expr(self._symbolic_point()["C"])
 
     @property
     def force(self) -> tuple[sp.Expr, ...]:
         """Coupled Learning force ``F_i = S_i (dV_C,i**2 - dV_F,i**2)`` per gate."""
-        return tuple(self.to_expr(f) for f in self.point_elements()["F"])
+        return tuple(self.to_expr(f) for f in self._symbolic_point()["F"])
 
-    def solution_manifold(self, label: float | None = None, inputs=None) -> sp.Eq:
+    def solution_manifold(
+        self, label: float | None = None, inputs: Mapping[str, float] | None = None
+    ) -> sp.Eq:
         """The solution manifold ``{O_F = L}`` as a polynomial equation in ``K``.
 
         Parameters
@@ -290,19 +332,19 @@ class SymbolicModel:
             ``Eq(numerator(O_F - L), 0)`` (the denominator, a sum of spanning-forest products
             of positive conductances, never vanishes).
         """
-        VF = self.free_voltages_element(inputs)
+        VF = self._free(self._inputs(inputs))
         Lv = self._gen(self.L) if label is None else self._num(_q(label, "label"))
         num = (self._out(VF) - Lv).numer
-        return sp.Eq(num.as_expr(), 0)
+        return _sympy().Eq(num.as_expr(), 0)
 
     def K_of_G(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution ``K_i -> S_i (G_i - V_T,i)`` with the network's numbers (exact)."""
         return {
-            Ki: _q(S) * (Gi - _q(VT))
+            Ki: _rational(S) * (Gi - _rational(VT))
             for Ki, Gi, S, VT in zip(self.K, self.G, self.network.S, self.network.V_T)
         }
 
-    def gradient(self, element, wrt: str = "K") -> sp.Matrix:
+    def gradient(self, element: Any, wrt: str = "K") -> sp.Matrix:
         """Gradient of a field element in ``K`` (``wrt="K"``) or in ``G`` (``wrt="G"``).
 
         Parameters
@@ -316,16 +358,23 @@ class SymbolicModel:
         -------
         sympy.Matrix
             Column, gate order.
+
+        Raises
+        ------
+        ArgumentError
+            ``wrt`` neither ``"K"`` nor ``"G"``.
         """
+        wrt = choice(wrt, "wrt", ("K", "G"))
+        sp = _sympy()
         gens = [self._gen(Ki) for Ki in self.K]
         g = [element.diff(x) for x in gens]
         if wrt == "K":
             return sp.Matrix([self.to_expr(x) for x in g])
-        S = [_q(s) for s in self.network.S]
+        S = [_rational(s) for s in self.network.S]
         sub = self.K_of_G()
         return sp.Matrix([S[i] * self.to_expr(x).subs(sub) for i, x in enumerate(g)])
 
-    def hessian_elements(self, element) -> list[list]:
+    def hessian_elements(self, element: Any) -> list[list]:
         """``d2 element / dK_i dK_j`` as field elements (exact, canonical).
 
         Parameters
@@ -337,11 +386,9 @@ class SymbolicModel:
         -------
         list of list of field elements
         """
-        gens = [self._gen(Ki) for Ki in self.K]
-        first = [element.diff(x) for x in gens]
-        return [[first[i].diff(gens[j]) for j in range(len(gens))] for i in range(len(gens))]
+        return _hessian_elements(self, element)
 
-    def hessian(self, element=None, wrt: str = "K") -> sp.Matrix:
+    def hessian(self, element: Any = None, wrt: str = "K") -> sp.Matrix:
         """Hessian of a field element (default: ``C`` of one symbolic point).
 
         Parameters
@@ -355,18 +402,25 @@ class SymbolicModel:
         Returns
         -------
         sympy.Matrix
+
+        Raises
+        ------
+        ArgumentError
+            ``wrt`` neither ``"K"`` nor ``"G"``.
         """
+        wrt = choice(wrt, "wrt", ("K", "G"))
+        sp = _sympy()
         if element is None:
-            element = self.point_elements()["C"]
-        H = self.hessian_elements(element)
+            element = self._symbolic_point()["C"]
+        H = _hessian_elements(self, element)
         n = len(self.K)
         M = sp.Matrix(n, n, lambda i, j: self.to_expr(H[i][j]))
         if wrt == "K":
             return M
-        S = [_q(s) for s in self.network.S]
+        S = [_rational(s) for s in self.network.S]
         return sp.Matrix(n, n, lambda i, j: S[i] * S[j] * M[i, j]).subs(self.K_of_G())
 
-    def latex(self, expr) -> str:
+    def latex(self, expr: Any) -> str:
         """LaTeX of an expression or matrix (``sympy.latex``).
 
         Parameters
@@ -378,9 +432,9 @@ class SymbolicModel:
         -------
         str
         """
-        return sp.latex(expr)
+        return str(_sympy().latex(expr))
 
-    def lambdify(self, expr) -> Callable:
+    def lambdify(self, expr: Any) -> Callable:
         """A numpy function ``f(G, inputs, label, eta)`` of an expression in ``K, k, V, L, eta``.
 
         Fixed conductances and ``K = S (G - V_T)`` are substituted with the network's numbers;
@@ -402,6 +456,7 @@ class SymbolicModel:
             If ``expr`` is not a sympy expression or matrix (a string is refused, never parsed:
             ``sympify`` of a string evaluates it as Python code).
         """
+        sp = _sympy()
         if not isinstance(expr, sp.Basic | sp.MatrixBase):
             raise ArgumentError(
                 f"Argument `expr` must be a sympy expression or matrix built from the model's "
@@ -410,7 +465,8 @@ class SymbolicModel:
             )
         net = self.network
         fixed = {
-            ks: _q(net.edges[i].K) for ks, i in zip(self.k, np.flatnonzero(~net.learning_mask))
+            ks: _rational(net.K_fixed[i])
+            for ks, i in zip(self.k, np.flatnonzero(~net.learning_mask))
         }
         e = expr.subs(fixed)
         args = [*self.K, *self.V_in.values(), self.L, self.eta]
@@ -418,7 +474,7 @@ class SymbolicModel:
         names = list(self.V_in)
 
         def wrapped(G, inputs=None, label=0.0, eta=1.0):
-            K = net.device.conductance(np.asarray(G, dtype=float), net.S, net.V_T)
+            K = edge_conductances(net, np.asarray(G, dtype=float))[..., net.gate_edges]
             ins = [0.0 if inputs is None else inputs[n] for n in names]
             return np.asarray(f(*K, *ins, label, eta), dtype=float)
 
@@ -479,21 +535,9 @@ def symbolic_model(
     >>> m.O_F
     (K_+*V_High + K_-*V_Low + V_Input*k_1)/(K_+ + K_- + k_1)
     """
-    max_interior, max_gates = model_args(network, task_or_inputs, max_interior, max_gates)
-    if isinstance(task_or_inputs, Task):
-        task = task_or_inputs
-        if output is not None:
-            raise ArgumentError(
-                "Arguments `output` and a Task `task_or_inputs` were both given; the task "
-                "fixes the output: drop `output`."
-            )
-    else:
-        if output is None:
-            raise TaskError("Argument `output` is required when input node names are given.")
-        inputs = list(task_or_inputs)
-        task = Task([_DummyPoint.make(inputs)], output)
-    check_task(task, network, "task_or_inputs")
-    return _build_model(network, task, gate_labels, max_interior, max_gates)
+    limits = model_args(network, task_or_inputs, max_interior, max_gates)
+    task = model_task(network, task_or_inputs, output)
+    return _build_model(network, task, gate_labels, *limits)
 
 
 def _build_model(
@@ -509,6 +553,7 @@ def _build_model(
             f"Task {task.name!r} has {task.n_outputs} targets; the symbolic model takes a "
             "single-output task: use force_jacobian or linearize (adjoint) for several targets."
         )
+    sp = _sympy()
     inputs = task.input_nodes
     outs = task.output_nodes
     n_int = network.n_nodes - len(inputs)
@@ -536,7 +581,7 @@ def _build_model(
     return SymbolicModel(
         network=network,
         input_nodes=inputs,
-        output=task.output,
+        output=task.targets[0],  # the one target (a node or a Differential)
         K=K,
         k=k,
         G=G,
@@ -570,40 +615,46 @@ def _solve_block(network: Network, domain: Any, edge_K: tuple, imposed: tuple[st
                     LII[i][pos_i[y]] -= Ke
                 else:
                     LIB[i][pos_b[y]] += Ke  # -(-K): rhs = -L_IB V_B
+    DomainMatrix = _sympy().polys.matrices.DomainMatrix
     A = DomainMatrix(LII, (nI, nI), domain)
     B = DomainMatrix(LIB, (nI, nB), domain)
     X = A.lu_solve(B)  # L_II X = -L_IB  (exact, canonical rational functions)
     return (interior, [[X[i, j].element for j in range(nB)] for i in range(nI)])
 
 
-class _DummyPoint:
-    @staticmethod
-    def make(inputs):
-        from ..model.tasks import DataPoint
-
-        if not inputs:
-            raise TaskError("At least one input node is needed, but none was given.")
-        return DataPoint({n: 0.0 for n in inputs}, 0.0)
+def _hessian_elements(model: SymbolicModel, element: Any) -> list[list]:
+    """``d2 element / dK_i dK_j`` as field elements (`SymbolicModel.hessian_elements`)."""
+    gens = [model._gen(Ki) for Ki in model.K]
+    first = [element.diff(x) for x in gens]
+    return [[first[i].diff(gens[j]) for j in range(len(gens))] for i in range(len(gens))]
 
 
-def _task_elements(model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float):
-    """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted."""
+def _task_elements(
+    model: SymbolicModel, network: Network, G: np.ndarray, task: Task, eta: float
+) -> tuple[Any, list]:
+    """Mean ``C`` and ``F`` over the task's points (hinge applied at ``G``), numbers substituted.
+
+    ``task`` is single-output (checked by `_build_model`): ``task.labels[p]`` is point p's label.
+    """
     O_F = solve_free(network, G, task)[1].O
     classification = task.kind == "classification"
     eta_p = standard_amplitudes(O_F, task.labels, eta, classification)
     C = model.domain.zero
     F = [model.domain.zero] * network.n_gates
+    ev = model._num(_rational(eta))
     for p, point in enumerate(task.points):
         if eta_p[p] == 0.0:  # switched off by the hinge of Appendix A
             continue
-        el = model.point_elements(dict(point.inputs), point.label, eta)
+        Lv = model._num(_rational(task.labels[p]))
+        el = model._point(model._checked_inputs(point.inputs), Lv, ev)
         C += el["C"]
         F = [a + b for a, b in zip(F, el["F"])]
-    N = model.domain.from_sympy(sp.Integer(task.n_points))
+    N = model.domain.from_sympy(_sympy().Integer(task.n_points))
     return C / N, [f / N for f in F]
 
 
-def _evaluate(model: SymbolicModel, element, K_values: dict, fixed: dict) -> float:
+def _evaluate(model: SymbolicModel, element: Any, K_values: dict, fixed: dict) -> float:
+    sp = _sympy()
     pairs = [
         (model.domain.from_sympy(sym), sp.QQ(int(val.p), int(val.q)))
         for sym, val in {**K_values, **fixed}.items()
@@ -611,11 +662,13 @@ def _evaluate(model: SymbolicModel, element, K_values: dict, fixed: dict) -> flo
     return float(model.to_expr(element.subs(pairs)))
 
 
-def _numbers(model: SymbolicModel, network: Network, G: np.ndarray):
-    K_num = network.device.conductance(G, network.S, network.V_T)
-    K_values = {Ki: sp.Rational(Fraction(float(v))) for Ki, v in zip(model.K, K_num)}
+def _numbers(model: SymbolicModel, network: Network, G: np.ndarray) -> tuple[dict, dict]:
+    K_num = edge_conductances(network, G)[network.gate_edges]  # S (G - V_T), gate order
+    Rational = _sympy().Rational
+    K_values = {Ki: Rational(Fraction(float(v))) for Ki, v in zip(model.K, K_num)}
     fixed = {
-        ks: _q(network.edges[i].K) for ks, i in zip(model.k, np.flatnonzero(~network.learning_mask))
+        ks: _rational(network.K_fixed[i])
+        for ks, i in zip(model.k, np.flatnonzero(~network.learning_mask))
     }
     return K_values, fixed
 

@@ -49,10 +49,17 @@ class Device(Protocol):
 
     ``current(G, S, V_T, Va, Vb)`` is the current from node a to node b, in amperes.
     ``current_and_derivatives`` returns ``(I, dI_dVa, dI_dVb, dI_dG)``. A device whose current is
-    linear in the node voltages sets ``is_linear = True`` and provides ``conductance(G, S, V_T)``.
+    linear in the node voltages has ``is_linear`` True and provides ``conductance(G, S, V_T)``.
     """
 
-    is_linear: bool
+    @property
+    def is_linear(self) -> bool:
+        """True for a current linear in the node voltages (the device provides ``conductance``).
+
+        Read-only: a frozen dataclass field (``is_linear: bool = field(init=False)``) or a
+        class attribute satisfies it.
+        """
+        ...
 
     def current(self, G, S, V_T, Va, Vb) -> np.ndarray:
         """Current from node a to node b.

@@ -11,6 +11,7 @@ Figs. 2 and 3) and `periodic_lattice` (the paper's large network is ``periodic_l
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -21,8 +22,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .._checks import count, gate_vector, number, quote, readonly, validator
-from ..errors import DeviceError, NetworkError, ShapeError
-from ._conductance import edge_conductances
+from ..errors import NetworkError, ShapeError
+from ._conductance import conductances_in_range
 from .devices import Device, LinearDevice
 from .edges import (
     CONDUCTANCE_RANGE,
@@ -120,8 +121,7 @@ class Network:
             if not isinstance(n, str) or not n:
                 raise NetworkError(f"Node names must be non-empty strings, but got {n!r}.")
         if len(set(nodes)) != len(nodes):
-            seen: set[str] = set()
-            dup = sorted({n for n in nodes if n in seen or seen.add(n)})
+            dup = sorted(n for n, times in Counter(nodes).items() if times > 1)
             raise NetworkError(f"Node names must be unique, but {dup} appear more than once.")
         if not edges:
             raise NetworkError("A network needs at least one edge, but none was given.")
@@ -157,13 +157,13 @@ class Network:
         head = np.array([index[e.b] for e in edges], dtype=np.intp)
         learning = np.array([e.learning for e in edges], dtype=bool)
         gate_edges = np.flatnonzero(learning).astype(np.intp)
-        m, n = len(edges), len(nodes)
+        m, n_nodes = len(edges), len(nodes)
         inc = sp.csr_matrix(
             (
                 np.r_[np.ones(m), -np.ones(m)],
                 (np.r_[np.arange(m), np.arange(m)], np.r_[tail, head]),
             ),
-            shape=(m, n),
+            shape=(m, n_nodes),
         )
         set_ = object.__setattr__
         set_(self, "nodes", nodes)
@@ -284,7 +284,7 @@ class Network:
         G = self.check_gates(G, name)
         if G.ndim != 1:
             raise ShapeError(f"Argument `{name}` must have shape ({self.n_gates},), not {G.shape}.")
-        self.conductances(G, name)
+        conductances_in_range(self, G, name)
         return G
 
     def conductances(self, G: Any, name: str = "G") -> np.ndarray:
@@ -308,31 +308,7 @@ class Network:
             If the device is not linear, or a learning edge has ``K <= 0`` at this ``G`` (its
             gate is at or below threshold); the message names the edge.
         """
-        G = self.check_gates(G, name)
-        if not getattr(self.device, "is_linear", False):
-            raise DeviceError(
-                f"Conductances are defined only for linear devices, but this network uses "
-                f"{type(self.device).__name__}; use network.with_device(LinearDevice())."
-            )
-        K = edge_conductances(self, G)
-        Kg = K[..., self.gate_edges]
-        bad = ~(Kg > 0)
-        if np.any(bad):
-            j = int(np.argwhere(bad)[0][-1])
-            g = float(np.asarray(G)[..., j].ravel()[np.argmax(bad[..., j].ravel())])
-            raise DeviceError(
-                f"Learning edge {self.gate_names[j]!r} has conductance <= 0 at gate {g:.6g} V "
-                f"of argument `{name}` (threshold V_T = {self.V_T[j]:.6g} V); keep every gate "
-                "above its threshold."
-            )
-        huge = ~(Kg <= CONDUCTANCE_RANGE[1])
-        if np.any(huge):
-            j = int(np.argwhere(huge)[0][-1])
-            raise DeviceError(
-                f"Learning edge {self.gate_names[j]!r} has conductance > {CONDUCTANCE_RANGE[1]:g}"
-                f" S at argument `{name}` = {float(np.max(G[..., j])):.6g} V; keep gates near V_T."
-            )
-        return K
+        return conductances_in_range(self, self.check_gates(G, name), name)
 
     def floating_nodes(self, imposed: Iterable[str]) -> tuple[str, ...]:
         """Nodes in a connected component that contains no imposed node.

@@ -271,7 +271,10 @@ class Task:
     @property
     def targets(self) -> tuple[str | Differential, ...]:
         """The targets, in order: ``(output,)`` for a single-output task."""
-        return self.output if _is_multi(self.output) else (self.output,)
+        out = self.output
+        if isinstance(out, tuple) and not isinstance(out, Differential):  # several targets
+            return out
+        return (out,)
 
     @property
     def n_outputs(self) -> int:

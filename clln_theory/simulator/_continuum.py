@@ -17,7 +17,8 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from ..errors import ConvergenceError, ProtocolError
-from ._kernels import Runner, eval_bias
+from ._kernels import eval_bias
+from ._runner import Runner
 
 __all__ = ["run_continuum", "velocity"]
 
@@ -46,6 +47,7 @@ def velocity(run: Runner, G: np.ndarray, k: int, r0: float) -> np.ndarray:
     ker = run.kernels[k]
     rule = run.rules[k]
     b = run.B if run.Bfun is None else eval_bias(run.Bfun, G, run.n)
+    assert b is not None  # a Runner holds a constant bias B or a bias callable Bfun
     v = np.zeros(run.n)
     Gl = G.tolist() if run.engine == "fast" else G
     for p in range(task.n_points):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,20 +32,41 @@ from ..errors import ConvergenceError, DeviceError, ShapeError
 from ..model.devices import LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from ..model.network import Network
 from ..model.tasks import Task
-
-#: The compiled simulation the half-period functions step: a
-#: `clln_theory.simulator._runner.Runner` (not imported here: that module imports this one).
-Runner = Any
+from .protocol import StepNoise, TrainingProtocol
 
 __all__ = [
     "FastTask",
     "GeneralTask",
+    "HalfPeriodRun",
     "eval_bias",
     "fast_applies",
     "half_fast",
     "half_general",
     "refuse_below_threshold",
 ]
+
+
+class HalfPeriodRun(Protocol):
+    """What the half-period functions read of a compiled simulation.
+
+    `clln_theory.simulator._runner.Runner` is one (that module imports this one, so the type is
+    this protocol rather than the class). ``kernels`` holds one step kernel per task
+    (`FastTask`, `GeneralTask` or `clln_theory.simulator._sparse.SparseLinearTask`) and
+    ``rules`` the nudge of each task's points.
+    """
+
+    network: Network
+    tasks: tuple[Task, ...]
+    protocol: TrainingProtocol
+    kernels: list[Any]
+    rules: list[Callable[[float, float], tuple[float, float]]]
+    n: int
+    n_half: int
+    B: np.ndarray | None
+    Bfun: Callable[[np.ndarray], Any] | None
+    limits: tuple[np.ndarray, np.ndarray] | None
+    linear_device: bool
+    noise: StepNoise | None
 
 
 class GeneralTask:
@@ -170,16 +191,16 @@ class FastTask:
         self, network: Network, task: Task, tol_step: float, rtol: float, atol: float
     ) -> None:
         dev = network.device
-        self.kind = (
-            "linear"
-            if type(dev) is LinearDevice
-            else "ohmic"
-            if type(dev) is OhmicMOSFET
-            else "three"
-        )
-        if self.kind == "three":
+        if type(dev) is LinearDevice:
+            self.kind = "linear"
+        elif type(dev) is OhmicMOSFET:
+            self.kind = "ohmic"
+        elif type(dev) is ThreeRegimeMOSFET:
+            self.kind = "three"
             self.Vtr = float(dev.transition)
             self.n = float(dev.slope)
+        else:  # `fast_applies` admits these three devices only
+            raise DeviceError(f"The fast engine does not model {type(dev).__name__}.")
         self.tol_step, self.rtol, self.atol = tol_step, rtol, atol
         self.n_gates = network.n_gates
         x = network.node(task.output_nodes[0])
@@ -210,7 +231,7 @@ class FastTask:
                     Ku += float(network.K_fixed[e]) * u
             self.points.append((Ksum, Ku, tuple(gates), lo, hi))
             self.gate_nodes.append(tuple(nodes))
-        self.x_prev = [None] * task.n_points
+        self.x_prev: list[float | None] = [None] * task.n_points
 
     def output(self, G: Sequence[float], p: int) -> float:
         """Free output of point ``p`` at ``G``.
@@ -414,7 +435,10 @@ def refuse_below_threshold(network: Network, G: np.ndarray, t: float) -> None:
     DeviceError
         Naming the edge, its gate and the time.
     """
-    bad = np.flatnonzero(network.device.conductance(G, network.S, network.V_T) <= 0)
+    device = network.device
+    if not isinstance(device, LinearDevice):  # only a linear device's conductance turns <= 0
+        return
+    bad = np.flatnonzero(device.conductance(G, network.S, network.V_T) <= 0)
     if bad.size:
         j = int(bad[0])
         raise DeviceError(
@@ -424,14 +448,16 @@ def refuse_below_threshold(network: Network, G: np.ndarray, t: float) -> None:
         )
 
 
-def add_update_noise(run: Runner, G: np.ndarray, t: float) -> np.ndarray:
+def add_update_noise(run: HalfPeriodRun, noise: StepNoise, G: np.ndarray, t: float) -> np.ndarray:
     """``G`` plus one step of update noise, clipped to the gate box (and checked for a linear
     device's threshold).
 
     Parameters
     ----------
-    run : Runner
-        The compiled simulation (its ``noise``, gate box and device).
+    run : HalfPeriodRun
+        The compiled simulation (its gate box and device).
+    noise : StepNoise
+        Its noise, with update noise.
     G : (n_gates,) ndarray
         Gates after the learning step, V.
     t : float
@@ -442,7 +468,7 @@ def add_update_noise(run: Runner, G: np.ndarray, t: float) -> np.ndarray:
     (n_gates,) ndarray
         V.
     """
-    G = G + run.noise.update()
+    G = G + noise.update()
     if run.limits is not None:
         G = np.clip(G, run.limits[0], run.limits[1])
     if run.linear_device:
@@ -450,12 +476,14 @@ def add_update_noise(run: Runner, G: np.ndarray, t: float) -> np.ndarray:
     return G
 
 
-def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int):
+def half_fast(
+    run: HalfPeriodRun, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int
+) -> tuple[np.ndarray, list[float], list[list[float]]]:
     """The steps of one half period with the fast engine, in plain floats.
 
     Parameters
     ----------
-    run : Runner
+    run : HalfPeriodRun
         The compiled simulation (protocol, bias, gate box, kernels).
     G : (n_gates,) ndarray
         Gates at the start of the half period, V.
@@ -489,9 +517,11 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
     A0, t_h = prot.A0, prot.t_h
     n = run.n
     Gl = G.tolist()
-    Bl = run.B.tolist() if run.B is not None else None
+    Bl: list[float] = run.B.tolist() if run.B is not None else []  # [] when Bfun is given
     Bfun = run.Bfun
-    lo = hi = None
+    clip = run.limits is not None
+    lo: list[float] = []
+    hi: list[float] = []
     if run.limits is not None:
         lo, hi = run.limits[0].tolist(), run.limits[1].tolist()
     points = ker.points
@@ -530,7 +560,7 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
                     inc[j] += c * (dF * dF - dC * dC)  # (7)
             for j in rng:
                 g = Gl[j] + inc[j]
-                if lo is not None:
+                if clip:
                     if g < lo[j]:
                         g = lo[j]
                     elif g > hi[j]:
@@ -544,7 +574,7 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
             w_ = dW[step]
             for j in rng:
                 g = Gl[j] + w_[j]
-                if lo is not None:
+                if clip:
                     g = lo[j] if g < lo[j] else (hi[j] if g > hi[j] else g)
                 Gl[j] = g
             if lin and any(Gl[j] <= vt[j] for j in rng):
@@ -556,13 +586,13 @@ def half_fast(run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: fl
 
 
 def half_general(
-    run: Runner, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int
-):
+    run: HalfPeriodRun, G: np.ndarray, k: int, r0: float, record: int, t0: float, offset: int
+) -> tuple[np.ndarray, list[float], list[np.ndarray]]:
     """The steps of one half period with the general engine (Newton solves).
 
     Parameters
     ----------
-    run : Runner
+    run : HalfPeriodRun
         The compiled simulation (protocol, bias, gate box, kernels).
     G : (n_gates,) ndarray
         Gates at the start of the half period, V.
@@ -611,7 +641,7 @@ def half_general(
             if run.linear_device:
                 refuse_below_threshold(run.network, G, t0 + (step + 1) * prot.t_h)
         if run.noise is not None and run.noise.L is not None:  # update noise, Q t_h per step
-            G = add_update_noise(run, G, t0 + (step + 1) * prot.t_h)
+            G = add_update_noise(run, run.noise, G, t0 + (step + 1) * prot.t_h)
         if record and (offset + step + 1) % record == 0:
             times.append(t0 + (step + 1) * prot.t_h)
             samples.append(G.copy())

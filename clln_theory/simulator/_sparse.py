@@ -106,7 +106,7 @@ class SparseLinearTask:
         self.ta, self.hb = network.tail[ge], network.head[ge]
         self.X: list[tuple | None] = [None] * task.n_points  # last two solutions per point
         self.Lam: np.ndarray | None = None
-        self.lu = None
+        self.lu: spla.SuperLU | None = None
         self.refactor = True
         self.n_factorizations = 0
         self.n_iterations = 0
@@ -115,15 +115,11 @@ class SparseLinearTask:
         """CSR pattern of ``L_II`` and the fixed map ``data = P @ K`` from edge conductances."""
         ti, hi = pos[network.tail], pos[network.head]
         e = np.arange(network.n_edges)
-        rows, cols, edges, vals = [], [], [], []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for r, c, v in ((ti, ti, 1.0), (hi, hi, 1.0), (ti, hi, -1.0), (hi, ti, -1.0)):
             ok = (r >= 0) & (c >= 0)
-            rows.append(r[ok])
-            cols.append(c[ok])
-            edges.append(e[ok])
-            vals.append(np.full(int(ok.sum()), v))
-        rows, cols = np.concatenate(rows), np.concatenate(cols)
-        edges, vals = np.concatenate(edges), np.concatenate(vals)
+            parts.append((r[ok], c[ok], e[ok], np.full(int(ok.sum()), v)))
+        rows, cols, edges, vals = (np.concatenate(column) for column in zip(*parts))
         pattern = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(nI, nI))
         pattern.sum_duplicates()
         pattern.sort_indices()
@@ -136,9 +132,10 @@ class SparseLinearTask:
         nI = self.interior.size
         return sp.csr_matrix((self.P @ K, self.indices, self.indptr), shape=(nI, nI))
 
-    def _factor(self, L: sp.csr_matrix) -> None:
+    def _factor(self, L: sp.csr_matrix) -> spla.SuperLU:
+        """A fresh LU of ``L`` (kept as the preconditioner ``lu``)."""
         try:
-            self.lu = spla.splu(
+            lu = spla.splu(
                 L.tocsc(),
                 permc_spec="MMD_AT_PLUS_A",
                 diag_pivot_thresh=0.0,
@@ -151,20 +148,23 @@ class SparseLinearTask:
             ) from exc
         self.n_factorizations += 1
         self.refactor = False
+        self.lu = lu
+        return lu
 
     def _solve(self, L: sp.csr_matrix, B: np.ndarray, X: np.ndarray | None) -> np.ndarray:
         """Block PCG for ``L X = B`` (columns independent), warm-started from ``X``."""
-        if self.refactor or self.lu is None:
-            self._factor(L)
+        lu = self.lu
+        if self.refactor or lu is None:
+            lu = self._factor(L)
         if X is None:
-            X = self.lu.solve(B)
+            X = lu.solve(B)
         bnorm = np.linalg.norm(B, axis=0)
         tol = SOLVE_RTOL * np.where(bnorm > 0, bnorm, 1.0)
         R = B - L @ X
         rnorm = np.linalg.norm(R, axis=0)
         if np.all(rnorm <= tol):
             return X
-        Zr = self.lu.solve(R)
+        Zr = lu.solve(R)
         Pd = Zr.copy()
         rz = np.einsum("ij,ij->j", R, Zr)
         for it in range(1, MAX_ITERATIONS + 1):
@@ -179,15 +179,15 @@ class SparseLinearTask:
                 if it > REFACTOR_ITERATIONS:
                     self.refactor = True
                 return X
-            Zr = self.lu.solve(R)
+            Zr = lu.solve(R)
             rz_new = np.einsum("ij,ij->j", R, Zr)
             beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
             Pd = Zr + beta * Pd
             rz = rz_new
         self.n_iterations += MAX_ITERATIONS
-        self._factor(L)  # the preconditioner is too stale: a fresh one solves in one or two
-        X = self.lu.solve(B)
-        X += self.lu.solve(B - L @ X)  # one step of iterative refinement
+        lu = self._factor(L)  # the preconditioner is too stale: a fresh one solves in one or two
+        X = lu.solve(B)
+        X += lu.solve(B - L @ X)  # one step of iterative refinement
         if np.any(np.linalg.norm(B - L @ X, axis=0) > 1e3 * tol):
             raise ConvergenceError(
                 "The sparse Kirchhoff solve did not reach its residual tolerance even with a "
@@ -257,9 +257,11 @@ class SparseLinearTask:
         (n_gates,) ndarray
             V².
         """
+        Lam_I = self.Lam
+        assert Lam_I is not None  # set by `output`, which runs first for the same point
         Lam = np.zeros((self.network.n_nodes, self.out.size))
-        Lam[self.interior] = self.Lam
-        Z = self.Lam[self.out_pos]
+        Lam[self.interior] = Lam_I
+        Z = Lam_I[self.out_pos]
         w = np.linalg.solve(Z, self.C @ np.atleast_1d(nudge))  # clamp moves out nodes by C Δ
         dF = VF[self.ta] - VF[self.hb]
         dC = dF + (Lam[self.ta] - Lam[self.hb]) @ w

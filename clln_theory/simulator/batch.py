@@ -141,7 +141,8 @@ def simulate_batch(
     B : (n_gates,) or (n_runs, n_gates) array_like
         Bias per gate, V/s: one for all runs, or one row per run.
     protocol : TrainingProtocol, optional
-        Shared by every run (default ``TrainingProtocol()``).
+        Shared by every run (default ``TrainingProtocol()``); without noise (a protocol with
+        ``update_noise`` or ``voltage_noise`` is refused: use `simulate` with a ``seed``).
     gate_limits : (G_min, G_max) or None
         Gate box, V.
     record : "half", "step" or int
@@ -159,7 +160,9 @@ def simulate_batch(
         Runs whose tasks differ in structure, or no run.
     ShapeError
         ``G0`` or ``B`` of the wrong shape.
-    ArgumentError, ProtocolError, DeviceError
+    ArgumentError
+        As `simulate`; also a protocol with noise.
+    ProtocolError, DeviceError
         As `simulate`.
 
     Examples
@@ -178,6 +181,11 @@ def simulate_batch(
     """
     instance(network, "network", Network, error=NetworkError)
     protocol = check_protocol(protocol)
+    if protocol.noisy:
+        raise ArgumentError(
+            "Argument `protocol` has noise (`update_noise` or `voltage_noise`), which "
+            "simulate_batch does not simulate; use simulate(..., seed=...) for noisy runs."
+        )
     runs = check_runs(network, tasks)
     R, n = len(runs), network.n_gates
     limits = check_limits(gate_limits, n)

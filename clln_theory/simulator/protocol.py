@@ -235,19 +235,19 @@ def check_tasks(network: Network, tasks: Any, name: str = "tasks") -> tuple[Task
         tasks = (tasks,)
     if isinstance(tasks, str | bytes) or not isinstance(tasks, Iterable):
         raise ArgumentError(
-            f"Argument `tasks` must be a Task or a sequence of one or two tasks, but is "
+            f"Argument `{name}` must be a Task or a sequence of one or two tasks, but is "
             f"{type(tasks).__name__}."
         )
     tasks = tuple(tasks)
     if len(tasks) not in (1, 2):
         raise ArgumentError(
-            f"Argument `tasks` must hold one task (a drift test) or two alternating tasks, but "
+            f"Argument `{name}` must hold one task (a drift test) or two alternating tasks, but "
             f"holds {len(tasks)}."
         )
     for k, t in enumerate(tasks):
         if not isinstance(t, Task):
             raise ArgumentError(
-                f"Argument `tasks`: item {k} must be a Task, but is {type(t).__name__}."
+                f"Argument `{name}`: item {k} must be a Task, but is {type(t).__name__}."
             )
         t.validate(network)
     return tasks
@@ -526,7 +526,7 @@ class StepNoise:
     def __init__(self, protocol: TrainingProtocol, n: int, seed: Any) -> None:
         self.rng = np.random.default_rng(seed)
         self.sigma_V = protocol.voltage_noise
-        self.L = None
+        self.L: np.ndarray | None = None
         if protocol.update_noise is not None:
             q = np.asarray(protocol.update_noise, dtype=float)
             if q.ndim < 2:
@@ -559,7 +559,9 @@ class StepNoise:
         -------
         (n,) ndarray
         """
-        return self.L @ self.rng.standard_normal(self.L.shape[1])
+        L = self.L
+        assert L is not None  # called with update noise only (the callers test `L`)
+        return L @ self.rng.standard_normal(L.shape[1])
 
     def voltages(self, n_nodes: int) -> np.ndarray:
         """Measurement noise of every node voltage of one state, V.

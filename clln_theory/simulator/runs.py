@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from .._checks import choice, instance, positive, refuse_renamed, validator
+from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, NetworkError, ProtocolError
 from ..model.devices import LinearDevice
 from ..model.network import Network
@@ -105,7 +106,7 @@ def checked_runner(
     if len(task_names) == 1:
         checked = check_tasks(network, tasks, task_names[0])
     else:
-        checked = tuple(check_tasks(network, t, n)[0] for t, n in zip(tasks, task_names))
+        checked = tuple(check_task(t, network, n) for t, n in zip(tasks, task_names))
     choice(engine, "engine", ENGINES)
     fast_ok = fast_applies(network, checked)
     if engine == "fast" and not fast_ok:
@@ -192,7 +193,7 @@ def simulate(
     mode : {"discrete", "continuum"}
         Discrete steps (7), or the ODE (5) integrated by `solve_ivp` over each half period.
     engine : {"auto", "fast", "general", "sparse"}
-        Step engine (`clln_theory.simulator.kernels`, `clln_theory.simulator.sparse`):
+        Step engine (`clln_theory.simulator._kernels`, `clln_theory.simulator._sparse`):
         ``"auto"`` picks ``"fast"`` where it applies, else ``"sparse"`` for a `LinearDevice`
         network (one reused factorization, preconditioned CG; large linear networks), else
         ``"general"`` (Newton).

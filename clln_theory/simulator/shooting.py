@@ -16,7 +16,7 @@ import numpy as np
 
 from .._checks import choice, count, positive, readonly, refuse_renamed
 from .._metrics import cycle_span_of, mean_error
-from ..errors import ConvergenceError, ProtocolError
+from ..errors import ArgumentError, ConvergenceError, ProtocolError
 from ..model.network import Network
 from ..model.tasks import Task
 from ._runner import Runner, SimulatedTrajectory, task_errors_of
@@ -86,7 +86,7 @@ def period_map(
     B: Any,
     protocol: TrainingProtocol | None = None,
     gate_limits: tuple[Any, Any] | None = (1.0, 5.0),
-    engine: Literal["auto", "fast", "general"] = "auto",
+    engine: Literal["auto", "fast", "general", "sparse"] = "auto",
 ) -> np.ndarray:
     """State after one period (τ/2 of task α, then τ/2 of task β) from ``G``.
 
@@ -103,10 +103,10 @@ def period_map(
     B : (n_gates,) array_like or callable
         Bias per gate, V/s, or ``B(G) -> (n_gates,)``.
     protocol : TrainingProtocol, optional
-        Clamping and rates (default ``TrainingProtocol()``).
+        Clamping and rates (default ``TrainingProtocol()``), without noise (refused).
     gate_limits : (G_min, G_max) or None
         Gate box, V.
-    engine : {"auto", "fast", "general"}
+    engine : {"auto", "fast", "general", "sparse"}
         Step engine, as in `simulate`.
 
     Returns
@@ -117,15 +117,28 @@ def period_map(
     Raises
     ------
     ArgumentError, ProtocolError, DeviceError, TaskError, ShapeError
-        As in `simulate`.
+        As in `simulate`; `ArgumentError` also for a protocol with noise.
     """
     run = _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
     return run.period(check_G0(network, G, run.limits, "G"))
 
 
-def _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine) -> Runner:
-    """The compiled simulation of alternating ``task_a``/``task_b`` (arguments checked once)."""
-    return checked_runner(
+def _pair_runner(
+    network: Any,
+    task_a: Any,
+    task_b: Any,
+    tau: Any,
+    B: Any,
+    protocol: Any,
+    gate_limits: Any,
+    engine: Any,
+) -> Runner:
+    """The compiled simulation of alternating ``task_a``/``task_b`` (arguments checked once).
+
+    A protocol with noise is refused: the period map and its cycle are those of the
+    deterministic dynamics (and these faces take no seed).
+    """
+    run = checked_runner(
         network,
         (task_a, task_b),
         tau=tau,
@@ -135,6 +148,13 @@ def _pair_runner(network, task_a, task_b, tau, B, protocol, gate_limits, engine)
         engine=engine,
         task_names=("task_a", "task_b"),
     )
+    if run.noise is not None:
+        raise ArgumentError(
+            "Argument `protocol` has noise (`update_noise` or `voltage_noise`); the period map "
+            "and the limit cycle are those of the deterministic dynamics: use "
+            "simulate(..., seed=...) for noisy runs."
+        )
+    return run
 
 
 class _PeriodMap:
@@ -275,7 +295,7 @@ def limit_cycle(
     tol: float = 1e-10,
     max_periods: int = 200_000,
     fd_step: float = 1e-7,
-    engine: Literal["auto", "fast", "general"] = "auto",
+    engine: Literal["auto", "fast", "general", "sparse"] = "auto",
     max_samples: int = 4000,
     **renamed: Any,
 ) -> LimitCycle:
@@ -292,7 +312,7 @@ def limit_cycle(
     B : (n_gates,) array_like or callable
         Bias per gate, V/s, or ``B(G) -> (n_gates,)``.
     protocol : TrainingProtocol, optional
-        Clamping and rates (default ``TrainingProtocol()``).
+        Clamping and rates (default ``TrainingProtocol()``), without noise (refused).
     gate_limits : (G_min, G_max) or None
         Gate box, V.
     G0 : (n_gates,) array_like, optional
@@ -308,7 +328,7 @@ def limit_cycle(
     fd_step : float
         Finite-difference step for the monodromy, V. ~sqrt(eps) times the gate scale (1-5 V)
         balances truncation and round-off.
-    engine : {"auto", "fast", "general"}
+    engine : {"auto", "fast", "general", "sparse"}
         Step engine, as in `simulate`.
     max_samples : int
         The one-period trajectory is recorded every step, decimated to at most this many samples
@@ -328,7 +348,7 @@ def limit_cycle(
         residual reached).
     ArgumentError
         A bad option (``route``, ``tol``, ``fd_step``, ``max_periods``, ``max_samples``, ...),
-        or an old keyword name.
+        a protocol with noise, or an old keyword name.
     ProtocolError, DeviceError, TaskError, ShapeError
         As in `simulate`; `ProtocolError` also for a missing ``G0`` without gate limits.
 

@@ -88,7 +88,7 @@ def test_symbolic_hessian_of_2p1_is_fast():
     H = symbolic_contrastive_hessian(net, G, task)
     elapsed = time.perf_counter() - t
     assert elapsed < SYMBOLIC_BUDGET_S, f"symbolic Hessian took {elapsed:.2f} s"
-    lt = linearize(net, task, G, gamma=1.0, method="symbolic")
+    lt = linearize(net, task, G, gamma=1.0, route="symbolic")
     np.testing.assert_allclose(lt.M, H, rtol=0, atol=ROUNDOFF * np.max(np.abs(H)))
 
 

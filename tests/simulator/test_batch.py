@@ -25,7 +25,7 @@ from clln_theory.experiments.fig5_runs import (
 )
 from clln_theory.experiments.paper import FIG3_C0, FIG3_R, FIG3_R0, FIG5_T_H, G_MAX, G_MIN
 from clln_theory.model.tasks import DataPoint, Task
-from clln_theory.simulator import simulate, simulate_batch
+from clln_theory.simulator import TrainingProtocol, simulate, simulate_batch
 
 #: Both routes stop Newton at a correction of 1e-12 V (they take different iterates: chord
 #: steps from extrapolated warm starts vs full Newton steps), so each step's gate increment
@@ -37,7 +37,7 @@ CASES = [(FIG5_EPS[0], 0, 0), (FIG5_EPS[0], 5, 1), (FIG5_EPS[-1], 3, 2)]
 
 @pytest.fixture(scope="module")
 def net():
-    return fig5_network("three_regime")
+    return fig5_network("three-regime")
 
 
 @pytest.mark.parametrize("clamping", ["standard", "overclamp"])
@@ -82,3 +82,13 @@ def test_batch_refuses_mismatched_runs(net):
         simulate_batch(net, [t1, other], G0, tau=2e-3, n_periods=1, B=np.zeros(net.n_gates))
     with pytest.raises(ShapeError, match="G0"):
         simulate_batch(net, [t1, t1], G0[:1], tau=2e-3, n_periods=1, B=np.zeros(net.n_gates))
+
+
+def test_batch_refuses_a_noisy_protocol(net):
+    # Regression: the batch engine simulates no noise; a noisy protocol was silently run clean.
+    t1 = fig5_training_task(FIG5_EPS[0], 0)
+    G0 = np.full((2, net.n_gates), 3.0)
+    noisy = TrainingProtocol(update_noise=1e-6)
+    with pytest.raises(ArgumentError, match="noise"):
+        simulate_batch(net, [t1, t1], G0, tau=2e-3, n_periods=1, B=np.zeros(net.n_gates),
+                       protocol=noisy)  # fmt: skip

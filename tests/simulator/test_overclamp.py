@@ -104,7 +104,7 @@ def test_outputs_affine_for_linear_devices_not_for_mosfets():
     G = fig5_initial_gates(fig5_network(), 0)
     V1 = np.array([0.1, 0.3, 0.2])
     V2 = np.array([0.15, 0.35, 0.25])  # third point = midpoint of the first two
-    for device, affine in (("linear", True), ("three_regime", False)):
+    for device, affine in (("linear", True), ("three-regime", False)):
         O = classification_outputs(fig5_network(device), G, V1, V2)
         mid_err = abs(O[2] - 0.5 * (O[0] + O[1]))
         if affine:
@@ -127,7 +127,7 @@ def _mirror_gates(net, G):
     return Gm
 
 
-@pytest.mark.parametrize("device", ["linear", "three_regime"])
+@pytest.mark.parametrize("device", ["linear", "three-regime"])
 def test_placement_favours_neither_sign(device):
     """Mirroring the columns swaps O+ and O- and fixes every imposed node: O(mirror G) = -O(G).
 
@@ -165,7 +165,7 @@ def test_overclamping_beats_standard_clamping_at_small_eps():
     res = overclamping_experiment(
         eps=(FIG5_EPS[0],), splits=TREND_SPLITS, n_steps=TREND_STEPS, max_workers=2
     )
-    assert not res.errors, res.table()
+    assert not res.failures, res.table()
     acc = res.mean("accuracy")  # (protocol, eps)
     hinge = res.mean("hinge")
     std, over = res.clampings.index("standard"), res.clampings.index("overclamp")

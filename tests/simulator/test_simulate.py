@@ -293,3 +293,18 @@ def test_record_stride_longer_than_a_half_period_still_samples(engine):
     np.testing.assert_array_equal(sparse.G, every.G[[0, 25, 50, 75, 100, n_steps]])
     cont = simulate(net, [ALPHA, BETA], [3.0, 3.5], record=25, mode="continuum", **kw)
     assert cont.times[-1] == pytest.approx(3 * 0.004)
+
+
+def test_the_shooting_faces_name_each_task_and_refuse_noise():
+    # Regression: a list as `task_b` was silently cut to its first task, and an error named
+    # `tasks`; a noisy protocol made the period map random (no seed).
+    kw = dict(tau=0.002, B=B_EXP1, protocol=PROT)
+    with pytest.raises(ArgumentError, match="`task_b` must be a Task"):
+        period_map(star_network(), ALPHA, [ALPHA, BETA], [3.0, 3.5], **kw)
+    with pytest.raises(ArgumentError, match="`task_a` must be a Task"):
+        limit_cycle(star_network(), "alpha", BETA, **kw)
+    noisy = TrainingProtocol(A0=A0_FIG2, voltage_noise=1e-4)
+    with pytest.raises(ArgumentError, match="noise"):
+        period_map(star_network(), ALPHA, BETA, [3.0, 3.5], tau=0.002, B=B_EXP1, protocol=noisy)
+    with pytest.raises(ArgumentError, match="noise"):
+        limit_cycle(star_network(), ALPHA, BETA, tau=0.002, B=B_EXP1, protocol=noisy)

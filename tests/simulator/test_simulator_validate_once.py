@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 
+import numpy as np
 import pytest
 
 from clln_theory._checks import count_validations
@@ -17,7 +18,13 @@ from clln_theory.electrical.rule import coupled_learning_force
 from clln_theory.experiments.paper import experiment_tasks
 from clln_theory.model.devices import ThreeRegimeMOSFET
 from clln_theory.model.network import star_network
-from clln_theory.simulator import TrainingProtocol, simulate
+from clln_theory.simulator import (
+    TrainingProtocol,
+    limit_cycle,
+    period_map,
+    simulate,
+    simulate_batch,
+)
 
 ALPHA, BETA = experiment_tasks("exp1")
 
@@ -71,3 +78,42 @@ def test_coupled_learning_force_validates_each_argument_once():
     with count_validations() as c:
         coupled_learning_force(net, [3.0, 3.5], BETA, eta=0.5, clamping="overclamp", L0=0.4351)
     assert _per_argument(c) == {"network": 1, "G": 1, "task": 1, "eta": 1, "clamping": 1}
+
+
+PROTOCOL = TrainingProtocol(clamping="overclamp", L0=0.4351)
+SHARED = {"network", "task_a", "task_b", "tau", "B", "protocol", "gate_limits", "engine"}
+
+
+@pytest.mark.parametrize("engine", ["fast", "general"])
+def test_period_map_validates_each_argument_once(engine):
+    net = star_network(device=ThreeRegimeMOSFET())
+    with count_validations() as c:
+        period_map(net, ALPHA, BETA, [3.0, 3.5], tau=0.02, B=[2.97, 4.41], protocol=PROTOCOL,
+                   engine=engine)  # fmt: skip
+    counts = _per_argument(c)
+    assert set(counts) == SHARED | {"G"}
+    assert all(n == 1 for n in counts.values()), counts
+
+
+@pytest.mark.parametrize("route", ["shooting", "iterate"])
+def test_limit_cycle_validates_each_argument_once(route):
+    net = star_network(device=ThreeRegimeMOSFET())
+    with count_validations() as c:
+        limit_cycle(net, ALPHA, BETA, tau=0.02, B=[2.97, 4.41], G0=[3.0, 3.5], route=route,
+                    tol=1e-6, max_periods=5000)  # fmt: skip
+    counts = _per_argument(c)
+    options = {"G0", "route", "tol", "fd_step", "max_periods", "max_samples"}
+    assert set(counts) == SHARED | options
+    assert all(n == 1 for n in counts.values()), counts
+
+
+def test_simulate_batch_validates_each_argument_once():
+    net = star_network(device=ThreeRegimeMOSFET())
+    with count_validations() as c:
+        simulate_batch(net, [[ALPHA, BETA], [ALPHA, BETA]], np.array([[3.0, 3.5], [3.1, 3.4]]),
+                       tau=0.02, n_periods=1, B=[2.97, 4.41], protocol=PROTOCOL)  # fmt: skip
+    counts = _per_argument(c)
+    expected = {"network", "tasks", "G0", "tau", "n_periods", "B", "protocol", "gate_limits",
+                "record"}  # fmt: skip
+    assert set(counts) == expected
+    assert all(n == 1 for n in counts.values()), counts
