@@ -913,9 +913,9 @@ def _refused(fn: Callable[[], Any], error: type[Exception], name: str) -> None:
 
 
 def test_documented_limits_refuse_before_allocating():
-    from clln_theory.electrical.symbolic import HARD_MAX_GATES, HARD_MAX_INTERIOR
+    from clln_theory.electrical._args import HARD_MAX_GATES, HARD_MAX_INTERIOR
     from clln_theory.errors import ArgumentError, NetworkError
-    from clln_theory.inference.cycle_fit import MAX_FIT_SAMPLES
+    from clln_theory.inference.cycle_fit import _MAX_FIT_SAMPLES as MAX_FIT_SAMPLES
     from clln_theory.model.network import MAX_LATTICE_SIDE
     from clln_theory.simulator.protocol import MAX_RECORD_VALUES, MAX_STEPS
     from clln_theory.theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
