@@ -18,28 +18,36 @@ another copy of the same layout (e.g. the full upstream download, which also hol
 measurements).
 
 Every loader raises :class:`~clln_theory.errors.DataFormatError` naming the file (and the row,
-where there is one) when a file is missing or malformed.
+where there is one) when a file is missing or malformed, and refuses a file larger than
+`MAX_FILE_BYTES` (32 MiB; the published files are a few kB) before reading it. CSV files are read
+as a stream (memory about the size of the numbers, not a multiple of the file); a row longer than
+`MAX_ROW_CHARS` characters, or a cell longer than the csv module's field limit, is refused naming
+the row.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import re
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Literal, TextIO, overload
 
 import numpy as np
 
-from ._checks import positive, readonly
-from .errors import DataFormatError
+from ._checks import positive, quote, readonly
+from .errors import ArgumentError, DataFormatError
 
 __all__ = [
     "DATA_DIR_ENV",
     "DATA_FOLDER",
+    "MAX_FILE_BYTES",
+    "MAX_ROW_CHARS",
     "SMALL_NETWORK",
     "CycleSamples",
     "DriftTest",
@@ -64,6 +72,14 @@ DATA_FOLDER = "imperfect-learning-physical-systems"
 
 DATA_DIR_ENV = "CLLN_DATA_DIR"
 """Environment variable naming the data folder (takes precedence in `default_data_dir`)."""
+
+MAX_FILE_BYTES = 32 * 2**20
+"""Largest data file a loader reads, bytes (32 MiB): the published files are a few kB, so a
+larger file is a wrong file, refused before any of it is read."""
+
+MAX_ROW_CHARS = 2**20
+"""Longest row of a CSV data file, characters (1 MiB, some 50 000 samples of a gate): the csv
+module holds a row's cells at once, so this bounds the memory of one row."""
 
 
 def packaged_data_dir() -> Path:
@@ -172,9 +188,29 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
     return path
 
 
+@overload
 def resolve(
-    data_dir: str | Path | None, relative: str | Path, *, also: str | Path | None = None
-) -> Path:
+    data_dir: str | Path | None,
+    relative: str | Path,
+    *,
+    also: str | Path | None = None,
+    missing_ok: Literal[False] = False,
+) -> Path: ...
+@overload
+def resolve(
+    data_dir: str | Path | None,
+    relative: str | Path,
+    *,
+    also: str | Path | None = None,
+    missing_ok: bool,
+) -> Path | None: ...
+def resolve(
+    data_dir: str | Path | None,
+    relative: str | Path,
+    *,
+    also: str | Path | None = None,
+    missing_ok: bool = False,
+) -> Path | None:
     """Path of a data file given relative to ``data_dir`` (or ``also``), checked to exist and to
     stay inside that folder.
 
@@ -187,16 +223,25 @@ def resolve(
         (``..``, a symbolic link pointing outside) are refused.
     also : str or Path, optional
         A second folder tried when the file is not in ``data_dir`` (a TOML file's own folder).
+    missing_ok : bool
+        Return None when the file is in neither folder (default False: raise). Every other
+        problem (a path that leaves its folder, a symbolic link out of it) still raises.
 
     Returns
     -------
-    Path
+    Path or None
+        None only with ``missing_ok`` and a missing file.
 
     Raises
     ------
     DataFormatError
-        If the folder or the file does not exist, or the path leaves its folder.
+        If the folder or the file does not exist, or the path leaves its folder (``..``, an
+        absolute path, or a symbolic link to a file outside it, said as such).
     """
+    if not isinstance(missing_ok, bool):  # inline: `reproduce` resolves every file it reads
+        raise ArgumentError(
+            f"Argument `missing_ok` must be a bool, but is {type(missing_ok).__name__}."
+        )
     rel = Path(relative)
     if rel.is_absolute() or ".." in rel.parts:
         raise DataFormatError(
@@ -206,16 +251,29 @@ def resolve(
     roots = [require_data_dir(data_dir)] + ([Path(also)] if also is not None else [])
     for root in roots:
         path = root / rel
-        if path.is_file():
-            if not path.resolve().is_relative_to(root.resolve()):
-                raise DataFormatError(
-                    f"Data file '{path}' resolves outside its folder '{root}' (a symbolic link)."
-                )
+        if path.is_file() or path.is_symlink():
+            _inside(path, root)
             return path
+    if missing_ok:
+        return None
     raise DataFormatError(
         f"Data file '{roots[0] / rel}' does not exist"
         + (f" (nor in '{roots[1]}')." if len(roots) > 1 else ".")
     )
+
+
+def _inside(path: Path, root: Path) -> None:
+    """Refuse a data file that is a symbolic link out of ``root``, or a broken one."""
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise DataFormatError(
+            f"Data file '{path}' is a symbolic link to '{real}', outside its folder '{root}'; "
+            "copy the file into the folder instead of linking it."
+        )
+    if not real.is_file():
+        raise DataFormatError(
+            f"Data file '{path}' is a symbolic link to '{real}', which does not exist."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,40 +365,99 @@ class DriftTest:
         object.__setattr__(self, "G", G)
 
 
-def _read_rows(path: Path) -> list[list[float]]:
-    """Numeric rows of a headerless CSV; a first non-numeric row is taken as a header."""
-    rows: list[list[float]] = []
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
+def _data_file(path: object) -> Path:
+    """``path`` as an existing regular file of at most `MAX_FILE_BYTES`."""
+    if not isinstance(path, str | os.PathLike):  # inline, as `resolve`'s check
+        raise ArgumentError(f"Argument `path` must be a path, but is {quote(path)}.")
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError(f"Data file '{p}' does not exist.")
+    size = p.stat().st_size
+    if size > MAX_FILE_BYTES:
         raise DataFormatError(
-            f"Row {line} of '{path}' is not UTF-8 text (at byte {exc.start}); "
-            "save the file as UTF-8 or ASCII CSV."
-        ) from None
+            f"Data file '{p}' has {size} bytes, more than the limit of {MAX_FILE_BYTES} bytes "
+            "(MAX_FILE_BYTES, 32 MiB) for a data file; the published files are a few kB."
+        )
+    return p
+
+
+def _lines(f: TextIO, path: Path) -> Iterator[str]:
+    """The lines of an open text file, each at most `MAX_ROW_CHARS` characters."""
+    n = 0
+    while line := f.readline(MAX_ROW_CHARS + 1):
+        n += 1
+        if len(line) > MAX_ROW_CHARS:
+            raise DataFormatError(
+                f"Row {n} of '{path}' is longer than {MAX_ROW_CHARS} characters (MAX_ROW_CHARS)."
+            )
+        yield line
+
+
+def _read_rows(path: Path, check: Callable[[int, list[float], int], str | None]) -> np.ndarray:
+    """Numeric rows of a headerless CSV as an (n, width) array, read as a stream; a first
+    non-numeric row is taken as a header. ``check(i, row, width of row 1)`` returns the message
+    of a row that does not fit (``i`` counts numeric rows from 1), or None."""
+    values: array[float] = array("d")
+    width = n = 0
+    reader = None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(_lines(f, path))
+            for lineno, raw in enumerate(reader, start=1):
+                row = _numbers(raw, lineno, path)
+                if row is None:
+                    continue
+                width = width or len(row)
+                why = check(n + 1, row, width)
+                if why is not None:
+                    raise DataFormatError(why)
+                values.extend(row)
+                n += 1
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except csv.Error as exc:
+        row_no = reader.line_num if reader is not None else 1
+        raise DataFormatError(f"Row {row_no} of '{path}' is not valid CSV: {exc}.") from None
     except OSError as exc:
         raise DataFormatError(f"Cannot read data file '{path}': {exc.strerror}.") from None
-    for lineno, raw in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        cells = [c.strip() for c in raw]
-        if not cells or all(c == "" for c in cells):
-            continue
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            if lineno == 1:  # a header row
-                continue
-            bad = next(c for c in cells if not _is_float(c))
-            raise DataFormatError(
-                f"Row {lineno} of '{path}' is not numeric: cell {bad[:20]!a}"
-                + ("..." if len(bad) > 20 else "")
-                + "."
-            ) from None
-        if not all(math.isfinite(v) for v in values):
-            raise DataFormatError(f"Row {lineno} of '{path}' has a non-finite value.")
-        rows.append(values)
-    if not rows:
+    if not n:
         raise DataFormatError(f"Data file '{path}' has no numeric rows.")
-    return rows
+    return np.frombuffer(values, dtype=float).reshape(n, width)
+
+
+def _numbers(raw: list[str], lineno: int, path: Path) -> list[float] | None:
+    """The numbers of a CSV row; None for a blank row or a header (a non-numeric row 1)."""
+    cells = [c.strip() for c in raw]
+    if not cells or all(c == "" for c in cells):
+        return None
+    try:
+        values = [float(c) for c in cells]
+    except ValueError:
+        if lineno == 1:  # a header row
+            return None
+        bad = next(c for c in cells if not _is_float(c))
+        raise DataFormatError(
+            f"Row {lineno} of '{path}' is not numeric: cell {bad[:20]!a}"
+            + ("..." if len(bad) > 20 else "")
+            + "."
+        ) from None
+    if not all(math.isfinite(v) for v in values):
+        raise DataFormatError(f"Row {lineno} of '{path}' has a non-finite value.")
+    return values
+
+
+def _not_utf8(path: Path) -> DataFormatError:
+    """The error for a file that is not UTF-8, naming the row and byte of the first bad byte."""
+    data = path.read_bytes()  # at most MAX_FILE_BYTES: the size was checked before
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        row = data[: exc.start].count(b"\n") + 1
+        return DataFormatError(
+            f"Row {row} of '{path}' is not UTF-8 text (at byte {exc.start}); "
+            "save the file as UTF-8 or ASCII CSV."
+        )
+    return DataFormatError(f"Data file '{path}' is not UTF-8 text.")  # pragma: no cover
 
 
 def _is_float(c: str) -> bool:
@@ -368,20 +485,22 @@ def load_curve(path: str | Path, *, quantity: str = "") -> MeasuredCurve:
     Raises
     ------
     DataFormatError
-        If the file is missing, a row does not have exactly two numbers, or a τ is not positive.
+        If the file is missing, larger than `MAX_FILE_BYTES`, not CSV text (a row longer than
+        `MAX_ROW_CHARS`, a cell over the csv module's field limit), a row does not have
+        exactly two numbers, or a τ is not positive.
+    ArgumentError
+        If ``path`` is not a path (None, a number).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"Data file '{path}' does not exist.")
-    rows = _read_rows(path)
-    for i, row in enumerate(rows, start=1):
+    path = _data_file(path)
+
+    def check(i: int, row: list[float], width: int) -> str | None:
         if len(row) != 2:
-            raise DataFormatError(
-                f"Row {i} of '{path}' must hold two numbers (tau, value), but holds {len(row)}."
-            )
+            return f"Row {i} of '{path}' must hold two numbers (tau, value), but holds {len(row)}."
         if row[0] <= 0:
-            raise DataFormatError(f"Row {i} of '{path}' has a period tau={row[0]} <= 0.")
-    arr = np.array(rows)
+            return f"Row {i} of '{path}' has a period tau={row[0]} <= 0."
+        return None
+
+    arr = _read_rows(path, check)
     return MeasuredCurve(arr[:, 0], arr[:, 1], quantity=quantity, source=str(path))
 
 
@@ -406,24 +525,25 @@ def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
     Raises
     ------
     DataFormatError
-        If the file is missing, its rows differ in length, or no period is given or found, or
-        the period (given or in the name) is not a finite number > 0.
+        If the file is missing, larger than `MAX_FILE_BYTES`, not CSV text, its rows differ in
+        length, or no period is given or found, or the period (given or in the name) is not a
+        finite number > 0.
     ArgumentError
-        A ``tau`` that is given and is not a finite number > 0.
+        A ``tau`` that is given and is not a finite number > 0; a ``path`` that is not a path.
     """
     if tau is not None:
         tau = positive(tau, "tau", unit="s")
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"Data file '{path}' does not exist.")
-    rows = _read_rows(path)
-    n = len(rows[0])
-    for i, row in enumerate(rows, start=1):
+    path = _data_file(path)
+
+    def check(i: int, row: list[float], n: int) -> str | None:
         if len(row) != n:
-            raise DataFormatError(
+            return (
                 f"Row {i} of '{path}' has {len(row)} samples but row 1 has {n}; "
                 "each row must hold the same samples of one gate."
             )
+        return None
+
+    rows = _read_rows(path, check)
     if tau is None:
         m = _TAU_IN_NAME.search(path.name)
         if m is None:
@@ -437,7 +557,7 @@ def load_cycle(path: str | Path, *, tau: float | None = None) -> CycleSamples:
                 f"The period read from the file name '{path.name}' is {tau:g} s; it must be > 0 "
                 "(give tau explicitly)."
             )
-    return CycleSamples(float(tau), np.array(rows).T, source=str(path))
+    return CycleSamples(float(tau), rows.T, source=str(path))
 
 
 def find_cycle_files(folder: str | Path, experiment: str) -> dict[float, Path]:
@@ -494,13 +614,22 @@ def load_drift_test(
     Raises
     ------
     DataFormatError
-        If the file is missing or unreadable, an array is absent, or lengths differ.
+        If the file is missing, larger than `MAX_FILE_BYTES` or unreadable, an array is absent,
+        or lengths differ.
+    ArgumentError
+        If ``path`` is not a path, or ``keys`` is not three variable names.
     """
     from scipy.io import loadmat  # scipy.io is slow to import; only drift tests need it
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"Data file '{path}' does not exist.")
+    if (
+        not isinstance(keys, tuple | list)
+        or len(keys) != 3
+        or not all(isinstance(k, str) and k for k in keys)
+    ):
+        raise ArgumentError(
+            f"Argument `keys` must be three variable names (time, G-, G+), but is {quote(keys)}."
+        )
+    path = _data_file(path)
     try:
         mat = loadmat(str(path))
     except Exception as exc:  # scipy raises several types for a corrupt file

@@ -20,6 +20,7 @@ __all__ = [
     "DataFormatError",
     "DeviceError",
     "Failure",
+    "FileWriteError",
     "GateBoxWarning",
     "NetworkError",
     "NumericalRangeError",
@@ -74,6 +75,20 @@ class ConfigError(CLLNError, ValueError):
 
 class DataFormatError(CLLNError, ValueError):
     """A measured-data file is missing or malformed (the message names the file and row)."""
+
+
+class FileWriteError(CLLNError, OSError):
+    """A file could not be written: a full disk (ENOSPC), a read-only file system (EROFS), no
+    permission, a folder in the way. The message names the file; the file keeps its previous
+    content (every file the package writes is replaced atomically), and ``errno`` and
+    ``filename`` are those of the `OSError` it stands for.
+
+    Built like an `OSError`: ``FileWriteError(errno, message, filename)``; ``str()`` is the
+    message alone (one sentence).
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 class SingularSystemError(CLLNError, np.linalg.LinAlgError):

@@ -30,9 +30,10 @@ PKG = Path(__file__).resolve().parents[1] / "clln_theory"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_checks": {"errors"},
+    "_files": {"errors"},  # the one engine that writes files (atomic, typed errors)
     "metrics": {"errors", "_checks"},
     "data": {"errors", "_checks"},
-    "sweeps": {"errors", "_checks"},
+    "sweeps": {"errors", "_checks", "_files"},
     "model": {"errors", "_checks"},
     "electrical": {"errors", "_checks", "model", "metrics"},
     "theory": {"errors", "_checks", "model", "electrical", "metrics"},
@@ -50,6 +51,7 @@ ALLOWED: dict[str, set[str]] = {
         "inference",
         "data",
         "sweeps",
+        "_files",
     },
     "plotting": {
         "errors",
@@ -62,6 +64,7 @@ ALLOWED: dict[str, set[str]] = {
         "inference",
         "data",
         "sweeps",
+        "_files",
         "experiments",
     },
     "cli": {
@@ -75,6 +78,7 @@ ALLOWED: dict[str, set[str]] = {
         "inference",
         "data",
         "sweeps",
+        "_files",
         "experiments",
         "plotting",
     },

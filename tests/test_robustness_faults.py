@@ -210,3 +210,218 @@ def test_no_module_parses_or_evaluates_strings():
             if pattern.search(code.replace("sp.S(", "")) and "``" not in code:
                 offenders.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+# --------------------------------------------------------------------------- files (issue 18)
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+
+
+# Each writer waits for a start file, then runs its 20 items one by one (saving after each), so
+# the two processes' saves interleave on the shared file.
+WRITER = textwrap.dedent(
+    """
+    import os, sys, time
+    from clln_theory.sweeps import SerialExecutor, run_sweep
+
+    path, go, first = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+    def work(x):
+        time.sleep(0.01)
+        return x * x
+
+    while not os.path.exists(go):
+        time.sleep(0.005)
+    run_sweep(work, list(range(first, first + 20)), executor=SerialExecutor(), path=path)
+    """
+)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+@pytest.mark.parametrize("same_items", [False, True], ids=["disjoint", "same"])
+def test_two_concurrent_sweeps_on_one_file_lose_no_record(tmp_path, suffix, same_items):
+    """Issue 18: two processes on one result file ended with 20 of 40 records (last writer
+    wins) and mode 0600; with the lock and the re-read merge, both keep every record."""
+    script, path, go = tmp_path / "writer.py", tmp_path / f"s{suffix}", tmp_path / "go"
+    script.write_text(WRITER)
+    run_sweep(abs, [-1000], executor=SerialExecutor(), path=path)  # an older record, kept too
+    os.chmod(path, 0o644)
+    firsts = (0, 0) if same_items else (0, 20)
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(path), str(go), str(f)], env=_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for f in firsts
+    ]  # fmt: skip
+    time.sleep(1.0)  # both imported and waiting
+    go.touch()
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    records = load_records(path)
+    want = {-1000} | set(range(20)) | (set() if same_items else set(range(20, 40)))
+    assert sorted(r["item"] for r in records) == sorted(want)  # each key once, none lost
+    assert all(r["result"] == abs(r["item"]) ** (1 if r["item"] < 0 else 2) for r in records)
+    assert os.stat(path).st_mode & 0o777 == 0o644  # the mode is kept
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_writer_that_keeps_the_lock_is_named_after_the_timeout(tmp_path):
+    from clln_theory._files import locked
+    from clln_theory.errors import FileWriteError
+
+    path = tmp_path / "s.jsonl"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from pathlib import Path
+            from clln_theory._files import locked
+            with locked(Path({str(path)!r})):
+                print("held", flush=True)
+                time.sleep(30)
+            """)],
+        env=_env(), stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        with (
+            pytest.raises(FileWriteError, match=rf"s\.jsonl.*process {holder.pid} "),
+            locked(path, timeout=0.2),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with locked(path, timeout=5.0):  # released when its holder died
+        pass
+
+
+# The child writes one small record, then a ~30 MB one that the parent kills mid-write.
+BIG_WRITER = textwrap.dedent(
+    """
+    import sys
+    from clln_theory.sweeps import SerialExecutor, run_sweep
+
+    path = sys.argv[1]
+    if sys.argv[2] == "old":
+        run_sweep(str, ["small"], executor=SerialExecutor(), path=path)
+    run_sweep(lambda x: [0.123456789] * 2_000_000, ["big"], executor=SerialExecutor(), path=path)
+    """
+)
+
+
+@pytest.mark.parametrize("before", ["old", "none"])
+def test_sigkill_mid_write_leaves_the_old_file_or_none(tmp_path, before):
+    script, path = tmp_path / "big.py", tmp_path / "s.json"
+    script.write_text(BIG_WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(path), before], env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    old = None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 60:
+        temps = [p for p in tmp_path.iterdir() if p.name.startswith(".s.json.")]
+        if temps and temps[0].stat().st_size > 2_000_000:  # well inside the big write
+            if before == "old":
+                old = path.read_bytes()
+            proc.send_signal(signal.SIGKILL)
+            break
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the child never started the big write")
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    if before == "old":
+        assert path.read_bytes() == old  # the complete old file, byte for byte
+        assert [r["item"] for r in load_records(path)] == ["small"]
+    else:
+        assert not path.exists()  # no partial file
+    assert [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # the killed one's temp
+    run_sweep(str, ["next"], executor=SerialExecutor(), path=path)  # the next write cleans up
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    want = ["small", "next"] if before == "old" else ["next"]
+    assert [r["item"] for r in load_records(path)] == want
+
+
+# Runs as root of a private user and mount namespace, on a 64 kB tmpfs at argv[1]; prints one
+# JSON line per case. Each case writes an old file, then fails to replace it.
+FULL_DISK = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+    from pathlib import Path
+    from clln_theory.errors import FileWriteError
+    from clln_theory.sweeps import SerialExecutor, run_sweep
+
+    disk = Path(sys.argv[1])
+
+    def case(name, path, write):
+        try:
+            write()
+        except FileWriteError as exc:
+            out = {"case": name, "type": type(exc).__name__, "errno": exc.errno,
+                   "message": str(exc), "filename": exc.filename,
+                   "oserror": isinstance(exc, OSError)}
+        else:
+            out = {"case": name, "type": None}
+        out["files"] = sorted(os.listdir(disk))
+        out["old"] = path.read_text() if path.exists() else None
+        print(json.dumps(out), flush=True)
+
+    big = "x" * 200_000
+    s = disk / "sweep.jsonl"
+    run_sweep(str, ["old"], executor=SerialExecutor(), path=s)
+    case("sweep-jsonl", s, lambda: run_sweep(lambda x: big, ["new"], executor=SerialExecutor(),
+                                             path=s))
+    j = disk / "sweep.json"
+    run_sweep(str, ["old"], executor=SerialExecutor(), path=j)
+    case("sweep-json", j, lambda: run_sweep(lambda x: big, ["new"], executor=SerialExecutor(),
+                                            path=j))
+    from clln_theory.experiments import reproduce
+    rep = reproduce("exp1", grid_points=0)
+    r = disk / "report.json"
+    r.write_text("old report\\n")
+    filler = disk / "filler"
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    filler.write_bytes(b"0" * max(free - 4096, 0))
+    case("to_json", r, lambda: rep.to_json(r))
+    c = disk / "report.csv"
+    case("to_csv", c, lambda: rep.to_csv(c))
+    from clln_theory.plotting import plot_reproduction
+    png = disk / "fig.png"
+    case("figure", png, lambda: plot_reproduction(rep, png))
+    filler.unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    case("read-only", r, lambda: rep.to_json(r))
+    """
+)
+
+
+def test_a_full_disk_keeps_the_old_file_and_names_it(tmp_path):
+    """Issue 18: a disk that filled during a JSON write left a truncated file, and run_sweep
+    reported ENOSPC without naming the file. Here a 64 kB tmpfs in a private mount namespace."""
+    import errno
+    import shutil
+
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare(1) here")
+    disk, script = tmp_path / "disk", tmp_path / "full.py"
+    disk.mkdir()
+    script.write_text(FULL_DISK)
+    cmd = 'mount -t tmpfs -o size=64k tmpfs "$1" || exit 77; exec "$2" "$3" "$1"'
+    argv = ["unshare", "-rm", "sh", "-c", cmd, "sh", str(disk), sys.executable, str(script)]
+    r = subprocess.run(argv, env=_env(), capture_output=True, text=True, timeout=300)
+    if r.returncode == 77 or r.stderr.startswith("unshare:"):  # no namespace or no tmpfs mount
+        pytest.skip(f"no private mount namespace with a tmpfs here ({r.stderr.strip()[:200]})")
+    assert r.returncode == 0, r.stderr
+    cases = {c["case"]: c for c in map(json.loads, r.stdout.splitlines())}
+    assert set(cases) == {"sweep-jsonl", "sweep-json", "to_json", "to_csv", "figure", "read-only"}
+    for name, c in cases.items():
+        assert c["type"] == "FileWriteError" and c["oserror"], c
+        want = errno.EROFS if name == "read-only" else errno.ENOSPC
+        assert c["errno"] == want, c
+        assert c["filename"].startswith(str(disk)) and c["filename"] in c["message"], c
+        assert ("EROFS" if name == "read-only" else "ENOSPC") in c["message"], c
+        assert not [f for f in c["files"] if f.endswith(".tmp")], c  # no temporary left
+    assert [json.loads(ln)["item"] for ln in cases["sweep-jsonl"]["old"].splitlines()] == ["old"]
+    assert [r["item"] for r in json.loads(cases["sweep-json"]["old"])["records"]] == ["old"]
+    assert cases["to_json"]["old"] == cases["read-only"]["old"] == "old report\n"
+    assert cases["to_csv"]["old"] is None and cases["figure"]["old"] is None  # nothing half

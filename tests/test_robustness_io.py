@@ -4,6 +4,7 @@ misuse with one sentence and status 2, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -176,3 +177,199 @@ def test_cli_ctrl_c_exits_130_with_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_cmd_presets", interrupted)
     assert cli.main(["presets"]) == 130
     assert capsys.readouterr().err.strip() == "clln-theory: interrupted."
+
+
+# --------------------------------------------------------------------------- issue 18: files
+def test_loaders_refuse_a_non_path_with_a_typed_error():
+    """Issue 18: `load_config(None)` and `load_curve(None)` raised a raw TypeError."""
+    with pytest.raises(ArgumentError, match="`name_or_path`"):
+        load_config(None)
+    for loader in (data.load_curve, data.load_cycle, data.load_drift_test):
+        with pytest.raises(ArgumentError, match="`path`"):
+            loader(None)
+        with pytest.raises(ArgumentError, match="`path`"):
+            loader(3.5)
+
+
+@pytest.mark.parametrize("keys", [("time", "GMINUS"), ("a", "b", "c", "d"), "tGG", (1, 2, 3),
+                                  ("time", "", "GPLUS")])  # fmt: skip
+def test_load_drift_test_refuses_keys_that_are_not_three_names(keys):
+    """Issue 18: `load_drift_test(keys=<2-tuple>)` raised a raw ValueError (unpacking)."""
+    path = data.packaged_data_dir() / "small network/DriftTests/exp1DriftTest_1.mat"
+    with pytest.raises(ArgumentError, match=r"`keys`.*three variable names"):
+        data.load_drift_test(path, keys=keys)
+
+
+def test_a_csv_cell_over_the_csv_limit_names_file_and_row(tmp_path):
+    """Issue 18: a field over the csv module's limit raised a raw `_csv.Error`."""
+    import csv
+
+    p = tmp_path / "c.csv"
+    p.write_text("0.1,1\n0.2,2\n0.3," + "1" * (csv.field_size_limit() + 10) + "\n")
+    with pytest.raises(DataFormatError, match=r"Row 3 of .*c\.csv.*not valid CSV.*field limit"):
+        data.load_curve(p)
+
+
+def test_a_row_longer_than_the_limit_is_refused(tmp_path):
+    p = tmp_path / "bowtie-x-0.5s.csv"
+    p.write_text("1,2\n" + "1," * (data.MAX_ROW_CHARS // 2) + "1\n")
+    with pytest.raises(DataFormatError, match=rf"Row 2 of .*longer than {data.MAX_ROW_CHARS}"):
+        data.load_cycle(p)
+
+
+def test_a_41_mb_csv_is_refused_at_once_naming_the_limit(tmp_path):
+    """Issue 18: `load_curve` on a 41 MB CSV peaked at ~7x the file, with no size limit."""
+    import time
+    import tracemalloc
+
+    p = tmp_path / "big.csv"
+    with open(p, "wb") as f:
+        f.truncate(41_000_000)  # sparse: no disk needed
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(
+            DataFormatError, match=rf"big\.csv.*41000000 bytes.*{data.MAX_FILE_BYTES}"
+        ):
+            data.load_curve(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - t0 < 1.0 and peak < 1_000_000  # refused before reading
+
+
+def test_load_curve_streams_memory_about_the_numbers(tmp_path):
+    """A CSV under the limit is read as a stream: peak memory below the file's size (a list of
+    lists of floats took ~7x)."""
+    import tracemalloc
+
+    p = tmp_path / "curve.csv"
+    rows = 300_000
+    tau = np.arange(1, rows + 1) * 1e-3
+    np.savetxt(p, np.c_[tau, tau**2], delimiter=",", fmt="%.17g")
+    size = p.stat().st_size
+    tracemalloc.start()
+    try:
+        c = data.load_curve(p)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert c.tau.size == rows and c.value[-1] == tau[-1] ** 2
+    assert peak < size, (peak, size)  # the numbers are 16 B a row, the text ~40 B
+
+
+def test_a_data_file_linked_out_of_the_folder_is_said_to_be_a_link(tmp_path):
+    """Issue 18: a TOML data path that is a symlink out of the data folder was reported as a
+    missing download."""
+    import shutil
+
+    folder = tmp_path / "data"
+    shutil.copytree(data.packaged_data_dir(), folder)
+    outside = tmp_path / "elsewhere.csv"
+    target = folder / "small network/MSE-DG2-Data/measured-DG2-exp1.csv"
+    outside.write_bytes(target.read_bytes())
+    target.unlink()
+    target.symlink_to(outside)
+    with pytest.raises(DataFormatError, match=r"symbolic link to .*elsewhere\.csv.*outside") as e:
+        reproduce("exp1", data_dir=folder, grid_points=0)
+    assert "download" not in str(e.value)
+    target.unlink()
+    target.symlink_to(folder / "gone.csv")  # inside, but broken
+    with pytest.raises(DataFormatError, match=r"symbolic link to .*gone\.csv.*does not exist"):
+        data.resolve(folder, "small network/MSE-DG2-Data/measured-DG2-exp1.csv")
+    assert data.resolve(folder, "nosuch.csv", missing_ok=True) is None
+
+
+def test_provenance_in_csv_and_json_cannot_become_a_formula(tmp_path):
+    """Issue 18: a `--data-dir` or TOML file name holding a newline and `=HYPERLINK(` was
+    written raw into the CSV's provenance line, where a spreadsheet reads it as a formula."""
+    import csv
+    import json
+    import re
+    import shutil
+
+    evil = '\n=HYPERLINK("x.invalid",",@SUM(1)")'
+    folder = tmp_path / f"data{evil}"
+    shutil.copytree(data.packaged_data_dir(), folder)
+    text = (load_config.__globals__["_PRESETS"] / "exp1.toml").read_text()
+    toml = tmp_path / f"exp{evil}\r+cmd.toml"
+    toml.write_text(text.replace('description = "', 'description = "-2+3,=1+1;@A1\\n'))
+    rep = reproduce(toml, data_dir=folder, grid_points=0)
+    out = rep.to_csv()
+    head = out.split("tau,", 1)[0].splitlines()
+    assert len(head) == 3 and all(line.startswith("# ") for line in head)
+    for row in csv.reader(io_lines(out)):  # cells a spreadsheet may read as formulas
+        for cell in row:
+            start = cell.lstrip()
+            number = re.match(r"[+-][0-9]", start)  # a number of the config's JSON, not text
+            assert not start.startswith(("=", "+", "-", "@")) or number, cell
+    prov = json.loads(rep.to_json())["provenance"]
+    strings = [prov["data_source"], prov["config_source"], prov["config"]["description"]]
+    assert prov["data_source"].startswith("--data-dir: ")  # the label stays; the name is made safe
+    assert all("\n" not in s and "\r" not in s for s in strings)
+    # the newline is an escape, so = stays inside the line; a cell start gets a quote
+    assert prov["data_source"].endswith('data\\n=HYPERLINK("x.invalid",",\'@SUM(1)")')
+    assert prov["config"]["description"].startswith("'-2+3,'=1+1;'@A1\\n")
+
+
+def io_lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def test_reports_and_figures_keep_the_mode_and_write_through_links(tmp_path):
+    """Written files keep their mode (a new one gets the umask's default, not 0600); a link
+    stays a link to the replaced file."""
+    rep = reproduce("exp1", grid_points=0)
+    j, c = tmp_path / "r.json", tmp_path / "r.csv"
+    rep.to_json(j)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert os.stat(j).st_mode & 0o777 == 0o666 & ~umask
+    os.chmod(j, 0o640)
+    rep.to_json(j)
+    assert os.stat(j).st_mode & 0o777 == 0o640
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    c.symlink_to(real)
+    rep.to_csv(c)
+    assert c.is_symlink() and real.read_text() == rep.to_csv()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_write_errors_are_typed_and_name_the_file(tmp_path):
+    from clln_theory.errors import CLLNError, FileWriteError
+
+    rep = reproduce("exp1", grid_points=0)
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    with pytest.raises(FileWriteError, match=r"Cannot write '.*folder\.json'") as e:
+        rep.to_json(folder)
+    assert isinstance(e.value, OSError) and isinstance(e.value, CLLNError)
+    assert e.value.filename == str(folder)
+    with pytest.raises(FileWriteError, match=r"nosuch.*r\.csv"):
+        rep.to_csv(tmp_path / "nosuch" / "r.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.json"]
+
+
+def test_every_file_the_package_writes_goes_through_the_atomic_engine():
+    """No module writes a file but `clln_theory/_files.py` (and the figure saver, which hands
+    matplotlib a file from it)."""
+    import re
+    from pathlib import Path
+
+    root = Path(data.__file__).parent
+    pattern = re.compile(
+        r"\.write_(text|bytes)\(|\bopen\([^)]*['\"][wax]b?\+?['\"]|\bfdopen\(|\bmkstemp\(|"
+        r"NamedTemporaryFile|\bsavefig\(|\bnp\.save(txt|z)?\(|shutil\.copy"
+    )
+    allowed = {"_files.py", "plotting/_mpl.py"}
+    offenders = []
+    for p in root.rglob("*.py"):
+        rel = p.relative_to(root).as_posix()
+        if rel in allowed:
+            continue
+        for n, line in enumerate(p.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if pattern.search(code) and "``" not in code and ">>>" not in code:
+                offenders.append(f"{rel}:{n}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

@@ -108,6 +108,10 @@ else:  # pragma: no cover - Python 3.10
 
 _PRESETS = Path(__file__).resolve().parent / "presets"
 
+#: Largest TOML description read, bytes: the presets are a few kB and a network of 10**5 edges
+#: is ~5 MB, so anything larger is a wrong file, refused before it is read.
+_MAX_TOML_BYTES = 16 * 2**20
+
 __all__ = [
     "list_presets",
     "load_config",
@@ -182,20 +186,28 @@ def load_config(name_or_path: str | Path) -> ExperimentConfig:
     Raises
     ------
     ConfigError
-        If the file does not exist and is no preset, is not valid TOML, or fails validation.
+        If the file does not exist and is no preset, is larger than 16 MiB, is not valid TOML,
+        or fails validation.
+    ArgumentError
+        If ``name_or_path`` is neither a str nor a path (None, a number).
     """
     if _toml is None:  # pragma: no cover - Python 3.10 without tomli
         raise ConfigError(
             "Reading TOML needs Python >= 3.11 (tomllib) or the package 'tomli' on Python 3.10; "
             "install it with `pip install tomli`."
         )
-    path = Path(name_or_path)
+    path = Path(instance(name_or_path, "name_or_path", (str, os.PathLike)))
     if path.is_dir():
         raise ConfigError(f"'{path}' is a folder, not a TOML file.")
     folder: Path | None = None
     if path.is_file():
         source, folder = str(path), path.parent
         try:
+            if path.stat().st_size > _MAX_TOML_BYTES:
+                raise ConfigError(
+                    f"'{source}' has {path.stat().st_size} bytes, more than the limit of "
+                    f"{_MAX_TOML_BYTES} bytes (16 MiB) for a TOML description."
+                )
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(

@@ -44,6 +44,7 @@ import numpy as np
 from .. import data as _data
 from .._checks import count, vector
 from .._checks import times as as_times
+from .._files import atomic_write, safe_text, safe_tree
 from ..errors import ArgumentError, DataFormatError, ShapeError, TaskError
 from ..inference import BiasEstimate, CalibratedTask, calibrate_task
 from ..inference._args import require_full_rank, window_bounds
@@ -222,16 +223,24 @@ class Reproduction:
         -------
         dict
             ``package``, ``version``, ``data_source``, ``config_source``, ``units``, ``config``
-            (the parsed TOML document).
+            (the parsed TOML document). Every text from outside (folder and file names, the
+            TOML's strings) is made safe for the reports, since a CSV may be opened in a
+            spreadsheet: control characters such as newlines are escapes (``\\n``), and a ``'``
+            goes before an ``= + - @`` that would start a cell.
         """
-        return {
-            "package": "clln_theory",
-            "version": _data.package_version(),
-            "data_source": self.data_source,
-            "config_source": self.config.source,
-            "units": dict(UNITS),
-            "config": self.config.raw,
-        }
+        label, sep, folder = self.data_source.partition(": ")  # "--data-dir: <folder>"
+        doc = safe_tree(
+            {
+                "package": "clln_theory",
+                "version": _data.package_version(),
+                "data_source": None,
+                "config_source": self.config.source,
+                "units": dict(UNITS),
+                "config": self.config.raw,
+            }
+        )
+        doc["data_source"] = label + sep + safe_text(folder) if sep else safe_text(label)
+        return doc
 
     def summary(self) -> dict:
         """Everything but the table: calibration, G*, M, B (and the published B), counts."""
@@ -308,16 +317,22 @@ class Reproduction:
         Parameters
         ----------
         path : str or Path, optional
-            Where to write it as well (UTF-8).
+            Where to write it as well (UTF-8; replaced atomically: a temporary file in the same
+            folder, fsynced and renamed, so a failed write leaves the old file).
 
         Returns
         -------
         str
+
+        Raises
+        ------
+        FileWriteError
+            If ``path`` cannot be written (full disk, read-only file system), naming it.
         """
         doc = {"provenance": self.provenance(), "summary": self.summary(), "table": self.rows()}
         text = json.dumps(doc, indent=2, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text + "\n", encoding="utf-8")
+            atomic_write(path, text + "\n")
         return text
 
     def to_csv(self, path: str | Path | None = None) -> str:
@@ -331,11 +346,17 @@ class Reproduction:
         Parameters
         ----------
         path : str or Path, optional
-            Where to write it as well (UTF-8). Empty cells: not measured (or not defined).
+            Where to write it as well (UTF-8; replaced atomically, as `to_json`). Empty cells:
+            not measured (or not defined).
 
         Returns
         -------
         str
+
+        Raises
+        ------
+        FileWriteError
+            If ``path`` cannot be written (full disk, read-only file system), naming it.
         """
         rows = self.rows()
         buf = io.StringIO()
@@ -348,7 +369,7 @@ class Reproduction:
         for r in rows:
             w.writerow({k: ("" if v is None else v) for k, v in r.items()})
         if path is not None:
-            Path(path).write_text(buf.getvalue(), encoding="utf-8")
+            atomic_write(path, buf.getvalue())
         return buf.getvalue()
 
 
@@ -396,10 +417,8 @@ def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
     also = cfg.folder
     files = [cfg.data.D2, cfg.data.Ebar, *cfg.data.cycles, *(m.file for m in cfg.bias.measurements)]
     missing = []
-    for f in dict.fromkeys(f for f in files if f):
-        try:
-            _data.resolve(data_dir, f, also=also)
-        except DataFormatError:
+    for f in dict.fromkeys(f for f in files if f):  # other faults (a link out) raise as they are
+        if _data.resolve(data_dir, f, also=also, missing_ok=True) is None:
             missing.append(f)
     if missing:
         raise DataFormatError(

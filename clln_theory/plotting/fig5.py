@@ -22,7 +22,7 @@ from ..experiments.fig5 import (
 )
 from ..experiments.fig5_runs import Fig5Result
 from ..experiments.paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
-from ._mpl import figure_class
+from ._mpl import figure_class, save_figure
 
 __all__ = ["plot_fig5"]
 
@@ -165,7 +165,8 @@ def plot_fig5(
     result : Fig5Result
         From `clln_theory.experiments.overclamping_experiment`.
     path : str or Path, optional
-        Where to save (150 dpi; format from the suffix); the figure is returned either way.
+        Where to save (150 dpi; format from the suffix; replaced atomically, a failed save
+        leaves the old file); the figure is returned either way.
     splits : sequence of int, optional
         Splits shown in the maps (default: splits 0 and 4 if present, whose dividing lines are
         the same with the classes swapped, so they need opposite output sensitivities; else the
@@ -223,5 +224,5 @@ def plot_fig5(
         fontsize=8,
     )
     if path is not None:
-        fig.savefig(path, dpi=150)
+        save_figure(fig, path, dpi=150)
     return fig

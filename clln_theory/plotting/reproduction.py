@@ -24,7 +24,7 @@ import numpy as np
 from .._checks import count
 from ..errors import ArgumentError
 from ..theory import periodic_orbit
-from ._mpl import figure_class
+from ._mpl import figure_class, save_figure
 
 __all__ = ["plot_reproduction"]
 
@@ -282,7 +282,9 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int | No
     rep : Reproduction
         The result of `clln_theory.experiments.reproduce`.
     path : str or Path, optional
-        Where to save the figure (format from the suffix, e.g. ``.png``, ``.pdf``).
+        Where to save the figure (format from the suffix, e.g. ``.png``, ``.pdf``); written to a
+        temporary file beside it and renamed, so a failed save (a full disk: `FileWriteError`
+        naming the file) leaves the old file.
     dpi : int, optional
         Resolution of a saved raster image, dots per inch (default 150); only with ``path``.
 
@@ -334,5 +336,5 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int | No
         sub += f"; D² simulator/measured {r0:.2f}–{r1:.2f}"
     fig.suptitle(title + "\n" + sub, fontsize=10)
     if path is not None:
-        fig.savefig(path, dpi=_DPI if dpi is None else dpi)
+        save_figure(fig, path, dpi=_DPI if dpi is None else dpi)
     return fig

@@ -7,7 +7,8 @@ with one record per finished item. The file is rewritten through a temporary fil
 `os.replace`, so at every instant it holds either the previous or the next complete set of
 records, never a half-written one; a sweep that is interrupted (Ctrl-C, an exception, a killed
 job) loses nothing already computed, and running the same call again computes only the missing
-items.
+items. Several processes may run sweeps on one result file at once: each save takes an advisory
+lock (``<file>.lock`` beside it), re-reads the file and adds its records, so no record is lost.
 
 Executors
 ---------
@@ -68,7 +69,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
@@ -78,6 +78,7 @@ from typing import Any, Literal, TextIO
 import numpy as np
 
 from .._checks import choice, count, instance, number, quote
+from .._files import atomic_open, locked, make_folder
 from ..errors import ArgumentError, DataFormatError, Failure
 from ._resilience import (
     SweepInterrupted,
@@ -287,28 +288,16 @@ def load_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
-def _write_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Write all records to ``path`` via a temporary file in the same directory + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            if is_json_document(path):
-                json.dump({"records": list(records)}, f, indent=1)
+def _write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace ``path`` by all ``records`` atomically (`clln_theory._files.atomic_open`)."""
+    with atomic_open(path) as f:
+        if is_json_document(path):
+            json.dump({"records": list(records)}, f, indent=1)
+            f.write("\n")
+        else:
+            for r in records:
+                f.write(json.dumps(r, separators=(",", ":")))
                 f.write("\n")
-            else:
-                for r in records:
-                    f.write(json.dumps(r, separators=(",", ":")))
-                    f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # --------------------------------------------------------------------------- progress
@@ -451,8 +440,10 @@ def run_sweep(
         Workers of the default process pool (default: ``min(os.cpu_count(), items to do)``);
         refused together with ``executor``.
     path : path-like, optional
-        Result file (``*.jsonl`` JSON lines, or ``*.json``). Records are rewritten atomically
-        (temporary file + `os.replace`) after every finished item.
+        Result file (``*.jsonl`` JSON lines, or ``*.json``). Records are saved after every
+        finished item: under the file's lock, the file is re-read, this call's new records are
+        added (last), and the whole is written to a temporary file in the same folder, fsynced
+        and renamed over it (the file keeps its mode). See "Concurrent writers" below.
     key : callable item -> str, optional
         Record key of an item. Default: canonical JSON of the item.
     resume : bool
@@ -485,6 +476,10 @@ def run_sweep(
         If two items have the same key, ``on_error`` is unknown, ``func`` is not callable, an
         item or a result cannot be stored in the JSON result file, ``max_workers`` is given with
         ``executor``, or ``save_interval`` > 0 without ``path``.
+    FileWriteError
+        If the result file cannot be written (a full disk, ENOSPC; a read-only file system,
+        EROFS; no permission), naming the file; it keeps its previous content. Also if another
+        process holds its lock for more than 60 s (the message names the holder's pid).
     DataFormatError
         If ``path`` exists and is not a sweep result file (unreadable *lines* of a JSON-lines
         file, such as a last line cut short by a crash, are set aside in ``<path>.bad`` with a
@@ -496,6 +491,15 @@ def run_sweep(
 
     Notes
     -----
+    **Concurrent writers.** Two processes (or two calls) running `run_sweep` on the same result
+    file both keep their records: each save holds an advisory lock (`fcntl.flock` on
+    ``<path>.lock``, created beside the file and left there), re-reads the file, adds its own new
+    records (a record of the same key is replaced: last finished wins) and replaces the file
+    atomically. A writer waits for the lock (a holder keeps it for one rewrite) and gives up with
+    `FileWriteError` after 60 s. The processes do not share work: an item both ask for is
+    computed by both. Where the file system has no locks (some network file systems) or on
+    Windows, saves are not serialised.
+
     Every item is submitted at once; results are collected with
     `concurrent.futures.as_completed`. With a result file the cost of saving is
     O(records) per finished item, negligible next to any simulation; raise ``save_interval``
@@ -556,7 +560,8 @@ def run_sweep(
             raise
         run.salvage()
         store.save(force=True)
-        raise SweepInterrupted(resume_hint(store.path, run.n_done, len(items_t))) from exc
+        done = store.n_saved(keys) if store.path is not None else run.n_done
+        raise SweepInterrupted(resume_hint(store.path, done, len(items_t))) from exc
     finally:
         if not clean_exit:
             run.salvage()
@@ -606,18 +611,18 @@ def _item_keys(items: tuple, key: Callable[[Any], str]) -> tuple[str, ...]:
 
 
 class _Store:
-    """The records of a result file (every key, also those not asked for now), saved atomically;
-    without a path it stores nothing."""
+    """The records of a result file (every key, also those not asked for now); without a path it
+    stores nothing. Each save takes the file's lock, re-reads it, adds this run's new records
+    and replaces it atomically, so concurrent sweeps on one file keep each other's records."""
 
     def __init__(self, path: Path | None, save_interval: float) -> None:
         self.path, self.interval = path, save_interval
         self.records: dict[str, dict[str, Any]] = {}
+        self.pending: dict[str, dict[str, Any]] = {}  # records of this run not yet saved
         self.dirty = False
         if path is not None:
             records, bad = read_records(path)
-            if bad:  # a truncated last line (the common crash): keep the rest, set it aside
-                set_aside(path, bad)
-                self.dirty = True  # rewrite the file without the bad lines at the next save
+            self.dirty = bool(bad)  # a truncated last line: set aside and rewritten at a save
             for r in records:
                 self.records[str(r["key"])] = r
         self.last_save = -math.inf
@@ -634,23 +639,39 @@ class _Store:
                 todo.append(i)
         return results, todo
 
+    def n_saved(self, keys: tuple[str, ...]) -> int:
+        """How many of ``keys`` have a record in the file (as of the last save)."""
+        return sum(1 for k in keys if k in self.records)
+
     def put(self, key: str, item: Any, payload: dict[str, Any]) -> None:
         """Store one record (at the end: file order is completion order) and maybe save."""
         if self.path is None:
             return
-        self.records.pop(key, None)
-        self.records[key] = {"key": key, "item": _safe_item(item), **payload}
+        self.pending.pop(key, None)
+        self.pending[key] = {"key": key, "item": _safe_item(item), **payload}
         self.dirty = True
         self.save()
 
     def save(self, force: bool = False) -> None:
-        """Rewrite the file if records changed and ``save_interval`` has passed (or ``force``)."""
+        """Merge into the file if records changed and ``save_interval`` has passed (or
+        ``force``): under the lock, re-read the file, put this run's records last, replace."""
         if self.path is None or not self.dirty:
             return
         now = time.monotonic()
-        if force or now - self.last_save >= self.interval:
-            _write_atomic(self.path, self.records.values())
-            self.dirty, self.last_save = False, now
+        if not (force or now - self.last_save >= self.interval):
+            return
+        make_folder(self.path.parent, self.path)
+        with locked(self.path):
+            records, bad = read_records(self.path)
+            if bad:  # a line cut short (by a crash of an older version, or an editor)
+                set_aside(self.path, bad)
+            merged = {str(r["key"]): r for r in records}
+            for k, r in self.pending.items():
+                merged.pop(k, None)
+                merged[k] = r
+            _write_records(self.path, merged.values())
+        self.records, self.pending = merged, {}
+        self.dirty, self.last_save = False, now
 
 
 class _Run:

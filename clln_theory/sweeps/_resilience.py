@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._checks import quote
+from .._files import atomic_write
 from ..errors import ArgumentError, DataFormatError
 
 __all__ = [
@@ -92,11 +93,14 @@ def is_record(r: Any) -> bool:
 
 
 def set_aside(path: Path, bad: list[tuple[int, str, str]]) -> Path:
-    """Append the bad lines of ``path`` to ``<path>.bad`` and warn; returns the side file."""
+    """Append the bad lines of ``path`` to ``<path>.bad`` (rewritten atomically) and warn;
+    returns the side file."""
     side = path.with_name(path.name + ".bad")
-    with open(side, "a", encoding="utf-8") as f:
-        for _, line, _ in bad:
-            f.write(line + "\n")
+    try:
+        kept = side.read_bytes().decode("utf-8", "replace") if side.is_file() else ""
+    except OSError:
+        kept = ""
+    atomic_write(side, kept + "".join(line + "\n" for _, line, _ in bad))
     lines = ", ".join(str(n) for n, _, _ in bad[:5]) + (", ..." if len(bad) > 5 else "")
     warnings.warn(
         f"Sweep file {path}: {len(bad)} unreadable line(s) ({lines}; e.g. a write cut short by "

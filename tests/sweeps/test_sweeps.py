@@ -223,3 +223,19 @@ def test_dask_local_cluster_executor_works_unchanged(tmp_path):
         again = run_sweep(square, grid(x=[1, 2, 3, 4]), executor=client.get_executor(), path=path)
         assert (again.n_resumed, again.n_computed) == (3, 1)
         assert again.results[3]["v"] == [0, 4, 8]
+
+
+def test_result_file_mode_is_the_umask_default_or_kept(tmp_path):
+    """Issue 18: the rewrite through `mkstemp` turned a 0644 file into 0600."""
+    path = tmp_path / "s.jsonl"
+    umask = os.umask(0o022)
+    try:
+        run_sweep(abs, [-1], executor=SerialExecutor(), path=path)
+        assert os.stat(path).st_mode & 0o777 == 0o644
+        os.chmod(path, 0o664)
+        run_sweep(abs, [-2], executor=SerialExecutor(), path=path)
+        assert os.stat(path).st_mode & 0o777 == 0o664
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "s.jsonl.lock").exists()  # the lock file beside it stays
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.jsonl", "s.jsonl.lock"]
