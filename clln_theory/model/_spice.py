@@ -78,7 +78,7 @@ def spice_netlist(network: Any, G: np.ndarray, imposed: dict[int, float], *, tit
     """
     device = network.device
     if isinstance(device, LinearDevice):
-        law = "LinearDevice: resistors of 1/K, K = S (G - V_T)"
+        law = "LinearDevice: resistors of 1/K, K = S*(G - V_T)"
     elif isinstance(device, OhmicMOSFET):
         law = "OhmicMOSFET (Eq. (2)): level-1 NMOS, exact in triode"
     else:
@@ -88,7 +88,7 @@ def spice_netlist(network: Any, G: np.ndarray, imposed: dict[int, float], *, tit
         "* written by clln_theory Network.to_spice; run: ngspice -b FILE",
         f"* network: {network.name!a}; learning edges: {law}",
         "* level-1 NMOS: KP = S, VTO = V_T, W/L = 1, GAMMA = LAMBDA = 0: triode current",
-        "* S (G - V_T - (Va + Vb)/2) |Va - Vb|, saturation S (G - V_T - Vs)^2/2",
+        "* S*(G - V_T - (Va + Vb)/2)*|Va - Vb|, saturation S*(G - V_T - Vs)^2/2",
         *(f"* node n{i} = {name!a}" for i, name in enumerate(network.nodes)),
         f".options reltol={_num(_RELTOL)} vntol={_num(_VNTOL)} abstol={_num(_ABSTOL)}"
         f" gmin={_num(_GMIN)} temp=27 tnom=27",
