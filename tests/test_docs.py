@@ -185,3 +185,35 @@ def test_mkdocs_build_strict(tmp_path):
     )
     assert (tmp_path / "site/index.html").is_file()
     assert (tmp_path / "site/toml-reference/index.html").is_file()
+    _assert_mathjax_is_served_by_the_site(tmp_path / "site")
+
+
+def _assert_mathjax_is_served_by_the_site(site: Path) -> None:
+    """The formulas render offline: MathJax (and its license) in the site, no script from a CDN."""
+    mj = site / "javascripts/mathjax"
+    assert (mj / "tex-mml-chtml.js").is_file()
+    assert "Apache License" in (mj / "LICENSE").read_text(encoding="utf-8")
+    assert list((mj / "output/chtml/fonts/woff-v2").glob("*.woff"))
+    assert (mj / "input/tex/extensions/boldsymbol.js").is_file()  # autoloaded TeX packages
+    remote = re.compile(r"<script[^>]*\ssrc=\"(?:https?:)?//")
+    for page in site.rglob("*.html"):
+        assert not remote.search(page.read_text(encoding="utf-8")), f"{page} loads a remote script"
+    page = (site / "derivations/d01_evolution/index.html").read_text(encoding="utf-8")
+    assert 'src="../../javascripts/mathjax/tex-mml-chtml.js"' in page
+
+
+def test_offline_mathjax_hook_lists_the_copy():
+    pytest.importorskip("mkdocs", reason="the docs extra is not installed; CI builds the site")
+    spec = importlib.util.spec_from_file_location(
+        "clln_docs_offline_mathjax", DOCS / "_hooks/offline_mathjax.py"
+    )
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    root = hook.mathjax_root()
+    if root is None:
+        pytest.skip("django-static-mathjax is not installed (pip install -e '.[docs]')")
+    files = hook.mathjax_files(root)
+    assert files["javascripts/mathjax/LICENSE"].is_file()
+    assert files["javascripts/mathjax/tex-mml-chtml.js"].is_file()
+    assert all(uri.startswith("javascripts/mathjax/") for uri in files)
+    assert not any(uri.endswith(("tex-svg.js", "tex-chtml-full.js")) for uri in files)

@@ -11,6 +11,8 @@ Figs. 2 and 3) and `periodic_lattice` (the paper's large network is ``periodic_l
 
 from __future__ import annotations
 
+import difflib
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,10 +23,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from .._checks import count, gate_vector, number, quote, readonly, validator
-from ..errors import NetworkError, ShapeError
+from .._checks import count, gate_vector, number, quote, readonly, validator, vector
+from ..errors import ArgumentError, DeviceError, NetworkError, ShapeError, TaskError
 from ._conductance import conductances_in_range
-from .devices import Device, LinearDevice
+from ._spice import spice_netlist, write_atomic
+from .devices import Device, LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from .edges import (
     CONDUCTANCE_RANGE,
     MAX_THRESHOLD,
@@ -382,6 +385,152 @@ class Network:
                 "are undefined; connect them or remove them."
             )
         return idx
+
+    # ------------------------------------------------------------------ SPICE
+    def to_spice(
+        self,
+        G: Any,
+        point: Any,
+        *,
+        V: Any = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> str:
+        """An ngspice netlist of this network at gate vector ``G`` and data point ``point``.
+
+        Learning edges become level-1 n-channel MOSFETs (``KP = S``, ``VTO = V_T``,
+        ``W/L = 1``, ``GAMMA = LAMBDA = 0``, bulk at ground), each gate a voltage source of
+        value ``G``; fixed edges become resistors of ``1/K``; every input of ``point`` a voltage
+        source to ground. The netlist runs ``.op`` and prints one line ``v(n<i>) = <value>`` per
+        node, in node order, with 17 significant digits (comment lines ``* node n<i> = <name>``
+        map the names); run it with ``ngspice -b FILE``.
+
+        Which device law the netlist reproduces exactly: level 1's triode current
+        ``KP (W/L) (Vov - Vds/2) Vds`` with ``Vov = G - V_T - Vs``, ``Vs = min(Va, Vb)``,
+        ``Vds = |Va - Vb|`` is Eq. (2), ``S (G - V_T - Vbar) |dV|`` with ``Vbar`` the mean of
+        source and drain, term for term; its saturation current ``KP (W/L) Vov²/2`` is
+        `ThreeRegimeMOSFET`'s. So for an `OhmicMOSFET` network the netlist is exact while every
+        edge stays in triode (``max(Va, Vb) <= G - V_T``), and for a `ThreeRegimeMOSFET` network
+        while every edge stays above the subthreshold tail (``Vov >= transition``, triode or
+        saturated); level 1 has no subthreshold tail (it cuts off at ``Vov = 0``). Gate vectors
+        at which an edge could leave those regimes are refused. A `LinearDevice` network (the
+        theory's ``K = S (G - V_T)``, no ``Vbar`` term, which no MOSFET has) is written with its
+        learning edges as resistors of ``1/K``; for the transistor circuit use
+        ``network.with_device(OhmicMOSFET())``. The netlist sets ngspice's ``reltol = 1e-12``,
+        ``vntol = 1e-13`` V, ``abstol = 1e-16`` A and ``gmin = 1e-20`` S, so that its node
+        voltages match `clln_theory.electrical.solve_circuit` to better than 1e-9 V.
+
+        Parameters
+        ----------
+        G : (n_gates,) array_like
+            Gate voltages, V, in ``gate_names`` order.
+        point : DataPoint or mapping str -> float
+            The data point whose inputs (node -> volts) are imposed; its label is not used.
+        V : (n_nodes,) array_like, optional
+            Node voltages at ``G`` and ``point`` (for example ``solve_circuit(...).V``) at which
+            the regimes are checked. Without it the check uses only that every node voltage
+            lies between the smallest and the largest input (a network of passive edges), which
+            refuses every ``G`` at which some edge *could* leave the exact regimes, saturation
+            of a `ThreeRegimeMOSFET` edge included: pass ``V`` to write such circuits.
+        path : str or os.PathLike, optional
+            Also write the netlist there, atomically (a temporary file beside it, fsync,
+            rename).
+
+        Returns
+        -------
+        str
+            The netlist.
+
+        Raises
+        ------
+        ShapeError
+            ``G`` or ``V`` of the wrong shape, or not finite.
+        NetworkError
+            An input node the network does not have (the nearest names suggested), or nodes
+            connected to no input.
+        TaskError
+            ``point`` without inputs, or an input that is not a finite number.
+        DeviceError
+            A device other than the three above, a linear edge with ``K <= 0``, or a learning
+            edge that could leave the regimes level 1 reproduces (named, with its gate).
+        ArgumentError
+            ``V`` that does not hold the point's inputs, or a ``path`` that is not a path.
+
+        Examples
+        --------
+        >>> net = star_network(device=OhmicMOSFET())
+        >>> text = net.to_spice([3.0, 3.0], {"High": 1.0, "Low": 0.0, "Input": 0.5})
+        >>> [line for line in text.splitlines() if line.startswith("M")]
+        ['M0 n1 g0 n3 0 MOD0 W=10u L=10u', 'M1 n0 g1 n3 0 MOD1 W=10u L=10u']
+        """
+        G = gate_vector(G, "G", self.n_gates, error=ShapeError)
+        inputs = getattr(point, "inputs", point)
+        if not isinstance(inputs, Mapping) or not inputs:
+            raise TaskError(
+                "Argument `point` must be a DataPoint or a non-empty mapping node -> volts, "
+                f"but is {quote(point)}."
+            )
+        for name in inputs:
+            if name not in self.node_index:
+                near = difflib.get_close_matches(str(name), self.nodes, n=3)
+                hint = f"did you mean {near}?" if near else f"its nodes are {list(self.nodes)}."
+                raise NetworkError(
+                    f"Argument `point` imposes a voltage on node {quote(name)}, which the "
+                    f"network does not have; {hint}"
+                )
+        values = {
+            k: number(v, f"point[{k!r}]", unit="V", error=TaskError) for k, v in inputs.items()
+        }
+        idx = self.imposed_indices(list(values))
+        imposed = {int(i): values[k] for i, k in zip(idx, values)}
+        if V is not None:
+            V = vector(V, "V", self.n_nodes, error=ShapeError)
+            gap = max(abs(V[i] - v) for i, v in imposed.items())
+            if not gap <= 1e-9:  # the netlist's own target accuracy, V
+                raise ArgumentError(
+                    f"Argument `V` must hold the inputs of `point` at their nodes, but differs "
+                    f"from them by {gap:.3g} V; pass the node voltages solved at this point."
+                )
+        if not isinstance(path, str | os.PathLike | None):
+            raise ArgumentError(f"Argument `path` must be a path or None, but is {quote(path)}.")
+        self._spice_regimes(G, imposed, V)
+        title = f"clln_theory network {self.name!a}: {self.n_nodes} nodes, {self.n_gates} gates"
+        text = spice_netlist(self, G, imposed, title=title)
+        if path is not None:
+            write_atomic(path, text)
+        return text
+
+    def _spice_regimes(self, G: np.ndarray, imposed: dict[int, float], V: Any) -> None:
+        """Refuse a device or a ``G`` whose law level 1 does not reproduce (part of to_spice)."""
+        dev = self.device
+        if isinstance(dev, LinearDevice):
+            conductances_in_range(self, G, "G")
+            return
+        if not isinstance(dev, OhmicMOSFET | ThreeRegimeMOSFET):
+            raise DeviceError(
+                "Network.to_spice writes LinearDevice, OhmicMOSFET and ThreeRegimeMOSFET "
+                f"networks, but this one uses {type(dev).__name__}."
+            )
+        on = G - self.V_T  # the gate's overdrive with respect to ground, V
+        if V is None:  # node voltages lie between the smallest and largest input
+            top = np.full(self.n_gates, max(imposed.values()))
+            low, moving = top, np.ones(self.n_gates, dtype=bool)
+        else:
+            Va, Vb = V[self.tail[self.gate_edges]], V[self.head[self.gate_edges]]
+            top, low, moving = np.maximum(Va, Vb), np.minimum(Va, Vb), Va != Vb
+        if isinstance(dev, OhmicMOSFET):
+            bad, why = moving & ~(top <= on), "in triode (drain voltage <= G - V_T)"
+        else:
+            bad = moving & ~(on - low >= dev.transition)
+            why = f"above the subthreshold tail (G - V_T - Vs >= {dev.transition:g} V)"
+        if np.any(bad):
+            j = int(np.flatnonzero(bad)[0])
+            where = "at `V`" if V is not None else "somewhere between the point's inputs"
+            raise DeviceError(
+                f"Learning edge {self.gate_names[j]!r} (gate G = {G[j]:.6g} V, V_T = "
+                f"{self.V_T[j]:.6g} V) must stay {why} for the level-1 MOSFET to reproduce "
+                f"{type(dev).__name__}, but need not {where}; raise its gate, or pass `V=` (the "
+                "solved node voltages) to check at the operating point."
+            )
 
     # --------------------------------------------------------------- builders
     @classmethod

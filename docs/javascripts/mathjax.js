@@ -1,4 +1,5 @@
-// MathJax configuration for pymdownx.arithmatex (generic mode).
+// MathJax configuration for pymdownx.arithmatex (generic mode). MathJax itself is served by the
+// site (javascripts/mathjax/, added by docs/_hooks/offline_mathjax.py): it works offline.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
