@@ -264,12 +264,24 @@ def cycle_sweep(
     rows computed here). The free blocks' eigendecompositions are cached per task and shared."""
     order = np.argsort(H.sum(axis=1), kind="stable")
     out: list[CycleOrbit | None] = [None] * H.shape[0]
-    prev: Array | None = None
+    hist: list[tuple[float, Array]] = []  # (log tau, G0) of the last saturated orbits
     for i in order:
         u = unc[i] if unc is not None else None
         if u is None or not np.all(np.isfinite(u)):
             u = unconstrained_cycle(tasks, H[i])
-        orb = cycle_orbit(tasks, H[i], prev, u, maxit)
+        x = float(np.log(H[i].sum()))
+        orb = cycle_orbit(tasks, H[i], _predict(hist, x), u, maxit)
         out[i] = orb
-        prev = orb.starts[0] if orb.saturated else None
+        hist = [*hist, (x, orb.starts[0])][-2:] if orb.saturated else []
     return [o for o in out if o is not None]
+
+
+def _predict(hist: list[tuple[float, Array]], x: float) -> Array | None:
+    """Newton's start from the previous periods of a sweep: the last orbit, or the secant
+    through the last two in ``log tau`` (a warm start only; the result is verified)."""
+    if not hist:
+        return None
+    if len(hist) == 1 or hist[1][0] == hist[0][0]:
+        return hist[-1][1]
+    (x0, g0), (x1, g1) = hist
+    return g1 + (g1 - g0) * ((x - x1) / (x1 - x0))
