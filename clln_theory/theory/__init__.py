@@ -12,13 +12,17 @@ from .affine import AffineOrbit as AffineOrbit
 from .affine import affine_orbit as affine_orbit
 from .affine import cyclic_affine_orbit as cyclic_affine_orbit
 from .affine import evolve_affine as evolve_affine
+from .asymptotics import BoxPlateau as BoxPlateau
 from .asymptotics import Crossover as Crossover
 from .asymptotics import LargeTauAsymptotics as LargeTauAsymptotics
 from .asymptotics import SmallTauAsymptotics as SmallTauAsymptotics
+from .asymptotics import box_plateau as box_plateau
 from .asymptotics import compatible_span_slope as compatible_span_slope
 from .asymptotics import crossover_tau as crossover_tau
 from .asymptotics import large_tau as large_tau
 from .asymptotics import small_tau as small_tau
+from .box_results import BoxCyclicOrbit as BoxCyclicOrbit
+from .box_results import BoxOrbit as BoxOrbit
 from .finite_differences import force_jacobian_fd as force_jacobian_fd
 from .jacobian import ForceJacobian as ForceJacobian
 from .jacobian import contrastive_hessian as contrastive_hessian
@@ -38,16 +42,23 @@ from .multitask import CyclicTrajectory as CyclicTrajectory
 from .multitask import cyclic_orbit as cyclic_orbit
 from .orbit_results import ClosedOrbit as ClosedOrbit
 from .orbit_results import Orbit as Orbit
-from .orbit_results import OrbitTrajectory as OrbitTrajectory
 from .orbits import periodic_orbit as periodic_orbit
 from .stochastic import OrbitCovariance as OrbitCovariance
 from .stochastic import RandomOrderMoments as RandomOrderMoments
 from .stochastic import orbit_covariance as orbit_covariance
 from .stochastic import random_order_moments as random_order_moments
+from .trajectories import BoxPiece as BoxPiece
+from .trajectories import BoxTrajectory as BoxTrajectory
+from .trajectories import OrbitTrajectory as OrbitTrajectory
 
 __all__ = [
     # classes
     "AffineOrbit",
+    "BoxCyclicOrbit",
+    "BoxOrbit",
+    "BoxPiece",
+    "BoxPlateau",
+    "BoxTrajectory",
     "ClosedOrbit",
     "Crossover",
     "CyclicOrbit",
@@ -64,6 +75,7 @@ __all__ = [
     "SmallTauAsymptotics",
     # functions
     "affine_orbit",
+    "box_plateau",
     "compatible_span_slope",
     "contrastive_hessian",
     "crossover_tau",

@@ -53,12 +53,12 @@ from ..model.bias import AffineBias
 from ._affine import affine_flow, cycle_fields
 from .linear import (
     LinearTask,
-    OrbitTrajectory,
     check_affine,
     check_pair,
     check_samples,
     check_task,
 )
+from .trajectories import OrbitTrajectory
 
 __all__ = ["AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine"]
 

@@ -36,14 +36,19 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import finite_outputs, finite_result
 from ..errors import TaskError
 from ._asym_lowrank import large_fields, small_fields
+from ._box import box_task
+from ._box_plateau import minimizer, settling
 from ._spectral import knee_period
 from ._tasks import max_rate
 from .linear import LinearTask, pair_inputs, periods
+from .trajectories import check_box
 
 __all__ = [
+    "BoxPlateau",
     "Crossover",
     "LargeTauAsymptotics",
     "SmallTauAsymptotics",
+    "box_plateau",
     "compatible_span_slope",
     "crossover_tau",
     "large_tau",
@@ -599,4 +604,177 @@ def crossover_tau(
         tau_drift=float(tau_drift),
         small=small,
         large=large,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# the large-tau plateau inside the gate box
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BoxPlateau:
+    """The large-``tau`` limit of the cycle inside the gate box (see :func:`box_plateau`).
+
+    Attributes
+    ----------
+    G_half : (n,) ndarray
+        Plateau of ``G_half``: the minimizer of task alpha's energy over the box, V.
+    G0 : (n,) ndarray
+        Plateau of ``G0``: the minimizer of task beta's energy over the box, V.
+    span : float
+        Plateau of the span (4), ``|G_half - G0|``, V.
+    side_half, side_0 : (n,) int ndarray
+        Active sets of the two minimizers: ``+1`` pinned at the upper limit, ``-1`` at the
+        lower, ``0`` free.
+    t_settle : (2,) ndarray
+        For task alpha's half (entered at ``G0``) and task beta's (entered at ``G_half``): the
+        time of the last event (a gate reaching or leaving a limit), s.
+    rate : (2,) ndarray
+        The slowest rate of the final free block of each half, 1/s (inf if every gate ends
+        pinned): after ``t_settle`` the distance to the plateau decays at least as
+        ``exp(-rate (t - t_settle))``.
+    distance : (2,) ndarray
+        Distance to the plateau at ``t_settle``, V.
+    tau_crossover : float
+        ``2 max(t_settle + 1 / rate)``, s: beyond it both halves have settled on their plateau
+        up to ``exp(-1)`` of ``distance`` and ``D(tau)`` levels off.
+    """
+
+    G_half: NDArray
+    G0: NDArray
+    span: float
+    side_half: NDArray
+    side_0: NDArray
+    t_settle: NDArray
+    rate: NDArray
+    distance: NDArray
+    tau_crossover: float
+
+    def deviation(self, tau: float | ArrayLike) -> float | NDArray:
+        """Estimated distance of the cycle's ``G_half`` and ``G0`` from the plateau at ``tau``.
+
+        Parameters
+        ----------
+        tau : float or (T,) array_like
+            Period(s), s, each finite and ``> 0``.
+
+        Returns
+        -------
+        float or (T,) ndarray
+            ``max_mu distance_mu exp(-rate_mu (tau/2 - t_settle_mu))`` (V) where ``tau / 2 >=
+            t_settle``, inf before (the half has not settled). Exact to first order when each
+            half enters at the other's plateau, as it does at large ``tau``.
+
+        Raises
+        ------
+        ArgumentError
+            If a period is ``<= 0``, NaN or inf.
+        """
+        t, scalar = periods(tau)
+        h = 0.5 * t[:, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            rate = np.where(np.isfinite(self.rate), self.rate, 0.0)
+            dec = np.where(np.isfinite(self.rate), 1.0, 0.0)
+            d = self.distance * dec * np.exp(-rate * (h - self.t_settle))
+        d = np.where(h >= self.t_settle, d, np.inf).max(axis=1)
+        return _out(d, scalar)
+
+
+@finite_outputs("G_half", "G0", "span", args=("B",))
+def box_plateau(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    *,
+    B: ArrayLike,
+    box: tuple[Any, Any],
+    rate_tol: float | None = None,
+) -> BoxPlateau:
+    """The large-``tau`` plateau of the cycle inside the gate box, in closed form.
+
+    Task ``mu``'s projected dynamics is the projected gradient flow of the convex energy
+    ``E_mu(G) = (G - G*_mu)^T M_mu (G - G*_mu) / 2 - B^T G``. As ``tau -> inf`` each half
+    period runs to its rest point, the minimizer of ``E_mu`` over the box, so the cycle tends to
+    ``G_half = argmin_box E_alpha`` and ``G0 = argmin_box E_beta``, independently of each
+    other. Given the active set ``P`` (sides ``s``) the minimizer is, with ``b = M G* + B`` and
+    ``F`` the free gates::
+
+        G_P = limit_P,     M_FF G_F = b_F - M_FP G_P,     s_j (b - M G)_j >= 0 on P.
+
+    Bias along a null direction of a task pushes the gates to the limits until ``M_FF`` is
+    nonsingular: the plateau is then unique and finite, where the orbit without limits drifts
+    and its span grows like ``tau``.
+
+    Parameters
+    ----------
+    task_a, task_b : LinearTask
+        Tasks alpha (trained first) and beta.
+    B : (n,) array_like
+        Bias, V/s.
+    box : (lo, hi)
+        Gate limits, V: numbers or ``(n,)`` arrays, finite, ``lo < hi``.
+    rate_tol : float, optional
+        Rate threshold (1/s) below which an eigenvalue of a free block is a null mode. Default:
+        the larger ``rate_tol`` of the two tasks.
+
+    Returns
+    -------
+    BoxPlateau
+        ``G_half``, ``G0``, ``span``, the active sets and the crossover (``t_settle``,
+        ``rate``, ``distance``, ``tau_crossover``, ``deviation(tau)``).
+
+    Raises
+    ------
+    ArgumentError, ShapeError
+        As :func:`small_tau`; or ``box`` is not a pair of finite limits with ``lo < hi``.
+    SingularSystemError
+        If a minimizer is not unique (its face has a null direction of ``M_FF`` with no bias
+        along it): the plateau then depends on where the half period starts.
+    ConvergenceError
+        If the active-set search does not settle (not observed).
+
+    Notes
+    -----
+    The active set comes from the engine's own projected flow run to rest, then the closed form
+    above is solved and its KKT conditions checked (``theory/_box_plateau.py``;
+    ``derivations/d08_box.md``). The crossover is read off the flow of each half entered at the
+    other's plateau.
+
+    Examples
+    --------
+    Two single-point tasks whose bias drifts the gates along the solution lines: without
+    limits the span grows like ``tau``; in the box [0.9, 1.1] V it levels off at the plateau:
+
+    >>> import numpy as np
+    >>> from clln_theory.theory import LinearTask, box_plateau, periodic_orbit
+    >>> a = LinearTask(10.0 * np.outer([1.0, 0.0], [1.0, 0.0]), G_star=[1.0, 1.0])
+    >>> b = LinearTask(20.0 * np.outer([0.6, 0.8], [0.6, 0.8]), G_star=[1.0, 1.0])
+    >>> P = box_plateau(a, b, B=[0.1, -0.2], box=(0.9, 1.1))
+    >>> P.G_half.round(4), P.G0.round(4)
+    (array([1.01, 0.9 ]), array([1.1   , 0.9094]))
+    >>> orbit = periodic_orbit(a, b, B=[0.1, -0.2], tau=1e3, box=(0.9, 1.1))
+    >>> bool(abs(orbit.span - P.span) < 1e-9), P.tau_crossover < 1e3
+    (True, True)
+    """
+    task_a, task_b, Bv, _, tol = pair_inputs(task_a, task_b, B, None, rate_tol)
+    lo, hi = check_box(box, task_a.n)
+    ta, tb = (box_task(t.M, t.G_star, Bv, lo, hi, tol) for t in (task_a, task_b))
+    Ga, sa = minimizer(ta)
+    Gb, sb = minimizer(tb)
+    st = [settling(ta, Gb, Ga), settling(tb, Ga, Gb)]
+    t_settle = np.array([x.t_settle for x in st])
+    rate = np.array([x.rate for x in st])
+    cross = 2.0 * float(np.max(t_settle + 1.0 / rate))
+    for a in (Ga, Gb, sa, sb, t_settle, rate):
+        a.setflags(write=False)
+    return BoxPlateau(
+        G_half=Ga,
+        G0=Gb,
+        span=float(np.linalg.norm(Ga - Gb)),
+        side_half=sa,
+        side_0=sb,
+        t_settle=t_settle,
+        rate=rate,
+        distance=np.array([x.distance for x in st]),
+        tau_crossover=cross,
     )

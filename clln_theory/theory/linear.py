@@ -20,6 +20,7 @@ range, and keeps full relative accuracy as ``t -> 0`` where ``1 - exp(-M t)`` wo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -36,6 +37,7 @@ from .._checks import (
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias, bias_vector
 from ._affine import affine_flow
+from ._box import as_box_pieces, box_task, flow, sample, sides_at
 from ._spectral import (
     DENSE_MAX_N,
     MAX_RATE,
@@ -51,6 +53,7 @@ from ._spectral import (
     require_finite,
     thin_eig,
 )
+from .trajectories import BoxTrajectory, check_box
 
 __all__ = ["HalfPeriodMap", "LinearTask", "evolve", "half_period_map"]
 
@@ -564,8 +567,31 @@ class _FactorTask(LinearTask):
 # --------------------------------------------------------------------------------------------
 
 
+@overload
+def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> NDArray: ...
+
+
+@overload
+def evolve(
+    task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike, box: None
+) -> NDArray: ...
+
+
+@overload
+def evolve(
+    task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike, box: tuple[Any, Any]
+) -> BoxTrajectory: ...
+
+
 @finite_outputs("")
-def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> NDArray:
+def evolve(
+    task: LinearTask,
+    G0: ArrayLike,
+    *,
+    t: ArrayLike,
+    B: ArrayLike,
+    box: tuple[Any, Any] | None = None,
+) -> NDArray | BoxTrajectory:
     """Gates at times ``t`` under one task from ``G0``: (D4)/(D5) of the paper.
 
     Parameters
@@ -579,11 +605,21 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     B : (n,) array_like or AffineBias
         Bias, V/s; an :class:`~clln_theory.model.AffineBias` (state-dependent bias) is solved
         in closed form, as :func:`~clln_theory.theory.affine.evolve_affine` does.
+    box : (lo, hi), optional
+        Gate limits, V: each a number or an ``(n,)`` array, finite, ``lo < hi``. The gates then
+        follow the projected dynamics: a gate at a limit stays there while its velocity (D2)
+        points outward and is released when it turns inward; between such events the motion is
+        (D5) of the task restricted to the free gates, in closed form (``theory/_box.py``). A
+        ``G0`` outside the box is first clipped into it (the gates start at the nearest point
+        of the box). Refused with an ``AffineBias``. Default None: no limits.
 
     Returns
     -------
-    G : ndarray of shape ``t.shape + (n,)``
-        ``G(t) = exp(-M t) G0 + (1 - exp(-M t)) (G_star + M^+ B) + t N B``, (D5).
+    G : ndarray of shape ``t.shape + (n,)``, or BoxTrajectory
+        ``G(t) = exp(-M t) G0 + (1 - exp(-M t)) (G_star + M^+ B) + t N B``, (D5). With
+        ``box``: a :class:`~clln_theory.theory.trajectories.BoxTrajectory` (``times`` = ``t``,
+        ``G`` of the shape above, ``pinned`` per sample and gate, and the ``pieces`` of the
+        flow up to the largest time, each with its pinned gates).
 
     Raises
     ------
@@ -591,7 +627,10 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
         If ``G0`` or ``B`` does not have shape ``(n,)``.
     ArgumentError
         If ``task`` is not a :class:`LinearTask`, ``G0`` or ``B`` has a NaN or inf, or a time
-        is negative, NaN or inf.
+        is negative, NaN or inf; ``box`` is not a pair of finite limits with ``lo < hi``, or is
+        given with an ``AffineBias`` (the box route is for a constant bias).
+    ConvergenceError
+        With ``box``, if the pinned set chatters at a point (a Zeno point; not observed).
 
     Notes
     -----
@@ -612,8 +651,28 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     >>> evolve(task, [0.0, 0.0], t=[0.0, 10.0], B=[0.0, 0.1]).round(6)
     array([[0.    , 0.    ],
            [1.5125, 2.5125]])
+
+    The same inside the box [0, 2] V: gate 1 reaches its upper limit and is held there while
+    gate 0 keeps relaxing towards the solution line:
+
+    >>> traj = evolve(task, [0.0, 0.0], t=[0.0, 10.0], B=[0.0, 0.1], box=(0.0, 2.0))
+    >>> traj.G.round(6)
+    array([[0., 0.],
+           [2., 2.]])
+    >>> traj.pinned[-1], traj.pieces[-1].pinned_hi
+    (array([False,  True]), (1,))
     """
     n = check_task(task).n
+    if box is not None and isinstance(B, AffineBias):
+        raise ArgumentError(
+            "Arguments `B` (an AffineBias) and `box` of `evolve` exclude each other: the motion "
+            "inside the gate box is computed for a constant bias; pass an array `B` or drop `box`."
+        )
+    if box is not None:
+        lo, hi = check_box(box, n)
+        return _evolve_box(
+            task, vector(G0, "G0", n), times(t, "t", positive=False), bias_vector(B, n), lo, hi
+        )
     if isinstance(B, AffineBias):  # state-dependent bias: the closed form of theory/_affine.py
         B = check_affine(B, n)
         G0v = vector(G0, "G0", n)
@@ -629,25 +688,28 @@ def evolve(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: ArrayLike) -> ND
     return flow_dense(task.eigvecs, task.eigvals, task.M, task.G_star, G0v, tv, Bv)
 
 
+def _evolve_box(
+    task: LinearTask, G0: NDArray, t: NDArray, B: NDArray, lo: NDArray, hi: NDArray
+) -> BoxTrajectory:
+    """The ``box`` route of :func:`evolve` on checked values: the projected flow up to the
+    largest time, sampled in closed form piece by piece."""
+    bt = box_task(task.M, task.G_star, B, lo, hi, task.rate_tol)
+    T = float(np.max(t)) if t.size else 0.0
+    fl = flow(bt, np.minimum(np.maximum(G0, lo), hi), T, False)
+    G = sample(bt, fl.pieces, t)
+    pinned = sides_at(fl.pieces, t) != 0
+    return BoxTrajectory(
+        times=t,
+        G=G,
+        pinned=pinned,
+        task_index=np.zeros(t.shape, dtype=int),
+        pieces=as_box_pieces(fl.pieces, 0, 0.0),
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # half-period map (D8)/(D9)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OrbitTrajectory:
-    """Gates sampled along an orbit (``Orbit.trajectory``, ``AffineOrbit.trajectory``).
-
-    Attributes
-    ----------
-    times : ndarray of shape (m,) or (T, m)
-        Sample times, s, counted from the start of task alpha.
-    G : ndarray of shape (m, n) or (T, m, n)
-        Gates at those times, V.
-    """
-
-    times: NDArray
-    G: NDArray
 
 
 @dataclass(frozen=True, slots=True)

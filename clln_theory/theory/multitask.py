@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,13 +36,16 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, number, readonly, times, validator, vector
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import AffineBias, bias_vector
+from ._box_build import box_cycle_orbits, box_cyclic_from
 from ._multitask import reduce_tasks, segment_maps, telescoped
 from ._spectral import phi1_times
 from ._tasks import flow
 from .affine import AffineOrbit, affine_orbit_checked
+from .box_results import BoxCyclicOrbit
 from .linear import LinearTask, check_samples, check_task
+from .trajectories import check_box
 
-__all__ = ["CyclicOrbit", "CyclicTrajectory", "cyclic_orbit"]
+__all__ = ["BoxCyclicOrbit", "CyclicOrbit", "CyclicTrajectory", "cyclic_orbit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,8 @@ def cyclic_orbit(
     durations: ArrayLike,
     G_ref: ArrayLike | None = None,
     rate_tol: float | None = None,
-) -> CyclicOrbit | AffineOrbit:
+    box: tuple[Any, Any] | None = None,
+) -> CyclicOrbit | AffineOrbit | BoxCyclicOrbit:
     """Closed orbit of K tasks trained in a cycle (the paper's (D10)/(D11) for K tasks).
 
     Parameters
@@ -256,11 +261,18 @@ def cyclic_orbit(
         Absolute threshold (1/s) on the eigenvalues of ``sum_k M_k`` below which a direction is a
         common null direction (the threshold used is ``max(rate_tol, n * eps * max eig)``).
         Default: the largest ``rate_tol`` of the tasks.
+    box : (lo, hi), optional
+        Gate limits, V (numbers or ``(n,)`` arrays, finite, ``lo < hi``): the cycle of the
+        projected dynamics, task by task, as ``periodic_orbit(..., box=)`` computes it for two
+        tasks; returns a :class:`~clln_theory.theory.box_results.BoxCyclicOrbit`. Refused with
+        ``G_ref`` or an ``AffineBias``. Default None.
 
     Returns
     -------
-    CyclicOrbit
-        ``G_starts``, ``span``, ``span_periodic``, ``drift``, ``condition`` and the inputs.
+    CyclicOrbit or BoxCyclicOrbit
+        ``G_starts``, ``span``, ``span_periodic``, ``drift``, ``condition`` and the inputs
+        (with ``box``: ``G_starts``, ``span``, ``saturated``, ``pieces``,
+        ``unconstrained_in_box``).
 
     Raises
     ------
@@ -272,6 +284,8 @@ def cyclic_orbit(
         If the tasks differ in size, or ``B``, ``G_ref`` or ``durations`` have the wrong shape.
     SingularSystemError
         If the telescoped system is singular to working precision.
+    ConvergenceError
+        With ``box``, if no periodic orbit is found (the event sequence does not settle).
 
     Notes
     -----
@@ -293,6 +307,8 @@ def cyclic_orbit(
     """
     tasks = check_tasks(tasks)
     n, K = tasks[0].n, len(tasks)
+    if box is not None:
+        return _boxed(tasks, B, durations, G_ref, rate_tol, box)
     if isinstance(B, AffineBias):  # state-dependent bias: theory/_affine.py, one schedule
         h, single = schedule(durations, K)
         if not single:
@@ -343,6 +359,29 @@ def cyclic_orbit(
     G_starts = base + y @ P.T + starts[..., None] * drift
     fields = _fields(h, inc, G_starts, drift, cond, single)
     return CyclicOrbit(tasks=tasks, B=readonly(B), null_basis=readonly(Q), **fields)
+
+
+def _boxed(
+    tasks: tuple[LinearTask, ...],
+    B: Any,
+    durations: ArrayLike,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+    box: Any,
+) -> BoxCyclicOrbit:
+    """The ``box`` route of :func:`cyclic_orbit` on checked ``tasks``."""
+    if G_ref is not None or isinstance(B, AffineBias):
+        other = "G_ref" if G_ref is not None else "B"
+        raise ArgumentError(
+            f"Arguments `box` and `{other}` of `cyclic_orbit` exclude each other: the cycle in "
+            "the gate box is fixed by the box and computed for a constant bias."
+        )
+    Bv = bias_vector(B, tasks[0].n)
+    h, single = schedule(durations, len(tasks))
+    tol = rate_tolerance(tasks, rate_tol)
+    lo, hi = check_box(box, tasks[0].n)
+    orbits = box_cycle_orbits(tasks, Bv, h, lo, hi, tol, None)
+    return box_cyclic_from(tasks, Bv, h, single, (lo, hi), tol, orbits)
 
 
 def _fields(

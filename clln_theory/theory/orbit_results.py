@@ -20,7 +20,8 @@ from ..errors import ArgumentError, ShapeError
 from ._lowrank import ProjectedPair
 from ._spectral import DENSE_MAX_N
 from ._tasks import flow
-from .linear import LinearTask, OrbitTrajectory, check_samples
+from .linear import LinearTask, check_samples
+from .trajectories import OrbitTrajectory
 
 __all__ = ["ClosedOrbit", "Orbit", "OrbitTrajectory"]
 

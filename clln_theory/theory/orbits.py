@@ -57,22 +57,26 @@ room); the result types in :mod:`~clln_theory.theory.orbit_results`.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import count, finite_outputs, number
-from ..errors import ArgumentError
+from ..errors import AccuracyWarning, ArgumentError, SingularSystemError
 from ..model.bias import AffineBias
+from ._box_build import box_cycle_orbits, box_orbit_from
 from ._lowrank import any_low_rank, project_pair
 from ._orbit_build import lowrank_orbit_from, orbit_from
 from ._orbit_solve import dense_orbit
 from .affine import AffineOrbit, affine_orbit_checked
-from .linear import LinearTask, OrbitTrajectory, check_pair, pair_inputs, periods
+from .box_results import BoxOrbit
+from .linear import LinearTask, check_pair, pair_inputs, periods
 from .orbit_results import ClosedOrbit, Orbit
+from .trajectories import OrbitTrajectory, check_box
 
-__all__ = ["ClosedOrbit", "Orbit", "OrbitTrajectory", "periodic_orbit"]
+__all__ = ["BoxOrbit", "ClosedOrbit", "Orbit", "OrbitTrajectory", "periodic_orbit"]
 
 
 @overload
@@ -86,6 +90,7 @@ def periodic_orbit(
     rate_tol: float | None = None,
     dps: None = None,
     rtol: None = None,
+    box: None = None,
 ) -> AffineOrbit: ...
 
 
@@ -100,7 +105,23 @@ def periodic_orbit(
     rate_tol: float | None = None,
     dps: int | None = None,
     rtol: float | None = None,
+    box: None = None,
 ) -> Orbit: ...
+
+
+@overload
+def periodic_orbit(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    *,
+    B: ArrayLike,
+    tau: float | ArrayLike,
+    G_ref: None = None,
+    rate_tol: float | None = None,
+    dps: None = None,
+    rtol: None = None,
+    box: tuple[Any, Any],
+) -> BoxOrbit: ...
 
 
 @finite_outputs("G0", "G_half", "span", args=("B", "tau"))
@@ -114,7 +135,8 @@ def periodic_orbit(
     rate_tol: float | None = None,
     dps: int | None = None,
     rtol: float | None = None,
-) -> Orbit | AffineOrbit:
+    box: tuple[Any, Any] | None = None,
+) -> Orbit | AffineOrbit | BoxOrbit:
     """Closed orbit of alternating training on two tasks, (D7)-(D11) of the paper.
 
     Parameters
@@ -150,12 +172,25 @@ def periodic_orbit(
         recomputed period for a few gates and grows as ``n^3`` in pure Python: meant for small
         networks. Default None: float64 throughout, with ``condition`` to judge the result.
         Refused together with ``dps`` or an ``AffineBias``.
+    box : (lo, hi), optional
+        Gate limits, V: each a number or an ``(n,)`` array, finite, with ``lo < hi``. The
+        result is then the limit cycle of the *projected* dynamics, in which a gate at a limit
+        stays there while its velocity (D2) points outward and is released when it turns
+        inward: a :class:`~clln_theory.theory.box_results.BoxOrbit`, exact to round-off at
+        every ``tau`` (pieces in closed form, event times to machine precision, the fixed point
+        of the piecewise-affine period map by Newton; ``theory/_box_orbit.py``). ``G_star``
+        may lie outside the box (the cycle then saturates on that side); the cycle itself
+        always lies inside. Where the orbit without limits stays inside, the result equals it
+        (``unconstrained_in_box``). Refused with ``G_ref`` (the box fixes the orbit along
+        common null directions), ``dps``, ``rtol`` or an ``AffineBias``. Default None.
 
     Returns
     -------
-    Orbit or AffineOrbit
+    Orbit or AffineOrbit or BoxOrbit
         ``G0``, ``G_half``, ``span``, ``drift``, ``condition`` (and the inputs); an
-        ``AffineOrbit`` for an ``AffineBias``. Both satisfy :class:`ClosedOrbit`.
+        ``AffineOrbit`` for an ``AffineBias``; a ``BoxOrbit`` with ``box`` (``G0``,
+        ``G_half``, ``span``, ``saturated``, ``pieces``, ``unconstrained_in_box``). All satisfy
+        :class:`ClosedOrbit`.
 
     Raises
     ------
@@ -165,9 +200,14 @@ def periodic_orbit(
         If a task is not a :class:`LinearTask`; ``B`` or ``G_ref`` has a NaN or inf; a period
         is ``<= 0``, NaN or inf; ``rate_tol`` is not a finite number ``>= 0``, ``rtol`` not a
         number in (0, 1) or ``dps`` not an integer ``>= 16``; or ``dps`` is given with ``rtol``,
-        or either with an ``AffineBias`` (options the call would not honour).
+        or either with an ``AffineBias`` (options the call would not honour); ``box`` is not a
+        pair of finite limits with ``lo < hi``, or is given with ``G_ref``, ``dps``, ``rtol``
+        or an ``AffineBias``.
     SingularSystemError
         If the system on the complement of the common nullspace is singular to working precision.
+    ConvergenceError
+        With ``box``, if no periodic orbit is found at some period: the event sequence of the
+        period map does not settle within 60 Newton steps (never a wrong cycle is returned).
 
     Warns
     -----
@@ -209,7 +249,19 @@ def periodic_orbit(
     ((3, 2), ['0.0002236', '0.2236', '223.6'])
     >>> orbit.trajectory(5).G.shape  # 5 samples of each of the 3 periods
     (3, 5, 2)
+
+    Inside the box [0.9, 1.1] V the longer periods saturate: gate 1, free under task alpha,
+    drifts to its lower limit and is pinned there for the rest of the half period, and the
+    span levels off:
+
+    >>> boxed = periodic_orbit(a, b, B=[0.1, -0.2], tau=[1e-3, 1.0, 1e3], box=(0.9, 1.1))
+    >>> boxed.saturated.tolist(), [f"{D:.4g}" for D in boxed.span]
+    ([False, True, True], ['0.0002236', '0.08996', '0.09049'])
+    >>> boxed.pieces[2][1]  # doctest: +ELLIPSIS
+    BoxPiece(task=0, t_start=0.0468..., t_end=500.0, pinned_lo=(1,), pinned_hi=())
     """
+    if box is not None:
+        return _boxed(task_a, task_b, B, tau, box, G_ref, rate_tol, dps, rtol)
     if isinstance(B, AffineBias):  # state-dependent bias: theory/_affine.py
         return _affine(task_a, task_b, B, tau, G_ref, rate_tol, dps, rtol)
     task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, G_ref, rate_tol)
@@ -257,3 +309,45 @@ def _affine(
     t = number(tau, "tau", low=0.0, low_open=True, unit="s")
     h = np.asarray([t / 2, t / 2], dtype=float)
     return affine_orbit_checked((task_a, task_b), B, h, G_ref, rate_tol)
+
+
+def _boxed(
+    task_a: object,
+    task_b: object,
+    B: Any,
+    tau: Any,
+    box: Any,
+    G_ref: ArrayLike | None,
+    rate_tol: float | None,
+    dps: int | None,
+    rtol: float | None,
+) -> BoxOrbit:
+    """The ``box`` route of :func:`periodic_orbit`: refuses what it does not honour, checks
+    once, hands the unconstrained orbit to the box engine as its candidate."""
+    for name, value in (("G_ref", G_ref), ("dps", dps), ("rtol", rtol)):
+        if value is not None:
+            raise ArgumentError(
+                f"Arguments `box` and `{name}` of `periodic_orbit` exclude each other: the orbit "
+                f"in the gate box is computed in float64 and fixed by the box; drop `{name}`."
+            )
+    if isinstance(B, AffineBias):
+        raise ArgumentError(
+            "Arguments `box` and `B` (an AffineBias) of `periodic_orbit` exclude each other: "
+            "the orbit in the gate box is computed for a constant bias."
+        )
+    task_a, task_b, Bv, G_ref_v, tol = pair_inputs(task_a, task_b, B, None, rate_tol)
+    taus, scalar = periods(tau)
+    lo, hi = check_box(box, task_a.n)
+    unc = None
+    if not any_low_rank(task_a, task_b):  # the package's orbit, verified by the box engine
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AccuracyWarning)
+                d = dense_orbit(task_a, task_b, Bv, taus, G_ref_v, tol, dps=None, rtol=None)
+            if d.Q.shape[1] == 0 or not np.any(d.Q.T @ Bv):
+                unc = np.stack([d.G0, d.G_half], axis=1)
+        except SingularSystemError:
+            unc = None
+    H = np.stack([taus / 2, taus / 2], axis=1)
+    orbits = box_cycle_orbits((task_a, task_b), Bv, H, lo, hi, tol, unc)
+    return box_orbit_from(task_a, task_b, Bv, taus, scalar, (lo, hi), tol, orbits)
