@@ -518,6 +518,18 @@ ENTRIES.update(
                 "phase_grid": K(256, "count"),
             },
         ),
+        "infer_bias_from_cycles[nearest]": (
+            cl.infer_bias_from_cycles,
+            {
+                "task_a": A(TA, "object"),
+                "task_b": A(TB, "object"),
+                "cycles": A([(0.5, CYCLE_G)], "object"),
+                "matching": K("nearest", "choice"),
+                "B0": K(np.array([0.3, -0.2]), "gates"),
+                "curve_samples": K(200, "count"),
+                "max_iter": K(50, "count"),
+            },
+        ),
         "infer_state_bias": (
             cl.infer_state_bias,
             {

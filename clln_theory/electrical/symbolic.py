@@ -673,17 +673,42 @@ def _numbers(model: SymbolicModel, network: Network, G: np.ndarray) -> tuple[dic
     return K_values, fixed
 
 
-def _at(network: Network, G: Any, task: Task, eta: float, limits: tuple[Any, Any]):
-    """The model, the task's C and F elements, and an exact evaluator at ``K = S (G - V_T)``."""
+def _checked(
+    network: Any, G: Any, task: Any, eta: Any, limits: tuple[Any, Any]
+) -> tuple[np.ndarray, float, int, int]:
+    """The checks of the symbolic matrices: ``G`` (n_gates,), ``eta`` and the size limits."""
     instance(network, "network", Network, error=NetworkError)
     check_task(task, network)
     G = network.check_point(G)  # names an edge below threshold
     eta = check_eta(eta)
     max_interior, max_gates = model_limits(*limits)
+    return G, eta, max_interior, max_gates
+
+
+def _at(network: Network, G: np.ndarray, task: Task, eta: float, max_interior: int, max_gates: int):
+    """The model, the task's C and F elements, and an exact evaluator at ``K = S (G - V_T)``."""
     model = _build_model(network, task, None, max_interior, max_gates)
     C, F = _task_elements(model, network, G, task, eta)
     K_values, fixed = _numbers(model, network, G)
     return model, C, F, lambda expr: _evaluate(model, expr, K_values, fixed)
+
+
+def force_jacobian_at(
+    network: Network,
+    G: np.ndarray,
+    task: Task,
+    eta: float,
+    max_interior: int = _MAX_INTERIOR,
+    max_gates: int = _MAX_GATES,
+) -> np.ndarray:
+    """Engine of `symbolic_force_jacobian` on checked values (a network, a task that fits it,
+    gates ``G`` (n_gates,) above threshold, ``eta`` in (0, 1], the size limits): nothing is
+    validated. `clln_theory.theory.linearize` (``route="symbolic"``) calls it after its own
+    checks. Not part of the package's API (not in ``__all__``)."""
+    model, _, F, value = _at(network, G, task, eta, max_interior, max_gates)
+    gens = [model.domain.from_sympy(Ki) for Ki in model.K]
+    S = network.S
+    return _matrix(network.n_gates, lambda i, j: S[j] * value(F[i].diff(gens[j])))
 
 
 def _matrix(n: int, entry) -> np.ndarray:
@@ -731,7 +756,8 @@ def symbolic_contrastive_hessian(
     >>> H.shape
     (2, 2)
     """
-    model, C, _, value = _at(network, G, task, eta, (max_interior, max_gates))
+    G, eta, max_interior, max_gates = _checked(network, G, task, eta, (max_interior, max_gates))
+    model, C, _, value = _at(network, G, task, eta, max_interior, max_gates)
     HK = model.hessian_elements(C)
     S = network.S
     return _matrix(network.n_gates, lambda i, j: S[i] * S[j] * value(HK[i][j]))
@@ -777,7 +803,5 @@ def symbolic_force_jacobian(
     >>> bool(np.allclose(J, J.T, rtol=1e-12, atol=0))  # eta = 1: F = grad C
     True
     """
-    model, _, F, value = _at(network, G, task, eta, (max_interior, max_gates))
-    gens = [model.domain.from_sympy(Ki) for Ki in model.K]
-    S = network.S
-    return _matrix(network.n_gates, lambda i, j: S[j] * value(F[i].diff(gens[j])))
+    G, eta, max_interior, max_gates = _checked(network, G, task, eta, (max_interior, max_gates))
+    return force_jacobian_at(network, G, task, eta, max_interior, max_gates)

@@ -20,7 +20,7 @@ from .._metrics import mean_error, task_error_of
 from ..electrical._force import solve_free
 from ..errors import CLLNError, TaskError
 from ..inference import BiasEstimate, CalibratedTask, Projection
-from ..inference._calibrate import fit_to_lines, require_conducting
+from ..inference._calibrate import calibrated_task, fit_to_lines, require_conducting
 from ..inference._drift import (
     MAX_CONDITION,
     cycle_drift_of,
@@ -46,6 +46,7 @@ __all__ = [
     "SimulationInputs",
     "Theory",
     "aligned",
+    "calibrated",
     "closed_orbits",
     "dense_curve",
     "infer_bias",
@@ -84,6 +85,25 @@ class Theory:
     inside: np.ndarray  # (T,) bool: the orbit stays in the gate box
     lo: np.ndarray  # (T, n) smallest gate along the orbit, V
     hi: np.ndarray  # (T, n) largest gate along the orbit, V
+
+
+def calibrated(
+    cfg: ExperimentConfig, nominal: tuple[Task, ...], gamma: float, eta: float
+) -> tuple[CalibratedTask, ...]:
+    """Every task of the description calibrated to its measured lines and linearized (the
+    engine of `clln_theory.inference.calibrate_task`), with the checked ``gamma`` (r γ, Ω/s) and
+    ``eta`` of the description."""
+    ref = None if cfg.reference is None else np.array(cfg.reference, dtype=float)
+    out = []
+    for spec, task in zip(cfg.tasks, nominal, strict=True):
+        G_star = None if spec.G_star is None else np.array(spec.G_star, dtype=float)
+        lines = list(spec.lines)
+        out.append(
+            calibrated_task(
+                cfg.network, task, lines, cfg.output, gamma, eta, spec.fit_input, ref, G_star
+            )
+        )
+    return tuple(out)
 
 
 def infer_bias(

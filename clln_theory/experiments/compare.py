@@ -28,11 +28,12 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._checks import choice, instance, readonly, real_array, validator, vector
+from .._checks import choice, count, instance, positive, readonly, real_array, validator, vector
 from .._checks import times as as_times
 from ..electrical import free_state
 from ..errors import (
     ArgumentError,
+    CLLNError,
     ConvergenceError,
     DataFormatError,
     DeviceError,
@@ -46,6 +47,9 @@ from ..errors import (
 from ..metrics import combined_error, task_error, two_task_error
 from ..model import LinearDevice, Network, Task
 from ..simulator import TrainingProtocol, limit_cycle
+from ..simulator._cycle import FD_STEP, MAX_PERIODS, MAX_SAMPLES, find_cycle, from_guess
+from ..simulator.runs import period_steps
+from ..simulator.shooting import checked_pair, checked_start
 from ..theory import LinearTask, linearize, nearest_solution, periodic_orbit
 
 __all__ = [
@@ -180,14 +184,19 @@ def compare_with_measurement(
             f"Argument `D2_measured` must be finite and > 0 (V²), but is {D2m[bad[0]]!r} at "
             f"index {bad[0]} (tau = {taus[bad[0]]:.6g} s)."
         )
+    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
+    steps = period_steps(taus, parts.protocol.t_h)
+    guess = checked_start(parts, G0)
+    tol = positive(tol, "tol", unit="V")
     t0 = time.perf_counter()
     out: dict[str, list[Any]] = {"D2": [], "E": [], "G0": [], "Gh": [], "lim": [], "np": []}
-    guess = G0
-    for t in taus:
-        lc = limit_cycle(
-            network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
-            gate_limits=gate_limits, G0=guess, tol=tol,
-        )  # fmt: skip
+    for step in steps:
+        if isinstance(step, Exception):  # tau/2 not a whole number of steps
+            raise step
+        run = parts.runner(*step)
+        lc = find_cycle(
+            run, from_guess(run, guess), "shooting", tol, MAX_PERIODS, FD_STEP, MAX_SAMPLES
+        )
         guess = lc.G0
         out["D2"].append(lc.span**2)
         out["E"].append(lc.Ebar)
@@ -567,18 +576,30 @@ def simulate_periods(
     taus = np.atleast_1d(as_times(tau, "tau"))
     if taus.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
+    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
+    steps = period_steps(taus, parts.protocol.t_h)
+    start_error: CLLNError | None = None
+    try:  # a bad start fails every period, as a cycle started there would
+        guess = checked_start(parts, G0)
+    except _PERIOD_FAILURES as err:
+        start_error = err
+    tol = positive(tol, "tol", unit="V")
+    max_periods = count(max_periods, "max_periods")
     t0, n = time.perf_counter(), network.n_gates
     nan = np.full(n, np.nan)
     keys = ("D2", "E", "G0", "Gh", "lim", "np", "fail", "tr")
     out: dict[str, list[Any]] = {k: [] for k in keys}
-    guess = G0
     row: tuple[float, float, np.ndarray, np.ndarray, bool, int, Failure | None, np.ndarray | None]
-    for t in taus:
+    for t, step in zip(taus, steps, strict=True):
         try:
-            lc = limit_cycle(
-                network, task_a, task_b, tau=float(t), B=B, protocol=protocol,
-                gate_limits=gate_limits, G0=guess, tol=tol, max_periods=max_periods,
-                max_samples=SIM_TRAJECTORY_SAMPLES,
+            if isinstance(step, Exception):  # tau/2 not a whole number of steps
+                raise step
+            if start_error is not None:
+                raise start_error
+            run = parts.runner(*step)
+            lc = find_cycle(
+                run, from_guess(run, guess), "shooting", tol, max_periods, FD_STEP,
+                SIM_TRAJECTORY_SAMPLES,
             )  # fmt: skip
         except _PERIOD_FAILURES as err:
             why = Failure(

@@ -42,15 +42,18 @@ from typing import Any
 import numpy as np
 
 from .. import data as _data
-from .._checks import count, vector
+from .._checks import count, number, vector
 from .._checks import times as as_times
 from .._files import atomic_write, safe_text, safe_tree
+from ..electrical.clamping import check_eta
+from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, DataFormatError, ShapeError, TaskError
-from ..inference import BiasEstimate, CalibratedTask, calibrate_task
+from ..inference import BiasEstimate, CalibratedTask
 from ..inference._args import require_full_rank, window_bounds
 from ..model import Task
 from ..model.bias import bias_vector
 from ..theory import Orbit
+from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
 from . import _pipeline
 from .compare import SimulatedPeriods, simulate_periods
@@ -541,19 +544,10 @@ def reproduce(
         folder = _data.require_data_dir(data_dir)
         _require_files(cfg, folder)
     nominal = tuple(_pipeline.nominal_task(cfg, spec) for spec in cfg.tasks)
-    tasks = tuple(
-        calibrate_task(
-            cfg.network,
-            task,
-            spec.lines,
-            gamma=cfg.rate.gamma,
-            eta=cfg.eta,
-            fit_input=spec.fit_input,
-            reference=cfg.reference,
-            G_star=spec.G_star,
-        )
-        for spec, task in zip(cfg.tasks, nominal, strict=True)
-    )
+    for task in nominal:  # data of the description, each checked once against its network
+        check_task(task, cfg.network)
+    gamma = number(cfg.rate.gamma, "rate.gamma", low=0.0, low_open=True, high=MAX_RATE)
+    tasks = _pipeline.calibrated(cfg, nominal, gamma, check_eta(cfg.eta, "theory.eta"))
     if cfg.bias.given is not None:
         B, estimate = bias_vector(cfg.bias.given, cfg.network.n_gates), None
     else:

@@ -1,9 +1,11 @@
 """Engine of the calibrations of `clln_theory.inference.calibration` on checked values.
 
 :func:`fit_to_lines` is the nonlinear calibration of `calibrate_to_line` (a 2x2 Newton solve per
-point with the circuit engine of `clln_theory.electrical`); the face checks the network, the task,
-the lines, ``fit_input``, ``centre`` and ``step`` once, the reproduction pipeline calls it with
-the lines of a description its configuration reader checked.
+point with the circuit engine of `clln_theory.electrical`); :func:`fit_point`,
+:func:`solution_line_of` and :func:`calibrated_task` are `calibrate_point`,
+`model_solution_line` and `calibrate_task` of a linear network (the rate matrix from the theory's
+engine `clln_theory.theory._linearize`). The faces check their arguments once; the reproduction
+pipeline calls these with the lines and tasks of a description its configuration reader checked.
 """
 
 from __future__ import annotations
@@ -12,16 +14,33 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import root
+from scipy.optimize import brentq, root
 
 from ..electrical._circuit import CircuitEngine
 from ..electrical._force import solve_free
-from ..errors import ConvergenceError, DeviceError
+from ..errors import ArgumentError, ConvergenceError, DeviceError, SingularSystemError, TaskError
 from ..model import DataPoint, Differential, Network, Task
-from ..model._conductance import edge_conductances
+from ..model._conductance import conductances_in_range, edge_conductances
 from ..model.edges import CONDUCTANCE_RANGE
+from ..theory._adjoint import SOLUTION_TOL
+from ..theory._linearize import linearize_at
+from .calibration_results import CalibratedPoint, CalibratedTask, OutputFn, SolutionLine
 
-__all__ = ["fit_to_lines", "free_output_of", "require_conducting", "with_input"]
+__all__ = [
+    "LINE_TOL",
+    "MODEL_LINE_G1",
+    "calibrated_task",
+    "check_residual",
+    "fit_point",
+    "fit_to_lines",
+    "free_output_of",
+    "line_through",
+    "linearization_point",
+    "nearest_on",
+    "require_conducting",
+    "solution_line_of",
+    "with_input",
+]
 
 _CALIBRATION_TOL = 1e-12
 """|O_F − L| (V) accepted at the two points of `calibrate_to_line`: Newton reaches ~1e-15 V."""
@@ -132,3 +151,218 @@ def _fit_point(
             f"the output misses the label by {res:.3g} V at the calibration points; move `centre`."
         )
     return with_input(point, fit_input, float(sol.x[0]), float(sol.x[1]))
+
+
+# ---------- the linear calibrations (`calibrate_point`, `model_solution_line`, `calibrate_task`)
+#: Largest accepted |O_F − L| (V) along a fitted line (default ``tol`` of the faces). The linear
+#: 2+1 network gives ~1e-16 V (its solution set is exactly a line); 1e-9 V leaves room for
+#: rounding in larger networks while being six orders below the millivolt errors the
+#: experiments resolve. A network whose solution set is curved fails this check, with the
+#: residual in the message.
+LINE_TOL = 1e-9
+_FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
+_CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
+_CHECK_SAMPLES = 9
+#: The first gates tried by `model_solution_line` (its default ``G1``), V.
+MODEL_LINE_G1 = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+
+
+def nearest_on(line: SolutionLine, p: np.ndarray) -> np.ndarray:
+    """`SolutionLine.nearest` of a checked point ``p`` (2,): the orthogonal projection."""
+    p0 = np.array([0.0, line.c])
+    d = line.direction
+    return p0 + d * (d @ (p - p0))
+
+
+def line_through(a: float, c: float) -> SolutionLine:
+    """The `SolutionLine` of a computed (finite) slope ``a`` and intercept ``c``, V."""
+    line = object.__new__(SolutionLine)
+    object.__setattr__(line, "a", float(a))
+    object.__setattr__(line, "c", float(c))
+    return line
+
+
+def check_residual(
+    output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
+) -> float:
+    """The largest |O_F − L| along ``line`` within ±2 V of ``centre``; `TaskError` above ``tol``
+    or where the line leaves the model's domain."""
+    s = np.linspace(-_CHECK_HALF_SPAN, _CHECK_HALF_SPAN, _CHECK_SAMPLES)
+    label = point.label
+    assert isinstance(label, float)  # one label: checked by the faces
+    res = []
+    for G in centre + s[:, None] * line.direction:
+        try:
+            res.append(float(np.asarray(output(G, point))) - label)
+        except DeviceError:  # a gate below threshold: outside the model's domain, not checked
+            continue
+    if len(res) < 3:
+        raise TaskError(
+            f"The line G2 = {line.a:.6g} G1 + {line.c:.6g} leaves the model's domain (a gate "
+            f"below threshold) within ±{_CHECK_HALF_SPAN} V of {np.round(centre, 4).tolist()}; "
+            "choose a reference point where both gates are above threshold."
+        )
+    worst = float(np.max(np.abs(res)))
+    if not np.isfinite(worst) or worst > tol:
+        raise TaskError(
+            f"The model's solution set of the point with inputs {dict(point.inputs)} and label "
+            f"{point.label:.6g} V is not the line G2 = {line.a:.6g} G1 + {line.c:.6g}: |O_F - L| "
+            f"reaches {worst:.3g} V > {tol:.3g} V within ±{_CHECK_HALF_SPAN} V of "
+            f"{np.round(centre, 4).tolist()}; the network's solution set is curved there."
+        )
+    return worst
+
+
+def fit_point(
+    output: OutputFn,
+    point: DataPoint,
+    line: SolutionLine,
+    fit_input: str,
+    centre: np.ndarray | None,
+    tol: float,
+) -> CalibratedPoint:
+    """`calibrate_point` on checked values (``centre`` (2,) or None, ``fit_input`` an input of
+    ``point``, one label): the effective input and label, the residual along the line."""
+    centre = line.at(3.0) if centre is None else nearest_on(line, centre)
+    P = centre + np.array([-_FIT_STEP, _FIT_STEP])[:, None] * line.direction  # (2, 2)
+    v0 = point.inputs[fit_input]
+    O0 = np.asarray(output(P, with_input(point, fit_input, v0)), dtype=float)
+    O1 = np.asarray(output(P, with_input(point, fit_input, v0 + 1.0)), dtype=float)
+    w = O1 - O0  # dO/dV₁ at P₁, P₂ (exact: O is affine in V₁)
+    u = O0 - w * v0
+    if abs(w[0] - w[1]) <= 1e-12 * max(abs(w[0]), abs(w[1]), 1e-300):
+        raise SingularSystemError(
+            f"Varying input {fit_input!r} moves the output equally at two points of the line, so "
+            "no effective input reproduces its slope; fit another input or check the line."
+        )
+    V1 = (u[1] - u[0]) / (w[0] - w[1])
+    L = w[0] * V1 + u[0]
+    fitted = with_input(point, fit_input, V1, L)
+    residual = check_residual(output, fitted, line, centre, tol)
+    return CalibratedPoint(
+        point=fitted, nominal=point, line=line, fit_input=fit_input, residual=residual
+    )
+
+
+def solution_line_of(
+    output: OutputFn,
+    point: DataPoint,
+    G1: Sequence[float],
+    bracket: tuple[float, float],
+    tol: float,
+) -> SolutionLine:
+    """`model_solution_line` on checked values (``G1`` 1-D, ``bracket`` finite with lo < hi)."""
+    lo, hi = bracket
+    label = point.label
+    assert isinstance(label, float)  # one label: checked by the faces
+    pts = []
+    for g1 in G1:
+
+        def f(g2, g1=g1):
+            return float(np.asarray(output(np.array([g1, g2]), point))) - label
+
+        try:
+            flo, fhi = f(lo), f(hi)
+        except DeviceError:  # outside the model's domain at this G1
+            continue
+        if np.sign(flo) * np.sign(fhi) < 0:
+            pts.append((g1, brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)))
+        if len(pts) == 2:
+            break
+    if len(pts) < 2:
+        raise ConvergenceError(
+            f"O_F = {label:.6g} V has a solution G2 in {tuple(bracket)} for fewer than two "
+            f"of G1 = {list(G1)} V; the label may be out of reach of the network there. Give the "
+            "linearization point explicitly."
+        )
+    (x1, y1), (x2, y2) = pts
+    a = (y2 - y1) / (x2 - x1)
+    line = line_through(a, y1 - a * x1)
+    check_residual(output, point, line, line.at(0.5 * (x1 + x2)), tol)
+    return line
+
+
+def linearization_point(
+    network: Network,
+    task: Task,
+    lines: list[SolutionLine | None],
+    out_fn: OutputFn,
+    reference: np.ndarray | None,
+) -> np.ndarray:
+    """``G*``: the point of a single-point task's line nearest ``reference``, or the
+    intersection of a two-point task's lines (the model's own line where none was measured,
+    also put in ``lines``)."""
+    if network.n_gates != 2:
+        raise TaskError(
+            f"Task {task.name!r} needs an explicit `G_star`: automatic linearization points need "
+            f"a network with two gates, but this one has {network.n_gates}."
+        )
+    if task.n_points > 2:
+        raise TaskError(
+            f"Task {task.name!r} needs an explicit `G_star`: it has {task.n_points} points, and "
+            "only one- and two-point tasks have an automatic linearization point."
+        )
+    if task.n_points == 1 and reference is None:
+        raise ArgumentError(
+            f"Argument `reference` is needed: single-point task {task.name!r} linearizes at the "
+            "point of its line nearest it; give `reference` or `G_star`."
+        )
+    bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
+    full: list[SolutionLine] = []
+    for k, line in enumerate(lines):
+        if line is None:  # the model's own line stands in, also in the result's `lines`
+            line = lines[k] = solution_line_of(
+                out_fn, task.points[k], MODEL_LINE_G1, bracket, LINE_TOL
+            )
+        full.append(line)
+    if task.n_points == 1:
+        assert reference is not None
+        return nearest_on(full[0], reference)
+    return full[0].intersect(full[1])
+
+
+def calibrated_task(
+    network: Network,
+    task: Task,
+    lines: list[SolutionLine | None],
+    output: str | Differential,
+    gamma: float,
+    eta: float,
+    fit_input: str | None,
+    reference: np.ndarray | None,
+    G_star: np.ndarray | None,
+) -> CalibratedTask:
+    """`calibrate_task` on checked values: a linear-device ``network`` the ``task`` (one
+    ``output``) fits, one line or None per point, ``gamma`` (Ω/s) and ``eta`` checked,
+    ``reference`` (2,) or None, ``G_star`` (n_gates,) or None (then found and checked here:
+    a `DeviceError` where a gate of it does not conduct)."""
+    out_fn = free_output_of(network, output)
+    effective: list[DataPoint] = []
+    cals: list[CalibratedPoint | None] = []
+    for p, line in zip(task.points, lines, strict=True):
+        if line is None:
+            effective.append(p)
+            cals.append(None)
+            continue
+        if fit_input is None:
+            raise ArgumentError(
+                f"Argument `fit_input` is needed: task {task.name!r} has a measured line."
+            )
+        cal = fit_point(out_fn, p, line, fit_input, reference, LINE_TOL)
+        effective.append(cal.point)
+        cals.append(cal)
+    fitted = Task(tuple(effective), task.output, kind=task.kind, name=task.name)
+    if G_star is None:
+        G_star = linearization_point(network, fitted, lines, out_fn, reference)
+    G_star = np.array(G_star, dtype=float)
+    conductances_in_range(network, G_star, "G_star")  # as `linearize` refuses a G_star
+    G_star.setflags(write=False)
+    return CalibratedTask(
+        name=task.name,
+        task=fitted,
+        nominal=task.points,
+        lines=tuple(lines),
+        calibrations=tuple(cals),
+        G_star=G_star,
+        linear=linearize_at(network, fitted, G_star, gamma, 1.0, eta, "auto", SOLUTION_TOL, False),
+    )

@@ -33,28 +33,31 @@ array([2., 3.])
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
-from .._checks import instance, number, positive, quote, readonly, real_array, validator, vector
+from .._checks import instance, number, positive, quote, real_array, validator, vector
 from ..electrical import free_state
+from ..electrical.clamping import check_eta
 from ..electrical.kirchhoff import check_task
 from ..errors import (
     ArgumentError,
-    ConvergenceError,
-    DeviceError,
     ShapeError,
-    SingularSystemError,
     TaskError,
 )
-from ..metrics import task_error
 from ..model import DataPoint, Differential, Network, Task
-from ..theory import LinearTask, linearize
-from ._calibrate import fit_to_lines, free_output_of, with_input
+from ..theory._spectral import MAX_RATE
+from ._calibrate import (
+    LINE_TOL,
+    MODEL_LINE_G1,
+    calibrated_task,
+    fit_point,
+    fit_to_lines,
+    solution_line_of,
+)
+from .calibration_results import CalibratedPoint, CalibratedTask, OutputFn, SolutionLine
 
 __all__ = [
     "CalibratedPoint",
@@ -66,19 +69,6 @@ __all__ = [
     "free_output",
     "model_solution_line",
 ]
-
-OutputFn = Callable[[np.ndarray, DataPoint], np.ndarray]
-
-_LINE_TOL = 1e-9
-"""Largest accepted |O_F − L| (V) along a fitted line. The linear 2+1 network gives ~1e-16 V (its
-solution set is exactly a line); 1e-9 V leaves room for rounding in larger networks while being
-six orders below the millivolt errors the experiments resolve. A network whose solution set is
-curved fails this check, with the residual in the message."""
-
-_FIT_STEP = 1.0  # V: the two calibration points sit ±1 V along the line around the centre
-_CHECK_HALF_SPAN = 2.0  # V: the residual is checked over ±2 V along the line (the gate box size)
-_CHECK_SAMPLES = 9
-
 
 # ---------- argument checks (each names the argument as the caller spelled it)
 #: Smallest ``tol`` of a line check, V: the outputs of a ~1 V network are resolved to ~1e-16 V
@@ -155,10 +145,11 @@ def _to_line_args(network: Any, task: Any, line: Any, fit_input: Any, step: Any,
 
 @validator
 def _task_args(
-    network: Any, task: Any, lines: Any, reference: Any
-) -> tuple[list[Any], np.ndarray | None, str | Differential]:
-    """The checks of ``calibrate_task``: returns ``lines`` (a list), ``reference`` and the
-    task's one output (a task with several outputs has no scalar output to fit to a line)."""
+    network: Any, task: Any, lines: Any, fit_input: Any, reference: Any, G_star: Any
+) -> tuple[list[Any], np.ndarray | None, np.ndarray | None, str | Differential]:
+    """The checks of ``calibrate_task``: returns ``lines`` (a list of SolutionLine or None),
+    ``reference``, ``G_star`` and the task's one output (a task with several outputs has no
+    scalar output to fit to a line)."""
     _check_problem(network, task)
     if isinstance(lines, str) or not isinstance(lines, Sequence):
         raise ArgumentError(f"Argument `lines` must be a sequence, but is {type(lines).__name__}.")
@@ -168,154 +159,20 @@ def _task_args(
             f"Argument `task` must have one output to calibrate to measured lines, but task "
             f"{task.name!r} has {task.n_outputs}."
         )
-    return list(lines), (None if reference is None else vector(reference, "reference", 2)), output
-
-
-@dataclass(frozen=True, slots=True)
-class SolutionLine:
-    """A line ``G₂ = a G₁ + c`` in the plane of two gates (V).
-
-    For the paper's network ``G = (G₋, G₊)``, so this is the published ``G₊ = a G₋ + c``.
-
-    Parameters
-    ----------
-    a : float
-        Slope (dimensionless).
-    c : float
-        Intercept, V.
-
-    Raises
-    ------
-    ArgumentError
-        A slope or intercept that is not a finite real number.
-    """
-
-    a: float
-    c: float
-
-    def __post_init__(self):
-        object.__setattr__(self, "a", number(self.a, "a"))
-        object.__setattr__(self, "c", number(self.c, "c", unit="V"))
-
-    @property
-    def direction(self) -> np.ndarray:
-        """Unit vector along the line, with a positive G₁ component."""
-        return np.array([1.0, self.a]) / np.hypot(1.0, self.a)
-
-    @property
-    def normal(self) -> np.ndarray:
-        """Unit normal ``(−a, 1)/|·|``."""
-        return np.array([-self.a, 1.0]) / np.hypot(1.0, self.a)
-
-    def at(self, G1: Any) -> np.ndarray:
-        """Points of the line at the given G₁ values, shape (..., 2).
-
-        Parameters
-        ----------
-        G1 : float or array_like
-            First gate, V.
-        """
-        G1 = np.asarray(G1, dtype=float)
-        return np.stack([G1, self.a * G1 + self.c], axis=-1)
-
-    def nearest(self, point: Any) -> np.ndarray:
-        """The point of the line nearest ``point`` (orthogonal projection).
-
-        Parameters
-        ----------
-        point : (2,) array_like
-            A gate vector, V.
-        """
-        p = vector(point, "point", 2)
-        p0 = np.array([0.0, self.c])
-        d = self.direction
-        return p0 + d * (d @ (p - p0))
-
-    def intersect(self, other: SolutionLine) -> np.ndarray:
-        """The intersection with another line.
-
-        Parameters
-        ----------
-        other : SolutionLine
-
-        Raises
-        ------
-        SingularSystemError
-            If the lines are parallel (relative slope difference below 1e-12).
-        """
-        da = self.a - other.a
-        if abs(da) <= 1e-12 * max(1.0, abs(self.a), abs(other.a)):
-            raise SingularSystemError(
-                f"Lines with slopes {self.a} and {other.a} are parallel and have no single "
-                "intersection; give the linearization point explicitly."
-            )
-        G1 = (other.c - self.c) / da
-        return np.array([G1, self.a * G1 + self.c])
-
-    def distance(self, points: Any) -> np.ndarray:
-        """Signed distance of points from the line (positive above it), V.
-
-        Parameters
-        ----------
-        points : (..., 2) array_like
-            Gate vectors, V.
-        """
-        p = np.asarray(points, dtype=float)
-        return (p[..., 1] - self.a * p[..., 0] - self.c) / np.hypot(1.0, self.a)
-
-
-@dataclass(frozen=True, slots=True)
-class CalibratedPoint:
-    """A data point whose effective input and label reproduce a measured line.
-
-    Attributes
-    ----------
-    point : DataPoint
-        The effective point: nominal inputs with ``fit_input`` replaced, fitted label.
-    nominal : DataPoint
-        The point as specified.
-    line : SolutionLine
-        The measured line it was fitted to.
-    fit_input : str
-        The input node whose voltage was fitted.
-    residual : float
-        The largest |O_F − L| found along the line, V.
-    """
-
-    point: DataPoint
-    nominal: DataPoint
-    line: SolutionLine
-    fit_input: str
-    residual: float
-
-
-def _check_residual(
-    output: OutputFn, point: DataPoint, line: SolutionLine, centre: np.ndarray, tol: float
-) -> float:
-    s = np.linspace(-_CHECK_HALF_SPAN, _CHECK_HALF_SPAN, _CHECK_SAMPLES)
-    label = point.label
-    assert isinstance(label, float)  # one label: checked by calibrate_point's validator
-    res = []
-    for G in centre + s[:, None] * line.direction:
-        try:
-            res.append(float(np.asarray(output(G, point))) - label)
-        except DeviceError:  # a gate below threshold: outside the model's domain, not checked
-            continue
-    if len(res) < 3:
-        raise TaskError(
-            f"The line G2 = {line.a:.6g} G1 + {line.c:.6g} leaves the model's domain (a gate "
-            f"below threshold) within ±{_CHECK_HALF_SPAN} V of {np.round(centre, 4).tolist()}; "
-            "choose a reference point where both gates are above threshold."
+    lines = list(lines)
+    if len(lines) != task.n_points:
+        raise ShapeError(
+            f"Argument `lines` must hold one entry per point of task {task.name!r} "
+            f"({task.n_points}), but holds {len(lines)}."
         )
-    worst = float(np.max(np.abs(res)))
-    if not np.isfinite(worst) or worst > tol:
-        raise TaskError(
-            f"The model's solution set of the point with inputs {dict(point.inputs)} and label "
-            f"{point.label:.6g} V is not the line G2 = {line.a:.6g} G1 + {line.c:.6g}: |O_F - L| "
-            f"reaches {worst:.3g} V > {tol:.3g} V within ±{_CHECK_HALF_SPAN} V of "
-            f"{np.round(centre, 4).tolist()}; the network's solution set is curved there."
-        )
-    return worst
+    for line in lines:
+        if line is not None:
+            instance(line, "line", SolutionLine)
+    if fit_input is not None and any(line is not None for line in lines):
+        _check_fit_input(fit_input, task.input_nodes)
+    reference = None if reference is None else vector(reference, "reference", 2)
+    G_star = None if G_star is None else vector(G_star, "G_star", network.n_gates)
+    return lines, reference, G_star, output
 
 
 def calibrate_point(
@@ -325,7 +182,7 @@ def calibrate_point(
     *,
     fit_input: str,
     centre: Any = None,
-    tol: float = _LINE_TOL,
+    tol: float = LINE_TOL,
 ) -> CalibratedPoint:
     """Effective input voltage and label that put a point's solution line on a measured line.
 
@@ -368,39 +225,16 @@ def calibrate_point(
         If varying ``fit_input`` cannot tilt the model's solution set onto the line (``w₁ = w₂``).
     """
     centre, tol = _point_args(output, point, (line, SolutionLine), fit_input, centre, tol)
-    if fit_input not in point.inputs:
-        raise TaskError(
-            f"The fitted input {fit_input!r} is not an input of the point; its inputs are "
-            f"{sorted(point.inputs)}."
-        )
-    centre = line.at(3.0) if centre is None else line.nearest(centre)
-    P = centre + np.array([-_FIT_STEP, _FIT_STEP])[:, None] * line.direction  # (2, 2)
-    v0 = point.inputs[fit_input]
-    O0 = np.asarray(output(P, with_input(point, fit_input, v0)), dtype=float)
-    O1 = np.asarray(output(P, with_input(point, fit_input, v0 + 1.0)), dtype=float)
-    w = O1 - O0  # dO/dV₁ at P₁, P₂ (exact: O is affine in V₁)
-    u = O0 - w * v0
-    if abs(w[0] - w[1]) <= 1e-12 * max(abs(w[0]), abs(w[1]), 1e-300):
-        raise SingularSystemError(
-            f"Varying input {fit_input!r} moves the output equally at two points of the line, so "
-            "no effective input reproduces its slope; fit another input or check the line."
-        )
-    V1 = (u[1] - u[0]) / (w[0] - w[1])
-    L = w[0] * V1 + u[0]
-    fitted = with_input(point, fit_input, V1, L)
-    residual = _check_residual(output, fitted, line, centre, tol)
-    return CalibratedPoint(
-        point=fitted, nominal=point, line=line, fit_input=fit_input, residual=residual
-    )
+    return fit_point(output, point, line, fit_input, centre, tol)
 
 
 def model_solution_line(
     output: OutputFn,
     point: DataPoint,
     *,
-    G1: Sequence[float] = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
+    G1: Sequence[float] = MODEL_LINE_G1,
     bracket: tuple[float, float] = (1.0, 100.0),
-    tol: float = _LINE_TOL,
+    tol: float = LINE_TOL,
 ) -> SolutionLine:
     """The model's own solution line {O_F(G) = L} of a point (no measurement).
 
@@ -441,31 +275,7 @@ def model_solution_line(
         raise ArgumentError(
             f"Argument `bracket` must be (lo, hi) with lo < hi (V), but is {tuple(bracket)!r}."
         )
-    pts = []
-    for g1 in G1:
-
-        def f(g2, g1=g1):
-            return float(np.asarray(output(np.array([g1, g2]), point))) - point.label
-
-        try:
-            flo, fhi = f(lo), f(hi)
-        except DeviceError:  # outside the model's domain at this G1
-            continue
-        if np.sign(flo) * np.sign(fhi) < 0:
-            pts.append((g1, brentq(f, lo, hi, xtol=1e-14, rtol=1e-14)))
-        if len(pts) == 2:
-            break
-    if len(pts) < 2:
-        raise ConvergenceError(
-            f"O_F = {point.label:.6g} V has a solution G2 in {tuple(bracket)} for fewer than two "
-            f"of G1 = {list(G1)} V; the label may be out of reach of the network there. Give the "
-            "linearization point explicitly."
-        )
-    (x1, y1), (x2, y2) = pts
-    a = (y2 - y1) / (x2 - x1)
-    line = SolutionLine(a, y1 - a * x1)
-    _check_residual(output, point, line, line.at(0.5 * (x1 + x2)), tol)
-    return line
+    return solution_line_of(output, point, G1, (lo, hi), tol)
 
 
 def free_output(network: Network, output: str | Differential) -> OutputFn:
@@ -592,94 +402,6 @@ def _line_pair(line: Any, name: str) -> tuple[float, float]:
     return a, c
 
 
-@dataclass(frozen=True, slots=True)
-class CalibratedTask:
-    """One task ready for the linear theory.
-
-    Attributes
-    ----------
-    name : str
-        The task's name.
-    task : Task
-        The effective (fitted) points.
-    nominal : tuple of DataPoint
-        The points as specified.
-    lines : tuple of SolutionLine
-        The solution line of each point: measured, or the model's own (`model_solution_line`);
-        None only where an explicit ``G_star`` made the line unnecessary.
-    calibrations : tuple of CalibratedPoint or None
-        The fits (None for points without a measured line).
-    G_star : (n_gates,) ndarray
-        The linearization point, V.
-    linear : LinearTask
-        ``M`` in 1/s at ``G_star``.
-    """
-
-    name: str
-    task: Task
-    nominal: tuple[DataPoint, ...]
-    lines: tuple[SolutionLine | None, ...]
-    calibrations: tuple[CalibratedPoint | None, ...]
-    G_star: np.ndarray
-    linear: LinearTask
-
-    def errors(self, network: Network, G: Any) -> np.ndarray:
-        """Task error E_μ(G) of (A1) of the fitted points at gates ``G``, V².
-
-        Parameters
-        ----------
-        network : Network
-            The linear network the task was calibrated on.
-        G : (..., n_gates) array_like
-            Gate vectors, V.
-
-        Returns
-        -------
-        (...) ndarray
-            One error per gate vector (`clln_theory.metrics.task_error`).
-        """
-        G = np.asarray(G, dtype=float)
-        flat = G.reshape(-1, G.shape[-1])
-        labels = self.task.labels
-        E = [task_error(free_state(network, g, self.task).O, labels) for g in flat]
-        return np.array(E).reshape(G.shape[:-1])
-
-
-def _linearization_point(
-    network: Network,
-    task: Task,
-    lines: list[SolutionLine | None],
-    out_fn: OutputFn,
-    reference: Any,
-) -> np.ndarray:
-    """``G*``: the point of a single-point task's line nearest ``reference``, or the
-    intersection of a two-point task's lines (the model's own line where none was measured)."""
-    if network.n_gates != 2:
-        raise TaskError(
-            f"Task {task.name!r} needs an explicit `G_star`: automatic linearization points need "
-            f"a network with two gates, but this one has {network.n_gates}."
-        )
-    if task.n_points > 2:
-        raise TaskError(
-            f"Task {task.name!r} needs an explicit `G_star`: it has {task.n_points} points, and "
-            "only one- and two-point tasks have an automatic linearization point."
-        )
-    if task.n_points == 1 and reference is None:
-        raise ArgumentError(
-            f"Argument `reference` is needed: single-point task {task.name!r} linearizes at the "
-            "point of its line nearest it; give `reference` or `G_star`."
-        )
-    bracket = (float(np.max(network.V_T)) + 1e-6, 1e3)
-    full: list[SolutionLine] = []
-    for k, line in enumerate(lines):
-        if line is None:  # the model's own line stands in, also in the result's `lines`
-            line = lines[k] = model_solution_line(out_fn, task.points[k], bracket=bracket)
-        full.append(line)
-    if task.n_points == 1:
-        return full[0].nearest(reference)
-    return full[0].intersect(full[1])
-
-
 def calibrate_task(
     network: Network,
     task: Task,
@@ -727,38 +449,10 @@ def calibrate_task(
         No automatic G* (more than two points, or more than two gates, without ``G_star``), or a
         calibration failed (see `calibrate_point`).
     """
-    lines, reference, output = _task_args(network, task, lines, reference)
-    if len(lines) != task.n_points:
-        raise ShapeError(
-            f"Argument `lines` must hold one entry per point of task {task.name!r} "
-            f"({task.n_points}), but holds {len(lines)}."
-        )
-    check_task(task, network)  # nodes known, none floating: the engines solve without checks
-    out_fn = free_output_of(network, output)
-    effective: list[DataPoint] = []
-    cals: list[CalibratedPoint | None] = []
-    for p, line in zip(task.points, lines, strict=True):
-        if line is None:
-            effective.append(p)
-            cals.append(None)
-            continue
-        if fit_input is None:
-            raise ArgumentError(
-                f"Argument `fit_input` is needed: task {task.name!r} has a measured line."
-            )
-        cal = calibrate_point(out_fn, p, line, fit_input=fit_input, centre=reference)
-        effective.append(cal.point)
-        cals.append(cal)
-    fitted = Task(tuple(effective), task.output, kind=task.kind, name=task.name)
-    if G_star is None:
-        G_star = _linearization_point(network, fitted, lines, out_fn, reference)
-    G_star = readonly(vector(G_star, "G_star", network.n_gates))
-    return CalibratedTask(
-        name=task.name,
-        task=fitted,
-        nominal=task.points,
-        lines=tuple(lines),
-        calibrations=tuple(cals),
-        G_star=G_star,
-        linear=linearize(network, fitted, G_star, gamma=gamma, eta=eta),
+    lines, reference, G_star, output = _task_args(
+        network, task, lines, fit_input, reference, G_star
     )
+    check_task(task, network)  # nodes known, none floating: the engines solve without checks
+    gamma = number(gamma, "gamma", low=0.0, low_open=True, high=MAX_RATE, unit="Ω/s")
+    eta = check_eta(eta)
+    return calibrated_task(network, task, lines, output, gamma, eta, fit_input, reference, G_star)

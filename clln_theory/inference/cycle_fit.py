@@ -29,6 +29,7 @@ optimized.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,11 +48,12 @@ from .._checks import (
     validator,
     vector,
 )
-from ..errors import ArgumentError, ConvergenceError, ShapeError
+from ..errors import ArgumentError, ConvergenceError, NumericalRangeError, ShapeError, TaskError
 from ..theory import LinearTask
 from .cycle_model import (
     AffineCycle,
     MeasuredCycle,
+    at_bias,
     check_linear_tasks,
     closed_orbits,
     interpolate_cycle,
@@ -59,6 +61,7 @@ from .cycle_model import (
     nearest_times,
     orbit_velocity,
     sample_orbits,
+    spacing_list,
 )
 
 __all__ = [
@@ -164,9 +167,10 @@ class CycleBiasFit:
         ``sqrt(diag(cov))``, V/s.
     B_std_white : (n,) ndarray
         The same without the autocorrelation factor (valid only for independent residuals).
-    phase_std : (c,) ndarray
-        Standard deviation of each phase (fraction of a period), same scaling as ``cov``; NaN
-        for ``matching="nearest"``, which has no phase parameter.
+    phase_std : (c,) ndarray or None
+        Standard deviation of each phase (fraction of a period), same scaling as ``cov``; None
+        for ``matching="nearest"``, which has no phase parameter (nothing to report, rather
+        than NaN).
     rho : float
         Lag-1 autocorrelation of the residuals along the cycles (0 for white noise).
     dof : int
@@ -182,7 +186,7 @@ class CycleBiasFit:
     cov: NDArray
     B_std: NDArray
     B_std_white: NDArray
-    phase_std: NDArray
+    phase_std: NDArray | None
     rho: float
     dof: int
     misfit: CycleMisfit
@@ -210,17 +214,22 @@ class CycleBiasFit:
 def _prepare(
     task_a: Any,
     task_b: Any,
-    cycles: Sequence[Any],
+    cycles: Sequence[Any] | MeasuredCycle,
     spacing,
     phase_grid: int,
     curve_samples: int,
 ) -> tuple[int, list[MeasuredCycle]]:
     """Validate the arguments shared by :func:`cycle_misfit` and :func:`infer_bias_from_cycles`
-    (their ``matching`` is checked by `_refuse_unused`)."""
+    (their ``matching`` is checked by `_refuse_unused`); ``cycles`` may be the one cycle
+    `infer_bias_from_cycle` checked itself (then only its ``spacing`` is checked here)."""
     check_linear_tasks(task_a, task_b)
     count(phase_grid, "phase_grid", maximum=_MAX_FIT_SAMPLES)
     count(curve_samples, "curve_samples", minimum=2, maximum=_MAX_FIT_SAMPLES)
     n = task_a.n
+    if isinstance(cycles, MeasuredCycle):  # (tau, samples_G) checked, dt still to come
+        spacings = spacing_list(spacing, 1)
+        dt = spacings[0] if spacings is not None else cycles.tau / (cycles.G.shape[0] - 1)
+        return n, [MeasuredCycle(tau=cycles.tau, G=cycles.G, dt=dt)]
     return n, measured_cycles(cycles, n, spacing=spacing)
 
 
@@ -328,12 +337,19 @@ def _fit_nearest(
     def residuals(B, with_times=False):
         rs, ts = [], []
         for c, d in zip(cycles, dense, strict=True):
-            t = nearest_times(d(B), d.times, c.G)
+            t = nearest_times(at_bias(d, B), d.times, c.G)
             rs.append((c.G - interpolate_cycle(d, t, B)).ravel())
             ts.append(t)
         r = np.concatenate(rs)
         return (r, ts) if with_times else r
 
+    with np.errstate(over="ignore", invalid="ignore"):
+        start = residuals(B0)
+    if not np.all(np.isfinite(start)):  # float64 cannot even draw the curve at the start
+        raise NumericalRangeError(
+            f"The predicted cycles at the start `B0` = {np.asarray(B0).tolist()} V/s are not "
+            "finite in float64; check the magnitude of `B0`."
+        )
     # the residual is piecewise smooth in B (the nearest segment switches); a trust region with
     # central differences steps over the kinks
     sol = least_squares(
@@ -385,7 +401,7 @@ def _misfit(task_a, task_b, cycles, B, times, matching) -> CycleMisfit:
     rss = tss = 0.0
     m_tot = 0
     for c, t in zip(cycles, times, strict=True):
-        p = _cycle_model(task_a, task_b, c.tau, t)(B)
+        p = at_bias(_cycle_model(task_a, task_b, c.tau, t), B)
         r = c.G - p
         pred.append(readonly(p, float))
         res.append(readonly(r, float))
@@ -502,7 +518,7 @@ def cycle_misfit(
         for c in cyc:
             grid = np.linspace(0.0, c.tau, curve_samples + 1)
             d = _cycle_model(task_a, task_b, c.tau, grid)
-            times.append(nearest_times(d(B), d.times, c.G))
+            times.append(nearest_times(at_bias(d, B), d.times, c.G))
     return _misfit(task_a, task_b, cyc, B, times, matching)
 
 
@@ -573,6 +589,8 @@ def infer_bias_from_cycles(
         `clln_theory.inference.cycle_model.affine_cycle`), or a sample is not finite.
     ConvergenceError
         If the phases or the closest-point iterations do not settle.
+    NumericalRangeError
+        ``matching="nearest"`` from a ``B0`` at which the predicted cycles are not finite.
 
     Notes
     -----
@@ -646,7 +664,7 @@ def _phase_jacobian(task_a, task_b, cyc: list[MeasuredCycle], times: list, B: ND
     rows = []
     for i, (c, t) in enumerate(zip(cyc, times, strict=True)):
         model_i = _cycle_model(task_a, task_b, c.tau, t)
-        vel = orbit_velocity(task_a, task_b, c.tau, t, model_i(B), B)
+        vel = orbit_velocity(task_a, task_b, c.tau, t, at_bias(model_i, B), B)
         Jphi = np.zeros((c.G.shape[0], n, k))
         Jphi[:, :, i] = c.tau * vel  # dG/dphi
         rows.append(np.concatenate([model_i.J, Jphi], axis=2).reshape(-1, n + k))
@@ -672,17 +690,17 @@ def _with_uncertainty(
     rho = _lag1(misfit.residuals)
     inflate = (1.0 + min(max(rho, 0.0), 0.95)) / (1.0 - min(max(rho, 0.0), 0.95))
     cov_white = cov_full[:n, :n]
+    phase_std = None  # the nearest-point fit has no phase parameter
     if matching == "phase":
         phase_var = np.diag(cov_full)[n:] / np.array([c.tau for c in cyc]) ** 2
-    else:  # the nearest-point fit has no phase parameter
-        phase_var = np.full(k, np.nan)
+        phase_std = readonly(np.sqrt(phase_var * inflate), float)
     cov = cov_white * inflate
     return CycleBiasFit(
         B=misfit.B,
         cov=readonly(cov, float),
         B_std=readonly(np.sqrt(np.diag(cov)), float),
         B_std_white=readonly(np.sqrt(np.diag(cov_white)), float),
-        phase_std=readonly(np.sqrt(phase_var * inflate), float),
+        phase_std=phase_std,
         rho=float(rho),
         dof=int(dof),
         misfit=misfit,
@@ -746,6 +764,7 @@ def infer_bias_from_cycle(
             f"Argument `samples_G` must have shape (m, {n}), m >= 3, but has {G.shape}."
         )
     tau = positive(tau, "tau", unit="s")
-    return _infer(
-        task_a, task_b, [(tau, G)], spacing, matching, B0, phase_grid, curve_samples, max_iter
-    )
+    if not np.all(np.isfinite(G)):
+        raise TaskError("Samples of cycle 0 must be finite, but contain NaN or inf.")
+    one = MeasuredCycle(tau=tau, G=G, dt=math.nan)  # dt: from `spacing`, checked by `_prepare`
+    return _infer(task_a, task_b, one, spacing, matching, B0, phase_grid, curve_samples, max_iter)

@@ -25,15 +25,24 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import readonly, real_array, validator, vector
+from .._checks import finite_result, readonly, real_array, validator, vector
 from .._checks import times as as_times
 from ..errors import ShapeError, TaskError
-from ..theory import LinearTask, periodic_orbit
+from ..theory import LinearTask, Orbit, periodic_orbit
+from ..theory._lowrank import any_low_rank
+from ..theory._orbit_build import orbit_from
+from ..theory._orbit_solve import dense_orbit
+from ..theory._tasks import flow
+from ..theory.orbit_results import LowRankOrbit
+
+#: What to check when a closed orbit overflows float64 (its tasks and bias are checked values).
+_TAU_HINT = "Check the magnitude of the cycle's period `tau`."
 
 __all__ = [
     "AffineCycle",
     "MeasuredCycle",
     "affine_cycle",
+    "at_bias",
     "check_linear_tasks",
     "closed_orbits",
     "interpolate_cycle",
@@ -41,6 +50,7 @@ __all__ = [
     "nearest_times",
     "orbit_velocity",
     "sample_orbits",
+    "spacing_list",
 ]
 
 
@@ -172,7 +182,27 @@ def closed_orbits(task_a: LinearTask, task_b: LinearTask, tau: float) -> list:
     """
     n = task_a.n
     basis = np.vstack([np.zeros(n), np.eye(n)])
-    orbits = [periodic_orbit(task_a, task_b, B=B, tau=tau) for B in basis]
+    if any_low_rank(task_a, task_b):  # the factor form: through the face (checks again)
+        return _no_drift([periodic_orbit(task_a, task_b, B=B, tau=tau) for B in basis])
+    # dense tasks: the float64 route of `periodic_orbit` on its engines (G_ref between the two
+    # G*, the larger rate_tol), so that nothing is validated again
+    taus = np.array([float(tau)])
+    G_ref = 0.5 * (task_a.G_star + task_b.G_star)
+    tol = max(task_a.rate_tol, task_b.rate_tol)
+    orbits = []
+    for row in basis:
+        B = np.array(row, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            d = dense_orbit(task_a, task_b, B, taus, G_ref, tol, dps=None, rtol=None)
+            orbit = orbit_from(task_a, task_b, B, taus, True, d)
+        for field in ("G0", "G_half", "span"):  # as `periodic_orbit` refuses an overflow
+            finite_result(getattr(orbit, field), f"closed orbit {field}", hint=_TAU_HINT)
+        orbits.append(orbit)
+    return _no_drift(orbits)
+
+
+def _no_drift(orbits: list) -> list:
+    """``orbits``, or a `TaskError` when the tasks share a null direction (no closed orbit)."""
     if orbits[0].null_basis.shape[1]:
         raise TaskError(
             f"Tasks alpha and beta share {orbits[0].null_basis.shape[1]} null direction(s), so "
@@ -198,10 +228,37 @@ def sample_orbits(orbits: list, tau: float, t: NDArray) -> AffineCycle:
     -------
     AffineCycle
     """
-    G = np.stack([o.trajectory(t).G for o in orbits])  # (n + 1, m, n)
+    G = np.stack([_points(o, t) for o in orbits])  # (n + 1, m, n)
     g = G[0]
     J = np.moveaxis(G[1:] - g, 0, -1)  # (m, n, n): J[k, i, j] = G_i(t_k; e_j) - g_i(t_k)
     return AffineCycle(tau=tau, times=readonly(t, float), g=readonly(g), J=readonly(J))
+
+
+def _points(orbit: Orbit, t: NDArray) -> NDArray:
+    """`Orbit.trajectory` of a scalar-``tau`` orbit at checked times ``t`` (m,), s: (D5) for
+    task alpha from ``G0`` over ``[0, tau/2]``, for task beta from ``G_half`` after, plus the
+    drift; a low-rank orbit samples through its own method (which checks ``t`` again)."""
+    if isinstance(orbit, LowRankOrbit):
+        return orbit.trajectory(t).G
+    tau = float(orbit.tau)
+    cycles = np.floor(t / tau)
+    phase = t - cycles * tau
+    # a time that is an exact multiple of tau (t > 0) is reported at the end of its period
+    at_end = (phase == 0.0) & (cycles > 0)
+    cycles = np.where(at_end, cycles - 1, cycles)
+    phase = np.where(at_end, tau, phase)
+    h = tau / 2
+    first = phase <= h
+    G = flow(orbit.task_a, orbit.G0, np.where(first, phase, 0.0), orbit.B)
+    second = flow(orbit.task_b, orbit.G_half, np.where(first, 0.0, phase - h), orbit.B)
+    G = np.where(first[:, None], G, second)
+    G += (cycles * tau)[:, None] * orbit.drift
+    return G
+
+
+def at_bias(model: AffineCycle, B: NDArray) -> NDArray:
+    """``model(B)`` for a checked bias ``B`` (n,), V/s: the gates ``g + J B`` (m, n), V."""
+    return model.g + model.J @ B
 
 
 def orbit_velocity(
@@ -227,7 +284,15 @@ def orbit_velocity(
     (m, n) ndarray
     """
     first = np.mod(t, tau) < 0.5 * tau
-    return np.where(first[:, None], task_a.velocity(G, B=B), task_b.velocity(G, B=B))
+    return np.where(first[:, None], _velocity(task_a, G, B), _velocity(task_b, G, B))
+
+
+def _velocity(task: LinearTask, G: NDArray, B: NDArray) -> NDArray:
+    """`LinearTask.velocity` (D2) at checked gates ``G`` (m, n) and bias ``B`` (n,), V/s; a
+    low-rank task through its own method (which checks them again)."""
+    if task.low_rank:
+        return task.velocity(G, B=B)
+    return -(G - task.G_star) @ task.M + B
 
 
 def nearest_times(curve: NDArray, t_curve: NDArray, samples: NDArray) -> NDArray:
@@ -276,7 +341,7 @@ def interpolate_cycle(dense: AffineCycle, t: NDArray, B: NDArray) -> NDArray:
     -------
     (m, n) ndarray
     """
-    curve = dense(B)
+    curve = at_bias(dense, B)
     return np.column_stack([np.interp(t, dense.times, curve[:, i]) for i in range(curve.shape[1])])
 
 
@@ -330,7 +395,7 @@ def measured_cycles(cycles: Any, n: int, *, spacing: Any = None) -> list[Measure
             "Argument `cycles` must be a non-empty sequence of (tau, samples_G) pairs or "
             f"CycleSamples, but is {type(cycles).__name__}."
         )
-    spacings = _spacing_list(spacing, len(cycles))
+    spacings = spacing_list(spacing, len(cycles))
     out = []
     for i, c in enumerate(cycles):
         if hasattr(c, "tau") and hasattr(c, "G"):
@@ -352,20 +417,34 @@ def measured_cycles(cycles: Any, n: int, *, spacing: Any = None) -> list[Measure
             )
         if not np.all(np.isfinite(G)):
             raise TaskError(f"Samples of cycle {i} must be finite, but contain NaN or inf.")
-        sp = spacings[i] if spacings is not None else tau / (G.shape[0] - 1)
-        out.append(MeasuredCycle(tau=tau, G=G, dt=float(as_times(sp, f"spacing[{i}]"))))
+        # a given spacing is checked by `spacing_list`; the default is > 0 by construction
+        dt = spacings[i] if spacings is not None else tau / (G.shape[0] - 1)
+        out.append(MeasuredCycle(tau=tau, G=G, dt=dt))
     return out
 
 
 @validator
-def _spacing_list(spacing: Any, k: int) -> list[float] | None:
+def spacing_list(spacing: Any, k: int) -> list[float] | None:
+    """``spacing`` as ``k`` times between samples, s (each a finite number > 0), or None.
+
+    Parameters
+    ----------
+    spacing : float or (k,) array_like or None
+        Time between samples of each of ``k`` cycles, s.
+    k : int
+        Number of cycles.
+
+    Returns
+    -------
+    list of float or None
+    """
     if spacing is None:
         return None
     sp = np.atleast_1d(real_array(spacing, "spacing"))
     if sp.size == 1:
-        return [float(sp[0])] * k
+        sp = np.full(k, sp[0])
     if sp.shape != (k,):
         raise ShapeError(
             f"Argument `spacing` must be a scalar or have shape ({k},), but has shape {sp.shape}."
         )
-    return [float(s) for s in sp]
+    return [float(as_times(s, f"spacing[{i}]")) for i, s in enumerate(sp)]

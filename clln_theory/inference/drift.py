@@ -159,6 +159,17 @@ def drift_velocity(
     ArgumentError
         A ``window`` that is not an integer >= 1, or a ``skip`` that is not an integer >= 0.
     """
+    times, G, window, skip = checked_drift(times, G, window, skip)
+    velocity = window_velocity(times, G, skip, window)
+    return DriftVelocity(velocity=velocity, start=skip, window=window, source=source)
+
+
+def checked_drift(
+    times: Any, G: Any, window: Any, skip: Any
+) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The checks of a drift test (`drift_velocity`, `drift_measurement`), each argument once:
+    ``times`` (N,) and ``G`` (N, n) finite, ``window`` >= 1 and ``skip`` >= 0 with
+    ``skip + window < N``."""
     times = real_array(times, "times", finite=False)
     G = real_array(G, "G", finite=False)
     if G.ndim != 2 or times.shape != (G.shape[0],):
@@ -166,8 +177,9 @@ def drift_velocity(
             f"Arguments `times` and `G` must have shapes (n,) and (n, n_gates), "
             f"but have {times.shape} and {G.shape}."
         )
-    times = real_array(times, "times", error=TaskError)
-    G = real_array(G, "G", error=TaskError)
+    for arr, name in ((times, "times"), (G, "G")):
+        if not np.all(np.isfinite(arr)):  # the TaskError naming the first bad entry
+            real_array(arr, name, error=TaskError)
     window = count(window, "window")
     skip = count(skip, "skip", minimum=0)
     if skip + window >= times.size:
@@ -175,8 +187,7 @@ def drift_velocity(
             f"A drift window of {window} velocities after skipping {skip} samples needs at least "
             f"{skip + window + 1} samples, but the trajectory has {times.size}."
         )
-    velocity = window_velocity(times, G, skip, window)
-    return DriftVelocity(velocity=velocity, start=skip, window=window, source=source)
+    return times, G, window, skip
 
 
 def stationary_projection(task: LinearTask, G: Any, *, source: str = "") -> Projection:

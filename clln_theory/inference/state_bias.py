@@ -30,12 +30,15 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from .._checks import count, finite_outputs, number, real_array, vector
+from .._checks import count, finite_outputs, finite_result, number, real_array, vector
 from ..errors import ConvergenceError, NumericalRangeError, ShapeError, StabilityError
 from ..model.bias import AffineBias, bias_vector
-from ..theory import LinearTask, periodic_orbit
+from ..theory import LinearTask
+from ..theory._affine import affine_flow, cycle_fields
+from ..theory.affine import AffineOrbit
+from ._drift import drift_projection, window_velocity
 from .cycle_model import MeasuredCycle, check_linear_tasks, measured_cycles
-from .drift import drift_velocity
+from .drift import checked_drift
 
 __all__ = [
     "DriftMeasurement",
@@ -49,6 +52,9 @@ __all__ = [
 #: finite-difference Jacobian sits near 1e-8 relative; 1e-10 of the largest singular value is a
 #: variance ratio of 1e20, far beyond any meaningful uncertainty.
 _DEGENERATE = 1e-10
+
+#: What to check when a trial orbit overflows float64.
+_HINT = "Check the magnitudes of `B_start`, `G_ref` and `tau`."
 
 #: Autocorrelation clip, as in `cycle_fit`: the inflation (1 + rho) / (1 - rho) stays <= 39.
 _RHO_MAX = 0.95
@@ -114,10 +120,9 @@ def drift_measurement(
     ShapeError, TaskError, ArgumentError
         As :func:`~clln_theory.inference.drift_velocity`.
     """
-    dv = drift_velocity(times, G, window=window, skip=skip, source=source)
-    p = dv.projection(direction)
-    t = real_array(times, "times")
-    g = real_array(G, "G")
+    t, g, window, skip = checked_drift(times, G, window, skip)
+    velocity = window_velocity(t, g, skip, window)
+    p = drift_projection(velocity, vector(direction, "direction", velocity.size), source)
     sl = slice(skip, skip + window + 1)
     v = np.diff(g[sl], axis=0) / np.diff(t[sl])[:, None] @ p.direction
     std = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("inf")
@@ -167,12 +172,58 @@ class StateBiasFit:
 
 
 def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases) -> list:
+    """The gates of the closed orbit under ``bias`` at each cycle's sample times (the route of
+    `periodic_orbit` with an `AffineBias`, on the theory's engines: nothing checked again)."""
     out = []
+    tasks = (task_a, task_b)
+    G_ref = np.mean([t.G_star for t in tasks], axis=0)
+    tol = max(t.rate_tol for t in tasks)
     for c, phi in zip(cycles, phases, strict=True):
-        orbit = periodic_orbit(task_a, task_b, B=bias, tau=c.tau)
+        h = np.asarray([c.tau / 2, c.tau / 2], dtype=float)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            orbit = AffineOrbit(**cycle_fields(tasks, bias, h, G_ref, tol))
+        for field in ("G_starts", "span"):  # as `periodic_orbit` refuses an overflow
+            finite_result(getattr(orbit, field), f"closed orbit {field}", hint=_HINT)
         t = (phi % 1.0) * c.tau + c.dt * np.arange(c.G.shape[0])
-        out.append(orbit.trajectory(t).G)
+        out.append(_orbit_points(orbit, t))
     return out
+
+
+def _orbit_points(orbit: AffineOrbit, t: NDArray) -> NDArray:
+    """`AffineOrbit.trajectory` at checked times ``t`` (m,) >= 0, s: the gates (m, n), V."""
+    tau = orbit.tau
+    cycles = np.floor(t / tau)
+    phase = t - cycles * tau
+    at_end = (phase == 0.0) & (cycles > 0)
+    cycles = np.where(at_end, cycles - 1, cycles)
+    phase = np.where(at_end, tau, phase)
+    edges = np.concatenate([[0.0], np.cumsum(orbit.durations)])
+    seg = np.clip(np.searchsorted(edges, phase, side="right") - 1, 0, len(orbit.tasks) - 1)
+    G = np.empty((t.size, orbit.G_starts.shape[1]))
+    for k, task in enumerate(orbit.tasks):
+        sel = seg == k
+        if np.any(sel):
+            G[sel] = affine_flow(
+                task.M, task.G_star, orbit.G_starts[k], phase[sel] - edges[k], orbit.B
+            )
+    G += (cycles * tau)[:, None] * orbit.drift
+    return G
+
+
+def _bias_of(B0: NDArray, J: NDArray, G_ref: NDArray) -> AffineBias:
+    """The `AffineBias` of computed float arrays ``B0`` (n,), ``J`` (n, n) and the checked
+    ``G_ref`` (n,), as its constructor stores them (read-only copies), without checking."""
+    bias = object.__new__(AffineBias)
+    for name, arr in (("B0", B0), ("J", J), ("G_ref", G_ref)):
+        arr = np.array(arr, dtype=float)
+        arr.setflags(write=False)
+        object.__setattr__(bias, name, arr)
+    return bias
+
+
+def _bias_at(bias: AffineBias, G: NDArray) -> NDArray:
+    """``bias(G)`` of checked gates ``G`` (n,), V/s."""
+    return bias.B0 + (G - bias.G_ref) @ bias.J.T
 
 
 @finite_outputs("B0_std", "J_std", args=("G_ref", "B_start", "phases"))
@@ -246,7 +297,7 @@ def infer_state_bias(
     n_cycle = meas.size
 
     def unpack(p):
-        return AffineBias(p[:n], p[n : n + n * n].reshape(n, n), G_ref), p[n + n * n :]
+        return _bias_of(p[:n], p[n : n + n * n].reshape(n, n), G_ref), p[n + n * n :]
 
     def residuals(p, sig):
         bias, ph = unpack(p)
@@ -255,7 +306,7 @@ def infer_state_bias(
         except (StabilityError, np.linalg.LinAlgError):  # no cycle there (or overflow): steer back
             return np.full(n_cycle + len(drifts), 1e3)
         r = (np.concatenate([m.ravel() for m in model]) - meas) / sig
-        rd = [(d.direction @ bias(d.G) - d.value) / d.std for d in drifts]
+        rd = [(d.direction @ _bias_at(bias, d.G) - d.value) / d.std for d in drifts]
         return np.concatenate([r, rd])
 
     p0 = np.concatenate([B_start, np.zeros(n * n), phases])
@@ -321,7 +372,7 @@ def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:
             for a, x in zip(np.cumsum([0] + [x.G.size for x in cyc])[:-1], cyc, strict=True)
         ]
     )
-    drift_res = np.array([d.direction @ bias(d.G) - d.value for d in drifts])
+    drift_res = np.array([d.direction @ _bias_at(bias, d.G) - d.value for d in drifts])
     return StateBiasFit(
         bias=bias,
         B0_std=std[:n],

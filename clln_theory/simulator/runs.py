@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
+
 from .._checks import choice, instance, positive, refuse_renamed, validator
 from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, NetworkError, ProtocolError
@@ -29,6 +31,7 @@ from ..model.devices import LinearDevice
 from ..model.network import Network
 from ..model.tasks import Task
 from ._continuum import run_continuum
+from ._cycle import RunParts
 from ._kernels import fast_applies
 from ._runner import Runner, SimulatedTrajectory
 from .protocol import (
@@ -44,7 +47,7 @@ from .protocol import (
     steps_per_half,
 )
 
-__all__ = ["SimulatedTrajectory", "checked_runner", "simulate"]
+__all__ = ["SimulatedTrajectory", "checked_parts", "checked_runner", "period_steps", "simulate"]
 
 ENGINES = ("auto", "fast", "general", "sparse")
 #: Defaults of the continuum mode's `solve_ivp`: relative and absolute (V) tolerances, method.
@@ -101,6 +104,27 @@ def checked_runner(
     TaskError, NetworkError, ShapeError
         Tasks inconsistent with the network or the protocol, a malformed bias.
     """
+    parts = checked_parts(
+        network, tasks, B=B, protocol=protocol, gate_limits=gate_limits, engine=engine,
+        seed=seed, task_names=task_names,
+    )  # fmt: skip
+    tau, n_half = steps_per_half(tau, parts.protocol.t_h)
+    return parts.runner(tau, n_half)
+
+
+def checked_parts(
+    network: Network,
+    tasks: Any,
+    *,
+    B: Any,
+    protocol: Any,
+    gate_limits: Any,
+    engine: Any,
+    seed: Any = None,
+    task_names: tuple[str, ...] = ("tasks",),
+) -> RunParts:
+    """The checks of `checked_runner` but the period's: a `RunParts` that builds the `Runner`
+    of any checked period (the faces that sweep periods check them with `period_steps`)."""
     instance(network, "network", Network, error=NetworkError)
     protocol = check_protocol(protocol)
     if len(task_names) == 1:
@@ -123,24 +147,28 @@ def checked_runner(
     if engine == "auto":
         engine = "fast" if fast_ok else "sparse" if linear else "general"
     n = network.n_gates
-    tau, n_half = steps_per_half(tau, protocol.t_h)
     limits = check_limits(gate_limits, n)
     b, Bfun = bias_function(B, n)
     noise = StepNoise(protocol, n, seed) if protocol.noisy else None
     for t in checked:  # refuses overclamping a multi-output task before any step
         protocol.point_rule(t)
-    return Runner(
-        network,
-        checked,
-        tau=tau,
-        n_half=n_half,
-        B=b,
-        Bfun=Bfun,
-        protocol=protocol,
-        limits=limits,
-        engine=engine,
-        noise=noise,
-    )
+    return RunParts(network, checked, b, Bfun, protocol, limits, engine, noise)
+
+
+@validator
+def period_steps(
+    taus: np.ndarray, t_h: float, name: str = "tau"
+) -> tuple[tuple[float, int] | ArgumentError | ProtocolError, ...]:
+    """``(tau, n_half)`` of every period of checked periods ``taus`` (T,), s, with steps
+    ``t_h``: or, for a period that has no whole number of steps per half period, the error
+    `steps_per_half` raises (a sweep over periods flags or raises it at that period)."""
+    out: list[tuple[float, int] | ArgumentError | ProtocolError] = []
+    for t in taus:
+        try:
+            out.append(steps_per_half(float(t), t_h, name))
+        except (ArgumentError, ProtocolError) as err:
+            out.append(err)
+    return tuple(out)
 
 
 def simulate(

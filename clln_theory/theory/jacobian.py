@@ -60,16 +60,13 @@ from ._adjoint import (
     DELTA_TOL,
     SOLUTION_TOL,
     ForceJacobian,
-    asymmetry,
-    factor_of,
-    force_of,
     hessian_of,
     jacobian_of,
     nudged,
     solve_manifold,
 )
-from ._spectral import MAX_RATE, RATE_TOL
-from ._tasks import checked_task
+from ._linearize import linearize_at
+from ._spectral import MAX_RATE
 from .finite_differences import force_jacobian_fd  # re-exported from its former home
 from .linear import LinearTask
 
@@ -323,41 +320,14 @@ def linearize(
         )
     task = check_task(task, network)
     G_star = network.check_point(G_star, "G_star")
-    s = KirchhoffSolver(network, G_star, task)  # one free solve, shared by J and the force
-    free = s.free_state()
-    ad, delta, eta_p, Delta = nudged(s, free, task, eta)
-    if low_rank:  # the factor form (see `linearize_factor`)
-        Fm = factor_of(ad, delta, eta_p, r, gamma, task.n_points)
-        scale = float(np.max(np.sum(Fm * Fm, axis=1))) / (float(r) * float(gamma))
-        _require_solution(G_star, force_of(s, free, task, eta_p), solution_tol, scale)
-        return LinearTask.from_factor(Fm, G_star)
-    if route in ("auto", "adjoint"):
-        mode = "solution" if curvature == "auto" else curvature
-        J = np.array(jacobian_of(ad, delta, eta_p, Delta, task, eta, mode, DELTA_TOL).J)
-    else:  # "symbolic"
-        from ..electrical.symbolic import symbolic_force_jacobian
+    jacobian = None
+    if route == "symbolic":  # the exact Jacobian of the symbolic model (sympy, on first use)
+        from ..electrical.symbolic import force_jacobian_at
 
-        J = symbolic_force_jacobian(network, G_star, task, eta=eta)
-    F = force_of(s, free, task, eta_p)
-    _require_solution(G_star, F, solution_tol, float(np.max(np.abs(J))))
-    asym = asymmetry(J)
-    if asym > 1e-8:
-        raise TaskError(
-            f"The force Jacobian at `G_star` is not symmetric (max|J - J^T|/max|J| = {asym:.3g}),"
-            " so the dynamics are not a gradient flow there (differential output, or eta < 1 "
-            "with residual errors); a LinearTask needs a symmetric M."
-        )
-    return checked_task(r * gamma * J, G_star, RATE_TOL)
-
-
-def _require_solution(G_star: np.ndarray, F: np.ndarray, solution_tol: float, scale: float) -> None:
-    """TaskError unless ``max|F| <= solution_tol * scale`` (``scale = max|J|``, A/V)."""
-    if float(np.max(np.abs(F))) > solution_tol * scale:
-        raise TaskError(
-            f"`G_star` = {np.round(G_star, 6).tolist()} is not a solution: max|F| = "
-            f"{np.max(np.abs(F)):.3g} A exceeds solution_tol * max|J| = {solution_tol * scale:.3g}"
-            " A; find G_star with nearest_solution() or joint_solution()."
-        )
+        jacobian = force_jacobian_at
+    return linearize_at(
+        network, task, G_star, gamma, r, eta, curvature, solution_tol, low_rank, jacobian
+    )
 
 
 def nearest_solution(

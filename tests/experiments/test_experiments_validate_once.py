@@ -1,18 +1,17 @@
-"""A public call of the experiments and inference rooms validates its own arguments once.
+"""A public call of the experiments room validates each of its arguments exactly once.
 
 `count_validations` counts ``(validator, argument name)`` calls (the outermost validator
 only). Each test asserts that every argument the face itself checks is checked exactly once.
-`reproduce` runs its orbits, errors and bias inference on engines (no `periodic_orbit`,
-`Orbit.trajectory`, `free_state` or `clln_theory.metrics` call inside), so nothing but its own
-arguments and the per-task calibration is validated. The counts of names checked by the faces of
-other rooms that the other faces still call (`clln_theory.simulator.limit_cycle` per period,
-`periodic_orbit` and `Orbit.trajectory` in the cycle fit) are not asserted here: they fall to one
-when those rooms offer engines the faces can call instead.
+`reproduce` runs its calibration, orbits, errors and bias inference on engines (no
+`calibrate_task`, `linearize`, `periodic_orbit`, `Orbit.trajectory`, `free_state` or
+`clln_theory.metrics` call inside). The sweeps over periods (`compare_with_measurement`,
+`simulate_periods`) check the simulator's arguments once (`checked_pair`, `period_steps`) and
+call its limit-cycle engine (`simulator._cycle.find_cycle`) per period, never `limit_cycle`.
+The cycle fits of the inference room: tests/inference/test_inference_validate_once.py.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from clln_theory._checks import count_validations
@@ -23,11 +22,10 @@ from clln_theory.experiments import (
     experiment_tasks,
     reproduce,
     run_fig5_case,
+    simulate_periods,
 )
-from clln_theory.inference import infer_bias_from_cycles
 from clln_theory.model import ThreeRegimeMOSFET, star_network
 from clln_theory.simulator import TrainingProtocol
-from clln_theory.theory import LinearTask, periodic_orbit
 
 
 def _once(counts, keys):
@@ -36,6 +34,11 @@ def _once(counts, keys):
 
 
 def test_reproduce_validates_its_arguments_once():
+    """The user's arguments are checked once. The description read from the TOML is data: its
+    reader checks each number once as it builds the configuration (network, lines, rate), each
+    nominal task is checked once against the network (``check_task``: one call per task), and
+    the DataPoints built on the way (the nominal and the fitted points) check their inputs and
+    label when constructed; none of it is checked again by a face inside."""
     with count_validations() as c:
         reproduce("exp1", grid_points=3)
     _once(
@@ -46,11 +49,18 @@ def test_reproduce_validates_its_arguments_once():
             ("count", "grid_points"),
             ("count", "cycle_samples"),
             ("bias_vector", "B"),
+            ("number", "rate.gamma"),
+            ("check_eta", "theory.eta"),
         ],
     )
-    # no face of the theory, electrical or metrics rooms runs inside: the orbits (4 sweeps), the
-    # task errors at every orbit point and the bias inference call engines
+    # no face of the theory, electrical, inference or metrics rooms runs inside: the
+    # calibration, the orbits (4 sweeps), the task errors and the bias inference call engines
     for key in [
+        ("_task_args", "_task_args"),
+        ("number", "gamma"),
+        ("check_eta", "eta"),
+        ("Network.check_point", "G_star"),
+        ("vector", "point"),
         ("check_pair", "check_pair"),
         ("periods", "tau"),
         ("count", "times_or_n"),
@@ -62,11 +72,29 @@ def test_reproduce_validates_its_arguments_once():
         ("count", "window"),
     ]:
         assert key not in c, key
-    # what is left: one calibration (`calibrate_task` and its `linearize`) per task of the
-    # description (2), and the data points each Task built on the way checks
+    assert c[("check_task", "task")] == 2  # once per task of the description (data)
     point = {k for k in c if k[0] == "number" and (k[1] == "label" or k[1].startswith("inputs["))}
-    per_task = {k: n for k, n in c.items() if k not in point}
-    assert max(per_task.values()) <= 2 * 2, per_task  # `check_task`: by both faces, per task
+    # the description's two learning edges (the device's S and V_T) and its two measured lines
+    config = {("number", "S"), ("number", "V_T"), ("number", "a"), ("number", "c")}
+    others = {k: n for k, n in c.items() if k not in point | config | {("check_task", "task")}}
+    assert all(n == 1 for n in others.values()), others
+    assert all(c[k] <= 2 for k in config), {k: c[k] for k in config}
+
+
+#: Every argument of a sweep over periods and the key its checker records.
+SWEEP = [
+    ("times", "tau"),
+    ("instance", "network"),
+    ("check_protocol", "protocol"),
+    ("check_task", "task_a"),
+    ("check_task", "task_b"),
+    ("choice", "engine"),  # the engine `limit_cycle` picks ("auto")
+    ("check_limits", "gate_limits"),
+    ("bias_function", "B"),
+    ("period_steps", "tau"),  # the whole number of steps of every period, in one call
+    ("check_G0", "G0"),
+    ("positive", "tol"),
+]
 
 
 def test_compare_with_measurement_validates_its_arguments_once():
@@ -78,7 +106,23 @@ def test_compare_with_measurement_validates_its_arguments_once():
             net, a, b, tau=[0.02, 0.01], D2_measured=[0.1, 0.1], B=[2.97, 4.41],
             G0=[3.0, 3.5], protocol=protocol,
         )  # fmt: skip
-    _once(c, [("times", "tau"), ("real_array", "D2_measured")])
+    own = [*SWEEP, ("real_array", "D2_measured")]
+    _once(c, own)
+    assert set(c) == set(own), dict(c)  # no `limit_cycle` per period
+
+
+def test_simulate_periods_validates_its_arguments_once():
+    a, b = experiment_tasks("exp1")
+    net = star_network(device=ThreeRegimeMOSFET())
+    protocol = TrainingProtocol(A0=learning_rate_A0(100.0, 22e-6, r=2.0))
+    with count_validations() as c:
+        sim = simulate_periods(
+            net, a, b, tau=[0.02, 0.00025], B=[2.97, 4.41], G0=[3.0, 3.5], protocol=protocol,
+        )  # fmt: skip
+    assert sim.n_failed == 1  # the second period: tau/2 not a whole number of steps
+    own = [*SWEEP, ("count", "max_periods")]
+    _once(c, own)
+    assert set(c) == set(own), dict(c)
 
 
 def test_run_fig5_case_validates_its_item_once():
@@ -90,28 +134,6 @@ def test_run_fig5_case_validates_its_item_once():
     # training task come from unvalidated kernels
     for key in [("positive", "eps"), ("count", "split"), ("count", "n_points")]:
         assert key not in c, key
-
-
-def test_infer_bias_from_cycles_validates_each_argument_once():
-    u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
-    a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
-    b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
-    G = periodic_orbit(a, b, B=[0.3, -0.2], tau=0.5).trajectory(0.1 + np.arange(41) * 0.0125).G
-    with count_validations() as c:
-        infer_bias_from_cycles(a, b, [(0.5, G)], matching="nearest")
-    own = [
-        ("_refuse_unused", "matching"),
-        ("check_linear_tasks", "check_linear_tasks"),
-        ("count", "phase_grid"),
-        ("count", "curve_samples"),
-        ("_spacing_list", "_spacing_list"),
-        ("times", "cycles[0].tau"),
-        ("real_array", "cycles[0].G"),
-        ("vector", "B0"),
-        ("count", "max_iter"),
-    ]
-    _once(c, own)
-    assert ("choice", "matching") not in c  # checked by _refuse_unused, not again
 
 
 def test_sweep_options_that_would_be_ignored_are_refused():

@@ -1,0 +1,273 @@
+"""Engine of the simulator's limit cycles: the period map, Newton shooting, plain iteration.
+
+`clln_theory.simulator.shooting.limit_cycle` and the experiments' sweeps over periods
+(`compare_with_measurement`, `simulate_periods`) check their arguments once (`checked_parts`,
+`period_steps` of `clln_theory.simulator.runs`) and call `find_cycle` here on a `Runner` built by
+`RunParts.runner` for each period. Nothing here validates. Public names for the simulator's and
+the experiments' modules; not part of the package's API.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import readonly
+from .._metrics import cycle_span_of, mean_error
+from ..errors import ConvergenceError
+from ..model.network import Network
+from ..model.tasks import Task
+from ._runner import Runner, SimulatedTrajectory, task_errors_of
+from .protocol import StepNoise, TrainingProtocol
+
+__all__ = [
+    "FD_STEP",
+    "MAX_PERIODS",
+    "MAX_SAMPLES",
+    "LimitCycle",
+    "PeriodMap",
+    "RunParts",
+    "cycle_through",
+    "find_cycle",
+    "from_guess",
+    "iterate",
+    "shoot",
+]
+
+#: Finite-difference step of the monodromy, V (default of `limit_cycle`'s ``fd_step``):
+#: ~sqrt(eps) times the gate scale (1-5 V) balances truncation and round-off.
+FD_STEP = 1e-7
+#: Budget of period-map evaluations of one cycle (default of ``max_periods``).
+MAX_PERIODS = 200_000
+#: Samples kept of the recorded period (default of ``max_samples``).
+MAX_SAMPLES = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class LimitCycle:
+    """Periodic steady state of alternating two-task training.
+
+    Attributes
+    ----------
+    G0 : (n_gates,) ndarray
+        State at the start of task α on the cycle (the fixed point of the period map), V.
+    G_half : (n_gates,) ndarray
+        State at τ/2 (end of task α), V.
+    span : float
+        Cycle span ``D = |G(τ/2) − G(τ)|`` (4), V.
+    Ebar : float
+        Combined error ``(E(τ/2) + E(τ))/2`` with ``E = (E_α + E_β)/2`` (A3, A4), V².
+    E_half, E_end : float
+        ``E(τ/2)`` and ``E(τ)``, V².
+    monodromy : (n_gates, n_gates) ndarray
+        Jacobian of the period map at ``G0`` (finite differences).
+    multipliers : (n_gates,) complex ndarray
+        Floquet multipliers (eigenvalues of ``monodromy``), sorted by decreasing modulus.
+    n_periods : int
+        Period-map evaluations used in all (warm-up, Newton, finite differences, fallback).
+    residual : float
+        ``max |P(G0) − G0|``, V.
+    route : {"shooting", "iterate"}
+        The route that converged (``"iterate"`` also after a shooting fallback).
+    converged : bool
+        True (a cycle that did not converge raises `ConvergenceError`).
+    trajectory : SimulatedTrajectory
+        One period from ``G0``, every step recorded (decimated to at most ``max_samples``).
+    tau : float
+        Period, s.
+    """
+
+    G0: np.ndarray
+    G_half: np.ndarray
+    span: float
+    Ebar: float
+    E_half: float
+    E_end: float
+    monodromy: np.ndarray
+    multipliers: np.ndarray
+    n_periods: int
+    residual: float
+    route: str
+    converged: bool
+    trajectory: SimulatedTrajectory
+    tau: float
+
+
+class PeriodMap:
+    """The period map of a `Runner`, counting its evaluations, and its monodromy matrix."""
+
+    def __init__(self, run: Runner, fd_step: float) -> None:
+        self.run, self.fd_step, self.count = run, fd_step, 0
+
+    def __call__(self, g: np.ndarray) -> np.ndarray:
+        self.count += 1
+        return self.run.period(g)
+
+    def monodromy(self, g: np.ndarray, Pg: np.ndarray) -> np.ndarray:
+        """``∂P/∂G`` at ``g`` by forward differences (steps kept inside the gate box)."""
+        n = g.size
+        limits = self.run.limits
+        J = np.empty((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            h = self.fd_step * max(1.0, abs(g[j]))
+            if limits is not None and g[j] + h > limits[1][j]:
+                h = -h  # stay inside the box
+            e[j] = h
+            J[:, j] = (self(g + e) - Pg) / h
+        return J
+
+
+def shoot(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int):
+    """Newton shooting on ``R(G) = P(G) − G``; returns ``(G, P(G), res, converged)``."""
+    n = G.size
+    limits = P.run.limits
+    PG = P(G)
+    G, PG = PG, P(PG)  # one warm-up period
+    R = PG - G
+    res = float(np.max(np.abs(R)))
+    for _ in range(50):
+        if res <= tol:
+            return G, PG, res, True
+        if P.count + n + 2 > max_periods:
+            break
+        J = P.monodromy(G, PG)
+        try:
+            dG = -np.linalg.solve(J - np.eye(n), R)
+        except np.linalg.LinAlgError:
+            break
+        lam = 1.0
+        for _ in range(12):  # halve the step while |R| does not decrease
+            Gt = G + lam * dG
+            if limits is not None:
+                Gt = np.clip(Gt, limits[0], limits[1])
+            PGt = P(Gt)
+            rt = float(np.max(np.abs(PGt - Gt)))
+            if rt < res:
+                G, PG, R, res = Gt, PGt, PGt - Gt, rt
+                break
+            lam *= 0.5
+        else:
+            break
+    return G, PG, res, False
+
+
+def iterate(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int, tau: float):
+    """Plain iteration ``G ← P(G)``; returns ``(G, P(G), res)``."""
+    PG = P(G)
+    res = float(np.max(np.abs(PG - G)))
+    while res > tol and P.count < max_periods:
+        G = PG
+        PG = P(G)
+        res = float(np.max(np.abs(PG - G)))
+    if res > tol:
+        raise ConvergenceError(
+            f"The limit cycle at tau = {tau:.6g} s was not found within {max_periods} periods: "
+            f"the period-map residual is still {res:.3g} V (tol {tol:.3g} V); raise "
+            "`max_periods` or loosen `tol`."
+        )
+    return G, PG, res
+
+
+def cycle_through(
+    P: PeriodMap, G: np.ndarray, PG: np.ndarray, res: float, route: str, max_samples: int
+) -> LimitCycle:
+    """The cycle through ``G``: monodromy, multipliers, the recorded period, span and errors."""
+    run = P.run
+    J = P.monodromy(G, PG)
+    mult = np.linalg.eigvals(J)
+    mult = mult[np.argsort(-np.abs(mult))]
+    stride = max(1, math.ceil(2 * run.n_half / max_samples))
+    _, times, samples, active = run.run(G, 2, 1)
+    # decimate, always keeping t = τ/2 and t = τ
+    keep = sorted(set(range(0, len(times), stride)) | {run.n_half, 2 * run.n_half})
+    traj = run.trajectory(
+        [times[i] for i in keep], [samples[i] for i in keep], [active[i] for i in keep], "discrete"
+    )
+    G_half = np.asarray(samples[run.n_half], dtype=float)
+    G_end = np.asarray(samples[2 * run.n_half], dtype=float)
+    E = [  # (A3) at tau/2 and at tau
+        mean_error(*(task_errors_of(run.outputs(g, k), t) for k, t in enumerate(run.tasks)))
+        for g in (G_half, G_end)
+    ]
+    return LimitCycle(
+        G0=readonly(G, float),
+        G_half=readonly(G_half, float),
+        span=cycle_span_of(G_half, G_end),  # (4)
+        Ebar=mean_error(E[0], E[1]),  # (A4)
+        E_half=E[0],
+        E_end=E[1],
+        monodromy=readonly(J, float),
+        multipliers=np.array(mult),
+        n_periods=P.count,
+        residual=res,
+        route=route,
+        converged=True,
+        trajectory=traj,
+        tau=run.tau,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunParts:
+    """The checked arguments of a run but its period: a fresh `Runner` per period from them.
+
+    A `Runner` keeps warm starts in its kernels, so every period gets its own (as a call of
+    `limit_cycle` per period would build).
+    """
+
+    network: Network
+    tasks: tuple[Task, ...]
+    B: np.ndarray | None
+    Bfun: Any
+    protocol: TrainingProtocol
+    limits: tuple[np.ndarray, np.ndarray] | None
+    engine: str
+    noise: StepNoise | None
+
+    def runner(self, tau: float, n_half: int) -> Runner:
+        """The compiled run at period ``tau`` (s) with ``n_half`` steps per half period."""
+        return Runner(
+            self.network,
+            self.tasks,
+            tau=tau,
+            n_half=n_half,
+            B=self.B,
+            Bfun=self.Bfun,
+            protocol=self.protocol,
+            limits=self.limits,
+            engine=self.engine,
+            noise=self.noise,
+        )
+
+
+def from_guess(run: Runner, G: np.ndarray) -> np.ndarray:
+    """A start from a checked gate vector (the previous period's cycle): clipped to the box, as
+    `check_G0` clips a user's start."""
+    G = np.asarray(G)
+    if run.limits is not None:
+        G = np.clip(G, run.limits[0], run.limits[1])
+    return G.astype(float)
+
+
+def find_cycle(
+    run: Runner,
+    G: np.ndarray,
+    route: str,
+    tol: float,
+    max_periods: int,
+    fd_step: float,
+    max_samples: int,
+) -> LimitCycle:
+    """The limit cycle of ``run`` from the checked start ``G``: shooting (``route="shooting"``)
+    with iteration as its fallback, or iteration alone; `ConvergenceError` if neither converges."""
+    P = PeriodMap(run, fd_step)
+    converged = False
+    if route == "shooting":
+        G, PG, res, converged = shoot(P, G, tol, max_periods)
+    if not converged:  # plain iteration, or the fallback of a failed shooting
+        G, PG, res = iterate(P, G, tol, max_periods, run.tau)
+    return cycle_through(P, G, PG, res, route if converged else "iterate", max_samples)
