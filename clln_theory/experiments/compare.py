@@ -171,9 +171,10 @@ def compare_with_measurement(
     ConvergenceError
         A limit cycle not found (as in `clln_theory.simulator.limit_cycle`).
     """
-    taus = as_times(tau, "tau")
+    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
+    taus, steps = period_steps(tau, parts.protocol.t_h)
     D2m = real_array(D2_measured, "D2_measured", finite=False)  # NaN: a DataFormatError below
-    if taus.shape != D2m.shape or taus.ndim != 1:
+    if taus.shape != D2m.shape or np.ndim(tau) != 1:  # (a scalar tau is not a list of them)
         raise ShapeError(
             f"`tau` and `D2_measured` must be 1-D of equal length, but have shapes {taus.shape} "
             f"and {D2m.shape}."
@@ -184,8 +185,6 @@ def compare_with_measurement(
             f"Argument `D2_measured` must be finite and > 0 (V²), but is {D2m[bad[0]]!r} at "
             f"index {bad[0]} (tau = {taus[bad[0]]:.6g} s)."
         )
-    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
-    steps = period_steps(taus, parts.protocol.t_h)
     guess = checked_start(parts, G0)
     tol = positive(tol, "tol", unit="V")
     t0 = time.perf_counter()
@@ -573,11 +572,10 @@ def simulate_periods(
     >>> sim.failure_at(1).what, sim.failure_at(0) is None
     ('simulation', True)
     """
-    taus = np.atleast_1d(as_times(tau, "tau"))
+    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
+    taus, steps = period_steps(tau, parts.protocol.t_h)
     if taus.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
-    parts = checked_pair(network, task_a, task_b, B, protocol, gate_limits, "auto")
-    steps = period_steps(taus, parts.protocol.t_h)
     start_error: CLLNError | None = None
     try:  # a bad start fails every period, as a cycle started there would
         guess = checked_start(parts, G0)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, instance, positive, refuse_renamed, validator
+from .._checks import choice, instance, positive, refuse_renamed, times, validator
 from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, NetworkError, ProtocolError
 from ..model.devices import LinearDevice
@@ -157,18 +157,20 @@ def checked_parts(
 
 @validator
 def period_steps(
-    taus: np.ndarray, t_h: float, name: str = "tau"
-) -> tuple[tuple[float, int] | ArgumentError | ProtocolError, ...]:
-    """``(tau, n_half)`` of every period of checked periods ``taus`` (T,), s, with steps
-    ``t_h``: or, for a period that has no whole number of steps per half period, the error
-    `steps_per_half` raises (a sweep over periods flags or raises it at that period)."""
+    tau: Any, t_h: float, name: str = "tau"
+) -> tuple[np.ndarray, tuple[tuple[float, int] | ArgumentError | ProtocolError, ...]]:
+    """The periods ``tau`` (each a finite number > 0 s, at least 1-D) and ``(tau, n_half)`` of
+    each with steps ``t_h``: or, for a period without a whole number of steps per half period,
+    the error `steps_per_half` raises (a sweep over periods flags or raises it at that period).
+    One check of the argument for every period of a sweep."""
+    taus = np.atleast_1d(times(tau, name))
     out: list[tuple[float, int] | ArgumentError | ProtocolError] = []
-    for t in taus:
+    for t in taus.reshape(-1):
         try:
             out.append(steps_per_half(float(t), t_h, name))
         except (ArgumentError, ProtocolError) as err:
             out.append(err)
-    return tuple(out)
+    return taus, tuple(out)
 
 
 def simulate(

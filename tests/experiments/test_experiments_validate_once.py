@@ -83,7 +83,6 @@ def test_reproduce_validates_its_arguments_once():
 
 #: Every argument of a sweep over periods and the key its checker records.
 SWEEP = [
-    ("times", "tau"),
     ("instance", "network"),
     ("check_protocol", "protocol"),
     ("check_task", "task_a"),
@@ -91,7 +90,7 @@ SWEEP = [
     ("choice", "engine"),  # the engine `limit_cycle` picks ("auto")
     ("check_limits", "gate_limits"),
     ("bias_function", "B"),
-    ("period_steps", "tau"),  # the whole number of steps of every period, in one call
+    ("period_steps", "tau"),  # every period (> 0, a whole number of steps), in one call
     ("check_G0", "G0"),
     ("positive", "tol"),
 ]
