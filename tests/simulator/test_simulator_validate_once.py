@@ -128,7 +128,7 @@ def test_a_sweep_over_periods_checks_the_run_once_and_shares_the_cycle_engine():
     from clln_theory.simulator.runs import period_steps
 
     with count_validations() as c:
-        taus, steps = period_steps([0.02, 0.00025], 1e-4)
+        _, steps = period_steps([0.02, 0.00025], 1e-4)
     assert dict(c) == {("period_steps", "tau"): 1}
     assert steps[0] == (0.02, 100) and isinstance(steps[1], ProtocolError)
     net = star_network(device=ThreeRegimeMOSFET())
