@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"errors", "_checks"},
     "data": {"errors", "_checks"},
     "sweeps": {"errors", "_checks", "_files"},
-    "model": {"errors", "_checks"},
+    "model": {"errors", "_checks", "_files"},
     "electrical": {"errors", "_checks", "model", "metrics"},
     "theory": {"errors", "_checks", "model", "electrical", "metrics"},
     "simulator": {"errors", "_checks", "model", "electrical", "metrics"},

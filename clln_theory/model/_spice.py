@@ -35,16 +35,13 @@ order, ``v(n<i>) = <value>`` with 17 significant digits.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .devices import LinearDevice, OhmicMOSFET
 
-__all__ = ["spice_netlist", "write_atomic"]
+__all__ = ["spice_netlist"]
 
 #: ngspice's relative tolerance of node voltages and currents between Newton iterates (default
 #: 1e-3). 1e-12 of a volt-scale node voltage is 1e-12 V, three decades below the 1e-9 V the
@@ -118,19 +115,3 @@ def spice_netlist(network: Any, G: np.ndarray, imposed: dict[int, float], *, tit
     lines += [f"print v(n{i})" for i in range(network.n_nodes)]
     lines += [".endc", ".end", ""]
     return "\n".join(lines)
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` atomically: a temporary file beside it, fsync, rename."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

@@ -24,9 +24,10 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from .._checks import count, gate_vector, number, quote, readonly, validator, vector
+from .._files import atomic_write
 from ..errors import ArgumentError, DeviceError, NetworkError, ShapeError, TaskError
 from ._conductance import conductances_in_range
-from ._spice import spice_netlist, write_atomic
+from ._spice import spice_netlist
 from .devices import Device, LinearDevice, OhmicMOSFET, ThreeRegimeMOSFET
 from .edges import (
     CONDUCTANCE_RANGE,
@@ -496,7 +497,7 @@ class Network:
         title = f"clln_theory network {self.name!a}: {self.n_nodes} nodes, {self.n_gates} gates"
         text = spice_netlist(self, G, imposed, title=title)
         if path is not None:
-            write_atomic(path, text)
+            atomic_write(path, text)
         return text
 
     def _spice_regimes(self, G: np.ndarray, imposed: dict[int, float], V: Any) -> None:
