@@ -139,8 +139,8 @@ def main() -> None:
     print("4. shooting vs plain iteration (slow convergence: tau = 1.2 ms, tol 1e-10 V)")
     for tau_s in (0.0012, 0.002):
         kw = dict(tau=tau_s, B=B, protocol=prot, G0=[3.0, 3.5], tol=1e-10)
-        s = limit_cycle(net, a, b, method="shooting", **kw)
-        it = limit_cycle(net, a, b, method="iterate", **kw)
+        s = limit_cycle(net, a, b, route="shooting", **kw)
+        it = limit_cycle(net, a, b, route="iterate", **kw)
         print(
             f"   tau = {tau_s:g} s: leading multiplier {abs(s.multipliers[0]):.4f}; shooting "
             f"{s.n_periods} periods, iteration {it.n_periods} periods "
