@@ -5,29 +5,37 @@ schema); every error a `ConfigError` naming the key."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..electrical.rule import V0_MULTIPLIER
-from ..errors import CLLNError, ConfigError
+from ..errors import ConfigError
 from ..inference import SolutionLine
-from ..model import PAPER_S, PAPER_V_T, DataPoint, Edge, Network
+from ..model import DataPoint, Differential, Network
 from ..model.devices import DEVICES
+from ._network_section import node_error
 from ._toml_table import Table, as_list, data_path, key_number, show
 from .specs import (
     BiasMeasurement,
     BiasSpec,
     DataSpec,
-    ExperimentConfig,
+    RandomBias,
     RateSpec,
     SimulateSpec,
     SweepSpec,
     TaskSpec,
 )
 
-__all__ = ["description"]
+__all__ = [
+    "linearize_mode",
+    "parse_bias",
+    "parse_data",
+    "parse_rate",
+    "parse_simulate",
+    "parse_sweep",
+    "parse_task",
+]
 
 #: Largest ``sweep.tau.num``: a closed orbit costs ~1 µs per period vectorized, but the gate-box
 #: check samples every orbit (201 points), so 1e5 periods already take ~1 GB.
@@ -45,81 +53,30 @@ _SIM_T_H = 100e-6
 
 
 # ------------------------------------------------------------------------------ sections
-def parse_network(t: Table) -> tuple[Network, str, dict[str, float]]:
-    output = t.string("output", required=True)
-    S = t.number("S", PAPER_S, positive=True)
-    V_T = t.number("V_T", PAPER_V_T)
-    supplies = {}
-    sup = t.get("supplies", {})
-    if not isinstance(sup, dict):
-        raise ConfigError(f"Key '{t.key('supplies')}' must be a table node = volts.")
-    for node, v in sup.items():
-        supplies[str(node)] = key_number(v, f"{t.key('supplies')}.{node}")
-    edges = []
-    for i, raw in enumerate(as_list(t.get("edges", required=True), t.key("edges"))):
-        e = Table(
-            raw, f"{t.key('edges')}[{i}]", {"name", "a", "b", "learning", "K", "R", "S", "V_T"}
-        )
-        a, b = e.string("a", required=True), e.string("b", required=True)
-        name = e.string("name", f"{a}-{b}")
-        if e.has("K") and e.has("R"):
-            raise ConfigError(
-                f"Key '{e.key('R')}' conflicts with '{e.key('K')}'; give one of them."
-            )
-        K = e.number("K", positive=True)
-        if e.has("R"):
-            K = 1.0 / e.number("R", required=True, positive=True)
-        learning = e.get("learning", K is None)
-        if not isinstance(learning, bool):
-            raise ConfigError(
-                f"Key '{e.key('learning')}' must be true or false, but is {show(learning)}."
-            )
-        if learning and K is not None:
-            raise ConfigError(
-                f"Key '{e.key('K' if e.has('K') else 'R')}' is set on a learning edge; a learning "
-                "edge has S and V_T, a fixed edge has K or R."
-            )
-        if not learning and K is None:
-            raise ConfigError(f"Missing key '{e.key('R')}' (or K) of the fixed edge {name!r}.")
-        try:
-            if learning:
-                edge = Edge(
-                    name, a, b, True, S=e.number("S", S, positive=True), V_T=e.number("V_T", V_T)
-                )
-            else:
-                edge = Edge(name, a, b, False, K=K)
-        except CLLNError as exc:
-            raise ConfigError(f"Key '{e.path}' is not a valid edge: {exc}") from None
-        edges.append(edge)
-    nodes: dict[str, None] = {}  # insertion-ordered set: linear in the number of edges
-    for edge in edges:
-        nodes.setdefault(edge.a)
-        nodes.setdefault(edge.b)
-    try:
-        net = Network(tuple(nodes), tuple(edges))
-    except CLLNError as exc:
-        raise ConfigError(
-            f"Key '{t.key('edges')}' does not describe a valid network: {exc}"
-        ) from None
-    if output not in net.node_index:
-        raise ConfigError(
-            f"Key '{t.key('output')}' names node {output!r}, which no edge touches; nodes are "
-            f"{list(net.nodes)}."
-        )
-    for node in supplies:
-        if node not in net.node_index:
-            raise ConfigError(
-                f"Key '{t.key('supplies')}.{node}' names a node no edge touches; nodes are "
-                f"{list(net.nodes)}."
-            )
-    return net, output, supplies
-
-
-def parse_task(raw: Any, i: int, net: Network, output: str, supplies: dict) -> TaskSpec:
-    t = Table(raw, f"tasks[{i}]", {"name", "fit_input", "G_star", "points"})
+def parse_task(
+    raw: Any,
+    i: int,
+    net: Network,
+    targets: tuple[str | Differential, ...],
+    supplies: dict[str, float],
+) -> TaskSpec:
+    """One ``[[tasks]]`` table; its ``linearize`` is set by the caller (it needs the reference)."""
+    t = Table(raw, f"tasks[{i}]", {"name", "fit_input", "G_star", "points", "kind", "duration"})
     name = t.string("name", required=True)
+    kind = t.string("kind", "regression")
+    if kind not in ("regression", "classification"):
+        raise ConfigError(
+            f"Key '{t.key('kind')}' must be 'regression' or 'classification', but is {kind!r}."
+        )
+    duration = t.number("duration", positive=True)
+    if duration is not None and duration >= 1.0:
+        raise ConfigError(
+            f"Key '{t.key('duration')}' is the task's share of the period τ and must be in "
+            f"(0, 1), but is {duration}."
+        )
     fit_input = t.string("fit_input")
     G_star = t.vector("G_star", net.n_gates)
+    out_nodes = [n for x in targets for n in ((x,) if isinstance(x, str) else x)]
     points, lines = [], []
     for j, rawp in enumerate(as_list(t.get("points", required=True), t.key("points"))):
         p = Table(rawp, f"{t.key('points')}[{j}]", {"inputs", "label", "line"})
@@ -129,36 +86,99 @@ def parse_task(raw: Any, i: int, net: Network, output: str, supplies: dict) -> T
         merged = dict(supplies)
         for node, v in inputs.items():
             if node not in net.node_index:
-                raise ConfigError(
-                    f"Key '{p.key('inputs')}.{node}' names a node no edge touches; nodes are "
-                    f"{list(net.nodes)}."
-                )
+                raise node_error(f"{p.key('inputs')}.{node}", node, net.nodes)
             merged[str(node)] = key_number(v, f"{p.key('inputs')}.{node}")
-        if output in merged:
-            raise ConfigError(f"Key '{p.key('inputs')}' imposes the output node {output!r}.")
-        label = p.number("label", required=True)
+        for node in out_nodes:
+            if node in merged:
+                raise ConfigError(f"Key '{p.key('inputs')}' imposes the output node {node!r}.")
+        label = _label(p, len(targets), kind)
         line = p.vector("line", 2)
         if line is not None:
-            if net.n_gates != 2:
-                raise ConfigError(
-                    f"Key '{p.key('line')}' gives a solution line, which needs a network with two "
-                    f"gates, but this one has {net.n_gates}."
-                )
-            if fit_input is None:
-                raise ConfigError(
-                    f"Missing key '{t.key('fit_input')}': the input fitted to the line of "
-                    f"'{p.key('line')}'."
-                )
-            if fit_input not in merged:
-                raise ConfigError(
-                    f"Key '{t.key('fit_input')}' names {fit_input!r}, which is not an input of "
-                    f"'{p.path}' (inputs: {sorted(merged)})."
-                )
+            _check_line(t, p, net, len(targets), fit_input, merged)
         points.append(DataPoint(merged, label))
         lines.append(None if line is None else SolutionLine(*line))
     if len({tuple(sorted(p.inputs)) for p in points}) != 1:
         raise ConfigError(f"Key '{t.key('points')}' mixes points imposing different input nodes.")
-    return TaskSpec(name, tuple(points), tuple(lines), fit_input, G_star)
+    return TaskSpec(name, tuple(points), tuple(lines), fit_input, G_star, kind, duration)
+
+
+def _label(p: Table, n_targets: int, kind: str) -> float | tuple[float, ...]:
+    """``label``: a number (one output) or an array of one number per output, V; nonzero for
+    a classification task (its sign is the class)."""
+    v, key = p.get("label", required=True), p.key("label")
+    if isinstance(v, list):
+        if len(v) != n_targets:
+            raise ConfigError(
+                f"Key '{key}' must hold {n_targets} number(s), one per output, but holds "
+                f"{len(v)}: {show(v)}."
+            )
+        values = tuple(key_number(x, f"{key}[{k}]") for k, x in enumerate(v))
+    elif n_targets != 1:
+        raise ConfigError(
+            f"Key '{key}' must be an array of {n_targets} numbers, one per output, but is "
+            f"{show(v)}."
+        )
+    else:
+        values = (key_number(v, key),)
+    if kind == "classification" and 0.0 in values:
+        raise ConfigError(
+            f"Key '{key}' must be nonzero in a classification task (the label's sign is the "
+            f"class), but is {show(v)}."
+        )
+    return values[0] if n_targets == 1 else values
+
+
+def _check_line(
+    t: Table, p: Table, net: Network, n_targets: int, fit_input: str | None, merged: dict
+) -> None:
+    """A measured ``line`` needs a two-gate network, one output and ``fit_input``."""
+    if net.n_gates != 2:
+        raise ConfigError(
+            f"Key '{p.key('line')}' gives a solution line, which needs a network with two "
+            f"gates, but this one has {net.n_gates}."
+        )
+    if n_targets != 1:
+        raise ConfigError(
+            f"Key '{p.key('line')}' gives a solution line, which needs a single output, but the "
+            f"network has {n_targets}."
+        )
+    if fit_input is None:
+        raise ConfigError(
+            f"Missing key '{t.key('fit_input')}': the input fitted to the line of "
+            f"'{p.key('line')}'."
+        )
+    if fit_input not in merged:
+        raise ConfigError(
+            f"Key '{t.key('fit_input')}' names {fit_input!r}, which is not an input of "
+            f"'{p.path}' (inputs: {sorted(merged)})."
+        )
+
+
+def linearize_mode(task: TaskSpec, i: int, n_gates: int, n_targets: int, reference) -> str:
+    """Where task ``i`` linearizes (`TaskSpec.linearize`), or the `ConfigError` of a missing
+    reference or ``G_star``."""
+    if task.G_star is not None:
+        return "given"
+    if any(line is not None for line in task.lines):
+        conditions = len(task.points)  # each line is one condition on the two gates
+        mode = "line"
+    else:
+        conditions = len(task.points) * n_targets
+        mode = "joint" if conditions == n_gates else "nearest"
+    if conditions > n_gates:
+        raise ConfigError(
+            f"Missing key 'tasks[{i}].G_star': task {task.name!r} sets {conditions} conditions "
+            f"(points x outputs) on {n_gates} gates, and only a task with at most as many "
+            "conditions as gates has an automatic linearization point."
+        )
+    if conditions < n_gates and reference is None:
+        what = "the point of its line" if mode == "line" else "the point of its solution set"
+        raise ConfigError(
+            f"Missing key 'theory.reference' (or 'tasks[{i}].G_star'): task {task.name!r} "
+            f"({len(task.points)} point(s), {n_gates} gates) linearizes at {what} nearest the "
+            "reference."
+        )
+    return mode
 
 
 def parse_rate(t: Table, net: Network) -> RateSpec:
@@ -190,13 +210,21 @@ def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
     paper = t.vector("paper", n_gates)
     measurements = []
     m = t.table("measure", set(task_names))
-    if given is not None and m is not None:
+    ways = [k for k in ("given", "random", "measure") if t.has(k)]
+    if len(ways) > 1:
         raise ConfigError(
-            f"Key '{t.key('measure')}' conflicts with '{t.key('given')}'; give the bias or how to "
-            "measure it, not both."
+            f"Key '{t.key(ways[1])}' conflicts with '{t.key(ways[0])}'; give the bias, draw it at "
+            "random or say how to measure it: one of them."
         )
-    if given is None and m is None:
-        raise ConfigError(f"Missing key '{t.key('given')}' (or the table '{t.key('measure')}').")
+    if not ways:
+        raise ConfigError(
+            f"Missing key '{t.key('given')}' (or '{t.key('random')}', or the table "
+            f"'{t.key('measure')}')."
+        )
+    if t.has("random"):
+        random = _random_bias(t.table("random", {"mean", "std", "seed"}, required=True))
+        draws = np.random.default_rng(random.seed).normal(random.mean, random.std, n_gates)
+        return BiasSpec(tuple(float(b) for b in draws), (), paper, random)
     if m is not None:
         allowed = {"kind", "file", "window", "skip", "direction", "point", "sample", "tau"}
         for name in task_names:
@@ -248,6 +276,26 @@ def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
                     f"'cycle-stationary', but is {show(kind)}."
                 )
     return BiasSpec(given, tuple(measurements), paper)
+
+
+def _random_bias(r: Table) -> RandomBias:
+    """``bias.random = { mean, std, seed }``: V/s, V/s (>= 0), an integer seed (>= 0)."""
+    std = r.number("std", required=True)
+    if std < 0:
+        raise ConfigError(f"Key '{r.key('std')}' must be >= 0 (V/s), but is {std}.")
+    return RandomBias(r.number("mean", 0.0), std, r.integer("seed", low=0))
+
+
+def parse_data(t: Table | None) -> DataSpec:
+    """``[data]``: the measured files, relative paths."""
+    if t is None:
+        return DataSpec(None, None, ())
+    cyc = t.get("cycles", [])
+    if not isinstance(cyc, list) or not all(isinstance(c, str) for c in cyc):
+        raise ConfigError("Key 'data.cycles' must be a list of file paths.")
+    for i in range(len(cyc)):
+        data_path(Table({f"cycles[{i}]": cyc[i]}, "data", {f"cycles[{i}]"}), f"cycles[{i}]")
+    return DataSpec(data_path(t, "D2"), data_path(t, "Ebar"), tuple(cyc))
 
 
 def _parse_cycle_measurement(s: Table, name: str, kind: str) -> BiasMeasurement:
@@ -326,9 +374,6 @@ def parse_sweep(t: Table | None, has_data: bool) -> SweepSpec:
     return SweepSpec(tau, tuple(cycles))
 
 
-_SIMULATE_KEYS = {"device", "t_h", "gate_limits", "G0", "B", "tol", "max_periods"}
-
-
 def parse_simulate(t: Table | None, n: int, box, reference) -> SimulateSpec | None:
     if t is None:
         return None
@@ -351,85 +396,3 @@ def parse_simulate(t: Table | None, n: int, box, reference) -> SimulateSpec | No
     t_h = t.number("t_h", _SIM_T_H, positive=True)
     tol = t.number("tol", _SIM_TOL, positive=True)
     return SimulateSpec(device, t_h, limits, G0, t.vector("B", n), tol, periods)  # type: ignore
-
-
-def description(raw: dict, source: str, folder: Path | None) -> ExperimentConfig:
-    """The `ExperimentConfig` of a parsed TOML document (see `parse_config`)."""
-    top = Table(
-        raw,
-        "",
-        {
-            "name", "description", "network", "tasks", "theory", "rate", "bias", "data", "sweep",
-            "simulate",
-        },
-    )  # fmt: skip
-    name = top.string("name", required=True)
-    description = top.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError(f"Key 'description' must be a string, but is {show(description)}.")
-    net_t = top.table("network", {"output", "S", "V_T", "supplies", "edges"}, required=True)
-    net, output, supplies = parse_network(net_t)
-    raw_tasks = as_list(top.get("tasks", required=True), "tasks")
-    if len(raw_tasks) != 2:
-        raise ConfigError(
-            "Key 'tasks' must hold exactly two tasks (alpha, then beta), "
-            f"but holds {len(raw_tasks)}."
-        )
-    tasks = tuple(parse_task(r, i, net, output, supplies) for i, r in enumerate(raw_tasks))
-    if tasks[0].name == tasks[1].name:
-        raise ConfigError(f"Key 'tasks[1].name' repeats {tasks[0].name!r}; task names must differ.")
-    th = top.table("theory", {"reference", "eta", "gate_box"})
-    th = th or Table({}, "theory", set())
-    reference, n = th.vector("reference", net.n_gates), net.n_gates
-    eta = th.number("eta", 1.0, positive=True)
-    box = th.vector("gate_box", 2)
-    if box is not None and not box[0] < box[1]:
-        raise ConfigError(
-            f"Key 'theory.gate_box' must be [min, max] with min < max, but is {list(box)}."
-        )
-    for i, task in enumerate(tasks):
-        if task.G_star is None and len(task.points) == 1 and reference is None:
-            raise ConfigError(
-                f"Missing key 'theory.reference' (or 'tasks[{i}].G_star'): single-point task "
-                f"{task.name!r} linearizes at the point of its line nearest the reference."
-            )
-        if task.G_star is None and len(task.points) > 2:
-            raise ConfigError(
-                f"Missing key 'tasks[{i}].G_star': task {task.name!r} has {len(task.points)} "
-                "points, and only one- and two-point tasks have an automatic linearization point."
-            )
-    rate_t = top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True)
-    rate = parse_rate(rate_t, net)
-    bias_t = top.table("bias", {"given", "paper", "measure"}, required=True)
-    bias = parse_bias(bias_t, [t.name for t in tasks], net.n_gates)
-    data_t = top.table("data", {"D2", "Ebar", "cycles"})
-    if data_t is None:
-        data = DataSpec(None, None, ())
-    else:
-        cyc = data_t.get("cycles", [])
-        if not isinstance(cyc, list) or not all(isinstance(c, str) for c in cyc):
-            raise ConfigError("Key 'data.cycles' must be a list of file paths.")
-        for i in range(len(cyc)):
-            data_path(Table({f"cycles[{i}]": cyc[i]}, "data", {f"cycles[{i}]"}), f"cycles[{i}]")
-        data = DataSpec(data_path(data_t, "D2"), data_path(data_t, "Ebar"), tuple(cyc))
-    sweep = parse_sweep(
-        top.table("sweep", {"tau", "cycles"}), data.D2 is not None or data.Ebar is not None
-    )
-    return ExperimentConfig(
-        name=name,
-        description=description,
-        network=net,
-        output=output,
-        tasks=tasks,  # type: ignore[arg-type]
-        reference=reference,
-        eta=eta,
-        gate_box=box,  # type: ignore[arg-type]
-        rate=rate,
-        bias=bias,
-        data=data,
-        sweep=sweep,
-        source=source,
-        folder=folder,
-        raw=raw,
-        simulate=parse_simulate(top.table("simulate", _SIMULATE_KEYS), n, box, reference),
-    )

@@ -61,6 +61,18 @@ class Table:
             return None
         return key_number(v, self.key(k), positive=positive)
 
+    def integer(
+        self, k: str, default: int | None = None, *, low: int = 0, high: int | None = None
+    ) -> int:
+        """An integer in ``[low, high]`` (a bool or a float such as ``3.0`` is refused); required
+        when ``default`` is None."""
+        v = self.get(k, default, required=default is None)
+        bad = isinstance(v, bool) or not isinstance(v, int)
+        if bad or v < low or (high is not None and v > high):
+            within = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise ConfigError(f"Key '{self.key(k)}' must be an integer {within}, but is {show(v)}.")
+        return v
+
     @overload
     def string(self, k: str, default: str) -> str: ...
     @overload

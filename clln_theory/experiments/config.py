@@ -1,19 +1,24 @@
 """Experiment descriptions in TOML: network, tasks, rate, bias, data and sweep.
 
-One file describes one two-task experiment completely, so that a user's own experiment (another
-network, other lines, other data) runs through `clln_theory.experiments.reproduce` with no code
-change. Presets for the paper ship in ``clln_theory/experiments/presets/`` (``exp1``, ``exp2``,
-``fig3``): they are the single source of the paper's experiments. :func:`load_config` accepts a
-preset name or a path. This is the only module that speaks TOML: every error it raises is a
-`ConfigError` naming the key.
+One file describes one experiment completely (any network, two or more tasks), so that a user's
+own experiment (another network, other lines, other data) runs through
+`clln_theory.experiments.reproduce` with no code change. Presets for the paper ship in
+``clln_theory/experiments/presets/`` (``exp1``, ``exp2``, ``fig3``): they are the single source of
+the paper's experiments. :func:`load_config` accepts a preset name or a path. This face and its
+section readers (``_network_section.py``, ``_sections.py``) are the only code that speaks TOML:
+every error they raise is a `ConfigError` naming the key.
 
 Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete example)::
 
     name* = "exp1"                       # identifier used in reports
     description = "..."
 
-    [network]
-    output* = "Output"                    # output node
+    [network]                             # edges from `lattice`, `file` and/or `edges`*
+    output* = "Output"                    # output node; or outputs = ["n6", ["n2", "n0"]]
+                                          # (several) or differential = ["plus", "minus"]
+    lattice = { kind = "grid", rows = 3, cols = 3 }   # or "periodic"; nodes n0... row-major
+    fixed = [ { edge = "n0-n1", R = 500.0 } ]         # lattice edges that do not learn
+    file = "edges.csv"                    # edge list: header a,b[,name][,learning][,K|R][,S][,V_T]
     S = 8.5e-4                            # A/V², default for learning edges
     V_T = 0.7                             # V, default for learning edges
     supplies = { High = 0.4351, Low = 0.0181 }   # V, imposed in every data point
@@ -22,14 +27,18 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
       { name = "Input-Output", a = "Input", b = "Output", R = 500.0 },  # fixed: R (Ω) or K (S)
     ]
 
-    [[tasks]]                             # exactly two tables: task alpha, then task beta
+    [[tasks]]                             # two or more tables, trained in turn in this order
     name* = "alpha"
+    kind = "regression"                   # or "classification" (the hinge of Appendix A)
+    duration = 0.5                        # share of the period τ (default: an equal share)
     fit_input = "Input"                   # input fitted to measured lines (needed with `line`)
     G_star = [2.9, 4.6]                   # optional explicit linearization point (V)
     points* = [ { inputs* = { Input = 0.4351 }, label* = 0.31, line = [2.7257, -3.3003] } ]
+                                          # label: one number per output; line: 2 gates only
 
     [theory]
-    reference = [3.0, 3.5]                # V; single-point tasks linearize at the nearest point
+    reference = [3.0, 3.5]                # V, n numbers; a task with fewer conditions than
+                                          # gates linearizes at its solution nearest it
     eta = 1.0                             # clamping strength used for M = (r γ / η) ∂²C/∂G²
     gate_box = [1.0, 5.0]                 # V; orbits leaving it are flagged
 
@@ -39,8 +48,9 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
     V0 = 0.33
     r = 2.0
 
-    [bias]                                # either `given`, or one measurement per task
+    [bias]                                # `given`, `random` or one measurement per task
     given = [2.97, 4.41]                  # V/s, gate order
+    random = { mean = 0.0, std = 2.0, seed = 1 }   # V/s: default_rng(seed).normal(mean, std, n)
     paper = [2.97, 4.41]                  # V/s, optional: a published value to compare with
     [bias.measure.alpha]                  # drift of a single-point task trained alone ...
     kind = "drift"
@@ -94,9 +104,18 @@ import numpy as np
 from .._checks import instance, validator
 from ..electrical.rule import learning_rate_gamma
 from ..errors import ArgumentError, ConfigError
-from ._sections import description
-from ._toml_table import show
-from .specs import ExperimentConfig, RateSpec
+from ._network_section import NetworkSection, check_dangling, parse_network
+from ._sections import (
+    linearize_mode,
+    parse_bias,
+    parse_data,
+    parse_rate,
+    parse_simulate,
+    parse_sweep,
+    parse_task,
+)
+from ._toml_table import Table, as_list, show
+from .specs import ExperimentConfig, RateSpec, TaskSpec
 
 if sys.version_info >= (3, 11):
     import tomllib as _toml
@@ -145,13 +164,120 @@ def parse_config(
     ArgumentError
         A ``source`` that is not a str, or a ``folder`` that is not a path.
     """
-    cfg = description(raw, instance(source, "source", str), _folder(folder))
+    cfg = _description(raw, instance(source, "source", str), _folder(folder))
     rate = cfg.rate
     if rate.R0 is None or rate.C0 is None or rate.V0 is None or rate.r is None:
         return cfg  # the description gives gamma itself
     S = float(np.unique(cfg.network.S)[0])  # one S: checked by the reader
     gamma = learning_rate_gamma(rate.R0, rate.C0, S, V0=rate.V0, r=rate.r)
     return replace(cfg, rate=RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r))
+
+
+#: The keys of the top level and of ``[network]`` (the other sections' keys are in their readers).
+_TOP_KEYS = {
+    "name", "description", "network", "tasks", "theory", "rate", "bias", "data", "sweep",
+    "simulate",
+}  # fmt: skip
+_NETWORK_KEYS = {
+    "output", "outputs", "differential", "S", "V_T", "supplies", "edges", "lattice", "file",
+    "fixed",
+}  # fmt: skip
+#: Tolerance of the check that given task durations (fractions of τ) sum to 1: far above the
+#: rounding of a few decimal fractions (1e-16), far below any intended share.
+_DURATION_SUM_TOL = 1e-9
+
+
+def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfig:
+    """The `ExperimentConfig` of a parsed TOML document (see `parse_config`)."""
+    top = Table(raw, "", _TOP_KEYS)
+    name = top.string("name", required=True)
+    text = top.get("description", "")
+    if not isinstance(text, str):
+        raise ConfigError(f"Key 'description' must be a string, but is {show(text)}.")
+    section = parse_network(top.table("network", _NETWORK_KEYS, required=True), folder)
+    net, n = section.network, section.network.n_gates
+    tasks = _tasks(top, section)
+    th = top.table("theory", {"reference", "eta", "gate_box"}) or Table({}, "theory", set())
+    reference = th.vector("reference", n)
+    eta = th.number("eta", 1.0, positive=True)
+    box = th.pair("gate_box")
+    if box is not None and not box[0] < box[1]:
+        raise ConfigError(
+            f"Key 'theory.gate_box' must be [min, max] with min < max, but is {list(box)}."
+        )
+    tasks = tuple(
+        replace(task, linearize=linearize_mode(task, i, n, len(section.targets), reference))
+        for i, task in enumerate(tasks)
+    )
+    rate = parse_rate(top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True), net)
+    bias_t = top.table("bias", {"given", "paper", "measure", "random"}, required=True)
+    bias = parse_bias(bias_t, [t.name for t in tasks], n)
+    data = parse_data(top.table("data", {"D2", "Ebar", "cycles"}))
+    sweep = parse_sweep(
+        top.table("sweep", {"tau", "cycles"}), data.D2 is not None or data.Ebar is not None
+    )
+    simulate_t = top.table(
+        "simulate", {"device", "t_h", "gate_limits", "G0", "B", "tol", "max_periods"}
+    )
+    return ExperimentConfig(
+        name=name,
+        description=text,
+        network=net,
+        output=section.targets[0],
+        tasks=tasks,
+        reference=reference,
+        eta=eta,
+        gate_box=box,
+        rate=rate,
+        bias=bias,
+        data=data,
+        sweep=sweep,
+        source=source,
+        folder=folder,
+        raw=raw,
+        simulate=parse_simulate(simulate_t, n, box, reference),
+        targets=section.targets,
+    )
+
+
+def _tasks(top: Table, section: NetworkSection) -> tuple[TaskSpec, ...]:
+    """``[[tasks]]``: two or more, names distinct, durations (fractions of τ) that fit in one
+    period; then no node the tasks leave dangling."""
+    raw = as_list(top.get("tasks", required=True), "tasks")
+    if len(raw) < 2:
+        raise ConfigError(
+            "Key 'tasks' must hold two or more tasks (trained in turn: alpha, then beta, ...), "
+            f"but holds {len(raw)}."
+        )
+    tasks = tuple(
+        parse_task(r, i, section.network, section.targets, section.supplies)
+        for i, r in enumerate(raw)
+    )
+    seen: dict[str, int] = {}
+    for i, task in enumerate(tasks):
+        if task.name in seen:
+            raise ConfigError(
+                f"Key 'tasks[{i}].name' repeats {task.name!r} (tasks[{seen[task.name]}]); task "
+                "names must differ."
+            )
+        seen[task.name] = i
+    given = [t.duration for t in tasks if t.duration is not None]
+    total = sum(given)
+    if (len(given) == len(tasks) and abs(total - 1.0) > _DURATION_SUM_TOL) or (
+        len(given) < len(tasks) and total >= 1.0 - _DURATION_SUM_TOL
+    ):
+        raise ConfigError(
+            f"Key 'tasks[].duration' gives shares of the period τ summing to {total:.6g}; they "
+            "must sum to 1 when every task has one, and to less than 1 otherwise (the tasks "
+            "without one share the rest)."
+        )
+    used = set(section.supplies)
+    for task in tasks:
+        used.update(task.points[0].inputs)
+    for target in section.targets:
+        used.update((target,) if isinstance(target, str) else target)
+    check_dangling(section, used)
+    return tasks
 
 
 @validator

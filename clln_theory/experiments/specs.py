@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..inference import SolutionLine
-from ..model import DataPoint, Network
+from ..model import DataPoint, Differential, Network
 
 __all__ = [
     "BiasMeasurement",
     "BiasSpec",
     "DataSpec",
     "ExperimentConfig",
+    "RandomBias",
     "RateSpec",
     "SimulateSpec",
     "SweepSpec",
@@ -40,6 +41,21 @@ class TaskSpec:
         Input fitted to the measured lines.
     G_star : tuple of float or None
         Explicit linearization point, V.
+    kind : {"regression", "classification"}
+        ``tasks[].kind``: classification trains with the hinge of Appendix A (an output beyond
+        its label, in the label's direction, is not nudged; the label's sign is the class).
+    duration : float or None
+        ``tasks[].duration``: the task's share of the period, as a fraction of τ; None for the
+        default (an equal share of what the other tasks leave; 1/K when none is given). The
+        resolved shares are `ExperimentConfig.durations`.
+    linearize : {"given", "line", "joint", "nearest"}
+        Where the task is linearized: ``"given"``, at ``G_star``; ``"line"``, a point has a
+        measured ``line``, so the task is calibrated to its lines first (two-gate networks) and
+        linearized at the point of its line nearest ``theory.reference`` (one point) or at the
+        intersection of its lines; ``"joint"``, no line and as many conditions (points × outputs)
+        as gates: at the task's joint solution (no calibration, no reference needed);
+        ``"nearest"``, no line and fewer conditions than gates: at the point of the task's
+        solution set nearest ``theory.reference`` (no calibration).
     """
 
     name: str
@@ -47,6 +63,9 @@ class TaskSpec:
     lines: tuple[SolutionLine | None, ...]
     fit_input: str | None
     G_star: tuple[float, ...] | None
+    kind: str = "regression"
+    duration: float | None = None
+    linearize: str = "line"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,22 +136,46 @@ class BiasMeasurement:
 
 
 @dataclass(frozen=True, slots=True)
+class RandomBias:
+    """A random bias (``bias.random``): one normal draw per learning edge, in gate order,
+    ``numpy.random.default_rng(seed).normal(mean, std, n)``.
+
+    Attributes
+    ----------
+    mean : float
+        Mean of the draws, V/s.
+    std : float
+        Standard deviation of the draws, V/s (>= 0).
+    seed : int
+        Seed of `numpy.random.default_rng` (>= 0): the same seed gives the same bias.
+    """
+
+    mean: float
+    std: float
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
 class BiasSpec:
     """The bias of a description.
 
     Attributes
     ----------
     given : tuple of float or None
-        The bias, V/s, when given.
+        The bias, V/s, when given (``bias.given``) or drawn (``bias.random``, resolved here to
+        its n numbers).
     measurements : tuple of BiasMeasurement
         Otherwise one measurement per task.
     paper : tuple of float or None
         A published value to compare with, V/s.
+    random : RandomBias or None
+        How ``given`` was drawn, when the description asks for a random bias.
     """
 
     given: tuple[float, ...] | None
     measurements: tuple[BiasMeasurement, ...]
     paper: tuple[float, ...] | None
+    random: RandomBias | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,10 +256,12 @@ class ExperimentConfig:
         Identifier and one-line description.
     network : Network
         The linear theory's network; its learning edges, in order, define the gate vector.
-    output : str
-        Output node.
-    tasks : (TaskSpec, TaskSpec)
-        Task alpha, then task beta.
+    output : str or Differential
+        The output: the single target of a one-output description (a node, or the
+        `~clln_theory.model.Differential` of ``network.differential``); with several outputs
+        (``network.outputs``) the first of `targets`.
+    tasks : tuple of TaskSpec
+        The K >= 2 tasks, in training order (task alpha, then task beta, ...).
     reference : tuple of float or None
         Single-point tasks linearize at the point of their line nearest it, V.
     eta : float
@@ -237,13 +282,17 @@ class ExperimentConfig:
         The nonlinear simulator's settings (``[simulate]``), or None.
     raw : dict
         The parsed TOML document (kept for the provenance of reports).
+    targets : tuple of (str or Differential)
+        Every output, in order (``network.output``, ``network.differential`` or
+        ``network.outputs``); each point has one label per target. Empty only in a description
+        built by hand, where it means ``(output,)``.
     """
 
     name: str
     description: str
     network: Network
-    output: str
-    tasks: tuple[TaskSpec, TaskSpec]
+    output: str | Differential
+    tasks: tuple[TaskSpec, ...]
     reference: tuple[float, ...] | None
     eta: float
     gate_box: tuple[float, float] | None
@@ -255,3 +304,20 @@ class ExperimentConfig:
     folder: Path | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulate: SimulateSpec | None = None
+    targets: tuple[str | Differential, ...] = ()
+
+    @property
+    def task_output(self) -> str | Differential | tuple[str | Differential, ...]:
+        """The ``output`` argument of every `~clln_theory.model.Task` of the description: the
+        single target, or the tuple of targets of a multi-output description."""
+        targets = self.targets or (self.output,)
+        return targets[0] if len(targets) == 1 else targets
+
+    @property
+    def durations(self) -> tuple[float, ...]:
+        """Each task's share of the period τ, in task order (they sum to 1): the given
+        ``tasks[].duration``, the rest split equally (1/K each when none is given)."""
+        given = [t.duration for t in self.tasks if t.duration is not None]
+        free = len(self.tasks) - len(given)
+        rest = (1.0 - sum(given)) / free if free else 0.0
+        return tuple(rest if t.duration is None else t.duration for t in self.tasks)

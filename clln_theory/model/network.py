@@ -233,14 +233,19 @@ class Network:
         Raises
         ------
         NetworkError
-            Naming the unknown node and listing the network's nodes.
+            Naming the unknown node and the nearest names (difflib), or else listing the
+            network's nodes.
         """
         try:
             return self.node_index[name]
         except KeyError:
-            raise NetworkError(
-                f"Unknown node {name!r}; the network's nodes are {list(self.nodes)}."
-            ) from None
+            near = difflib.get_close_matches(str(name), self.nodes, n=3)
+            hint = (
+                "did you mean " + " or ".join(repr(n) for n in near) + "?"
+                if near
+                else f"the network's nodes are {list(self.nodes)}."
+            )
+            raise NetworkError(f"Unknown node {name!r}; {hint}") from None
 
     @validator
     def check_gates(self, G: Any, name: str = "G") -> np.ndarray:
