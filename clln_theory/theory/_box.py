@@ -58,13 +58,17 @@ ZENO_PER_GATE = 4
 
 class Block(NamedTuple):
     """The free block of one pinned set: ``free``/``pinned`` indices, eigenvalues ``lam`` (k,)
-    and vectors ``V`` (|F|, k) of ``M_FF``, and ``MPF_V = M[P, F] @ V``."""
+    and vectors ``V`` (|F|, k) of ``M_FF``, and ``MPF_V = M[P, F] @ V``. For the event rows the
+    null modes (all ``phi_k(t) = t``) merge into one column: ``rates`` are the positive ``lam``
+    and a last 0 if any is null, ``merge`` (k, len(rates)) sums the columns (None: no merge)."""
 
     free: NDArray[np.intp]
     pinned: NDArray[np.intp]
     lam: Array
     V: Array
     MPF_V: Array
+    rates: Array
+    merge: Array | None
 
 
 class Piece(NamedTuple):
@@ -120,7 +124,7 @@ class BoxTask:
                 lam = np.where(lam <= thr, 0.0, lam)
             else:
                 lam, V = np.zeros(0), np.zeros((0, 0))
-            blk = Block(free, pinned, lam, V, self.M[np.ix_(pinned, free)] @ V)
+            blk = Block(free, pinned, lam, V, self.M[np.ix_(pinned, free)] @ V, *_merged(lam))
             self.cache[key] = blk
         return blk
 
@@ -160,6 +164,18 @@ class BoxTask:
         return G, side
 
 
+def _merged(lam: Array) -> tuple[Array, Array | None]:
+    """The event rates of a block and the matrix merging its null modes (see :class:`Block`)."""
+    null = lam <= 0
+    if np.count_nonzero(null) <= 1:
+        return lam, None
+    pos = np.flatnonzero(~null)
+    merge = np.zeros((lam.size, pos.size + 1))
+    merge[pos, np.arange(pos.size)] = 1.0
+    merge[null, -1] = 1.0
+    return np.append(lam[pos], 0.0), merge
+
+
 def box_task(M: Array, G_star: Array, B: Array, lo: Array, hi: Array, null_tol: float) -> BoxTask:
     """The :class:`BoxTask` of a checked rate matrix, solution, bias and box."""
     M = 0.5 * (M + M.T)
@@ -173,9 +189,14 @@ def _rows(task: BoxTask, blk: Block, G: Array, side: Side) -> tuple[Array, Array
     gamma = blk.V.T @ v[F]
     sP = side[P].astype(float)
     f0 = np.concatenate([G[F] - task.hi[F], task.lo[F] - G[F], -sP * v[P]])
-    W = np.vstack([blk.V, -blk.V, sP[:, None] * blk.MPF_V])
+    if blk.merge is None:
+        EF, EP = blk.V * gamma, blk.MPF_V * gamma
+    else:
+        C = gamma[:, None] * blk.merge
+        EF, EP = blk.V @ C, blk.MPF_V @ C
+    E = np.concatenate([EF, -EF, sP[:, None] * EP])
     tols = np.concatenate([np.full(2 * F.size, task.tol_g), np.full(P.size, task.tol_v)])
-    return f0, W * gamma[None, :], tols, gamma
+    return f0, E, tols, gamma
 
 
 def flow(task: BoxTask, G0: Array, T: float, jacobian: bool) -> Flow:
@@ -200,14 +221,14 @@ def flow(task: BoxTask, G0: Array, T: float, jacobian: bool) -> Flow:
             pieces.append(Piece(t, T, side.copy(), G.copy()))
             return Flow(G, pieces, None if J is None else np.zeros((n, n)))
         f0, E, tols, gamma = _rows(task, blk, G, side)
-        t_hit = next_event(f0, E, blk.lam, T - t, tols, t_tiny)
+        t_hit = next_event(f0, E, blk.rates, T - t, tols, t_tiny)
         dt = T - t if t_hit is None else t_hit
         Gn = G.copy()
         Gn[F] = G[F] + blk.V @ (gamma * phi(blk.lam, dt))
-        if J is not None:
-            Jp = np.zeros((n, n))
-            Jp[np.ix_(F, F)] = (blk.V * np.exp(-blk.lam * dt)) @ blk.V.T
-            J = Jp @ J
+        if J is not None:  # the piece's Jacobian V e^{-Lambda dt} V^T acts on the free rows
+            Jn = np.zeros((n, n))
+            Jn[F] = (blk.V * np.exp(-blk.lam * dt)) @ (blk.V.T @ J[F])
+            J = Jn
         if dt > t_tiny or t_hit is None:
             pieces.append(Piece(t, t + dt, side.copy(), G.copy()))
             null_pieces = 0

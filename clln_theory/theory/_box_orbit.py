@@ -16,7 +16,10 @@ pieces' Jacobians (saltations included). The orbit is its fixed point:
    and the clipped unconstrained orbit.
 3. *Acceptance.* The step is below ``1e-7`` of the box scale and the corrected point reproduces
    the same event sequence with its residual at round-off (or the step stagnates at round-off on
-   one sequence). Otherwise, after ``maxit`` steps, ConvergenceError: never a wrong cycle.
+   one sequence); or a full Newton step already landed there (the new point's own map, computed
+   for the next step, has the sequence the step was computed on and a residual at round-off:
+   that map is the verification). Otherwise, after ``maxit`` steps, ConvergenceError: never a
+   wrong cycle.
 
 Takes checked arrays only; public names for the theory's box engines, not part of the API.
 """
@@ -218,19 +221,25 @@ def cycle_orbit(
     prev_sn = np.inf
     for it in range(1, maxit + 1):
         assert cm.jacobian is not None
+        seq = _sequence(cm)
+        if seq == prev_seq and rn <= _RES_ROUNDOFF * scale:  # the last step landed: verified
+            return CycleOrbit(cm.starts, cm.pieces, _saturated(cm), False, it - 1)
         s = _newton_step(cm.jacobian, r, G, lo, hi)
         sn = float(np.max(np.abs(s)))
-        seq = _sequence(cm)
         floor = _STAGNATION * scale >= sn >= 0.5 * prev_sn
         if sn <= _STEP_ACCEPT * scale or floor:
             Gf = np.minimum(np.maximum(G + s, lo), hi)
-            fin = cycle_map(tasks, hs, Gf, False)
+            fin = cycle_map(tasks, hs, Gf, True)  # the Jacobian: the next iterate if rejected
             rf = float(np.max(np.abs(fin.G_end - Gf)))
             ok = rf <= _RES_ROUNDOFF * scale or (floor and rf <= rn) or rf <= 1e-3 * sn * sn
             if _sequence(fin) == seq and ok:
                 return CycleOrbit(fin.starts, fin.pieces, _saturated(fin), False, it)
             if seq == prev_seq and floor:
                 return CycleOrbit(cm.starts, cm.pieces, _saturated(cm), False, it)
+            if rf <= (1 - 1e-4) * rn:  # a full step that decreased the residual: take it
+                prev_seq, prev_sn = seq, sn
+                G, cm, r, rn = Gf, fin, fin.G_end - Gf, rf
+                continue
         prev_seq, prev_sn = seq, sn
         lam, Gt, trial = 1.0, G, cm
         for k in range(_BACKTRACK + 1):

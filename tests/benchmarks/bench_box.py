@@ -47,15 +47,17 @@ def run(name, case, taus, repeats, n_ref):
     Ma, Gsa, Mb, Gsb, B, lo, hi = case
     a, b = LinearTask(Ma, G_star=Gsa), LinearTask(Mb, G_star=Gsb)
     periodic_orbit(a, b, B=B, tau=taus[:3], box=(lo, hi))  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         orb = periodic_orbit(a, b, B=B, tau=taus, box=(lo, hi))
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     med = statistics.median(times)
     print(
         f"{name}: {taus.size} periods {taus[0]:.0e}..{taus[-1]:.0e} s: median {med:.3f} s "
-        f"(min {min(times):.3f}, max {max(times):.3f}; {1e3 * med / taus.size:.2f} ms/period), "
+        f"(min {min(times):.3f}, max {max(times):.3f}; {1e3 * med / taus.size:.2f} ms/period; "
+        f"CPU median {statistics.median(cpu):.3f} s, load {os.getloadavg()[0]:.1f}), "
         f"saturated at {int(np.sum(orb.saturated))}, mean Newton steps "
         f"{np.mean(orb.newton_iterations):.2f}"
     )
