@@ -238,7 +238,7 @@ def rate_tolerance(tasks: tuple[LinearTask, ...], rate_tol: float | None) -> flo
     return number(rate_tol, "rate_tol", low=0.0, unit="1/s")
 
 
-@finite_outputs("G_starts", "drift", args=("B", "durations"))
+@finite_outputs("G_starts", args=("B", "durations"))
 def cyclic_orbit(
     tasks: Sequence[LinearTask],
     *,
