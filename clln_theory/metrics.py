@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import choice, real_array, validator
 from ._metrics import cycle_span_of, mean_error, task_error_of
-from .errors import ArgumentError, ShapeError
+from .errors import ArgumentError, ShapeError, TaskError
 
 __all__ = [
     "accuracy",
@@ -68,6 +68,18 @@ def check_errors(E1: Any, name1: str, E2: Any, name2: str) -> tuple[np.ndarray, 
     return a, b
 
 
+@validator
+def class_labels(labels: np.ndarray, name: str = "labels") -> np.ndarray:
+    """Checked classification ``labels``, refused (`TaskError`, as `Task` refuses them) when one
+    is 0: the sign of a label is its class, and 0 has none."""
+    if np.any(labels == 0.0):
+        raise TaskError(
+            f"Argument `{name}`: classification labels must be nonzero (their sign is the "
+            "class), but a label is 0."
+        )
+    return labels
+
+
 def _point_axes(labels: np.ndarray) -> tuple[int, ...]:
     """The trailing axes of points (and targets) to average over."""
     return tuple(range(-labels.ndim, 0))
@@ -87,7 +99,8 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
         Labels ``L_i``, V.
     kind : {"regression", "classification"}
         ``"classification"`` zeroes points beyond their label in the label's direction:
-        ``delta_i**2 Theta(L_i delta_i)`` (A2), ``delta = L - O``.
+        ``delta_i**2 Theta(L_i delta_i)`` (A2), ``delta = L - O``; its labels must be nonzero
+        (TaskError, as :class:`~clln_theory.model.Task` refuses them).
 
     Returns
     -------
@@ -103,6 +116,8 @@ def task_error(O: Any, labels: Any, *, kind: str = "regression") -> np.ndarray |
     """
     kind = choice(kind, "kind", ("regression", "classification"))
     O, labels = check_pair(O, labels)
+    if kind == "classification":
+        class_labels(labels)
     return task_error_of(O, labels, kind == "classification")
 
 
@@ -231,6 +246,8 @@ def accuracy(O: Any, labels: Any) -> Any:
     ------
     ShapeError
         Mismatched shapes or non-finite values.
+    TaskError
+        A label is 0 (its sign is its class), as :class:`~clln_theory.model.Task` refuses it.
 
     Examples
     --------
@@ -238,6 +255,7 @@ def accuracy(O: Any, labels: Any) -> Any:
     0.5
     """
     O, labels = check_pair(O, labels)
+    class_labels(labels)
     acc = np.mean(np.sign(O) == np.sign(labels), axis=_point_axes(labels))
     return float(acc) if np.ndim(acc) == 0 else acc
 
@@ -266,6 +284,8 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     ------
     ShapeError
         Mismatched shapes or non-finite values.
+    TaskError
+        A label is 0 (its sign is its class), as :class:`~clln_theory.model.Task` refuses it.
 
     Examples
     --------
@@ -273,5 +293,6 @@ def hinge_loss(O: Any, labels: Any) -> Any:
     0.004
     """
     O, labels = check_pair(O, labels)
+    class_labels(labels)
     h = np.maximum(0.0, np.sign(labels) * (labels - O)).mean(axis=_point_axes(labels))
     return float(h) if np.ndim(h) == 0 else h

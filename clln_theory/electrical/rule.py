@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import instance, positive, real_array
-from ..errors import NetworkError, ShapeError, TaskError
+from ..errors import NetworkError, NumericalRangeError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
 from ._force import ForceResult, clamped_outputs_of, learning_force, solve_free
@@ -220,6 +220,8 @@ def learning_rate_A0(R0: float, C0: float, *, V0: float = V0_MULTIPLIER, r: floa
     ------
     ArgumentError
         An argument that is not a finite number > 0 (named).
+    NumericalRangeError
+        Valid numbers whose product or quotient leaves float64's range (``R0 = C0 = 1e-300``).
 
     Examples
     --------
@@ -232,7 +234,24 @@ def learning_rate_A0(R0: float, C0: float, *, V0: float = V0_MULTIPLIER, r: floa
     C0 = positive(C0, "C0", unit="F")
     V0 = positive(V0, "V0", unit="V")
     r = positive(r, "r")
-    return r / (V0 * R0 * C0)
+    return _rate(r, (V0, R0, C0), "A0", "`R0`, `C0`, `V0`, `r`")
+
+
+def _rate(r: float, factors: tuple[float, ...], quantity: str, args: str) -> float:
+    """``r / prod(factors)`` (divided in turn: the same bits as ``r / (V0 * R0 * C0)``), or
+    `NumericalRangeError` naming ``quantity`` when the product underflows to 0 or the quotient
+    leaves float64's range (valid, but extreme, numbers)."""
+    den = factors[0] * factors[1] * factors[2]  # Python floats: inf or 0, never an exception
+    den_ok = 0.0 < den < float("inf")
+    value = r / den if den_ok else float("inf")
+    for f in factors[3:]:
+        value = value / f
+    if not (den_ok and 0.0 < value < float("inf")):
+        raise NumericalRangeError(
+            f"The computed {quantity} is not finite or is 0 (float64 overflow or underflow): "
+            f"the product of {args} leaves float64's range; check their magnitudes and units."
+        )
+    return float(value)
 
 
 def learning_rate_gamma(
@@ -260,6 +279,8 @@ def learning_rate_gamma(
     ------
     ArgumentError
         An argument that is not a finite number > 0 (named).
+    NumericalRangeError
+        Valid numbers whose product or quotient leaves float64's range (``R0 = C0 = 1e-300``).
 
     Examples
     --------
@@ -271,4 +292,4 @@ def learning_rate_gamma(
     S = positive(S, "S", unit="A/V²")
     V0 = positive(V0, "V0", unit="V")
     r = positive(r, "r")
-    return r / (V0 * R0 * C0) / S
+    return _rate(r, (V0, R0, C0, S), "gamma", "`R0`, `C0`, `S`, `V0`, `r`")

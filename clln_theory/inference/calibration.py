@@ -349,7 +349,8 @@ def calibrate_to_line(
     Raises
     ------
     TaskError
-        Not a two-gate network, a differential output, or ``fit_input`` not an input.
+        Not a two-gate network, a differential or multi-output task, or ``fit_input`` not an
+        input.
     ArgumentError
         A non-finite ``line`` or ``centre``, or ``step`` not a finite number > 0.
     ShapeError
@@ -374,7 +375,8 @@ def calibrate_to_line(
     (0.3232, 0.4186)
     """
     step, centre = _to_line_args(network, task, line, fit_input, step, centre)
-    if network.n_gates != 2 or task.is_differential or fit_input not in task.input_nodes:
+    multi = task.is_differential or task.is_multi_output
+    if network.n_gates != 2 or multi or fit_input not in task.input_nodes:
         raise TaskError(
             "calibrate_to_line needs a two-gate network, a single output and `fit_input` among "
             f"the inputs, but got {network.n_gates} gates, outputs {list(task.output_nodes)}, "

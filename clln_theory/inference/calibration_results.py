@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import number, vector
+from .._checks import number, real_array, vector
 from ..electrical import free_state
 from ..errors import SingularSystemError
 from ..metrics import task_error
@@ -69,9 +69,9 @@ class SolutionLine:
         Parameters
         ----------
         G1 : float or array_like
-            First gate, V.
+            First gate, V (finite; ArgumentError otherwise).
         """
-        G1 = np.asarray(G1, dtype=float)
+        G1 = real_array(G1, "G1")
         return np.stack([G1, self.a * G1 + self.c], axis=-1)
 
     def nearest(self, point: Any) -> np.ndarray:

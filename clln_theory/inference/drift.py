@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, number, positive, readonly, real_array, vector
-from ..errors import ShapeError, TaskError
+from .._checks import count, number, positive, quote, real_array, vector
+from ..errors import ArgumentError, ShapeError, TaskError
 from ..theory import LinearTask
 from ._args import require_full_rank, window_bounds
 from ._drift import MAX_CONDITION as _MAX_CONDITION
@@ -51,7 +51,7 @@ from ._drift import (
     stationary_of,
     window_velocity,
 )
-from .estimates import BiasEstimate, Projection
+from .estimates import BiasEstimate, Projection, record_vector
 
 __all__ = [
     "BiasEstimate",
@@ -90,7 +90,16 @@ class DriftVelocity:
     source: str = ""
 
     def __post_init__(self):
-        object.__setattr__(self, "velocity", readonly(self.velocity, float))
+        object.__setattr__(self, "velocity", record_vector(self.velocity, "velocity"))
+        for name, low in (("start", 0), ("window", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+                raise ArgumentError(
+                    f"Argument `{name}` must be an integer >= {low}, but is {quote(value)}."
+                )
+            object.__setattr__(self, name, int(value))
+        if not isinstance(self.source, str):
+            raise ArgumentError(f"Argument `source` must be a str, but is {quote(self.source)}.")
 
     @property
     def speed(self) -> float:
@@ -99,8 +108,8 @@ class DriftVelocity:
 
     @property
     def direction(self) -> np.ndarray:
-        """Unit vector of the drift."""
-        return self.velocity / self.speed
+        """Unit vector of the drift; TaskError when the gates did not move (no direction)."""
+        return self.velocity / _moving_speed(self.velocity, self.source)
 
     def projection(self, direction: Any = None) -> Projection:
         """The bias measurement this drift gives: ``B · d = velocity · d``.
@@ -116,8 +125,32 @@ class DriftVelocity:
         -------
         Projection
         """
-        d = None if direction is None else vector(direction, "direction", self.velocity.size)
-        return drift_projection(self.velocity, d, self.source)
+        if direction is None:
+            _moving_speed(self.velocity, self.source)
+            return drift_projection(self.velocity, None, self.source)
+        return drift_projection(
+            self.velocity, nonzero_direction(direction, self.velocity.size), self.source
+        )
+
+
+def _moving_speed(velocity: np.ndarray, source: str) -> float:
+    """``|velocity|``, or TaskError when it is 0 (a drift without a direction)."""
+    speed = float(np.linalg.norm(velocity))
+    if not speed > 0:
+        raise TaskError(
+            f"The drift{f' of {source!r}' if source else ''} is zero: the gates did not move "
+            "over the window, so it has no direction; pass a `direction` to project on."
+        )
+    return speed
+
+
+def nonzero_direction(direction: Any, n: int, name: str = "direction") -> np.ndarray:
+    """``direction`` as a finite, nonzero (n,) vector (ArgumentError/ShapeError naming it):
+    the `vector` check, then a zero vector (no direction) refused."""
+    d = vector(direction, name, n)
+    if not np.any(d):
+        raise ArgumentError(f"Argument `{name}` must be a nonzero vector, but is all zeros.")
+    return d
 
 
 def drift_velocity(

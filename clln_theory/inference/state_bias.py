@@ -30,15 +30,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from .._checks import count, finite_outputs, finite_result, number, real_array, vector
-from ..errors import ConvergenceError, NumericalRangeError, ShapeError, StabilityError
+from .._checks import count, finite_outputs, finite_result, number, quote, real_array, vector
+from ..errors import (
+    ArgumentError,
+    ConvergenceError,
+    NumericalRangeError,
+    ShapeError,
+    StabilityError,
+)
 from ..model.bias import AffineBias, bias_vector
 from ..theory import LinearTask
 from ..theory._affine import affine_flow, cycle_fields
 from ..theory.affine import AffineOrbit
 from ._drift import drift_projection, window_velocity
 from .cycle_model import MeasuredCycle, check_linear_tasks, measured_cycles
-from .drift import checked_drift
+from .drift import checked_drift, nonzero_direction
+from .estimates import record_number, record_vector, unit_vector
 
 __all__ = [
     "DriftMeasurement",
@@ -71,11 +78,18 @@ class DriftMeasurement:
     value : float
         Measured velocity along it, V/s.
     std : float
-        Its standard error, V/s (scatter of the finite-difference velocities / sqrt(window)).
+        Its standard error, V/s (scatter of the finite-difference velocities / sqrt(window)),
+        ``>= 0`` (``inf`` for a single velocity: no weight in a fit).
     G : (n,) ndarray
         Mean gates over the window, V: where ``B(G)`` is sampled.
     source : str
         Where it comes from.
+
+    Raises
+    ------
+    ArgumentError, ShapeError
+        On construction: ``direction`` not a finite unit vector, ``G`` not finite or of another
+        shape, ``value`` not finite, ``std`` NaN or negative, ``source`` not a str.
     """
 
     direction: NDArray
@@ -83,6 +97,21 @@ class DriftMeasurement:
     std: float
     G: NDArray
     source: str = ""
+
+    def __post_init__(self) -> None:
+        d = unit_vector(self.direction, "direction")
+        G = record_vector(self.G, "G")
+        if G.shape != d.shape:
+            raise ShapeError(
+                f"Argument `G` must have the shape of `direction` {d.shape}, but has {G.shape}."
+            )
+        object.__setattr__(self, "direction", d)
+        object.__setattr__(self, "G", G)
+        object.__setattr__(self, "value", record_number(self.value, "value"))
+        # a standard error: >= 0, inf for a single velocity (no scatter: no weight in a fit)
+        object.__setattr__(self, "std", record_number(self.std, "std", low=0.0, inf=True))
+        if not isinstance(self.source, str):
+            raise ArgumentError(f"Argument `source` must be a str, but is {quote(self.source)}.")
 
 
 def drift_measurement(
@@ -122,7 +151,7 @@ def drift_measurement(
     """
     t, g, window, skip = checked_drift(times, G, window, skip)
     velocity = window_velocity(t, g, skip, window)
-    p = drift_projection(velocity, vector(direction, "direction", velocity.size), source)
+    p = drift_projection(velocity, nonzero_direction(direction, velocity.size), source)
     sl = slice(skip, skip + window + 1)
     v = np.diff(g[sl], axis=0) / np.diff(t[sl])[:, None] @ p.direction
     std = float(np.std(v, ddof=1) / np.sqrt(v.size)) if v.size > 1 else float("inf")
@@ -226,7 +255,7 @@ def _bias_at(bias: AffineBias, G: NDArray) -> NDArray:
     return bias.B0 + (G - bias.G_ref) @ bias.J.T
 
 
-@finite_outputs("B0_std", "J_std", args=("G_ref", "B_start", "phases"))
+@finite_outputs("B0_std", "J_std", args=("cycles", "drifts", "G_ref", "B_start", "phases"))
 def infer_state_bias(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -274,8 +303,11 @@ def infer_state_bias(
         If the optimizer does not converge within ``max_nfev``.
     StabilityError
         If the fitted ``M - J`` has no cycle at a measured period.
+    NumericalRangeError
+        If the residuals or the uncertainties leave float64's range (huge cycles or starting
+        values, a drift test with a tiny ``std``).
     ShapeError, ArgumentError
-        Bad tasks, cycles, phases or starting values.
+        Bad tasks, cycles, drifts, phases or starting values.
     """
     check_linear_tasks(task_a, task_b)
     n = task_a.n
@@ -290,9 +322,12 @@ def infer_state_bias(
     )
     max_nfev = count(max_nfev, "max_nfev")
     drifts = tuple(drifts)
-    for d in drifts:
+    for i, d in enumerate(drifts):
         if not isinstance(d, DriftMeasurement) or d.direction.shape != (n,):
-            raise ShapeError(f"Every drift must be a DriftMeasurement of {n} gates, but got {d!r}.")
+            raise ShapeError(
+                f"Argument `drifts[{i}]` must be a DriftMeasurement of {n} gates, but is "
+                f"{quote(d)}."
+            )
     meas = np.concatenate([x.G.ravel() for x in cyc])
     n_cycle = meas.size
 
@@ -303,7 +338,8 @@ def infer_state_bias(
         bias, ph = unpack(p)
         try:
             model = _model(task_a, task_b, cyc, bias, ph)
-        except (StabilityError, np.linalg.LinAlgError):  # no cycle there (or overflow): steer back
+        except (StabilityError, NumericalRangeError, np.linalg.LinAlgError):  # no cycle there
+            # (or its maps overflow at this trial point): steer the optimizer back
             return np.full(n_cycle + len(drifts), 1e3)
         r = (np.concatenate([m.ravel() for m in model]) - meas) / sig
         rd = [(d.direction @ _bias_at(bias, d.G) - d.value) / d.std for d in drifts]
@@ -314,7 +350,14 @@ def infer_state_bias(
     passes = 2 if sigma_cycle is None else 1
     _finite_start(residuals, p0, sig)
     for _ in range(passes):
-        res = least_squares(residuals, p0, args=(sig,), x_scale="jac", max_nfev=max_nfev)
+        try:
+            res = least_squares(residuals, p0, args=(sig,), x_scale="jac", max_nfev=max_nfev)
+        except ValueError:  # scipy: "array must not contain infs or NaNs" (overflow in a step)
+            raise NumericalRangeError(
+                "The fit's residuals left float64's range during the fit; check the magnitudes "
+                "of `drifts` (a tiny `std` weighs a drift test enormously), `cycles`, "
+                "`B_start` and `G_ref`."
+            ) from None
         if not res.success:
             raise ConvergenceError(
                 f"The state-dependent bias fit did not converge in {max_nfev} evaluations "

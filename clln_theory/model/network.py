@@ -136,6 +136,10 @@ class Network:
             if not isinstance(e, Edge):
                 raise NetworkError(f"Edges must be Edge objects, but got {type(e).__name__}.")
             for end in (e.a, e.b):
+                if not isinstance(end, str):  # a list is unhashable: name it, never a TypeError
+                    raise NetworkError(
+                        f"Edge {e.name!r} must join nodes named by strings, but has {end!r}."
+                    )
                 if end not in index:
                     raise NetworkError(
                         f"Edge {e.name!r} refers to unknown node {end!r}; add it to `nodes`."
@@ -600,6 +604,12 @@ class Network:
                         f"Argument `edges`: item {k} must be an Edge, (a, b) or (a, b, spec), but "
                         f"is {quote(item)}."
                     )
+                for end in item[:2]:  # a label str() would turn into a made-up name
+                    if not isinstance(end, str | int) or isinstance(end, bool):
+                        raise NetworkError(
+                            f"Argument `edges`: item {k} must join nodes named by strings (or "
+                            f"ints), but has {quote(end)}."
+                        )
                 a, b = str(item[0]), str(item[1])
                 spec = item[2] if len(item) == 3 else "learning"
                 ename = f"{a}-{b}"

@@ -93,7 +93,7 @@ class DataPoint:
     ----------
     inputs : mapping str -> float
         Voltage imposed on each input node, volts (constant supplies such as V₊ and V₋ are
-        inputs too).
+        inputs too); keys are node names (non-empty str).
     label : float or sequence of float
         Desired output voltage ``L``, volts; one label per target for a multi-output task.
 
@@ -115,6 +115,11 @@ class DataPoint:
             )
         clean: dict[str, float] = {}
         for k, v in self.inputs.items():
+            if not isinstance(k, str) or not k:  # str(1) == "1" would merge two inputs
+                raise TaskError(
+                    f"Argument `inputs` must have node names (non-empty str) as keys, but has "
+                    f"{k!r} ({type(k).__name__})."
+                )
             # the input voltage of node k, V: "Argument `inputs['In']` must be a real number..."
             clean[str(k)] = number(v, f"inputs[{k!r}]", unit="V", error=TaskError)
         if isinstance(self.label, Iterable) and not isinstance(self.label, str):

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.linalg
 from numpy.typing import NDArray
 
-from ..errors import SingularSystemError, StabilityError
+from ..errors import NumericalRangeError, SingularSystemError, StabilityError
 from ..model.bias import AffineBias
 from ._spectral import rank_threshold
 
@@ -24,6 +24,7 @@ __all__ = [
     "common_null_affine",
     "cycle_fields",
     "expm_blocks",
+    "overflow_error",
 ]
 
 
@@ -34,8 +35,21 @@ def expm_blocks(A: NDArray, cols: NDArray, h: NDArray) -> tuple[NDArray, NDArray
     X = np.zeros((h.size, n + m, n + m))
     X[:, :n, :n] = -A[None] * h[:, None, None]
     X[:, :n, n:] = cols[None] * h[:, None, None]
-    Y = scipy.linalg.expm(X)
+    with np.errstate(all="ignore"):
+        try:
+            Y = scipy.linalg.expm(X)
+        except (np.linalg.LinAlgError, ValueError):  # inf/NaN inside: the exponent overflowed
+            Y = np.full_like(X, np.nan)
     return Y[:, :n, :n], Y[:, :n, n:]
+
+
+def overflow_error(what: str) -> NumericalRangeError:
+    """The error of a segment map or cycle that left float64's range (valid-looking input)."""
+    return NumericalRangeError(
+        f"The computed {what} is not finite (float64 overflow): the durations times the rates "
+        "|M - J|, or the bias `B0`, are too large for it; check the magnitudes of `tau` (or "
+        "`durations`) and `B`."
+    )
 
 
 def affine_flow(M: NDArray, G_star: NDArray, G0: NDArray, t: NDArray, B: AffineBias) -> NDArray:
@@ -92,6 +106,8 @@ def cycle_fields(
         cp = P.T @ (task.M @ (task.G_star - s) + Bs)
         Phi, blocks = expm_blocks(Ap, np.column_stack([Ap, cp]), np.array([hk]))
         Phi, E, dk = Phi[0], blocks[0, :, :m], blocks[0, :, m]
+        if not (np.all(np.isfinite(Phi)) and np.all(np.isfinite(blocks))):
+            raise overflow_error("period map of the state-dependent bias")
         maps.append((Phi, dk))
         R = R + E - E @ R  # 1 - Phi_k ... Phi_1, no cancellation
         d = Phi @ d + dk

@@ -24,7 +24,7 @@ from ._spectral import RATE_TOL
 from ._tasks import checked_task
 from .linear import LinearTask
 
-__all__ = ["JacobianFn", "linearize_at", "require_solution"]
+__all__ = ["JacobianFn", "linearize_at", "require_solution", "solution_factor"]
 
 #: The exact Jacobian of a checked network, gates and task at ``eta`` (the symbolic route).
 JacobianFn = Callable[[Network, np.ndarray, Task, float], np.ndarray]
@@ -46,14 +46,13 @@ def linearize_at(
     `linearize` reads it), or ``jacobian(network, G_star, task, eta)`` when given (symbolic);
     the factor form with ``low_rank``. `TaskError` unless ``G_star`` is a solution and ``J`` is
     symmetric."""
+    if low_rank:  # the factor form (see `linearize_factor`)
+        return LinearTask.from_factor(
+            solution_factor(network, task, G_star, gamma, r, eta, solution_tol), G_star
+        )
     s = KirchhoffSolver(network, G_star, task)  # one free solve, shared by J and the force
     free = s.free_state()
     ad, delta, eta_p, Delta = nudged(s, free, task, eta)
-    if low_rank:  # the factor form (see `linearize_factor`)
-        Fm = factor_of(ad, delta, eta_p, r, gamma, task.n_points)
-        scale = float(np.max(np.sum(Fm * Fm, axis=1))) / (float(r) * float(gamma))
-        require_solution(G_star, force_of(s, free, task, eta_p), solution_tol, scale)
-        return LinearTask.from_factor(Fm, G_star)
     if jacobian is None:
         mode = "solution" if curvature == "auto" else curvature
         J = np.array(jacobian_of(ad, delta, eta_p, Delta, task, eta, mode, DELTA_TOL).J)
@@ -69,6 +68,26 @@ def linearize_at(
             "with residual errors); a LinearTask needs a symmetric M."
         )
     return checked_task(r * gamma * J, G_star, RATE_TOL)
+
+
+def solution_factor(
+    network: Network,
+    task: Task,
+    G_star: np.ndarray,
+    gamma: float,
+    r: float,
+    eta: float,
+    solution_tol: float,
+) -> np.ndarray:
+    """The factor ``F`` of ``M = r γ J = F F^T`` (single-output task, checked values), after
+    `require_solution` proves ``G_star`` a solution: one free and one clamped solve."""
+    s = KirchhoffSolver(network, G_star, task)
+    free = s.free_state()
+    ad, delta, eta_p, _ = nudged(s, free, task, eta)
+    Fm = factor_of(ad, delta, eta_p, r, gamma, task.n_points)
+    scale = float(np.max(np.sum(Fm * Fm, axis=1))) / (float(r) * float(gamma))
+    require_solution(G_star, force_of(s, free, task, eta_p), solution_tol, scale)
+    return Fm
 
 
 def require_solution(G_star: np.ndarray, F: np.ndarray, solution_tol: float, scale: float) -> None:

@@ -47,10 +47,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import count, number, times, vector
+from .._checks import count, finite_outputs, number, times, vector
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias
 from ._affine import affine_flow, cycle_fields
+from ._phase import split_phase
 from .linear import (
     LinearTask,
     check_affine,
@@ -63,6 +64,7 @@ from .trajectories import OrbitTrajectory
 __all__ = ["AffineOrbit", "affine_orbit", "cyclic_affine_orbit", "evolve_affine"]
 
 
+@finite_outputs("", args=("G0", "t", "B"))
 def evolve_affine(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: AffineBias) -> NDArray:
     """Gates at times ``t`` under one task with a state-dependent bias (closed form).
 
@@ -94,6 +96,9 @@ def evolve_affine(task: LinearTask, G0: ArrayLike, *, t: ArrayLike, B: AffineBia
     ArgumentError
         If ``task`` is not a LinearTask, ``B`` not an AffineBias, ``G0`` not finite or a time
         negative, NaN or inf.
+    NumericalRangeError
+        If the gates leave float64's range (an unstable ``M - J`` over a long time, or huge
+        inputs).
 
     Examples
     --------
@@ -202,11 +207,7 @@ class AffineOrbit:
             if t.ndim != 1:
                 raise ShapeError(f"Argument `times_or_n` must be 1-D, but has shape {t.shape}.")
             check_samples(t.size, 1, self.G_starts.shape[1])
-        cycles = np.floor(t / self.tau)
-        phase = t - cycles * self.tau
-        at_end = (phase == 0.0) & (cycles > 0)
-        cycles = np.where(at_end, cycles - 1, cycles)
-        phase = np.where(at_end, self.tau, phase)
+        base, phase = split_phase(t, self.tau)  # exact phase (fmod)
         edges = np.concatenate([[0.0], np.cumsum(self.durations)])
         seg = np.clip(np.searchsorted(edges, phase, side="right") - 1, 0, len(self.tasks) - 1)
         G = np.empty((t.size, self.G_starts.shape[1]))
@@ -216,10 +217,11 @@ class AffineOrbit:
                 G[sel] = affine_flow(
                     task.M, task.G_star, self.G_starts[k], phase[sel] - edges[k], self.B
                 )
-        G += (cycles * self.tau)[:, None] * self.drift
+        G += base[:, None] * self.drift
         return OrbitTrajectory(times=t, G=G)
 
 
+@finite_outputs("G_starts", "drift", args=("B", "durations"))
 def cyclic_affine_orbit(
     tasks: Sequence[LinearTask],
     *,
@@ -258,8 +260,11 @@ def cyclic_affine_orbit(
         non-positive real part there): the message names it. The cycle does not exist.
     SingularSystemError
         If the fixed-point system is singular to working precision.
+    NumericalRangeError
+        If the period map or the orbit leaves float64's range (durations times rates, or
+        ``B0``, too large).
     ShapeError, ArgumentError
-        Bad tasks, bias, durations, ``G_ref`` or ``rate_tol``.
+        Bad tasks (not a sequence of LinearTask), bias, durations, ``G_ref`` or ``rate_tol``.
 
     Examples
     --------
@@ -274,6 +279,11 @@ def cyclic_affine_orbit(
     >>> orbit.rate > 0
     True
     """
+    if isinstance(tasks, LinearTask) or not isinstance(tasks, Sequence):
+        raise ArgumentError(
+            "Argument `tasks` must be a sequence of LinearTask (one or more), but is "
+            f"{type(tasks).__name__}; pass [task] for a single task."
+        )
     tasks = tuple(tasks)
     if not tasks:
         raise ArgumentError("Argument `tasks` must hold at least one LinearTask, but is empty.")
@@ -311,6 +321,7 @@ def affine_orbit_checked(
     return AffineOrbit(**cycle_fields(tasks, Bv, h, G_ref_v, tol))
 
 
+@finite_outputs("G_starts", "drift", args=("B", "tau"))
 def affine_orbit(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -348,7 +359,7 @@ def affine_orbit(
     StabilityError
         If ``M - J`` has an eigenvalue with non-positive real part on the complement of the
         common null space (the cycle does not exist); the message names it.
-    SingularSystemError, ShapeError, ArgumentError
+    SingularSystemError, NumericalRangeError, ShapeError, ArgumentError
         As :func:`cyclic_affine_orbit`; ``tau`` must be a finite scalar ``> 0``.
 
     Examples

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, times
 from ..errors import ShapeError
 from ._box import BoxTask, box_task, flow, sample, sides_at
+from ._phase import split_phase
 from .linear import LinearTask, check_samples
 from .trajectories import BoxPiece, BoxTrajectory
 
@@ -51,10 +52,7 @@ def _draw(
     index = np.zeros(t_abs.shape, dtype=int)
     for i in range(T):
         tau = float(H[i].sum())
-        cycles = np.floor(t_abs[i] / tau)
-        phase = t_abs[i] - cycles * tau
-        at_end = (phase == 0.0) & (cycles > 0)  # a multiple of tau: the end of its period
-        phase = np.where(at_end, tau, phase)
+        _, phase = split_phase(t_abs[i], tau)  # exact (fmod); a multiple of tau: the end
         edges = np.concatenate([[0.0], np.cumsum(H[i])])
         seg = np.clip(np.searchsorted(edges, phase, side="left") - 1, 0, K - 1)
         index[i] = seg

@@ -69,6 +69,7 @@ from ._linearize import linearize_at
 from ._spectral import MAX_RATE
 from .finite_differences import force_jacobian_fd  # re-exported from its former home
 from .linear import LinearTask
+from .lowrank_jacobian import single_output
 
 __all__ = [
     "ForceJacobian",
@@ -268,7 +269,8 @@ def linearize(
         far below the millivolt scale of gate noise in the experiment, far above round-off.
     low_rank : bool
         Return the factor form ``M = F F^T`` (no ``n x n`` matrix): see `linearize_factor`.
-        Default False. Refused with ``route="symbolic"`` or ``curvature="exact"``.
+        Default False. Refused with ``route="symbolic"`` or ``curvature="exact"`` and for a
+        multi-output task (ArgumentError); must be a bool.
     **renamed : Any
         Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
         now ``route``).
@@ -312,6 +314,10 @@ def linearize(
             f"Arguments `route='symbolic'` and `curvature={curvature!r}` of `linearize` exclude "
             "each other: the symbolic Jacobian is the exact one; drop `curvature`."
         )
+    if not isinstance(low_rank, (bool, np.bool_)):  # "no" is truthy: never read as True
+        raise ArgumentError(
+            f"Argument `low_rank` must be True or False, but is {type(low_rank).__name__}."
+        )
     if low_rank and (route == "symbolic" or curvature == "exact"):
         bad = "route='symbolic'" if route == "symbolic" else "curvature='exact'"
         raise ArgumentError(
@@ -319,6 +325,8 @@ def linearize(
             "Gauss-Newton M at a solution."
         )
     task = check_task(task, network)
+    if low_rank:
+        single_output(task, "linearize")
     G_star = network.check_point(G_star, "G_star")
     jacobian = None
     if route == "symbolic":  # the exact Jacobian of the symbolic model (sympy, on first use)

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from .._checks import instance, positive
-from ..electrical._kirchhoff import KirchhoffSolver
 from ..electrical.clamping import check_eta
 from ..electrical.kirchhoff import check_task
-from ..errors import NetworkError
+from ..errors import ArgumentError, NetworkError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._adjoint import factor_of, nudged
+from ._adjoint import SOLUTION_TOL
+from ._linearize import solution_factor
 
 __all__ = ["linearize_factor"]
 
@@ -64,12 +64,14 @@ def linearize_factor(
     Raises
     ------
     TaskError
-        If the task keeps residual errors at ``G_star`` (``residual_delta >
+        If ``G_star`` is not a solution (``max|F| > 1e-6 V * max|J|``, as :func:`linearize`
+        refuses it), the task keeps residual errors at ``G_star`` (``residual_delta >
         1e-12 V``: M has a curvature term, use ``linearize(..., low_rank=False)``),
         or ``nu_p`` is not parallel to ``grad O_p`` (a differential output: ``J`` is not
         symmetric).
     ArgumentError
-        A bad ``gamma``, ``r`` or ``eta``.
+        A bad ``gamma``, ``r`` or ``eta``; a multi-output task (the factor form is built for
+        single-output tasks).
 
     Examples
     --------
@@ -89,7 +91,17 @@ def linearize_factor(
     r = positive(r, "r")
     eta = check_eta(eta)
     task = check_task(task, network)
+    single_output(task, "linearize_factor")
     G_star = network.check_point(G_star, "G_star")
-    s = KirchhoffSolver(network, G_star, task)
-    ad, delta, eta_p, _ = nudged(s, s.free_state(), task, eta)
-    return factor_of(ad, delta, eta_p, r, gamma, task.n_points)
+    return solution_factor(network, task, G_star, gamma, r, eta, SOLUTION_TOL)
+
+
+def single_output(task: Task, function: str) -> None:
+    """ArgumentError for a multi-output ``task`` (checked) in the factor form of ``function``
+    (not in ``__all__``: shared with `linearize`)."""
+    if task.is_multi_output:
+        raise ArgumentError(
+            f"Arguments `task` (a {len(task.output)}-output task) and the factor form of "
+            f"`{function}` exclude each other: the factor F F^T is built for single-output "
+            "tasks; use linearize(..., low_rank=False)."
+        )

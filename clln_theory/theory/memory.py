@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import finite_outputs, readonly, real_array, times, vector
-from ..errors import ShapeError
+from .._checks import finite_outputs, readonly, real_array, times, validator, vector
+from ..errors import ArgumentError, ShapeError
 from ..model.bias import bias_vector
-from ._spectral import half_period_arrays, rank_threshold
-from ._tasks import flow
-from .linear import LinearTask, check_task
+from ._memory import cycle_states
+from ._spectral import DENSE_MAX_N, half_period_arrays, rank_threshold
+from .linear import LinearTask, check_samples, check_task
 from .multitask import check_tasks, schedule
 
 __all__ = ["ForgettingCurve", "forgetting_curve"]
@@ -82,6 +82,30 @@ class ForgettingCurve:
         return float(np.sqrt(error_level) / self.erasure_rate)
 
 
+#: Relative tolerance of the symmetry and positivity checks of ``H``: a weight built as
+#: ``J^T J`` in floats is symmetric and PSD to a few ulps of its largest entry; 1e-10 leaves
+#: room for that and refuses every weight that is really indefinite.
+_WEIGHT_TOL = 1e-10
+
+
+@validator
+def check_weight(H: object, n: int, name: str = "H") -> NDArray:
+    """``H`` as a finite, symmetric positive semi-definite (n, n) error weight (an error is a
+    square, never negative); ArgumentError or ShapeError naming it."""
+    Ha = real_array(H, name, shape=(n, n))
+    scale = float(np.max(np.abs(Ha))) if Ha.size else 0.0
+    if float(np.max(np.abs(Ha - Ha.T), initial=0.0)) > _WEIGHT_TOL * scale:
+        raise ArgumentError(f"Argument `{name}` must be symmetric (an error weight), but is not.")
+    Hs = 0.5 * Ha + 0.5 * Ha.T
+    lam = np.linalg.eigvalsh(Hs) if n else np.zeros(1)
+    if lam[0] < -_WEIGHT_TOL * scale:
+        raise ArgumentError(
+            f"Argument `{name}` must be positive semi-definite (the error is a square), but "
+            f"has eigenvalue {lam[0]:.3g}."
+        )
+    return Ha
+
+
 @finite_outputs("G", "error", args=("G0", "B"))
 def forgetting_curve(
     task: LinearTask,
@@ -110,9 +134,9 @@ def forgetting_curve(
     G0 : (n,) array_like, optional
         Gates when the others' training begins, V. Default ``task.G_star`` (task learned).
     H : (n, n) array_like, optional
-        Error weight of the remembered task. Default ``I - N`` (``N`` its null projector): the
-        squared distance to its solution manifold, V². For linearized outputs ``O = O* + J (G -
-        G*)``, ``J^T J`` gives its (A1) error.
+        Error weight of the remembered task, symmetric positive semi-definite. Default ``I -
+        N`` (``N`` its null projector): the squared distance to its solution manifold, V². For
+        linearized outputs ``O = O* + J (G - G*)``, ``J^T J`` gives its (A1) error.
 
     Returns
     -------
@@ -122,15 +146,21 @@ def forgetting_curve(
     Raises
     ------
     ArgumentError
-        If a task is not a :class:`LinearTask`, a duration is ``<= 0``, a time is negative, or
-        ``B``, ``G0``, ``H`` are not finite.
+        If a task is not a :class:`LinearTask`, a duration is ``<= 0``, a time is negative,
+        ``B``, ``G0``, ``H`` are not finite, ``H`` is not symmetric positive semi-definite,
+        ``n > DENSE_MAX_N`` (2048; refused before any ``n x n`` array is formed) or the curve
+        would hold more than ``MAX_SAMPLE_VALUES`` (10⁸) gate values.
+    NumericalRangeError
+        If the gates or the error leave float64's range.
     ShapeError
         If sizes do not match.
 
     Notes
     -----
-    Whole cycles chain the affine maps (D8)/(D9) of the others; the last, partial segment is
-    (D5) in the phi_1 form. Exact for every ``t`` (no time stepping).
+    Whole cycles chain the affine maps (D8)/(D9) of the others: a jump of many cycles is a
+    power of the period map by repeated squaring (``O(n^3 log(t / tau))``, bounded for any
+    ``t``), with the number of cycles and the phase counted exactly (``fmod``, Python ints); the
+    last, partial segment is (D5) in the phi_1 form. Exact for every ``t`` (no time stepping).
 
     Examples
     --------
@@ -145,8 +175,13 @@ def forgetting_curve(
     (array([0., 1.]), 0.1)
     """
     check_task(task, "task")
-    others = check_tasks(others, "others", minimum=1)
     n = task.n
+    if n > DENSE_MAX_N:  # before any (n, n) array is formed
+        raise ArgumentError(
+            f"Argument `task` must have at most DENSE_MAX_N = {DENSE_MAX_N} gates for "
+            f"forgetting_curve (it forms n x n maps), but has {n}."
+        )
+    others = check_tasks(others, "others", minimum=1)
     if others[0].n != n:
         raise ShapeError(
             f"Argument `others` must have {n} gates like `task`, but has {others[0].n}."
@@ -159,36 +194,20 @@ def forgetting_curve(
     t = times(t, "t", positive=False)
     if t.ndim != 1:
         raise ShapeError(f"Argument `t` must be 1-D, but has shape {t.shape}.")
+    check_samples(t.size, 1, n)  # at most MAX_SAMPLE_VALUES gate values
     G0 = task.G_star if G0 is None else vector(G0, "G0", n)
-    H = np.eye(n) - task.N if H is None else real_array(H, "H", shape=(n, n))
+    H = np.eye(n) - task.N if H is None else check_weight(H, n)
     maps = [  # (A, E, b) of (D8)/(D9) for each segment
         half_period_arrays(o.eigvecs, o.eigvals, o.M, o.G_star, B, np.asarray(hk, dtype=float))
         for o, hk in zip(others, h, strict=True)
     ]
-    tau = float(h.sum())
-    starts = np.concatenate([[0.0], np.cumsum(h)[:-1]])
-    cycles = np.floor(t / tau).astype(int)
-    order = np.argsort(cycles, kind="stable")
-    G = np.empty((t.size, n))
-    x, done = G0.astype(float), 0
-    for i in order:
-        while done < cycles[i]:  # whole cycles: the affine maps (D8)/(D9)
-            for A, _, b in maps:
-                x = A @ x + b
-            done += 1
-        phase = t[i] - cycles[i] * tau
-        y = x
-        for k, o in enumerate(others):
-            if phase <= starts[k] + h[k] or k == len(others) - 1:
-                G[i] = flow(o, y, np.asarray(phase - starts[k]), B)
-                break
-            y = maps[k][0] @ y + maps[k][2]
-    dG = G - task.G_star
-    error = np.einsum("mi,ij,mj->m", dG, H, dG)
     M_sum = sum(o.M for o in others)
     lam, U = np.linalg.eigh(M_sum)
     thr = rank_threshold(max(o.rate_tol for o in others), n, max(float(lam[-1]), 0.0))
     Z = U[:, lam <= thr]
+    G = cycle_states(others, maps, h, t, G0, B, Z, U[:, lam > thr])  # any t: powers of the map
+    dG = G - task.G_star
+    error = np.einsum("mi,ij,mj->m", dG, H, dG)
     drift = Z @ (Z.T @ B)
     return ForgettingCurve(
         times=readonly(t),

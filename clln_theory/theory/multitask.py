@@ -33,11 +33,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import count, number, readonly, times, validator, vector
+from .._checks import (
+    count,
+    finite_outputs,
+    finite_result,
+    number,
+    readonly,
+    times,
+    validator,
+    vector,
+)
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import AffineBias, bias_vector
 from ._box_build import box_cycle_orbits, box_cyclic_from
 from ._multitask import reduce_tasks, segment_maps, telescoped
+from ._phase import split_phase
 from ._spectral import phi1_times
 from ._tasks import flow
 from .affine import AffineOrbit, affine_orbit_checked
@@ -168,11 +178,7 @@ class CyclicOrbit:
         G = np.empty((*t_abs.shape, G_st.shape[-1]))
         index = np.empty(t_abs.shape, dtype=int)
         for i in range(tau.size):
-            cycles = np.floor(t_abs[i] / tau[i])
-            phase = t_abs[i] - cycles * tau[i]
-            at_end = (phase == 0.0) & (cycles > 0)
-            cycles = np.where(at_end, cycles - 1, cycles)
-            phase = np.where(at_end, tau[i], phase)
+            base, phase = split_phase(t_abs[i], tau[i])  # exact phase (fmod)
             starts = np.concatenate([[0.0], np.cumsum(durs[i])[:-1]])
             seg = np.clip(np.searchsorted(starts, phase, side="left") - 1, 0, self.K - 1)
             index[i] = seg
@@ -180,7 +186,7 @@ class CyclicOrbit:
                 sel = seg == k
                 if np.any(sel):
                     G[i, sel] = flow(self.tasks[k], G_st[i, k], phase[sel] - starts[k], self.B)
-            G[i] += (cycles * tau[i])[:, None] * drift[i]
+            G[i] += base[:, None] * drift[i]
         if np.ndim(self.tau) == 0:
             return CyclicTrajectory(times=t_abs[0], G=G[0], task_index=index[0])
         return CyclicTrajectory(times=t_abs, G=G, task_index=index)
@@ -232,6 +238,7 @@ def rate_tolerance(tasks: tuple[LinearTask, ...], rate_tol: float | None) -> flo
     return number(rate_tol, "rate_tol", low=0.0, unit="1/s")
 
 
+@finite_outputs("G_starts", args=("B", "durations"))
 def cyclic_orbit(
     tasks: Sequence[LinearTask],
     *,
@@ -284,6 +291,9 @@ def cyclic_orbit(
         If the tasks differ in size, or ``B``, ``G_ref`` or ``durations`` have the wrong shape.
     SingularSystemError
         If the telescoped system is singular to working precision.
+    NumericalRangeError
+        If the orbit or its span leaves float64's range (huge durations or bias), as
+        :func:`~clln_theory.theory.periodic_orbit` refuses it.
     ConvergenceError
         With ``box``, if no periodic orbit is found (the event sequence does not settle).
 
@@ -358,6 +368,9 @@ def cyclic_orbit(
     base = red.ref + Q @ (Q.T @ (G_ref - red.ref))
     G_starts = base + y @ P.T + starts[..., None] * drift
     fields = _fields(h, inc, G_starts, drift, cond, single)
+    finite_result(
+        fields["span"], "cyclic_orbit span", hint="Check the magnitudes of `B`, `durations`."
+    )  # as periodic_orbit refuses it
     return CyclicOrbit(tasks=tasks, B=readonly(B), null_basis=readonly(Q), **fields)
 
 

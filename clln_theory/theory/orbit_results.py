@@ -18,6 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._checks import count, times
 from ..errors import ArgumentError, ShapeError
 from ._lowrank import ProjectedPair
+from ._phase import split_phase
 from ._spectral import DENSE_MAX_N
 from ._tasks import flow
 from .linear import LinearTask, check_samples
@@ -194,12 +195,8 @@ class Orbit:
                 )
             check_samples(t.size, tau.size, G0.shape[-1])
             t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
-        cycles = np.floor(t_abs / tau[:, None])
-        phase = t_abs - cycles * tau[:, None]
-        # a time that is an exact multiple of tau (t > 0) is reported at the end of its period
-        at_end = (phase == 0.0) & (cycles > 0)
-        cycles = np.where(at_end, cycles - 1, cycles)
-        phase = np.where(at_end, tau[:, None], phase)
+        # exact phase (fmod); a positive multiple of tau is drawn at the end of its period
+        base, phase = split_phase(t_abs, tau[:, None])
         h = tau[:, None] / 2
         G = np.empty((*t_abs.shape, G0.shape[-1]))
         for i in range(tau.size):
@@ -207,7 +204,7 @@ class Orbit:
             G[i] = flow(self.task_a, G0[i], np.where(first, phase[i], 0.0), self.B)
             second = flow(self.task_b, G_half[i], np.where(first, 0.0, phase[i] - h[i]), self.B)
             G[i] = np.where(first[:, None], G[i], second)
-            G[i] += (cycles[i] * tau[i])[:, None] * drift[i]
+            G[i] += base[i][:, None] * drift[i]
         if np.ndim(self.tau) == 0:
             return OrbitTrajectory(times=t_abs[0], G=G[0])
         return OrbitTrajectory(times=t_abs, G=G)
