@@ -37,7 +37,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["next_event", "phi", "phi_grid"]
+__all__ = ["bracket_root", "next_event", "phi", "phi_grid"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
@@ -106,7 +106,9 @@ def _exclusion(R: _Rows, r: Index, ea: Array, c: Array) -> Array:
     return np.where(c >= 0, 0.0, np.where(D2 > 0, quad, lin))
 
 
-def _root(f0: float, E: Array, lam: Array, a: float, b: float, fa: float, fb: float) -> float:
+def bracket_root(
+    f0: float, E: Array, lam: Array, a: float, b: float, fa: float, fb: float
+) -> float:
     """The root in the bracket ``[a, b]`` of an increasing row (``fa < 0 < fb``) to 4 ulps: a
     safeguarded Newton step from the regula-falsi point (``f`` and ``f'`` from one ``expm1``
     per mode), the bracket updated at every step; a step leaving it, or any step after
@@ -188,7 +190,7 @@ class _State:
                 if ab[q] >= best:
                     break
                 row = int(rb[q])
-                t = _root(float(R.f0[row]), R.E[row], R.lam, ab[q], bb[q], fab[q], fbb[q])
+                t = bracket_root(float(R.f0[row]), R.E[row], R.lam, ab[q], bb[q], fab[q], fbb[q])
                 best = min(best, t)
         return best if np.isfinite(best) else None
 
