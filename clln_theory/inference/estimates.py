@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import readonly
+from .._repr import short_repr
 from ..errors import ShapeError
 
 __all__ = ["BiasEstimate", "Projection"]
@@ -57,6 +58,8 @@ class BiasEstimate:
     condition : float
         Condition number of the system of measured directions.
     """
+
+    __repr__ = short_repr
 
     B: np.ndarray
     projections: tuple[Projection, ...]

@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
 from .._checks import count, finite_outputs, finite_result, number, real_array, vector
+from .._repr import short_repr
 from ..errors import ConvergenceError, NumericalRangeError, ShapeError, StabilityError
 from ..model.bias import AffineBias, bias_vector
 from ..theory import LinearTask
@@ -77,6 +78,8 @@ class DriftMeasurement:
     source : str
         Where it comes from.
     """
+
+    __repr__ = short_repr
 
     direction: NDArray
     value: float
@@ -158,6 +161,8 @@ class StateBiasFit:
     dof : int
         Residuals minus parameters.
     """
+
+    __repr__ = short_repr
 
     bias: AffineBias
     B0_std: NDArray

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, number, readonly, times, validator, vector
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import AffineBias, bias_vector
 from ._box_build import box_cycle_orbits, box_cyclic_from
@@ -61,6 +62,8 @@ class CyclicTrajectory:
     task_index : ndarray of int, shape (m,) or (T, m)
         Index (0-based) of the task being trained at each sample.
     """
+
+    __repr__ = short_repr
 
     times: NDArray
     G: NDArray
@@ -103,6 +106,8 @@ class CyclicOrbit:
         Condition number (2-norm) of the telescoped system ``I - Pi_K`` on the complement of the
         common nullspace: ``eps * condition`` estimates the attainable relative accuracy.
     """
+
+    __repr__ = short_repr
 
     tasks: tuple[LinearTask, ...]
     B: NDArray
