@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
 from .._checks import count, finite_outputs, finite_result, number, quote, real_array, vector
+from .._repr import short_repr
 from ..errors import (
     ArgumentError,
     ConvergenceError,
@@ -91,6 +92,8 @@ class DriftMeasurement:
         On construction: ``direction`` not a finite unit vector, ``G`` not finite or of another
         shape, ``value`` not finite, ``std`` NaN or negative, ``source`` not a str.
     """
+
+    __repr__ = short_repr
 
     direction: NDArray
     value: float
@@ -187,6 +190,8 @@ class StateBiasFit:
     dof : int
         Residuals minus parameters.
     """
+
+    __repr__ = short_repr
 
     bias: AffineBias
     B0_std: NDArray
