@@ -109,6 +109,12 @@ def _table(rep: Any) -> str:
         line += f"; paper ({P}) V/s; |ΔB|/|B_paper| = {100 * s['B_relative_error']:.1f} %"
     lines.append(line)
     sim = rep.sim is not None
+    boxed = rep.box_orbit is not None
+    if boxed:
+        lines.append(
+            f"theory: the cycle in the gate box {s['gate_box']} V at every period (saturated: "
+            "gates pinned at a limit; in box: the orbit without limits stays inside)"
+        )
     if sim:
         p = s["simulate"]
         lines.append(
@@ -120,10 +126,12 @@ def _table(rep: Any) -> str:
     lines.append(
         f"{'tau':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
         f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
+        + ("  saturated" if boxed else "")
         + (f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit" if sim else "")
     )
     lines.append(  # the units of the columns above (`UNITS` of the reproduction)
         f"{'[s]':>9} {'[V²]':>11} {'[V²]':>11} {'[1]':>7} {'[V²]':>12} {'[V²]':>11} {'[1]':>7}"
+        + (" " * 11 if boxed and sim else "")
         + (f"          {'[V²]':>11} {'[V²]':>11}" if sim else "")
     )
     for r in rep.rows():
@@ -131,7 +139,8 @@ def _table(rep: Any) -> str:
             f"{r['tau']:9.4g} {r['D2_theory']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
             f"{_fmt(r['D2_ratio'], '7.2f'):>7} {_fmt(r['Ebar_theory'], '12.3e'):>12} "
             f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
-            f"{'yes' if r['in_box'] else 'NO ' if sim else 'NO'}"
+            f"{'yes' if r['in_box'] else 'NO ' if sim or boxed else 'NO'}"
+            + (f"  {'yes' if r['saturated'] else 'no':>9}" if boxed else "")
             + (
                 f"    {_fmt(r['D2_sim'], '11.3e'):>11} {_fmt(r['Ebar_sim'], '11.3e'):>11}  "
                 f"{'yes' if r['at_limit'] else 'no'}"
@@ -148,11 +157,24 @@ def _table(rep: Any) -> str:
         if failure is not None:
             lines.append(f"(sim — at tau = {float(tau):.4g} s: {failure.why})")
     lines.append("")
+    lines += _footer(rep, s, sim, boxed)
+    return "\n".join(lines)
+
+
+def _footer(rep: Any, s: dict, sim: bool, boxed: bool) -> list[str]:
+    """The summary lines under the table: gate box, theory/measured ranges, simulator."""
+    lines = []
     msg = f"orbit inside the gate box at {rep.n_in_box} of {rep.tau.size} periods"
     if "D2_ratio_in_box" in s:
         lo, hi = s["D2_ratio_in_box"]
         msg += f"; D2 theory/measured there: {lo:.2f} to {hi:.2f}"
     lines.append(msg)
+    if boxed:
+        msg = f"cycle in the gate box saturated at {s['n_saturated']} of {rep.tau.size} periods"
+        for key, name in (("D2_ratio_all", "D2"), ("Ebar_ratio_all", "Ebar")):
+            if key in s:
+                msg += f"; {name} theory/measured {s[key][0]:.2f} to {s[key][1]:.2f}"
+        lines.append(msg + (" at every measured period" if "D2_ratio_all" in s else ""))
     if sim:
         p = s["simulate"]
         msg = f"simulator: cycle found at {rep.tau.size - p['n_failed']} of {rep.tau.size} periods"
@@ -160,7 +182,7 @@ def _table(rep: Any) -> str:
         if "D2_sim_ratio" in p:
             msg += f"; D2 sim/measured {p['D2_sim_ratio'][0]:.2f} to {p['D2_sim_ratio'][1]:.2f}"
         lines.append(msg + f" ({p['seconds']:.1f} s)")
-    return "\n".join(lines)
+    return lines
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:

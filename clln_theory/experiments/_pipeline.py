@@ -2,10 +2,17 @@
 the bias inference from the description's measurements, the closed orbits with their D², Ē and
 gate-box flags, the measured curves aligned to the table's periods, and the simulator's inputs.
 
+With a gate box (``theory.gate_box``) the theory columns come from the limit cycle of the
+projected dynamics in the box (the theory's box engines ``_box_build``, ``_box``) at every
+period: where the unconstrained orbit stays inside (``in_box``) that cycle *is* the unconstrained
+orbit, handed to the box engine as its candidate and returned as is, so the numbers there are
+those of the orbit without limits, bit for bit; elsewhere the cycle saturates (``saturated``:
+some gate pinned at a limit during the period) and D², Ē are those of the saturated cycle.
+
 Every function takes a validated `ExperimentConfig` and checked values: the face reads and
 checks the measured files and the arguments of `reproduce` once; the steps here call the engines
-of the theory (`_orbit_solve`, `_tasks`), electrical (`_force`), inference (`_drift`,
-`_calibrate`) rooms and the metrics engine, never a public function.
+of the theory (`_orbit_solve`, `_tasks`, `_box_build`, `_box`), electrical (`_force`), inference
+(`_drift`, `_calibrate`) rooms and the metrics engine, never a public function.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import readonly
 from .._metrics import mean_error, task_error_of
 from ..electrical._force import solve_free
 from ..errors import CLLNError, TaskError
@@ -33,7 +41,10 @@ from ..inference._drift import (
 from ..model import Network, Task
 from ..model.devices import DEVICES
 from ..simulator import TrainingProtocol
-from ..theory import LinearTask, Orbit
+from ..theory import BoxOrbit, LinearTask, Orbit
+from ..theory._box import box_task, sample
+from ..theory._box import flow as box_flow
+from ..theory._box_build import box_cycle_orbits, box_orbit_from
 from ..theory._orbit_build import orbit_from
 from ..theory._orbit_solve import dense_orbit
 from ..theory._tasks import flow
@@ -42,10 +53,13 @@ from .specs import ExperimentConfig, TaskSpec
 __all__ = [
     "NONPOSITIVE_NOTE",
     "OUT_OF_BOX_NOTE",
+    "SATURATED_NOTE",
     "Measured",
     "SimulationInputs",
     "Theory",
     "aligned",
+    "box_orbits",
+    "box_samples",
     "calibrated",
     "closed_orbits",
     "dense_curve",
@@ -68,6 +82,7 @@ files print τ with 4-5 significant digits, and a user's list copies them, so 1e
 faithful copy while two distinct measured periods (>= 1 % apart) never match each other."""
 
 OUT_OF_BOX_NOTE = "orbit leaves the gate box"
+SATURATED_NOTE = "unconstrained orbit leaves the gate box: theory of the saturated cycle"
 NONPOSITIVE_NOTE = "Ebar NaN: a conductance <= 0 on the orbit (gate below threshold)"
 
 _FIT_STEP = 1.0
@@ -77,14 +92,19 @@ _FIT_STEP = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Theory:
-    """The closed orbits (D11) at a list of periods and what the table reads from them."""
+    """The closed orbits (D11) at a list of periods and what the table reads from them: those of
+    the cycle in the gate box where the description has one, else of the orbit without limits."""
 
-    orbit: Orbit
+    orbit: Orbit  # the orbit without limits
+    box_orbit: BoxOrbit | None  # the cycle in the gate box (None without a box)
     D2: np.ndarray  # (T,) squared span (4), V²
     Ebar: np.ndarray  # (T,) combined error (A4), V², NaN where a conductance is <= 0
-    inside: np.ndarray  # (T,) bool: the orbit stays in the gate box
-    lo: np.ndarray  # (T, n) smallest gate along the orbit, V
-    hi: np.ndarray  # (T, n) largest gate along the orbit, V
+    inside: np.ndarray  # (T,) bool: the orbit without limits closes and stays in the gate box
+    saturated: np.ndarray  # (T,) bool: some gate is pinned at a limit during the cycle
+    lo: np.ndarray  # (T, n) smallest gate along the theory's orbit, V
+    hi: np.ndarray  # (T, n) largest gate along the theory's orbit, V
+    D2_unconstrained: np.ndarray  # (T,) D² of the orbit without limits, V²
+    Ebar_unconstrained: np.ndarray  # (T,) Ē of the orbit without limits, V²
 
 
 def calibrated(
@@ -220,6 +240,68 @@ def two_task_error_of(
     return E
 
 
+def _ebar(E: Callable[[np.ndarray], Any], G_half: np.ndarray, G0: np.ndarray) -> np.ndarray:
+    """(A4) at ``t = tau/2`` and ``t = tau`` (= 0) of the orbits (T, n), V²; NaN where some
+    orbit drives a conductance <= 0 (evaluated period by period then)."""
+    if G0.shape[0] == 0:
+        return np.zeros(0)
+    try:
+        return np.asarray(mean_error(E(G_half), E(G0)), dtype=float)
+    except CLLNError:
+        out = np.full(G0.shape[0], np.nan)
+        for k in range(out.size):
+            try:
+                out[k] = mean_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
+            except CLLNError:
+                pass  # stays NaN; the row's note says why
+        return out
+
+
+def box_orbits(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: np.ndarray,
+    taus: np.ndarray,
+    box: Any,
+    orbit: Orbit | None,
+) -> BoxOrbit:
+    """The cycles in the gate box ``box`` (lo, hi: checked numbers or (n,) arrays, V) at the
+    periods ``taus`` (T,): the box engine of `periodic_orbit(..., box=)`, with the orbit without
+    limits ``orbit`` (from `closed_orbits`, same periods; None if there is none) as its
+    candidate where it closes (no drift)."""
+    n = task_a.n
+    lo, hi = (readonly(np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy()) for v in box)
+    tol = max(task_a.rate_tol, task_b.rate_tol)
+    unc = None
+    if orbit is not None and not np.any(np.asarray(orbit.drift)):
+        unc = np.stack([np.atleast_2d(orbit.G0), np.atleast_2d(orbit.G_half)], axis=1)
+    H = np.stack([taus / 2, taus / 2], axis=1)
+    found = box_cycle_orbits((task_a, task_b), B, H, lo, hi, tol, unc)
+    return box_orbit_from(task_a, task_b, B, taus, False, (lo, hi), tol, found)
+
+
+def box_samples(orbit: BoxOrbit, k: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gates (samples, n) and their pinned flags along period ``k`` of a sweep of cycles in the
+    box, at ``samples`` equally spaced times from 0 to tau (the engine of `BoxOrbit.trajectory`:
+    each half period's projected flow in closed form)."""
+    lo, hi = orbit.box
+    tau = float(np.asarray(orbit.tau)[k])
+    t = tau * np.linspace(0.0, 1.0, samples)
+    first = t <= tau / 2
+    G = np.empty((samples, lo.size))
+    pinned = np.zeros((samples, lo.size), dtype=bool)
+    starts = (np.asarray(orbit.G0)[k], np.asarray(orbit.G_half)[k])
+    for j, (task, sel) in enumerate(((orbit.task_a, first), (orbit.task_b, ~first))):
+        bt = box_task(np.asarray(task.M, dtype=float), task.G_star, orbit.B, lo, hi, orbit.rate_tol)
+        fl = box_flow(bt, starts[j], tau / 2, False)
+        local = t[sel] - j * tau / 2
+        G[sel] = sample(bt, fl.pieces, local)
+        ends = np.array([p.t_end for p in fl.pieces])
+        idx = np.clip(np.searchsorted(ends, local, side="left"), 0, len(fl.pieces) - 1)
+        pinned[sel] = np.stack([p.side != 0 for p in fl.pieces])[idx]
+    return G, pinned
+
+
 def theory(
     cfg: ExperimentConfig,
     tasks: tuple[CalibratedTask, ...],
@@ -229,32 +311,44 @@ def theory(
     samples: int,
 ) -> Theory:
     """The closed orbits at the periods ``tau`` (T,) and their D², Ē (with ``E`` of
-    `two_task_error_of`) and gate-box flags from ``samples`` samples per period."""
+    `two_task_error_of`) and gate-box flags from ``samples`` samples per period; with a gate box
+    D², Ē and the gate range are those of the cycle in the box (see the module docstring)."""
     orbit = closed_orbits(tasks[0].linear, tasks[1].linear, B, tau)
-    if np.any(np.abs(orbit.drift) > 0):
+    if cfg.gate_box is None and np.any(np.abs(orbit.drift) > 0):
         raise TaskError(
             "The two tasks share a null direction, so the orbit drifts without closing; "
-            f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description."
+            f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description, "
+            "or give theory.gate_box: in the box the gates saturate and the cycle closes."
         )
-    D2 = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
+    D2u = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
     G_half, G0 = np.asarray(orbit.G_half), np.asarray(orbit.G0)
-    try:
-        Ebar = mean_error(E(G_half), E(G0))  # (A4): t = tau/2 and t = tau (= 0)
-    except CLLNError:  # some orbit drives a conductance <= 0: evaluate period by period
-        Ebar = np.full(D2.shape, np.nan)
-        for k in range(D2.size):
-            try:
-                Ebar[k] = mean_error(E(G_half[k : k + 1]), E(G0[k : k + 1]))[0]
-            except CLLNError:
-                pass  # stays NaN; the row's note says why
     inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
-    return Theory(orbit=orbit, D2=D2, Ebar=Ebar, inside=inside, lo=lo, hi=hi)
+    if cfg.gate_box is None:
+        Ebar = _ebar(E, G_half, G0)
+        sat = np.zeros(D2u.shape, dtype=bool)
+        return Theory(orbit, None, D2u, Ebar, inside, sat, lo, hi, D2u, Ebar)
+    box = box_orbits(tasks[0].linear, tasks[1].linear, B, tau, cfg.gate_box, orbit)
+    inside = np.array(box.unconstrained_in_box, dtype=bool)  # the engine's exact verdict
+    out = ~inside  # the rows of the saturated cycles (the others are the orbit without limits)
+    D2 = np.where(inside, D2u, np.asarray(box.span) ** 2)
+    Ebar, Ebar_u = np.empty(D2.shape), np.empty(D2.shape)
+    Ebar[inside] = Ebar_u[inside] = _ebar(E, G_half[inside], G0[inside])
+    if np.any(out):
+        Ebar[out] = _ebar(E, np.asarray(box.G_half)[out], np.asarray(box.G0)[out])
+        Ebar_u[out] = _ebar(E, G_half[out], G0[out])
+        for k in np.flatnonzero(out):
+            G = box_samples(box, int(k), samples)[0]
+            lo[k], hi[k] = G.min(axis=0), G.max(axis=0)
+    sat = np.array(box.saturated, dtype=bool)
+    return Theory(orbit, box, D2, Ebar, inside, sat, lo, hi, D2u, Ebar_u)
 
 
-def notes(inside: np.ndarray, Ebar: np.ndarray) -> tuple[str, ...]:
+def notes(inside: np.ndarray, Ebar: np.ndarray, boxed: bool = False) -> tuple[str, ...]:
+    """Per period: why the row is flagged (``boxed``: the theory is the cycle in the box)."""
     out = []
+    leaves = SATURATED_NOTE if boxed else OUT_OF_BOX_NOTE
     for ok, e in zip(inside, Ebar, strict=True):
-        parts = ([] if ok else [OUT_OF_BOX_NOTE]) + ([] if np.isfinite(e) else [NONPOSITIVE_NOTE])
+        parts = ([] if ok else [leaves]) + ([] if np.isfinite(e) else [NONPOSITIVE_NOTE])
         out.append("; ".join(parts))
     return tuple(out)
 
@@ -280,7 +374,7 @@ def dense_curve(cfg, tasks, E, B, taus, grid_points: int, cycle_samples: int) ->
     g = np.geomspace(lo, hi, int(grid_points))
     biased = theory(cfg, tasks, E, B, g, cycle_samples)
     free = theory(cfg, tasks, E, np.zeros_like(B), g, cycle_samples)
-    return {
+    grid = {
         "tau": g,
         "D2_theory": biased.D2,
         "Ebar_theory": biased.Ebar,
@@ -288,6 +382,11 @@ def dense_curve(cfg, tasks, E, B, taus, grid_points: int, cycle_samples: int) ->
         "D2_bias_free": free.D2,
         "Ebar_bias_free": free.Ebar,
     }
+    if biased.box_orbit is not None:
+        grid["saturated"] = biased.saturated
+        grid["D2_unconstrained"] = biased.D2_unconstrained
+        grid["Ebar_unconstrained"] = biased.Ebar_unconstrained
+    return grid
 
 
 @dataclass(frozen=True, slots=True)

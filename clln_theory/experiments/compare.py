@@ -4,8 +4,9 @@ Two comparisons:
 
 `compare_theory_simulation`
     The linear theory (`clln_theory.theory.linearize` + `clln_theory.theory.periodic_orbit`,
-    (D2)-(D11) of the paper) and the nonlinear simulator (`clln_theory.simulator.limit_cycle`)
-    on the same network, tasks, bias and τ grid, with the ratio of their cycle spans (4).
+    (D2)-(D11) of the paper; with gate limits, the cycle of the projected dynamics in that box)
+    and the nonlinear simulator (`clln_theory.simulator.limit_cycle`) on the same network,
+    tasks, bias and τ grid, with the ratio of their cycle spans (4).
 `compare_with_measurement`
     Simulated limit cycles (with gate limits) at the τ of a measured D² curve, with the ratio
     per τ.
@@ -22,8 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -54,6 +55,8 @@ from ..simulator._cycle import FD_STEP, MAX_PERIODS, MAX_SAMPLES, find_cycle, fr
 from ..simulator.runs import period_steps
 from ..simulator.shooting import checked_pair, checked_start
 from ..theory import LinearTask, linearize, nearest_solution, periodic_orbit
+from ..theory.trajectories import check_box
+from ._pipeline import box_orbits, closed_orbits
 
 __all__ = [
     "MeasuredComparison",
@@ -258,6 +261,9 @@ class TheoryComparison:
         ``max(|G0_sim − G0_theory|, |G_half_sim − G_half_theory|)``, V (∞-norm).
     G_star_a, G_star_b : (n_gates,) ndarray
         The linearization points (nearest solutions to ``G_ref``).
+    saturated : (T,) bool ndarray
+        True where the theory's cycle in the gate box (``gate_limits``) has a gate pinned at a
+        limit during the period; all False without ``gate_limits``.
     failures : tuple of Failure
         The requested τ left out (``where``: ``"tau = ... s"``), each with the side that failed
         (``what``: ``"theory"`` or ``"simulation"``) and the reason (``why``, ``kind``); empty
@@ -280,6 +286,7 @@ class TheoryComparison:
     G_star_a: np.ndarray
     G_star_b: np.ndarray
     failures: tuple[Failure, ...] = ()
+    saturated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def to_dataframe(self) -> Any:
         """The per-τ arrays as a `pandas.DataFrame`, one row per τ with both sides (a (T, n)
@@ -322,14 +329,39 @@ def _linear_Ebar(network: Network, tasks: tuple[Task, Task], G0: Any, G_half: An
     return combined_error(E(G_half), E(G0))
 
 
-def _theory_orbit(la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float) -> Any:
+class _TheoryCycle(NamedTuple):
+    """The theory's cycle at one period: states, span (4) and whether a gate is pinned."""
+
+    G0: np.ndarray
+    G_half: np.ndarray
+    span: float
+    saturated: bool
+
+
+def _theory_orbit(
+    la: LinearTask, lb: LinearTask, B: np.ndarray, tau: float, box: Any
+) -> _TheoryCycle:
+    """The closed orbit (D11) at ``tau``; with the checked ``box`` (lo, hi), the cycle in the
+    box (the engines of `periodic_orbit(..., box=)`: exactly the orbit without limits where
+    that stays inside, a saturated cycle elsewhere, also along common null directions)."""
+    if box is not None:
+        taus = np.array([tau])
+        try:
+            unc = closed_orbits(la, lb, B, taus)
+        except SingularSystemError:  # no candidate: the box engine finds the cycle alone
+            unc = None
+        bo = box_orbits(la, lb, B, taus, box, unc)
+        span = float(np.asarray(bo.span)[0])
+        sat = bool(np.asarray(bo.saturated)[0])
+        return _TheoryCycle(np.asarray(bo.G0)[0], np.asarray(bo.G_half)[0], span, sat)
     orbit = periodic_orbit(la, lb, B=B, tau=tau)
     if np.any(orbit.drift != 0):
         raise ConvergenceError(
             f"The linear theory has no closed orbit at tau = {tau:.6g} s (common-nullspace "
-            "drift); nothing to compare with."
+            "drift); nothing to compare with. Give `gate_limits`: in that box the gates "
+            "saturate and the cycle closes."
         )
-    return orbit
+    return _TheoryCycle(orbit.G0, orbit.G_half, float(orbit.span), False)
 
 
 @validator
@@ -373,7 +405,12 @@ def compare_theory_simulation(
     protocol : TrainingProtocol, optional
         Standard clamping only. The theory uses ``gamma = A0 / S`` and ``eta``.
     gate_limits : (G_min, G_max) or None
-        For the simulator only (the theory knows no limits); default none.
+        Gate box, V (numbers or (n_gates,) arrays): the simulator clips its gates to it, and
+        the theory is then the limit cycle of the projected linear dynamics in the same box
+        (`clln_theory.theory.periodic_orbit` with ``box=``), which exists also where the tasks
+        share null directions (more gates than constraints: the bias drifts the gates there
+        until they pin). Default none: the orbit without limits, and no comparison where it
+        drifts.
     tol : float
         Period-map residual of the simulated cycles, V.
     on_failure : {"record", "raise"}
@@ -397,12 +434,16 @@ def compare_theory_simulation(
     ShapeError
         ``tau`` not 1-D.
     ConvergenceError, SingularSystemError
-        Only with ``on_failure="raise"``: the first τ without a cycle on either side.
+        Only with ``on_failure="raise"``: the first τ without a cycle on either side (without
+        ``gate_limits``, an orbit that drifts along a common null direction is one).
 
     Notes
     -----
     Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
-    linearization point); a failed τ does not move that start.
+    linearization point); a failed τ does not move that start. With ``gate_limits`` it starts
+    from the theory's cycle in the box at the same τ instead: the period map of the clipped
+    simulation is only piecewise smooth, and from afar its shooting may take thousands of
+    periods to settle which gates are pinned.
     """
     B = _problem(network, task_a, task_b, B, on_failure)
     protocol = _standard_protocol(protocol)
@@ -413,23 +454,22 @@ def compare_theory_simulation(
     Ga, Gb = nearest_solution(lin, task_a, G_ref), nearest_solution(lin, task_b, G_ref)
     la = linearize(lin, task_a, Ga, gamma=gamma, eta=protocol.eta)
     lb = linearize(lin, task_b, Gb, gamma=gamma, eta=protocol.eta)
+    box = None if gate_limits is None else check_box(gate_limits, network.n_gates, "gate_limits")
     Bv, taus = np.asarray(B, dtype=float), np.atleast_1d(as_times(tau, "tau"))
     if taus.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
-    res: dict[str, list[Any]] = {
-        k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght", "Ghs")
-    }
-    kept: list[float] = []
-    failures: list[Failure] = []
+    res: dict[str, list[Any]] = {k: [] for k in ("Dt", "Ds", "Et", "Es", "G0t", "G0s", "Ght")}
+    res.update(Ghs=[], sat=[])
+    kept, failures = [], []  # type: tuple[list[float], list[Failure]]
     guess = Ga  # each cycle starts from the previous one
     for t in taus:
         stage: Literal["theory", "simulation"] = "theory"
         try:
-            orb = _theory_orbit(la, lb, Bv, float(t))
+            orb = _theory_orbit(la, lb, Bv, float(t), box)
             stage = "simulation"
             lc = limit_cycle(
                 network, task_a, task_b, tau=float(t), B=Bv, protocol=protocol,
-                gate_limits=gate_limits, G0=guess, tol=tol,
+                gate_limits=gate_limits, G0=guess if box is None else orb.G0, tol=tol,
             )  # fmt: skip
         except (ConvergenceError, SingularSystemError) as err:
             if on_failure == "raise":
@@ -444,7 +484,7 @@ def compare_theory_simulation(
         kept.append(float(t))
         guess = lc.G0
         for key, value in (
-            ("Dt", float(orb.span)), ("Ds", lc.span),
+            ("Dt", orb.span), ("Ds", lc.span), ("sat", orb.saturated),
             ("Et", _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)), ("Es", lc.Ebar),
             ("G0t", orb.G0), ("G0s", lc.G0), ("Ght", orb.G_half), ("Ghs", lc.G_half),
         ):  # fmt: skip
@@ -470,6 +510,7 @@ def compare_theory_simulation(
         G_star_a=readonly(Ga),
         G_star_b=readonly(Gb),
         failures=tuple(failures),
+        saturated=readonly(res["sat"], bool),
     )
 
 

@@ -12,7 +12,11 @@ preset) and the folder of measured data, and runs the pipeline of Appendix E of 
    (`clln_theory.inference.drift`).
 3. For every period: the closed orbit (D11) (`clln_theory.theory.periodic_orbit`), the squared
    span D² (4), the combined error Ē (A4) against the fitted labels with the linear network's
-   outputs (`clln_theory.metrics`), and whether the orbit stays in the gate box.
+   outputs (`clln_theory.metrics`), and whether the orbit stays in the gate box. With a gate
+   box (``theory.gate_box``) the orbit is the limit cycle of the projected dynamics in the box
+   (``periodic_orbit(..., box=)``) at every period: it is the orbit without limits where that
+   stays inside (``in_box``), and a cycle with gates pinned at the limits elsewhere
+   (``saturated``), so that D² and Ē are finite at every period.
 4. Optionally (``simulate=True``, the description's ``[simulate]`` section) the nonlinear
    simulator at every period (`clln_theory.experiments.compare.simulate_periods`): each point
    with a measured line recalibrated on the simulator's device
@@ -52,7 +56,7 @@ from ..inference import BiasEstimate, CalibratedTask
 from ..inference._args import require_full_rank, window_bounds
 from ..model import Task
 from ..model.bias import bias_vector
-from ..theory import Orbit
+from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
 from . import _pipeline
@@ -105,16 +109,18 @@ class Reproduction:
     tau : (T,) ndarray
         Periods of the table, s (the measured ones for ``tau = "data"``).
     orbit : Orbit
-        Closed orbits for all ``tau`` (leading axis T).
+        Closed orbits without gate limits for all ``tau`` (leading axis T).
     D2_theory, Ebar_theory : (T,) ndarray
-        Predicted squared span (4) and combined error (A4), V².
+        Predicted squared span (4) and combined error (A4), V²: of the cycle in the gate box
+        (``box_orbit``) where the description has one, else of ``orbit``.
     D2_bias_free, Ebar_bias_free : (T,) ndarray
         The same for the closed orbit with ``B = 0`` (the paper's zero-bias, "perfect",
         prediction of Fig. 3A,B), V². Zero to round-off for compatible tasks' D².
     in_box : (T,) bool ndarray
-        True where the orbit stays inside the gate box (all True without a box).
+        True where the orbit without limits closes and stays inside the gate box (all True
+        without a box); there the cycle in the box is that orbit, number for number.
     G_lo, G_hi : (T, n) ndarray
-        Smallest and largest gate along each orbit, V.
+        Smallest and largest gate along each orbit of the theory columns, V.
     D2_measured, Ebar_measured : (T,) ndarray
         Measurements at the same periods, V², NaN where none.
     grid : dict
@@ -131,6 +137,15 @@ class Reproduction:
         The nonlinear simulator at the same periods (``reproduce(simulate=True)``), or None.
     sim_tasks : (Task, Task) or None
         The tasks the simulator ran (calibrated to the measured lines on its device).
+    box_orbit : BoxOrbit or None
+        The cycles in the gate box at all ``tau`` (``periodic_orbit(..., box=)``), None without
+        ``theory.gate_box``.
+    saturated : (T,) bool ndarray
+        True where some gate of the cycle in the box is pinned at a limit during the period
+        (all False without a box); empty for a result built without it.
+    D2_unconstrained, Ebar_unconstrained : (T,) ndarray
+        D² and Ē of the orbit without limits (``orbit``), V²: the theory columns before the
+        gate box; equal to ``D2_theory``, ``Ebar_theory`` where ``in_box``.
     """
 
     __repr__ = short_repr
@@ -156,6 +171,10 @@ class Reproduction:
     data_source: str = ""
     sim: SimulatedPeriods | None = field(default=None, repr=False)
     sim_tasks: tuple[Task, ...] | None = field(default=None, repr=False)
+    box_orbit: BoxOrbit | None = field(default=None, repr=False)
+    saturated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+    D2_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    Ebar_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -175,6 +194,11 @@ class Reproduction:
         return int(np.count_nonzero(self.in_box))
 
     @property
+    def n_saturated(self) -> int:
+        """Number of periods whose cycle in the gate box has a gate pinned at a limit."""
+        return int(np.count_nonzero(self.saturated))
+
+    @property
     def bias_paper(self) -> np.ndarray | None:
         """The published bias of the description (``bias.paper``), V/s, or None."""
         p = self.config.bias.paper
@@ -184,8 +208,9 @@ class Reproduction:
         """The table, one dict per period.
 
         Keys: ``tau``, ``D2_theory``, ``D2_measured``, ``D2_ratio``, ``Ebar_theory``,
-        ``Ebar_measured``, ``Ebar_ratio``, ``in_box``, ``G_min``, ``G_max`` (the gate range along
-        the orbit), and the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``; with the
+        ``Ebar_measured``, ``Ebar_ratio``, ``in_box``, ``saturated`` (a gate of the cycle in
+        the box pinned at a limit), ``G_min``, ``G_max`` (the gate range along the orbit), and
+        the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``; with the
         simulator also ``D2_sim``, ``Ebar_sim`` (None where it found no cycle) and ``at_limit``
         (its gates touch the gate limits). Measured values and ratios are None where nothing was
         measured; ``note`` says why a row is flagged.
@@ -202,6 +227,7 @@ class Reproduction:
                     "Ebar_measured": _opt(self.Ebar_measured[k]),
                     "Ebar_ratio": _opt(self.Ebar_ratio[k]),
                     "in_box": bool(self.in_box[k]),
+                    "saturated": bool(self.saturated[k]) if self.saturated.size else False,
                     "G_min": float(self.G_lo[k].min()),
                     "G_max": float(self.G_hi[k].max()),
                     "D2_bias_free": float(self.D2_bias_free[k]),
@@ -291,9 +317,15 @@ class Reproduction:
             s["B_relative_error"] = float(
                 np.linalg.norm(self.B - self.bias_paper) / np.linalg.norm(self.bias_paper)
             )
+        if self.box_orbit is not None:
+            s["n_saturated"] = self.n_saturated
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
+        for key, r in (("D2_ratio_all", self.D2_ratio), ("Ebar_ratio_all", self.Ebar_ratio)):
+            r = r[np.isfinite(r)]
+            if self.box_orbit is not None and r.size:  # the theory at every period
+                s[key] = [float(r.min()), float(r.max())]
         sim = self.config.simulate  # set whenever the reproduction simulated
         if self.sim is not None and sim is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -536,7 +568,11 @@ def reproduce(
         A ``tau`` that is empty or holds a period that is not a finite number > 0, a bad
         ``grid_points`` or ``cycle_samples``, or ``simulate`` without a ``[simulate]`` section.
     TaskError
-        Tasks that share a null direction (no closed orbit), or a failed calibration.
+        Tasks that share a null direction without ``theory.gate_box`` (no closed orbit), or a
+        failed calibration.
+    ConvergenceError
+        With ``theory.gate_box``, if no cycle in the box is found at some period (never a wrong
+        cycle; see `clln_theory.theory.periodic_orbit`).
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     if simulate and cfg.simulate is None:
@@ -588,13 +624,17 @@ def reproduce(
         D2_bias_free=free.D2,
         Ebar_bias_free=free.Ebar,
         in_box=biased.inside,
+        saturated=biased.saturated,
+        box_orbit=biased.box_orbit,
+        D2_unconstrained=biased.D2_unconstrained,
+        Ebar_unconstrained=biased.Ebar_unconstrained,
         G_lo=biased.lo,
         G_hi=biased.hi,
         D2_measured=_pipeline.aligned(curves.get("D2"), taus),
         Ebar_measured=_pipeline.aligned(curves.get("Ebar"), taus),
         grid=_pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples),
         cycles=cycles,
-        notes=_pipeline.notes(biased.inside, biased.Ebar),
+        notes=_pipeline.notes(biased.inside, biased.Ebar, biased.box_orbit is not None),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,

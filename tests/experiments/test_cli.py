@@ -59,3 +59,17 @@ def test_reproduce_exp1_writes_table_json_csv_and_plot(tmp_path, capsys):
     assert header[:7] == [
         "tau", "D2_theory", "D2_measured", "D2_ratio", "Ebar_theory", "Ebar_measured", "Ebar_ratio"
     ]  # fmt: skip
+    # the theory of the cycle in the gate box: finite D², Ē and both ratios at every period
+    assert header[7:9] == ["in_box", "saturated"]
+    rows = [dict(zip(header, ln.split(","), strict=True)) for ln in lines[1:]]
+    assert all(r[k] not in ("", "nan") for r in rows for k in header[1:7])
+    assert [r["saturated"] for r in rows] == ["False"] * 14 + ["True"] * 5
+    assert [r["saturated"] for r in doc["table"]] == [False] * 14 + [True] * 5
+    assert doc["summary"]["n_saturated"] == 5
+    table = [ln.split() for ln in out.splitlines() if ln[:9].strip().replace(".", "").isdigit()]
+    assert len(table) == 19 and all(len(r) == 9 for r in table)  # tau, 6 numbers, in box, sat.
+    for r, row in zip(table, doc["table"], strict=True):  # the printed ratios, finite
+        assert float(r[3]) == pytest.approx(row["D2_ratio"], abs=0.006)
+        assert float(r[6]) == pytest.approx(row["Ebar_ratio"], abs=0.006)
+        assert r[8] == ("yes" if row["saturated"] else "no")
+    assert "saturated at 5 of 19 periods; D2 theory/measured 0.43 to 0.99" in out

@@ -238,8 +238,10 @@ def test_reproduce_exp3_simulate_on_synthetic_upstream_files(upstream, tmp_path,
         if r["in_box"]:  # the orbit stays in the box: the simulator agrees with the theory
             assert 1 / SIM_THEORY_FACTOR < r["D2_sim"] / r["D2_theory"] < SIM_THEORY_FACTOR
             assert not r["at_limit"]
-        else:  # the linear orbit leaves the box: the simulated gates sit on the limits
-            assert r["at_limit"] and r["D2_sim"] < r["D2_theory"]
+        else:  # the linear orbit leaves the box: the simulated gates sit on the limits, and
+            # the theory is the saturated cycle in the same box, which the simulator follows
+            assert r["at_limit"] and r["saturated"]
+            assert 1 / SIM_THEORY_FACTOR < r["D2_sim"] / r["D2_theory"] < SIM_THEORY_FACTOR, r
     sim = doc["summary"]["simulate"]
     assert sim["n_failed"] == 1 and sim["device"] == "three-regime" and sim["t_h"] == 1e-3
     assert len(sim["tasks"][0]) == 2  # the two-point task alpha, calibrated point by point

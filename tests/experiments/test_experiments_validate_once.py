@@ -70,6 +70,7 @@ def test_reproduce_validates_its_arguments_once():
         ("choice", "kind"),
         ("real_array", "times"),
         ("count", "window"),
+        ("check_box", "box"),  # the cycles in the gate box: the box engines, not the face
     ]:
         assert key not in c, key
     assert c[("check_task", "task")] == 2  # once per task of the description (data)
