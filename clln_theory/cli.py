@@ -2,12 +2,17 @@
 
 Subcommands
 -----------
-``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--simulate] [--json F] [--csv F] [--plot F]``
+``reproduce CONFIG_OR_PRESET [--data-dir DIR] [--simulate] [--json F] [--csv F] [--plot F]
+[--quiet]``
     Run the paper's pipeline (`clln_theory.experiments.reproduce`) on a TOML description or a
     preset (``exp1``, ``exp2``, ``exp3``, ``fig3``) and print a table of theory next to
-    measurement; ``--simulate`` adds the nonlinear simulator of the description's
-    ``[simulate]`` section (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``).
-    ``--json -`` / ``--csv -`` print to standard output instead of the table.
+    measurement (units in the line under the column names); ``--simulate`` adds the nonlinear
+    simulator of the description's ``[simulate]`` section (columns ``D2_sim``, ``Ebar_sim``,
+    ``at_limit``). ``--json -`` / ``--csv -`` print to standard output instead of the table.
+    ``--csv FILE`` writes a CSV that ``pandas.read_csv(FILE)`` reads as it is (the header
+    first) and its provenance to the sidecar ``FILE.json``. Work longer than ~2 s shows a
+    progress line on standard error when that is a terminal (``--quiet``: never); warnings
+    (``FallbackWarning``: shooting fell back to iteration) are one line each there.
 ``presets [--show NAME]``
     List the shipped presets, or print one (a template to copy).
 
@@ -20,9 +25,11 @@ computation) ends the command with status 2 and one sentence on standard error; 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -30,6 +37,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ._checks import validator
+from ._progress import quiet
+from ._tables import sidecar_path
 from .errors import CLLNError
 
 __all__ = ["build_parser", "main"]
@@ -109,9 +118,13 @@ def _table(rep: Any) -> str:
         )
     lines.append("")
     lines.append(
-        f"{'tau [s]':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
+        f"{'tau':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
         f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
-        + (f" {'D2 sim':>11} {'Ebar sim':>11}  at limit" if sim else "")
+        + (f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit" if sim else "")
+    )
+    lines.append(  # the units of the columns above (`UNITS` of the reproduction)
+        f"{'[s]':>9} {'[V²]':>11} {'[V²]':>11} {'[1]':>7} {'[V²]':>12} {'[V²]':>11} {'[1]':>7}"
+        + (f"          {'[V²]':>11} {'[V²]':>11}" if sim else "")
     )
     for r in rep.rows():
         lines.append(
@@ -166,7 +179,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 "Option --plot needs matplotlib; install it with `pip install clln_theory[plot]`."
             )
     t0 = time.perf_counter()
-    rep = reproduce(args.config, data_dir=args.data_dir, simulate=args.simulate)
+    with quiet() if args.quiet else contextlib.nullcontext():
+        rep = reproduce(args.config, data_dir=args.data_dir, simulate=args.simulate)
     if args.plot:
         from .plotting import plot_reproduction
 
@@ -188,6 +202,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if not to_stdout:
         print(_table(rep))
         written = [f for f in (args.json, args.csv, args.plot) if f]
+        if args.csv and args.csv != "-":
+            written.insert(written.index(args.csv) + 1, str(sidecar_path(args.csv)))
         print(f"done in {seconds:.2f} s" + (f"; wrote {', '.join(written)}" if written else ""))
     return 0
 
@@ -239,8 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
         "period (columns D2_sim, Ebar_sim, at_limit; seconds to minutes)",
     )
     p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
-    p.add_argument("--csv", metavar="FILE", help="write the table as CSV ('-': stdout)")
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="write the table as CSV, header first, for pandas.read_csv(FILE); its provenance "
+        "goes to FILE.json ('-': the CSV alone to stdout)",
+    )
     p.add_argument("--plot", metavar="FILE", help="write the figure (png, pdf, svg)")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress line on stderr (it shows only on a terminal, after ~2 s of work)",
+    )
     p.set_defaults(func=_cmd_reproduce)
     q = sub.add_parser("presets", help="list the shipped presets, or print one")
     q.add_argument("--show", metavar="NAME", help="print the preset's TOML (a template to copy)")
@@ -264,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args))
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0)
     except CLLNError as exc:
@@ -283,6 +311,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # writing an output file failed after all
         _err(f"clln-theory: error: {exc.strerror or exc} ({exc.filename or 'output'}).")
         return 2
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+    """A warning as one line on standard error (no file name, no source line)."""
+    _err(f"clln-theory: {category.__name__}: {message}")
 
 
 def _err(line: str) -> None:

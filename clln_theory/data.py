@@ -41,6 +41,7 @@ from typing import Literal, TextIO, overload
 import numpy as np
 
 from ._checks import positive, quote, readonly
+from ._repr import short_repr
 from .errors import ArgumentError, DataFormatError
 
 __all__ = [
@@ -292,6 +293,8 @@ class MeasuredCurve:
         The file it was read from.
     """
 
+    __repr__ = short_repr
+
     tau: np.ndarray
     value: np.ndarray
     quantity: str = ""
@@ -322,6 +325,8 @@ class CycleSamples:
         The file it was read from.
     """
 
+    __repr__ = short_repr
+
     tau: float
     G: np.ndarray
     source: str = ""
@@ -348,6 +353,8 @@ class DriftTest:
     meta : dict
         Anything else worth keeping (empty for the published files).
     """
+
+    __repr__ = short_repr
 
     times: np.ndarray
     G: np.ndarray

@@ -20,8 +20,10 @@ __all__ = [
     "DataFormatError",
     "DeviceError",
     "Failure",
+    "FallbackWarning",
     "FileWriteError",
     "GateBoxWarning",
+    "MissingDependencyError",
     "NetworkError",
     "NumericalRangeError",
     "ProtocolError",
@@ -105,12 +107,23 @@ class ConvergenceError(CLLNError, RuntimeError):
     """An iterative solver (Newton, shooting) did not converge within its budget."""
 
 
+class MissingDependencyError(CLLNError, ImportError):
+    """An optional extra is not installed (pandas for ``to_dataframe``); the message names the
+    extra and the ``pip install`` line that brings it."""
+
+
 class SymbolicSizeError(CLLNError, ValueError):
     """A network is too large for exact symbolic elimination to be practical."""
 
 
 class AccuracyWarning(UserWarning):
     """A result is less accurate than requested; the message carries the estimated error."""
+
+
+class FallbackWarning(UserWarning):
+    """A solver left its first route for a slower one that still converged (Newton shooting
+    for a limit cycle fell back to plain iteration): the result is valid, the time was longer.
+    The message names the period, the route and the budget left."""
 
 
 class GateBoxWarning(UserWarning):

@@ -31,14 +31,26 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_checks": {"errors"},
     "_files": {"errors"},  # the one engine that writes files (atomic, typed errors)
+    "_progress": set(),  # the one progress line on standard error (imports nothing)
+    "_repr": set(),  # the short reprs of every result (imports nothing of the package)
+    "_tables": {"errors", "_files"},  # data frames and CSV of results (pandas optional)
     "metrics": {"errors", "_checks"},
-    "data": {"errors", "_checks"},
-    "sweeps": {"errors", "_checks", "_files"},
+    "data": {"errors", "_checks", "_repr"},
+    "sweeps": {"errors", "_checks", "_files", "_progress", "_repr", "_tables"},
     "model": {"errors", "_checks", "_files"},
     "electrical": {"errors", "_checks", "model", "metrics"},
-    "theory": {"errors", "_checks", "model", "electrical", "metrics"},
-    "simulator": {"errors", "_checks", "model", "electrical", "metrics"},
-    "inference": {"errors", "_checks", "model", "electrical", "theory", "metrics", "data"},
+    "theory": {"errors", "_checks", "model", "electrical", "metrics", "_repr"},
+    "simulator": {"errors", "_checks", "model", "electrical", "metrics", "_progress", "_repr"},
+    "inference": {
+        "errors",
+        "_checks",
+        "model",
+        "electrical",
+        "theory",
+        "metrics",
+        "data",
+        "_repr",
+    },
     "testing": {"errors", "_checks", "model", "electrical", "theory"},
     "experiments": {
         "errors",
@@ -52,6 +64,9 @@ ALLOWED: dict[str, set[str]] = {
         "data",
         "sweeps",
         "_files",
+        "_progress",
+        "_repr",
+        "_tables",
     },
     "plotting": {
         "errors",
@@ -66,6 +81,9 @@ ALLOWED: dict[str, set[str]] = {
         "sweeps",
         "_files",
         "experiments",
+        "_progress",
+        "_repr",
+        "_tables",
     },
     "cli": {
         "errors",
@@ -81,6 +99,9 @@ ALLOWED: dict[str, set[str]] = {
         "_files",
         "experiments",
         "plotting",
+        "_progress",
+        "_repr",
+        "_tables",
     },
     "__main__": {"cli"},
     "_version": set(),

@@ -282,7 +282,8 @@ def test_a_data_file_linked_out_of_the_folder_is_said_to_be_a_link(tmp_path):
 
 def test_provenance_in_csv_and_json_cannot_become_a_formula(tmp_path):
     """Issue 18: a `--data-dir` or TOML file name holding a newline and `=HYPERLINK(` was
-    written raw into the CSV's provenance line, where a spreadsheet reads it as a formula."""
+    written raw into the CSV's provenance line, where a spreadsheet reads it as a formula (the
+    provenance is now in the CSV's JSON sidecar, made safe the same way)."""
     import csv
     import json
     import re
@@ -295,9 +296,10 @@ def test_provenance_in_csv_and_json_cannot_become_a_formula(tmp_path):
     toml = tmp_path / f"exp{evil}\r+cmd.toml"
     toml.write_text(text.replace('description = "', 'description = "-2+3,=1+1;@A1\\n'))
     rep = reproduce(toml, data_dir=folder, grid_points=0)
-    out = rep.to_csv()
-    head = out.split("tau,", 1)[0].splitlines()
-    assert len(head) == 3 and all(line.startswith("# ") for line in head)
+    out = rep.to_csv(tmp_path / "t.csv")
+    assert out.startswith("tau,")  # issue 21: the provenance went to the sidecar t.csv.json
+    sidecar = json.loads((tmp_path / "t.csv.json").read_text())
+    assert sidecar == json.loads(rep.to_json())["provenance"]  # made safe as the JSON's
     for row in csv.reader(io_lines(out)):  # cells a spreadsheet may read as formulas
         for cell in row:
             start = cell.lstrip()

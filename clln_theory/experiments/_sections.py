@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..inference import SolutionLine
 from ..model import DataPoint, Differential, Network
 from ..model.devices import DEVICES
+from ..simulator._cycle import MAX_PERIODS
 from ._network_section import node_error
 from ._toml_table import Table, as_list, data_path, key_number, show
 from .specs import (
@@ -43,10 +44,11 @@ _MAX_SWEEP_POINTS = 100_000
 #: Default ``simulate.tol`` (V): `clln_theory.simulator.limit_cycle`'s own default, ~1e-8 of the
 #: smallest measured span.
 _SIM_TOL = 1e-10
-#: Default ``simulate.max_periods``: Newton shooting needs tens of period maps, the iteration
-#: fallback ~1500 at the slowest contraction seen in the paper's experiments (multiplier 0.988);
-#: 5000 bounds the time a hopeless period can take before it is flagged.
-_SIM_MAX_PERIODS = 5000
+#: Default ``simulate.max_periods``: the package's one default (`limit_cycle`'s, 5000; why in
+#: `clln_theory.simulator._cycle.MAX_PERIODS`). Newton shooting needs tens of period maps, the
+#: iteration fallback ~1500 at the slowest contraction seen in the paper's experiments
+#: (multiplier 0.988); 5000 bounds the time a hopeless period can take before it is flagged.
+_SIM_MAX_PERIODS = MAX_PERIODS
 #: Default ``simulate.t_h``: the experiment's step time per data point, 100 µs (the same value
 #: as `clln_theory.experiments.paper.FIG5_T_H`, which imports this module).
 _SIM_T_H = 100e-6
@@ -395,4 +397,7 @@ def parse_simulate(t: Table | None, n: int, box, reference) -> SimulateSpec | No
             raise ConfigError(f"Key '{k(key)}' must be {what}, but is {show(value)}.")
     t_h = t.number("t_h", _SIM_T_H, positive=True)
     tol = t.number("tol", _SIM_TOL, positive=True)
-    return SimulateSpec(device, t_h, limits, G0, t.vector("B", n), tol, periods)  # type: ignore
+    seconds = t.number("max_seconds", None, positive=True)  # None: no wall-clock budget
+    return SimulateSpec(
+        device, t_h, limits, G0, t.vector("B", n), tol, periods, seconds,  # type: ignore
+    )  # fmt: skip

@@ -30,6 +30,9 @@ from numpy.typing import ArrayLike
 
 from .._checks import choice, count, instance, positive, readonly, real_array, validator, vector
 from .._checks import times as as_times
+from .._progress import tracked
+from .._repr import short_repr
+from .._tables import array_columns, data_frame, frame_fields
 from ..electrical import free_state
 from ..errors import (
     ArgumentError,
@@ -90,6 +93,8 @@ class MeasuredComparison:
         Wall time of the whole sweep.
     """
 
+    __repr__ = short_repr
+
     tau: np.ndarray
     D2_measured: np.ndarray
     D2_sim: np.ndarray
@@ -100,6 +105,21 @@ class MeasuredComparison:
     at_limit: np.ndarray
     n_periods: np.ndarray
     seconds: float
+
+    def to_dataframe(self) -> Any:
+        """The arrays as a `pandas.DataFrame`, one row per τ; a (T, n) array ``G0`` becomes the
+        columns ``G0[0]`` … ``G0[n−1]``. pandas is an optional extra (``clln_theory[pandas]``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            pandas is not installed (names the extra).
+        """
+        return data_frame(array_columns(frame_fields(self)))
 
     def table(self) -> str:
         """Plain-text table, one row per τ."""
@@ -244,6 +264,8 @@ class TheoryComparison:
         when every τ succeeded.
     """
 
+    __repr__ = short_repr
+
     tau: np.ndarray
     span_theory: np.ndarray
     span_sim: np.ndarray
@@ -258,6 +280,22 @@ class TheoryComparison:
     G_star_a: np.ndarray
     G_star_b: np.ndarray
     failures: tuple[Failure, ...] = ()
+
+    def to_dataframe(self) -> Any:
+        """The per-τ arrays as a `pandas.DataFrame`, one row per τ with both sides (a (T, n)
+        array ``G0_sim`` becomes the columns ``G0_sim[0]`` …); ``G_star_a``, ``G_star_b`` and
+        ``failures`` stay attributes. pandas is an optional extra (``clln_theory[pandas]``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            pandas is not installed (names the extra).
+        """
+        return data_frame(array_columns(frame_fields(self)))
 
 
 @validator
@@ -468,6 +506,8 @@ class SimulatedPeriods:
         Wall time of the sweep.
     """
 
+    __repr__ = short_repr
+
     tau: np.ndarray
     D2_sim: np.ndarray
     Ebar_sim: np.ndarray
@@ -520,7 +560,9 @@ def simulate_periods(
     gate_limits: tuple[float, float] | None = (1.0, 5.0),
     G0: Any = None,
     tol: float = 1e-10,
-    max_periods: int = 5000,
+    max_periods: int = MAX_PERIODS,
+    max_seconds: float | None = None,
+    progress: bool | None = None,
 ) -> SimulatedPeriods:
     """The simulator's limit cycle at every period; a failure flags its period, never aborts.
 
@@ -545,7 +587,14 @@ def simulate_periods(
     tol : float
         Period-map residual of a converged cycle, V.
     max_periods : int
-        Budget of period-map evaluations per period.
+        Budget of period-map evaluations per period (default 5000, as `limit_cycle`'s).
+    max_seconds : float or None
+        Wall-clock budget of each period's cycle search, s (default None: none); a period
+        that exceeds either budget is flagged (`ConvergenceError` in its failure).
+    progress : bool or None
+        A progress line on standard error (periods τ done, time left, the current cycle's
+        periods) once the sweep takes more than 2 s: None (default) only when standard error
+        is a terminal, False never, True always.
 
     Returns
     -------
@@ -583,12 +632,19 @@ def simulate_periods(
         start_error = err
     tol = positive(tol, "tol", unit="V")
     max_periods = count(max_periods, "max_periods")
+    if max_seconds is not None:
+        max_seconds = positive(max_seconds, "max_seconds", unit="s")
+    instance(progress, "progress", (bool, type(None)))
+    periods = tracked(
+        zip(taus, steps, strict=True), total=taus.size, desc="simulate periods", unit="tau",
+        enabled=progress,
+    )  # fmt: skip
     t0, n = time.perf_counter(), network.n_gates
     nan = np.full(n, np.nan)
     keys = ("D2", "E", "G0", "Gh", "lim", "np", "fail", "tr")
     out: dict[str, list[Any]] = {k: [] for k in keys}
     row: tuple[float, float, np.ndarray, np.ndarray, bool, int, Failure | None, np.ndarray | None]
-    for t, step in zip(taus, steps, strict=True):
+    for t, step in periods:
         try:
             if isinstance(step, Exception):  # tau/2 not a whole number of steps
                 raise step
@@ -597,7 +653,7 @@ def simulate_periods(
             run = parts.runner(*step)
             lc = find_cycle(
                 run, from_guess(run, guess), "shooting", tol, max_periods, FD_STEP,
-                SIM_TRAJECTORY_SAMPLES,
+                SIM_TRAJECTORY_SAMPLES, max_seconds=max_seconds, progress=progress,
             )  # fmt: skip
         except _PERIOD_FAILURES as err:
             why = Failure(

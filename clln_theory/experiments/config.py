@@ -76,7 +76,7 @@ Schema (keys marked * are required; see ``presets/exp1.toml`` for a complete exa
     cycles = [0.02, 0.08, 0.2]            # s, periods drawn in G-space
 
     [simulate]                            # the simulator (--simulate); also G0 (V), B (V/s),
-    device = "three-regime"               # tol (V), max_periods; "ohmic" or "linear" too
+    device = "three-regime"               # tol (V), max_periods, max_seconds; "ohmic"/"linear"
     t_h = 100e-6                          # s; gate_limits = [1, 5] V (default theory.gate_box)
 
 Every error is a :class:`~clln_theory.errors.ConfigError` whose one-sentence message names the
@@ -217,7 +217,8 @@ def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfi
         top.table("sweep", {"tau", "cycles"}), data.D2 is not None or data.Ebar is not None
     )
     simulate_t = top.table(
-        "simulate", {"device", "t_h", "gate_limits", "G0", "B", "tol", "max_periods"}
+        "simulate",
+        {"device", "t_h", "gate_limits", "G0", "B", "tol", "max_periods", "max_seconds"},
     )
     return ExperimentConfig(
         name=name,

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import choice, count, positive, validator
+from .._repr import short_repr
 from ..electrical import learning_rate_A0
 from ..electrical.clamping import CLAMPINGS
 from ..errors import ArgumentError, ConvergenceError, Failure, ProtocolError
@@ -360,6 +361,8 @@ class Fig5Result:
     accuracy_trace : (n_clampings, n_eps, n_seeds, n_splits, n_samples) ndarray, optional
         Training accuracy of the free network at those times (NaN for failed runs).
     """
+
+    __repr__ = short_repr
 
     clampings: tuple[str, ...]
     eps: np.ndarray

@@ -31,8 +31,6 @@ CSV tables (columns ``D2_theory``, ``D2_measured``, ``Ebar_theory``, ...);
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -45,6 +43,8 @@ from .. import data as _data
 from .._checks import count, number, vector
 from .._checks import times as as_times
 from .._files import atomic_write, safe_text, safe_tree
+from .._repr import short_repr
+from .._tables import csv_text, data_frame, write_csv
 from ..electrical.clamping import check_eta
 from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, DataFormatError, ShapeError, TaskError
@@ -132,6 +132,8 @@ class Reproduction:
     sim_tasks : (Task, Task) or None
         The tasks the simulator ran (calibrated to the measured lines on its device).
     """
+
+    __repr__ = short_repr
 
     config: ExperimentConfig
     tasks: tuple[CalibratedTask, CalibratedTask]
@@ -341,16 +343,16 @@ class Reproduction:
     def to_csv(self, path: str | Path | None = None) -> str:
         """The table (`rows`) as CSV, theory and measurement side by side.
 
-        Lines starting with ``#`` before the header carry the provenance: package version, data
-        source, units and the description (as one line of JSON); read with
-        ``csv.DictReader(line for line in f if not line.startswith("#"))`` or
-        ``pandas.read_csv(path, comment="#")``.
+        The first line is the header (the keys of `rows`; units in `UNITS`), so
+        ``pandas.read_csv(path)`` reads it with default arguments. The provenance (`provenance`:
+        package version, data source, units, the description) goes to the sidecar file
+        ``path + ".json"`` (``table.csv.json``); without ``path`` there is none.
 
         Parameters
         ----------
         path : str or Path, optional
-            Where to write it as well (UTF-8; replaced atomically, as `to_json`). Empty cells:
-            not measured (or not defined).
+            Where to write it as well, with its sidecar (UTF-8; each replaced atomically, as
+            `to_json`). Empty cells: not measured (or not defined).
 
         Returns
         -------
@@ -361,19 +363,26 @@ class Reproduction:
         FileWriteError
             If ``path`` cannot be written (full disk, read-only file system), naming it.
         """
-        rows = self.rows()
-        buf = io.StringIO()
-        prov = self.provenance()
-        buf.write(f"# {prov['package']} {prov['version']}; data: {prov['data_source'] or 'none'}\n")
-        buf.write(f"# units: {json.dumps(prov['units'])}\n")
-        buf.write(f"# config ({prov['config_source']}): {json.dumps(prov['config'])}\n")
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        text = csv_text(self.rows())
         if path is not None:
-            atomic_write(path, buf.getvalue())
-        return buf.getvalue()
+            write_csv(path, text, self.provenance())
+        return text
+
+    def to_dataframe(self) -> Any:
+        """The table (`rows`) as a `pandas.DataFrame`, one row per period (columns as in
+        `to_csv`; None becomes NaN). pandas is an optional extra (``clln_theory[pandas]``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            pandas is not installed (names the extra).
+        """
+        rows = self.rows()
+        return data_frame({k: [r[k] for r in rows] for k in rows[0]})
 
 
 def _opt(x) -> float | None:
@@ -607,5 +616,6 @@ def _simulate(
     result = simulate_periods(
         run.network, run.tasks[0], run.tasks[1], tau=taus, B=run.B, protocol=run.protocol,
         gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
+        max_seconds=sim.max_seconds,
     )  # fmt: skip
     return result, run.tasks

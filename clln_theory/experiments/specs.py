@@ -235,6 +235,9 @@ class SimulateSpec:
         Period-map residual at which a simulated cycle counts as converged, V.
     max_periods : int
         Budget of period-map evaluations per period τ; a period that exceeds it is flagged.
+    max_seconds : float or None
+        Wall-clock budget of one period's cycle search, s (None: none); a period that
+        exceeds it is flagged.
     """
 
     device: str
@@ -244,6 +247,7 @@ class SimulateSpec:
     B: tuple[float, ...] | None
     tol: float
     max_periods: int
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

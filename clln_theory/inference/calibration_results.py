@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import number, real_array, vector
+from .._repr import short_repr
 from ..electrical import free_state
 from ..errors import SingularSystemError
 from ..metrics import task_error
@@ -45,6 +46,8 @@ class SolutionLine:
     ArgumentError
         A slope or intercept that is not a finite real number.
     """
+
+    __repr__ = short_repr
 
     a: float
     c: float
@@ -138,6 +141,8 @@ class CalibratedPoint:
         The largest |O_F − L| found along the line, V.
     """
 
+    __repr__ = short_repr
+
     point: DataPoint
     nominal: DataPoint
     line: SolutionLine
@@ -167,6 +172,8 @@ class CalibratedTask:
     linear : LinearTask
         ``M`` in 1/s at ``G_star``.
     """
+
+    __repr__ = short_repr
 
     name: str
     task: Task

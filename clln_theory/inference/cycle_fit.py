@@ -48,6 +48,7 @@ from .._checks import (
     validator,
     vector,
 )
+from .._repr import short_repr
 from ..errors import ArgumentError, ConvergenceError, NumericalRangeError, ShapeError, TaskError
 from ..theory import LinearTask
 from .cycle_model import (
@@ -140,6 +141,8 @@ class CycleMisfit:
         ``"phase"`` or ``"nearest"``.
     """
 
+    __repr__ = short_repr
+
     B: NDArray
     tau: NDArray
     phase: NDArray
@@ -181,6 +184,8 @@ class CycleBiasFit:
     iterations : int
         Coordinate-descent sweeps (``"phase"``) or closest-point iterations (``"nearest"``).
     """
+
+    __repr__ = short_repr
 
     B: NDArray
     cov: NDArray

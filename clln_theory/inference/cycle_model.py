@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._checks import finite_result, readonly, real_array, validator, vector
 from .._checks import times as as_times
+from .._repr import short_repr
 from ..errors import ShapeError, TaskError
 from ..theory import LinearTask, Orbit, periodic_orbit
 from ..theory._lowrank import any_low_rank
@@ -69,6 +70,8 @@ class AffineCycle:
     J : (m, n, n) ndarray
         ``J[k, i, j] = dG_i(t_k) / dB_j``, s.
     """
+
+    __repr__ = short_repr
 
     tau: float
     times: NDArray
@@ -358,6 +361,8 @@ class MeasuredCycle:
     dt : float
         Time between two samples, s.
     """
+
+    __repr__ = short_repr
 
     tau: float
     G: NDArray

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import count, number, positive, quote, real_array, vector
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError, TaskError
 from ..theory import LinearTask
 from ._args import require_full_rank, window_bounds
@@ -83,6 +84,8 @@ class DriftVelocity:
     source : str
         Where the trajectory comes from (a file name, for reports).
     """
+
+    __repr__ = short_repr
 
     velocity: np.ndarray
     start: int

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import quote
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["BiasEstimate", "Projection"]
@@ -95,6 +96,8 @@ class BiasEstimate:
     condition : float
         Condition number of the system of measured directions.
     """
+
+    __repr__ = short_repr
 
     B: np.ndarray
     projections: tuple[Projection, ...]

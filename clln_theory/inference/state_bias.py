@@ -41,6 +41,7 @@ from .._checks import (
     real_array,
     vector,
 )
+from .._repr import short_repr
 from ..errors import (
     ArgumentError,
     ConvergenceError,
@@ -110,6 +111,8 @@ class DriftMeasurement:
         On construction: ``direction`` not a finite unit vector, ``G`` not finite or of another
         shape, ``value`` not finite, ``std`` NaN or negative, ``source`` not a str.
     """
+
+    __repr__ = short_repr
 
     direction: NDArray
     value: float
@@ -220,6 +223,8 @@ class StateBiasFit:
         fitted from velocities only: its ``rms_cycles`` are then predictions, with only each
         cycle's phase fitted).
     """
+
+    __repr__ = short_repr
 
     bias: AffineBias
     B0_std: NDArray

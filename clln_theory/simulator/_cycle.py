@@ -10,6 +10,8 @@ the experiments' modules; not part of the package's API.
 from __future__ import annotations
 
 import math
+import time
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +19,9 @@ import numpy as np
 
 from .._checks import readonly
 from .._metrics import cycle_span_of, mean_error
-from ..errors import ConvergenceError
+from .._progress import line
+from .._repr import short_repr
+from ..errors import ConvergenceError, FallbackWarning
 from ..model.network import Network
 from ..model.tasks import Task
 from ._runner import Runner, SimulatedTrajectory, task_errors_of
@@ -27,6 +31,7 @@ __all__ = [
     "FD_STEP",
     "MAX_PERIODS",
     "MAX_SAMPLES",
+    "MAX_SECONDS",
     "LimitCycle",
     "PeriodMap",
     "RunParts",
@@ -40,8 +45,17 @@ __all__ = [
 #: Finite-difference step of the monodromy, V (default of `limit_cycle`'s ``fd_step``):
 #: ~sqrt(eps) times the gate scale (1-5 V) balances truncation and round-off.
 FD_STEP = 1e-7
-#: Budget of period-map evaluations of one cycle (default of ``max_periods``).
-MAX_PERIODS = 200_000
+#: Budget of period-map evaluations of one cycle: the one default of ``max_periods`` of
+#: `limit_cycle`, `simulate_periods` and the TOML's ``simulate.max_periods`` (the command line
+#: reads the TOML). Newton shooting needs tens of period maps (n + 3 per Newton step); its
+#: iteration fallback ~1500 at the slowest contraction of the paper's experiments (Floquet
+#: multiplier 0.988), and a cycle iteration has not reached in 5000 periods contracts so slowly
+#: (multiplier > 0.995) that waiting longer rarely helps: better to fail in minutes, flagged, than
+#: to run for hours (the former API default 200,000 ran 121 s without a word on a 3x3 grid).
+MAX_PERIODS = 5000
+#: Default wall-clock budget of one cycle (``max_seconds``): none, so that a result never
+#: depends on the speed of the machine; set it to bound a run in time as well.
+MAX_SECONDS = None
 #: Samples kept of the recorded period (default of ``max_samples``).
 MAX_SAMPLES = 4000
 
@@ -95,14 +109,26 @@ class LimitCycle:
     trajectory: SimulatedTrajectory
     tau: float
 
+    __repr__ = short_repr
+
 
 class PeriodMap:
     """The period map of a `Runner`, counting its evaluations, and its monodromy matrix."""
 
-    def __init__(self, run: Runner, fd_step: float) -> None:
+    def __init__(self, run: Runner, fd_step: float, max_seconds: float | None = None) -> None:
         self.run, self.fd_step, self.count = run, fd_step, 0
+        self.max_seconds = max_seconds
+        self.t0 = time.monotonic()
+        self.residual = math.inf  # the best residual so far (for messages and the progress)
 
     def __call__(self, g: np.ndarray) -> np.ndarray:
+        if self.max_seconds is not None and time.monotonic() - self.t0 > self.max_seconds:
+            raise ConvergenceError(
+                f"The limit cycle at tau = {self.run.tau:.6g} s was not found within "
+                f"max_seconds = {self.max_seconds:g} s ({self.count} periods; the period-map "
+                f"residual is still {self.residual:.3g} V): raise `max_seconds`, loosen `tol`, "
+                "or start nearer the cycle (`G0`)."
+            )
         self.count += 1
         return self.run.period(g)
 
@@ -128,7 +154,7 @@ def shoot(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int):
     PG = P(G)
     G, PG = PG, P(PG)  # one warm-up period
     R = PG - G
-    res = float(np.max(np.abs(R)))
+    res = P.residual = float(np.max(np.abs(R)))
     for _ in range(50):
         if res <= tol:
             return G, PG, res, True
@@ -148,6 +174,7 @@ def shoot(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int):
             rt = float(np.max(np.abs(PGt - Gt)))
             if rt < res:
                 G, PG, R, res = Gt, PGt, PGt - Gt, rt
+                P.residual = res
                 break
             lam *= 0.5
         else:
@@ -155,21 +182,35 @@ def shoot(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int):
     return G, PG, res, False
 
 
-def iterate(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int, tau: float):
-    """Plain iteration ``G ← P(G)``; returns ``(G, P(G), res)``."""
+def iterate(P: PeriodMap, G: np.ndarray, tol: float, max_periods: int, tau: float, bar=None):
+    """Plain iteration ``G ← P(G)``; returns ``(G, P(G), res)``. ``bar``: a progress line whose
+    detail gets the residual and the time left, estimated from the contraction per period."""
     PG = P(G)
     res = float(np.max(np.abs(PG - G)))
     while res > tol and P.count < max_periods:
         G = PG
         PG = P(G)
-        res = float(np.max(np.abs(PG - G)))
+        res, last = float(np.max(np.abs(PG - G))), res
+        P.residual = min(P.residual, res)
+        if bar is not None and bar.enabled:
+            bar.update(note=_eta_note(P, res, last, tol))
     if res > tol:
         raise ConvergenceError(
-            f"The limit cycle at tau = {tau:.6g} s was not found within {max_periods} periods: "
-            f"the period-map residual is still {res:.3g} V (tol {tol:.3g} V); raise "
-            "`max_periods` or loosen `tol`."
+            f"The limit cycle at tau = {tau:.6g} s was not found within max_periods = "
+            f"{max_periods} periods: the period-map residual is still {res:.3g} V (tol "
+            f"{tol:.3g} V); raise `max_periods` or loosen `tol`."
         )
     return G, PG, res
+
+
+def _eta_note(P: PeriodMap, res: float, last: float, tol: float) -> str:
+    """Residual and time left of an iteration contracting by ``res/last`` per period."""
+    note = f"residual {res:.2g} V"
+    q = res / last if last > 0 else 1.0
+    if 0 < q < 1 and res > tol:
+        per_period = (time.monotonic() - P.t0) / max(P.count, 1)
+        note += f", ~{per_period * math.log(tol / res) / math.log(q):.0f} s left"
+    return note
 
 
 def cycle_through(
@@ -261,13 +302,29 @@ def find_cycle(
     max_periods: int,
     fd_step: float,
     max_samples: int,
+    *,
+    max_seconds: float | None = MAX_SECONDS,
+    progress: bool | None = None,
 ) -> LimitCycle:
     """The limit cycle of ``run`` from the checked start ``G``: shooting (``route="shooting"``)
-    with iteration as its fallback, or iteration alone; `ConvergenceError` if neither converges."""
-    P = PeriodMap(run, fd_step)
+    with iteration as its fallback (and a `FallbackWarning`), or iteration alone;
+    `ConvergenceError` if neither converges within ``max_periods`` periods and ``max_seconds``
+    seconds. A progress line (`clln_theory._progress`) counts the periods."""
+    P = PeriodMap(run, fd_step, max_seconds)
     converged = False
-    if route == "shooting":
-        G, PG, res, converged = shoot(P, G, tol, max_periods)
-    if not converged:  # plain iteration, or the fallback of a failed shooting
-        G, PG, res = iterate(P, G, tol, max_periods, run.tau)
-    return cycle_through(P, G, PG, res, route if converged else "iterate", max_samples)
+    with line(None, desc="limit cycle", unit="periods", enabled=progress) as bar:
+        if route == "shooting":
+            G, PG, res, converged = shoot(P, G, tol, max_periods)
+            if not converged:
+                warnings.warn(
+                    FallbackWarning(
+                        f"Newton shooting found no limit cycle at tau = {run.tau:.6g} s after "
+                        f"{P.count} periods (residual {res:.3g} V, tol {tol:.3g} V); falling "
+                        f"back to plain iteration, with {max_periods - P.count} periods of "
+                        "`max_periods` left."
+                    ),
+                    stacklevel=3,
+                )
+        if not converged:  # plain iteration, or the fallback of a failed shooting
+            G, PG, res = iterate(P, G, tol, max_periods, run.tau, bar)
+        return cycle_through(P, G, PG, res, route if converged else "iterate", max_samples)

@@ -16,6 +16,8 @@ import numpy as np
 
 from .._checks import readonly
 from .._metrics import task_error_of
+from .._progress import advance
+from .._repr import short_repr
 from ..electrical._circuit import ATOL_CURRENT, RTOL_CURRENT, TOL_STEP
 from ..electrical._clamping import past_label
 from ..model.devices import LinearDevice
@@ -67,6 +69,8 @@ class SimulatedTrajectory:
     n_steps : int
         Learning steps taken (0 in continuum mode).
     """
+
+    __repr__ = short_repr
 
     times: np.ndarray
     G: np.ndarray
@@ -284,6 +288,7 @@ class Runner:
         active: list[int] = [self.task_of_half(h0)]
         for h in range(h0, h0 + n_halves):
             G, ts, ss = self.half(G, h, record, h * self.n_half * t_h)
+            advance(0.5)  # the innermost progress line counts periods
             times.extend(ts)
             samples.extend(ss)
             active.extend([self.task_of_half(h)] * len(ts))

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import instance, real_array, validator
+from .._repr import short_repr
 from ..errors import ArgumentError, Failure, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
@@ -57,6 +58,8 @@ class BatchResult:
     failures : tuple of Failure
         One record per stopped run (``where`` is ``"run <r>"``, ``kind`` the error class).
     """
+
+    __repr__ = short_repr
 
     trajectories: tuple[SimulatedTrajectory | None, ...]
     failures: tuple[Failure, ...]

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .._checks import choice, instance, positive, refuse_renamed, times, validator
+from .._progress import line
 from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, NetworkError, ProtocolError
 from ..model.devices import LinearDevice
@@ -190,6 +191,7 @@ def simulate(
     atol: float | None = None,
     scheme: str | None = None,
     seed: int | None = None,
+    progress: bool | None = None,
     **renamed: Any,
 ) -> SimulatedTrajectory:
     """Train a network of nonlinear devices on alternating tasks with biased Coupled Learning.
@@ -239,6 +241,10 @@ def simulate(
     seed : int, optional
         Seed of the protocol's noise (discrete mode; refused in continuum mode, which has no
         noise); the run is unchanged by it without noise.
+    progress : bool or None
+        A progress line on standard error (periods done, time left) once the run takes more
+        than 2 s (discrete mode): None (default) only when standard error is a terminal,
+        False never, True always.
     renamed : Any
         Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
         now ``scheme``).
@@ -310,8 +316,10 @@ def simulate(
     G0 = check_G0(network, G0, run.limits)
     n_halves = half_periods(n_periods)
     stride = record_stride(record, run.n_half, n_halves=n_halves, n_gates=run.n)
+    instance(progress, "progress", (bool, type(None)))
     if mode == "discrete":
-        _, times, samples, active = run.run(G0, n_halves, stride)
+        with line(n_halves / 2, desc="simulate", unit="periods", enabled=progress):
+            _, times, samples, active = run.run(G0, n_halves, stride)
         return run.trajectory(times, samples, active, "discrete")
     times, samples, active = run_continuum(  # refuses noise
         run,

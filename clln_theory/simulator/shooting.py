@@ -12,11 +12,19 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, positive, refuse_renamed
+from .._checks import choice, count, instance, positive, refuse_renamed
 from ..errors import ArgumentError, ProtocolError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._cycle import FD_STEP, MAX_PERIODS, MAX_SAMPLES, LimitCycle, RunParts, find_cycle
+from ._cycle import (
+    FD_STEP,
+    MAX_PERIODS,
+    MAX_SAMPLES,
+    MAX_SECONDS,
+    LimitCycle,
+    RunParts,
+    find_cycle,
+)
 from ._runner import Runner
 from .protocol import TrainingProtocol, check_G0, steps_per_half
 from .runs import checked_parts
@@ -136,9 +144,11 @@ def limit_cycle(
     route: Literal["shooting", "iterate"] = "shooting",
     tol: float = 1e-10,
     max_periods: int = MAX_PERIODS,
+    max_seconds: float | None = MAX_SECONDS,
     fd_step: float = FD_STEP,
     engine: Literal["auto", "fast", "general", "sparse"] = "auto",
     max_samples: int = MAX_SAMPLES,
+    progress: bool | None = None,
     **renamed: Any,
 ) -> LimitCycle:
     """Periodic steady state of the discrete dynamics, alternating ``task_a`` and ``task_b``.
@@ -166,7 +176,13 @@ def limit_cycle(
         Converged when ``max |P(G) − G| <= tol`` (volts). The default 1e-10 V is ~1e-8 of the
         smallest measured span (D ~ 5e-3 V at τ = 0.6 ms).
     max_periods : int
-        Budget of period-map evaluations (default 200000).
+        Budget of period-map evaluations (default 5000, the one default of the package: also
+        `clln_theory.experiments.simulate_periods`' and the TOML's ``simulate.max_periods``).
+        Shooting needs tens; the iteration fallback ~1500 at the slowest contraction of the
+        paper's experiments; a cycle not reached in 5000 contracts too slowly to wait for.
+    max_seconds : float or None
+        Wall-clock budget, s (default None: none, so that a result never depends on the speed
+        of the machine). Reaching it raises `ConvergenceError` naming it.
     fd_step : float
         Finite-difference step for the monodromy, V (default 1e-7 V). ~sqrt(eps) times the gate
         scale (1-5 V) balances truncation and round-off.
@@ -175,6 +191,10 @@ def limit_cycle(
     max_samples : int
         The one-period trajectory is recorded every step, decimated to at most this many samples
         (default 4000).
+    progress : bool or None
+        A progress line on standard error (periods done, residual, time left) once the search
+        takes more than 2 s: None (default) only when standard error is a terminal, False
+        never, True always.
     renamed : Any
         Old keyword names, refused with an `ArgumentError` naming the new one (``method`` is
         now ``route``).
@@ -186,8 +206,14 @@ def limit_cycle(
     Raises
     ------
     ConvergenceError
-        Neither shooting nor iteration reached ``tol`` within ``max_periods`` (gives the
-        residual reached).
+        Neither shooting nor iteration reached ``tol`` within ``max_periods`` or
+        ``max_seconds`` (names the budget and gives the residual reached).
+
+    Warns
+    -----
+    FallbackWarning
+        Shooting did not converge and plain iteration took over (the result is still a
+        converged cycle, with ``route == "iterate"``).
     ArgumentError
         A bad option (``route``, ``tol``, ``fd_step``, ``max_periods``, ``max_samples``, ...),
         a protocol with noise, or an old keyword name.
@@ -224,4 +250,10 @@ def limit_cycle(
     fd_step = positive(fd_step, "fd_step", unit="V")
     max_periods = count(max_periods, "max_periods")
     max_samples = count(max_samples, "max_samples")
-    return find_cycle(run, G, route, tol, max_periods, fd_step, max_samples)
+    if max_seconds is not None:
+        max_seconds = positive(max_seconds, "max_seconds", unit="s")
+    instance(progress, "progress", (bool, type(None)))
+    return find_cycle(
+        run, G, route, tol, max_periods, fd_step, max_samples,
+        max_seconds=max_seconds, progress=progress,
+    )  # fmt: skip

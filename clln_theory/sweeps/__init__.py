@@ -68,17 +68,19 @@ import itertools
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal
 
 import numpy as np
 
 from .._checks import choice, count, instance, number, quote
 from .._files import atomic_open, locked, make_folder
+from .._progress import DELAY, line
+from .._repr import short_repr
+from .._tables import data_frame
 from ..errors import ArgumentError, DataFormatError, Failure
 from ._resilience import (
     SweepInterrupted,
@@ -300,65 +302,6 @@ def _write_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
                 f.write("\n")
 
 
-# --------------------------------------------------------------------------- progress
-class _Progress:
-    """Plain-text progress bar on a stream; silent until ``delay`` seconds have passed."""
-
-    def __init__(
-        self,
-        total: int,
-        done: int,
-        *,
-        desc: str,
-        enabled: bool | None,
-        delay: float,
-        stream: TextIO | None = None,
-        width: int = 30,
-    ) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.total, self.start_done, self.done = total, done, done
-        self.desc, self.width, self.delay = desc, width, delay
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = enabled is True or (enabled is None and self.tty)  # None: on a terminal
-        self.t0 = time.monotonic()
-        self.last = -math.inf
-        self.shown = False
-
-    def _line(self, now: float) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        n = round(frac * self.width)
-        elapsed = now - self.t0
-        fresh = self.done - self.start_done
-        left = self.total - self.done
-        eta = f", ~{elapsed / fresh * left:.1f} s left" if fresh and left else ""
-        return (
-            f"{self.desc} [{'#' * n}{'.' * (self.width - n)}] {self.done}/{self.total} "
-            f"{100 * frac:3.0f}% {elapsed:.1f} s elapsed{eta}"
-        )
-
-    def update(self, done: int, *, final: bool = False) -> None:
-        self.done = done
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not self.shown and now - self.t0 < self.delay:
-            return
-        interval = 0.2 if self.tty else 10.0
-        if not final and now - self.last < interval:
-            return
-        self.last = now
-        self.shown = True
-        if self.tty:
-            self.stream.write("\r" + self._line(now) + ("\n" if final else ""))
-        else:
-            self.stream.write(self._line(now) + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.shown:
-            self.update(self.done, final=True)
-
-
 # --------------------------------------------------------------------------- the sweep
 @dataclass(frozen=True, slots=True)
 class SweepResult:
@@ -387,6 +330,8 @@ class SweepResult:
         Wall time of the call, s.
     """
 
+    __repr__ = short_repr
+
     items: tuple[Any, ...]
     keys: tuple[str, ...]
     results: tuple[Any, ...]
@@ -405,6 +350,36 @@ class SweepResult:
         """True when every item has a result."""
         return not self.failures
 
+    def to_dataframe(self) -> Any:
+        """One row per item as a `pandas.DataFrame`: ``key``, the item's fields (an item that is
+        a dict, as from `grid`; else one column ``item``), the result's fields (a dict or a
+        dataclass; else one column ``result``) and ``error`` (the failure's message, "" for an
+        item with a result). pandas is an optional extra (``clln_theory[pandas]``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        MissingDependencyError
+            pandas is not installed (names the extra).
+        """
+        why = dict(zip(self.failed, (f.why for f in self.failures), strict=True))
+        rows = []
+        for i, (item, result) in enumerate(zip(self.items, self.results, strict=True)):
+            row: dict[str, Any] = {"key": self.keys[i]}
+            row.update(item if isinstance(item, Mapping) else {"item": item})
+            if dataclasses.is_dataclass(result) and not isinstance(result, type):
+                result = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+            if i not in why:  # a failed item has no result (None), only its error
+                row.update(result if isinstance(result, Mapping) else {"result": result})
+            rows.append(row)
+        names = [*dict.fromkeys(k for r in rows for k in r), "error"]
+        for i, row in enumerate(rows):
+            row["error"] = why.get(i, "")
+        return data_frame({k: [r.get(k) for r in rows] for k in names})
+
 
 def run_sweep(
     func: Callable[[Any], Any],
@@ -417,7 +392,7 @@ def run_sweep(
     resume: bool = True,
     on_error: Literal["raise", "record"] = "raise",
     progress: bool | None = None,
-    progress_delay: float = 1.0,
+    progress_delay: float = DELAY,
     desc: str = "sweep",
     save_interval: float = 0.0,
 ) -> SweepResult:
@@ -457,7 +432,8 @@ def run_sweep(
         Progress bar on standard error. None (default): only on a terminal; True: always;
         False: never. Either way it appears only after ``progress_delay`` seconds.
     progress_delay : float
-        Seconds before the bar first appears (so short sweeps stay silent).
+        Seconds before the bar first appears (default 2 s, as every progress line of the
+        package: short sweeps stay silent).
     desc : str
         Label of the progress bar.
     save_interval : float
@@ -547,30 +523,33 @@ def run_sweep(
     store = _Store(Path(path) if path is not None else None, save_interval)
     results, todo = store.resumed(keys, resume)
     n_resumed = len(items_t) - len(todo)
-    bar = _Progress(len(items_t), n_resumed, desc=desc, enabled=progress, delay=progress_delay)
-    run = _Run(func, items_t, keys, results, store, bar, on_error=on_error, done=n_resumed)
-    own_pool = executor is None and bool(todo)
-    ex = _process_pool(max_workers, len(todo)) if own_pool else executor
-    clean_exit = False
-    try:
-        run.submit_and_collect(ex, todo)
-        clean_exit = True
-    except KeyboardInterrupt as exc:
-        if isinstance(exc, SweepInterrupted):  # a nested sweep already said how to resume
-            raise
-        run.salvage()
-        store.save(force=True)
-        done = store.n_saved(keys) if store.path is not None else run.n_done
-        raise SweepInterrupted(resume_hint(store.path, done, len(items_t))) from exc
-    finally:
-        if not clean_exit:
-            run.salvage()
+    bar_line = line(
+        len(items_t), done=n_resumed, desc=desc, unit="items", enabled=progress,
+        delay=progress_delay,
+    )  # fmt: skip
+    with bar_line as bar:
+        run = _Run(func, items_t, keys, results, store, bar, on_error=on_error, done=n_resumed)
+        own_pool = executor is None and bool(todo)
+        ex = _process_pool(max_workers, len(todo)) if own_pool else executor
+        clean_exit = False
         try:
+            run.submit_and_collect(ex, todo)
+            clean_exit = True
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, SweepInterrupted):  # a nested sweep already said how to resume
+                raise
+            run.salvage()
             store.save(force=True)
+            done = store.n_saved(keys) if store.path is not None else run.n_done
+            raise SweepInterrupted(resume_hint(store.path, done, len(items_t))) from exc
         finally:
-            bar.close()
-            if own_pool and ex is not None:
-                ex.shutdown(wait=clean_exit, cancel_futures=True)
+            if not clean_exit:
+                run.salvage()
+            try:
+                store.save(force=True)
+            finally:
+                if own_pool and ex is not None:
+                    ex.shutdown(wait=clean_exit, cancel_futures=True)
     return SweepResult(
         items=items_t,
         keys=keys,

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import ConvergenceError
-from ._box_events import next_event, phi
+from ._box_events import Grid, make_grid, next_event, phi
 from .trajectories import BoxPiece
 
 __all__ = [
@@ -60,7 +60,8 @@ class Block(NamedTuple):
     """The free block of one pinned set: ``free``/``pinned`` indices, eigenvalues ``lam`` (k,)
     and vectors ``V`` (|F|, k) of ``M_FF``, and ``MPF_V = M[P, F] @ V``. For the event rows the
     null modes (all ``phi_k(t) = t``) merge into one column: ``rates`` are the positive ``lam``
-    and a last 0 if any is null, ``merge`` (k, len(rates)) sums the columns (None: no merge)."""
+    and a last 0 if any is null, ``merge`` (k, len(rates)) sums the columns (None: no merge);
+    ``grid`` the event screen's samples of the rates."""
 
     free: NDArray[np.intp]
     pinned: NDArray[np.intp]
@@ -69,6 +70,7 @@ class Block(NamedTuple):
     MPF_V: Array
     rates: Array
     merge: Array | None
+    grid: Grid
 
 
 class Piece(NamedTuple):
@@ -124,7 +126,9 @@ class BoxTask:
                 lam = np.where(lam <= thr, 0.0, lam)
             else:
                 lam, V = np.zeros(0), np.zeros((0, 0))
-            blk = Block(free, pinned, lam, V, self.M[np.ix_(pinned, free)] @ V, *_merged(lam))
+            rates, merge = _merged(lam)
+            MPF_V = self.M[np.ix_(pinned, free)] @ V
+            blk = Block(free, pinned, lam, V, MPF_V, rates, merge, make_grid(rates))
             self.cache[key] = blk
         return blk
 
@@ -221,7 +225,7 @@ def flow(task: BoxTask, G0: Array, T: float, jacobian: bool) -> Flow:
             pieces.append(Piece(t, T, side.copy(), G.copy()))
             return Flow(G, pieces, None if J is None else np.zeros((n, n)))
         f0, E, tols, gamma = _rows(task, blk, G, side)
-        t_hit = next_event(f0, E, blk.rates, T - t, tols, t_tiny)
+        t_hit = next_event(f0, E, blk.grid, T - t, tols, t_tiny)
         dt = T - t if t_hit is None else t_hit
         Gn = G.copy()
         Gn[F] = G[F] + blk.V @ (gamma * phi(blk.lam, dt))

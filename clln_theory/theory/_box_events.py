@@ -32,24 +32,25 @@ Takes checked arrays only; public names for the theory's box engines, not part o
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["next_event", "phi", "phi_grid"]
+__all__ = ["Grid", "bracket_root", "make_grid", "next_event", "phi", "phi_grid"]
 
 Array = NDArray[np.float64]
 Index = NDArray[np.intp]
 
 #: Relative tolerance on an event time: 4 ulps, the root is then machine-exact.
 _ROOT_RTOL = 4 * float(np.finfo(float).eps)
-#: Grid of the vectorized screen: 40 log-spaced samples from 1e-6 / lam_max to the end (plus 0),
-#: fine enough that the enclosure drops most rows on every grid interval at once.
-_UNIT = np.linspace(0.0, 1.0, 40)
-#: The same behind a first entry (set to ``t_0 = 0``), and the uniform grid of 41 samples.
-_UNIT0 = np.concatenate([[-1.0], _UNIT])
-_LINEAR = np.linspace(0.0, 1.0, 41)
+#: Samples per decade of the screen's grid (from 1e-6 / lam_max): about the density of the 40
+#: samples over the ~10 decades of a long search before, fine enough that the enclosures drop
+#: most rows on every grid interval at once.
+_PER_DECADE = 5
+#: The grid's last time, s (longer searches end with one long interval, refined as any other).
+_GRID_END = 1e8
 #: An exclusion step shorter than this fraction of its interval is not taken (bisect instead).
 _MIN_EXCLUSION = 0.01
 #: Newton steps on a bracket before every further step is a bisection (a double root makes
@@ -106,7 +107,9 @@ def _exclusion(R: _Rows, r: Index, ea: Array, c: Array) -> Array:
     return np.where(c >= 0, 0.0, np.where(D2 > 0, quad, lin))
 
 
-def _root(f0: float, E: Array, lam: Array, a: float, b: float, fa: float, fb: float) -> float:
+def bracket_root(
+    f0: float, E: Array, lam: Array, a: float, b: float, fa: float, fb: float
+) -> float:
     """The root in the bracket ``[a, b]`` of an increasing row (``fa < 0 < fb``) to 4 ulps: a
     safeguarded Newton step from the regula-falsi point (``f`` and ``f'`` from one ``expm1``
     per mode), the bracket updated at every step; a step leaving it, or any step after
@@ -183,12 +186,15 @@ class _State:
         an earlier one, refined in order of their start."""
         best = self.best
         if self.brackets:
-            rb, ab, bb, fab, fbb = (np.concatenate(x) for x in zip(*self.brackets, strict=True))
+            if len(self.brackets) == 1:
+                rb, ab, bb, fab, fbb = self.brackets[0]
+            else:
+                rb, ab, bb, fab, fbb = (np.concatenate(x) for x in zip(*self.brackets, strict=True))
             for q in np.argsort(ab, kind="stable"):
                 if ab[q] >= best:
                     break
                 row = int(rb[q])
-                t = _root(float(R.f0[row]), R.E[row], R.lam, ab[q], bb[q], fab[q], fbb[q])
+                t = bracket_root(float(R.f0[row]), R.E[row], R.lam, ab[q], bb[q], fab[q], fbb[q])
                 best = min(best, t)
         return best if np.isfinite(best) else None
 
@@ -239,66 +245,73 @@ def _search(
         r, a, b, fa, fb, ea = r[rest], a[rest], b[rest], fa[rest], fb[rest], ea[rest]
 
 
-def _grid(lam: Array, rem: float) -> Array:
-    """Sample times ``0 = t_0 < ... < t_m = rem`` of the screen: log-spaced from ``1e-6 /
-    lam_max`` where the fastest mode is resolved, else uniform."""
+class Grid(NamedTuple):
+    """The screen's sample times of one set of rates ``lam``: ``ts`` (a list: 0, then
+    ``_PER_DECADE`` log-spaced per decade from ``1e-6 / lam_max``, where the fastest mode is
+    resolved, to ``_GRID_END``; only 0 without a relaxing mode), with ``PH = phi`` and ``EX =
+    exp(-lam t)`` there, (k, len(ts)); a search over ``[0, rem]`` uses the times below ``rem``
+    and ``rem`` itself. Built once per free block."""
+
+    lam: Array
+    ts: list[float]
+    PH: Array
+    EX: Array
+
+
+def make_grid(lam: Array) -> Grid:
+    """The :class:`Grid` of the rates ``lam``."""
     lam_max = float(lam.max()) if lam.size else 0.0
-    t_lo = min(rem, 1e-3 / lam_max) if lam_max > 0 else rem
-    if t_lo < rem:
-        l0 = math.log(t_lo * 1e-3)
-        ts = np.exp(l0 + _UNIT0 * (math.log(rem) - l0))
-        ts[0] = 0.0
+    if lam_max > 0:
+        l0 = math.log10(1e-6 / lam_max)
+        count = max(math.ceil((math.log10(_GRID_END) - l0) * _PER_DECADE), 1)
+        ts = np.concatenate([[0.0], 10.0 ** (l0 + np.arange(count + 1) / _PER_DECADE)])
     else:
-        ts = _LINEAR * rem
-    ts[-1] = rem
-    return ts
+        ts = np.zeros(1)
+    return Grid(lam, ts.tolist(), phi_grid(lam, ts), np.exp(-np.outer(lam, ts)))
 
 
 def next_event(
-    f0: Array, E: Array, lam: Array, rem: float, tols: Array, t_tiny: float
+    f0: Array, E: Array, grid: Grid, rem: float, tols: Array, t_tiny: float
 ) -> float | None:
     """First time in ``(0, rem]`` where any row ``f_r(t) = f0[r] + E[r] . phi(t)`` exceeds zero
-    (by more than ``tols[r]`` unless it rises through zero), or None: all rows screened on a grid
-    with the enclosures at once, then the live (row, interval) pairs refined together; a sampled
-    crossing bounds the search (and if it is not confirmed, a tolerance edge, the whole span is
-    searched again)."""
+    (by more than ``tols[r]`` unless it rises through zero), or None: all rows screened on the
+    grid's times below ``rem`` and ``rem`` with the enclosures at once, then the live (row,
+    interval) pairs refined together; a sampled crossing bounds the search (and if it is not
+    confirmed, a tolerance edge, the whole span is searched again)."""
+    lam = grid.lam
     Ep = np.maximum(E, 0.0)
-    cand = np.flatnonzero(f0 + Ep @ phi(lam, rem) > tols)
+    ph_rem = phi(lam, rem)
+    cand = np.flatnonzero(f0 + Ep @ ph_rem > tols)
     if cand.size == 0:
         return None
     Ec = E[cand]
-    R = _Rows(
-        f0[cand], Ec, Ep[cand], np.minimum(Ec, 0.0), np.maximum(-lam * Ec, 0.0), tols[cand], lam
-    )
-    ts = _grid(lam, rem)
-    m = ts.size - 1
-    Ph = phi_grid(lam, ts)
-    Ex = np.exp(-np.outer(lam, ts))
+    R = _Rows(f0[cand], Ec, Ep[cand], Ec - Ep[cand], np.maximum(-lam * Ec, 0.0), tols[cand], lam)
+    m = bisect_left(grid.ts, rem)  # grid times below rem (t = 0 among them)
+    ts = np.array([*grid.ts[:m], rem])
+    ex_rem = np.exp(-lam * rem)
+    W = np.concatenate([grid.PH[:, :m], ph_rem[:, None], grid.EX[:, :m], ex_rem[:, None]], axis=1)
     # one product for the values, the upper bounds of f and the bounds of f' on every interval
-    big = np.concatenate(
-        [
-            np.concatenate([Ph, Ph[:, 1:], Ex[:, 1:], Ex[:, :-1]], axis=1),
-            np.concatenate([Ph, Ph[:, :-1], Ex[:, :-1], Ex[:, 1:]], axis=1),
-        ]
-    )
-    out = np.concatenate([R.Ep, R.En], axis=1) @ big
-    vals = R.f0[:, None] + out[:, : m + 1]
+    nc, m1 = cand.size, m + 1
+    out = np.concatenate([R.Ep, R.En]) @ W
+    Pp, Pn = out[:nc], out[nc:]
+    vals = R.f0[:, None] + (Pp[:, :m1] + Pn[:, :m1])
     tc = R.tol[:, None]
     pos = np.flatnonzero((vals[:, 1:] > tc).any(axis=0))
     st = _State(float(ts[1 + pos[0]]) if pos.size else rem)
-    r = np.arange(cand.size)[:, None].repeat(m, axis=1)
-    a, b = ts[None, :-1].repeat(cand.size, axis=0), ts[None, 1:].repeat(cand.size, axis=0)
+    r = np.arange(nc)[:, None].repeat(m, axis=1)
+    a, b = ts[None, :-1].repeat(nc, axis=0), ts[None, 1:].repeat(nc, axis=0)
     encl = (
-        R.f0[:, None] + out[:, m + 1 : 2 * m + 1] > tc,
-        out[:, 2 * m + 1 : 3 * m + 1],
-        out[:, 3 * m + 1 :],
+        R.f0[:, None] + Pp[:, 1:m1] + Pn[:, :m] > tc,
+        Pp[:, m1 + 1 :] + Pn[:, m1:-1],
+        Pp[:, m1:-1] + Pn[:, m1 + 1 :],
         (ts[None, 1:] - ts[None, :-1]) <= t_tiny,
     )
     rest = st.classify(r, a, b, vals[:, :-1], vals[:, 1:], tc, encl)
     rest &= a < min(st.bound, st.best)
     if rest.any():
         ri, ji = np.nonzero(rest)
-        _search(R, st, ri, ts[ji], ts[ji + 1], vals[ri, ji], vals[ri, ji + 1], Ex[:, ji].T, t_tiny)
+        ea = W[:, m1 + ji].T  # exp(-lam a) at the intervals' starts
+        _search(R, st, ri, ts[ji], ts[ji + 1], vals[ri, ji], vals[ri, ji + 1], ea, t_tiny)
     t = st.finish(R)
     if (t is None and st.bound < rem) or (t is not None and t > st.bound):  # a tolerance edge
         return _full_search(R, rem, t_tiny)

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from ..errors import ConvergenceError
 from ._box import BoxTask, Piece, flow
 from ._box_events import phi
+from ._box_sequence import newton_step, plan, solve
 
 __all__ = ["CycleMap", "CycleOrbit", "cycle_map", "cycle_orbit", "cycle_sweep"]
 
@@ -47,8 +48,8 @@ _STEP_ACCEPT = 1e-7
 _RES_ROUNDOFF = 1e-13
 #: Steps below this (relative) that no longer halve count as stagnation at round-off.
 _STAGNATION = 1e-9
-#: Singular values of ``I - J`` below this fraction of the largest are drift directions.
-_SV_DRIFT = 1e-11
+#: Rounds of "impose the sequence, solve, verify" before the general Newton route.
+_ROUNDS = 3
 #: "Very long": every relaxing mode has died out (rest points of the start candidates), s.
 _REST_TIME = 1e7
 #: Backtracking halvings (by 4) before the plain iterate is taken.
@@ -94,9 +95,9 @@ def cycle_map(tasks: Sequence[BoxTask], hs: Array, G: Array, jacobian: bool) -> 
     return CycleMap(G, starts, tuple(pieces), J)
 
 
-def _sequence(cm: CycleMap) -> tuple[bytes, ...]:
+def _sequence(pieces: tuple[list[Piece], ...]) -> tuple[bytes, ...]:
     """The event sequence: the pinned sets of every piece, segment by segment."""
-    return tuple(b"|".join(p.side.tobytes() for p in seg) for seg in cm.pieces)
+    return tuple(b"|".join(p.side.tobytes() for p in seg) for seg in pieces)
 
 
 def _saturated(cm: CycleMap) -> bool:
@@ -126,33 +127,6 @@ def unconstrained_cycle(tasks: Sequence[BoxTask], hs: Array) -> Array | None:
         A, ck = maps[k - 1]
         starts[k] = A @ starts[k - 1] + ck
     return starts
-
-
-def _newton_step(J: Array, r: Array, G: Array, lo: Array, hi: Array) -> Array:
-    """``s`` solving ``(I - J) s = r``; along eigenvalue-1 directions of ``J`` (drift) the ray
-    from ``G + s`` to the first limit it meets. The result keeps ``G + s`` in the box."""
-    K = np.eye(J.shape[0]) - J
-    U, sv, Wt = np.linalg.svd(K)
-    small = sv <= _SV_DRIFT * max(float(sv[0]), 1e-300)
-    if not small.any():
-        s = np.linalg.solve(K, r)
-    else:
-        inv = np.where(small, 0.0, 1.0 / np.where(small, 1.0, sv))
-        s = Wt.T @ (inv * (U.T @ r))
-        for k in np.flatnonzero(small):
-            w = Wt[k]
-            proj = float(w @ r)
-            if abs(proj) > 1e-14 * (1 + float(np.max(np.abs(r)))):
-                d = np.sign(proj) * w
-                x = np.minimum(np.maximum(G + s, lo), hi)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    room = np.where(
-                        d > 1e-12, (hi - x) / d, np.where(d < -1e-12, (lo - x) / d, np.inf)
-                    )
-                alpha = float(np.min(room))
-                if np.isfinite(alpha):
-                    s = x + alpha * d - G
-    return np.minimum(np.maximum(G + s, lo), hi) - G
 
 
 def _start(tasks: Sequence[BoxTask], hs: Array, unc: Array | None) -> tuple[Array, CycleMap]:
@@ -198,8 +172,48 @@ def _untouched(tasks: Sequence[BoxTask], hs: Array, unc: Array | None) -> CycleO
     return CycleOrbit(unc, cm.pieces, False, True, 0)
 
 
+def _rounds(
+    tasks: Sequence[BoxTask],
+    hs: Array,
+    G: Array,
+    cm: CycleMap | None,
+    hint: tuple[list[Piece], ...] | None,
+    rounds: int,
+    scale: float,
+) -> tuple[CycleOrbit | None, Array, CycleMap | None]:
+    """Up to ``rounds`` times: impose the event sequence of the pieces ``hint`` (else of the
+    rigorous map ``cm`` at ``G``, computed if None), solve its fixed point
+    (``_box_sequence.solve``) and map the candidate rigorously; accepted iff that map has the
+    imposed sequence and a residual at round-off, else its sequence is the next one imposed.
+    ``cm`` is None or the rigorous map at ``G`` (so is the returned one). Returns the orbit
+    (or None), the last point and its rigorous map (or None)."""
+    for k in range(rounds):
+        if hint is None:
+            if cm is None:
+                cm = cycle_map(tasks, hs, G, True)
+            hint = cm.pieces
+        steps = plan(hint)
+        Gs = None if steps is None else solve(tasks, hs, G, steps, 0.5 * _RES_ROUNDOFF * scale)
+        if Gs is None:  # a sequence from elsewhere: impose the one at G next; else give up
+            if cm is not None:
+                break
+            hint = None
+            continue
+        G, cm = Gs, cycle_map(tasks, hs, Gs, False)
+        rn = float(np.max(np.abs(cm.G_end - G)))
+        if rn <= _RES_ROUNDOFF * scale and _sequence(cm.pieces) == _sequence(hint):
+            return CycleOrbit(cm.starts, cm.pieces, _saturated(cm), False, k + 1), G, cm
+        hint = cm.pieces
+    return None, G, cm
+
+
 def cycle_orbit(
-    tasks: Sequence[BoxTask], hs: Array, G_start: Array | None, unc: Array | None, maxit: int
+    tasks: Sequence[BoxTask],
+    hs: Array,
+    G_start: Array | None,
+    unc: Array | None,
+    maxit: int,
+    hint: tuple[list[Piece], ...] | None = None,
 ) -> CycleOrbit:
     """The periodic orbit for durations ``hs`` (K,): see the module docstring.
 
@@ -210,10 +224,16 @@ def cycle_orbit(
         return found
     lo, hi = tasks[0].lo, tasks[0].hi
     scale = float(max(np.max(np.abs(lo)), np.max(np.abs(hi)), 1.0))
+    cm: CycleMap | None = None
     if G_start is None:
         G, cm = _start(tasks, hs, unc)
+        hint = cm.pieces
     else:
         G = np.minimum(np.maximum(G_start, lo), hi)
+    found, G, cm = _rounds(tasks, hs, G, cm, hint, min(_ROUNDS, maxit - 1), scale)
+    if found is not None:
+        return found
+    if cm is None or cm.jacobian is None:
         cm = cycle_map(tasks, hs, G, True)
     r = cm.G_end - G
     rn = float(np.max(np.abs(r)))
@@ -221,10 +241,10 @@ def cycle_orbit(
     prev_sn = np.inf
     for it in range(1, maxit + 1):
         assert cm.jacobian is not None
-        seq = _sequence(cm)
+        seq = _sequence(cm.pieces)
         if seq == prev_seq and rn <= _RES_ROUNDOFF * scale:  # the last step landed: verified
             return CycleOrbit(cm.starts, cm.pieces, _saturated(cm), False, it - 1)
-        s = _newton_step(cm.jacobian, r, G, lo, hi)
+        s = newton_step(cm.jacobian, r, G, lo, hi)
         sn = float(np.max(np.abs(s)))
         floor = _STAGNATION * scale >= sn >= 0.5 * prev_sn
         if sn <= _STEP_ACCEPT * scale or floor:
@@ -232,7 +252,7 @@ def cycle_orbit(
             fin = cycle_map(tasks, hs, Gf, True)  # the Jacobian: the next iterate if rejected
             rf = float(np.max(np.abs(fin.G_end - Gf)))
             ok = rf <= _RES_ROUNDOFF * scale or (floor and rf <= rn) or rf <= 1e-3 * sn * sn
-            if _sequence(fin) == seq and ok:
+            if _sequence(fin.pieces) == seq and ok:
                 return CycleOrbit(fin.starts, fin.pieces, _saturated(fin), False, it)
             if seq == prev_seq and floor:
                 return CycleOrbit(cm.starts, cm.pieces, _saturated(cm), False, it)
@@ -274,14 +294,16 @@ def cycle_sweep(
     order = np.argsort(H.sum(axis=1), kind="stable")
     out: list[CycleOrbit | None] = [None] * H.shape[0]
     hist: list[tuple[float, Array]] = []  # (log tau, G0) of the last saturated orbits
+    hint: tuple[list[Piece], ...] | None = None  # the pieces of the last one
     for i in order:
         u = unc[i] if unc is not None else None
         if u is None or not np.all(np.isfinite(u)):
             u = unconstrained_cycle(tasks, H[i])
         x = float(np.log(H[i].sum()))
-        orb = cycle_orbit(tasks, H[i], _predict(hist, x), u, maxit)
+        orb = cycle_orbit(tasks, H[i], _predict(hist, x), u, maxit, hint if hist else None)
         out[i] = orb
         hist = [*hist, (x, orb.starts[0])][-2:] if orb.saturated else []
+        hint = orb.pieces
     return [o for o in out if o is not None]
 
 

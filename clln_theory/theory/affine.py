@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, finite_outputs, number, times, vector
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias
 from ._affine import affine_flow, cycle_fields
@@ -153,6 +154,8 @@ class AffineOrbit:
     rate : float
         The slowest decay rate of the cycle, ``min(-ln|mu|) / tau``, 1/s (``> 0``).
     """
+
+    __repr__ = short_repr
 
     tasks: tuple[LinearTask, ...]
     B: AffineBias

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import finite_outputs, finite_result
+from .._repr import short_repr
 from ..errors import TaskError
 from ._asym_lowrank import large_fields, small_fields
 from ._box import box_task
@@ -113,6 +114,8 @@ class SmallTauAsymptotics:
         |G*_beta - G*_alpha|`` (round-off in ``(M_alpha + M_beta)^+`` stays below 1e-10 for
         condition numbers up to 1e6).
     """
+
+    __repr__ = short_repr
 
     centre: NDArray
     centre_bias_free: NDArray
@@ -349,6 +352,8 @@ class LargeTauAsymptotics:
         ``Q Q^T B``, velocity along the common nullspace, V/s.
     """
 
+    __repr__ = short_repr
+
     g0: NDArray
     g1: NDArray
     k0: NDArray
@@ -520,6 +525,8 @@ class Crossover:
     large : LargeTauAsymptotics
     """
 
+    __repr__ = short_repr
+
     tau_small: float
     tau_large: float
     tau_knee: float
@@ -640,6 +647,8 @@ class BoxPlateau:
         ``2 max(t_settle + 1 / rate)``, s: beyond it both halves have settled on their plateau
         up to ``exp(-1)`` of ``distance`` and ``D(tau)`` levels off.
     """
+
+    __repr__ = short_repr
 
     G_half: NDArray
     G0: NDArray

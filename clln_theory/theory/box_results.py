@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, times
+from .._repr import short_repr
 from ..errors import ShapeError
 from ._box import BoxTask, box_task, flow, sample, sides_at
 from ._phase import split_phase
@@ -104,6 +105,8 @@ class BoxOrbit:
         Rate threshold, 1/s: eigenvalues of a free block at or below it are null modes.
     """
 
+    __repr__ = short_repr
+
     task_a: LinearTask
     task_b: LinearTask
     B: NDArray
@@ -189,6 +192,8 @@ class BoxCyclicOrbit:
     rate_tol : float
         Rate threshold, 1/s, for the null modes of the free blocks.
     """
+
+    __repr__ = short_repr
 
     tasks: tuple[LinearTask, ...]
     B: NDArray

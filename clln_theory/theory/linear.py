@@ -34,6 +34,7 @@ from .._checks import (
     validator,
     vector,
 )
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias, bias_vector
 from ._affine import affine_flow
@@ -271,6 +272,8 @@ class LinearTask:
     array([[ 0.5, -0.5],
            [-0.5,  0.5]])
     """
+
+    __repr__ = short_repr
 
     M: NDArray
     G_star: NDArray
@@ -727,6 +730,8 @@ class HalfPeriodMap:
     b : ndarray of shape ``h.shape + (n,)``
         ``(1 - A)(G_star + M^+ B) + h N B``, (D9).
     """
+
+    __repr__ = short_repr
 
     h: NDArray
     A: NDArray

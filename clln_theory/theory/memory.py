@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import finite_outputs, readonly, real_array, times, validator, vector
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import bias_vector
 from ._memory import cycle_states
@@ -55,6 +56,8 @@ class ForgettingCurve:
         ``sqrt(drift^T H drift)``, V/s: at long times ``error ~ (erasure_rate * t)^2``; zero
         when the drift is invisible to the remembered task (its error then stays bounded).
     """
+
+    __repr__ = short_repr
 
     times: NDArray
     G: NDArray

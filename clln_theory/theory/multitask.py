@@ -43,6 +43,7 @@ from .._checks import (
     validator,
     vector,
 )
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import AffineBias, bias_vector
 from ._box_build import box_cycle_orbits, box_cyclic_from
@@ -71,6 +72,8 @@ class CyclicTrajectory:
     task_index : ndarray of int, shape (m,) or (T, m)
         Index (0-based) of the task being trained at each sample.
     """
+
+    __repr__ = short_repr
 
     times: NDArray
     G: NDArray
@@ -113,6 +116,8 @@ class CyclicOrbit:
         Condition number (2-norm) of the telescoped system ``I - Pi_K`` on the complement of the
         common nullspace: ``eps * condition`` estimates the attainable relative accuracy.
     """
+
+    __repr__ = short_repr
 
     tasks: tuple[LinearTask, ...]
     B: NDArray

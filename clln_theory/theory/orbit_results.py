@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import count, times
+from .._repr import short_repr, summary
 from ..errors import ArgumentError, ShapeError
 from ._lowrank import ProjectedPair
 from ._phase import split_phase
@@ -130,6 +131,8 @@ class Orbit:
         NaN on the ``dps`` (mpmath) path.
     """
 
+    __repr__ = short_repr
+
     task_a: LinearTask
     task_b: LinearTask
     B: NDArray
@@ -239,7 +242,7 @@ class LowRankOrbit(Orbit):
 
     def __repr__(self) -> str:
         n, k = self.range_basis.shape
-        return f"LowRankOrbit(n={n}, k={k}, tau={self.tau!r}, span={self.span!r})"
+        return f"LowRankOrbit(n={n}, k={k}, tau={summary(self.tau)}, span={summary(self.span)})"
 
     @property
     def low_rank(self) -> bool:

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import readonly, real_array, times, validator, vector
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError, SingularSystemError
 from ..model.bias import bias_vector
 from ._multitask import reduce_tasks, segment_maps, telescoped
@@ -146,6 +147,8 @@ class OrbitCovariance:
     null_basis : (n, k) ndarray
         Orthonormal basis ``Z`` of the common nullspace.
     """
+
+    __repr__ = short_repr
 
     durations: NDArray
     covariance: NDArray
@@ -356,6 +359,8 @@ class RandomOrderMoments:
     drift : (n,) ndarray
         Velocity along the common nullspace of all tasks, V/s.
     """
+
+    __repr__ = short_repr
 
     probs: NDArray
     duration: float

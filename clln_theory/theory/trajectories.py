@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import real_array, validator
+from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 
 __all__ = ["BoxPiece", "BoxTrajectory", "OrbitTrajectory"]
@@ -32,6 +33,8 @@ class OrbitTrajectory:
     G : ndarray of shape (m, n) or (T, m, n)
         Gates at those times, V.
     """
+
+    __repr__ = short_repr
 
     times: NDArray
     G: NDArray
@@ -80,6 +83,8 @@ class BoxTrajectory(OrbitTrajectory):
         The pieces of the motion: of the flow for ``evolve`` (up to the largest time), of one
         period of the orbit otherwise.
     """
+
+    __repr__ = short_repr
 
     pinned: NDArray
     task_index: NDArray

@@ -425,6 +425,7 @@ NEW_FIELDS = {
     ("TaskSpec", "duration"): None,
     ("TaskSpec", "linearize"): None,  # checked in test_linearization_modes
     ("BiasSpec", "random"): None,
+    ("SimulateSpec", "max_seconds"): None,  # issue 21: no wall-clock budget unless given
 }
 
 

@@ -119,7 +119,7 @@ def test_simulate_periods_validates_its_arguments_once():
             net, a, b, tau=[0.02, 0.00025], B=[2.97, 4.41], G0=[3.0, 3.5], protocol=protocol,
         )  # fmt: skip
     assert sim.n_failed == 1  # the second period: tau/2 not a whole number of steps
-    own = [*SWEEP, ("count", "max_periods")]
+    own = [*SWEEP, ("count", "max_periods"), ("instance", "progress")]
     _once(c, own)
     assert set(c) == set(own), dict(c)
 

@@ -210,7 +210,8 @@ def test_a_users_own_network_and_lines_run_without_code_change(tmp_path):
     csv_text = rep.to_csv(tmp_path / "mine.csv")
     header = next(ln for ln in csv_text.splitlines() if not ln.startswith("#"))
     assert header.startswith("tau,D2_theory,D2_measured")
-    assert csv_text.startswith("# clln_theory ")  # provenance lines first
+    assert csv_text.startswith("tau,")  # header first; the provenance in the sidecar
+    assert json.loads((tmp_path / "mine.csv.json").read_text())["package"] == "clln_theory"
 
 
 def test_user_toml_error_names_the_key(tmp_path):

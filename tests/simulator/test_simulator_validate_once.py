@@ -51,7 +51,7 @@ def test_simulate_validates_each_argument_once(device, engine, protocol):
                  protocol=protocol, engine=engine)  # fmt: skip
     counts = _per_argument(c)
     expected = {"network", "tasks", "G0", "tau", "n_periods", "B", "protocol", "gate_limits",
-                "record", "mode", "engine"}  # fmt: skip
+                "record", "mode", "engine", "progress"}  # fmt: skip
     assert set(counts) == expected
     assert all(n == 1 for n in counts.values()), counts
 
@@ -102,7 +102,7 @@ def test_limit_cycle_validates_each_argument_once(route):
         limit_cycle(net, ALPHA, BETA, tau=0.02, B=[2.97, 4.41], G0=[3.0, 3.5], route=route,
                     tol=1e-6, max_periods=5000)  # fmt: skip
     counts = _per_argument(c)
-    options = {"G0", "route", "tol", "fd_step", "max_periods", "max_samples"}
+    options = {"G0", "route", "tol", "fd_step", "max_periods", "max_samples", "progress"}
     assert set(counts) == SHARED | options
     assert all(n == 1 for n in counts.values()), counts
 
