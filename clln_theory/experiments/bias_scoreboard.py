@@ -338,10 +338,19 @@ def compare_bias(
         fitted_to, kind = _fitted_to(name, fit)
         out.append(
             BiasScore(
-                model=name, fitted_to=fitted_to, bias=bias, fit=fit, D2_theory=th.D2,
-                Ebar_theory=th.Ebar, floquet=th.floquet, D2_sim=D2s, Ebar_sim=Ebs,
-                rms_theory=rms_th, rms_sim=rms_sim, rms_kind=kind,
-            )  # fmt: skip
+                model=name,
+                fitted_to=fitted_to,
+                bias=bias,
+                fit=fit,
+                D2_theory=th.D2,
+                Ebar_theory=th.Ebar,
+                floquet=th.floquet,
+                D2_sim=D2s,
+                Ebar_sim=Ebs,
+                rms_theory=rms_th,
+                rms_sim=rms_sim,
+                rms_kind=kind,
+            )
         )
     return BiasScoreboard(
         name=cfg.name, tau=rep.tau, D2_measured=rep.D2_measured, Ebar_measured=rep.Ebar_measured,

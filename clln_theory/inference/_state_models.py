@@ -62,8 +62,10 @@ def j_basis(model: str, n: int, lines: Sequence[tuple[int, NDArray]]) -> NDArray
         return np.eye(n * n)
     if model == "diagonal":
         return np.eye(n * n)[:, :: n + 1]
-    return np.column_stack([np.outer(u, u).ravel() for _, u in lines]) if lines else np.zeros(
-        (n * n, 0)
+    return (
+        np.column_stack([np.outer(u, u).ravel() for _, u in lines])
+        if lines
+        else np.zeros((n * n, 0))
     )
 
 
@@ -143,7 +145,7 @@ class LinearFit:
     """``(B0, theta)`` from velocity equations: ``x`` (n + p,), ``cov`` (n + p, n + p), the
     bow-tie velocities' scatter ``sigma_v`` (V/s), ``rho``, the residuals of the drift tests."""
 
-    __slots__ = ("cov", "drift_residuals", "dof", "rho", "sigma_v", "x")
+    __slots__ = ("cov", "dof", "drift_residuals", "rho", "sigma_v", "x")
 
     def __init__(self, x, cov, sigma_v, rho, drift_residuals, dof) -> None:
         self.x, self.cov, self.sigma_v, self.rho = x, cov, sigma_v, rho

@@ -255,8 +255,8 @@ def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases
         h = np.asarray([c.tau / 2, c.tau / 2], dtype=float)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             orbit = AffineOrbit(**cycle_fields(tasks, bias, h, G_ref, tol))
-        for field in ("G_starts", "span"):  # as `periodic_orbit` refuses an overflow
-            finite_result(getattr(orbit, field), f"closed orbit {field}", hint=_HINT)
+        for name in ("G_starts", "span"):  # as `periodic_orbit` refuses an overflow
+            finite_result(getattr(orbit, name), f"closed orbit {name}", hint=_HINT)
         t = (phi % 1.0) * c.tau + c.dt * np.arange(c.G.shape[0])
         out.append(_orbit_points(orbit, t))
     return out

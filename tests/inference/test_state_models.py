@@ -92,7 +92,9 @@ def test_constant_and_diagonal_shapes(tasks, tmp_path):
     fit = _fit(tasks, tmp_path, true, "diagonal")
     assert fit.bias.J[0, 1] == 0.0 and fit.bias.J[1, 0] == 0.0
     assert np.all(np.abs(np.diag(fit.bias.J) - np.diag(true.J)) < 3 * np.diag(fit.J_std))
-    const = _fit(tasks, tmp_path / "c", AffineBias([5.0, 3.0], np.zeros((2, 2)), [3, 3]), "constant")
+    const = _fit(
+        tasks, tmp_path / "c", AffineBias([5.0, 3.0], np.zeros((2, 2)), [3, 3]), "constant"
+    )
     assert np.all(const.bias.J == 0.0) and np.all(const.gains == 0.0)
 
 
