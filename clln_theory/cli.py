@@ -230,6 +230,23 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare_bias(args: argparse.Namespace) -> int:
+    from .experiments.bias_scoreboard import compare_bias
+
+    _check_output(args.json, "--json")
+    with quiet() if args.quiet else contextlib.nullcontext():
+        sb = compare_bias(
+            args.config, data_dir=args.data_dir, models=args.models, simulate=not args.no_simulate
+        )
+    if args.json == "-":
+        print(sb.to_json())
+        return 0
+    if args.json:
+        sb.to_json(args.json)
+    print(sb.table() + "\n\nD2 predicted / measured:\n" + sb.ratios())
+    return 0
+
+
 def _cmd_presets(args: argparse.Namespace) -> int:
     from .experiments import list_presets, load_config
 
@@ -290,6 +307,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="no progress line on stderr (it shows only on a terminal, after ~2 s of work)",
     )
     p.set_defaults(func=_cmd_reproduce)
+    c = sub.add_parser(
+        "compare-bias",
+        help="fit and score every bias model (constant, affine, diagonal, along-lines) at every "
+        "period",
+        description="Fit each bias model to the same drift tests and bow-ties and score its D2 and "
+        "Ebar at every measured period, in the theory with the gate box and in the simulator.",
+    )
+    c.add_argument("config", metavar="CONFIG_OR_PRESET", help="TOML file or preset name")
+    c.add_argument("--data-dir", help="folder of the paper's data (as for reproduce)")
+    c.add_argument("--models", nargs="+", metavar="MODEL", help="models to score (default all)")
+    c.add_argument("--no-simulate", action="store_true", help="theory only (seconds, not minutes)")
+    c.add_argument("--json", metavar="FILE", help="write everything as JSON ('-': stdout)")
+    c.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    c.set_defaults(func=_cmd_compare_bias)
     q = sub.add_parser("presets", help="list the shipped presets, or print one")
     q.add_argument("--show", metavar="NAME", help="print the preset's TOML (a template to copy)")
     q.set_defaults(func=_cmd_presets)

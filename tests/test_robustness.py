@@ -541,6 +541,8 @@ ENTRIES.update(
                 "G_ref": K(None, "optional_gates"),
                 "sigma_cycle": K(None, "optional"),
                 "max_nfev": K(400, "count"),
+                "model": K("affine", "choice"),
+                "shapes_only": K(False, "flag"),
             },
         ),
         "cyclic_orbit": (

@@ -5,6 +5,7 @@ simulation vs measurement, and the Fig. 5 experiment.
 
 from __future__ import annotations
 
+from .bias_scoreboard import BIAS_MODELS, BiasScore, BiasScoreboard, compare_bias
 from .compare import (
     MeasuredComparison,
     SimulatedPeriods,
@@ -77,6 +78,7 @@ from .specs import (
 )
 
 __all__ = [
+    "BIAS_MODELS",
     # constants (the paper's values, with their sources in `clln_theory.experiments.paper`)
     "EXPERIMENTS",
     "FIG2_C0",
@@ -106,6 +108,8 @@ __all__ = [
     "V_MINUS",
     "V_PLUS",
     "BiasMeasurement",
+    "BiasScore",
+    "BiasScoreboard",
     "BiasSpec",
     "DataSpec",
     "ExperimentConfig",
@@ -122,6 +126,7 @@ __all__ = [
     "TheoryComparison",
     "classification_outputs",
     # theory vs simulation vs measurement
+    "compare_bias",
     "compare_theory_simulation",
     "compare_with_measurement",
     "experiment_tasks",

@@ -5,6 +5,7 @@ schema); every error a `ConfigError` naming the key."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from ..electrical.rule import V0_MULTIPLIER
 from ..errors import ConfigError
 from ..inference import SolutionLine
+from ..inference._state_models import STATE_MODELS
 from ..model import DataPoint, Differential, Network
 from ..model.devices import DEVICES
 from ..simulator._cycle import MAX_PERIODS
@@ -226,7 +228,7 @@ def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
     if t.has("random"):
         random = _random_bias(t.table("random", {"mean", "std", "seed"}, required=True))
         draws = np.random.default_rng(random.seed).normal(random.mean, random.std, n_gates)
-        return BiasSpec(tuple(float(b) for b in draws), (), paper, random)
+        return replace(BiasSpec(tuple(float(b) for b in draws), (), paper, random), **_state(t))
     if m is not None:
         allowed = {"kind", "file", "window", "skip", "direction", "point", "sample", "tau"}
         for name in task_names:
@@ -277,7 +279,23 @@ def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:
                     f"Key '{s.key('kind')}' must be 'drift', 'stationary', 'cycle-drift' or "
                     f"'cycle-stationary', but is {show(kind)}."
                 )
-    return BiasSpec(given, tuple(measurements), paper)
+    return replace(BiasSpec(given, tuple(measurements), paper), **_state(t))
+
+
+def _state(t: Table) -> dict[str, Any]:
+    """``bias.state`` (a model of `STATE_MODELS`, default "constant") and ``bias.shapes_only``."""
+    state = t.string("state", "constant")
+    if state not in STATE_MODELS:
+        raise ConfigError(
+            f"Key '{t.key('state')}' must be one of {', '.join(map(repr, STATE_MODELS))}, "
+            f"but is {show(state)}."
+        )
+    shapes = t.get("shapes_only", False)
+    if not isinstance(shapes, bool):
+        raise ConfigError(
+            f"Key '{t.key('shapes_only')}' must be true or false, but is {show(shapes)}."
+        )
+    return {"state": state, "shapes_only": shapes}
 
 
 def _random_bias(r: Table) -> RandomBias:

@@ -210,7 +210,9 @@ def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfi
         for i, task in enumerate(tasks)
     )
     rate = parse_rate(top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True), net)
-    bias_t = top.table("bias", {"given", "paper", "measure", "random"}, required=True)
+    bias_t = top.table(
+        "bias", {"given", "paper", "measure", "random", "state", "shapes_only"}, required=True
+    )
     bias = parse_bias(bias_t, [t.name for t in tasks], n)
     data = parse_data(top.table("data", {"D2", "Ebar", "cycles"}))
     sweep = parse_sweep(

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +52,21 @@ from .._tables import csv_text, data_frame, write_csv
 from ..electrical.clamping import check_eta
 from ..electrical.kirchhoff import check_task
 from ..errors import ArgumentError, DataFormatError, ShapeError, TaskError
-from ..inference import BiasEstimate, CalibratedTask
+from ..inference import (
+    BiasEstimate,
+    CalibratedTask,
+    StateBiasFit,
+    drift_measurement,
+    infer_bias_from_cycles,
+    infer_state_bias,
+)
 from ..inference._args import require_full_rank, window_bounds
 from ..model import Task
-from ..model.bias import bias_vector
+from ..model.bias import AffineBias, bias_vector
 from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
-from . import _pipeline
+from . import _bias_scoreboard, _pipeline
 from .compare import SimulatedPeriods, simulate_periods
 from .config import ExperimentConfig, load_config
 from .specs import BiasMeasurement
@@ -146,6 +153,12 @@ class Reproduction:
     D2_unconstrained, Ebar_unconstrained : (T,) ndarray
         D² and Ē of the orbit without limits (``orbit``), V²: the theory columns before the
         gate box; equal to ``D2_theory``, ``Ebar_theory`` where ``in_box``.
+    state_bias : StateBiasFit or None
+        The state-dependent bias of ``bias.state`` (not "constant"), fitted to the drift tests
+        and bow-ties; ``D2_theory``, ``Ebar_theory`` (and the simulator) then use it, the
+        theory with the gate box (``orbit``, ``in_box`` stay those of the constant ``B``).
+    floquet : (T,) ndarray or None
+        With ``state_bias``: the largest |Floquet multiplier| of its cycle per period.
     """
 
     __repr__ = short_repr
@@ -175,6 +188,8 @@ class Reproduction:
     saturated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
     D2_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     Ebar_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    state_bias: StateBiasFit | None = field(default=None, repr=False)
+    floquet: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -307,6 +322,7 @@ class Reproduction:
             "B_paper": None if cfg.bias.paper is None else list(cfg.bias.paper),
             "n_tau": int(self.tau.size),
             "n_in_box": self.n_in_box,
+            "bias_state": self.config.bias.state,
         }
         if self.bias is not None:
             s["bias_projections"] = [
@@ -319,6 +335,8 @@ class Reproduction:
             )
         if self.box_orbit is not None:
             s["n_saturated"] = self.n_saturated
+        if self.state_bias is not None:
+            s["state_bias"] = _state_summary(self.state_bias, self.floquet)
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
@@ -415,6 +433,25 @@ class Reproduction:
         """
         rows = self.rows()
         return data_frame({k: [r[k] for r in rows] for k in rows[0]})
+
+
+def _state_summary(fit: StateBiasFit, floquet: np.ndarray | None) -> dict:
+    """B0, J (with 1σ), G_ref, the gains along the lines (with 1σ) and the Floquet multipliers."""
+    return {
+        "model": fit.model,
+        "shapes_only": fit.shapes_only,
+        "fitted_to_positions": fit.fitted_to_positions,
+        "B0": fit.bias.B0.tolist(),
+        "B0_std": [_opt(x) for x in fit.B0_std],
+        "J": fit.bias.J.tolist(),
+        "J_std": [[_opt(x) for x in row] for row in fit.J_std],
+        "G_ref": fit.bias.G_ref.tolist(),
+        "directions": fit.directions.tolist(),
+        "gains": fit.gains.tolist(),
+        "gains_std": [_opt(x) for x in fit.gains_std],
+        "rms_cycles": fit.rms_cycles.tolist(),
+        "floquet_max": None if floquet is None else [_opt(x) for x in floquet],
+    }
 
 
 def _opt(x) -> float | None:
@@ -608,10 +645,16 @@ def reproduce(
     E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.output)
     biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
     free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+    state = floquet = None
+    if cfg.bias.state != "constant":
+        state, th = _state_bias(cfg, folder, tasks, B, taus, E)
+        biased = replace(biased, D2=th.D2, Ebar=th.Ebar)
+        floquet = th.floquet
     cycles = tuple(
         _data.load_cycle(_data.resolve(folder, f, also=cfg.folder)) for f in cfg.data.cycles
     )
-    sim, sim_tasks = _simulate(cfg, nominal, tasks, B, taus) if simulate else (None, None)
+    B_run: Any = B if state is None else state.bias
+    sim, sim_tasks = _simulate(cfg, nominal, tasks, B_run, taus) if simulate else (None, None)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -638,6 +681,8 @@ def reproduce(
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,
+        state_bias=state,
+        floquet=floquet,
     )
 
 
@@ -645,17 +690,46 @@ def _simulate(
     cfg: ExperimentConfig,
     nominal: tuple[Task, ...],
     tasks: tuple[CalibratedTask, ...],
-    B: np.ndarray,
+    B: Any,
     taus: np.ndarray,
 ) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
     """The simulator at every period (`simulate_periods`, the face of the simulator's limit
     cycles): tasks recalibrated on its device, then one limit cycle per period."""
     sim = cfg.simulate
     assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
-    run = _pipeline.simulation_inputs(cfg, nominal, tasks, B)
+    state = isinstance(B, AffineBias)  # `bias.state`: the fitted B(G), unless [simulate] gives B
+    run = _pipeline.simulation_inputs(cfg, nominal, tasks, B.B0 if state else B)
+    B_sim = B if state and sim.B is None else run.B
     result = simulate_periods(
-        run.network, run.tasks[0], run.tasks[1], tau=taus, B=run.B, protocol=run.protocol,
+        run.network, run.tasks[0], run.tasks[1], tau=taus, B=B_sim, protocol=run.protocol,
         gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
         max_seconds=sim.max_seconds,
     )  # fmt: skip
     return result, run.tasks
+
+
+def _state_bias(cfg: ExperimentConfig, folder, tasks, B: np.ndarray, taus: np.ndarray, E):
+    """The state model of ``bias.state`` fitted to the description's drift tests and bow-ties,
+    and its closed orbits in the gate box at ``taus`` (`_bias_scoreboard.theory_columns`)."""
+    if not cfg.data.cycles:
+        raise ArgumentError(
+            f"Key 'bias.state' = {cfg.bias.state!r} of {cfg.name!r} needs measured bow-ties "
+            "(data.cycles) to fit the state-dependent bias to, but there are none."
+        )
+    cycles = [_data.load_cycle(_data.resolve(folder, f, also=cfg.folder)) for f in cfg.data.cycles]
+    la, lb = tasks[0].linear, tasks[1].linear
+    by_name = {t.name: t for t in tasks}
+    drifts = []
+    for m, d in zip(cfg.bias.measurements, _measured(cfg, folder, tasks), strict=True):
+        if m.kind == "drift" and isinstance(d, tuple) and isinstance(m.window, int):
+            u = by_name[m.task].linear.eigvecs[:, 0]
+            drifts.append(drift_measurement(d[0], d[1], direction=u, window=m.window,
+                                            skip=m.skip, source=m.file or ""))  # fmt: skip
+    joint = infer_bias_from_cycles(la, lb, cycles)
+    fit = infer_state_bias(
+        la, lb, cycles, drifts=drifts, phases=joint.phase, B_start=joint.B,
+        model=cfg.bias.state, shapes_only=cfg.bias.shapes_only,
+    )  # fmt: skip
+    box = cfg.gate_box or (-1e6, 1e6)  # V: without a box, one far beyond any gate voltage
+    lo, hi = np.full(la.n, float(box[0])), np.full(la.n, float(box[1]))
+    return fit, _bias_scoreboard.theory_columns((la, lb), fit.bias, taus, (lo, hi), E)

@@ -170,12 +170,20 @@ class BiasSpec:
         A published value to compare with, V/s.
     random : RandomBias or None
         How ``given`` was drawn, when the description asks for a random bias.
+    state : str
+        The state dependence fitted to the drift tests and bow-ties (``bias.state``):
+        ``"constant"`` (none, the paper's model), ``"affine"``, ``"diagonal"`` or
+        ``"along-lines"``.
+    shapes_only : bool
+        Fit the state model to the bow-ties' shapes (means removed) plus the drift tests.
     """
 
     given: tuple[float, ...] | None
     measurements: tuple[BiasMeasurement, ...]
     paper: tuple[float, ...] | None
     random: RandomBias | None = None
+    state: str = "constant"
+    shapes_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

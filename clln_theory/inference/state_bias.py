@@ -24,13 +24,23 @@ data do not determine get an infinite variance, never a pseudoinverse's finite o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from .._checks import count, finite_outputs, finite_result, number, quote, real_array, vector
+from .._checks import (
+    choice,
+    count,
+    finite_outputs,
+    finite_result,
+    instance,
+    number,
+    quote,
+    real_array,
+    vector,
+)
 from .._repr import short_repr
 from ..errors import (
     ArgumentError,
@@ -44,6 +54,15 @@ from ..theory import LinearTask
 from ..theory._affine import affine_flow, cycle_fields
 from ..theory.affine import AffineOrbit
 from ._drift import drift_projection, window_velocity
+from ._state_models import (
+    STATE_MODELS,
+    drift_rows,
+    gains_of,
+    j_basis,
+    line_directions,
+    velocity_fit,
+    velocity_rows,
+)
 from .cycle_model import MeasuredCycle, check_linear_tasks, measured_cycles
 from .drift import checked_drift, nonzero_direction
 from .estimates import record_number, record_vector, unit_vector
@@ -189,6 +208,20 @@ class StateBiasFit:
         Lag-1 autocorrelation of the cycle residuals.
     dof : int
         Residuals minus parameters.
+    model : str
+        The shape of ``J``: ``"constant"``, ``"affine"``, ``"diagonal"`` or ``"along-lines"``.
+    directions : (L, n) ndarray
+        The solution lines' unit null directions ``u_mu`` (one row per task with a line).
+    gains : (L,) ndarray
+        The gains ``u_mu^T J u_mu`` along them, 1/s.
+    gains_std : (L,) ndarray
+        Their standard errors, 1/s.
+    shapes_only : bool
+        Whether the cycles entered with their means removed (shapes, not positions).
+    fitted_to_positions : bool
+        Whether the cycles' sample positions entered the fit (False for ``"along-lines"``
+        fitted from velocities only: its ``rms_cycles`` are then predictions, with only each
+        cycle's phase fitted).
     """
 
     __repr__ = short_repr
@@ -203,6 +236,12 @@ class StateBiasFit:
     sigma_cycle: float
     rho: float
     dof: int
+    model: str = "affine"
+    directions: NDArray = field(default_factory=lambda: np.zeros((0, 0)))
+    gains: NDArray = field(default_factory=lambda: np.zeros(0))
+    gains_std: NDArray = field(default_factory=lambda: np.zeros(0))
+    shapes_only: bool = False
+    fitted_to_positions: bool = True
 
 
 def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases) -> list:
@@ -216,8 +255,8 @@ def _model(task_a, task_b, cycles: list[MeasuredCycle], bias: AffineBias, phases
         h = np.asarray([c.tau / 2, c.tau / 2], dtype=float)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             orbit = AffineOrbit(**cycle_fields(tasks, bias, h, G_ref, tol))
-        for field in ("G_starts", "span"):  # as `periodic_orbit` refuses an overflow
-            finite_result(getattr(orbit, field), f"closed orbit {field}", hint=_HINT)
+        for name in ("G_starts", "span"):  # as `periodic_orbit` refuses an overflow
+            finite_result(getattr(orbit, name), f"closed orbit {name}", hint=_HINT)
         t = (phi % 1.0) * c.tau + c.dt * np.arange(c.G.shape[0])
         out.append(_orbit_points(orbit, t))
     return out
@@ -272,6 +311,8 @@ def infer_state_bias(
     G_ref: ArrayLike | None = None,
     sigma_cycle: float | None = None,
     max_nfev: int = 400,
+    model: str = "affine",
+    shapes_only: bool = False,
 ) -> StateBiasFit:
     """Fit ``B(G) = B0 + J (G - G_ref)`` jointly to measured cycles and drift tests.
 
@@ -297,6 +338,15 @@ def infer_state_bias(
         rms of the first pass).
     max_nfev : int
         Budget of function evaluations of each least-squares pass.
+    model : str
+        The shape of ``J``: ``"affine"`` (full, default), ``"constant"`` (``J = 0``: a constant
+        bias fitted to the same data), ``"diagonal"`` (each gate's bias depends on that gate
+        only) or ``"along-lines"`` (``J = sum_mu k_mu u_mu u_mu^T`` over the tasks' solution
+        lines, fitted to the drift tests and the cycles' velocities along the line of the task
+        being trained, ``u . dG/dt = u . B(G)`` exactly; the positions enter only when the
+        velocities leave a component of ``B0`` undetermined, a task without a line).
+    shapes_only : bool
+        Fit the cycles with their means removed (shapes, not positions), plus the drift tests.
 
     Returns
     -------
@@ -312,7 +362,7 @@ def infer_state_bias(
         If the residuals or the uncertainties leave float64's range (huge cycles or starting
         values, a drift test with a tiny ``std``).
     ShapeError, ArgumentError
-        Bad tasks, cycles, drifts, phases or starting values.
+        Bad tasks, cycles, drifts, phases, starting values, ``model`` or ``shapes_only``.
     """
     check_linear_tasks(task_a, task_b)
     n = task_a.n
@@ -326,6 +376,8 @@ def infer_state_bias(
         else vector(G_ref, "G_ref", n)
     )
     max_nfev = count(max_nfev, "max_nfev")
+    model = choice(model, "model", STATE_MODELS)
+    shapes_only = bool(instance(shapes_only, "shapes_only", bool))
     drifts = tuple(drifts)
     for i, d in enumerate(drifts):
         if not isinstance(d, DriftMeasurement) or d.direction.shape != (n,):
@@ -333,25 +385,63 @@ def infer_state_bias(
                 f"Argument `drifts[{i}]` must be a DriftMeasurement of {n} gates, but is "
                 f"{quote(d)}."
             )
-    meas = np.concatenate([x.G.ravel() for x in cyc])
-    n_cycle = meas.size
+    sig = None if sigma_cycle is None else number(sigma_cycle, "sigma_cycle", low=1e-15, high=1e3)
+    lines = line_directions((task_a, task_b))
+    basis = j_basis(model, n, lines)
+    setup = _Setup(task_a, task_b, cyc, drifts, G_ref, basis, lines, model, shapes_only)
+    if model == "along-lines":
+        fit = _from_velocities(setup, phases)
+        if fit is not None:
+            return fit
+    return _position_fit(setup, phases, B_start, sig, max_nfev)
 
-    def unpack(p):
-        return _bias_of(p[:n], p[n : n + n * n].reshape(n, n), G_ref), p[n + n * n :]
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    """The checked inputs of one fit."""
+
+    task_a: LinearTask
+    task_b: LinearTask
+    cyc: list[MeasuredCycle]
+    drifts: tuple[DriftMeasurement, ...]
+    G_ref: NDArray
+    basis: NDArray
+    lines: tuple[tuple[int, NDArray], ...]
+    model: str
+    shapes_only: bool
+
+    def bias(self, p: NDArray) -> AffineBias:
+        n = self.G_ref.size
+        k = self.basis.shape[1]
+        return _bias_of(p[:n], (self.basis @ p[n : n + k]).reshape(n, n), self.G_ref)
+
+    def cycle_residuals(self, models: list[NDArray]) -> NDArray:
+        out = []
+        for m, x in zip(models, self.cyc, strict=True):
+            d = m - x.G
+            out.append((d - d.mean(axis=0) if self.shapes_only else d).ravel())
+        return np.concatenate(out)
+
+
+def _position_fit(setup: _Setup, phases, B_start, sigma_cycle, max_nfev) -> StateBiasFit:
+    """The nonlinear least-squares fit of ``(B0, theta, phases)`` to the cycles' samples."""
+    cyc, drifts, n = setup.cyc, setup.drifts, setup.G_ref.size
+    k = setup.basis.shape[1]
+    n_cycle = sum(x.G.size for x in cyc)
 
     def residuals(p, sig):
-        bias, ph = unpack(p)
+        bias = setup.bias(p)
         try:
-            model = _model(task_a, task_b, cyc, bias, ph)
+            model = _model(setup.task_a, setup.task_b, cyc, bias, p[n + k :])
         except (StabilityError, NumericalRangeError, np.linalg.LinAlgError):  # no cycle there
             # (or its maps overflow at this trial point): steer the optimizer back
             return np.full(n_cycle + len(drifts), 1e3)
-        r = (np.concatenate([m.ravel() for m in model]) - meas) / sig
+        r = setup.cycle_residuals(model) / sig
         rd = [(d.direction @ _bias_at(bias, d.G) - d.value) / d.std for d in drifts]
         return np.concatenate([r, rd])
 
-    p0 = np.concatenate([B_start, np.zeros(n * n), phases])
-    sig = 1.0 if sigma_cycle is None else number(sigma_cycle, "sigma_cycle", low=1e-15, high=1e3)
+    p0 = np.concatenate([B_start, np.zeros(k), phases])
+    sig = 1.0 if sigma_cycle is None else sigma_cycle
     passes = 2 if sigma_cycle is None else 1
     _finite_start(residuals, p0, sig)
     for _ in range(passes):
@@ -371,7 +461,7 @@ def infer_state_bias(
         p0 = res.x
         cyc_res = res.fun[:n_cycle] * sig
         sig = float(np.sqrt(np.mean(cyc_res**2)))
-    return _result(res, unpack, cyc, sig, n, drifts)
+    return _result(res, setup, sig)
 
 
 def _finite_start(residuals, p0: NDArray, sig: float) -> None:
@@ -388,9 +478,59 @@ def _finite_start(residuals, p0: NDArray, sig: float) -> None:
         )
 
 
-def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:
+def _cov_of(cov_p: NDArray, basis: NDArray, n: int) -> NDArray:
+    """Covariance of ``(B0, vec J)`` from that of ``(B0, theta)``."""
+    k = basis.shape[1]
+    T = np.zeros((n + n * n, n + k))
+    T[:n, :n] = np.eye(n)
+    T[n:, n:] = basis
+    with np.errstate(invalid="ignore"):
+        cov = T @ np.where(np.isfinite(cov_p), cov_p, 0.0) @ T.T
+    bad = ~np.isfinite(np.diag(cov_p))
+    if np.any(bad):  # undetermined parameters: infinite variance where they enter
+        reach = np.any(np.abs(T[:, bad]) > 0, axis=1)
+        cov[np.ix_(reach, reach)] = np.inf
+    return cov
+
+
+def _rms(cyc, models, shapes_only: bool) -> NDArray:
+    out = []
+    for m, x in zip(models, cyc, strict=True):
+        d = m - x.G
+        d = d - d.mean(axis=0) if shapes_only else d
+        out.append(float(np.sqrt(np.mean(d**2))))
+    return np.array(out)
+
+
+def _summary(setup: _Setup, bias, cov, phases, rms, drift_res, sig, rho, dof, positions):
+    n = setup.G_ref.size
+    std = np.sqrt(np.abs(np.diag(cov)))
+    g, g_std = gains_of(bias.J, cov[n:, n:], setup.lines)
+    return StateBiasFit(
+        bias=bias,
+        B0_std=std[:n],
+        J_std=std[n:].reshape(n, n),
+        cov=cov,
+        phase=phases % 1.0,
+        rms_cycles=rms,
+        drift_residuals=drift_res,
+        sigma_cycle=sig,
+        rho=rho,
+        dof=int(dof),
+        model=setup.model,
+        directions=np.array([u for _, u in setup.lines]).reshape(-1, n),
+        gains=g,
+        gains_std=g_std,
+        shapes_only=setup.shapes_only,
+        fitted_to_positions=positions,
+    )
+
+
+def _result(res, setup: _Setup, sig_used: float) -> StateBiasFit:
     """Uncertainties from the Gauss-Newton Jacobian (no pseudoinverse) and the summary."""
-    bias, ph = unpack(res.x)
+    cyc, n = setup.cyc, setup.G_ref.size
+    k = n + setup.basis.shape[1]
+    bias = setup.bias(res.x)
     n_cycle = sum(x.G.size for x in cyc)
     cyc_res = res.fun[:n_cycle] * sig_used
     dof = res.fun.size - res.x.size
@@ -412,24 +552,54 @@ def _result(res, unpack, cyc, sig_used, n, drifts) -> StateBiasFit:
     if not np.all(ok):  # undetermined combinations: infinite variance for every parameter in them
         weight = np.max(np.abs(Vt[~ok]), axis=0)
         cov[np.ix_(weight > 1e-8, weight > 1e-8)] = np.inf
-    k = n + n * n
-    std = np.sqrt(np.diag(cov)[:k])
-    rms = np.array(
-        [
-            np.sqrt(np.mean(cyc_res[a : a + x.G.size] ** 2))
-            for a, x in zip(np.cumsum([0] + [x.G.size for x in cyc])[:-1], cyc, strict=True)
-        ]
-    )
-    drift_res = np.array([d.direction @ _bias_at(bias, d.G) - d.value for d in drifts])
-    return StateBiasFit(
-        bias=bias,
-        B0_std=std[:n],
-        J_std=std[n:].reshape(n, n),
-        cov=cov[:k, :k],
-        phase=ph % 1.0,
-        rms_cycles=rms,
-        drift_residuals=drift_res,
-        sigma_cycle=sig_used,
-        rho=rho,
-        dof=int(dof),
-    )
+    models = _model(setup.task_a, setup.task_b, cyc, bias, res.x[k:])
+    drift_res = np.array([d.direction @ _bias_at(bias, d.G) - d.value for d in setup.drifts])
+    return _summary(
+        setup, bias, _cov_of(cov[:k, :k], setup.basis, n), res.x[k:],
+        _rms(cyc, models, setup.shapes_only), drift_res, sig_used, rho, dof, True,
+    )  # fmt: skip
+
+
+def _from_velocities(setup: _Setup, phases: NDArray) -> StateBiasFit | None:
+    """The along-lines fit from velocities only (None when they leave ``B0`` undetermined);
+    each cycle's phase then refitted alone, so ``rms_cycles`` are predictions."""
+    rows = velocity_rows(setup.cyc, phases, setup.lines, setup.basis, setup.G_ref)
+    dA, dv = drift_rows(setup.drifts, setup.basis, setup.G_ref)
+    ds = np.array([d.std for d in setup.drifts])
+    lf = velocity_fit(rows, dA, dv, ds)
+    if lf is None:
+        return None
+    bias = setup.bias(lf.x)
+    n = setup.G_ref.size
+    ph, models = _phases_only(setup, bias, phases)
+    cov = _cov_of(lf.cov, setup.basis, n)
+    return _summary(
+        setup, bias, cov, ph, _rms(setup.cyc, models, setup.shapes_only),
+        lf.drift_residuals, lf.sigma_v, lf.rho, lf.dof, False,
+    )  # fmt: skip
+
+
+def _phases_only(setup: _Setup, bias: AffineBias, phases: NDArray):
+    """Each cycle's phase fitted alone (a grid of 64, then golden refinement) to the model's
+    orbit; the orbit points at the best phases."""
+    best, models = [], []
+    for x, phi0 in zip(setup.cyc, phases, strict=True):
+
+        def cost(phi, x=x):
+            m = _model(setup.task_a, setup.task_b, [x], bias, [phi])[0]
+            d = m - x.G
+            d = d - d.mean(axis=0) if setup.shapes_only else d
+            return float(np.mean(d**2))
+
+        grid = np.concatenate([[phi0], np.linspace(0, 1, 64, endpoint=False)])
+        costs = [cost(p) for p in grid]
+        p = float(grid[int(np.argmin(costs))])
+        step = 1.0 / 64
+        for _ in range(20):  # pattern search around the best grid phase
+            for q in (p - step, p + step):
+                if cost(q) < cost(p):
+                    p = q
+            step /= 2
+        best.append(p % 1.0)
+        models.append(_model(setup.task_a, setup.task_b, [x], bias, [p])[0])
+    return np.array(best), models

@@ -426,6 +426,8 @@ NEW_FIELDS = {
     ("TaskSpec", "linearize"): None,  # checked in test_linearization_modes
     ("BiasSpec", "random"): None,
     ("SimulateSpec", "max_seconds"): None,  # issue 21: no wall-clock budget unless given
+    ("BiasSpec", "state"): "constant",  # issue 19: the paper's constant bias by default
+    ("BiasSpec", "shapes_only"): False,
 }
 
 

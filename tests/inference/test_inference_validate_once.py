@@ -122,6 +122,8 @@ def test_infer_state_bias_validates_its_arguments_once():
         ("real_array", "phases"),
         ("bias_vector", "B_start"),
         ("count", "max_nfev"),
+        ("choice", "model"),
+        ("instance", "shapes_only"),
     ]
     _once(c, own, data={("real_array", "G")})
     assert set(c) <= {*own, ("real_array", "G")}, dict(c)
