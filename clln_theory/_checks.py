@@ -31,6 +31,7 @@ from .errors import ArgumentError, NumericalRangeError, ShapeError
 __all__ = [
     "check_record",
     "choice",
+    "construction",
     "count",
     "count_validations",
     "finite_outputs",
@@ -87,6 +88,22 @@ def validator(func: _F) -> _F:
             else:
                 arg = default
             _COUNTERS[-1][(label, str(arg))] += 1
+        _DEPTH[0] += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _DEPTH[0] -= 1
+
+    return wrapper  # type: ignore[return-value]
+
+
+def construction(func: _F) -> _F:
+    """Decorator of a record's ``__post_init__``: the validators it calls check the record's
+    own fields, not a caller's arguments, so `count_validations` does not count them (the
+    reader that builds the record has checked the user's input once already)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         _DEPTH[0] += 1
         try:
             return func(*args, **kwargs)

@@ -363,6 +363,22 @@ ENTRIES: dict[str, tuple[Callable, dict[str, Arg]]] = {
             "t_h": A(1e-4, "positive"),
             "A0": A(1377.41, "positive"),
             "L0": A(None, "optional"),
+            "update_noise": K(
+                None,
+                "matrix",
+                bad=[
+                    math.nan,
+                    -1.0,
+                    True,
+                    "x",
+                    -np.eye(2),
+                    np.array([[1.0, 5.0], [0.0, 1.0]]),
+                    np.full((2, 2), math.nan),
+                    np.ones((2, 3)),
+                    np.full((2, 2), 1e308),
+                ],
+            ),
+            "voltage_noise": K(0.0, "number"),
         },
     ),
     "simulate": (
@@ -689,6 +705,16 @@ ENTRIES.update(
                 "edges": A(NET.edges, "object"),
                 "device": K(NET.device, "object"),
                 "name": K("star", "text"),
+            },
+        ),
+        "Network.to_spice": (
+            cl.Network.to_spice,
+            {
+                "self": A(NET, "object", bad=[]),  # the method's receiver: a Network
+                "G": A(G, "gates"),
+                "point": A(ALPHA.points[0], "object"),
+                "V": K(None, "optional_array"),
+                "path": K(TMP / "net.cir", "outpath"),
             },
         ),
         "ThreeRegimeMOSFET": (
@@ -1328,6 +1354,7 @@ BAD["outpath"] = [1, _OBJ, 1j, str(TMP / "no" / "dir" / "x.png"), str(TMP / "x.x
 BAD["folder"] = [1, _OBJ, 1j, str(TMP / "nosuch")]
 BAD["optional_times"] = [v for v in BAD["times"] if v is not None]
 BAD["optional_count"] = [v for v in BAD["count"] if v is not None]
+BAD["optional_array"] = [v for v in BAD["array"] if v is not None]
 (TMP / "empty").mkdir()
 BAD["optional_gates"] = [v for v in BAD["gates"] if v is not None]
 BAD["line"] = [
@@ -1364,7 +1391,7 @@ ALIASES = {
     "line": ("`line`", "gate"),
     "step": ("`step`", "gate"),
     # files and folders: the message names the file (or folder) itself
-    "path": ("file", "File", "folder"),
+    "path": ("file", "File", "folder", "Cannot write"),
     "name_or_path": ("TOML", "preset", "folder", "`name_or_path`"),
     "config": ("TOML", "preset", "folder", "`name_or_path`"),
     "data_dir": ("Data folder", "Data file"),
@@ -1833,3 +1860,24 @@ def test_documented_limits_refuse_before_allocating():
         ArgumentError,
         "phase_grid",
     )
+
+
+def test_issue_18_examples_of_the_simulator_and_the_specs():
+    """Issue 18's examples: `simulate(..., seed=-1)` raised a raw ValueError; a protocol and a
+    `SimulateSpec` accepted NaN, negative deviations and non-PSD matrices."""
+    from clln_theory.errors import ArgumentError
+
+    noisy = cl.TrainingProtocol(A0=1377.41, update_noise=1e-4)
+    with pytest.raises(ArgumentError, match="`seed`"):
+        cl.simulate(NET, [ALPHA, BETA], G, tau=0.002, n_periods=1, B=[1.0, 1.0], protocol=noisy,
+                    seed=-1)  # fmt: skip
+    for q in (math.nan, -1.0, -np.eye(2), [[1.0, 5.0], [0.0, 1.0]]):
+        with pytest.raises(ArgumentError, match="`update_noise`"):
+            cl.TrainingProtocol(update_noise=q)
+    good = dict(device="three-regime", t_h=1e-4, gate_limits=(1.0, 5.0), G0=(3.0, 3.5),
+                B=(1.0, 1.0), tol=1e-10, max_periods=100)  # fmt: skip
+    for field, value in [("t_h", math.nan), ("t_h", -1e-4), ("tol", -1.0), ("G0", (math.nan, 3.0)),
+                         ("gate_limits", (5.0, 1.0)), ("device", "resistor"),
+                         ("max_periods", 0)]:  # fmt: skip
+        with pytest.raises(ArgumentError, match=f"`{field}"):
+            cl.SimulateSpec(**{**good, field: value})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._checks import choice, count, instance, number, quote
+from .._checks import choice, construction, count, instance, number, quote
 from ..errors import ArgumentError
 from ..inference import SolutionLine
 from ..model import DataPoint, Differential, Network
@@ -129,6 +129,7 @@ class TaskSpec:
     duration: float | None = None
     linearize: str = "line"
 
+    @construction
     def __post_init__(self) -> None:
         _text(self.name, "name")
         _items(self.points, "points", DataPoint)
@@ -177,6 +178,7 @@ class RateSpec:
     V0: float | None
     r: float | None
 
+    @construction
     def __post_init__(self) -> None:
         _optional_positive(self, ("R0", "C0", "V0", "r"))
         components = all(getattr(self, k) is not None for k in ("R0", "C0", "V0", "r"))
@@ -222,6 +224,7 @@ class BiasMeasurement:
     sample: int | None
     tau: float | None = None
 
+    @construction
     def __post_init__(self) -> None:
         _text(self.task, "task")
         choice(self.kind, "kind", ("drift", "stationary", "cycle-drift", "cycle-stationary"))
@@ -260,6 +263,7 @@ class RandomBias:
     std: float
     seed: int
 
+    @construction
     def __post_init__(self) -> None:
         number(self.mean, "mean", unit="V/s")
         number(self.std, "std", low=0.0, unit="V/s")
@@ -288,6 +292,7 @@ class BiasSpec:
     paper: tuple[float, ...] | None
     random: RandomBias | None = None
 
+    @construction
     def __post_init__(self) -> None:
         _floats(self.given, "given")
         _items(self.measurements, "measurements", BiasMeasurement)
@@ -314,6 +319,7 @@ class DataSpec:
     Ebar: str | None
     cycles: tuple[str, ...]
 
+    @construction
     def __post_init__(self) -> None:
         _text(self.D2, "D2", optional=True)
         _text(self.Ebar, "Ebar", optional=True)
@@ -337,6 +343,7 @@ class SweepSpec:
     tau: str | tuple[float, ...]
     cycles: tuple[float, ...]
 
+    @construction
     def __post_init__(self) -> None:
         if self.tau != "data":
             _floats(self.tau, "tau", optional=False, positive=True)
@@ -381,6 +388,7 @@ class SimulateSpec:
     max_periods: int
     max_seconds: float | None = None
 
+    @construction
     def __post_init__(self) -> None:
         choice(self.device, "device", tuple(DEVICES))
         number(self.t_h, "t_h", low=0.0, low_open=True, unit="s")
@@ -451,6 +459,7 @@ class ExperimentConfig:
     simulate: SimulateSpec | None = None
     targets: tuple[str | Differential, ...] = ()
 
+    @construction
     def __post_init__(self) -> None:
         _text(self.name, "name")
         _text(self.description, "description", empty=True)

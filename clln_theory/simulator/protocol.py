@@ -202,7 +202,7 @@ def check_update_noise(value: Any) -> float | tuple:
         raise ArgumentError(f"Argument `update_noise` must be >= 0, but is {q!r} V²/s.")
     if q.ndim == 2 and q.size:
         asym = float(np.max(np.abs(q - q.T)))
-        lam = np.linalg.eigvalsh(0.5 * (q + q.T))
+        lam = np.linalg.eigvalsh(0.5 * q + 0.5 * q.T)  # halves first: no overflow near 1e308
         bad = not np.all(np.isfinite(lam)) or lam[0] < -_PSD_TOL * max(lam[-1], 0.0)
         if asym > _PSD_TOL * np.max(np.abs(q)) or bad:
             raise ArgumentError(

@@ -151,7 +151,8 @@ def checked_parts(
     n = network.n_gates
     limits = check_limits(gate_limits, n)
     b, Bfun = bias_function(B, n)
-    seed = check_seed(seed)
+    if seed is not None:  # None: no noise seed (the default generator)
+        seed = check_seed(seed)
     noise = StepNoise(protocol, n, seed) if protocol.noisy else None
     for t in checked:  # refuses overclamping a multi-output task before any step
         protocol.point_rule(t)
