@@ -397,6 +397,7 @@ class SimulateSpec:
         _floats(self.B, "B")
         number(self.tol, "tol", low=0.0, low_open=True, unit="V")
         count(self.max_periods, "max_periods")
+        _optional_positive(self, ("max_seconds",))
 
 
 @dataclass(frozen=True, slots=True)
