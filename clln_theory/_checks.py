@@ -29,7 +29,9 @@ import numpy as np
 from .errors import ArgumentError, NumericalRangeError, ShapeError
 
 __all__ = [
+    "check_record",
     "choice",
+    "construction",
     "count",
     "count_validations",
     "finite_outputs",
@@ -86,6 +88,22 @@ def validator(func: _F) -> _F:
             else:
                 arg = default
             _COUNTERS[-1][(label, str(arg))] += 1
+        _DEPTH[0] += 1
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _DEPTH[0] -= 1
+
+    return wrapper  # type: ignore[return-value]
+
+
+def construction(func: _F) -> _F:
+    """Decorator of a record's ``__post_init__``: the validators it calls check the record's
+    own fields, not a caller's arguments, so `count_validations` does not count them (the
+    reader that builds the record has checked the user's input once already)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         _DEPTH[0] += 1
         try:
             return func(*args, **kwargs)
@@ -420,3 +438,85 @@ def finite_outputs(*fields: str, args: Sequence[str] = ()) -> Any:
         return wrapper
 
     return deco
+
+
+def _field_problem(value: Any, kind: Any) -> str:
+    """ "" if ``value`` is a sound value of ``kind`` (see `check_record`), else "type" or
+    "finite" (the right type, but NaN or inf)."""
+    if isinstance(kind, type | tuple):
+        return "" if isinstance(value, kind) else "type"
+    optional = kind.endswith("?")
+    kind = kind.rstrip("?")
+    if value is None:
+        return "" if optional else "type"
+    if kind in ("real", "real|nan"):
+        ok = isinstance(value, numbers.Real | np.floating | np.integer)
+        if not ok or isinstance(value, bool | np.bool_):
+            return "type"
+        return "" if kind == "real|nan" or math.isfinite(float(value)) else "finite"
+    if kind == "count":
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+        return "" if ok and value >= 0 else "type"
+    simple = {"flag": bool | np.bool_, "text": str, "tuple": tuple}
+    if kind in simple:
+        return "" if isinstance(value, simple[kind]) else "type"
+    if kind not in ("array", "array|nan", "carray", "flags"):
+        raise ValueError(f"unknown field kind {kind!r}")  # a programming error, not user input
+    if not isinstance(value, np.ndarray):
+        return "type"
+    dk = value.dtype.kind
+    if kind == "flags":
+        return "" if dk == "b" else "type"
+    if dk not in "fiub" + ("c" if kind == "carray" else ""):
+        return "type"
+    if kind == "array|nan" or dk not in "fc" or np.all(np.isfinite(value)):
+        return ""
+    return "finite"
+
+
+_FIELD_KINDS = {
+    "real": "a finite real number",
+    "real|nan": "a real number",
+    "count": "an integer >= 0",
+    "flag": "True or False",
+    "text": "a string",
+    "tuple": "a tuple",
+    "array": "a finite real array",
+    "array|nan": "a real array",
+    "carray": "a finite real or complex array",
+    "flags": "a boolean array",
+}
+
+
+def check_record(record: Any, **kinds: Any) -> None:
+    """Validate the fields of a result record on construction (its ``__post_init__``).
+
+    Each keyword names a field and its kind: ``"real"`` (a finite real number), ``"real|nan"``
+    (NaN and inf allowed: documented meanings), ``"count"`` (an int >= 0), ``"flag"`` (a bool),
+    ``"text"``, ``"tuple"``, ``"array"`` (a real ndarray, finite), ``"array|nan"`` (real, NaN
+    allowed), ``"carray"`` (real or complex, finite), ``"flags"`` (a bool ndarray), a class or a
+    tuple of classes; a trailing ``"?"`` also allows None. Not a `validator`: records built by
+    engines check their own fields, at the cost of one ``isfinite`` pass per array.
+
+    Raises
+    ------
+    ArgumentError
+        A field of another type, naming the field, the record and the value.
+    NumericalRangeError
+        A field of the right type holding NaN or inf (an engine's arithmetic that overflowed, or
+        a non-finite value given by hand), naming the field.
+    """
+    for name, kind in kinds.items():
+        value = getattr(record, name)
+        problem = _field_problem(value, kind)
+        if not problem:
+            continue
+        if isinstance(kind, type | tuple):
+            classes = kind if isinstance(kind, tuple) else (kind,)
+            want = " or ".join("None" if c is type(None) else c.__name__ for c in classes)
+        else:
+            want = _FIELD_KINDS[kind.rstrip("?")] + (" or None" if kind.endswith("?") else "")
+        error = NumericalRangeError if problem == "finite" else ArgumentError
+        raise error(
+            f"Field `{name}` of {type(record).__name__} must be {want}, but is {quote(value)}."
+        )

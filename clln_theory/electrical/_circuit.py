@@ -17,6 +17,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._checks import check_record
 from ..errors import ConvergenceError
 from ..model.network import Network
 
@@ -82,6 +83,9 @@ class CircuitSolution:
     n_iter: int
     residual: float
     step: float
+
+    def __post_init__(self) -> None:
+        check_record(self, V="array", n_iter="count", residual="real", step="real")
 
 
 class CircuitEngine:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import readonly
+from .._checks import check_record, readonly
 from ..model.network import Network
 from ..model.tasks import Task
 from ._clamping import nudge_points, standard_amplitudes
@@ -66,6 +66,11 @@ class ForceResult:
     clamping: str
     eta: float
     L0: float | None
+
+    def __post_init__(self) -> None:
+        check_record(self, F="array", F_points="array", O_F="array", O_C="array",
+                     delta="array", weight="array", active="flags", free=State, clamped=State,
+                     clamping="text", eta="real", L0="real?")  # fmt: skip
 
 
 def solve_free(network: Network, G: np.ndarray, task: Task) -> tuple[KirchhoffSolver, State]:

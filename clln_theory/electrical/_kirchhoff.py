@@ -17,7 +17,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._checks import readonly
+from .._checks import check_record, readonly
 from ..errors import SingularSystemError
 from ..model._conductance import edge_conductances
 from ..model.network import Network
@@ -176,6 +176,9 @@ class State:
     K: np.ndarray
     P: np.ndarray
     O: np.ndarray
+
+    def __post_init__(self) -> None:
+        check_record(self, V="array", dV="array", K="array", P="array", O="array")
 
     @property
     def n_points(self) -> int:

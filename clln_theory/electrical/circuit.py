@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, gate_vector, instance, positive, real_array
+from .._checks import count, gate_vector, instance, positive, real_array, vector
 from ..errors import NetworkError, ShapeError
 from ..model._conductance import conductances_in_range
 from ..model.network import Network
@@ -51,12 +51,7 @@ __all__ = [
 
 
 def _node_voltages(network: Network, V: Any) -> np.ndarray:
-    V = np.asarray(V, dtype=float)
-    if V.shape != (network.n_nodes,):
-        raise ShapeError(
-            f"Argument `V` must have shape ({network.n_nodes},), but has shape {V.shape}."
-        )
-    return V
+    return vector(V, "V", network.n_nodes, error=ShapeError)
 
 
 def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
@@ -85,7 +80,7 @@ def edge_currents(network: Network, G: Any, V: Any) -> np.ndarray:
     0.0
     """
     instance(network, "network", Network, error=NetworkError)
-    G = network.check_gates(G)
+    G = gate_vector(G, "G", network.n_gates, error=ShapeError)
     return edge_current_values(network, G, _node_voltages(network, V))
 
 
@@ -107,7 +102,7 @@ def node_currents(network: Network, G: Any, V: Any) -> np.ndarray:
         Amperes.
     """
     instance(network, "network", Network, error=NetworkError)
-    G = network.check_gates(G)
+    G = gate_vector(G, "G", network.n_gates, error=ShapeError)
     return node_current_values(network, G, _node_voltages(network, V))
 
 

@@ -30,7 +30,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, number, positive, validator
+from .._checks import choice, number, positive, quote, real_array, validator
+from ..errors import ArgumentError, ShapeError
 from ._clamping import nudge_points, point_rule
 
 __all__ = [
@@ -150,8 +151,11 @@ def nudge(
 
     Raises
     ------
+    ShapeError
+        ``O_F`` or ``labels`` not real, finite (n_points,) arrays of one shape.
     ArgumentError
-        ``eta`` outside (0, 1], an unknown ``clamping``, or a missing/non-positive ``L0``.
+        ``eta`` outside (0, 1], an unknown ``clamping``, a missing/non-positive ``L0``, or a
+        ``classification`` that is not a bool.
 
     Examples
     --------
@@ -162,9 +166,20 @@ def nudge(
     >>> O_C.round(12).tolist(), w.round(12).tolist()
     ([0.25], [0.2])
     """
+    O = real_array(O_F, "O_F", error=ShapeError)
+    L = real_array(labels, "labels", error=ShapeError)
+    if O.shape != L.shape or O.ndim != 1:
+        raise ShapeError(
+            f"Arguments `O_F` and `labels` must be (n_points,) arrays of one shape, but have "
+            f"shapes {O.shape} and {L.shape}."
+        )
     eta = check_eta(eta)
     clamping, L0 = check_clamping(clamping, L0)
-    return nudge_points(O_F, labels, eta, clamping, L0, classification)
+    if not isinstance(classification, bool | np.bool_):
+        raise ArgumentError(
+            f"Argument `classification` must be True or False, but is {quote(classification)}."
+        )
+    return nudge_points(O, L, eta, clamping, L0, bool(classification))
 
 
 def point_nudge(

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import finite_result, instance, real_array, validator
-from ..errors import NetworkError, ShapeError
+from ..errors import NetworkError, NumericalRangeError, ShapeError
 from ..model._conductance import edge_conductances
 from ..model.network import Network
 from ..model.tasks import Task
@@ -194,8 +194,14 @@ def clamped_state(network: Network, G: Any, task: Task, O_C: Any) -> State:
     G = network.check_point(G)
     solver, free = solve_free(network, G, task)
     O_C = real_array(O_C, "O_C", shape=free.O.shape, error=ShapeError)
-    with np.errstate(over="ignore", invalid="ignore"):
-        state = solver.clamped_state(free, O_C)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            state = solver.clamped_state(free, O_C)
+    except NumericalRangeError as exc:  # the State refused its overflowed fields
+        raise NumericalRangeError(
+            f"The clamped state overflows float64 ({exc}); check the magnitude of argument "
+            "`O_C` (V)."
+        ) from None
     finite_result(state.P, "clamped power P", hint="Check the magnitude of argument `O_C` (V).")
     return state
 

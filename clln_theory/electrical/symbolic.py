@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import choice, instance, number
+from .._checks import check_record, choice, instance, number
 from ..errors import ArgumentError, NetworkError, SymbolicSizeError, TaskError
 from ..model._conductance import edge_conductances
 from ..model.network import Network
@@ -125,6 +125,21 @@ class SymbolicModel:
     _X_free: Any = field(repr=False)
     _X_clamp: Any = field(repr=False)
     _edge_K: tuple = field(repr=False)
+
+    def __post_init__(self) -> None:
+        import sympy as sp
+
+        check_record(self, network=Network, input_nodes="tuple", output=(str, tuple), K="tuple",
+                     k="tuple", G="tuple", V_in=dict, L=sp.Symbol, eta=sp.Symbol, O_C=sp.Symbol,
+                     domain=sp.polys.domains.Domain, _X_free="tuple", _X_clamp="tuple",
+                     _edge_K="tuple")  # fmt: skip
+        for name in ("K", "k", "G"):
+            for i, x in enumerate(getattr(self, name)):
+                if not isinstance(x, sp.Symbol):
+                    raise ArgumentError(
+                        f"Field `{name}[{i}]` of SymbolicModel must be a sympy Symbol, but is "
+                        f"{type(x).__name__}."
+                    )
 
     # ----------------------------------------------------------------- internals
     def _gen(self, s: sp.Symbol):

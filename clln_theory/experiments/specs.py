@@ -1,16 +1,25 @@
 """The validated experiment description: what `clln_theory.experiments.load_config` returns.
 
 Frozen dataclasses, one per section of the TOML schema (see `clln_theory.experiments.config`);
-built only by the config reader, read by the reproduction pipeline.
+built by the config reader, read by the reproduction pipeline. Each validates its fields on
+construction (``__post_init__``): a field of the wrong type, NaN, inf or out of range raises
+`clln_theory.errors.ArgumentError` naming the field, so a record built by hand is as sound as
+one the reader built.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .._checks import choice, construction, count, instance, number, quote
+from ..errors import ArgumentError
 from ..inference import SolutionLine
 from ..model import DataPoint, Differential, Network
+from ..model.devices import DEVICES
 
 __all__ = [
     "BiasMeasurement",
@@ -23,6 +32,59 @@ __all__ = [
     "SweepSpec",
     "TaskSpec",
 ]
+
+
+def _text(value: Any, name: str, *, optional: bool = False, empty: bool = False) -> None:
+    """``value`` is a string (non-empty unless ``empty``), or None when ``optional``."""
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or (not empty and not value):
+        raise ArgumentError(f"Field `{name}` must be a non-empty string, but is {quote(value)}.")
+
+
+def _tuple(value: Any, name: str, *, optional: bool = False) -> bool:
+    """``value`` is a tuple (or None when ``optional``); True if it is a tuple."""
+    if value is None and optional:
+        return False
+    if not isinstance(value, tuple):
+        raise ArgumentError(f"Field `{name}` must be a tuple, but is {quote(value)}.")
+    return True
+
+
+def _floats(value: Any, name: str, *, optional: bool = True, positive: bool = False) -> None:
+    """``value`` is a tuple of finite real numbers (each > 0 if ``positive``), or None."""
+    if _tuple(value, name, optional=optional):
+        for i, x in enumerate(value):
+            number(x, f"{name}[{i}]", low=0.0 if positive else None, low_open=positive)
+
+
+def _pair(value: Any, name: str) -> None:
+    """``value`` is None or a tuple ``(lo, hi)`` of finite numbers with ``lo < hi``."""
+    if _tuple(value, name, optional=True):
+        _floats(value, name)
+        if len(value) != 2 or not value[0] < value[1]:
+            raise ArgumentError(
+                f"Field `{name}` must be (min, max) with min < max, but is {quote(value)}."
+            )
+
+
+def _items(value: Any, name: str, kinds: type | tuple[type, ...]) -> None:
+    """``value`` is a tuple whose entries are instances of ``kinds``."""
+    _tuple(value, name)
+    for i, x in enumerate(value):
+        instance(x, f"{name}[{i}]", kinds)
+
+
+def _output(value: Any, name: str) -> None:
+    """``value`` is an output: a node name or a `Differential`."""
+    if not isinstance(value, Differential):
+        _text(value, name)
+
+
+def _optional_positive(obj: Any, names: Sequence[str]) -> None:
+    for name in names:
+        if getattr(obj, name) is not None:
+            number(getattr(obj, name), name, low=0.0, low_open=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +129,26 @@ class TaskSpec:
     duration: float | None = None
     linearize: str = "line"
 
+    @construction
+    def __post_init__(self) -> None:
+        _text(self.name, "name")
+        _items(self.points, "points", DataPoint)
+        _tuple(self.lines, "lines")
+        if len(self.lines) != len(self.points) or not self.points:
+            raise ArgumentError(
+                f"Fields `points` and `lines` must be non-empty and of one length, but have "
+                f"{len(self.points)} and {len(self.lines)} entries."
+            )
+        for i, line in enumerate(self.lines):
+            if line is not None:
+                instance(line, f"lines[{i}]", SolutionLine)
+        _text(self.fit_input, "fit_input", optional=True)
+        _floats(self.G_star, "G_star")
+        choice(self.kind, "kind", ("regression", "classification"))
+        if self.duration is not None:
+            number(self.duration, "duration", low=0.0, high=1.0, low_open=True)
+        choice(self.linearize, "linearize", ("given", "line", "joint", "nearest"))
+
 
 @dataclass(frozen=True, slots=True)
 class RateSpec:
@@ -95,6 +177,14 @@ class RateSpec:
     C0: float | None
     V0: float | None
     r: float | None
+
+    @construction
+    def __post_init__(self) -> None:
+        _optional_positive(self, ("R0", "C0", "V0", "r"))
+        components = all(getattr(self, k) is not None for k in ("R0", "C0", "V0", "r"))
+        if not (components and isinstance(self.gamma, float) and math.isnan(self.gamma)):
+            # NaN gamma: a placeholder the config reader fills from the components
+            number(self.gamma, "gamma", low=0.0, low_open=True, unit="Ω/s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +224,25 @@ class BiasMeasurement:
     sample: int | None
     tau: float | None = None
 
+    @construction
+    def __post_init__(self) -> None:
+        _text(self.task, "task")
+        choice(self.kind, "kind", ("drift", "stationary", "cycle-drift", "cycle-stationary"))
+        _text(self.file, "file", optional=True)
+        w = self.window
+        if isinstance(w, tuple):
+            if len(w) != 2:
+                raise ArgumentError(f"Field `window` must be (start, stop), but is {quote(w)}.")
+            count(w[1], "window", minimum=count(w[0], "window", minimum=0) + 1)
+        elif w is not None:
+            count(w, "window")
+        count(self.skip, "skip", minimum=0)
+        choice(self.direction, "direction", ("drift", "line"))
+        _floats(self.point, "point")
+        if self.sample is not None:
+            count(self.sample, "sample", minimum=0)
+        _optional_positive(self, ("tau",))
+
 
 @dataclass(frozen=True, slots=True)
 class RandomBias:
@@ -153,6 +262,12 @@ class RandomBias:
     mean: float
     std: float
     seed: int
+
+    @construction
+    def __post_init__(self) -> None:
+        number(self.mean, "mean", unit="V/s")
+        number(self.std, "std", low=0.0, unit="V/s")
+        count(self.seed, "seed", minimum=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +300,14 @@ class BiasSpec:
     state: str = "constant"
     shapes_only: bool = False
 
+    @construction
+    def __post_init__(self) -> None:
+        _floats(self.given, "given")
+        _items(self.measurements, "measurements", BiasMeasurement)
+        _floats(self.paper, "paper")
+        if self.random is not None:
+            instance(self.random, "random", RandomBias)
+
 
 @dataclass(frozen=True, slots=True)
 class DataSpec:
@@ -204,6 +327,14 @@ class DataSpec:
     Ebar: str | None
     cycles: tuple[str, ...]
 
+    @construction
+    def __post_init__(self) -> None:
+        _text(self.D2, "D2", optional=True)
+        _text(self.Ebar, "Ebar", optional=True)
+        _tuple(self.cycles, "cycles")
+        for i, c in enumerate(self.cycles):
+            _text(c, f"cycles[{i}]")
+
 
 @dataclass(frozen=True, slots=True)
 class SweepSpec:
@@ -219,6 +350,14 @@ class SweepSpec:
 
     tau: str | tuple[float, ...]
     cycles: tuple[float, ...]
+
+    @construction
+    def __post_init__(self) -> None:
+        if self.tau != "data":
+            _floats(self.tau, "tau", optional=False, positive=True)
+            if not self.tau:
+                raise ArgumentError("Field `tau` must be 'data' or a non-empty tuple of periods.")
+        _floats(self.cycles, "cycles", optional=False, positive=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +395,17 @@ class SimulateSpec:
     tol: float
     max_periods: int
     max_seconds: float | None = None
+
+    @construction
+    def __post_init__(self) -> None:
+        choice(self.device, "device", tuple(DEVICES))
+        number(self.t_h, "t_h", low=0.0, low_open=True, unit="s")
+        _pair(self.gate_limits, "gate_limits")
+        _floats(self.G0, "G0")
+        _floats(self.B, "B")
+        number(self.tol, "tol", low=0.0, low_open=True, unit="V")
+        count(self.max_periods, "max_periods")
+        _optional_positive(self, ("max_seconds",))
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +467,31 @@ class ExperimentConfig:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulate: SimulateSpec | None = None
     targets: tuple[str | Differential, ...] = ()
+
+    @construction
+    def __post_init__(self) -> None:
+        _text(self.name, "name")
+        _text(self.description, "description", empty=True)
+        instance(self.network, "network", Network)
+        _output(self.output, "output")
+        _items(self.tasks, "tasks", TaskSpec)
+        if len(self.tasks) < 2:
+            raise ArgumentError(f"Field `tasks` must hold K >= 2 TaskSpec, not {len(self.tasks)}.")
+        _tuple(self.targets, "targets")
+        for i, t in enumerate(self.targets):
+            _output(t, f"targets[{i}]")
+        _floats(self.reference, "reference")
+        number(self.eta, "eta", low=0.0, low_open=True)
+        _pair(self.gate_box, "gate_box")
+        for name, kind in (("rate", RateSpec), ("bias", BiasSpec), ("data", DataSpec),
+                           ("sweep", SweepSpec)):  # fmt: skip
+            instance(getattr(self, name), name, kind)
+        _text(self.source, "source", empty=True)
+        if self.folder is not None:
+            instance(self.folder, "folder", Path)
+        instance(self.raw, "raw", dict)
+        if self.simulate is not None:
+            instance(self.simulate, "simulate", SimulateSpec)
 
     @property
     def task_output(self) -> str | Differential | tuple[str | Differential, ...]:

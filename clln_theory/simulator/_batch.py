@@ -10,17 +10,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._checks import readonly
-from ..electrical._circuit import MAX_ITER, MAX_STEP_V, CircuitEngine
+from ..electrical._circuit import MAX_ITER, MAX_STEP_V, NEWTON_DENSE_MAX_INTERIOR, CircuitEngine
 from ..electrical._clamping import nudge_points, output_split
-from ..errors import ConvergenceError, Failure
+from ..errors import ConvergenceError, Failure, SingularSystemError
 from ..model.devices import LinearDevice
 from ..model.network import Network
+from ..model.tasks import Task
 from ._kernels import refuse_below_threshold
-from ._runner import SimulatedTrajectory, task_errors_of
+from ._runner import Runner, SimulatedTrajectory, task_errors_of
+from .protocol import TrainingProtocol
 
-__all__ = ["BatchCircuitSolver", "BatchRun", "batch_trajectories"]
+__all__ = [
+    "BATCH_MEMORY_BYTES",
+    "BatchCircuitSolver",
+    "BatchRun",
+    "batch_bytes_per_run",
+    "batch_trajectories",
+    "run_batch",
+]
+
+#: Working memory of one batched chunk of runs, bytes: the runs of a batch are stepped together
+#: in chunks whose estimated arrays (`batch_bytes_per_run`) fit in this. 256 MiB keeps a batch
+#: well inside a laptop's memory while a chunk still holds thousands of runs of a small network
+#: (the Fig. 5 ring: ~10 kB per run), so the vectorization is not lost.
+BATCH_MEMORY_BYTES = 256 * 2**20
+#: Arrays of ``n_interior²`` floats alive at once per run in a batched Newton solve: the Newton
+#: matrix, its inverse, LAPACK's copy and the assembled entries (one more for slack).
+_DENSE_MATRICES = 5
 
 
 class BatchCircuitSolver:
@@ -58,8 +77,11 @@ class BatchCircuitSolver:
         cols = np.concatenate([tail, head, tail, head])
         self.keep = (pos[rows] >= 0) & (pos[cols] >= 0)
         flat = pos[rows[self.keep]] * ni + pos[cols[self.keep]]
-        self.scatter = np.zeros((flat.size, ni * ni))  # Jacobian entries from edge derivatives
-        self.scatter[np.arange(flat.size), flat] = 1.0
+        # Jacobian entries from edge derivatives: a sparse (entries x ni²) 0/1 matrix (dense, it
+        # would be n_edges x n_interior² floats: 11 GiB for a 24 x 24 lattice)
+        self.scatter = sp.csr_matrix(
+            (np.ones(flat.size), (np.arange(flat.size), flat)), shape=(flat.size, ni * ni)
+        )
         inc = np.zeros((network.n_edges, n))
         inc[np.arange(network.n_edges), tail] += 1.0
         inc[np.arange(network.n_edges), head] -= 1.0
@@ -86,7 +108,11 @@ class BatchCircuitSolver:
         if not jac:
             return F, scale, None
         vals = np.concatenate([dIa, dIb, -dIa, -dIb], axis=1)[:, self.keep]
-        return F, scale, (vals @ self.scatter).reshape(-1, self.ni, self.ni)
+        return F, scale, self._assemble(vals)
+
+    def _assemble(self, vals: np.ndarray) -> np.ndarray:
+        """The (R, ni, ni) matrices whose entries are sums of the edge terms ``vals`` (R, k)."""
+        return np.asarray(self.scatter.T @ vals.T).T.reshape(-1, self.ni, self.ni)
 
     def _initial(self, G: np.ndarray, V: np.ndarray) -> np.ndarray:
         """Linear solve with ``K = S max(G - V_T, 0.1)`` (the serial solver's start)."""
@@ -98,7 +124,7 @@ class BatchCircuitSolver:
         dV = lin[:, net.tail] - lin[:, net.head]
         F = (K * dV) @ self.inc_i
         vals = np.concatenate([K, -K, -K, K], axis=1)[:, self.keep]
-        L = (vals @ self.scatter).reshape(-1, self.ni, self.ni)
+        L = self._assemble(vals)
         lin[:, self.idx_i] = -np.linalg.solve(L, F[..., None])[..., 0]
         return lin
 
@@ -242,7 +268,8 @@ def _extrapolate(V0: np.ndarray, V1: np.ndarray | None) -> np.ndarray:
 class BatchRun:
     """The compiled batch: solvers, warm starts and the step kernel of one half period."""
 
-    def __init__(self, network, runs, G0, B, protocol, limits, n_half):
+    def __init__(self, network, runs, G0, B, protocol, limits, n_half, first=0):
+        self.first = first  # index of this chunk's first run in the whole batch
         self.network, self.runs, self.protocol = network, runs, protocol
         self.limits, self.n_half = limits, n_half
         self.B = B
@@ -273,11 +300,12 @@ class BatchRun:
     def _stop(self, rows: np.ndarray, ok: np.ndarray, what: str, t: float) -> None:
         for r in rows[~ok]:
             self.alive[r] = False
+            run = self.first + r
             self.failures.append(
                 Failure(
                     what="simulation",
-                    why=f"the {what} state of run {r} did not converge at t = {t:.6g} s",
-                    where=f"run {r}",
+                    why=f"the {what} state of run {run} did not converge at t = {t:.6g} s",
+                    where=f"run {run}",
                     kind="ConvergenceError",
                 )
             )
@@ -406,3 +434,99 @@ def batch_trajectories(
             )
         )
     return tuple(trajs)
+
+
+def batch_interior(network: Network, runs: Sequence[Sequence[Task]]) -> int:
+    """The largest number of interior (solved) nodes of a run's free states."""
+    return network.n_nodes - min(len(t.input_nodes) for t in runs[0])
+
+
+def batch_bytes_per_run(network: Network, runs: Sequence[Sequence[Task]]) -> int:
+    """Estimated working memory of one run in a batched chunk, bytes: the dense Newton matrices
+    (`_DENSE_MATRICES` of ``n_interior²``) and the four warm starts (node voltages) per point."""
+    ni = batch_interior(network, runs)
+    points = sum(t.n_points for t in runs[0])
+    return 8 * (_DENSE_MATRICES * ni * ni + 4 * points * network.n_nodes + 4 * network.n_gates)
+
+
+def run_batch(
+    network: Network,
+    runs: tuple[tuple[Task, ...], ...],
+    G0: np.ndarray,
+    B: np.ndarray,
+    protocol: TrainingProtocol,
+    limits: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    tau: float,
+    n_half: int,
+    n_halves: int,
+    stride: int,
+) -> tuple[tuple[SimulatedTrajectory | None, ...], tuple[Failure, ...]]:
+    """Every run of a checked batch: the trajectories (None: stopped) and the failures.
+
+    Networks with more interior nodes than `NEWTON_DENSE_MAX_INTERIOR` (where `simulate` leaves
+    dense Newton matrices: its sparse or sparse-LU engines) run one at a time with `simulate`'s
+    engine, in `simulate`'s memory; smaller ones are stepped together in chunks of runs whose
+    estimated arrays fit in `BATCH_MEMORY_BYTES`.
+    """
+    if batch_interior(network, runs) > NEWTON_DENSE_MAX_INTERIOR:
+        return _one_by_one(network, runs, G0, B, protocol, limits, tau, n_half, n_halves, stride)
+    chunk = max(1, BATCH_MEMORY_BYTES // batch_bytes_per_run(network, runs))
+    trajectories: list[SimulatedTrajectory | None] = []
+    failures: list[Failure] = []
+    for first in range(0, len(runs), chunk):
+        part = slice(first, first + chunk)
+        batch = BatchRun(network, runs[part], G0[part], B[part], protocol, limits, n_half, first)
+        G = np.array(G0[part], dtype=float)
+        times, samples, active = [0.0], [G.copy()], [0]
+        for h in range(n_halves):
+            G, ts_, ss = batch.half(G, h, stride, h * n_half * protocol.t_h)
+            times += ts_
+            samples += ss
+            active += [h % len(batch.kinds)] * len(ts_)
+        t_end = n_halves * n_half * protocol.t_h
+        if (
+            stride
+            and n_halves
+            and not np.isclose(times[-1], t_end, rtol=0, atol=1e-3 * protocol.t_h)
+        ):
+            times.append(t_end)
+            samples.append(G.copy())
+            active.append((n_halves - 1) % len(batch.kinds))
+        trajectories += batch_trajectories(
+            batch, np.array(times), np.stack(samples), np.array(active), tau
+        )
+        failures += batch.failures
+    return tuple(trajectories), tuple(failures)
+
+
+def _one_by_one(
+    network: Network,
+    runs: tuple[tuple[Task, ...], ...],
+    G0: np.ndarray,
+    B: np.ndarray,
+    protocol: TrainingProtocol,
+    limits: tuple[np.ndarray, np.ndarray] | None,
+    tau: float,
+    n_half: int,
+    n_halves: int,
+    stride: int,
+) -> tuple[tuple[SimulatedTrajectory | None, ...], tuple[Failure, ...]]:
+    """The runs of a large network one at a time with `simulate`'s engine (sparse for a
+    `LinearDevice`, the general engine, sparse LU, otherwise): a failed solve stops that run."""
+    engine = "sparse" if isinstance(network.device, LinearDevice) else "general"
+    trajectories: list[SimulatedTrajectory | None] = []
+    failures: list[Failure] = []
+    for r, tasks in enumerate(runs):
+        run = Runner(network, tasks, tau=tau, n_half=n_half, B=B[r], Bfun=None,
+                     protocol=protocol, limits=limits, engine=engine, noise=None)  # fmt: skip
+        try:
+            _, times, samples, active = run.run(G0[r], n_halves, stride)
+        except (ConvergenceError, SingularSystemError) as exc:
+            trajectories.append(None)
+            failures.append(
+                Failure(what="simulation", why=str(exc), where=f"run {r}", kind=type(exc).__name__)
+            )
+            continue
+        trajectories.append(run.trajectory(times, samples, active, "discrete"))
+    return tuple(trajectories), tuple(failures)

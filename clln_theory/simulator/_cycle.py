@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import readonly
+from .._checks import check_record, readonly
 from .._metrics import cycle_span_of, mean_error
 from .._progress import line
 from .._repr import short_repr
@@ -110,6 +110,12 @@ class LimitCycle:
     tau: float
 
     __repr__ = short_repr
+
+    def __post_init__(self) -> None:
+        check_record(self, G0="array", G_half="array", span="real", Ebar="real", E_half="real",
+                     E_end="real", monodromy="array", multipliers="carray", n_periods="count",
+                     residual="real", route="text", converged="flag",
+                     trajectory=SimulatedTrajectory, tau="real")  # fmt: skip
 
 
 class PeriodMap:

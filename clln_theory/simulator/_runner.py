@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import readonly
+from .._checks import check_record, readonly
 from .._metrics import task_error_of
 from .._progress import advance
 from .._repr import short_repr
 from ..electrical._circuit import ATOL_CURRENT, RTOL_CURRENT, TOL_STEP
 from ..electrical._clamping import past_label
+from ..errors import ArgumentError
 from ..model.devices import LinearDevice
 from ..model.network import Network
 from ..model.tasks import Task
@@ -84,6 +85,15 @@ class SimulatedTrajectory:
     mode: str
     engine: str
     n_steps: int
+
+    def __post_init__(self) -> None:
+        check_record(self, times="array", G="array", outputs="tuple", errors="array",
+                     active="array", task_names="tuple", gate_names="tuple", tau="real",
+                     t_h="real", mode="text", engine="text", n_steps="count")  # fmt: skip
+        for i, o in enumerate(self.outputs):
+            if not isinstance(o, np.ndarray) or o.dtype.kind not in "fiu":
+                raise ArgumentError(f"Field `outputs[{i}]` of SimulatedTrajectory must be a real "
+                                    f"array, but is {type(o).__name__}.")  # fmt: skip
 
     @property
     def G_final(self) -> np.ndarray:

@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import instance, real_array, validator
+from .._checks import check_record, instance, real_array, validator
 from .._repr import short_repr
 from ..errors import ArgumentError, Failure, NetworkError, ShapeError, TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._batch import BatchRun, batch_trajectories
+from ._batch import run_batch
 from ._runner import SimulatedTrajectory
 from .protocol import (
     TrainingProtocol,
@@ -63,6 +63,21 @@ class BatchResult:
 
     trajectories: tuple[SimulatedTrajectory | None, ...]
     failures: tuple[Failure, ...]
+
+    def __post_init__(self) -> None:
+        check_record(self, trajectories="tuple", failures="tuple")
+        for i, t in enumerate(self.trajectories):
+            if t is not None and not isinstance(t, SimulatedTrajectory):
+                raise ArgumentError(
+                    f"Field `trajectories[{i}]` of BatchResult must be a SimulatedTrajectory or "
+                    f"None, not {type(t).__name__}."
+                )
+        for i, f in enumerate(self.failures):
+            if not isinstance(f, Failure):
+                raise ArgumentError(
+                    f"Field `failures[{i}]` of BatchResult must be a Failure, not "
+                    f"{type(f).__name__}."
+                )
 
 
 @validator
@@ -155,7 +170,12 @@ def simulate_batch(
     -------
     BatchResult
         One `SimulatedTrajectory` per run (engine ``"batch"``), equal to `simulate`'s for that
-        run to the Newton tolerance.
+        run to the Newton tolerance. A network with more interior nodes than
+        ``NEWTON_DENSE_MAX_INTERIOR`` (200), where `simulate` leaves dense Newton matrices,
+        runs one run at a time with `simulate`'s engine (``"sparse"`` for a `LinearDevice`,
+        ``"general"`` otherwise; the trajectories say which) in `simulate`'s memory; smaller
+        ones are stepped together in chunks of runs whose estimated arrays fit in
+        ``BATCH_MEMORY_BYTES`` (256 MiB).
 
     Raises
     ------
@@ -196,28 +216,13 @@ def simulate_batch(
     Bv = check_batch_B(B, R, n)
     tau, n_half = steps_per_half(tau, protocol.t_h)
     n_halves = half_periods(n_periods)
-    stride = record_stride(record, n_half)
-    batch = BatchRun(network, runs, G0, Bv, protocol, limits, n_half)
+    stride = record_stride(record, n_half, n_halves=n_halves, n_gates=R * n)
     for ts in runs[:1]:
         for t in ts:
             protocol.point_rule(t)  # refuses overclamping a multi-output task
-    G = np.array(G0, dtype=float)
-    t_h = protocol.t_h
-    times, samples, active = [0.0], [G.copy()], [0]
-    for h in range(n_halves):
-        G, ts_, ss = batch.half(G, h, stride, h * n_half * t_h)
-        times += ts_
-        samples += ss
-        active += [h % len(batch.kinds)] * len(ts_)
-    t_end = n_halves * n_half * t_h
-    if stride and n_halves and not np.isclose(times[-1], t_end, rtol=0, atol=1e-3 * t_h):
-        times.append(t_end)
-        samples.append(G.copy())
-        active.append((n_halves - 1) % len(batch.kinds))
-    trajectories = batch_trajectories(
-        batch, np.array(times), np.stack(samples), np.array(active), tau
-    )
-    return BatchResult(trajectories=trajectories, failures=tuple(batch.failures))
+    trajectories, failures = run_batch(network, runs, G0, Bv, protocol, limits, tau=tau,
+                                       n_half=n_half, n_halves=n_halves, stride=stride)  # fmt: skip
+    return BatchResult(trajectories=trajectories, failures=failures)
 
 
 @validator

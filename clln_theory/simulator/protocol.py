@@ -43,6 +43,10 @@ MAX_RECORD_VALUES = 100_000_000
 #: Ideal A₀ of the Fig. 2 components (R₀ = 100 Ω, C₀ = 22 µF; Eq. (C1)), 1/(V s):
 #: ``learning_rate_A0(100.0, 22e-6)`` = 1 / (0.33 V · 100 Ω · 22 µF), the same expression.
 _A0 = 1.0 / (0.33 * 100.0 * 22e-6)
+#: Relative asymmetry and negative eigenvalue (of the largest) up to which an ``update_noise``
+#: matrix counts as symmetric positive semi-definite: ~1e4 ulp, round-off of a Q computed as
+#: ``L Lᵀ`` or read from a file, far below a real negative direction.
+_PSD_TOL = 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,20 +123,7 @@ class TrainingProtocol:
             set_(self, "r0", positive(self.r0, "r0", unit="s/V"))
         set_(self, "voltage_noise", number(self.voltage_noise, "voltage_noise", low=0.0))
         if self.update_noise is not None:
-            q = real_array(self.update_noise, "update_noise")
-            if q.ndim > 2 or (q.ndim == 2 and q.shape[0] != q.shape[1]):
-                raise ArgumentError(
-                    "Argument `update_noise` must be a scalar, (n,) variances or a square Q "
-                    f"(n, n) in V²/s, but has shape {q.shape}."
-                )
-            if q.ndim < 2 and np.any(q < 0):
-                raise ArgumentError(f"Argument `update_noise` must be >= 0, but is {q!r} V²/s.")
-            # tuples keep the frozen dataclass comparable and hashable
-            set_(
-                self,
-                "update_noise",
-                tuple(map(tuple, q)) if q.ndim == 2 else (tuple(q) if q.ndim else float(q)),
-            )
+            set_(self, "update_noise", check_update_noise(self.update_noise))
 
     @property
     def noisy(self) -> bool:
@@ -178,6 +169,74 @@ class TrainingProtocol:
 
             return targets  # type: ignore[return-value]  # arrays per target, documented above
         return point_rule(self.eta, self.clamping, self.L0, task.kind == "classification")
+
+
+def check_update_noise(value: Any) -> float | tuple:
+    """The ``update_noise`` of a `TrainingProtocol`: a variance >= 0 (V²/s), per-edge variances
+    (n,) >= 0, or a symmetric positive semi-definite (n, n) Q, as nested tuples.
+
+    Parameters
+    ----------
+    value : float, (n,) or (n, n) array_like
+        The field's value.
+
+    Returns
+    -------
+    float or tuple
+
+    Raises
+    ------
+    ArgumentError
+        Not real and finite (booleans refused), negative, another shape, or a matrix that is not
+        symmetric positive semi-definite (names ``update_noise``).
+    """
+    if isinstance(value, bool | np.bool_):
+        raise ArgumentError(f"Argument `update_noise` must be a variance in V²/s, but is {value}.")
+    q = real_array(value, "update_noise")
+    if q.dtype.kind == "b" or q.ndim > 2 or (q.ndim == 2 and q.shape[0] != q.shape[1]):
+        raise ArgumentError(
+            "Argument `update_noise` must be a scalar, (n,) variances or a square Q "
+            f"(n, n) in V²/s, but has shape {q.shape}."
+        )
+    if q.ndim < 2 and np.any(q < 0):
+        raise ArgumentError(f"Argument `update_noise` must be >= 0, but is {q!r} V²/s.")
+    if q.ndim == 2 and q.size:
+        asym = float(np.max(np.abs(q - q.T)))
+        lam = np.linalg.eigvalsh(0.5 * q + 0.5 * q.T)  # halves first: no overflow near 1e308
+        bad = not np.all(np.isfinite(lam)) or lam[0] < -_PSD_TOL * max(lam[-1], 0.0)
+        if asym > _PSD_TOL * np.max(np.abs(q)) or bad:
+            raise ArgumentError(
+                "Argument `update_noise` must be symmetric positive semi-definite (V²/s), "
+                f"but has asymmetry {asym:.3g} and smallest eigenvalue {lam[0]:.3g}."
+            )
+    # tuples keep the frozen dataclass comparable and hashable
+    return tuple(map(tuple, q)) if q.ndim == 2 else (tuple(q) if q.ndim else float(q))
+
+
+@validator
+def check_seed(seed: Any, name: str = "seed") -> Any:
+    """``seed`` if `numpy.random.default_rng` takes it: None, an integer >= 0, a
+    `numpy.random.SeedSequence` or a `numpy.random.Generator`.
+
+    Parameters
+    ----------
+    seed : int, SeedSequence, Generator or None
+        The seed of a run's noise.
+    name : str
+        The argument's name, for counting.
+
+    Returns
+    -------
+    int, SeedSequence, Generator or None
+
+    Raises
+    ------
+    ArgumentError
+        Anything else (a negative integer, a bool, a float, a string).
+    """
+    if seed is None or isinstance(seed, np.random.SeedSequence | np.random.Generator):
+        return seed
+    return count(seed, name, minimum=0)
 
 
 @validator
@@ -542,13 +601,7 @@ class StepNoise:
                     raise ShapeError(
                         f"Argument `update_noise` must be ({n}, {n}), but has shape {q.shape}."
                     )
-                asym = float(np.max(np.abs(q - q.T)))
-                lam, U = np.linalg.eigh(0.5 * (q + q.T))
-                if asym > 1e-12 * np.max(np.abs(q)) or lam[0] < -1e-12 * max(lam[-1], 0.0):
-                    raise ArgumentError(
-                        "Argument `update_noise` must be symmetric positive semi-definite (V²/s), "
-                        f"but has asymmetry {asym:.3g} and smallest eigenvalue {lam[0]:.3g}."
-                    )
+                lam, U = np.linalg.eigh(0.5 * (q + q.T))  # symmetric PSD: checked on construction
                 L = U * np.sqrt(np.clip(lam, 0.0, None))
             self.L = np.sqrt(protocol.t_h) * L
 

@@ -42,6 +42,7 @@ from .protocol import (
     check_G0,
     check_limits,
     check_protocol,
+    check_seed,
     check_tasks,
     half_periods,
     record_stride,
@@ -150,6 +151,8 @@ def checked_parts(
     n = network.n_gates
     limits = check_limits(gate_limits, n)
     b, Bfun = bias_function(B, n)
+    if seed is not None:  # None: no noise seed (the default generator)
+        seed = check_seed(seed)
     noise = StepNoise(protocol, n, seed) if protocol.noisy else None
     for t in checked:  # refuses overclamping a multi-output task before any step
         protocol.point_rule(t)
@@ -239,7 +242,8 @@ def simulate(
         Integration method of `solve_ivp` (``"RK45"``, ``"Radau"``, ...), continuum mode only
         (default ``"RK45"``; refused in discrete mode).
     seed : int, optional
-        Seed of the protocol's noise (discrete mode; refused in continuum mode, which has no
+        Seed of the protocol's noise: an integer >= 0, a `numpy.random.SeedSequence` or
+        `numpy.random.Generator` (discrete mode; refused in continuum mode, which has no
         noise); the run is unchanged by it without noise.
     progress : bool or None
         A progress line on standard error (periods done, time left) once the run takes more
@@ -256,7 +260,7 @@ def simulate(
     Raises
     ------
     ArgumentError
-        A bad option: protocol, mode, engine, record, gate box, tolerance or τ; ``tasks`` not
+        A bad option: protocol, mode, engine, record, gate box, tolerance, seed or τ; ``tasks`` not
         one or two `Task` objects; an option the mode does not use (``rtol``, ``atol``,
         ``scheme`` in discrete mode, ``seed`` in continuum mode); an old keyword name.
     ProtocolError

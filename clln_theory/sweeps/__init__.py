@@ -76,7 +76,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import choice, count, instance, number, quote
+from .._checks import check_record, choice, count, instance, number, quote
 from .._files import atomic_open, locked, make_folder
 from .._progress import DELAY, line
 from .._repr import short_repr
@@ -341,6 +341,11 @@ class SweepResult:
     n_resumed: int = 0
     n_computed: int = 0
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_record(self, items="tuple", keys="tuple", results="tuple", failures="tuple",
+                     failed="tuple", path=(Path, type(None)), n_resumed="count",
+                     n_computed="count", seconds="real")  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.items)
