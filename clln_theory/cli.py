@@ -201,6 +201,23 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
                 "Option --plot needs matplotlib; install it with `pip install clln_theory[plot]`."
             )
     t0 = time.perf_counter()
+    if args.config == "fig1":  # Fig. 1 on the full network: two task pairs, its own runner
+        from .experiments.fig1 import run_fig1
+
+        if args.csv:
+            raise UsageError("Option --csv is not available for fig1; use --json.")
+        with quiet() if args.quiet else contextlib.nullcontext():
+            res = run_fig1(simulate=args.simulate)
+        if args.plot:
+            from .plotting import plot_fig1
+
+            plot_fig1(res, args.plot)
+        if args.json and args.json != "-":
+            res.to_json(args.json)
+        print(res.to_json() if args.json == "-" else res.summary())
+        if args.json != "-":
+            print(f"done in {time.perf_counter() - t0:.1f} s")
+        return 0
     with quiet() if args.quiet else contextlib.nullcontext():
         rep = reproduce(args.config, data_dir=args.data_dir, simulate=args.simulate)
     if args.plot:

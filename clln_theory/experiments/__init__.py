@@ -1,6 +1,6 @@
 """The paper's experiments and a user's own: constants with their sources, TOML descriptions
 and presets (the single source of the paper's experiments), the reproduction pipeline, theory vs
-simulation vs measurement, and the Fig. 5 experiment.
+simulation vs measurement, Fig. 1 on the full network and the Fig. 5 experiment.
 """
 
 from __future__ import annotations
@@ -15,6 +15,18 @@ from .compare import (
     simulate_periods,
 )
 from .config import list_presets, load_config, parse_config
+from .fig1 import (
+    FIG1_BURN_IN,
+    FIG1_GRID_RANGE,
+    FIG1_GRID_SIDE,
+    FIG1_LABEL,
+    FIG1_SIM_TAU,
+    Fig1Curve,
+    Fig1Experiment,
+    Fig1Result,
+    fig1_experiment,
+    run_fig1,
+)
 from .fig5 import (
     FIG5_EPS,
     FIG5_L0,
@@ -81,6 +93,11 @@ __all__ = [
     "BIAS_MODELS",
     # constants (the paper's values, with their sources in `clln_theory.experiments.paper`)
     "EXPERIMENTS",
+    "FIG1_BURN_IN",
+    "FIG1_GRID_RANGE",
+    "FIG1_GRID_SIDE",
+    "FIG1_LABEL",
+    "FIG1_SIM_TAU",
     "FIG2_C0",
     "FIG2_R",
     "FIG2_R0",
@@ -113,6 +130,9 @@ __all__ = [
     "BiasSpec",
     "DataSpec",
     "ExperimentConfig",
+    "Fig1Curve",
+    "Fig1Experiment",
+    "Fig1Result",
     "Fig5Placement",
     "Fig5Result",
     "MeasuredComparison",
@@ -130,6 +150,8 @@ __all__ = [
     "compare_theory_simulation",
     "compare_with_measurement",
     "experiment_tasks",
+    # Fig. 1 on the full network
+    "fig1_experiment",
     "fig5_bias",
     "fig5_initial_gates",
     "fig5_network",
@@ -146,6 +168,7 @@ __all__ = [
     # the reproduction
     "reproduce",
     "ring_inputs",
+    "run_fig1",
     "run_fig5_batch",
     "run_fig5_case",
     "simulate_periods",

@@ -21,11 +21,12 @@ def _raw(name="exp1"):
 
 
 def test_presets_listed_and_loaded():
-    assert list_presets() == ["exp1", "exp2", "exp3", "fig3"]
+    assert list_presets() == ["exp1", "exp2", "exp3", "fig1", "fig3"]
     for name in list_presets():
         cfg = load_config(name)
         assert cfg.name == name
-        assert cfg.network.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+)
+        if name != "fig1":  # the paper's small network; fig1 is the full (Fig. 5) network
+            assert cfg.network.gate_names == ("Low-Output", "High-Output")  # G = (G-, G+)
 
 
 #: The rate circuit of each preset (Eq. C1 for Fig. 2, Eq. C2 for Fig. 3) and its factor r.
