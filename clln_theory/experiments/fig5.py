@@ -128,6 +128,10 @@ FIG5_EPS = tuple((FIG5_V_PLUS - FIG5_V_MINUS) * k / 5 for k in range(1, 6))
 N_RING = 8
 #: Most ring points a call may ask for: far beyond any figure, and it bounds the arrays.
 _MAX_POINTS = 10**6
+#: Largest input magnitude `classification_outputs` takes, V: the supplies span 0.018-0.435 V
+#: and every Fig. 5 ring (even a map around the largest allowed one) stays inside ±10 V; far
+#: beyond it the transistors carry amperes and Newton's method on (KCL) stops converging.
+_V_MAX = 10.0
 
 
 # --------------------------------------------------------------------------- placement, tasks
@@ -473,7 +477,7 @@ def classification_outputs(
     G : (n_gates,) array_like
         Gates, V.
     V1, V2 : array_like
-        Inputs, V (broadcast together).
+        Inputs, V (broadcast together; within ±10 V).
     placement : Fig5Placement, optional
         Node roles (default `Fig5Placement()`).
 
@@ -485,14 +489,22 @@ def classification_outputs(
     Raises
     ------
     ArgumentError
-        Inputs that are not finite real arrays.
+        A ``network`` that is not a `Network`; inputs that are not finite real arrays within
+        ±10 V.
     ShapeError
         ``V1`` and ``V2`` that do not broadcast together.
     NumericalRangeError
         Inputs so large that the circuit's arithmetic overflows.
     """
+    instance(network, "network", Network)
     pl = placement or Fig5Placement()
     V1, V2 = real_array(V1, "V1"), real_array(V2, "V2")
+    for name, a in (("V1", V1), ("V2", V2)):
+        if a.size and np.abs(a).max() > _V_MAX:
+            raise ArgumentError(
+                f"Argument `{name}` must lie in [-{_V_MAX:g}, {_V_MAX:g}] V, but reaches "
+                f"{float(a.flat[np.abs(a).argmax()])!r}."
+            )
     try:
         np.broadcast_shapes(V1.shape, V2.shape)
     except ValueError:
