@@ -519,28 +519,24 @@ def _check_axes(res: Fig5Result) -> None:
             raise ArgumentError(f"Field `{name}` of Fig5Result holds a value of the wrong kind.")
     shape = (len(res.clampings), res.eps.size, len(res.seeds), len(res.splits))
     arrays = {"accuracy": 0, "hinge": 0, "E_class": 0, "O": 1, "G": 1, "accuracy_trace": 1}
-    failed = ~np.isfinite(res.accuracy) if res.accuracy.shape == shape else None
+    failed = ~np.isfinite(res.accuracy)  # its shape is checked first, below
     for name, extra in arrays.items():
         a = getattr(res, name)
-        if a is None:
-            continue
-        if a.shape[:4] != shape or a.ndim != 4 + extra or failed is None:
+        if a is not None and (a.shape[:4] != shape or a.ndim != 4 + extra):
             raise ShapeError(
                 f"Field `{name}` of Fig5Result must have shape {shape}{' + (n,)' * extra}, "
                 f"but has shape {a.shape}."
             )
-        bad = ~np.isfinite(a).reshape(*shape, -1).all(axis=-1) & ~failed
-        if bad.any():
+        if a is not None and (~np.isfinite(a).reshape(*shape, -1).all(axis=-1) & ~failed).any():
             raise NumericalRangeError(
                 f"Field `{name}` of Fig5Result holds NaN or inf outside the failed runs."
             )
-    if int(failed.sum()) != len(res.failures):  # type: ignore[union-attr]
+    n_failed = int(failed.sum())
+    if n_failed != len(res.failures):
         raise ArgumentError(
-            f"Field `failures` of Fig5Result must list each failed run (NaN accuracy), but lists "
-            f"{len(res.failures)} for {int(failed.sum())}."  # type: ignore[union-attr]
+            f"Field `failures` of Fig5Result must list each of its {n_failed} failed runs (NaN "
+            f"accuracy), but lists {len(res.failures)}."
         )
-    if res.compute_seconds < 0 or res.seconds < 0:
-        raise ArgumentError("Fields `compute_seconds` and `seconds` of Fig5Result must be >= 0.")
 
 
 def _collect(items: list, recs: tuple, shape: tuple, settings: dict, seconds: float, **axes):
@@ -599,10 +595,8 @@ def _sweep_axes(eps: Any, splits: Any, seeds: Any, clampings: Any) -> tuple[tupl
                 f"Argument `{name}` must be a non-empty sequence, but is {type(value).__name__}."
             )
         out = tuple(islice(value, _MAX_AXIS + 1))
-        if not out:
-            raise ArgumentError(f"Argument `{name}` must be a non-empty sequence, but is empty.")
-        if len(out) > _MAX_AXIS:
-            raise ArgumentError(f"Argument `{name}` must hold at most {_MAX_AXIS} values.")
+        if not 0 < len(out) <= _MAX_AXIS:
+            raise ArgumentError(f"Argument `{name}` must hold 1 to {_MAX_AXIS} values.")
         return out
 
     splits_t = tuple(
