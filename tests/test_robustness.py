@@ -1660,32 +1660,10 @@ KNOWN_GAPS: dict[str, str] = {
     "record:MeasuredCurve": "tau value quantity source",
     "require_data_dir": "data_dir",
     "resolve": "data_dir relative",
-    # plotting
-    "plot_fig5": "result path n_grid",
-    "plot_reproduction": "rep path dpi",
-    # experiments: Fig. 5 (fig5.py, fig5_runs.py, _ring.py)
-    "classification_outputs": "V1 V2",
-    "fig5_bias": "network seed scale",
-    "fig5_initial_gates": "network seed low high",
-    "fig5_tasks": "label phase",
-    "fig5_training_task": "label",
-    "overclamping_experiment": "eps splits clampings n_steps",
-    "record:Fig5Placement": "V1 V2 V1_inv V2_inv V_plus V_minus out_plus out_minus",
-    "record:Fig5Result": (
-        "clampings eps seeds splits accuracy hinge E_class O G settings compute_seconds seconds "
-        "failures t_trace accuracy_trace"
-    ),
-    "ring_inputs": "n_points phase",
-    "run_fig5_batch": "items",
-    "run_fig5_case": "eps n_steps",
-    "split_labels": "n_points label",
     # experiments: pipeline, comparisons, paper constants, config (`RateSpec`: the config
     # reader builds it with a NaN gamma placeholder and fills it in later)
     "record:MeasuredComparison": (
         "tau D2_measured D2_sim D2_ratio Ebar_sim G0 G_half at_limit n_periods seconds"
-    ),
-    "record:PaperExperiment": (
-        "name description tasks lines reference bias R0 C0 r drift_files drift_windows"
     ),
     "record:RateSpec": "gamma",
     "record:Reproduction": (

@@ -1,8 +1,10 @@
 """Engine of the Fig. 5 inputs (`clln_theory.experiments.fig5`) on checked values: the ring of
-input points, the labels of one linear split, and the two classification tasks they make.
+input points, the labels of one linear split, the two classification tasks they make, the seeded
+hardware (bias, initial gates) and the free outputs at given inputs.
 
-The faces (`ring_inputs`, `split_labels`, `fig5_tasks`, `fig5_training_task`, `run_fig5_case`)
-check ``eps``, ``split`` and ``n_points`` once and call these.
+The faces (`ring_inputs`, `split_labels`, `fig5_tasks`, `fig5_training_task`, `fig5_bias`,
+`fig5_initial_gates`, `classification_outputs`, `run_fig5_case`) check their arguments once and
+call these.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from ..model import DataPoint, Task
+from ..electrical.circuit import CircuitSolver
+from ..model import DataPoint, Network, Task
 from .paper import FIG5_V_MINUS, FIG5_V_PLUS
 
-__all__ = ["ring_points", "split_signs", "task_pair", "training_task"]
+__all__ = [
+    "ring_outputs",
+    "ring_points",
+    "seeded_bias",
+    "seeded_gates",
+    "split_signs",
+    "task_pair",
+    "training_task",
+]
 
 
 def ring_points(
@@ -58,3 +69,29 @@ def training_task(
     alpha, beta = task_pair(eps, split, placement, label, phase, n_points)
     pts = tuple(p for pair in zip(alpha.points, beta.points) for p in pair)
     return Task(pts, alpha.output, kind="classification", name="ring")
+
+
+def seeded_bias(n_gates: int, seed: int, scale: float) -> np.ndarray:
+    """Per-edge bias ``scale * N(0, 1)``, V/s, from the hardware ``seed`` (stream 1)."""
+    rng = np.random.default_rng([int(seed), 1])
+    return scale * rng.standard_normal(n_gates)
+
+
+def seeded_gates(n_gates: int, seed: int, low: float, high: float) -> np.ndarray:
+    """Initial gates ``U(low, high)``, V, from the hardware ``seed`` (stream 2)."""
+    rng = np.random.default_rng([int(seed), 2])
+    return rng.uniform(low, high, n_gates)
+
+
+def ring_outputs(network: Network, G: np.ndarray, vals: np.ndarray, placement: Any) -> np.ndarray:
+    """Free differential outputs at the imposed voltages ``vals`` ``(..., 6)`` (in
+    ``placement.imposed`` order; ``placement`` a `Fig5Placement`), shape ``vals.shape[:-1]``."""
+    shape = vals.shape[:-1]
+    flat = vals.reshape(-1, vals.shape[-1])
+    solver = CircuitSolver(network, placement.imposed)
+    ip, im = network.node(placement.out_plus), network.node(placement.out_minus)
+    out = np.empty(flat.shape[0])
+    for k, v in enumerate(flat):
+        V = solver.solve(G, v).V
+        out[k] = V[ip] - V[im]
+    return out.reshape(shape)

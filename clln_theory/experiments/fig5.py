@@ -75,9 +75,18 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count, positive, validator
-from ..electrical import CircuitSolver
-from ..errors import ArgumentError, NetworkError
+from .._checks import (
+    check_record,
+    construction,
+    count,
+    finite_result,
+    instance,
+    number,
+    positive,
+    real_array,
+    validator,
+)
+from ..errors import ArgumentError, NetworkError, ShapeError
 from ..model import (
     Differential,
     Network,
@@ -85,7 +94,15 @@ from ..model import (
     periodic_lattice,
 )
 from ..model.devices import device_named
-from ._ring import ring_points, split_signs, task_pair, training_task
+from ._ring import (
+    ring_outputs,
+    ring_points,
+    seeded_bias,
+    seeded_gates,
+    split_signs,
+    task_pair,
+    training_task,
+)
 from .paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
 
 __all__ = [
@@ -109,6 +126,12 @@ FIG5_L0 = FIG5_V_PLUS
 FIG5_EPS = tuple((FIG5_V_PLUS - FIG5_V_MINUS) * k / 5 for k in range(1, 6))
 #: Number of points on the ring (Fig. 5).
 N_RING = 8
+#: Most ring points a call may ask for: far beyond any figure, and it bounds the arrays.
+_MAX_POINTS = 10**6
+#: Largest input magnitude `classification_outputs` takes, V: the supplies span 0.018-0.435 V
+#: and every Fig. 5 ring (even a map around the largest allowed one) stays inside ±10 V; far
+#: beyond it the transistors carry amperes and Newton's method on (KCL) stops converging.
+_V_MAX = 10.0
 
 
 # --------------------------------------------------------------------------- placement, tasks
@@ -143,7 +166,9 @@ class Fig5Placement:
     out_plus: str = "1,1"
     out_minus: str = "1,3"
 
+    @construction
     def __post_init__(self) -> None:
+        check_record(self, **dict.fromkeys((f.name for f in fields(self)), "text"))
         names = [getattr(self, f.name) for f in fields(self)]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
@@ -256,7 +281,7 @@ def ring_inputs(
     eps : float
         Ring diameter, V (> 0).
     n_points : int
-        Number of points (8 in Fig. 5; must be even).
+        Number of points (8 in Fig. 5; even, at most 10⁶).
     center : (float, float), optional
         Ring centre, V. Default: the centre of the input range, ``(V+ + V-)/2`` in both inputs.
     phase : float
@@ -270,12 +295,13 @@ def ring_inputs(
     Raises
     ------
     ArgumentError
-        A diameter that is not a finite number > 0, or an odd ``n_points``.
+        A diameter that is not a finite number > 0, an odd ``n_points`` (or more than 10⁶), or
+        a ``phase`` that is not a finite number.
     """
     eps = positive(eps, "eps", unit="V")
-    if count(n_points, "n_points", minimum=2) % 2:
+    if count(n_points, "n_points", minimum=2, maximum=_MAX_POINTS) % 2:
         raise ArgumentError(f"Argument `n_points` must be an even integer, but is {n_points}.")
-    return ring_points(eps, n_points, center, phase)
+    return ring_points(eps, n_points, center, number(phase, "phase", unit="rad"))
 
 
 def split_labels(split: int, *, n_points: int = N_RING, label: float = FIG5_LABEL) -> np.ndarray:
@@ -290,9 +316,9 @@ def split_labels(split: int, *, n_points: int = N_RING, label: float = FIG5_LABE
     split : int
         Which split, in ``[0, n_points)``.
     n_points : int
-        Number of ring points (8 in Fig. 5).
+        Number of ring points (8 in Fig. 5; at least 2, at most 10⁶).
     label : float
-        ``|L±|``, V.
+        ``|L±|``, V (> 0).
 
     Returns
     -------
@@ -302,15 +328,17 @@ def split_labels(split: int, *, n_points: int = N_RING, label: float = FIG5_LABE
     Raises
     ------
     ArgumentError
-        A ``split`` that is not an integer in ``[0, n_points)``.
+        A ``split`` that is not an integer in ``[0, n_points)``, a bad ``n_points`` or a
+        ``label`` that is not a finite number > 0.
 
     Examples
     --------
     >>> (split_labels(6) * 1e3).round().astype(int).tolist()
     [18, 18, -18, -18, -18, -18, 18, 18]
     """
-    count(split, "split", minimum=0, maximum=n_points - 1)
-    return split_signs(split, n_points, label)
+    n_points = count(n_points, "n_points", minimum=2, maximum=_MAX_POINTS)
+    split = count(split, "split", minimum=0, maximum=n_points - 1)
+    return split_signs(split, n_points, positive(label, "label", unit="V"))
 
 
 def fig5_tasks(
@@ -342,14 +370,20 @@ def fig5_tasks(
         Classification tasks with the differential output, 4 points each; every point imposes
         ``V1, V2, V1', V2', V+, V-``.
     """
-    eps, split = _ring_args(eps, split)
+    eps, split, label, phase = _ring_args(eps, split, label, phase)
     return task_pair(eps, split, placement or Fig5Placement(), label, phase, N_RING)
 
 
 @validator
-def _ring_args(eps: Any, split: Any) -> tuple[float, int]:
-    """``eps`` (V, > 0) and ``split`` (an integer in ``[0, N_RING)``) of one Fig. 5 case."""
-    return positive(eps, "eps", unit="V"), count(split, "split", minimum=0, maximum=N_RING - 1)
+def _ring_args(eps: Any, split: Any, label: Any, phase: Any) -> tuple[float, int, float, float]:
+    """``eps`` (V, > 0), ``split`` (an integer in ``[0, N_RING)``), ``label`` (V, > 0) and
+    ``phase`` (rad, finite) of one Fig. 5 case."""
+    return (
+        positive(eps, "eps", unit="V"),
+        count(split, "split", minimum=0, maximum=N_RING - 1),
+        positive(label, "label", unit="V"),
+        number(phase, "phase", unit="rad"),
+    )
 
 
 def fig5_bias(network: Network, seed: int, *, scale: float = FIG5_BIAS_SCALE) -> np.ndarray:
@@ -362,11 +396,19 @@ def fig5_bias(network: Network, seed: int, *, scale: float = FIG5_BIAS_SCALE) ->
     seed : int
         Hardware seed.
     scale : float
-        Standard deviation, V/s.
+        Standard deviation, V/s (>= 0).
 
     Returns
     -------
     (n_gates,) ndarray
+
+    Raises
+    ------
+    ArgumentError
+        A ``network`` that is not a `Network`, a ``seed`` that is not an integer >= 0, or a
+        ``scale`` that is not a finite number >= 0.
+    NumericalRangeError
+        A ``scale`` so large that the bias overflows.
 
     Examples
     --------
@@ -374,8 +416,12 @@ def fig5_bias(network: Network, seed: int, *, scale: float = FIG5_BIAS_SCALE) ->
     >>> B.shape, bool(1.0 < B.std() < 3.0)
     ((32,), True)
     """
-    rng = np.random.default_rng([int(seed), 1])
-    return scale * rng.standard_normal(network.n_gates)
+    instance(network, "network", Network)
+    seed = count(seed, "seed", minimum=0)
+    scale = number(scale, "scale", low=0.0, unit="V/s")
+    with np.errstate(over="ignore", invalid="ignore"):
+        B = seeded_bias(network.n_gates, seed, scale)
+    return finite_result(B, "bias", hint="Check the magnitude of `scale`.")
 
 
 def fig5_initial_gates(
@@ -390,14 +436,27 @@ def fig5_initial_gates(
     seed : int
         Hardware seed.
     low, high : float
-        Range of the uniform distribution, V.
+        Range of the uniform distribution, V (finite, ``low < high``).
 
     Returns
     -------
     (n_gates,) ndarray
+
+    Raises
+    ------
+    ArgumentError
+        A ``network`` that is not a `Network`, a ``seed`` that is not an integer >= 0, or a
+        range that is not finite with ``low < high``.
     """
-    rng = np.random.default_rng([int(seed), 2])
-    return rng.uniform(low, high, network.n_gates)
+    instance(network, "network", Network)
+    seed = count(seed, "seed", minimum=0)
+    low, high = number(low, "low", unit="V"), number(high, "high", unit="V")
+    if not high > low or not np.isfinite(high - low):
+        raise ArgumentError(
+            f"Argument `high` must be a number > `low` = {low!r} with a finite range (V), but is "
+            f"{high!r}."
+        )
+    return seeded_gates(network.n_gates, seed, low, high)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -418,7 +477,7 @@ def classification_outputs(
     G : (n_gates,) array_like
         Gates, V.
     V1, V2 : array_like
-        Inputs, V (broadcast together).
+        Inputs, V (broadcast together; within ±10 V).
     placement : Fig5Placement, optional
         Node roles (default `Fig5Placement()`).
 
@@ -426,19 +485,37 @@ def classification_outputs(
     -------
     O : ndarray, shape of ``broadcast(V1, V2)``
         Volts.
+
+    Raises
+    ------
+    ArgumentError
+        A ``network`` that is not a `Network`; inputs that are not finite real arrays within
+        ±10 V.
+    ShapeError
+        ``V1`` and ``V2`` that do not broadcast together.
+    NumericalRangeError
+        Inputs so large that the circuit's arithmetic overflows.
     """
+    instance(network, "network", Network)
     pl = placement or Fig5Placement()
-    vals = pl.imposed_values(V1, V2)
-    shape = vals.shape[:-1]
-    flat = vals.reshape(-1, vals.shape[-1])
-    solver = CircuitSolver(network, pl.imposed)
-    ip, im = network.node(pl.out_plus), network.node(pl.out_minus)
+    V1, V2 = real_array(V1, "V1"), real_array(V2, "V2")
+    for name, a in (("V1", V1), ("V2", V2)):
+        if a.size and np.abs(a).max() > _V_MAX:
+            raise ArgumentError(
+                f"Argument `{name}` must lie in [-{_V_MAX:g}, {_V_MAX:g}] V, but reaches "
+                f"{float(a.flat[np.abs(a).argmax()])!r}."
+            )
+    try:
+        np.broadcast_shapes(V1.shape, V2.shape)
+    except ValueError:
+        raise ShapeError(
+            f"Arguments `V1` and `V2` must broadcast together, but have shapes {V1.shape} and "
+            f"{V2.shape}."
+        ) from None
     G = network.check_gates(G)
-    out = np.empty(flat.shape[0])
-    for k, v in enumerate(flat):
-        V = solver.solve(G, v).V
-        out[k] = V[ip] - V[im]
-    return out.reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = ring_outputs(network, G, pl.imposed_values(V1, V2), pl)
+    return finite_result(out, "outputs", hint="Check the magnitudes of `V1` and `V2`.")
 
 
 def fig5_training_task(
@@ -468,5 +545,5 @@ def fig5_training_task(
     Task
         Classification task ``"ring"``, differential output, 8 points.
     """
-    eps, split = _ring_args(eps, split)
+    eps, split, label, phase = _ring_args(eps, split, label, phase)
     return training_task(eps, split, placement or Fig5Placement(), label, phase, N_RING)

@@ -32,27 +32,48 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from itertools import islice
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from .._checks import choice, count, positive, validator
+from .._checks import (
+    check_record,
+    choice,
+    construction,
+    count,
+    number,
+    positive,
+    real_array,
+    validator,
+)
 from .._repr import short_repr
 from ..electrical import learning_rate_A0
 from ..electrical.clamping import CLAMPINGS
-from ..errors import ArgumentError, ConvergenceError, Failure, ProtocolError
+from ..errors import (
+    ArgumentError,
+    ConvergenceError,
+    Failure,
+    NumericalRangeError,
+    ProtocolError,
+    ShapeError,
+)
 from ..metrics import accuracy, hinge_loss, task_error, two_task_error
 from ..simulator import TrainingProtocol, simulate, simulate_batch
-from ._ring import ring_points, split_signs, training_task
+from ._ring import (
+    ring_outputs,
+    ring_points,
+    seeded_bias,
+    seeded_gates,
+    split_signs,
+    training_task,
+)
 from .fig5 import (
     FIG5_EPS,
     FIG5_L0,
     N_RING,
     Fig5Placement,
-    classification_outputs,
-    fig5_bias,
-    fig5_initial_gates,
     fig5_network,
 )
 from .paper import (
@@ -89,6 +110,16 @@ FIG5_DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "bias_scale": FIG5_BIAS_SCALE,
     }
 )
+#: Largest ring diameter a case may ask for, V: Fig. 5's largest is V+ - V- = 0.417 V; beyond a
+#: few volts the inputs leave every device model's range and the circuit's arithmetic overflows.
+_EPS_MAX = 10.0
+#: Most learning steps of one case (10⁹ steps of 100 µs: a day of simulated training); bounds the
+#: work a call may ask for.
+_MAX_STEPS = 10**9
+#: Initial gate range of the hardware, V (`fig5_initial_gates`' defaults).
+_G0_RANGE = (2.5, 3.5)
+#: Most values along one axis of the sweep (diameters, splits, seeds): bounds the work asked for.
+_MAX_AXIS = 10_000
 
 
 def _training_protocol(clamping: str, A0: float) -> TrainingProtocol:
@@ -100,8 +131,12 @@ def _training_protocol(clamping: str, A0: float) -> TrainingProtocol:
 
 
 @validator
-def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The item over `FIG5_DEFAULTS`, validated."""
+def _case_settings(item: Mapping[str, Any], arg: str = "item") -> dict[str, Any]:
+    """The item over `FIG5_DEFAULTS`, validated (``arg``: the argument, for messages)."""
+    if not isinstance(item, Mapping):
+        raise ArgumentError(
+            f"Argument `{arg}` must be a mapping (a Fig. 5 case), but is {type(item).__name__}."
+        )
     cfg = {**FIG5_DEFAULTS, **dict(item)}
     for k in ("eps", "split", "clamping"):
         if k not in cfg:
@@ -109,10 +144,13 @@ def _case_settings(item: Mapping[str, Any]) -> dict[str, Any]:
                 f"Argument `item` must have the key {k!r} (a Fig. 5 case), but has "
                 f"{sorted(dict(item))}."
             )
-    cfg["eps"] = positive(cfg["eps"], "eps", unit="V")
+    cfg["eps"] = number(cfg["eps"], "eps", low=0.0, low_open=True, high=_EPS_MAX, unit="V")
     cfg["split"] = count(cfg["split"], "split", minimum=0, maximum=N_RING - 1)
     choice(cfg["clamping"], "clamping", CLAMPINGS)
-    n_steps = count(cfg["n_steps"], "n_steps")
+    count(cfg["seed"], "seed", minimum=0)
+    number(cfg["bias_scale"], "bias_scale", low=0.0, unit="V/s")
+    positive(cfg["r"], "r")
+    n_steps = count(cfg["n_steps"], "n_steps", maximum=_MAX_STEPS)
     half = count(cfg["half_steps"], "half_steps")
     if n_steps < half or n_steps % half:
         raise ProtocolError(
@@ -192,8 +230,8 @@ def run_fig5_case(item: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     net = fig5_network(cfg["device"])
     seed = int(cfg["seed"])
-    B = fig5_bias(net, seed, scale=float(cfg["bias_scale"]))
-    G0 = fig5_initial_gates(net, seed)
+    B = seeded_bias(net.n_gates, seed, float(cfg["bias_scale"]))
+    G0 = seeded_gates(net.n_gates, seed, *_G0_RANGE)
     A0 = learning_rate_A0(FIG3_R0, FIG3_C0, r=float(cfg["r"]))  # (C2) times the factor r
     pl = Fig5Placement.from_spec(cfg.get("placement"))
     limits = cfg["gate_limits"]
@@ -221,7 +259,7 @@ def _evaluate(net, tr, eps: float, split: int, pl: Fig5Placement) -> dict[str, A
     G = np.asarray(tr.G_final)
     X = ring_points(eps, N_RING, None, 0.0)
     y = split_signs(split, N_RING, FIG5_LABEL)
-    O = classification_outputs(net, G, X[:, 0], X[:, 1], placement=pl)
+    O = ring_outputs(net, G, pl.imposed_values(X[:, 0], X[:, 1]), pl)
     # ring order -> interleaved order of the trained task, for the recorded trace
     order = np.r_[np.flatnonzero(y > 0), np.flatnonzero(y < 0)]
     inter = np.ravel(np.column_stack([order[:4], order[4:]]))
@@ -270,7 +308,12 @@ def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ProtocolError
         ``n_steps`` not a multiple of ``half_steps``.
     """
-    cfgs = [_case_settings(it) for it in items]
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+        raise ArgumentError(
+            "Argument `items` must be a sequence of mappings (Fig. 5 cases), but is "
+            f"{type(items).__name__}."
+        )
+    cfgs = [_case_settings(it, f"items[{i}]") for i, it in enumerate(items)]
     if not cfgs:
         raise ArgumentError("Argument `items` must hold at least one Fig. 5 case, but is empty.")
     shared = [k for k in cfgs[0] if k not in ("eps", "split", "seed")]
@@ -291,8 +334,8 @@ def run_fig5_batch(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     tasks = [
         training_task(float(c["eps"]), int(c["split"]), pl, FIG5_LABEL, 0.0, N_RING) for c in cfgs
     ]
-    G0 = np.stack([fig5_initial_gates(net, int(c["seed"])) for c in cfgs])
-    B = np.stack([fig5_bias(net, int(c["seed"]), scale=scale) for c in cfgs])
+    G0 = np.stack([seeded_gates(net.n_gates, int(c["seed"]), *_G0_RANGE) for c in cfgs])
+    B = np.stack([seeded_bias(net.n_gates, int(c["seed"]), scale) for c in cfgs])
     limits = cfg["gate_limits"]
     res = simulate_batch(
         net,
@@ -380,6 +423,16 @@ class Fig5Result:
     t_trace: np.ndarray | None = None
     accuracy_trace: np.ndarray | None = None
 
+    @construction
+    def __post_init__(self) -> None:
+        check_record(
+            self, clampings="tuple", eps="array", seeds="tuple", splits="tuple",
+            accuracy="array|nan", hinge="array|nan", E_class="array|nan", O="array|nan",
+            G="array|nan", settings=Mapping, compute_seconds="real", seconds="real",
+            failures="tuple", t_trace="array?", accuracy_trace="array|nan?",
+        )  # fmt: skip
+        _check_axes(self)
+
     def _flat(self, quantity: str) -> np.ndarray:
         a = np.asarray(getattr(self, quantity), dtype=float)
         return a.reshape(*a.shape[:2], -1)
@@ -453,6 +506,39 @@ class Fig5Result:
         return "\n".join(lines)
 
 
+def _check_axes(res: Fig5Result) -> None:
+    """The axes and shapes of a `Fig5Result` agree, and NaN marks exactly its failed runs."""
+    for name, ok in (
+        ("clampings", all(c in CLAMPINGS for c in res.clampings)),
+        ("seeds", all(isinstance(v, int) and not isinstance(v, bool) for v in res.seeds)),
+        ("splits", all(isinstance(v, int) and not isinstance(v, bool) for v in res.splits)),
+        ("failures", all(isinstance(f, Failure) for f in res.failures)),
+        ("eps", res.eps.ndim == 1),
+    ):
+        if not ok:
+            raise ArgumentError(f"Field `{name}` of Fig5Result holds a value of the wrong kind.")
+    shape = (len(res.clampings), res.eps.size, len(res.seeds), len(res.splits))
+    arrays = {"accuracy": 0, "hinge": 0, "E_class": 0, "O": 1, "G": 1, "accuracy_trace": 1}
+    failed = ~np.isfinite(res.accuracy)  # its shape is checked first, below
+    for name, extra in arrays.items():
+        a = getattr(res, name)
+        if a is not None and (a.shape[:4] != shape or a.ndim != 4 + extra):
+            raise ShapeError(
+                f"Field `{name}` of Fig5Result must have shape {shape}{' + (n,)' * extra}, "
+                f"but has shape {a.shape}."
+            )
+        if a is not None and (~np.isfinite(a).reshape(*shape, -1).all(axis=-1) & ~failed).any():
+            raise NumericalRangeError(
+                f"Field `{name}` of Fig5Result holds NaN or inf outside the failed runs."
+            )
+    n_failed = int(failed.sum())
+    if n_failed != len(res.failures):
+        raise ArgumentError(
+            f"Field `failures` of Fig5Result must list each of its {n_failed} failed runs (NaN "
+            f"accuracy), but lists {len(res.failures)}."
+        )
+
+
 def _collect(items: list, recs: tuple, shape: tuple, settings: dict, seconds: float, **axes):
     """The `Fig5Result` of the sweep's records (failed runs: NaN, listed in ``failures``)."""
 
@@ -490,6 +576,35 @@ def _collect(items: list, recs: tuple, shape: tuple, settings: dict, seconds: fl
         compute_seconds=float(sum(r["seconds"] for r in recs)),
         seconds=seconds,
     )
+
+
+@validator
+def _sweep_axes(eps: Any, splits: Any, seeds: Any, clampings: Any) -> tuple[tuple, ...]:
+    """The axes of the sweep as tuples: diameters (V, in ``(0, _EPS_MAX]``), splits (in
+    ``[0, N_RING)``), seeds (>= 0) and clamping modes; each non-empty."""
+    e = real_array(eps, "eps")
+    if e.ndim != 1 or not 0 < e.size <= _MAX_AXIS:
+        raise ShapeError(
+            f"Argument `eps` must be a non-empty 1-D sequence, but has shape {e.shape}."
+        )
+    eps_t = tuple(number(x, "eps", low=0.0, low_open=True, high=_EPS_MAX, unit="V") for x in e)
+
+    def items(value: Any, name: str) -> tuple:
+        if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+            raise ArgumentError(
+                f"Argument `{name}` must be a non-empty sequence, but is {type(value).__name__}."
+            )
+        out = tuple(islice(value, _MAX_AXIS + 1))
+        if not 0 < len(out) <= _MAX_AXIS:
+            raise ArgumentError(f"Argument `{name}` must hold 1 to {_MAX_AXIS} values.")
+        return out
+
+    splits_t = tuple(
+        count(s, "splits", minimum=0, maximum=N_RING - 1) for s in items(splits, "splits")
+    )
+    seeds_t = tuple(count(s, "seeds", minimum=0) for s in items(seeds, "seeds"))
+    modes = tuple(choice(c, "clampings", CLAMPINGS) for c in items(clampings, "clampings"))
+    return eps_t, splits_t, seeds_t, modes
 
 
 def overclamping_experiment(
@@ -558,16 +673,13 @@ def overclamping_experiment(
     """
     from ..sweeps import grid, run_sweep
 
-    eps_t = tuple(float(e) for e in eps)
-    splits_t = tuple(int(s) for s in splits)
-    seeds_t = tuple(int(s) for s in seeds)
-    modes = tuple(choice(c, "clampings", CLAMPINGS) for c in clampings)
+    eps_t, splits_t, seeds_t, modes = _sweep_axes(eps, splits, seeds, clampings)
     settings = {
-        "n_steps": int(n_steps),
-        "half_steps": int(half_steps),
-        "r": float(r),
+        "n_steps": count(n_steps, "n_steps", maximum=_MAX_STEPS),
+        "half_steps": count(half_steps, "half_steps"),
+        "r": positive(r, "r"),
         "device": str(device),
-        "bias_scale": float(bias_scale),
+        "bias_scale": number(bias_scale, "bias_scale", low=0.0, unit="V/s"),
         "gate_limits": list(FIG5_DEFAULTS["gate_limits"]),
     }
     if placement is not None:  # stored in every item (and result-file record) as a plain dict

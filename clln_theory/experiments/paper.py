@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._checks import choice
+from .._checks import check_record, choice, construction
 from ..electrical.rule import V0_MULTIPLIER, learning_rate_gamma
 from ..model import PAPER_S, PAPER_V_T, Task
 from .config import ExperimentConfig, load_config
@@ -183,6 +183,14 @@ class PaperExperiment:
     r: float | None
     drift_files: dict[str, str]
     drift_windows: dict[str, int]
+
+    @construction
+    def __post_init__(self) -> None:
+        check_record(
+            self, name="text", description="text", tasks=dict, lines=dict, reference="tuple?",
+            bias="tuple?", R0="real?", C0="real?", r="real?", drift_files=dict,
+            drift_windows=dict,
+        )  # fmt: skip
 
 
 def _from_config(cfg: ExperimentConfig) -> PaperExperiment:

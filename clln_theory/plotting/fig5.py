@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import count, instance
 from ..experiments.fig5 import (
     Fig5Placement,
     classification_outputs,
@@ -22,6 +23,7 @@ from ..experiments.fig5 import (
 )
 from ..experiments.fig5_runs import Fig5Result
 from ..experiments.paper import FIG5_BIAS_SCALE, FIG5_LABEL, FIG5_V_MINUS, FIG5_V_PLUS
+from ._args import check_path
 from ._mpl import figure_class, save_figure
 
 __all__ = ["plot_fig5"]
@@ -29,6 +31,9 @@ __all__ = ["plot_fig5"]
 _COLOURS = {"standard": "0.35", "overclamp": "#d89c00"}
 _LABELS = {"standard": "standard clamping (η = 1)", "overclamp": "overclamping (η = 0.25)"}
 _CLASS_COLOURS = ("#1f4e9c", "#c0272d")  # class α (L = +18 mV) blue, class β red
+#: Finest map resolution per axis: each pixel is one Newton solve, so 256² solves per map bound
+#: the work (minutes); the paper's maps are far coarser.
+_MAX_GRID = 256
 
 
 def _map(ax, net, G, e: float, y: np.ndarray, pl: Fig5Placement, n_grid: int, norm) -> Any:
@@ -174,7 +179,7 @@ def plot_fig5(
     seed : int, optional
         Which hardware seed to show in the maps (default: the first).
     n_grid : int
-        Map resolution per axis (each pixel is one free-state Newton solve).
+        Map resolution per axis, 2 to 256 (each pixel is one free-state Newton solve).
 
     Returns
     -------
@@ -182,6 +187,10 @@ def plot_fig5(
 
     Raises
     ------
+    ArgumentError
+        ``result`` that is not a `Fig5Result`, ``n_grid`` that is not an integer in [2, 256],
+        or ``path`` that is neither a file name with a format matplotlib writes nor a file
+        object.
     ModuleNotFoundError
         If matplotlib is not installed (``pip install clln_theory[plot]``).
 
@@ -194,6 +203,9 @@ def plot_fig5(
     over splits and seeds. C: mean hinge loss ± s.e. on a log axis, with a broken-off strip below
     it that shows the value 0 (as in the paper). D (with traces): mean accuracy during training.
     """
+    instance(result, "result", Fig5Result)
+    path = check_path(path)
+    n_grid = count(n_grid, "n_grid", minimum=2, maximum=_MAX_GRID)
     Figure = figure_class()
     if splits is None:
         splits = (0, 4) if {0, 4} <= set(result.splits) else result.splits[:1]

@@ -25,9 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import count
+from .._checks import instance
 from ..errors import ArgumentError
+from ..experiments.reproduction import Reproduction
 from ..theory import periodic_orbit
+from ._args import check_dpi, check_path
 from ._mpl import figure_class, save_figure
 
 __all__ = ["plot_reproduction"]
@@ -399,7 +401,8 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int | No
         temporary file beside it and renamed, so a failed save (a full disk: `FileWriteError`
         naming the file) leaves the old file.
     dpi : int, optional
-        Resolution of a saved raster image, dots per inch (default 150); only with ``path``.
+        Resolution of a saved raster image, dots per inch (default 150, at most 1200); only with
+        ``path``.
 
     Returns
     -------
@@ -408,15 +411,19 @@ def plot_reproduction(rep: Any, path: str | Path | None = None, *, dpi: int | No
     Raises
     ------
     ArgumentError
-        ``dpi`` without ``path`` (it applies to the saved file only), or not a count.
+        ``dpi`` without ``path`` (it applies to the saved file only), or not an integer in
+        [1, 1200]; ``rep`` that is not a `Reproduction`; ``path`` that is neither a file name
+        with a format matplotlib writes nor a file object.
     """
     if dpi is not None:
-        count(dpi, "dpi")
+        dpi = check_dpi(dpi)
         if path is None:
             raise ArgumentError(
                 "Argument `dpi` sets the resolution of the saved file, so it is not used without "
                 "`path`; give `path` or leave `dpi` out."
             )
+    instance(rep, "rep", Reproduction)
+    path = check_path(path)
     fig = figure_class()(figsize=(17.5, 5.4), layout="constrained")
     gs = fig.add_gridspec(1, 3, width_ratios=[1, 1, 1.15])
     ax_e, ax_d, ax_g = (fig.add_subplot(gs[0, k]) for k in range(3))
