@@ -24,7 +24,9 @@ def require_finite(value: Any, quantity: str, args: str) -> None:
         )
 
 
-def task_error_of(O: np.ndarray, labels: np.ndarray, classification: bool) -> Any:
+def task_error_of(
+    O: np.ndarray, labels: np.ndarray, classification: bool, args: str = "`O` and `labels`"
+) -> Any:
     """Task error (A1), or (A2) for a classification task, of float arrays of matching shapes.
 
     ``labels`` (N,) or (N, n_outputs); ``O`` ends in the shape of ``labels``. Returns a float for
@@ -38,7 +40,7 @@ def task_error_of(O: np.ndarray, labels: np.ndarray, classification: bool) -> An
     if labels.ndim == 2:
         sq = sq.sum(axis=-1)  # the targets of one point add
     E = sq.mean(axis=-1)  # (A1)
-    require_finite(E, "task error", "`O` and `labels`")
+    require_finite(E, "task error", args)
     return float(E) if np.ndim(E) == 0 else E
 
 

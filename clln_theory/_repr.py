@@ -56,7 +56,9 @@ def summary(value: Any) -> str:
 
 
 def _array(a: np.ndarray) -> str:
-    if a.size <= _FULL and a.ndim <= 1:
+    if a.ndim == 0:
+        return summary(a.item())
+    if a.size <= _FULL and a.ndim == 1:
         return "[" + ", ".join(summary(v) for v in a.tolist()) + "]"
     text = f"{a.shape} {a.dtype.kind if a.dtype.kind not in 'fcbiu' else a.dtype.name}"
     if a.size and np.issubdtype(a.dtype, np.floating):
@@ -70,13 +72,22 @@ def _array(a: np.ndarray) -> str:
     return text
 
 
+def _safe_summary(value: Any) -> str:
+    """`summary`, or the value's type name when summarizing it fails (a repr never raises)."""
+    try:
+        return summary(value)
+    except Exception:  # a field holding anything at all (a hostile object) still prints
+        return f"<{type(value).__name__}>"
+
+
 def short_repr(self: Any) -> str:
-    """``ClassName(field=summary, ...)`` of a dataclass instance, cut at `MAX_CHARS`."""
+    """``ClassName(field=summary, ...)`` of a dataclass instance, cut at `MAX_CHARS`; never
+    raises, whatever the fields hold."""
     parts = []
     for f in dataclasses.fields(self):
         if not f.repr:
             continue
-        parts.append(f"{f.name}={summary(getattr(self, f.name, None))}")
+        parts.append(f"{f.name}={_safe_summary(getattr(self, f.name, None))}")
     text = f"{type(self).__name__}({', '.join(parts)})"
     if len(text) > MAX_CHARS:
         text = text[: MAX_CHARS - 4].rsplit(", ", 1)[0] + ", ...)"

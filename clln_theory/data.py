@@ -40,9 +40,9 @@ from typing import Literal, TextIO, overload
 
 import numpy as np
 
-from ._checks import positive, quote, readonly
+from ._checks import construction, positive, quote, readonly
 from ._repr import short_repr
-from .errors import ArgumentError, DataFormatError
+from .errors import ArgumentError, DataFormatError, NumericalRangeError
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -133,6 +133,17 @@ def package_version() -> str:
         return "unknown (not installed)"
 
 
+def _path_arg(value: object, name: str) -> Path:
+    """``value`` (a str or path) as a Path; ArgumentError naming ``name`` otherwise (inline, not
+    a validator: the faces that call these helpers have checked their arguments once already)."""
+    if not isinstance(value, str | os.PathLike):
+        raise ArgumentError(f"Argument `{name}` must be a path, but is {quote(value)}.")
+    try:
+        return Path(value)
+    except TypeError:  # an os.PathLike whose __fspath__ returns neither str nor bytes
+        raise ArgumentError(f"Argument `{name}` must be a path, but is {quote(value)}.") from None
+
+
 def data_source(data_dir: str | Path | None = None) -> str:
     """A one-line description of where data are read from, for reports (JSON, CSV).
 
@@ -147,7 +158,7 @@ def data_source(data_dir: str | Path | None = None) -> str:
         ``"packaged: <folder>"``, ``"$CLLN_DATA_DIR: <folder>"`` or ``"--data-dir: <folder>"``.
     """
     if data_dir is not None:
-        return f"--data-dir: {Path(data_dir).expanduser()}"
+        return f"--data-dir: {_path_arg(data_dir, 'data_dir').expanduser()}"
     if os.environ.get(DATA_DIR_ENV):
         return f"${DATA_DIR_ENV}: {os.environ[DATA_DIR_ENV]}"
     return f"packaged: {packaged_data_dir()} (doi:10.5281/zenodo.15692010, MIT License)"
@@ -180,7 +191,7 @@ def require_data_dir(data_dir: str | Path | None = None) -> Path:
                 f"'{DATA_FOLDER}' folder (doi:10.5281/zenodo.15692010)."
             )
         return found
-    path = Path(data_dir).expanduser()
+    path = _path_arg(data_dir, "data_dir").expanduser()
     if not path.is_dir():
         raise DataFormatError(
             f"Data folder '{path}' does not exist; pass the folder that contains "
@@ -243,13 +254,13 @@ def resolve(
         raise ArgumentError(
             f"Argument `missing_ok` must be a bool, but is {type(missing_ok).__name__}."
         )
-    rel = Path(relative)
+    rel = _path_arg(relative, "relative")
     if rel.is_absolute() or ".." in rel.parts:
         raise DataFormatError(
             f"Data path {ascii(str(relative))[:80]} must be relative to the data folder and "
             "must not contain '..'."
         )
-    roots = [require_data_dir(data_dir)] + ([Path(also)] if also is not None else [])
+    roots = [require_data_dir(data_dir)] + ([_path_arg(also, "also")] if also is not None else [])
     for root in roots:
         path = root / rel
         if path.is_file() or path.is_symlink():
@@ -277,6 +288,31 @@ def _inside(path: Path, root: Path) -> None:
         )
 
 
+def _field_array(record: object, name: str) -> np.ndarray:
+    """Field ``name`` of ``record`` as a read-only finite float array: ArgumentError (not a real
+    array) or NumericalRangeError (NaN or inf) naming the field and the record otherwise."""
+    value = getattr(record, name)
+    where = f"Field `{name}` of {type(record).__name__}"
+    try:
+        kind = np.asarray(value).dtype.kind
+    except (TypeError, ValueError):  # ragged nesting
+        kind = "O"
+    if kind not in "fiu":
+        raise ArgumentError(f"{where} must be a finite real array, but is {quote(value)}.")
+    out = readonly(value, float)
+    if not np.all(np.isfinite(out)):
+        raise NumericalRangeError(f"{where} must be finite, but contains NaN or inf.")
+    return out
+
+
+def _field_text(record: object, name: str) -> None:
+    value = getattr(record, name)
+    if not isinstance(value, str):
+        raise ArgumentError(
+            f"Field `{name}` of {type(record).__name__} must be a string, but is {quote(value)}."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class MeasuredCurve:
     """A measured quantity against the period.
@@ -300,8 +336,11 @@ class MeasuredCurve:
     quantity: str = ""
     source: str = ""
 
+    @construction
     def __post_init__(self):
-        tau, value = readonly(self.tau, float), readonly(self.value, float)
+        _field_text(self, "quantity")
+        _field_text(self, "source")
+        tau, value = _field_array(self, "tau"), _field_array(self, "value")
         if tau.ndim != 1 or tau.shape != value.shape:
             raise DataFormatError(
                 f"Curve '{self.source}' needs 1-D tau and value of equal length, "
@@ -331,8 +370,16 @@ class CycleSamples:
     G: np.ndarray
     source: str = ""
 
+    @construction
     def __post_init__(self):
-        G = readonly(self.G, float)
+        _field_text(self, "source")
+        tau = self.tau
+        real = isinstance(tau, int | float | np.integer | np.floating)
+        if not real or isinstance(tau, bool | np.bool_) or not 0 < tau < math.inf:
+            raise ArgumentError(
+                f"Field `tau` of CycleSamples must be a period > 0 s, but is {quote(tau)}."
+            )
+        G = _field_array(self, "G")
         if G.ndim != 2:
             raise DataFormatError(f"Cycle '{self.source}' must be 2-D, but has shape {G.shape}.")
         object.__setattr__(self, "G", G)
@@ -361,8 +408,14 @@ class DriftTest:
     source: str = ""
     meta: dict = field(default_factory=dict)
 
+    @construction
     def __post_init__(self):
-        times, G = readonly(self.times, float), readonly(self.G, float)
+        _field_text(self, "source")
+        if not isinstance(self.meta, dict):
+            raise ArgumentError(
+                f"Field `meta` of DriftTest must be a dict, but is {quote(self.meta)}."
+            )
+        times, G = _field_array(self, "times"), _field_array(self, "G")
         if times.ndim != 1 or G.shape != (times.size, 2):
             raise DataFormatError(
                 f"Drift test '{self.source}' needs times (n,) and G (n, 2), "
@@ -587,7 +640,7 @@ def find_cycle_files(folder: str | Path, experiment: str) -> dict[float, Path]:
     DataFormatError
         If the folder does not exist.
     """
-    folder = Path(folder)
+    folder = _path_arg(folder, "folder")
     if not folder.is_dir():
         raise DataFormatError(f"Limit-cycle folder '{folder}' does not exist.")
     out = {}

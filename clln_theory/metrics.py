@@ -27,12 +27,13 @@ __all__ = [
 
 
 @validator
-def check_pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_pair(O: Any, labels: Any, name: str = "O") -> tuple[np.ndarray, np.ndarray]:
     """Outputs and labels as float arrays of matching trailing axes, finite (else `ShapeError`).
 
-    ``labels`` is (n_points,) or, for a multi-output task, (n_points, n_outputs).
+    ``labels`` is (n_points,) or, for a multi-output task, (n_points, n_outputs); ``name`` is
+    the caller's name of the outputs.
     """
-    O = real_array(O, "O", error=ShapeError)
+    O = real_array(O, name, error=ShapeError)
     labels = real_array(labels, "labels", error=ShapeError)
     if labels.ndim not in (1, 2) or labels.size == 0:
         raise ShapeError(
@@ -41,8 +42,8 @@ def check_pair(O: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     if O.shape[O.ndim - labels.ndim :] != labels.shape or O.ndim < labels.ndim:
         raise ShapeError(
-            f"Argument `O` must have shape (..., {', '.join(map(str, labels.shape))}) to match "
-            f"`labels`, but has shape {O.shape}."
+            f"Argument `{name}` must have shape (..., {', '.join(map(str, labels.shape))}) to "
+            f"match `labels`, but has shape {O.shape}."
         )
     return O, labels
 
@@ -153,9 +154,12 @@ def task_errors(outputs: Any, task: Any) -> np.ndarray:
     >>> float(task_errors([0.5, -0.1], t))  # first point beyond its label: not counted
     0.02
     """
-    kind = choice(getattr(task, "kind", None), "kind", ("regression", "classification"))
-    O, labels = check_pair(outputs, getattr(task, "labels", None))
-    return np.asarray(task_error_of(O, labels, kind == "classification"))  # (A1)/(A2)
+    if not (hasattr(task, "kind") and hasattr(task, "labels")):
+        raise ArgumentError(f"Argument `task` must be a Task, but is {type(task).__name__}.")
+    kind = choice(task.kind, "kind", ("regression", "classification"))
+    O, labels = check_pair(outputs, task.labels, "outputs")
+    E = task_error_of(O, labels, kind == "classification", "`outputs` and `task`")
+    return np.asarray(E)  # (A1)/(A2)
 
 
 def two_task_error(E_alpha: Any, E_beta: Any) -> Any:

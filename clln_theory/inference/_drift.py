@@ -51,7 +51,12 @@ def drift_projection(velocity: np.ndarray, direction: np.ndarray | None, source:
     if direction is None:
         speed = float(np.linalg.norm(velocity))
         return Projection(direction=velocity / speed, value=speed, source=source)
-    d = direction / np.linalg.norm(direction)
+    with np.errstate(over="ignore", under="ignore"):
+        norm = np.linalg.norm(direction)
+    if not 1e-150 < norm < 1e150:  # a tiny or huge vector: its norm under- or overflows
+        direction = direction / np.max(np.abs(direction))
+        norm = np.linalg.norm(direction)
+    d = direction / norm
     if d @ velocity < 0:
         d = -d
     return Projection(direction=d, value=float(d @ velocity), source=source)

@@ -29,7 +29,6 @@ optimized.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from scipy.optimize import least_squares, minimize_scalar
 from .._checks import (
     choice,
     count,
+    finite_outputs,
     positive,
     readonly,
     real_array,
@@ -171,7 +171,8 @@ class CycleBiasFit:
     B_std_white : (n,) ndarray
         The same without the autocorrelation factor (valid only for independent residuals).
     phase_std : (c,) ndarray or None
-        Standard deviation of each phase (fraction of a period), same scaling as ``cov``; None
+        Standard deviation of each phase (fraction of a period), same scaling as ``cov``; inf
+        for a phase the samples do not constrain (a cycle shrunk to a point); None
         for ``matching="nearest"``, which has no phase parameter (nothing to report, rather
         than NaN).
     rho : float
@@ -299,6 +300,11 @@ def _fit_phase(model: _PhaseModel, phase_grid: int, fixed_B=None):
         sub = model.single(i)
         phis.append(_minimize_phase(lambda p, s=sub: s.solve([p], fixed_B)[0], phase_grid, None))
     rss, B = model.solve(phis, fixed_B)
+    if not np.isfinite(rss):  # the model overflowed: no phase can be fitted
+        raise NumericalRangeError(
+            "The cycle misfit is not finite (float64 overflow); check the magnitudes of `B` "
+            "and of the samples (V/s and V)."
+        )
     sweeps = 0
     if k > 1 or fixed_B is not None:
         for sweeps in range(1, _MAX_SWEEPS + 1):  # noqa: B007
@@ -458,6 +464,7 @@ def _lag1(residuals) -> float:
     return num / den if den > 0 else 0.0
 
 
+@finite_outputs("rms", args=("B",))
 def cycle_misfit(
     task_a: LinearTask,
     task_b: LinearTask,
@@ -771,5 +778,5 @@ def infer_bias_from_cycle(
     tau = positive(tau, "tau", unit="s")
     if not np.all(np.isfinite(G)):
         raise TaskError("Samples of cycle 0 must be finite, but contain NaN or inf.")
-    one = MeasuredCycle(tau=tau, G=G, dt=math.nan)  # dt: from `spacing`, checked by `_prepare`
+    one = MeasuredCycle(tau=tau, G=G, dt=tau)  # dt: a placeholder, `_prepare` sets it
     return _infer(task_a, task_b, one, spacing, matching, B0, phase_grid, curve_samples, max_iter)

@@ -25,10 +25,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._checks import finite_result, readonly, real_array, validator, vector
+from .._checks import (
+    check_record,
+    construction,
+    finite_result,
+    quote,
+    readonly,
+    real_array,
+    validator,
+    vector,
+)
 from .._checks import times as as_times
 from .._repr import short_repr
-from ..errors import ShapeError, TaskError
+from ..errors import ArgumentError, ShapeError, TaskError
 from ..theory import LinearTask, Orbit, periodic_orbit
 from ..theory._lowrank import any_low_rank
 from ..theory._orbit_build import orbit_from
@@ -140,7 +149,10 @@ def affine_cycle(
     True
     """
     check_linear_tasks(task_a, task_b)
-    tau = float(as_times(tau, "tau"))
+    tau_arr = as_times(tau, "tau")
+    if tau_arr.ndim != 0:
+        raise ShapeError(f"Argument `tau` must be one number (s), but has shape {tau_arr.shape}.")
+    tau = float(tau_arr)
     t = as_times(times, "times", positive=False)
     if t.ndim != 1 or t.size == 0:
         raise ShapeError(f"Argument `times` must have shape (m,), but has shape {t.shape}.")
@@ -367,6 +379,21 @@ class MeasuredCycle:
     tau: float
     G: NDArray
     dt: float
+
+    @construction
+    def __post_init__(self) -> None:
+        check_record(self, tau="real", G="array", dt="real")
+        for name in ("tau", "dt"):
+            if not getattr(self, name) > 0:
+                raise ArgumentError(
+                    f"Field `{name}` of MeasuredCycle must be a number > 0 (s), but is "
+                    f"{quote(getattr(self, name))}."
+                )
+        if self.G.ndim != 2 or self.G.shape[0] < 3 or self.G.shape[1] < 1:
+            raise ShapeError(
+                f"Field `G` of MeasuredCycle must have shape (m, n) with m >= 3, but has shape "
+                f"{self.G.shape}."
+            )
 
 
 def measured_cycles(cycles: Any, n: int, *, spacing: Any = None) -> list[MeasuredCycle]:

@@ -24,6 +24,8 @@ def record_vector(value: Any, name: str) -> np.ndarray:
     """A record field as a read-only finite float vector (n,): ArgumentError or ShapeError
     naming it (not in ``__all__``: the records' shared check)."""
     try:
+        if np.iscomplexobj(value):  # not cast: the imaginary part would be dropped
+            raise TypeError
         a = np.array(value, dtype=float)
     except (TypeError, ValueError):
         raise ArgumentError(
@@ -105,6 +107,11 @@ class BiasEstimate:
 
     def __post_init__(self):
         object.__setattr__(self, "B", record_vector(self.B, "B"))
+        if not isinstance(self.projections, tuple | list):
+            raise ArgumentError(
+                "Argument `projections` must be a sequence of Projection, but is "
+                f"{quote(self.projections)}."
+            )
         projections = tuple(self.projections)
         if not all(isinstance(p, Projection) for p in projections):
             raise ArgumentError("Argument `projections` must be a sequence of Projection.")

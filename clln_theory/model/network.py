@@ -59,6 +59,15 @@ PAPER_V_T = 0.7
 MAX_LATTICE_SIDE = 256
 
 
+def _items(value: Any, name: str, what: str) -> tuple:
+    """``value`` (a sequence, not a string) as a tuple; NetworkError naming ``name`` otherwise."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise NetworkError(
+            f"Argument `{name}` must be a sequence of {what}, but is {quote(value)}."
+        )
+    return tuple(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Network:
     """A resistor network with learning (gate-controlled) and fixed edges.
@@ -119,11 +128,13 @@ class Network:
     incidence: sp.csr_matrix = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        nodes = tuple(self.nodes)
-        edges = tuple(self.edges)
+        nodes = _items(self.nodes, "nodes", "node names")
+        edges = _items(self.edges, "edges", "Edge objects")
         for n in nodes:
             if not isinstance(n, str) or not n:
-                raise NetworkError(f"Node names must be non-empty strings, but got {n!r}.")
+                raise NetworkError(
+                    f"Argument `nodes`: node names must be non-empty strings, but got {n!r}."
+                )
         if len(set(nodes)) != len(nodes):
             dup = sorted(n for n, times in Counter(nodes).items() if times > 1)
             raise NetworkError(f"Node names must be unique, but {dup} appear more than once.")
@@ -134,7 +145,9 @@ class Network:
         seen_pairs: dict[frozenset[str], str] = {}
         for e in edges:
             if not isinstance(e, Edge):
-                raise NetworkError(f"Edges must be Edge objects, but got {type(e).__name__}.")
+                raise NetworkError(
+                    f"Argument `edges` must hold Edge objects, but holds a {type(e).__name__}."
+                )
             for end in (e.a, e.b):
                 if not isinstance(end, str):  # a list is unhashable: name it, never a TypeError
                     raise NetworkError(

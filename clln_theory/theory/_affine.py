@@ -101,6 +101,7 @@ def cycle_fields(
     R = np.zeros((m, m))
     d = np.zeros(m)
     maps = []
+    mono = np.eye(m)  # the period map Phi_K ... Phi_1: its small multipliers, accurately
     for A, task, hk in zip(As, tasks, h, strict=True):
         Ap = P.T @ A @ P
         cp = P.T @ (task.M @ (task.G_star - s) + Bs)
@@ -110,9 +111,10 @@ def cycle_fields(
             raise overflow_error("period map of the state-dependent bias")
         maps.append((Phi, dk))
         R = R + E - E @ R  # 1 - Phi_k ... Phi_1, no cancellation
+        mono = Phi @ mono
         d = Phi @ d + dk
     tau = float(np.sum(h))
-    floquet, rate = check_stable(R, tau, rate_tol, As, P, h)
+    floquet, rate = check_stable(R, tau, rate_tol, As, P, h, mono)
     x0: NDArray
     with np.errstate(all="ignore"):
         try:
@@ -152,16 +154,29 @@ def cycle_fields(
 
 
 def check_stable(
-    R: NDArray, tau: float, rate_tol: float, As: list[NDArray], P: NDArray, h: NDArray
+    R: NDArray,
+    tau: float,
+    rate_tol: float,
+    As: list[NDArray],
+    P: NDArray,
+    h: NDArray,
+    mono: NDArray | None = None,
 ) -> tuple[NDArray, float]:
-    """Floquet multipliers ``1 - nu`` and the slowest rate; StabilityError when it is <= 0."""
+    """Floquet multipliers ``1 - nu`` and the slowest rate; StabilityError when it is <= 0.
+
+    Multipliers so small that ``1 - |mu|^2`` rounds to 1 take their rate from the eigenvalues
+    of ``mono`` (the period map itself, accurate for small multipliers); one that underflows
+    float64 there too gives the rate of the smallest normal number, a lower bound."""
     if R.shape[0] == 0:
         return np.zeros(0, dtype=complex), float("inf")
     nu = np.linalg.eigvals(R)
     one_minus_mu2 = 2.0 * nu.real - np.abs(nu) ** 2  # 1 - |1 - nu|^2, no cancellation
     with np.errstate(divide="ignore", invalid="ignore"):
         rates = -np.log1p(-one_minus_mu2) / (2.0 * tau)
-    rates = np.where(one_minus_mu2 >= 1.0, np.inf, rates)
+    if np.any(one_minus_mu2 >= 1.0):  # |mu|^2 below the resolution of 1 - |mu|^2
+        mu = np.max(np.abs(np.linalg.eigvals(mono))) if mono is not None else 0.0
+        slow = -np.log(max(float(mu), np.finfo(float).tiny)) / tau
+        rates = np.where(one_minus_mu2 >= 1.0, slow, rates)
     scale = max(float(np.max(np.abs(A))) for A in As)
     thr = rank_threshold(rate_tol, R.shape[0], scale)
     i = int(np.argmin(rates))

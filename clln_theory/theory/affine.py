@@ -152,7 +152,8 @@ class AffineOrbit:
     floquet : (m,) ndarray of complex
         Floquet multipliers (eigenvalues of the period map) on the complement, ``|mu| < 1``.
     rate : float
-        The slowest decay rate of the cycle, ``min(-ln|mu|) / tau``, 1/s (``> 0``).
+        The slowest decay rate of the cycle, ``min(-ln|mu|) / tau``, 1/s (``> 0``; a lower
+        bound, ``-ln(tiny) / tau``, when every multiplier underflows float64).
     """
 
     __repr__ = short_repr

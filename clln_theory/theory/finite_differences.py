@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import positive
+from .._checks import instance, positive
 from ..electrical.rule import coupled_learning_force
 from ..errors import ShapeError
 from ..model.network import Network
@@ -50,6 +50,7 @@ def force_jacobian_fd(
     >>> bool(np.allclose(J, force_jacobian(net, [3.0, 3.5], task).J, rtol=1e-7, atol=0))
     True
     """
+    instance(network, "network", Network)
     G = network.check_gates(G).astype(float)
     if G.ndim != 1:
         raise ShapeError(f"Argument `G` must have shape ({network.n_gates},), but has {G.shape}.")

@@ -34,6 +34,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._checks import (
+    check_record,
+    construction,
     count,
     finite_outputs,
     finite_result,
@@ -129,6 +131,17 @@ class CyclicOrbit:
     null_basis: NDArray = field(repr=False)
     span_periodic: float | NDArray = field(default=float("nan"), repr=False)
     condition: float | NDArray = field(default=float("nan"), repr=False)
+
+    @construction
+    def __post_init__(self) -> None:
+        # an input too (`OrbitCovariance.D2` and `.expected_errors` take it): fields checked
+        check_record(self, tasks="tuple", B="array", durations="array", G_starts="array",
+                     drift="array", null_basis="array")  # fmt: skip
+        if not all(isinstance(t, LinearTask) for t in self.tasks):
+            raise ArgumentError("Field `tasks` of CyclicOrbit must hold LinearTask objects.")
+        for name in ("tau", "span", "span_periodic", "condition"):  # a number, or T of them
+            kind = "array" if isinstance(getattr(self, name), np.ndarray) else "real"
+            check_record(self, **{name: kind})
 
     @property
     def K(self) -> int:
