@@ -1036,6 +1036,14 @@ ENTRIES.update(
             {"raw": A(RAW_EXP1, "object"), "source": K("x", "text"), "folder": K(None, "folder")},
         ),
         "load_config": (cl.load_config, {"name_or_path": A("exp1", "path")}),
+        "compare_bias": (
+            cl.compare_bias,
+            {
+                "config": A("exp1", "path"),
+                "models": K(["constant"], "object"),
+                "simulate": K(False, "flag"),
+            },
+        ),
         "reproduce": (
             cl.reproduce,
             {
@@ -1259,6 +1267,8 @@ def record_entry(name: str, sample: Any) -> tuple[Callable, dict[str, Arg]]:
         bad, sound = check if check is not None else ([], None)
         if (name, f.name) in COMPLEX_FIELDS:
             bad = [v for v in bad if not (isinstance(v, np.ndarray) and v.dtype.kind == "c")]
+        if (name, f.name) in DOCUMENTED_INF:
+            bad = [v for v in bad if not (isinstance(v, float) and v == math.inf)]
         if "None" in str(f.type):  # Optional: None is a sound value
             bad = [v for v in bad if v is not None]
             sound = None if sound is None else (lambda v, s=sound: v is None or s(v))
@@ -1270,6 +1280,15 @@ def record_entry(name: str, sample: Any) -> tuple[Callable, dict[str, Arg]]:
     return cls, args
 
 
+#: Record fields of input records for which +inf is a documented, meaningful value (not a bad
+#: one), with its meaning.
+DOCUMENTED_INF: dict[tuple[str, str], str] = {
+    (
+        "DriftMeasurement",
+        "std",
+    ): "a single velocity: no weight in a fit (drift_measurement, window 1)",
+}
+
 _RESULT = "a pure result: returned by the package, never an argument of a public function"
 #: Record types not fuzzed on construction (the record policy of the module docstring), each with
 #: its reason; `test_result_records_are_never_inputs` checks that no public signature takes one.
@@ -1279,7 +1298,8 @@ RESULT_RECORDS: dict[str, str] = {
          "CyclicTrajectory", "BoxCyclicOrbit", "AffineOrbit", "Crossover", "SmallTauAsymptotics",
          "LargeTauAsymptotics", "ForceJacobian", "ForgettingCurve", "HalfPeriodMap",
          "OrbitCovariance", "RandomOrderMoments", "AffineCycle", "CalibratedPoint",
-         "CalibratedTask", "CycleMisfit", "CycleBiasFit", "StateBiasFit"],
+         "CalibratedTask", "CycleMisfit", "CycleBiasFit", "StateBiasFit", "Reproduction",
+         "TheoryComparison", "MeasuredComparison", "SimulatedPeriods"],
         _RESULT,
     ),
     "BoxPiece": _RESULT + " (an entry of `BoxOrbit.pieces`)",
@@ -1556,7 +1576,7 @@ NOT_CALLED: dict[str, str] = {
          "FIG2_R", "FIG2_R0", "FIG3_C0", "FIG3_R", "FIG3_R0", "FIG5_BIAS_SCALE", "FIG5_DEFAULTS",
          "FIG5_EPS", "FIG5_ETA_OVERCLAMP", "FIG5_L0", "FIG5_LABEL", "FIG5_TAU", "FIG5_T_H",
          "FIG5_V_MINUS", "FIG5_V_PLUS", "GAMMA_APPENDIX_D_FIG2", "GAMMA_APPENDIX_D_FIG3",
-         "G_MAX", "G_MIN", "N_RING", "R_FIXED", "V_0", "V_MINUS", "V_PLUS"],
+         "G_MAX", "G_MIN", "N_RING", "R_FIXED", "V_0", "V_MINUS", "V_PLUS", "BIAS_MODELS"],
         _CONSTANT,
     ),
     **dict.fromkeys(
@@ -1565,6 +1585,11 @@ NOT_CALLED: dict[str, str] = {
         _NO_ARGS,
     ),
     "Clamping": "a type alias (typing.Literal of the clamping names), not a callable",
+    **dict.fromkeys(
+        ["BiasScore", "BiasScoreboard"],
+        "a pure result of `compare_bias` (covered), never an argument of a public function; a "
+        "sample needs the whole scoreboard",
+    ),
     "ClosedOrbit": "a typing.Protocol (the interface of the orbit results); not constructible",
     "Device": "the abstract device interface; its three implementations are covered",
     **dict.fromkeys(
@@ -1654,27 +1679,9 @@ def test_baseline_is_valid(entry):
 #: entry: once every listed argument passes it XPASSes, which fails the run until the entry is
 #: removed here.
 KNOWN_GAPS: dict[str, str] = {
-    # inference: `DriftMeasurement.std` is documented (and tested) as inf for a single velocity
-    # (no weight in a fit); to decide: refuse `window=1` in `drift_measurement`, or list `std`
-    # as a documented inf for an input record.
-    "record:DriftMeasurement": "std",
     # experiments: pipeline, comparisons, paper constants, config (`RateSpec`: the config
     # reader builds it with a NaN gamma placeholder and fills it in later)
-    "record:MeasuredComparison": (
-        "tau D2_measured D2_sim D2_ratio Ebar_sim G0 G_half at_limit n_periods seconds"
-    ),
     "record:RateSpec": "gamma",
-    "record:Reproduction": (
-        "config tasks B bias tau orbit D2_theory Ebar_theory D2_bias_free Ebar_bias_free in_box "
-        "G_lo G_hi D2_measured Ebar_measured grid cycles notes data_source"
-    ),
-    "record:SimulatedPeriods": (
-        "tau D2_sim Ebar_sim G0 G_half at_limit n_periods failed failures trajectories seconds"
-    ),
-    "record:TheoryComparison": (
-        "tau span_theory span_sim span_ratio Ebar_theory Ebar_sim G0_theory G0_sim G_half_theory "
-        "G_half_sim G0_difference G_star_a G_star_b failures"
-    ),
     "reproduce": "tau",
     "simulate_periods": "tau G0",
 }
