@@ -18,6 +18,7 @@ from typing import Any
 from .._checks import choice, construction, count, instance, number, quote
 from ..errors import ArgumentError
 from ..inference import SolutionLine
+from ..inference._state_models import STATE_MODELS
 from ..model import DataPoint, Differential, Network
 from ..model.devices import DEVICES
 
@@ -307,6 +308,16 @@ class BiasSpec:
         _floats(self.paper, "paper")
         if self.random is not None:
             instance(self.random, "random", RandomBias)
+        if self.state not in STATE_MODELS:
+            raise ArgumentError(
+                f"Field `state` of BiasSpec must be one of {', '.join(map(repr, STATE_MODELS))}, "
+                f"but is {quote(self.state)}."
+            )
+        if not isinstance(self.shapes_only, bool):
+            raise ArgumentError(
+                f"Field `shapes_only` of BiasSpec must be True or False, but is "
+                f"{quote(self.shapes_only)}."
+            )
 
 
 @dataclass(frozen=True, slots=True)
