@@ -265,15 +265,28 @@ def _theory_orbits(
         ax.plot(G[:, 0], G[:, 1], "-", color="k", lw=3.2, alpha=0.9, solid_capstyle="round")
         ax.plot(G[: half + 1, 0], G[: half + 1, 1], "-", color=_ALPHA, lw=1.4)
         ax.plot(G[half:, 0], G[half:, 1], "-", color=_BETA, lw=1.4)
+        _direction_arrows(ax, G, half)
         if pinned is not None and np.any(pinned[k]):
             inner.append((G[int(np.argmax(G[:, 0]))], f"τ = {tau:g} s", k))
         else:
             anchors.append((G[int(np.argmax(G[:, 0]))], f"τ = {tau:g} s", k))
     _tau_labels(ax, anchors, lo, hi)
     _outer_labels(ax, inner, lo, hi, avoid or [])
-    ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red)")
+    ax.plot([], [], "-", color="k", lw=3, label="theory orbit (α blue, β red; arrows: direction)")
     if any_pinned:
         ax.plot([], [], "-", color=_SATURATED, lw=7, alpha=0.55, label="gate pinned at a limit")
+
+
+def _direction_arrows(ax: Any, G: np.ndarray, half: int) -> None:
+    """An arrow head in the middle of each half of a drawn cycle: the direction it runs in
+    (α, then β), as the paper's Fig. 2 draws it."""
+    for start, stop, colour in ((0, half, _ALPHA), (half, G.shape[0] - 1, _BETA)):
+        i = (start + stop) // 2
+        if stop - start < 2 or np.allclose(G[i], G[i + 1]):
+            continue  # a half without motion has no direction to show
+        ax.annotate("", xy=tuple(G[i + 1]), xytext=tuple(G[i]),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=1.2, mutation_scale=13,
+                                    shrinkA=0, shrinkB=0))  # fmt: skip
 
 
 def _outer_labels(ax: Any, anchors: list, lo: Any, hi: Any, avoid: list) -> None:
