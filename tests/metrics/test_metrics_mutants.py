@@ -108,6 +108,10 @@ def test_overflow_is_refused_by_name_without_a_warning():
             match=_overflow_message("difference G_half - G_full", "`G_half` and `G_full`"),
         ):
             cycle_span([1.5e308, 0.0], [-1.5e308, 0.0])
+        # each difference is finite, their norm is not: refused after the rescaling
+        message = _overflow_message("cycle span", "`G_half` and `G_full`")
+        with pytest.raises(NumericalRangeError, match=message):
+            cycle_span([1.5e308, 1.5e308], [0.0, 0.0])
 
 
 def test_span_of_huge_gates_is_rescaled_not_refused():

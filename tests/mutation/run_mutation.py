@@ -43,6 +43,8 @@ else:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = Path(__file__).with_name("REPORT.md")
+#: The command lines of the runs tabulated (read back from the work folder with --read).
+COMMANDS: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,9 @@ EQUIVALENT: dict[str, str] = {
     "clln_theory._metrics.x_cycle_span_of__mutmut_60": (
         "the divisor of a zero row (scale 0): 0 / 2 = 0 / 1 = 0, the row's norm is 0 either way"
     ),
+    "clln_theory._metrics.x_cycle_span_of__mutmut_31": (
+        "always rescaling: scale * |diff / scale| is |diff| to an ulp where no square overflows"
+    ),
     # clamping
     "clln_theory.electrical._clamping.x_hinge__mutmut_8": "past_label of arrays is a bool array",
     "clln_theory.electrical._clamping.x_hinge__mutmut_10": "past_label of arrays is a bool array",
@@ -165,6 +170,20 @@ EQUIVALENT: dict[str, str] = {
         (f"clln_theory.theory._spectral.x_scaled_norm__mutmut_{i}" for i in (3, 5)),
         "float(max) and x / s are float for any real input",
     ),
+    **_keys(
+        "_spectral.x_knee_period",
+        (6, 7, 8, 9),
+        "the unit that scales the root's coefficients: any of them within float range gives "
+        "the same root; where leaving the largest out would overflow, the others' squares "
+        "already underflow in the original (ratio > 1e154)",
+    ),
+    **_keys(
+        "_spectral.x_knee_period",
+        (12, 14, 19, 21),
+        "`initial` of the max of d0, d1: never used, they are non-empty",
+    ),
+    **_keys("_spectral.x_knee_period", (49,), 'float("NAN") is float("nan")'),
+    **_keys("_spectral.x_knee_period", (65,), "at a1 = 0 both root formulas are exact and equal"),
     # the float orbit kernel
     **_keys("_orbit_float.x_per_period", (10, 14), _SYM),
     **_keys("_orbit_float.x_per_period", (15, 17), _SCRATCH),
@@ -192,6 +211,30 @@ EQUIVALENT: dict[str, str] = {
         "chunk sizes and overlaps of periods: each period is solved the same; memory only",
     ),
     **_keys("_orbit_float.x_scaled_gram", (26,), "einsum subscripts renamed consistently"),
+    **_keys(
+        "_orbit_float.x_factors",
+        (24, 28),
+        "inv left uninitialized where the rate is 0: there E = 0 multiplies it (h takes over)",
+    ),
+    **_keys("_orbit_float.x_factors", (35,), "astype(None) is float64"),
+    **_keys(
+        "_orbit_float.x_orbit_float", (122, 164, 171, 179, 187), "axis +1 is axis -1 of (T, n)"
+    ),
+    **_keys("_orbit_float.x_solve_spd", (105, 114), "axis +1 is axis -1 of (T, m)"),
+    **_keys(
+        "_orbit_float.x_solve_spd",
+        (61, 67),
+        "rebuild(i) keeps [0] of the slice: a longer slice starts at the same period",
+    ),
+    **_keys(
+        "_orbit_float.x_solve_spd",
+        (70, 72),
+        "the stacked and the per-period Cholesky give the same z and pivots (cholesky(None) "
+        "raises LinAlgError: every chunk goes per period)",
+    ),
+    **_keys("_orbit_float.x_syrk_loop", (74,), "clean=None is clean=0: dpotrs reads L only"),
+    **_keys("_orbit_float.x_syrk_loop", (96,), "beta=1.0 without c: C starts at zero"),
+    **_keys("_orbit_float.x_condition_estimate", (6,), "np.finfo(None) is float64's"),
     **_keys("_orbit_float.x_solve_2x2", (49,), "det W = +-1 (W orthogonal): * 1 = / 1"),
     **_keys("_orbit_float.x_orbit_n2", (181,), "only c[0] and c[1] of the zero vector are read"),
     # the Kirchhoff solve
@@ -220,6 +263,11 @@ EQUIVALENT: dict[str, str] = {
         "xǁInteriorSolverǁsolve",
         (16, 17, 18, 19),
         "unreachable (`pragma: no cover`): __init__ factors every non-empty block",
+    ),
+    **_kir(
+        "xǁInteriorSolverǁsolve",
+        (22, 24),
+        "SuperLU's solve casts the right-hand side to its factor's float64",
     ),
     **_kir("xǁInteriorSolverǁvoltages", (17,), "numpy reads reshape(n, -2) as reshape(n, -1)"),
     **_kir(
@@ -310,6 +358,7 @@ def _row(path: str, codes: dict[str, int | None]) -> dict[str, object]:
         "survived": len(survived),
         "no_tests": len(no_tests),
         "equivalent": len(equivalent),
+        "equivalent_keys": equivalent,
         "score": score,
         "live": live,
     }
@@ -349,6 +398,15 @@ def run_target(
             print(proc.stdout[-4000:], proc.stderr[-4000:], sep="\n")
             raise SystemExit(f"mutmut failed on {name} (exit {proc.returncode})")
     seconds = time.monotonic() - start
+    stamp = folder / "run_seconds"  # the wall time and the command of the run, for --read
+    called = folder / "run_command"
+    if read_only:
+        seconds = float(stamp.read_text()) if stamp.exists() else float("nan")
+        COMMANDS.append(called.read_text().strip() if called.exists() else "(unknown)")
+    else:
+        stamp.write_text(f"{seconds:.1f}\n")
+        COMMANDS.append("python tests/mutation/run_mutation.py " + " ".join(sys.argv[1:]))
+        called.write_text(COMMANDS[-1] + "\n")
     rows = [_row(path, codes) for path, codes in _results(folder, target).items()]
     print(_table(rows))
     print(f"({seconds:.0f} s)")
@@ -379,14 +437,28 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def _write_report(rows: list[dict[str, object]], seconds: dict[str, float]) -> None:
-    begin, end = "<!-- after:begin -->", "<!-- after:end -->"
-    text = REPORT.read_text() if REPORT.exists() else f"{begin}\n{end}\n"
-    times = ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
-    block = f"{begin}\n{_table(rows)}\n\nMachine: {_machine()}. Run times: {times}.\n{end}"
+def _replace_block(text: str, name: str, body: str) -> str:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
     pre, _, rest = text.partition(begin)
     _, _, post = rest.partition(end)
-    REPORT.write_text(pre + block + post)
+    return f"{pre}{begin}\n{body}\n{end}{post}"
+
+
+def _write_report(rows: list[dict[str, object]], seconds: dict[str, float], baseline: bool) -> None:
+    """Rewrite the "before" (``--baseline``) or the "after" table of REPORT.md and, after, the
+    list of the equivalent mutants met with their reasons."""
+    text = REPORT.read_text() if REPORT.exists() else "# Mutation testing\n"
+    times = ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
+    commands = "  \n".join(f"`{c}`" for c in dict.fromkeys(COMMANDS))
+    body = f"{_table(rows)}\n\n{commands}  \nMachine: {_machine()}.  \nRun times: {times}."
+    text = _replace_block(text, "before" if baseline else "after", body)
+    if not baseline:
+        met = [k for r in rows for k in r["equivalent_keys"]]  # type: ignore[attr-defined]
+        lines = [f"- `{k}`: {EQUIVALENT[k]}" for k in sorted(met)]
+        text = _replace_block(text, "equivalent", "\n".join(lines))
+    REPORT.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,8 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         if r:
             seconds[name] = s
     print("\n# all targets\n" + _table(rows))
-    if args.report and not args.baseline:
-        _write_report(rows, seconds)
+    if args.report:
+        _write_report(rows, seconds, args.baseline)
     return 0
 
 

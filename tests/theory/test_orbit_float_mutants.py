@@ -30,7 +30,8 @@ from clln_theory.theory._orbit_float import (
     solve_2x2,
     solve_spd,
 )
-from clln_theory.theory.linear import LinearTask
+from clln_theory.theory.linear import LinearTask, half_period_map
+from clln_theory.theory.orbits import periodic_orbit
 
 SIZES = (5, STACK_MAX_N + 4, LOOP_MIN_N + 2)
 
@@ -105,8 +106,8 @@ def _check_fallback(f, W, r, m, bad):
 @pytest.mark.parametrize("m", (*SIZES, LOOP_MIN_N))
 def test_failed_cholesky_falls_back_to_lu_per_period(m):
     rng = np.random.default_rng(100 + m)
-    f, W = _indefinite_factors(m, rng)
-    _check_fallback(f, W, rng.normal(size=(2, m)), m, 1)
+    f, W = _indefinite_factors(m, rng, T=3, bad=1)  # the periods after it are solved too
+    _check_fallback(f, W, rng.normal(size=(3, m)), m, 1)
 
 
 def test_chunks_of_periods_and_a_fallback_inside_a_chunk(monkeypatch):
@@ -204,3 +205,58 @@ def test_exp_columns_flushes_only_beyond_flush_x():
     assert a[0] == np.exp(-FLUSH_X) and a[1] == 0.0
     np.testing.assert_array_equal(e, [1.0, 1.0])
     np.testing.assert_array_equal(p, [1.0, 1.0])
+
+
+def test_factors_flush_only_beyond_flush_x():
+    f = factors(np.array([2.0]), np.array([1.0]), np.array([FLUSH_X, FLUSH_X + 1.0]))
+    np.testing.assert_array_equal(f.ab[:, 0], [np.exp(-FLUSH_X), 0.0])
+    np.testing.assert_array_equal(f.sa[:, 0], [np.exp(-FLUSH_X), 0.0])  # lam_a over h / 2
+
+
+def test_orbit_without_dynamics_is_pure_drift():
+    zero = LinearTask(np.zeros((2, 2)), [1.0, -1.0])
+    B, G_ref, tau = np.array([0.3, -0.2]), np.array([0.5, 2.0]), np.array([0.4, 3.0])
+    orbit = periodic_orbit(zero, zero, B=B, tau=tau, G_ref=G_ref)
+    np.testing.assert_array_equal(orbit.G0, [G_ref, G_ref])
+    np.testing.assert_allclose(orbit.G_half, G_ref + np.outer(tau / 2, B), rtol=1e-15)
+    np.testing.assert_allclose(orbit.span, tau / 2 * np.linalg.norm(B), rtol=1e-15)  # drift
+    np.testing.assert_array_equal(orbit.condition, [1.0, 1.0])
+
+
+def _shared_null_pair():
+    a = LinearTask(np.diag([2.0, 0.0]), [1.0, 0.5])  # the common null direction e_2
+    b = LinearTask(np.diag([0.5, 0.0]), [-0.5, 0.0])
+    return a, b, np.array([0.3, 0.1]), np.array([0.0, 1.5])
+
+
+def test_two_gates_sharing_a_null_direction_close_up_to_the_drift():
+    a, b, B, G_ref = _shared_null_pair()  # n = 2, one common null direction: m = 1
+    tau = np.array([0.2, 1.0, 7.0])
+    orbit = periodic_orbit(a, b, B=B, tau=tau, G_ref=G_ref)
+    drift = np.array([0.0, B[1]])
+    for i, t in enumerate(tau):
+        G_half = half_period_map(a, B=B, h=t / 2)(orbit.G0[i])  # (D8)/(D9), independent
+        G_end = half_period_map(b, B=B, h=t / 2)(G_half)
+        np.testing.assert_allclose(orbit.G_half[i], G_half, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(G_end, orbit.G0[i] + t * drift, rtol=1e-12, atol=1e-14)
+        assert orbit.G0[i, 1] == pytest.approx(G_ref[1], rel=1e-14)
+        assert orbit.span[i] == pytest.approx(np.linalg.norm(G_end - G_half), rel=1e-10)
+    assert np.all(orbit.condition >= 1.0)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_a_sweep_equals_its_periods_one_at_a_time(n):
+    rng = np.random.default_rng(n)
+    if n == 2:
+        a, b, B, G_ref = _shared_null_pair()
+    else:
+        Fa, Fb = rng.normal(size=(n, n)), rng.normal(size=(n, n))
+        a, b = LinearTask(Fa @ Fa.T, rng.normal(size=n)), LinearTask(Fb @ Fb.T, rng.normal(size=n))
+        B, G_ref = rng.normal(size=n), None
+    tau = np.array([0.3, 2.0, 9.0])
+    sweep = periodic_orbit(a, b, B=B, tau=tau, G_ref=G_ref)
+    for i, t in enumerate(tau):
+        one = periodic_orbit(a, b, B=B, tau=t, G_ref=G_ref)
+        np.testing.assert_allclose(sweep.G0[i], one.G0, rtol=1e-13, atol=1e-15)
+        assert sweep.condition[i] == pytest.approx(one.condition, rel=1e-13)
+        assert sweep.span[i] == pytest.approx(one.span, rel=1e-13)

@@ -8,6 +8,7 @@ dense closed form at large t.
 import math
 import re
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -44,6 +45,21 @@ def test_knee_period_is_the_positive_root(cs, d0, d1):
     assert knee_period(cs * s, cl * s, d0 * s, d1 * s) == pytest.approx(tau, rel=1e-12)
 
 
+@pytest.mark.parametrize("sign", (1.0, -1.0))
+def test_knee_period_has_no_cancellation_near_cs_equal_cl(sign):
+    # cs = cl (1 + 2^-26): a2 ~ 1e-8 a1^2 (exact in float64), so one of the two root formulas
+    # cancels (-a1 + disc or a1 + disc); the root is taken in the other. Reference: 50 digits.
+    cs, d0, d1 = 1.0 + 2.0**-26, np.array([sign * 0.5, 0.1]), np.array([2.0, 0.0])
+    cl = 1.0
+    tau = knee_period(cs, cl, d0, d1)
+    with mpmath.workdps(50):
+        a2 = mpmath.mpf(cs) ** 2 - mpmath.mpf(cl) ** 2
+        a1 = -mpmath.fsum(mpmath.mpf(x) * mpmath.mpf(y) for x, y in zip(d0, d1))
+        a0 = -mpmath.fsum(mpmath.mpf(x) ** 2 for x in d0)
+        ref = (-a1 + mpmath.sqrt(a1 * a1 - 4 * a2 * a0)) / (2 * a2)
+    assert tau == pytest.approx(float(ref), rel=1e-12)
+
+
 def test_knee_period_is_nan_without_a_crossing():
     d0, d1 = np.array([1.0, 0.0]), np.array([0.0, 2.0])
     assert math.isnan(knee_period(1.0, 1.0, d0, d1))  # cs = cl: no unique root
@@ -55,7 +71,7 @@ def test_knee_period_is_nan_without_a_crossing():
 def test_scaled_norm_keeps_every_representable_norm():
     assert scaled_norm([3.0, 4.0]) == 5.0
     assert scaled_norm([0.3, 0.4]) == pytest.approx(0.5, rel=1e-15)
-    assert scaled_norm([3e-300, 4e-300]) == pytest.approx(5e-300, rel=1e-15)
+    assert scaled_norm([3e-300, 4e-300]) == pytest.approx(5e-300, rel=1e-15, abs=0.0)
     assert scaled_norm([3e200, -4e200]) == pytest.approx(5e200, rel=1e-15)
     assert scaled_norm(np.array([1e-3, 2.0, -2.0])) == pytest.approx(math.hypot(1e-3, 2, 2))
     assert scaled_norm(np.zeros(3)) == 0.0
@@ -122,6 +138,7 @@ def test_rates_and_the_rank_threshold():
     assert max_rate(zero) == 0.0 and min_rate(zero) == np.inf
     empty = LinearTask.from_factor(np.zeros((3, 0)), np.zeros(3))
     assert empty.rank == 0 and empty.range_eigvals.shape == (0,)
+    assert empty.factor_eigvals.shape == (0,) and empty.factor_basis.shape == (3, 0)
     assert max_rate(empty) == 0.0 and min_rate(empty) == np.inf
     low = LinearTask.from_factor([[1.0], [1.0]], np.zeros(2))
     assert max_rate(low) == pytest.approx(2.0, rel=1e-15)
