@@ -120,7 +120,7 @@ def calibrated(
         lines = list(spec.lines)
         out.append(
             calibrated_task(
-                cfg.network, task, lines, cfg.output, gamma, eta, spec.fit_input, ref, G_star
+                cfg.network, task, lines, cfg.task_output, gamma, eta, spec.fit_input, ref, G_star
             )
         )
     return tuple(out)
@@ -432,4 +432,4 @@ def simulation_inputs(
 
 def nominal_task(cfg: ExperimentConfig, spec: TaskSpec) -> Task:
     """The task a description names, with its nominal (uncalibrated) points."""
-    return Task(spec.points, cfg.output, name=spec.name)
+    return Task(spec.points, cfg.task_output, kind=spec.kind, name=spec.name)

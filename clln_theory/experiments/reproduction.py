@@ -642,7 +642,7 @@ def reproduce(
             curves[quantity] = _data.load_curve(path, quantity=quantity)
     taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
     _require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
-    E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.output)
+    E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.task_output)
     biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
     free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
     state = floquet = None
