@@ -66,8 +66,9 @@ from ..model.bias import AffineBias, bias_vector
 from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
-from . import _bias_scoreboard, _pipeline
+from . import _bias_scoreboard, _cyclic, _pipeline
 from .compare import SimulatedPeriods, simulate_periods
+from .schedules import simulate_schedule, snapped_periods
 from .config import ExperimentConfig, load_config
 from .specs import BiasMeasurement
 
@@ -190,6 +191,7 @@ class Reproduction:
     Ebar_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     state_bias: StateBiasFit | None = field(default=None, repr=False)
     floquet: np.ndarray | None = field(default=None, repr=False)
+    tau_sim: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -254,7 +256,11 @@ class Reproduction:
                 out[-1]["Ebar_theory"] = None
             if self.sim is not None:
                 note = out[-1].pop("note")
+                if self.tau_sim is not None:
+                    out[-1]["tau_sim"] = _opt(self.tau_sim[k])
                 out[-1]["D2_sim"] = _opt(self.sim.D2_sim[k])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out[-1]["D2_theory_over_sim"] = _opt(self.D2_theory[k] / self.sim.D2_sim[k])
                 out[-1]["Ebar_sim"] = _opt(self.sim.Ebar_sim[k])
                 out[-1]["at_limit"] = bool(self.sim.at_limit[k])
                 failure = self.sim.failure_at(k)
@@ -568,6 +574,7 @@ def reproduce(
     grid_points: int = _GRID_POINTS,
     cycle_samples: int = _CYCLE_SAMPLES,
     simulate: bool = False,
+    exact_tau: bool = False,
 ) -> Reproduction:
     """Run the paper's pipeline on an experiment description.
 
@@ -589,7 +596,12 @@ def reproduce(
         extremes to ~0.5 % of a half-period).
     simulate : bool
         Also run the nonlinear simulator of the description's ``[simulate]`` section at every
-        period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes).
+        period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes), each
+        period snapped to the nearest one that trains every task a whole number of steps
+        ``t_h`` (column ``tau_sim``), and the ratio ``D2_theory_over_sim``.
+    exact_tau : bool
+        With ``simulate``: flag a period that needs snapping instead of simulating the snapped
+        one (default False).
 
     Returns
     -------
@@ -642,9 +654,16 @@ def reproduce(
             curves[quantity] = _data.load_curve(path, quantity=quantity)
     taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
     _require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
-    E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.task_output)
-    biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
-    free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+    if len(tasks) == 2:
+        E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.task_output)
+        biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
+        free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+        grid = _pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples)
+    else:  # K >= 3 tasks: the cycle of cyclic_orbit(..., box=) (`_cyclic`)
+        E = _cyclic.K_task_error_of(cfg.network, tasks)
+        biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus)
+        free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus)
+        grid = {}
     state = floquet = None
     if cfg.bias.state != "constant":
         state, th = _state_bias(cfg, folder, tasks, B, taus, E)
@@ -654,7 +673,9 @@ def reproduce(
         _data.load_cycle(_data.resolve(folder, f, also=cfg.folder)) for f in cfg.data.cycles
     )
     B_run: Any = B if state is None else state.bias
-    sim, sim_tasks = _simulate(cfg, nominal, tasks, B_run, taus) if simulate else (None, None)
+    sim = sim_tasks = tau_sim = None
+    if simulate:
+        sim, sim_tasks, tau_sim = _simulate(cfg, nominal, tasks, B_run, taus, biased, exact_tau)
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -675,15 +696,40 @@ def reproduce(
         G_hi=biased.hi,
         D2_measured=_pipeline.aligned(curves.get("D2"), taus),
         Ebar_measured=_pipeline.aligned(curves.get("Ebar"), taus),
-        grid=_pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples),
+        grid=grid,
         cycles=cycles,
-        notes=_pipeline.notes(biased.inside, biased.Ebar, biased.box_orbit is not None),
+        notes=_notes(cfg, tasks, biased),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,
         state_bias=state,
         floquet=floquet,
+        tau_sim=tau_sim,
     )
+
+
+#: V: a gate pinned farther than this from its task's G* is noted (M is taken at G*).
+_FAR_FROM_G_STAR = 1.0
+
+
+def _notes(cfg: ExperimentConfig, tasks, th: _pipeline.Theory) -> tuple[str, ...]:
+    """The notes of the rows: those of `_pipeline.notes`, the drift of K tasks without a box,
+    and where the cycle pins gates far from the G* the linear theory's M is taken at."""
+    notes = list(_pipeline.notes(th.inside, th.Ebar, th.box_orbit is not None))
+    G_stars = np.array([t.G_star for t in tasks])
+    for k in range(len(notes)):
+        extra = []
+        if not np.isfinite(th.D2[k]):
+            extra.append(_cyclic.DRIFT_NOTE)
+        if th.saturated.size and th.saturated[k]:
+            far = max(
+                float(np.max(np.abs(th.lo[k] - G_stars.min(axis=0)))),
+                float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),
+            )
+            if far > _FAR_FROM_G_STAR:
+                extra.append(f"gates pinned up to {far:.2g} V from G* (M taken at G*)")
+        notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
+    return tuple(notes)
 
 
 def _simulate(
@@ -692,20 +738,37 @@ def _simulate(
     tasks: tuple[CalibratedTask, ...],
     B: Any,
     taus: np.ndarray,
-) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
-    """The simulator at every period (`simulate_periods`, the face of the simulator's limit
-    cycles): tasks recalibrated on its device, then one limit cycle per period."""
+    th: _pipeline.Theory,
+    exact_tau: bool,
+) -> tuple[SimulatedPeriods, tuple[Task, ...], np.ndarray]:
+    """The simulator at every period: tasks recalibrated on its device, then one limit cycle
+    per period, at the period snapped to whole numbers of steps ``t_h`` of every task. The
+    paper's two tasks on two gates: `simulate_periods` (each period from the last cycle);
+    any other network or K tasks: `simulate_schedule`, each period from the theory's cycle."""
     sim = cfg.simulate
     assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
     state = isinstance(B, AffineBias)  # `bias.state`: the fitted B(G), unless [simulate] gives B
     run = _pipeline.simulation_inputs(cfg, nominal, tasks, B.B0 if state else B)
     B_sim = B if state and sim.B is None else run.B
+    if len(tasks) != 2 or cfg.network.n_gates != 2:
+        starts: Any = run.G0
+        if th.box_orbit is not None:
+            G0 = np.asarray(getattr(th.box_orbit, "G_starts", None) if len(tasks) != 2
+                            else th.box_orbit.G0)  # fmt: skip
+            starts = G0[:, 0] if G0.ndim == 3 else G0
+        result, tau_sim = simulate_schedule(
+            run.network, run.tasks, tau=taus, shares=cfg.durations, B=B_sim,
+            protocol=run.protocol, gate_limits=sim.gate_limits, starts=starts, tol=sim.tol,
+            max_periods=sim.max_periods, max_seconds=sim.max_seconds, exact_tau=exact_tau,
+        )  # fmt: skip
+        return result, run.tasks, tau_sim
+    tau_sim = taus if exact_tau else snapped_periods(taus, (0.5, 0.5), sim.t_h)[0]
     result = simulate_periods(
-        run.network, run.tasks[0], run.tasks[1], tau=taus, B=B_sim, protocol=run.protocol,
+        run.network, run.tasks[0], run.tasks[1], tau=tau_sim, B=B_sim, protocol=run.protocol,
         gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
         max_seconds=sim.max_seconds,
     )  # fmt: skip
-    return result, run.tasks
+    return result, run.tasks, tau_sim
 
 
 def _state_bias(cfg: ExperimentConfig, folder, tasks, B: np.ndarray, taus: np.ndarray, E):
