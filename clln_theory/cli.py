@@ -82,6 +82,11 @@ def _fmt(x: float | None, spec: str = ".3g") -> str:
     return "—" if x is None else format(x, spec)
 
 
+def _sim_cells(r: dict) -> str:
+    """The snapped period and the theory/simulator ratio of a row of the table."""
+    return f"{_fmt(r.get('tau_sim'), '9.4g'):>9} {_fmt(r.get('D2_theory_over_sim'), '7.3g'):>7}"
+
+
 def _table(rep: Any) -> str:
     lines = []
     s = rep.summary()
@@ -127,7 +132,11 @@ def _table(rep: Any) -> str:
         f"{'tau':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
         f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
         + ("  saturated" if boxed else "")
-        + (f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit {'tau sim':>9} {'th/sim':>7}" if sim else "")
+        + (
+            f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit {'tau sim':>9} {'th/sim':>7}"
+            if sim
+            else ""
+        )
     )
     lines.append(  # the units of the columns above (`UNITS` of the reproduction)
         f"{'[s]':>9} {'[V²]':>11} {'[V²]':>11} {'[1]':>7} {'[V²]':>12} {'[V²]':>11} {'[1]':>7}"
@@ -143,8 +152,7 @@ def _table(rep: Any) -> str:
             + (f"  {'yes' if r['saturated'] else 'no':>9}" if boxed else "")
             + (
                 f"    {_fmt(r['D2_sim'], '11.3e'):>11} {_fmt(r['Ebar_sim'], '11.3e'):>11}  "
-                f"{'yes' if r['at_limit'] else 'no':>8} {_fmt(r.get('tau_sim'), '9.4g'):>9} "
-                f"{_fmt(r.get('D2_theory_over_sim'), '7.3g'):>7}"
+                f"{'yes' if r['at_limit'] else 'no':>8} {_sim_cells(r)}"
                 if sim
                 else ""
             )

@@ -21,21 +21,25 @@ from typing import Any
 import numpy as np
 
 from .._metrics import task_error_of
-from ..errors import CLLNError
+from ..electrical._force import solve_free
+from ..errors import CLLNError, ConvergenceError
 from ..inference import CalibratedTask
 from ..inference._calibrate import require_conducting
-from ..electrical._force import solve_free
 from ..model import Network
 from ..theory._box_build import box_cycle_orbits, box_cyclic_from
 from ._pipeline import Theory
+from ._pipeline import notes as pipeline_notes
 from .specs import ExperimentConfig
 
-__all__ = ["DRIFT_NOTE", "K_task_error_of", "cyclic_theory"]
+__all__ = ["DRIFT_NOTE", "K_task_error_of", "cyclic_theory", "notes"]
 
 _FAR = 1e6
 """V: the box standing in for "no box" (the gates of any orbit that closes stay far inside)."""
 
-DRIFT_NOTE = "no closed orbit: the tasks share a null direction (give theory.gate_box)"
+DRIFT_NOTE = (
+    "no cycle found: the tasks share a null direction (without theory.gate_box the orbit "
+    "drifts) or the box engine did not settle"
+)
 
 
 def K_task_error_of(
@@ -85,17 +89,50 @@ def cyclic_theory(
     lo, hi = np.full(n, float(box[0])), np.full(n, float(box[1]))
     H = np.outer(taus, np.array(cfg.durations, dtype=float))
     tol = max(t.rate_tol for t in lin)
-    found = box_cycle_orbits(lin, np.asarray(B, dtype=float), H, lo, hi, tol, None)
-    bo = box_cyclic_from(lin, np.asarray(B, dtype=float), H, False, (lo, hi), tol, found)
-    starts = np.asarray(bo.G_starts)  # (T, K, n)
-    D2 = np.asarray(bo.span, dtype=float) ** 2
-    sat = np.array(bo.saturated, dtype=bool)
-    inside = np.array(bo.unconstrained_in_box, dtype=bool)
-    Ebar = _ebar(E, starts)
+    Bv = np.asarray(B, dtype=float)
+    T, K = H.shape
+    starts = np.full((T, K, n), np.nan)
+    D2, Ebar = np.full(T, np.nan), np.full(T, np.nan)
+    sat, inside = np.zeros(T, dtype=bool), np.zeros(T, dtype=bool)
+    last: Any = None
+    for k in range(T):  # a period without a cycle is a NaN row, never an abort
+        try:
+            found = box_cycle_orbits(lin, Bv, H[k : k + 1], lo, hi, tol, None)
+        except ConvergenceError:
+            continue
+        last = box_cyclic_from(lin, Bv, H[k : k + 1], True, (lo, hi), tol, found)
+        starts[k] = last.G_starts
+        D2[k] = float(last.span) ** 2
+        sat[k], inside[k] = bool(last.saturated), bool(last.unconstrained_in_box)
+        Ebar[k] = _ebar(E, starts[k : k + 1])[0]
     if cfg.gate_box is None:  # a cycle pinned at the far box: the orbit drifts, no closed one
         D2 = np.where(sat, np.nan, D2)
         Ebar = np.where(sat, np.nan, Ebar)
         sat = np.zeros_like(sat)
     G_lo, G_hi = starts.min(axis=1), starts.max(axis=1)
     orbit: Any = None
-    return Theory(orbit, bo, D2, Ebar, inside, sat, G_lo, G_hi, D2, Ebar)  # type: ignore[arg-type]
+    return Theory(orbit, last, D2, Ebar, inside, sat, G_lo, G_hi, D2, Ebar, starts)
+
+
+#: V: a gate pinned farther than this from its task's G* is noted (M is taken at G*).
+_FAR_FROM_G_STAR = 1.0
+
+
+def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) -> tuple[str, ...]:
+    """The notes of the rows: those of `_pipeline.notes`, the drift of K tasks without a box,
+    and where the cycle pins gates far from the G* the linear theory's M is taken at."""
+    notes = list(pipeline_notes(th.inside, th.Ebar, th.box_orbit is not None))
+    G_stars = np.array([t.G_star for t in tasks])
+    for k in range(len(notes)):
+        extra = []
+        if not np.isfinite(th.D2[k]):
+            extra.append(DRIFT_NOTE)
+        if th.saturated.size and th.saturated[k]:
+            far = max(
+                float(np.max(np.abs(th.lo[k] - G_stars.min(axis=0)))),
+                float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),
+            )
+            if far > _FAR_FROM_G_STAR:
+                extra.append(f"gates pinned up to {far:.2g} V from G* (M taken at G*)")
+        notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
+    return tuple(notes)

@@ -26,15 +26,19 @@ import numpy as np
 
 from .._checks import readonly
 from ..errors import CLLNError, Failure
+from ..inference import CalibratedTask
 from ..model import Network, Task
+from ..model.bias import AffineBias
 from ..simulator import TrainingProtocol
 from ..simulator._cycle import FD_STEP, PeriodMap, iterate, shoot
 from ..simulator._runner import Runner, task_errors_of
 from ..simulator.protocol import snapped_steps
 from ..simulator.runs import checked_parts
-from .compare import SimulatedPeriods
+from . import _pipeline
+from .compare import SimulatedPeriods, simulate_periods
+from .specs import ExperimentConfig
 
-__all__ = ["simulate_schedule", "snapped_periods"]
+__all__ = ["simulate_description", "simulate_schedule", "snapped_periods"]
 
 _EXACT_RTOL = 1e-9
 """A period needs no snapping when the snapped one equals it within this relative distance."""
@@ -73,9 +77,9 @@ class _Chain:
 
 def _cycle(chain: _Chain, G: np.ndarray, tol: float, max_periods: int, max_seconds) -> tuple:
     P = PeriodMap(chain, FD_STEP, max_seconds)  # type: ignore[arg-type]
-    G, _, res, ok = shoot(P, G, tol, max_periods)
+    G, _, _, ok = shoot(P, G, tol, max_periods)
     if not ok:  # the fallback, as `limit_cycle`'s (without its warning: the row says it)
-        G, _, res = iterate(P, G, tol, max_periods, chain.tau)
+        G = iterate(P, G, tol, max_periods, chain.tau)[0]
     return G, P.count
 
 
@@ -197,7 +201,7 @@ def simulate_schedule(
     cols = list(zip(*rows, strict=True))
     failed = [not np.isfinite(r[0]) for r in rows]
     sim = SimulatedPeriods(
-        tau=readonly(taus),
+        tau=readonly(np.where(np.isnan(tau_sim), taus, tau_sim)),  # the periods simulated
         D2_sim=readonly(np.array(cols[0], dtype=float)),
         Ebar_sim=readonly(np.array(cols[1], dtype=float)),
         G0=readonly(np.reshape(cols[2], (-1, n)).astype(float)),
@@ -210,3 +214,43 @@ def simulate_schedule(
         seconds=time.perf_counter() - t0,
     )
     return sim, readonly(tau_sim)
+
+
+def simulate_description(
+    cfg: ExperimentConfig,
+    nominal: tuple[Task, ...],
+    tasks: tuple[CalibratedTask, ...],
+    B: Any,
+    taus: np.ndarray,
+    th: _pipeline.Theory,
+    exact_tau: bool,
+) -> tuple[SimulatedPeriods, tuple[Task, ...], np.ndarray]:
+    """The simulator at every period: tasks recalibrated on its device, then one limit cycle
+    per period, at the period snapped to whole numbers of steps ``t_h`` of every task. The
+    paper's two tasks on two gates: `simulate_periods` (each period from the last cycle);
+    any other network or K tasks: `simulate_schedule`, each period from the theory's cycle."""
+    sim = cfg.simulate
+    assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
+    state = isinstance(B, AffineBias)  # `bias.state`: the fitted B(G), unless [simulate] gives B
+    run = _pipeline.simulation_inputs(cfg, nominal, tasks, B.B0 if state else B)
+    B_sim = B if state and sim.B is None else run.B
+    if len(tasks) != 2 or cfg.network.n_gates != 2:
+        starts: Any = run.G0
+        if th.starts is not None:  # K tasks: the theory's cycle (NaN rows: the default start)
+            ok = np.all(np.isfinite(th.starts[:, 0]), axis=1)[:, None]
+            starts = np.where(ok, th.starts[:, 0], np.asarray(run.G0, dtype=float))
+        elif th.box_orbit is not None:
+            starts = np.asarray(th.box_orbit.G0)
+        result, tau_sim = simulate_schedule(
+            run.network, run.tasks, tau=taus, shares=cfg.durations, B=B_sim,
+            protocol=run.protocol, gate_limits=sim.gate_limits, starts=starts, tol=sim.tol,
+            max_periods=sim.max_periods, max_seconds=sim.max_seconds, exact_tau=exact_tau,
+        )  # fmt: skip
+        return result, run.tasks, tau_sim
+    tau_sim = taus if exact_tau else snapped_periods(taus, (0.5, 0.5), sim.t_h)[0]
+    result = simulate_periods(
+        run.network, run.tasks[0], run.tasks[1], tau=tau_sim, B=B_sim, protocol=run.protocol,
+        gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
+        max_seconds=sim.max_seconds,
+    )  # fmt: skip
+    return result, run.tasks, tau_sim
