@@ -160,6 +160,9 @@ class Reproduction:
         theory with the gate box (``orbit``, ``in_box`` stay those of the constant ``B``).
     floquet : (T,) ndarray or None
         With ``state_bias``: the largest |Floquet multiplier| of its cycle per period.
+    tau_sim : (T,) ndarray or None
+        With the simulator: the periods it ran, s, each snapped to the nearest one that trains
+        every task a whole number of steps ``t_h`` (NaN where ``exact_tau`` refused one).
     """
 
     __repr__ = short_repr
