@@ -82,6 +82,11 @@ def _fmt(x: float | None, spec: str = ".3g") -> str:
     return "—" if x is None else format(x, spec)
 
 
+def _sim_cells(r: dict) -> str:
+    """The snapped period and the theory/simulator ratio of a row of the table."""
+    return f"{_fmt(r.get('tau_sim'), '9.4g'):>9} {_fmt(r.get('D2_theory_over_sim'), '7.3g'):>7}"
+
+
 def _table(rep: Any) -> str:
     lines = []
     s = rep.summary()
@@ -127,12 +132,16 @@ def _table(rep: Any) -> str:
         f"{'tau':>9} {'D2 theory':>11} {'D2 meas.':>11} {'ratio':>7} "
         f"{'Ebar theory':>12} {'Ebar meas.':>11} {'ratio':>7}  in box"
         + ("  saturated" if boxed else "")
-        + (f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit" if sim else "")
+        + (
+            f"    {'D2 sim':>11} {'Ebar sim':>11}  at limit {'tau sim':>9} {'th/sim':>7}"
+            if sim
+            else ""
+        )
     )
     lines.append(  # the units of the columns above (`UNITS` of the reproduction)
         f"{'[s]':>9} {'[V²]':>11} {'[V²]':>11} {'[1]':>7} {'[V²]':>12} {'[V²]':>11} {'[1]':>7}"
         + (" " * 11 if boxed and sim else "")
-        + (f"          {'[V²]':>11} {'[V²]':>11}" if sim else "")
+        + (f"          {'[V²]':>11} {'[V²]':>11}  {'':8} {'[s]':>9} {'[1]':>7}" if sim else "")
     )
     for r in rep.rows():
         lines.append(
@@ -143,7 +152,7 @@ def _table(rep: Any) -> str:
             + (f"  {'yes' if r['saturated'] else 'no':>9}" if boxed else "")
             + (
                 f"    {_fmt(r['D2_sim'], '11.3e'):>11} {_fmt(r['Ebar_sim'], '11.3e'):>11}  "
-                f"{'yes' if r['at_limit'] else 'no'}"
+                f"{'yes' if r['at_limit'] else 'no':>8} {_sim_cells(r)}"
                 if sim
                 else ""
             )
@@ -219,7 +228,9 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print(f"done in {time.perf_counter() - t0:.1f} s")
         return 0
     with quiet() if args.quiet else contextlib.nullcontext():
-        rep = reproduce(args.config, data_dir=args.data_dir, simulate=args.simulate)
+        rep = reproduce(
+            args.config, data_dir=args.data_dir, simulate=args.simulate, exact_tau=args.exact_tau
+        )
     if args.plot:
         from .plotting import plot_reproduction
 
@@ -309,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the nonlinear simulator of the description's [simulate] section at every "
         "period (columns D2_sim, Ebar_sim, at_limit; seconds to minutes)",
+    )
+    p.add_argument(
+        "--exact-tau",
+        action="store_true",
+        help="with --simulate: flag a period that does not train every task a whole number of "
+        "steps t_h instead of simulating the nearest valid one (column tau_sim)",
     )
     p.add_argument("--json", metavar="FILE", help="write summary and table as JSON ('-': stdout)")
     p.add_argument(

@@ -105,6 +105,7 @@ class Theory:
     hi: np.ndarray  # (T, n) largest gate along the theory's orbit, V
     D2_unconstrained: np.ndarray  # (T,) D² of the orbit without limits, V²
     Ebar_unconstrained: np.ndarray  # (T,) Ē of the orbit without limits, V²
+    starts: np.ndarray | None = None  # (T, K, n) K tasks: the start of each stretch, V
 
 
 def calibrated(
@@ -120,7 +121,7 @@ def calibrated(
         lines = list(spec.lines)
         out.append(
             calibrated_task(
-                cfg.network, task, lines, cfg.output, gamma, eta, spec.fit_input, ref, G_star
+                cfg.network, task, lines, cfg.task_output, gamma, eta, spec.fit_input, ref, G_star
             )
         )
     return tuple(out)
@@ -432,4 +433,5 @@ def simulation_inputs(
 
 def nominal_task(cfg: ExperimentConfig, spec: TaskSpec) -> Task:
     """The task a description names, with its nominal (uncalibrated) points."""
-    return Task(spec.points, cfg.output, name=spec.name)
+    kind: Any = spec.kind  # the config reader checked it
+    return Task(spec.points, cfg.task_output, kind=kind, name=spec.name)

@@ -62,13 +62,14 @@ from ..inference import (
 )
 from ..inference._args import require_full_rank, window_bounds
 from ..model import Task
-from ..model.bias import AffineBias, bias_vector
+from ..model.bias import bias_vector
 from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
-from ..theory.linear import MAX_PERIODS, MAX_SAMPLE_VALUES
-from . import _bias_scoreboard, _pipeline
-from .compare import SimulatedPeriods, simulate_periods
+from ..theory.linear import MAX_PERIODS
+from . import _bias_scoreboard, _cyclic, _pipeline, _summaries
+from .compare import SimulatedPeriods
 from .config import ExperimentConfig, load_config
+from .schedules import simulate_description
 from .specs import BiasMeasurement
 
 __all__ = [
@@ -159,6 +160,9 @@ class Reproduction:
         theory with the gate box (``orbit``, ``in_box`` stay those of the constant ``B``).
     floquet : (T,) ndarray or None
         With ``state_bias``: the largest |Floquet multiplier| of its cycle per period.
+    tau_sim : (T,) ndarray or None
+        With the simulator: the periods it ran, s, each snapped to the nearest one that trains
+        every task a whole number of steps ``t_h`` (NaN where ``exact_tau`` refused one).
     """
 
     __repr__ = short_repr
@@ -190,6 +194,7 @@ class Reproduction:
     Ebar_unconstrained: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     state_bias: StateBiasFit | None = field(default=None, repr=False)
     floquet: np.ndarray | None = field(default=None, repr=False)
+    tau_sim: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -236,17 +241,17 @@ class Reproduction:
                 {
                     "tau": float(tau),
                     "D2_theory": float(self.D2_theory[k]),
-                    "D2_measured": _opt(self.D2_measured[k]),
-                    "D2_ratio": _opt(self.D2_ratio[k]),
+                    "D2_measured": _summaries.opt(self.D2_measured[k]),
+                    "D2_ratio": _summaries.opt(self.D2_ratio[k]),
                     "Ebar_theory": float(self.Ebar_theory[k]),
-                    "Ebar_measured": _opt(self.Ebar_measured[k]),
-                    "Ebar_ratio": _opt(self.Ebar_ratio[k]),
+                    "Ebar_measured": _summaries.opt(self.Ebar_measured[k]),
+                    "Ebar_ratio": _summaries.opt(self.Ebar_ratio[k]),
                     "in_box": bool(self.in_box[k]),
                     "saturated": bool(self.saturated[k]) if self.saturated.size else False,
                     "G_min": float(self.G_lo[k].min()),
                     "G_max": float(self.G_hi[k].max()),
                     "D2_bias_free": float(self.D2_bias_free[k]),
-                    "Ebar_bias_free": _opt(self.Ebar_bias_free[k]),
+                    "Ebar_bias_free": _summaries.opt(self.Ebar_bias_free[k]),
                     "note": self.notes[k] if self.notes else "",
                 }
             )
@@ -254,8 +259,12 @@ class Reproduction:
                 out[-1]["Ebar_theory"] = None
             if self.sim is not None:
                 note = out[-1].pop("note")
-                out[-1]["D2_sim"] = _opt(self.sim.D2_sim[k])
-                out[-1]["Ebar_sim"] = _opt(self.sim.Ebar_sim[k])
+                out[-1]["tau_sim"] = _summaries.opt(self.sim.tau[k])  # the period simulated
+                out[-1]["D2_sim"] = _summaries.opt(self.sim.D2_sim[k])
+                out[-1]["D2_theory_over_sim"] = _summaries.ratio(
+                    self.D2_theory[k], self.sim.D2_sim[k]
+                )
+                out[-1]["Ebar_sim"] = _summaries.opt(self.sim.Ebar_sim[k])
                 out[-1]["at_limit"] = bool(self.sim.at_limit[k])
                 failure = self.sim.failure_at(k)
                 why = "" if failure is None else f"simulation failed: {failure.why}"
@@ -336,7 +345,7 @@ class Reproduction:
         if self.box_orbit is not None:
             s["n_saturated"] = self.n_saturated
         if self.state_bias is not None:
-            s["state_bias"] = _state_summary(self.state_bias, self.floquet)
+            s["state_bias"] = _summaries.state_summary(self.state_bias, self.floquet)
         ratios = self.D2_ratio[self.in_box & np.isfinite(self.D2_ratio)]
         if ratios.size:
             s["D2_ratio_in_box"] = [float(ratios.min()), float(ratios.max())]
@@ -435,30 +444,6 @@ class Reproduction:
         return data_frame({k: [r[k] for r in rows] for k in rows[0]})
 
 
-def _state_summary(fit: StateBiasFit, floquet: np.ndarray | None) -> dict:
-    """B0, J (with 1σ), G_ref, the gains along the lines (with 1σ) and the Floquet multipliers."""
-    return {
-        "model": fit.model,
-        "shapes_only": fit.shapes_only,
-        "fitted_to_positions": fit.fitted_to_positions,
-        "B0": fit.bias.B0.tolist(),
-        "B0_std": [_opt(x) for x in fit.B0_std],
-        "J": fit.bias.J.tolist(),
-        "J_std": [[_opt(x) for x in row] for row in fit.J_std],
-        "G_ref": fit.bias.G_ref.tolist(),
-        "directions": fit.directions.tolist(),
-        "gains": fit.gains.tolist(),
-        "gains_std": [_opt(x) for x in fit.gains_std],
-        "rms_cycles": fit.rms_cycles.tolist(),
-        "floquet_max": None if floquet is None else [_opt(x) for x in floquet],
-    }
-
-
-def _opt(x) -> float | None:
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) -> np.ndarray:
     if tau is not None:
         taus = as_times(tau, "tau").ravel()
@@ -475,22 +460,6 @@ def _periods(cfg: ExperimentConfig, tau: Any, D2_curve: Any, Ebar_curve: Any) ->
             "split the sweep."
         )
     return taus
-
-
-def _require_sizes(n_periods: int, grid_points: int, cycle_samples: int, n: int) -> None:
-    """The orbits' samples (periods x ``cycle_samples`` x gates) fit in memory."""
-    for periods, name in ((n_periods, "tau"), (grid_points, "grid_points")):
-        if periods > MAX_PERIODS:
-            raise ArgumentError(
-                f"Argument `{name}` asks for {periods} periods, more than MAX_PERIODS = "
-                f"{MAX_PERIODS}; split the sweep."
-            )
-        if cycle_samples * max(periods, 1) * max(n, 1) > MAX_SAMPLE_VALUES:
-            raise ArgumentError(
-                f"Argument `cycle_samples` asks for {cycle_samples} samples of {periods} periods "
-                f"(`{name}`) of {n} gates, more than MAX_SAMPLE_VALUES = {MAX_SAMPLE_VALUES} "
-                "values; sample fewer times."
-            )
 
 
 def _require_files(cfg: ExperimentConfig, data_dir: Path) -> None:
@@ -560,6 +529,22 @@ def _measured(
     return tuple(out)
 
 
+def _theory_columns(cfg: ExperimentConfig, tasks, B, taus, grid_points: int, cycle_samples: int):
+    """``E``, the theory with ``B`` and with ``B = 0``, and the dense curve: two tasks by
+    `_pipeline.theory` (the paper's route), K >= 3 by `_cyclic.cyclic_theory` (no dense curve)."""
+    if len(tasks) == 2:
+        E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.task_output)
+        biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
+        free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+        grid = _pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples)
+    else:  # K >= 3 tasks: the cycle of cyclic_orbit(..., box=) (`_cyclic`)
+        E = _cyclic.K_task_error_of(cfg.network, tasks)
+        biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus)
+        free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus)
+        grid = {}
+    return E, biased, free, grid
+
+
 def reproduce(
     config: ExperimentConfig | str | Path,
     *,
@@ -568,6 +553,7 @@ def reproduce(
     grid_points: int = _GRID_POINTS,
     cycle_samples: int = _CYCLE_SAMPLES,
     simulate: bool = False,
+    exact_tau: bool = False,
 ) -> Reproduction:
     """Run the paper's pipeline on an experiment description.
 
@@ -589,7 +575,12 @@ def reproduce(
         extremes to ~0.5 % of a half-period).
     simulate : bool
         Also run the nonlinear simulator of the description's ``[simulate]`` section at every
-        period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes).
+        period (columns ``D2_sim``, ``Ebar_sim``, ``at_limit``; seconds to minutes), each
+        period snapped to the nearest one that trains every task a whole number of steps
+        ``t_h`` (column ``tau_sim``), and the ratio ``D2_theory_over_sim``.
+    exact_tau : bool
+        With ``simulate``: flag a period that needs snapping instead of simulating the snapped
+        one (default False).
 
     Returns
     -------
@@ -610,6 +601,11 @@ def reproduce(
     ConvergenceError
         With ``theory.gate_box``, if no cycle in the box is found at some period (never a wrong
         cycle; see `clln_theory.theory.periodic_orbit`).
+
+    Notes
+    -----
+    Long function: the pipeline's steps in their order (tasks, bias, measured curves, theory,
+    state bias, simulator), each a call of its own.
     """
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     if simulate and cfg.simulate is None:
@@ -641,10 +637,8 @@ def reproduce(
             path = _data.resolve(folder, file, also=cfg.folder)
             curves[quantity] = _data.load_curve(path, quantity=quantity)
     taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
-    _require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
-    E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.output)
-    biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
-    free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
+    _summaries.require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
+    E, biased, free, grid = _theory_columns(cfg, tasks, B, taus, grid_points, cycle_samples)
     state = floquet = None
     if cfg.bias.state != "constant":
         state, th = _state_bias(cfg, folder, tasks, B, taus, E)
@@ -654,7 +648,11 @@ def reproduce(
         _data.load_cycle(_data.resolve(folder, f, also=cfg.folder)) for f in cfg.data.cycles
     )
     B_run: Any = B if state is None else state.bias
-    sim, sim_tasks = _simulate(cfg, nominal, tasks, B_run, taus) if simulate else (None, None)
+    sim = sim_tasks = tau_sim = None
+    if simulate:
+        sim, sim_tasks, tau_sim = simulate_description(
+            cfg, nominal, tasks, B_run, taus, biased, exact_tau
+        )
     return Reproduction(
         config=cfg,
         tasks=tasks,  # type: ignore[arg-type]
@@ -675,37 +673,16 @@ def reproduce(
         G_hi=biased.hi,
         D2_measured=_pipeline.aligned(curves.get("D2"), taus),
         Ebar_measured=_pipeline.aligned(curves.get("Ebar"), taus),
-        grid=_pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples),
+        grid=grid,
         cycles=cycles,
-        notes=_pipeline.notes(biased.inside, biased.Ebar, biased.box_orbit is not None),
+        notes=_cyclic.notes(cfg, tasks, biased),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,
         state_bias=state,
         floquet=floquet,
+        tau_sim=tau_sim,
     )
-
-
-def _simulate(
-    cfg: ExperimentConfig,
-    nominal: tuple[Task, ...],
-    tasks: tuple[CalibratedTask, ...],
-    B: Any,
-    taus: np.ndarray,
-) -> tuple[SimulatedPeriods, tuple[Task, ...]]:
-    """The simulator at every period (`simulate_periods`, the face of the simulator's limit
-    cycles): tasks recalibrated on its device, then one limit cycle per period."""
-    sim = cfg.simulate
-    assert sim is not None  # reproduce() refuses simulate=True without a [simulate] section
-    state = isinstance(B, AffineBias)  # `bias.state`: the fitted B(G), unless [simulate] gives B
-    run = _pipeline.simulation_inputs(cfg, nominal, tasks, B.B0 if state else B)
-    B_sim = B if state and sim.B is None else run.B
-    result = simulate_periods(
-        run.network, run.tasks[0], run.tasks[1], tau=taus, B=B_sim, protocol=run.protocol,
-        gate_limits=sim.gate_limits, G0=run.G0, tol=sim.tol, max_periods=sim.max_periods,
-        max_seconds=sim.max_seconds,
-    )  # fmt: skip
-    return result, run.tasks
 
 
 def _state_bias(cfg: ExperimentConfig, folder, tasks, B: np.ndarray, taus: np.ndarray, E):

@@ -22,7 +22,7 @@ from ..errors import ArgumentError, ConvergenceError, DeviceError, SingularSyste
 from ..model import DataPoint, Differential, Network, Task
 from ..model._conductance import conductances_in_range, edge_conductances
 from ..model.edges import CONDUCTANCE_RANGE
-from ..theory._adjoint import SOLUTION_TOL
+from ..theory._adjoint import SOLUTION_TOL, solve_manifold
 from ..theory._linearize import linearize_at
 from .calibration_results import CalibratedPoint, CalibratedTask, OutputFn, SolutionLine
 
@@ -291,7 +291,14 @@ def linearization_point(
 ) -> np.ndarray:
     """``G*``: the point of a single-point task's line nearest ``reference``, or the
     intersection of a two-point task's lines (the model's own line where none was measured,
-    also put in ``lines``)."""
+    also put in ``lines``). Without any line on a network of other than two gates, or with
+    several outputs: the point of the task's solution set nearest ``reference`` (its joint
+    solution when it sets as many conditions as there are gates), by the constrained
+    Gauss-Newton of `nearest_solution`."""
+    if all(line is None for line in lines) and (
+        network.n_gates != 2 or not isinstance(task.output, str | Differential)
+    ):
+        return _nearest_point(network, task, reference)
     if network.n_gates != 2:
         raise TaskError(
             f"Task {task.name!r} needs an explicit `G_star`: automatic linearization points need "
@@ -321,11 +328,25 @@ def linearization_point(
     return full[0].intersect(full[1])
 
 
+#: The start of `_nearest_point` without a reference, V above the largest threshold.
+_START_ABOVE_THRESHOLD = 2.0
+
+
+def _nearest_point(network: Network, task: Task, reference: np.ndarray | None) -> np.ndarray:
+    """The point of ``task``'s solution set nearest ``reference`` (n,), or, without one, the
+    solution reached from every gate 2 V above the largest threshold (a joint solution: a
+    task with as many conditions as gates has isolated solutions)."""
+    if reference is None:
+        start = float(np.max(network.V_T)) + _START_ABOVE_THRESHOLD
+        reference = np.full(network.n_gates, start)
+    return solve_manifold(network, [task], np.array(reference, dtype=float), 1e-13, 50)
+
+
 def calibrated_task(
     network: Network,
     task: Task,
     lines: list[SolutionLine | None],
-    output: str | Differential,
+    output: Any,
     gamma: float,
     eta: float,
     fit_input: str | None,

@@ -354,6 +354,17 @@ def steps_per_half(tau: Any, t_h: float, name: str = "tau") -> tuple[float, int]
     return tau, int(k)
 
 
+def snapped_steps(
+    tau: float, shares: tuple[float, ...], t_h: float
+) -> tuple[float, tuple[int, ...]]:
+    """The period nearest ``tau`` (s) that trains each task a whole number of steps ``t_h``:
+    task ``k`` for ``max(1, round(shares[k] * tau / t_h))`` steps, and the snapped period
+    ``t_h`` times their sum (checked values: ``tau``, ``t_h`` > 0, ``shares`` > 0 summing to 1).
+    With two equal shares it is the nearest valid τ that `steps_per_half` names."""
+    steps = tuple(max(1, round(share * tau / t_h)) for share in shares)
+    return t_h * sum(steps), steps
+
+
 @validator
 def check_limits(
     gate_limits: Any, n: int, name: str = "gate_limits"

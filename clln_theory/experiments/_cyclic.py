@@ -1,0 +1,138 @@
+"""The theory columns of a reproduction with K >= 3 tasks (engine of
+`clln_theory.experiments.reproduction`): the cycle of the K tasks trained in turn, task ``k``
+for ``durations[k] * tau``, in the gate box (the engine of ``cyclic_orbit(..., box=)``).
+
+Definitions (the K-task generalizations of the paper's (4), (A3), (A4), as `cyclic_orbit`'s
+``span``): with ``s_k`` the state at the end of task ``k``'s stretch on the cycle, D is the
+largest distance between two of the ``s_k`` (for K = 2, ``|G(τ/2) − G(τ)|``), and
+``Ē = (1/K) Σ_k E(s_k)`` with ``E(G) = (1/K) Σ_j E_j(G)`` the mean of the K task errors.
+
+Without ``theory.gate_box`` the cycle is computed in a box far beyond any gate voltage
+(``±_FAR`` V): it is the orbit without limits where that closes; where the tasks share a null
+direction the orbit drifts without closing, and that period is NaN with the reason in its note
+(a failure row, never an abort).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._metrics import task_error_of
+from ..electrical._force import solve_free
+from ..errors import CLLNError, ConvergenceError
+from ..inference import CalibratedTask
+from ..inference._calibrate import require_conducting
+from ..model import Network
+from ..theory._box_build import box_cycle_orbits, box_cyclic_from
+from ._pipeline import Theory
+from ._pipeline import notes as pipeline_notes
+from .specs import ExperimentConfig
+
+__all__ = ["DRIFT_NOTE", "K_task_error_of", "cyclic_theory", "notes"]
+
+_FAR = 1e6
+"""V: the box standing in for "no box" (the gates of any orbit that closes stay far inside)."""
+
+DRIFT_NOTE = (
+    "no cycle found: the tasks share a null direction (without theory.gate_box the orbit "
+    "drifts) or the box engine did not settle"
+)
+
+
+def K_task_error_of(
+    network: Network, tasks: tuple[CalibratedTask, ...]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``G -> E(G)`` for gate vectors (..., n), V²: the mean of the K task errors (A1)/(A2)."""
+
+    def E(G: Any) -> np.ndarray:
+        G = np.asarray(G, dtype=float)
+        flat = G.reshape(-1, G.shape[-1])
+        out = np.empty(flat.shape[0])
+        for i, g in enumerate(flat):
+            require_conducting(network, g)
+            errs = []
+            for t in tasks:
+                O = solve_free(network, g, t.task)[1].O
+                errs.append(float(task_error_of(O, t.task.labels, t.task.kind == "classification")))
+            out[i] = np.mean(errs)
+        return out.reshape(G.shape[:-1])
+
+    return E
+
+
+def _ebar(E: Callable[[np.ndarray], np.ndarray], starts: np.ndarray) -> np.ndarray:
+    """``(1/K) Σ_k E(s_k)`` per period of ``starts`` (T, K, n); NaN where a conductance <= 0."""
+    out = np.full(starts.shape[0], np.nan)
+    for k in range(out.size):
+        try:
+            out[k] = float(np.mean(E(starts[k])))
+        except CLLNError:
+            pass  # stays NaN; the row's note says why
+    return out
+
+
+def cyclic_theory(
+    cfg: ExperimentConfig,
+    tasks: tuple[CalibratedTask, ...],
+    E: Callable[[np.ndarray], np.ndarray],
+    B: np.ndarray,
+    taus: np.ndarray,
+) -> Theory:
+    """The theory columns at the periods ``taus`` (T,) for the description's K tasks and
+    shares (``cfg.durations``), with ``E`` of `K_task_error_of` (module docstring)."""
+    lin = tuple(t.linear for t in tasks)
+    n = lin[0].n
+    box = cfg.gate_box if cfg.gate_box is not None else (-_FAR, _FAR)
+    lo, hi = np.full(n, float(box[0])), np.full(n, float(box[1]))
+    H = np.outer(taus, np.array(cfg.durations, dtype=float))
+    tol = max(t.rate_tol for t in lin)
+    Bv = np.asarray(B, dtype=float)
+    T, K = H.shape
+    starts = np.full((T, K, n), np.nan)
+    D2, Ebar = np.full(T, np.nan), np.full(T, np.nan)
+    sat, inside = np.zeros(T, dtype=bool), np.zeros(T, dtype=bool)
+    last: Any = None
+    for k in range(T):  # a period without a cycle is a NaN row, never an abort
+        try:
+            found = box_cycle_orbits(lin, Bv, H[k : k + 1], lo, hi, tol, None)
+        except ConvergenceError:
+            continue
+        last = box_cyclic_from(lin, Bv, H[k : k + 1], True, (lo, hi), tol, found)
+        starts[k] = last.G_starts
+        D2[k] = float(last.span) ** 2
+        sat[k], inside[k] = bool(last.saturated), bool(last.unconstrained_in_box)
+        Ebar[k] = _ebar(E, starts[k : k + 1])[0]
+    if cfg.gate_box is None:  # a cycle pinned at the far box: the orbit drifts, no closed one
+        D2 = np.where(sat, np.nan, D2)
+        Ebar = np.where(sat, np.nan, Ebar)
+        sat = np.zeros_like(sat)
+    G_lo, G_hi = starts.min(axis=1), starts.max(axis=1)
+    orbit: Any = None
+    return Theory(orbit, last, D2, Ebar, inside, sat, G_lo, G_hi, D2, Ebar, starts)
+
+
+#: V: a gate pinned farther than this from its task's G* is noted (M is taken at G*).
+_FAR_FROM_G_STAR = 1.0
+
+
+def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) -> tuple[str, ...]:
+    """The notes of the rows: those of `_pipeline.notes`, the drift of K tasks without a box,
+    and where the cycle pins gates far from the G* the linear theory's M is taken at."""
+    notes = list(pipeline_notes(th.inside, th.Ebar, th.box_orbit is not None))
+    G_stars = np.array([t.G_star for t in tasks])
+    for k in range(len(notes)):
+        extra = []
+        if not np.isfinite(th.D2[k]):
+            extra.append(DRIFT_NOTE)
+        if th.saturated.size and th.saturated[k]:
+            far = max(
+                float(np.max(np.abs(th.lo[k] - G_stars.min(axis=0)))),
+                float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),
+            )
+            if far > _FAR_FROM_G_STAR:
+                extra.append(f"gates pinned up to {far:.2g} V from G* (M taken at G*)")
+        notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
+    return tuple(notes)
