@@ -202,7 +202,8 @@ def test_reproduce_exp3_without_its_files_names_them_and_where(tmp_path, capsys)
 
 #: Quick simulator setting for the test only (the preset's own t_h is the physical 100 µs): 1 ms
 #: steps make the sweep ~5x cheaper and leave tau = 0.025 s (tau/2 = 12.5 steps) without a
-#: schedule, a period the run must flag rather than abort on.
+#: schedule, a period the run must flag rather than abort on (with `--exact-tau`; by default the
+#: simulator runs the nearest whole number of steps and reports that `tau_sim`).
 QUICK_T_H = "1e-3"
 #: In the gate box the simulated cycle of three-regime devices is the linear orbit to within the
 #: devices' nonlinearity and the Euler step (D2_sim/D2_theory measured 0.94-1.11 at t_h = 1 ms);
@@ -223,7 +224,7 @@ def test_reproduce_exp3_simulate_on_synthetic_upstream_files(upstream, tmp_path,
     quick.write_text(text.replace("t_h = 100e-6", f"t_h = {QUICK_T_H}"), encoding="utf-8")
     root = upstream[0]
     csv_path = tmp_path / "exp3.csv"
-    argv = ["reproduce", str(quick), "--data-dir", str(root), "--simulate"]
+    argv = ["reproduce", str(quick), "--data-dir", str(root), "--simulate", "--exact-tau"]
     assert main([*argv, "--json", "-", "--csv", str(csv_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
     rows = doc["table"]
