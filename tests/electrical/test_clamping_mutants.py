@@ -4,7 +4,6 @@ The hinge at a zero label and at an output exactly on its label, the defaults of
 (standard clamping, eta 1, regression), the per-point shapes, and exact inputs read as floats.
 """
 
-
 import numpy as np
 import pytest
 

@@ -79,7 +79,9 @@ def test_grid_three_tasks_and_random_bias(tmp_path):
 
 @pytest.mark.slow
 def test_grid_simulate_snapped_tau_and_ratio(tmp_path):
-    text = _grid_toml().replace("tau = { min = 1e-3, max = 10.0, num = 13 }", "tau = [0.0215, 0.1]")
+    text = _grid_toml().replace(
+        "tau = { min = 1e-3, max = 10.0, num = 13 }", "tau = [0.02154, 0.1]"
+    )  # 107.7 steps per half: 108
     rep = reproduce(_variant(tmp_path, text, "sim"), grid_points=0, simulate=True)
     rows = rep.rows()
     assert [r["tau_sim"] for r in rows] == pytest.approx([0.0216, 0.1])
