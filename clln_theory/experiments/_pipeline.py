@@ -47,7 +47,7 @@ from ..theory._box import flow as box_flow
 from ..theory._box_build import box_cycle_orbits, box_orbit_from
 from ..theory._orbit_build import orbit_from
 from ..theory._orbit_solve import dense_orbit
-from ..theory._tasks import flow
+from ..theory._phase import sample_pair
 from .specs import ExperimentConfig, TaskSpec
 
 __all__ = [
@@ -176,20 +176,7 @@ def _gate_range(orbit: Orbit, samples: int) -> tuple[np.ndarray, np.ndarray]:
     G0, G_half = np.atleast_2d(orbit.G0), np.atleast_2d(orbit.G_half)
     drift = np.atleast_2d(orbit.drift)
     t_abs = tau[:, None] * np.linspace(0.0, 1.0, samples)[None, :]
-    cycles = np.floor(t_abs / tau[:, None])
-    phase = t_abs - cycles * tau[:, None]
-    # a time that is an exact multiple of tau (t > 0) is reported at the end of its period
-    at_end = (phase == 0.0) & (cycles > 0)
-    cycles = np.where(at_end, cycles - 1, cycles)
-    phase = np.where(at_end, tau[:, None], phase)
-    h = tau[:, None] / 2
-    G = np.empty((*t_abs.shape, G0.shape[-1]))
-    for i in range(tau.size):
-        first = phase[i] <= h[i]
-        G[i] = flow(orbit.task_a, G0[i], np.where(first, phase[i], 0.0), orbit.B)
-        second = flow(orbit.task_b, G_half[i], np.where(first, 0.0, phase[i] - h[i]), orbit.B)
-        G[i] = np.where(first[:, None], G[i], second)
-        G[i] += (cycles[i] * tau[i])[:, None] * drift[i]
+    G = sample_pair(orbit.task_a, orbit.task_b, orbit.B, G0, G_half, drift, tau, t_abs)
     return G.min(axis=1), G.max(axis=1)
 
 

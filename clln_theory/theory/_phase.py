@@ -15,7 +15,10 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["cycle_count", "split_phase"]
+from ._tasks import flow
+from .linear import LinearTask
+
+__all__ = ["cycle_count", "sample_pair", "split_phase"]
 
 
 def split_phase(
@@ -43,3 +46,29 @@ def cycle_count(t: float, tau: float) -> tuple[int, float]:
     if q < 2.0**50:  # an exact multiple rounded once, then divided: within an ulp of an integer
         return round(q), phase
     return int((Fraction(t) - Fraction(phase)) / Fraction(tau)), phase
+
+
+def sample_pair(
+    task_a: LinearTask,
+    task_b: LinearTask,
+    B: NDArray,
+    G0: NDArray,
+    G_half: NDArray,
+    drift: NDArray,
+    tau: NDArray,
+    t_abs: NDArray,
+) -> NDArray:
+    """Gates (T, m, n) of the two-task orbits at the absolute times ``t_abs`` (T, m): (D5) for
+    task alpha from ``G0[i]`` over ``[0, tau/2]``, for task beta from ``G_half[i]`` after, plus
+    the drift of the whole periods before (exact phase, `split_phase`). Checked arrays: ``G0``,
+    ``G_half``, ``drift`` of shape (T, n), ``tau`` (T,)."""
+    base, phase = split_phase(t_abs, tau[:, None])
+    h = tau[:, None] / 2
+    G = np.empty((*t_abs.shape, G0.shape[-1]))
+    for i in range(tau.size):
+        first = phase[i] <= h[i]
+        G[i] = flow(task_a, G0[i], np.where(first, phase[i], 0.0), B)
+        second = flow(task_b, G_half[i], np.where(first, 0.0, phase[i] - h[i]), B)
+        G[i] = np.where(first[:, None], G[i], second)
+        G[i] += base[i][:, None] * drift[i]
+    return G

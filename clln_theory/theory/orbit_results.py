@@ -19,9 +19,8 @@ from .._checks import count, times
 from .._repr import short_repr, summary
 from ..errors import ArgumentError, ShapeError
 from ._lowrank import ProjectedPair
-from ._phase import split_phase
+from ._phase import sample_pair
 from ._spectral import DENSE_MAX_N
-from ._tasks import flow
 from .linear import LinearTask, check_samples
 from .trajectories import OrbitTrajectory
 
@@ -199,15 +198,7 @@ class Orbit:
             check_samples(t.size, tau.size, G0.shape[-1])
             t_abs = np.broadcast_to(t[None, :], (tau.size, t.size))
         # exact phase (fmod); a positive multiple of tau is drawn at the end of its period
-        base, phase = split_phase(t_abs, tau[:, None])
-        h = tau[:, None] / 2
-        G = np.empty((*t_abs.shape, G0.shape[-1]))
-        for i in range(tau.size):
-            first = phase[i] <= h[i]
-            G[i] = flow(self.task_a, G0[i], np.where(first, phase[i], 0.0), self.B)
-            second = flow(self.task_b, G_half[i], np.where(first, 0.0, phase[i] - h[i]), self.B)
-            G[i] = np.where(first[:, None], G[i], second)
-            G[i] += base[i][:, None] * drift[i]
+        G = sample_pair(self.task_a, self.task_b, self.B, G0, G_half, drift, tau, t_abs)
         if np.ndim(self.tau) == 0:
             return OrbitTrajectory(times=t_abs[0], G=G[0])
         return OrbitTrajectory(times=t_abs, G=G)
