@@ -73,8 +73,13 @@ _MANIFOLD_ITER = 50
 """Constrained Gauss-Newton steps per point: from a centre within the gate box it converges
 quadratically in < 10 steps; 50 is the budget of `nearest_solution`."""
 _MIN_DAMPING = 1.0 / 64
-"""Smallest fraction of the proposed move taken: six halvings tame any two-cycle of the
-iteration seen on the presets and the 3x3 grid (two were the most needed)."""
+"""Smallest mixing factor β of the Anderson iteration after restarts (six halvings)."""
+_DEPTH = 5
+"""Iterates remembered by the Anderson mixing: on the 3x3 grid depth 5 converges in 11-17
+cycles where plain iteration oscillates between two cycles of the box (τ = 0.1-1 s)."""
+_BLOW_UP = 4.0
+"""A shift this many times the best so far restarts the mixing from the best iterate with β
+halved (the map switches active sets of the box: the secant model is then wrong)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +178,18 @@ def centre_task(network: Network, task: Task, c: NDArray, gamma: float, eta: flo
     return checked_task(gamma * J, G_star, RATE_TOL)
 
 
+def _anderson(X: list[NDArray], F: list[NDArray], beta: float) -> NDArray:
+    """The next iterate of Anderson mixing (type II) from the iterates ``X`` and residuals ``F``
+    (the last is the current): ``x + β f - (ΔX + β ΔF) γ``, ``γ = argmin |f - ΔF γ|``."""
+    x, f = X[-1], F[-1]
+    if len(X) == 1:
+        return x + beta * f
+    dX = np.diff(np.array(X), axis=0).T
+    dF = np.diff(np.array(F), axis=0).T
+    g = np.linalg.lstsq(dF, f, rcond=None)[0]
+    return x + beta * f - (dX + beta * dF) @ g
+
+
 def relinearized_cycle(
     network: Network,
     tasks: Sequence[Task],
@@ -190,10 +207,11 @@ def relinearized_cycle(
     """The self-consistent cycle of the module docstring on checked values: ``tasks`` (K) on the
     linear-device ``network``, their starting ``linear0``, ``B`` (n,) V/s, one period ``tau`` s,
     ``durations`` (K,) shares summing to 1, ``box`` (lo, hi) (n,) arrays or None, ``gamma``
-    (r γ, Ω/s), ``eta``. `ConvergenceError` where a centre has no solution of its task nearby
-    (or the box engine does not settle); ``converged=False`` after ``max_iter`` cycles."""
+    (r γ, Ω/s), ``eta``, ``point`` one of `POINTS`. `ConvergenceError` where a task cannot be
+    linearized at its point (or the box engine does not settle); ``converged=False`` after
+    ``max_iter`` cycles (then the result is the iterate of smallest ``shift``)."""
     lin = list(linear0)
-    n = lin[0].n
+    n, K = lin[0].n, len(lin)
     if box is None:
         lo, hi = np.full(n, -FAR_BOX), np.full(n, FAR_BOX)
     else:
@@ -202,26 +220,27 @@ def relinearized_cycle(
     rate_tol = max(t.rate_tol for t in lin)
     Bv = np.asarray(B, dtype=float)
     points = np.stack([np.array(t.G_star, dtype=float) for t in lin])
-    damping, last_step, shift = 1.0, None, np.inf
-    it = 0
+    X: list[NDArray] = []
+    F: list[NDArray] = []
+    beta, best = 1.0, None
     for it in range(1, max_iter + 1):
         orb, centres = _cycle(lin, Bv, h, lo, hi, rate_tol)
-        proposed = _points(network, tasks, centres, point)
-        step = proposed - points
-        prev, shift = shift, float(np.max(np.abs(step)))
-        if shift <= tol:
+        f = (_points(network, tasks, centres, point) - points).ravel()
+        shift = float(np.max(np.abs(f)))
+        if best is None or shift < best[0]:
+            best = (shift, orb, centres, tuple(lin), points, f)
+        if shift <= tol or it == max_iter:
             break
-        if last_step is not None and (float(np.sum(step * last_step)) < 0.0 or shift > prev):
-            damping = max(0.5 * damping, _MIN_DAMPING)
-        if damping < 1.0:  # the damped move (projected back on each solution set)
-            proposed = _points(network, tasks, points + damping * step, point)
-        last_step = proposed - points
-        if it == max_iter:  # out of budget: keep the cycle and the tasks that made it
-            break
-        points = proposed
+        if shift > _BLOW_UP * best[0]:  # the mixing went astray: restart from the best, damped
+            X, F, beta = [], [], max(0.5 * beta, _MIN_DAMPING)
+            lin, points, f = list(best[3]), best[4], best[5]
+        X, F = [*X, points.ravel()][-_DEPTH - 1 :], [*F, f][-_DEPTH - 1 :]
+        target = np.clip(_anderson(X, F, beta).reshape(K, n), lo, hi)
+        points = _points(network, tasks, target, point)
         lin = [_linearized(network, t, p, gamma, eta, k, point) for k, (t, p) in enumerate(
             zip(tasks, points))]  # fmt: skip
-    linear = tuple(lin)
+    assert best is not None  # max_iter >= 1
+    shift, orb, centres, linear, points, _ = best
     B_ro = readonly(Bv)
     box_ro = (readonly(lo), readonly(hi))
     if len(linear) == 2 and float(durations[0]) == float(durations[1]):
