@@ -10,26 +10,36 @@ cycle instead, and the cycle and the linearizations are iterated to self-consist
    of the current linear tasks;
 2. the centre ``c_k`` of task ``k``'s stretch: the state at the middle of the stretch (on the box
    where a gate is pinned then);
-3. task ``k`` re-linearized at ``p_k``, the point of its solution set nearest ``c_k``
-   (constrained Gauss-Newton, `_adjoint.solve_manifold`), by `_linearize.linearize_at`;
-4. repeat until ``max |p_k - p_k(previous)| <= tol``.
+3. task ``k`` re-linearized at ``c_k`` (``point="centre"``, the default) or at ``p_k``, the
+   point of its solution set nearest ``c_k`` (``point="nearest"``);
+4. repeat until the points move at most ``tol`` (Anderson mixing, below).
 
-*The choice of the point* (nearest solution, not a Gauss-Newton linearization at ``c_k``
-itself). A `LinearTask` is the flow ``dG/dt = -M (G - G*) + B`` towards a point ``G*`` of the
-task's solution set, and its ``M`` is positive semi-definite only there (off the solution set
-the curvature term makes ``dF/dG`` indefinite). The point of the solution set nearest ``c_k``
-keeps both, and its tangent plane (the null space of ``M``) is the best local picture of the
-curved solution set where the stretch runs: the first-order error of the force along the
-stretch is ``O(|G - p_k|^2)`` with ``|G - p_k|`` as small as the solution set allows. A
-Gauss-Newton linearization at ``c_k`` itself (``M = r γ J_GN(c_k)`` and the ``G*`` one
-Gauss-Newton step from ``c_k``) differs from it by ``O(|c_k - p_k|)`` in ``M`` and in the
-fixed point; the reproduction's measurements (`clln_theory.experiments`, the 3x3 grid and exp1
-against the simulator) are in the report of issue 21.
+*The choice of the point.* ``"centre"``: the Gauss-Newton linearization at the centre itself,
+``M = r γ J_GN(c_k)`` (symmetric, positive semi-definite for a single output, as a `LinearTask`
+needs) and ``G* = c_k - J_GN^+ F(c_k)``: the flow ``-M (G - G*)`` is the force's first-order
+expansion about ``c_k`` with ``F(c_k)`` projected on the range of ``J_GN`` (on the 2+1 network
+of the presets the curvature term of ``dF/dG`` vanishes, so there it is the exact Jacobian).
+``"nearest"``: the exact linearization (`_linearize.linearize_at`) at the point of the task's
+solution set nearest ``c_k`` (constrained Gauss-Newton, `_adjoint.solve_manifold`): it keeps
+``G*`` a solution but needs one above threshold near every centre. Measured against the
+simulator on the theory's own linear devices (issue 21's report), ratio D²_theory/D²_sim:
 
-*Damping.* When successive moves of the points reverse (``Δp_i · Δp_{i-1} < 0``) or grow, the
-move is halved (down to `_MIN_DAMPING`) and the damped point projected back on the solution
-set; the iteration then converges where plain iteration oscillates. A task whose conditions fix
-its solution (as many as gates) never moves: its ``p_k`` is its ``G*``.
+- exp1, gates pinned at the box (τ = 0.80-2 s): M at G* 1.021, nearest 1.001-1.003, centre
+  1.000-1.001; τ = 0.08-0.2 s: G* 0.86/0.81/0.73, nearest the same, centre 0.98/0.88/0.77;
+  τ <= 0.02 s (cycle near the joint point): G* 0.91, nearest 0.91, centre 1.11.
+- the 3x3 grid of docs/toml-reference.md (cycle pinned at box corners far from G*): "nearest"
+  fails (no solution of task beta above threshold near its centre); centre 1.18 / 0.17 / 0.23
+  at τ = 0.0216 / 0.1 / 0.2154 s, where M at G* gives 0.030 / 0.0056 / 0.013.
+
+So ``"centre"`` is the default: it exists wherever the cycle goes and is the closer one where
+the cycle is far from G* (what re-linearizing is for); near G* both are within ~10 %.
+
+*Iteration.* The map ``points -> centres of the cycle at points`` is iterated with Anderson
+mixing (type II, depth `_DEPTH`): plain iteration oscillates between two cycles of the box on
+the grid (τ >= 0.1 s). A shift `_BLOW_UP` times the best so far restarts the mixing from the
+best iterate with the mixing factor halved. Not converged within ``max_iter`` cycles: the
+iterate of smallest shift, ``converged=False``. A task whose conditions fix its solution
+(as many as gates) never moves with ``"nearest"``: its ``p_k`` is its ``G*``.
 
 Takes checked values only; imports no face.
 """
@@ -44,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import readonly
+from .._repr import short_repr
 from ..electrical._kirchhoff import KirchhoffSolver
 from ..errors import CLLNError, ConvergenceError
 from ..model.network import Network
@@ -106,6 +117,8 @@ class Relinearized:
         ``max |p_k - p_k'|`` of the last iteration: the distance between ``points`` and the
         solutions nearest ``centres``, V.
     """
+
+    __repr__ = short_repr
 
     orbit: Any
     linear: tuple[LinearTask, ...]
@@ -235,7 +248,9 @@ def relinearized_cycle(
             X, F, beta = [], [], max(0.5 * beta, _MIN_DAMPING)
             lin, points, f = list(best[3]), best[4], best[5]
         X, F = [*X, points.ravel()][-_DEPTH - 1 :], [*F, f][-_DEPTH - 1 :]
-        target = np.clip(_anderson(X, F, beta).reshape(K, n), lo, hi)
+        target = _anderson(X, F, beta).reshape(K, n)
+        if point == "centre":  # a centre lies in the box (the nearest solution need not)
+            target = np.clip(target, lo, hi)
         points = _points(network, tasks, target, point)
         lin = [_linearized(network, t, p, gamma, eta, k, point) for k, (t, p) in enumerate(
             zip(tasks, points))]  # fmt: skip
