@@ -542,6 +542,9 @@ def _theory_columns(cfg: ExperimentConfig, tasks, B, taus, grid_points: int, cyc
         biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus)
         free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus)
         grid = {}
+    if cfg.relinearize:  # each task re-linearized along the cycle, at every period
+        biased = _cyclic.relinearized_theory(cfg, tasks, E, B, taus, biased)
+        free = _cyclic.relinearized_theory(cfg, tasks, E, np.zeros_like(B), taus, free)
     return E, biased, free, grid
 
 
