@@ -56,11 +56,10 @@ from ..inference import (
     BiasEstimate,
     CalibratedTask,
     StateBiasFit,
-    drift_measurement,
     infer_bias_from_cycles,
-    infer_state_bias,
 )
 from ..inference._args import require_full_rank, window_bounds
+from ..inference._state_fit import MAX_NFEV, drift_measurement_of, fit_state_bias, one_period
 from ..model import Task
 from ..model.bias import bias_vector
 from ..theory import BoxOrbit, Orbit
@@ -703,12 +702,12 @@ def _state_bias(cfg: ExperimentConfig, folder, tasks, B: np.ndarray, taus: np.nd
     for m, d in zip(cfg.bias.measurements, _measured(cfg, folder, tasks), strict=True):
         if m.kind == "drift" and isinstance(d, tuple) and isinstance(m.window, int):
             u = by_name[m.task].linear.eigvecs[:, 0]
-            drifts.append(drift_measurement(d[0], d[1], direction=u, window=m.window,
-                                            skip=m.skip, source=m.file or ""))  # fmt: skip
+            drifts.append(drift_measurement_of(d[0], d[1], u, m.window, m.skip, m.file or ""))
     joint = infer_bias_from_cycles(la, lb, cycles)
-    fit = infer_state_bias(
-        la, lb, cycles, drifts=drifts, phases=joint.phase, B_start=joint.B,
-        model=cfg.bias.state, shapes_only=cfg.bias.shapes_only,
+    # the state-bias engine: the files and the description were checked as they were read
+    fit = fit_state_bias(
+        la, lb, [one_period(c.tau, c.G) for c in cycles], tuple(drifts), joint.phase,
+        joint.B, None, None, MAX_NFEV, cfg.bias.state, cfg.bias.shapes_only,
     )  # fmt: skip
     box = cfg.gate_box or (-1e6, 1e6)  # V: without a box, one far beyond any gate voltage
     lo, hi = np.full(la.n, float(box[0])), np.full(la.n, float(box[1]))

@@ -38,6 +38,9 @@ __all__ = [
     "velocity_rows",
 ]
 
+#: Autocorrelation clip, as in the cycle fits: the AR(1) variance stays finite.
+_RHO_MAX = 0.95
+
 #: The state models, in the order the scoreboard lists them.
 STATE_MODELS = ("constant", "affine", "diagonal", "along-lines")
 
@@ -82,12 +85,14 @@ def gains_of(
 
 class VelocityRows:
     """Linear equations ``a_B0 . B0 + a_theta . theta = v`` from bow-tie velocities: ``A``
-    (r, n + p), ``v`` (r,), the cycle of each row ``cycle`` (r,)."""
+    (r, n + p), ``v`` (r,), the cycle of each row ``cycle`` (r,), its run ``run`` (r,: the
+    consecutive velocities of one line within one half period, in time order) and its sample
+    spacing ``dt`` (r,), s."""
 
-    __slots__ = ("A", "cycle", "v")
+    __slots__ = ("A", "cycle", "dt", "run", "v")
 
-    def __init__(self, A: NDArray, v: NDArray, cycle: NDArray) -> None:
-        self.A, self.v, self.cycle = A, v, cycle
+    def __init__(self, A: NDArray, v: NDArray, cycle: NDArray, run: NDArray, dt: NDArray) -> None:
+        self.A, self.v, self.cycle, self.run, self.dt = A, v, cycle, run, dt
 
 
 def velocity_rows(
@@ -100,7 +105,7 @@ def velocity_rows(
     """Projected finite-difference velocities of every cycle within each half period (pairs of
     samples that straddle a switch are dropped), on the line of the task trained then."""
     n = G_ref.size
-    rows, vals, which = [], [], []
+    rows, vals, which, runs, dts = [], [], [], [], []
     for ci, (c, phi) in enumerate(zip(cycles, phases, strict=True)):
         m = c.G.shape[0]
         t = (phi % 1.0) * c.tau + c.dt * np.arange(m)
@@ -111,14 +116,20 @@ def velocity_rows(
             task = half[i] % 2
             x = 0.5 * (c.G[i] + c.G[i + 1]) - G_ref
             dG = (c.G[i + 1] - c.G[i]) / c.dt
-            for k, u in lines:
+            for li, (k, u) in enumerate(lines):
                 if k != task:
                     continue
                 rows.append(np.concatenate([u, np.outer(u, x).ravel() @ basis]))
                 vals.append(float(u @ dG))
                 which.append(ci)
+                runs.append((ci, int(half[i]), li))
+                dts.append(c.dt)
     A = np.array(rows).reshape(-1, n + basis.shape[1])
-    return VelocityRows(A, np.array(vals), np.array(which, dtype=int))
+    run = np.unique(np.array(runs, dtype=int).reshape(-1, 3), axis=0, return_inverse=True)[1]
+    return VelocityRows(
+        A, np.array(vals), np.array(which, dtype=int), np.asarray(run, dtype=int).ravel(),
+        np.array(dts, dtype=float),
+    )  # fmt: skip
 
 
 def drift_rows(drifts: Sequence[Any], basis: NDArray, G_ref: NDArray) -> tuple[NDArray, NDArray]:
@@ -156,7 +167,8 @@ def velocity_fit(rows: VelocityRows, drift_A: NDArray, drift_v: NDArray, drift_s
     """Weighted linear least squares of the bow-tie velocities (scatter estimated, two passes)
     and the drift tests (their standard errors); ``None`` when the system does not determine
     every parameter (rank deficient: e.g. a task without a solution line leaves a component of
-    ``B0`` to the positions). Uncertainties inflated by ``(1 + rho) / (1 - rho)``."""
+    ``B0`` to the positions). Covariance: `velocity_cov` (the drift tests alone: the Gauss-Markov
+    one, scaled by the reduced chi-square when it exceeds 1)."""
     A = np.vstack([rows.A, drift_A])
     v = np.concatenate([rows.v, drift_v])
     finite_std = np.where(np.isfinite(drift_std), drift_std, np.inf)
@@ -171,7 +183,51 @@ def velocity_fit(rows: VelocityRows, drift_A: NDArray, drift_v: NDArray, drift_s
         sig = float(np.sqrt(np.mean(r**2))) if r.size else 1.0
     rw = vw - Aw @ x
     dof = max(int(v.size - x.size), 1)
-    s2 = max(float(rw @ rw) / dof, 1.0) if rows.v.size == 0 else float(rw @ rw) / dof
-    rho = lag1(rows.v - rows.A @ x, rows.cycle) if rows.v.size else 0.0
-    cov = np.linalg.inv(Aw.T @ Aw) * s2 * (1 + rho) / (1 - rho)
+    if rows.v.size == 0:
+        cov = np.linalg.inv(Aw.T @ Aw) * max(float(rw @ rw) / dof, 1.0)
+        return LinearFit(x, cov, sig, 0.0, drift_A @ x - drift_v, dof)
+    cov, rho = velocity_cov(rows, rows.v - rows.A @ x, Aw, w[: rows.v.size], dof)
     return LinearFit(x, cov, sig, rho, drift_A @ x - drift_v, dof)
+
+
+def velocity_cov(rows: VelocityRows, r: NDArray, Aw: NDArray, w: NDArray, dof: int):
+    """Covariance of the weighted least-squares ``(B0, theta)`` of `velocity_fit` (the sandwich
+    ``N^-1 Aw^T S Aw N^-1``, ``N = Aw^T Aw``) and the largest lag-1 autocorrelation used.
+
+    A bow-tie velocity is a difference of two samples, ``(G[i+1] - G[i]) / dt``, so within a
+    run its errors are the differences of the errors ``E`` of the *positions* (the running
+    sum of the velocity residuals times ``dt``, a constant per run aside): white sample noise
+    makes consecutive velocity errors anticorrelated (-1/2) and the sum over a run telescopes
+    to its two ends; smooth model misfit makes them correlated. Each cycle's ``E`` (demeaned per
+    run) is modelled as AR(1) with its own scatter and lag-1 autocorrelation in [0, 0.95]
+    (white noise: 0), which covers both; the drift tests keep their standard errors. The
+    variance of one velocity scatter assumed by the usual formula (independent velocities,
+    one scatter for all periods) overstates the uncertainty of white-noise bow-ties several
+    times (the round trips of ``tests/inference/test_state_models.py``)."""
+    p = Aw.shape[1]
+    N_inv = np.linalg.inv(Aw.T @ Aw)
+    S = Aw[w.size :].T @ Aw[w.size :]  # the drift tests: unit variance once weighted
+    rho_max = 0.0
+    for c in np.unique(rows.cycle):
+        in_c = rows.cycle == c
+        parts, num, den, size = [], 0.0, 0.0, 0
+        for k in np.unique(rows.run[in_c]):
+            sel = rows.run == k
+            E = np.concatenate([[0.0], np.cumsum(r[sel] * rows.dt[sel])])
+            E = E - E.mean()
+            num += float(np.sum(E[1:] * E[:-1]))
+            den += float(E @ E)
+            size += E.size - 1  # one mean per run
+            # their contribution to Aw^T (w e) = sum_i w_i^2 a_i e_i = sum_j C_j E_j
+            a = w[sel, None] ** 2 * rows.A[sel] / rows.dt[sel, None]
+            C = np.vstack([np.zeros(p), a]) - np.vstack([a, np.zeros(p)])
+            parts.append(C)
+        rho = float(np.clip(num / den if den > 0 else 0.0, 0.0, _RHO_MAX))
+        s2 = den / max(size, 1)
+        rho_max = max(rho_max, rho)
+        for C in parts:
+            lag = np.arange(C.shape[0])
+            R = rho ** np.abs(lag[:, None] - lag[None, :])
+            S += s2 * C.T @ R @ C
+    # the scatters come from residuals of p fitted parameters: (dof + p) / dof corrects them
+    return N_inv @ S @ N_inv * (dof + p) / dof, rho_max
