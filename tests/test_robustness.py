@@ -677,6 +677,23 @@ ENTRIES.update(
                 "rate_tol": K(1e-9, "positive"),
             },
         ),
+        "relinearized_cycle": (
+            cl.relinearized_cycle,
+            {
+                "network": A(NET, "object"),
+                "tasks": A([ALPHA, BETA], "object"),
+                "linear0": A([LA, LB], "object"),
+                "B": K(np.array([3.0, 4.4]), "gates"),
+                "tau": K(0.02, "positive"),
+                "gamma": K(3.2e6, "positive"),
+                "durations": K(None, "optional"),
+                "box": K((1.0, 5.0), "limits"),
+                "eta": K(1.0, "positive"),
+                "tol": K(1e-6, "positive"),
+                "max_iter": K(30, "count"),
+                "point": K("centre", "choice"),
+            },
+        ),
     }
 )
 
@@ -1174,6 +1191,9 @@ RECORD_SAMPLES: dict[str, Callable[[], Any]] = {
     "CyclicTrajectory": lambda: CYC.trajectory(5),
     "BoxCyclicOrbit": lambda: BOX_CYC,
     "AffineOrbit": lambda: cl.affine_orbit(LA, LB, B=ABIAS, tau=0.1),
+    "Relinearized": lambda: cl.relinearized_cycle(
+        NET, [ALPHA, BETA], [LA, LB], B=[3.0, 4.4], tau=0.02, gamma=3.2e6, box=(1.0, 5.0)
+    ),
     "Crossover": lambda: cl.crossover_tau(LA, LB, B=[1.0, 1.0]),
     "SmallTauAsymptotics": lambda: cl.small_tau(LA, LB, B=[1.0, 1.0]),
     "LargeTauAsymptotics": lambda: cl.large_tau(LA, LB, B=[1.0, 1.0]),
@@ -1376,8 +1396,8 @@ RESULT_RECORDS: dict[str, str] = {
          "LargeTauAsymptotics", "ForceJacobian", "ForgettingCurve", "HalfPeriodMap",
          "OrbitCovariance", "RandomOrderMoments", "AffineCycle", "CalibratedPoint",
          "CalibratedTask", "CycleMisfit", "CycleBiasFit", "StateBiasFit",
-         "TheoryComparison", "MeasuredComparison", "SimulatedPeriods", "BiasScore",
-         "BiasScoreboard", "Fig1Curve", "Fig1Experiment"],
+         "TheoryComparison", "MeasuredComparison", "SimulatedPeriods", "Relinearized",
+         "BiasScore", "BiasScoreboard", "Fig1Curve", "Fig1Experiment"],
         _RESULT,
     ),
     "BoxPiece": _RESULT + " (an entry of `BoxOrbit.pieces`)",

@@ -16,6 +16,7 @@ direction the orbit drifts without closing, and that period is NaN with the reas
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,12 @@ from ..inference import CalibratedTask
 from ..inference._calibrate import require_conducting
 from ..model import Network
 from ..theory._box_build import box_cycle_orbits, box_cyclic_from
+from ..theory._relinearize import relinearized_cycle
 from ._pipeline import Theory
 from ._pipeline import notes as pipeline_notes
 from .specs import ExperimentConfig
 
-__all__ = ["DRIFT_NOTE", "K_task_error_of", "cyclic_theory", "notes"]
+__all__ = ["DRIFT_NOTE", "K_task_error_of", "cyclic_theory", "notes", "relinearized_theory"]
 
 _FAR = 1e6
 """V: the box standing in for "no box" (the gates of any orbit that closes stay far inside)."""
@@ -114,6 +116,65 @@ def cyclic_theory(
     return Theory(orbit, last, D2, Ebar, inside, sat, G_lo, G_hi, D2, Ebar, starts)
 
 
+def relinearized_theory(
+    cfg: ExperimentConfig,
+    tasks: tuple[CalibratedTask, ...],
+    E: Callable[[np.ndarray], np.ndarray],
+    B: np.ndarray,
+    taus: np.ndarray,
+    th: Theory,
+) -> Theory:
+    """``th`` (the theory with M at G*, 2-task or K-task route) with the theory columns of
+    `relinearized_cycle` at every period (``theory.relinearize``): D², Ē, ``saturated``, the
+    gate range (over the stretch starts and centres) and the stretch starts; ``in_box`` and the
+    ``*_unconstrained`` columns stay those at G*. A period whose re-linearization fails is a NaN
+    row; its note (`notes`) says why, as it gives the iterations, or the flag where the
+    iteration did not converge."""
+    n, K = cfg.network.n_gates, len(tasks)
+    box = None
+    if cfg.gate_box is not None:
+        box = (np.full(n, float(cfg.gate_box[0])), np.full(n, float(cfg.gate_box[1])))
+    shares = np.array(cfg.durations, dtype=float) if K > 2 else np.full(2, 0.5)
+    T = taus.size
+    D2, Ebar = np.full(T, np.nan), np.full(T, np.nan)
+    sat = np.zeros(T, dtype=bool)
+    lo, hi = np.full((T, n), np.nan), np.full((T, n), np.nan)
+    starts = np.full((T, K, n), np.nan)
+    results: list[Any] = []
+    ftasks, lin0 = tuple(t.task for t in tasks), tuple(t.linear for t in tasks)
+    for k, tau in enumerate(taus):
+        try:
+            r = relinearized_cycle(
+                cfg.network, ftasks, lin0, B, float(tau), shares, box, cfg.rate.gamma, cfg.eta
+            )
+        except CLLNError as e:
+            results.append(str(e))
+            continue
+        results.append(r)
+        o = r.orbit
+        s = np.array(o.G_starts) if hasattr(o, "G_starts") else np.stack([o.G0, o.G_half])
+        starts[k] = s
+        D2[k] = float(o.span) ** 2
+        sat[k] = bool(o.saturated)
+        both = np.concatenate([s, r.centres])
+        lo[k], hi[k] = both.min(axis=0), both.max(axis=0)
+        Ebar[k] = _ebar(E, s[None])[0]
+    return replace(
+        th, D2=D2, Ebar=Ebar, saturated=sat, lo=lo, hi=hi, starts=starts,
+        relinearized=tuple(results), D2_at_G_star=th.D2,
+    )  # fmt: skip
+
+
+def _relin_note(item: Any, D2_star: float) -> str:
+    """The note of one period of `relinearized_theory`."""
+    if isinstance(item, str):
+        return f"relinearization failed: {item}"
+    text = f"relinearized ({item.iterations} iterations; D2 with M at G*: {D2_star:.4g} V²)"
+    if not item.converged:
+        text += f"; NOT CONVERGED (last shift {item.shift:.2g} V)"
+    return text
+
+
 #: V: a gate pinned farther than this from its task's G* is noted (M is taken at G*).
 _FAR_FROM_G_STAR = 1.0
 
@@ -127,7 +188,10 @@ def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) 
         extra = []
         if not np.isfinite(th.D2[k]):
             extra.append(DRIFT_NOTE)
-        if th.saturated.size and th.saturated[k]:
+        if th.relinearized is not None:
+            assert th.D2_at_G_star is not None  # set with `relinearized`
+            extra.append(_relin_note(th.relinearized[k], float(th.D2_at_G_star[k])))
+        elif th.saturated.size and th.saturated[k]:
             far = max(
                 float(np.max(np.abs(th.lo[k] - G_stars.min(axis=0)))),
                 float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),

@@ -202,7 +202,14 @@ def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfi
     section = parse_network(top.table("network", _NETWORK_KEYS, required=True), folder)
     net, n = section.network, section.network.n_gates
     tasks = _tasks(top, section)
-    th = top.table("theory", {"reference", "eta", "gate_box"}) or Table({}, "theory", set())
+    th = top.table("theory", {"reference", "eta", "gate_box", "relinearize"}) or Table(
+        {}, "theory", set()
+    )
+    relinearize = th.get("relinearize", False)
+    if not isinstance(relinearize, bool):
+        raise ConfigError(
+            f"Key 'theory.relinearize' must be true or false, but is {show(relinearize)}."
+        )
     reference = th.vector("reference", n)
     eta = th.number("eta", 1.0, positive=True)
     box = th.pair("gate_box")
@@ -245,6 +252,7 @@ def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfi
         raw=raw,
         simulate=parse_simulate(simulate_t, n, box, reference),
         targets=section.targets,
+        relinearize=relinearize,
     )
 
 

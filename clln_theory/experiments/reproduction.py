@@ -205,10 +205,8 @@ class Reproduction:
     floquet: np.ndarray | None = field(default=None, repr=False)
     tau_sim: np.ndarray | None = field(default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        check_reproduction(
-            self
-        )  # types, shapes against tau, no ±inf (engine: _reproduction_fields)
+    def __post_init__(self) -> None:  # types, shapes against tau, no ±inf
+        check_reproduction(self)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -556,6 +554,9 @@ def _theory_columns(cfg: ExperimentConfig, tasks, B, taus, grid_points: int, cyc
         biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus)
         free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus)
         grid = {}
+    if cfg.relinearize:  # each task re-linearized along the cycle, at every period
+        biased = _cyclic.relinearized_theory(cfg, tasks, E, B, taus, biased)
+        free = _cyclic.relinearized_theory(cfg, tasks, E, np.zeros_like(B), taus, free)
     return E, biased, free, grid
 
 

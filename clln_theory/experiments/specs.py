@@ -439,6 +439,10 @@ class ExperimentConfig:
         Clamping strength of ``M = (r γ / η) ∂²C/∂G²``.
     gate_box : (float, float) or None
         Gate limits, V; orbits leaving them are flagged.
+    relinearize : bool
+        ``theory.relinearize``: each task linearized at the centre of its stretch of the cycle,
+        iterated to self-consistency (`clln_theory.theory.relinearized_cycle`), at every
+        period; default False (M at G*).
     rate : RateSpec
     bias : BiasSpec
     data : DataSpec
@@ -476,6 +480,7 @@ class ExperimentConfig:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
     simulate: SimulateSpec | None = None
     targets: tuple[str | Differential, ...] = ()
+    relinearize: bool = False
 
     @construction
     def __post_init__(self) -> None:
@@ -492,6 +497,10 @@ class ExperimentConfig:
         _floats(self.reference, "reference")
         number(self.eta, "eta", low=0.0, low_open=True)
         _pair(self.gate_box, "gate_box")
+        if not isinstance(self.relinearize, bool):
+            raise ArgumentError(
+                f"Field `relinearize` must be True or False, but is {self.relinearize!r}."
+            )
         for name, kind in (("rate", RateSpec), ("bias", BiasSpec), ("data", DataSpec),
                            ("sweep", SweepSpec)):  # fmt: skip
             instance(getattr(self, name), name, kind)

@@ -43,6 +43,8 @@ from .multitask import cyclic_orbit as cyclic_orbit
 from .orbit_results import ClosedOrbit as ClosedOrbit
 from .orbit_results import Orbit as Orbit
 from .orbits import periodic_orbit as periodic_orbit
+from .relinearize import Relinearized as Relinearized
+from .relinearize import relinearized_cycle as relinearized_cycle
 from .stochastic import OrbitCovariance as OrbitCovariance
 from .stochastic import RandomOrderMoments as RandomOrderMoments
 from .stochastic import orbit_covariance as orbit_covariance
@@ -72,6 +74,7 @@ __all__ = [
     "OrbitCovariance",
     "OrbitTrajectory",
     "RandomOrderMoments",
+    "Relinearized",
     "SmallTauAsymptotics",
     # functions
     "affine_orbit",
@@ -95,5 +98,6 @@ __all__ = [
     "orbit_covariance",
     "periodic_orbit",
     "random_order_moments",
+    "relinearized_cycle",
     "small_tau",
 ]

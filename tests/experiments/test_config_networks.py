@@ -428,6 +428,7 @@ NEW_FIELDS = {
     ("SimulateSpec", "max_seconds"): None,  # issue 21: no wall-clock budget unless given
     ("BiasSpec", "state"): "constant",  # issue 19: the paper's constant bias by default
     ("BiasSpec", "shapes_only"): False,
+    ("ExperimentConfig", "relinearize"): False,  # issue 21: M at G* unless theory.relinearize
 }
 
 
