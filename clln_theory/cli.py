@@ -259,12 +259,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare_bias(args: argparse.Namespace) -> int:
-    from .experiments.bias_scoreboard import compare_bias
+    from .experiments.bias_scoreboard import BIAS_MODELS, compare_bias
 
     _check_output(args.json, "--json")
+    models = BIAS_MODELS if args.models is None else args.models  # --models: default all
     with quiet() if args.quiet else contextlib.nullcontext():
         sb = compare_bias(
-            args.config, data_dir=args.data_dir, models=args.models, simulate=not args.no_simulate
+            args.config, data_dir=args.data_dir, models=models, simulate=not args.no_simulate
         )
     if args.json == "-":
         print(sb.to_json())

@@ -110,6 +110,15 @@ BAD_NUMBER: list[Any] = [
 ]
 
 
+#: Bad values of an object argument and of optional periods (as ``BAD["object"]`` and
+#: ``BAD["optional_times"]`` below), for the entries that extend them.
+BAD_OBJECT: list[Any] = ["x", None, 1.0, _OBJ, [1, 2], 1j]
+BAD_OPTIONAL_TIMES: list[Any] = [
+    "x", _OBJ, 1j, np.array([math.nan]), np.array([math.inf]), np.array([-1.0]),
+    np.array([1e300]), np.array([1e-300]), np.zeros((2, 2, 2)),
+]  # fmt: skip
+
+
 class Arg:
     """One argument of an entry point: its baseline value and the kind of bad values to try."""
 
@@ -725,6 +734,16 @@ def _fig5_result():
 
 FIG5 = _fig5_result()
 REP = cl.reproduce("exp1", grid_points=5, cycle_samples=11)
+#: Fig. 1's theory at three periods (0.3 s): finite, with a slope over all three.
+FIG1 = cl.run_fig1(tau=[1e-4, 1e-3, 1e-2])
+#: One bias model, no simulator: the scoreboard's cheapest real call (~1.5 s).
+SCOREBOARD = cl.compare_bias("exp1", models=("drift-test",), simulate=False)
+#: `compare_bias(models=)`: an object's bad values, no model, one twice, an unknown one, a name
+#: that is not a str, a bare str (not a list of names).
+BAD_MODELS = [*BAD_OBJECT, (), ["drift-test", "drift-test"], ("quadratic",), ("drift-test", None),
+              "drift-test"]  # fmt: skip
+#: `run_fig1(tau=)`: bad periods and the edge cases of one period (no slope), 1e300 and 1e-300 s.
+BAD_FIG1_TAU = [*BAD_OPTIONAL_TIMES, [1e-4], [1e300], [1e-300]]
 
 ENTRIES.update(
     {
@@ -1092,6 +1111,35 @@ ENTRIES.update(
                 "dpi": K(None, "optional_count", bad=["x", -1, 1.5, 10**12]),
             },
         ),
+        "compare_bias": (
+            cl.compare_bias,
+            {
+                "config": A("exp1", "path"),
+                "data_dir": K(None, "folder"),
+                "models": K(("drift-test",), "object", bad=BAD_MODELS),
+                "simulate": K(False, "flag"),
+            },
+        ),
+        "run_fig1": (
+            cl.run_fig1,
+            {
+                "source": A("fig1", "path"),
+                "simulate": K(False, "flag"),
+                # one period (no slope: None), 1e300 s and 1e-300 s (edge cases: finite)
+                "tau": K([1e-4, 1e-3, 1e-2], "optional_times", bad=BAD_FIG1_TAU),
+                "sim_tau": K(None, "optional_times"),
+                "burn_in": K(None, "optional"),
+                "max_periods": K(None, "optional_count"),
+            },
+        ),
+        "fig1_experiment": (cl.fig1_experiment, {"source": A("fig1", "path")}),
+        "plot_fig1": (
+            cl.plot_fig1,
+            {
+                "result": A(FIG1, "object", bad=["x", None, 1.0, _OBJ, REP]),
+                "path": A(TMP / "fig1.png", "outpath", bad=[1, TMP / "x.xyz", TMP / "no/x.png"]),
+            },
+        ),
         "plot_fig5": (
             cl.plot_fig5,
             {
@@ -1201,6 +1249,11 @@ RECORD_SAMPLES: dict[str, Callable[[], Any]] = {
     "Fig5Placement": lambda: cl.Fig5Placement(),
     "Fig5Result": lambda: FIG5,
     "Reproduction": lambda: REP,
+    "BiasScoreboard": lambda: SCOREBOARD,
+    "BiasScore": lambda: SCOREBOARD.scores[0],
+    "Fig1Result": lambda: FIG1,
+    "Fig1Curve": lambda: FIG1.theory,
+    "Fig1Experiment": lambda: cl.fig1_experiment(),
     "TheoryComparison": lambda: cl.compare_theory_simulation(
         NET, ALPHA, BETA, tau=[0.002], B=[1.0, 1.0], G_ref=G, protocol=PROTO
     ),
@@ -1281,6 +1334,10 @@ def record_entry(name: str, sample: Any) -> tuple[Callable, dict[str, Arg]]:
             bad = [v for v in bad if not (isinstance(v, np.ndarray) and v.dtype.kind == "c")]
         if (name, f.name) in DOCUMENTED_INF:
             bad = [v for v in bad if not (isinstance(v, float) and v == math.inf)]
+        if (name, f.name) in DOCUMENTED_NAN and sound is not None:
+            bad = [v for v in bad if not (isinstance(v, np.ndarray) and v.dtype.kind == "f"
+                                          and np.isnan(v).all())]  # fmt: skip
+            sound = _nan_or_finite(sound)
         if "None" in str(f.type):  # Optional: None is a sound value
             bad = [v for v in bad if v is not None]
             sound = None if sound is None else (lambda v, s=sound: v is None or s(v))
@@ -1290,6 +1347,34 @@ def record_entry(name: str, sample: Any) -> tuple[Callable, dict[str, Arg]]:
 
         args[f.name] = Arg(base, "record", keyword=True, bad=bad, accept=accept)
     return cls, args
+
+
+#: Record fields of input records where NaN is a documented missing value (not a bad one), with
+#: its meaning: the record refuses ±inf there, and any NaN in its other fields.
+_THEORY_COLUMNS = ("D2_theory", "Ebar_theory", "D2_bias_free", "Ebar_bias_free",
+                   "D2_unconstrained", "Ebar_unconstrained", "G_lo", "G_hi")  # fmt: skip
+DOCUMENTED_NAN: dict[tuple[str, str], str] = {
+    **dict.fromkeys(
+        [("Reproduction", f) for f in _THEORY_COLUMNS],
+        "no cycle at that period, or Ē where a conductance is <= 0 on the orbit (the row's note "
+        "says which)",
+    ),
+    **dict.fromkeys(
+        [("Reproduction", "D2_measured"), ("Reproduction", "Ebar_measured")],
+        "not measured at that period",
+    ),
+}
+
+
+def _nan_or_finite(sound: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``sound`` with NaN entries of a float array read as missing values (±inf stays bad)."""
+
+    def check(v: Any) -> bool:
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            return sound(np.where(np.isnan(v), 0.0, v))
+        return sound(v)
+
+    return check
 
 
 #: Record fields of input records for which +inf is a documented, meaningful value (not a bad
@@ -1311,7 +1396,8 @@ RESULT_RECORDS: dict[str, str] = {
          "LargeTauAsymptotics", "ForceJacobian", "ForgettingCurve", "HalfPeriodMap",
          "OrbitCovariance", "RandomOrderMoments", "AffineCycle", "CalibratedPoint",
          "CalibratedTask", "CycleMisfit", "CycleBiasFit", "StateBiasFit",
-         "TheoryComparison", "MeasuredComparison", "SimulatedPeriods", "Relinearized"],
+         "TheoryComparison", "MeasuredComparison", "SimulatedPeriods", "Relinearized",
+         "BiasScore", "BiasScoreboard", "Fig1Curve", "Fig1Experiment"],
         _RESULT,
     ),
     "BoxPiece": _RESULT + " (an entry of `BoxOrbit.pieces`)",
@@ -1384,7 +1470,7 @@ BAD: dict[str, list[Any]] = {
         np.array([1e-300]),
         np.zeros((2, 2, 2)),
     ],
-    "object": ["x", None, 1.0, _OBJ, [1, 2], 1j],
+    "object": BAD_OBJECT,
     "optional": ["x", 1j, _OBJ, math.nan, math.inf, 1e300, -1.0, 0.0],
     "choice": [None, 1, "nonsense", _OBJ, ""],
     "name": [None, 1, _OBJ, 1j, ""],
@@ -1459,6 +1545,8 @@ ALIASES = {
     # files and folders: the message names the file (or folder) itself
     "path": ("file", "File", "folder", "Cannot write"),
     "name_or_path": ("TOML", "preset", "folder", "`name_or_path`"),
+    # a preset name or a TOML file (`fig1_experiment`, `run_fig1`): the reader names the file
+    "source": ("TOML", "preset", "folder"),
     "config": ("TOML", "preset", "folder", "`name_or_path`"),
     "data_dir": ("Data folder", "Data file"),
     "relative": ("Data file",),
@@ -1598,18 +1686,6 @@ NOT_CALLED: dict[str, str] = {
         _NO_ARGS,
     ),
     "Clamping": "a type alias (typing.Literal of the clamping names), not a callable",
-    # OPEN GAPS, not covered yet (found when these names were added; see the issue's note):
-    # compare_bias(simulate=False) reports rms_sim as NaN and refuses no bad `models` with a
-    # typed error; run_fig1 returns NaN slopes where a fit has too few points; fig1_experiment
-    # names `name_or_path` for its `source`.
-    **dict.fromkeys(
-        ["compare_bias", "run_fig1", "fig1_experiment", "plot_fig1"],
-        "OPEN GAP: NaN placeholders and untyped bad arguments (listed above), not yet fixed",
-    ),
-    **dict.fromkeys(
-        ["BiasScore", "BiasScoreboard", "Fig1Curve", "Fig1Result", "Fig1Experiment"],
-        "a result of `compare_bias` / `run_fig1` / `fig1_experiment`, built only by the package",
-    ),
     "ClosedOrbit": "a typing.Protocol (the interface of the orbit results); not constructible",
     "Device": "the abstract device interface; its three implementations are covered",
     **dict.fromkeys(
@@ -1692,25 +1768,13 @@ def test_baseline_is_valid(entry):
 
 
 #: Bad cases still open, by entry point: the arguments (record fields, space-separated) whose
-#: hostile values still fail, each in another helper's files (issue 18; the integrator routes
-#: them; the exact failing cases: ``python tests/test_robustness.py --gaps``). The listed
+#: hostile values still fail (the exact failing cases: ``python tests/test_robustness.py
+#: --gaps``). Empty since issue 18 was closed, and it must stay empty (DEVELOPING.md). The listed
 #: arguments are skipped by `test_bad_arguments_give_typed_error_or_finite_result` (any other
 #: failure of the entry fails it), and `test_known_gaps_are_still_open` is a strict xfail per
 #: entry: once every listed argument passes it XPASSes, which fails the run until the entry is
 #: removed here.
-KNOWN_GAPS: dict[str, str] = {
-    # experiments: pipeline, comparisons, paper constants, config (`RateSpec`: the config
-    # reader builds it with a NaN gamma placeholder and fills it in later)
-    "record:RateSpec": "gamma",
-    # `Reproduction` is an input of `plot_reproduction`: it must validate on construction
-    "record:Reproduction": (
-        "config tasks B bias tau orbit D2_theory Ebar_theory D2_bias_free Ebar_bias_free in_box "
-        "G_lo G_hi D2_measured Ebar_measured grid cycles notes data_source sim sim_tasks box_orbit "
-        "saturated D2_unconstrained Ebar_unconstrained state_bias floquet"
-    ),
-    "reproduce": "tau",
-    "simulate_periods": "tau G0",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _failures(entry: str, skip: tuple[str, ...] = (), only: tuple[str, ...] | None = None):

@@ -4,7 +4,6 @@ schema); every error a `ConfigError` naming the key."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +23,6 @@ from .specs import (
     BiasSpec,
     DataSpec,
     RandomBias,
-    RateSpec,
     SimulateSpec,
     SweepSpec,
     TaskSpec,
@@ -185,7 +183,12 @@ def linearize_mode(task: TaskSpec, i: int, n_gates: int, n_targets: int, referen
     return mode
 
 
-def parse_rate(t: Table, net: Network) -> RateSpec:
+def parse_rate(
+    t: Table, net: Network
+) -> tuple[float | None, tuple[float, float, float, float, float] | None]:
+    """``[rate]``: ``(gamma, None)`` when it gives r γ itself, else ``(None, (R0, C0, V0, r,
+    S))``, the components and the network's one ``S`` (the caller computes γ from them, so
+    that a `RateSpec` is only ever built with its γ)."""
     if t.has("gamma"):
         extra = sorted(k for k in ("R0", "C0", "V0", "r") if t.has(k))
         if extra:
@@ -193,9 +196,7 @@ def parse_rate(t: Table, net: Network) -> RateSpec:
                 f"Key '{t.key(extra[0])}' conflicts with '{t.key('gamma')}'; give gamma (= r γ) "
                 "or the components R0, C0, V0, r, not both."
             )
-        return RateSpec(
-            gamma=t.number("gamma", required=True, positive=True), R0=None, C0=None, V0=None, r=None
-        )
+        return t.number("gamma", required=True, positive=True), None
     R0 = t.number("R0", required=True, positive=True)
     C0 = t.number("C0", required=True, positive=True)
     V0 = t.number("V0", V0_MULTIPLIER, positive=True)
@@ -206,7 +207,7 @@ def parse_rate(t: Table, net: Network) -> RateSpec:
             "Key 'rate.R0' gives γ = r/(V0 R0 C0 S), which needs one S for all learning edges, "
             f"but they have {S_all.tolist()}; give 'rate.gamma' instead."
         )
-    return RateSpec(gamma=math.nan, R0=R0, C0=C0, V0=V0, r=r)  # γ: set by `parse_config`
+    return None, (R0, C0, V0, r, float(S_all[0]))
 
 
 def parse_bias(t: Table, task_names: list[str], n_gates: int) -> BiasSpec:

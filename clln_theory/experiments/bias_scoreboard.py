@@ -23,6 +23,7 @@ positions, "shape" for one fitted to their shapes, "pred" otherwise.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import data as _data
-from .._checks import choice, instance
+from .._checks import instance, quote, validator
 from .._files import atomic_write
 from ..errors import ArgumentError
 from ..inference import (
@@ -85,9 +86,12 @@ class BiasScore:
         Largest |Floquet multiplier| of the theory's cycle (0 inside the box's pinned orbit).
     D2_sim, Ebar_sim : (T,) ndarray or None
         The simulator's, V² (None without simulation).
-    rms_theory, rms_sim : (c,) ndarray
-        Rms distance of each bow-tie from the theory's unconstrained orbit / the simulated
-        cycle (best phase), V (NaN without).
+    rms_theory : (c,) ndarray
+        Rms distance of each bow-tie from the theory's unconstrained orbit (best phase), V (NaN
+        where the model has no closed orbit at that bow-tie's period).
+    rms_sim : (c,) ndarray or None
+        The same from the simulated cycle, V (NaN where the simulator found none); None without
+        simulation (``simulate=False`` or no ``[simulate]`` section): not run, so no number.
     rms_kind : str
         ``"fit"``, ``"shape"`` or ``"pred"`` (see the module docstring).
     """
@@ -102,7 +106,7 @@ class BiasScore:
     D2_sim: np.ndarray | None
     Ebar_sim: np.ndarray | None
     rms_theory: np.ndarray
-    rms_sim: np.ndarray
+    rms_sim: np.ndarray | None
     rms_kind: str
 
 
@@ -140,7 +144,7 @@ class BiasScoreboard:
         out = []
         for s in self.scores:
             engines = [("theory (box)", s.D2_theory, s.Ebar_theory, s.rms_theory, s.rms_kind)]
-            if s.D2_sim is not None and s.Ebar_sim is not None:
+            if s.D2_sim is not None and s.Ebar_sim is not None and s.rms_sim is not None:
                 engines.append(("simulator", s.D2_sim, s.Ebar_sim, s.rms_sim, "pred"))
             for engine, D2, Eb, rms, kind in engines:
                 out.append(
@@ -261,11 +265,30 @@ def _fitted_to(model: str, fit: StateBiasFit | None) -> tuple[str, str]:
     return "bow-tie positions + drift tests", "fit"
 
 
+@validator
+def _models(models: Any) -> tuple[str, ...]:
+    """``models``: a non-empty list or tuple of distinct names of `BIAS_MODELS`."""
+    if not isinstance(models, list | tuple) or not models:
+        raise ArgumentError(
+            f"Argument `models` must be a non-empty list or tuple of names of BIAS_MODELS "
+            f"{list(BIAS_MODELS)}, but is {quote(models)}; leave it out for all of them."
+        )
+    for i, m in enumerate(models):
+        if not isinstance(m, str) or m not in BIAS_MODELS:
+            raise ArgumentError(
+                f"Argument `models` must name models of BIAS_MODELS {list(BIAS_MODELS)}, but "
+                f"entry {i} is {quote(m)}."
+            )
+    if len(set(models)) != len(models):
+        raise ArgumentError(f"Argument `models` must name each model once, but is {quote(models)}.")
+    return tuple(models)
+
+
 def compare_bias(
     config: ExperimentConfig | str | Path,
     *,
     data_dir: str | Path | None = None,
-    models: Any = None,
+    models: Sequence[str] = BIAS_MODELS,
     simulate: bool = True,
 ) -> BiasScoreboard:
     """Fit and score every bias model of an experiment at every period (see the module).
@@ -276,11 +299,12 @@ def compare_bias(
         A description with bow-ties (``data.cycles``), or a TOML path or preset name.
     data_dir : str or Path, optional
         The data folder (as `clln_theory.experiments.reproduce`).
-    models : sequence of str, optional
-        Models to score (default all of `BIAS_MODELS`).
+    models : list or tuple of str
+        Models to score, each once (default all of `BIAS_MODELS`).
     simulate : bool
         Also run the nonlinear simulator of the ``[simulate]`` section for every model (about
-        3 s per model); ignored without that section.
+        3 s per model); ignored without that section. Without it the simulator's columns
+        (``D2_sim``, ``Ebar_sim``, ``rms_sim`` of each `BiasScore`) are None.
 
     Returns
     -------
@@ -289,13 +313,12 @@ def compare_bias(
     Raises
     ------
     ArgumentError
-        An unknown model, a non-bool ``simulate``, or a description without bow-ties.
+        ``models`` not a non-empty list or tuple of distinct names of `BIAS_MODELS` (None
+        included), a non-bool ``simulate``, or a description without bow-ties.
     ConfigError, DataFormatError, TaskError
         As `clln_theory.experiments.reproduce`.
     """
-    names = BIAS_MODELS if models is None else tuple(models)
-    for i, m in enumerate(names):
-        choice(m, f"models[{i}]", BIAS_MODELS)
+    names = _models(models)
     simulate = bool(instance(simulate, "simulate", bool))
     cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     rep = reproduce(cfg, data_dir=data_dir, grid_points=0)
@@ -331,8 +354,7 @@ def compare_bias(
             bias = fit.bias
         th = _sb.theory_columns((la, lb), bias, rep.tau, (lo, hi), E)
         rms_th = np.array([_theory_rms(la, lb, bias, c) for c in rep.cycles])
-        D2s = Ebs = None
-        rms_sim = np.full(cyc_tau.size, np.nan)
+        D2s = Ebs = rms_sim = None  # the simulator not run: no numbers
         if sim_in is not None:
             D2s, Ebs, rms_sim = _simulated(cfg, sim_in, bias, rep, cyc_tau)
         fitted_to, kind = _fitted_to(name, fit)

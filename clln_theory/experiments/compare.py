@@ -37,7 +37,6 @@ from .._tables import array_columns, data_frame, frame_fields
 from ..electrical import free_state
 from ..errors import (
     ArgumentError,
-    CLLNError,
     ConvergenceError,
     DataFormatError,
     DeviceError,
@@ -364,6 +363,12 @@ def _theory_orbit(
     return _TheoryCycle(orbit.G0, orbit.G_half, float(orbit.span), False)
 
 
+#: Failures of one period of `compare_theory_simulation` that leave the others valid: no cycle
+#: on either side, a gate of the linear network or the simulation at or below its threshold
+#: (`DeviceError`), an overflow at that period.
+_COMPARE_FAILURES = (ConvergenceError, SingularSystemError, DeviceError, NumericalRangeError)
+
+
 @validator
 def _problem(network: Any, task_a: Any, task_b: Any, B: Any, on_failure: Any) -> np.ndarray:
     """Check the arguments of a comparison; return its constant bias ``B`` (V/s)."""
@@ -414,9 +419,11 @@ def compare_theory_simulation(
     tol : float
         Period-map residual of the simulated cycles, V.
     on_failure : {"record", "raise"}
-        What to do at a τ where the theory has no closed orbit or the simulator finds no limit
-        cycle: ``"record"`` leaves that τ out of the arrays and adds a `Failure` (side, reason,
-        τ) to ``failures`` so that the rest of the sweep survives; ``"raise"`` re-raises.
+        What to do at a τ where the theory has no closed orbit, the simulator finds no limit
+        cycle, a gate falls to or below its threshold (`DeviceError`: a linear device's
+        conductance <= 0) or the arithmetic overflows (`NumericalRangeError`): ``"record"``
+        leaves that τ out of the arrays and adds a `Failure` (side, reason, τ) to ``failures``
+        so that the rest of the sweep survives; ``"raise"`` re-raises.
 
     Returns
     -------
@@ -433,9 +440,10 @@ def compare_theory_simulation(
         Gates with different ``S`` (the theory takes one γ).
     ShapeError
         ``tau`` not 1-D.
-    ConvergenceError, SingularSystemError
+    ConvergenceError, SingularSystemError, DeviceError, NumericalRangeError
         Only with ``on_failure="raise"``: the first τ without a cycle on either side (without
-        ``gate_limits``, an orbit that drifts along a common null direction is one).
+        ``gate_limits``, an orbit that drifts along a common null direction is one), or whose
+        gates fall to their threshold or overflow.
 
     Notes
     -----
@@ -466,12 +474,13 @@ def compare_theory_simulation(
         stage: Literal["theory", "simulation"] = "theory"
         try:
             orb = _theory_orbit(la, lb, Bv, float(t), box)
+            Et = _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)
             stage = "simulation"
             lc = limit_cycle(
                 network, task_a, task_b, tau=float(t), B=Bv, protocol=protocol,
                 gate_limits=gate_limits, G0=guess if box is None else orb.G0, tol=tol,
             )  # fmt: skip
-        except (ConvergenceError, SingularSystemError) as err:
+        except _COMPARE_FAILURES as err:
             if on_failure == "raise":
                 raise
             failures.append(
@@ -484,8 +493,7 @@ def compare_theory_simulation(
         kept.append(float(t))
         guess = lc.G0
         for key, value in (
-            ("Dt", orb.span), ("Ds", lc.span), ("sat", orb.saturated),
-            ("Et", _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)), ("Es", lc.Ebar),
+            ("Dt", orb.span), ("Ds", lc.span), ("sat", orb.saturated), ("Et", Et), ("Es", lc.Ebar),
             ("G0t", orb.G0), ("G0s", lc.G0), ("Ght", orb.G_half), ("Ghs", lc.G_half),
         ):  # fmt: skip
             res[key].append(value)
@@ -644,9 +652,13 @@ def simulate_periods(
     Raises
     ------
     ArgumentError
-        A period that is not a finite number > 0, or a bad ``tol`` / ``max_periods``.
+        A period that is not a finite number > 0 or is shorter than one step ``t_h`` (τ/2
+        rounds to no step), a period of more than `MAX_STEPS` steps per half, or a bad ``tol``
+        / ``max_periods``.
     ShapeError
-        ``tau`` not 1-D.
+        ``tau`` not 1-D, or ``G0`` not (n_gates,).
+    DeviceError
+        A ``G0`` with a gate at or below its threshold (every period would start there).
 
     Examples
     --------
@@ -666,11 +678,16 @@ def simulate_periods(
     taus, steps = period_steps(tau, parts.protocol.t_h)
     if taus.ndim != 1:
         raise ShapeError(f"Argument `tau` must be 1-D (T,), but has shape {taus.shape}.")
-    start_error: CLLNError | None = None
-    try:  # a bad start fails every period, as a cycle started there would
-        guess = checked_start(parts, G0)
-    except _PERIOD_FAILURES as err:
-        start_error = err
+    t_h = parts.protocol.t_h
+    if np.any(taus < t_h):  # τ/2 rounds to 0 steps: no period to simulate, not one to flag
+        raise ArgumentError(
+            f"Argument `tau` holds {taus[taus < t_h][0]:.6g} s, shorter than one learning step "
+            f"t_h = {t_h:.6g} s per half period; the shortest period is 2 t_h = {2 * t_h:.6g} s."
+        )
+    for step in steps:  # τ/2 beyond MAX_STEPS: refused before any period runs
+        if isinstance(step, ArgumentError):
+            raise step
+    guess = checked_start(parts, G0)  # a bad start is the caller's: an error, not T failures
     tol = positive(tol, "tol", unit="V")
     max_periods = count(max_periods, "max_periods")
     if max_seconds is not None:
@@ -689,8 +706,6 @@ def simulate_periods(
         try:
             if isinstance(step, Exception):  # tau/2 not a whole number of steps
                 raise step
-            if start_error is not None:
-                raise start_error
             run = parts.runner(*step)
             lc = find_cycle(
                 run, from_guess(run, guess), "shooting", tol, max_periods, FD_STEP,

@@ -99,11 +99,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from .._checks import instance, validator
 from ..electrical.rule import learning_rate_gamma
 from ..errors import ArgumentError, ConfigError
+from ..model import Network
 from ._network_section import NetworkSection, check_dangling, parse_network
 from ._sections import (
     linearize_mode,
@@ -164,13 +163,19 @@ def parse_config(
     ArgumentError
         A ``source`` that is not a str, or a ``folder`` that is not a path.
     """
-    cfg = _description(raw, instance(source, "source", str), _folder(folder))
-    rate = cfg.rate
-    if rate.R0 is None or rate.C0 is None or rate.V0 is None or rate.r is None:
-        return cfg  # the description gives gamma itself
-    S = float(np.unique(cfg.network.S)[0])  # one S: checked by the reader
-    gamma = learning_rate_gamma(rate.R0, rate.C0, S, V0=rate.V0, r=rate.r)
-    return replace(cfg, rate=RateSpec(gamma=gamma, R0=rate.R0, C0=rate.C0, V0=rate.V0, r=rate.r))
+    return _description(raw, instance(source, "source", str), _folder(folder))
+
+
+def _rate(t: Table, net: Network) -> RateSpec:
+    """``[rate]``: r γ as given, or `learning_rate_gamma` of the components and the network's
+    one ``S`` (read by `parse_rate`); the `RateSpec` is built once, with its γ."""
+    gamma, parts = parse_rate(t, net)
+    if parts is None:
+        assert gamma is not None  # `parse_rate` gives r γ or its components
+        return RateSpec(gamma=gamma, R0=None, C0=None, V0=None, r=None)
+    R0, C0, V0, r, S = parts
+    gamma = learning_rate_gamma(R0, C0, S, V0=V0, r=r)
+    return RateSpec(gamma=gamma, R0=R0, C0=C0, V0=V0, r=r)
 
 
 #: The keys of the top level and of ``[network]`` (the other sections' keys are in their readers).
@@ -216,7 +221,7 @@ def _description(raw: dict, source: str, folder: Path | None) -> ExperimentConfi
         replace(task, linearize=linearize_mode(task, i, n, len(section.targets), reference))
         for i, task in enumerate(tasks)
     )
-    rate = parse_rate(top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True), net)
+    rate = _rate(top.table("rate", {"R0", "C0", "V0", "r", "gamma"}, required=True), net)
     bias_t = top.table(
         "bias", {"given", "paper", "measure", "random", "state", "shapes_only"}, required=True
     )

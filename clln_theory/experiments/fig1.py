@@ -58,11 +58,23 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._checks import count, instance, positive, readonly, times, validator
+from .._checks import (
+    check_record,
+    construction,
+    count,
+    instance,
+    positive,
+    quote,
+    readonly,
+    refuse_renamed,
+    times,
+    validator,
+)
 from .._files import atomic_write
 from ..electrical import free_state
 from ..errors import ArgumentError, CLLNError, Failure
@@ -194,25 +206,29 @@ class Fig1Curve:
     tau : (T,) ndarray
         Periods, s.
     Ebar : (T,) ndarray
-        Combined error (A4), V² (NaN where it failed).
+        Combined error (A4), V² (NaN where that period failed: see `Fig1Result.failures`).
     D : (T,) ndarray
-        Span (4), V (NaN where it failed).
+        Span (4), V (NaN where that period failed).
     change : (T,) ndarray
-        ``|G(τ) - G(0)|`` over the last period, V (0 on the cycle; NaN for the theory's
-        closed orbits, which are exact).
+        ``|G(τ) - G(0)|`` over the last period, V (0 on the cycle: exactly 0 for the theory's
+        closed orbits; NaN where that period failed).
     seconds : float
         Run time.
-    slope : float
+    slope : float or None
         Fitted slope of ``log D`` vs ``log τ`` over the straight part: the longest run of
-        periods from the shortest that one line fits to 10 % (NaN with fewer than 3 points).
-    slope_range : (float, float)
-        The periods of the straight part, s.
-    rolloff : float
-        First τ where D is below half the fitted line, s (NaN if none).
-    plateaus : (float, float)
-        Mean Ē over the shortest and over the longest decade of periods, V².
-    plateau_spread : (float, float)
-        max/min of Ē within each of the two decades (1 = flat).
+        periods from the shortest that one line fits to 10 %; None when no three periods (with
+        a span) from the shortest lie on one line (fewer than three periods, or failures).
+    slope_range : (float, float) or None
+        The periods of the straight part, s (None with ``slope``).
+    rolloff : float or None
+        First τ where D is below half the fitted line, s (None if D never falls below it, or
+        without ``slope``).
+    plateaus : (float, float) or None
+        Mean Ē over the shortest and over the longest decade of periods, V² (None when no
+        period has an Ē).
+    plateau_spread : (float, float) or None
+        max/min of Ē within each of the two decades (1 = flat; None with ``plateaus``, or where
+        an Ē of 0 makes the ratio undefined).
     """
 
     kind: str
@@ -222,11 +238,11 @@ class Fig1Curve:
     D: np.ndarray
     change: np.ndarray
     seconds: float
-    slope: float = float("nan")
-    slope_range: tuple[float, float] = (float("nan"), float("nan"))
-    rolloff: float = float("nan")
-    plateaus: tuple[float, float] = (float("nan"), float("nan"))
-    plateau_spread: tuple[float, float] = (float("nan"), float("nan"))
+    slope: float | None = None
+    slope_range: tuple[float, float] | None = None
+    rolloff: float | None = None
+    plateaus: tuple[float, float] | None = None
+    plateau_spread: tuple[float, float] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -237,21 +253,27 @@ class Fig1Curve:
         """The curve as JSON-ready lists (NaN as None)."""
         plain = {k: _plain(getattr(self, k)) for k in ("tau", "Ebar", "D", "change")}
         shape: dict[str, Any] = {
-            k: _plain(np.asarray(getattr(self, k)))
+            k: None if getattr(self, k) is None else _plain(np.asarray(getattr(self, k)))
             for k in ("slope_range", "plateaus", "plateau_spread")
         }
-        shape |= {k: _plain(np.asarray(getattr(self, k)))[0] for k in ("slope", "rolloff")}
+        shape |= {k: getattr(self, k) for k in ("slope", "rolloff")}
         return {"kind": self.kind, "source": self.source, **plain, **shape,
                 "seconds": self.seconds}  # fmt: skip
 
     def describe(self) -> str:
         """One line: the slope, its range, the roll-off and the plateaus of Ē."""
-        lo, hi = self.slope_range
+        line = "no straight part of D(τ)"
+        if self.slope is not None and self.slope_range is not None:
+            lo, hi = self.slope_range
+            line = (f"D ∝ τ^{self.slope:.3f} from {lo:.3g} s to {hi:.3g} s "
+                    f"({np.log10(hi / lo):.1f} decades)")  # fmt: skip
+        off = "none" if self.rolloff is None else f"τ = {self.rolloff:.3g} s"
+        pl, sp = self.plateaus, self.plateau_spread or (float("nan"),) * 2
+        flat = "no Ē" if pl is None else (
+            f"{pl[0]:.3g} V² (spread {sp[0]:.2f}) and {pl[1]:.3g} V² (spread {sp[1]:.2f})"
+        )  # fmt: skip
         return (
-            f"{self.source} {self.kind}: D ∝ τ^{self.slope:.3f} from {lo:.3g} s to {hi:.3g} s "
-            f"({np.log10(hi / lo):.1f} decades), roll-off at τ = {self.rolloff:.3g} s; Ē "
-            f"plateaus {self.plateaus[0]:.3g} V² (spread {self.plateau_spread[0]:.2f}) and "
-            f"{self.plateaus[1]:.3g} V² (spread {self.plateau_spread[1]:.2f}); "
+            f"{self.source} {self.kind}: {line}, roll-off at {off}; Ē plateaus {flat}; "
             f"{self.seconds:.1f} s"
         )
 
@@ -265,19 +287,32 @@ def _curve(
     change: np.ndarray,
     seconds: float,
 ) -> Fig1Curve:
-    """A `Fig1Curve` with its shape: straight part, roll-off, plateaus."""
+    """A `Fig1Curve` with its shape: straight part, roll-off, plateaus (None where undefined:
+    no straight part of three points, no roll-off, no Ē)."""
     slope, icpt, i, j = straight_part(tau, D, _SLOPE_RTOL, min_points=3)
-    span = (float(tau[i]), float(tau[j])) if i >= 0 else (float("nan"), float("nan"))
-    pl = plateaus(tau, Ebar, _PLATEAU_DECADES)
+    fit = None if i < 0 else (float(slope), (float(tau[i]), float(tau[j])))
+    off = None if fit is None else rolloff(tau, D, slope, icpt, _ROLLOFF_FRAC)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a spread over an Ē of 0: None
+        pl = plateaus(tau, Ebar, _PLATEAU_DECADES)
     return Fig1Curve(
         kind, source, readonly(tau), readonly(Ebar), readonly(D), readonly(change), seconds,
-        slope, span, rolloff(tau, D, slope, icpt, _ROLLOFF_FRAC), (pl[0], pl[1]), (pl[2], pl[3]),
+        None if fit is None else fit[0], None if fit is None else fit[1],
+        None if off is None or not np.isfinite(off) else off, _finite_pair(pl[0], pl[1]),
+        _finite_pair(pl[2], pl[3]),
     )  # fmt: skip
+
+
+def _finite_pair(a: float, b: float) -> tuple[float, float] | None:
+    return (a, b) if np.isfinite(a) and np.isfinite(b) else None
 
 
 @dataclass(frozen=True, slots=True)
 class Fig1Result:
     """What `run_fig1` found.
+
+    An input of `clln_theory.plotting.plot_fig1`: it checks its fields on construction (a field
+    of another type raises `ArgumentError`, NaN or inf where a number is required
+    `NumericalRangeError`, naming the field).
 
     Attributes
     ----------
@@ -287,14 +322,18 @@ class Fig1Result:
     regression, classification : Fig1Curve or None
         The simulator (None without ``simulate``), each with its own shape.
     span_ratio : (S,) ndarray
-        ``D_classification / D_regression`` at the simulated periods (empty without them).
-    small_tau_slope : float
-        ``D/τ`` of the theory's box cycle at the shortest period, V/s. (There gates slide along
-        the box, pinned for part of each half period, so `clln_theory.theory.small_tau`, which
-        knows no box, does not give it; it gives the same pair's slope without the box.)
-    slowest_rate : float
+        ``D_classification / D_regression`` at the simulated periods (empty without them; NaN
+        where either simulation failed).
+    small_tau_slope : float or None
+        ``D/τ`` of the theory's box cycle at the shortest period, V/s (None when the theory
+        found no cycle at any period). (There gates slide along the box, pinned for part of
+        each half period, so `clln_theory.theory.small_tau`, which knows no box, does not give
+        it; it gives the same pair's slope without the box.)
+    slowest_rate : float or None
         Slowest rate of the averaged linear dynamics on the gates free at the start of the
-        shortest period's cycle, 1/s: it sets how long the simulator runs at each period.
+        shortest period's cycle, 1/s: it sets how long the simulator runs at each period (None
+        without a theory cycle or without a free gate; the simulator then settles for the
+        burn-in's time).
     metric_change : tuple of float
         Per task, the relative change of the learning response by the metric (0 = exact).
     pinned : int
@@ -313,8 +352,8 @@ class Fig1Result:
     regression: Fig1Curve | None
     classification: Fig1Curve | None
     span_ratio: np.ndarray
-    small_tau_slope: float
-    slowest_rate: float
+    small_tau_slope: float | None
+    slowest_rate: float | None
     metric_change: tuple[float, ...]
     pinned: int
     failures: tuple[Failure, ...]
@@ -322,12 +361,30 @@ class Fig1Result:
     theory_tasks: tuple[LinearTask, ...] = field(repr=False)
     metric: np.ndarray = field(repr=False)
 
+    @construction
+    def __post_init__(self) -> None:
+        curve = (Fig1Curve, type(None))
+        check_record(
+            self, theory=Fig1Curve, regression=curve, classification=curve,
+            span_ratio="array|nan", small_tau_slope="real?", slowest_rate="real?",
+            metric_change="tuple", pinned="count", failures="tuple", seconds="real",
+            theory_tasks="tuple", metric="array",
+        )  # fmt: skip
+        for name, kind in (("metric_change", float), ("failures", Failure),
+                           ("theory_tasks", LinearTask)):  # fmt: skip
+            bad = [x for x in getattr(self, name) if not isinstance(x, kind)]
+            if bad:
+                raise ArgumentError(
+                    f"Field `{name}` of Fig1Result must hold {kind.__name__} entries, but holds "
+                    f"{type(bad[0]).__name__}."
+                )
+
     def __repr__(self) -> str:
         th = self.theory
-        return (
-            f"Fig1Result(theory slope {th.slope:.3f} over {th.slope_range[0]:.3g}-"
-            f"{th.slope_range[1]:.3g} s, {len(self.failures)} failures, {self.seconds:.1f} s)"
-        )
+        fit = "no slope" if th.slope is None or th.slope_range is None else (
+            f"slope {th.slope:.3f} over {th.slope_range[0]:.3g}-{th.slope_range[1]:.3g} s"
+        )  # fmt: skip
+        return f"Fig1Result(theory {fit}, {len(self.failures)} failures, {self.seconds:.1f} s)"
 
     @property
     def curves(self) -> tuple[Fig1Curve, ...]:
@@ -337,10 +394,12 @@ class Fig1Result:
     def summary(self) -> str:
         """The numbers of the result as printed lines."""
         lines = [c.describe() for c in self.curves]
+        small, rate = (("none" if x is None else f"{x:.4g}")
+                       for x in (self.small_tau_slope, self.slowest_rate))  # fmt: skip
         lines.append(
-            f"theory: D/τ = {self.small_tau_slope:.4g} V/s at the shortest τ; {self.pinned} of "
+            f"theory: D/τ = {small} V/s at the shortest τ; {self.pinned} of "
             f"{self.metric.size} gates at the box at short τ; slowest rate "
-            f"{self.slowest_rate:.3g} 1/s; metric change of the learning response "
+            f"{rate} 1/s; metric change of the learning response "
             + ", ".join(f"{100 * c:.2f} %" for c in self.metric_change)
         )
         for c in self.curves[1:]:
@@ -394,7 +453,7 @@ def _lattice_node(name: str) -> str:
     return f"n{4 * r + c}"
 
 
-def fig1_experiment(source: str | os.PathLike[str] = "fig1") -> Fig1Experiment:
+def fig1_experiment(source: str | os.PathLike[str] = "fig1", **renamed: Any) -> Fig1Experiment:
     """The Fig. 1 set-up of a preset or TOML file in the preset's format.
 
     Parameters
@@ -403,6 +462,9 @@ def fig1_experiment(source: str | os.PathLike[str] = "fig1") -> Fig1Experiment:
         A preset name (``"fig1"``) or a TOML file: a 4 x 4 periodic lattice, a differential
         output, the regression pair as its two ``[[tasks]]``, ``[bias] random`` or ``given``,
         ``[sweep] tau``, ``[simulate]``.
+    **renamed : Any
+        The old keyword ``name_or_path`` (now ``source``) and any unknown keyword are refused
+        with an `ArgumentError` naming the keyword to use.
 
     Returns
     -------
@@ -414,13 +476,26 @@ def fig1_experiment(source: str | os.PathLike[str] = "fig1") -> Fig1Experiment:
         An invalid description.
     ArgumentError
         ``source`` of another type; a description that is not a two-task regression on the
-        4 x 4 lattice with a differential output, a bias and periods.
+        4 x 4 lattice with a differential output, a bias and periods; the old keyword
+        ``name_or_path``.
     """
+    refuse_renamed(renamed, {"name_or_path": "source"}, "fig1_experiment")
     return _experiment(source)
 
 
+@validator
+def _source(source: Any) -> str | Path:
+    """``source``: a preset name or a TOML file (str or path-like)."""
+    if not isinstance(source, str | os.PathLike) or not str(source):
+        raise ArgumentError(
+            f"Argument `source` must be a preset name or a TOML file (str or Path), but is "
+            f"{quote(source)}."
+        )
+    return source if isinstance(source, str) else Path(source)
+
+
 def _experiment(source: Any) -> Fig1Experiment:
-    cfg = load_config(source)
+    cfg = load_config(_source(source))
     net = cfg.network
     roles = Fig5Placement()
     nodes = {k: _lattice_node(getattr(roles, k)) for k in ("V1", "V2", "V1_inv", "V2_inv")}
@@ -515,7 +590,7 @@ def run_fig1(
     reg = cls = None
     ratio = np.empty(0)
     if flag:
-        settle = _SETTLE_EFOLDS / rate if np.isfinite(rate) and rate > 0 else burn
+        settle = _SETTLE_EFOLDS / rate if rate is not None and rate > 0 else burn
         reg, G_burn = _simulated(exp, "regression", sims, burn, settle, cap, failures, exp.G0)
         cls, _ = _simulated(exp, "classification", sims, burn / 2, settle, cap, failures, G_burn)
         ratio = cls.D / reg.D
@@ -566,11 +641,10 @@ def _theory(exp: Fig1Experiment, taus: np.ndarray, failures: list[Failure]):
         D[i] = float(np.linalg.norm(Gh - G0))
         Ebar[i] = 0.5 * (_error(net, G0, ta, tb) + _error(net, Gh, ta, tb))
         first = orb if first is None else first
-    curve = _curve(
-        "regression", "theory", taus, Ebar, D, np.full(n, np.nan), time.perf_counter() - t0
-    )
+    change = np.where(np.isfinite(D), 0.0, np.nan)  # closed orbits: no change over a period
+    curve = _curve("regression", "theory", taus, Ebar, D, change, time.perf_counter() - t0)
     if first is None:
-        return curve, metric, float("nan"), float("nan"), 0
+        return curve, metric, None, None, 0
     y = np.asarray(first.G0)
     free = (y > box[0] + _PIN_TOL) & (y < box[1] - _PIN_TOL)
     pair = reduced_pair(metric.tasks, free, y, 1e-9)
@@ -578,7 +652,7 @@ def _theory(exp: Fig1Experiment, taus: np.ndarray, failures: list[Failure]):
     slope = float(D[i] / taus[i])
     lam = np.linalg.eigvalsh(0.5 * (pair[0].M + pair[1].M))
     pos = lam[lam > 1e-6 * lam.max()] if lam.size else lam
-    rate = float(pos.min()) if pos.size else float("nan")
+    rate = float(pos.min()) if pos.size else None
     return curve, metric, slope, rate, int(np.sum(~free))
 
 

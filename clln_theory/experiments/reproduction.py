@@ -66,6 +66,7 @@ from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS
 from . import _bias_scoreboard, _cyclic, _pipeline, _summaries
+from ._reproduction_fields import check_reproduction, require_finite_theory
 from .compare import SimulatedPeriods
 from .config import ExperimentConfig, load_config
 from .schedules import simulate_description
@@ -103,6 +104,13 @@ UNITS = {
 class Reproduction:
     """Theory of one experiment next to its measurements.
 
+    Built by `reproduce`; built by hand (an input of `clln_theory.plotting.plot_reproduction`)
+    it checks its fields on construction: a field of another type raises `ArgumentError`, an
+    array whose shape does not match ``tau`` (T,) and the network's n gates `ShapeError`, and
+    NaN in ``tau`` or ``B`` or ±inf anywhere `NumericalRangeError`, each naming the field. NaN
+    marks a missing value in the theory, gate-range and measured columns (not measured, no
+    cycle at that period, or a conductance <= 0 on the orbit: ``notes`` says why).
+
     Attributes
     ----------
     config : ExperimentConfig
@@ -115,8 +123,9 @@ class Reproduction:
         The inference (None when the bias was given).
     tau : (T,) ndarray
         Periods of the table, s (the measured ones for ``tau = "data"``).
-    orbit : Orbit
-        Closed orbits without gate limits for all ``tau`` (leading axis T).
+    orbit : Orbit or None
+        Closed orbits without gate limits for all ``tau`` (leading axis T); None for three or
+        more tasks (their cycles: ``box_orbit``).
     D2_theory, Ebar_theory : (T,) ndarray
         Predicted squared span (4) and combined error (A4), V²: of the cycle in the gate box
         (``box_orbit``) where the description has one, else of ``orbit``.
@@ -171,7 +180,7 @@ class Reproduction:
     B: np.ndarray
     bias: BiasEstimate | None
     tau: np.ndarray
-    orbit: Orbit
+    orbit: Orbit | None
     D2_theory: np.ndarray
     Ebar_theory: np.ndarray
     D2_bias_free: np.ndarray
@@ -194,6 +203,9 @@ class Reproduction:
     state_bias: StateBiasFit | None = field(default=None, repr=False)
     floquet: np.ndarray | None = field(default=None, repr=False)
     tau_sim: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:  # types, shapes against tau, no ±inf
+        check_reproduction(self)
 
     @property
     def D2_ratio(self) -> np.ndarray:
@@ -640,7 +652,9 @@ def reproduce(
             curves[quantity] = _data.load_curve(path, quantity=quantity)
     taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
     _summaries.require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
-    E, biased, free, grid = _theory_columns(cfg, tasks, B, taus, grid_points, cycle_samples)
+    with np.errstate(over="ignore"):  # a period too long for float64: the error naming `tau`
+        E, biased, free, grid = _theory_columns(cfg, tasks, B, taus, grid_points, cycle_samples)
+    require_finite_theory(biased, free)
     state = floquet = None
     if cfg.bias.state != "constant":
         state, th = _state_bias(cfg, folder, tasks, B, taus, E)

@@ -9,7 +9,6 @@ one the reader built.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +156,9 @@ class RateSpec:
 
     ``R0`` (Ω), ``C0`` (F), ``V0`` (V) and ``r`` are the components when the description gives
     them (None when it gives ``gamma`` directly); then ``gamma`` is
-    `clln_theory.electrical.rule.learning_rate_gamma` of them and the network's one ``S``.
+    `clln_theory.electrical.rule.learning_rate_gamma` of them and the network's one ``S``,
+    computed by the config reader before the record is built: a `RateSpec` always holds a
+    finite ``gamma`` > 0 (NaN, inf, 0 or a negative number raise `ArgumentError` naming it).
 
     Attributes
     ----------
@@ -181,11 +182,8 @@ class RateSpec:
 
     @construction
     def __post_init__(self) -> None:
+        number(self.gamma, "gamma", low=0.0, low_open=True, unit="Ω/s")
         _optional_positive(self, ("R0", "C0", "V0", "r"))
-        components = all(getattr(self, k) is not None for k in ("R0", "C0", "V0", "r"))
-        if not (components and isinstance(self.gamma, float) and math.isnan(self.gamma)):
-            # NaN gamma: a placeholder the config reader fills from the components
-            number(self.gamma, "gamma", low=0.0, low_open=True, unit="Ω/s")
 
 
 @dataclass(frozen=True, slots=True)

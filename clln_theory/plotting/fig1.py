@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import instance
 from ..experiments.fig1 import Fig1Result
+from ._args import check_path
 from ._mpl import figure_class, save_figure
 
 __all__ = ["plot_fig1"]
@@ -40,11 +42,14 @@ def plot_fig1(result: Fig1Result, path: str | Path | None = None) -> Any:
     ------
     ModuleNotFoundError
         If matplotlib is not installed (``pip install clln_theory[plot]``).
-    TypeError
-        ``result`` is not a `Fig1Result`.
+    ArgumentError
+        ``result`` is not a `Fig1Result`, or ``path`` is not a file name (str or Path) or a file
+        object, or ends in a format matplotlib does not write.
+    FileWriteError
+        If ``path`` cannot be written (a missing folder, a full disk), naming it.
     """
-    if not isinstance(result, Fig1Result):
-        raise TypeError(f"Argument `result` must be a Fig1Result, but is {type(result).__name__}.")
+    result = instance(result, "result", Fig1Result)
+    path = check_path(path)
     Figure = figure_class()
     fig = Figure(figsize=(3.5, 4.9), layout="constrained")
     axE, axD = fig.subplots(2, 1, sharex=True)
@@ -59,7 +64,7 @@ def plot_fig1(result: Fig1Result, path: str | Path | None = None) -> Any:
         name = f"simulator, {curve.kind}"
         axE.loglog(curve.tau, 1e6 * curve.Ebar, label=name, **kw)
         axD.loglog(curve.tau, curve.D, label=name, **kw)
-    if np.isfinite(th.slope):
+    if th.slope is not None and th.slope_range is not None:
         lo, hi = th.slope_range
         t = np.geomspace(lo, hi, 20)
         i = int(np.argmin(np.abs(th.tau - lo)))
@@ -67,11 +72,10 @@ def plot_fig1(result: Fig1Result, path: str | Path | None = None) -> Any:
         axD.loglog(t, line, "--", color=_FIT, lw=1.0, label=f"fit ×½: D ∝ τ^{th.slope:.2f}")
     marked = result.regression or th  # the plateaus of the simulated regression, else theory's
     label: str | None = f"Ē plateaus ({marked.source})"
-    for level in marked.plateaus:
-        if np.isfinite(level):
-            axE.axhline(1e6 * level, color=_FIT, ls=":", lw=0.9, zorder=0, label=label)
-            label = None
-    if np.isfinite(th.rolloff):
+    for level in marked.plateaus or ():
+        axE.axhline(1e6 * level, color=_FIT, ls=":", lw=0.9, zorder=0, label=label)
+        label = None
+    if th.rolloff is not None:
         axD.axvline(th.rolloff, color=_FIT, ls=":", lw=0.9)
         axD.annotate("roll-off", (th.rolloff, 0.02), xycoords=("data", "axes fraction"),
                      xytext=(-3, 0), textcoords="offset points", ha="right", va="bottom",

@@ -59,3 +59,45 @@ def test_scoreboard_simulator_columns():
 def test_unknown_model_is_refused():
     with pytest.raises(ArgumentError, match="models"):
         compare_bias("exp1", models=["quadratic"])
+
+
+def test_without_the_simulator_its_columns_are_none_not_nan():
+    # Regression (issue 18): simulate=False reported `rms_sim` as NaN (a number for a run that
+    # never happened); now every simulator column is None, and the JSON says null.
+    import json
+
+    sb = compare_bias("exp1", models=("drift-test",), simulate=False)
+    (s,) = sb.scores
+    assert s.D2_sim is None and s.Ebar_sim is None and s.rms_sim is None
+    assert np.all(np.isfinite(s.rms_theory)) and s.rms_theory.shape == sb.cycle_tau.shape
+    assert [r["engine"] for r in sb.rows()] == ["theory (box)"]
+    assert json.loads(sb.to_json())["models"][0]["rms_sim"] is None
+
+
+@pytest.mark.parametrize(
+    "models",
+    [None, "drift-test", 1.0, object(), [], (), ["drift-test", "drift-test"], ("drift-test", 1)],
+)
+def test_bad_models_are_refused_naming_models(models):
+    # Regression (issue 18): None meant "all" silently, a string was split into letters, a
+    # number raised a raw TypeError.
+    with pytest.raises(ArgumentError, match="`models`"):
+        compare_bias("exp1", models=models, simulate=False)
+
+
+def test_cli_without_models_scores_every_model(monkeypatch, capsys):
+    # `--models` left out: the command asks for all of BIAS_MODELS (compare_bias refuses None).
+    import clln_theory.experiments.bias_scoreboard as sb_mod
+    from clln_theory.cli import main
+
+    real, seen = sb_mod.compare_bias, []
+
+    def one_model(config, **kw):
+        seen.append(kw["models"])
+        return real(config, **{**kw, "models": ("drift-test",)})
+
+    monkeypatch.setattr(sb_mod, "compare_bias", one_model)
+    assert main(["compare-bias", "exp1", "--no-simulate", "--quiet"]) == 0
+    assert main(["compare-bias", "exp1", "--no-simulate", "--quiet", "--models", "affine"]) == 0
+    assert seen == [sb_mod.BIAS_MODELS, ["affine"]]
+    assert "drift-test" in capsys.readouterr().out

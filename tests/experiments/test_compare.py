@@ -221,3 +221,57 @@ def test_reproduce_simulate_matches_compare_with_measurement():
     np.testing.assert_allclose(rep.sim.D2_sim, ref.D2_sim, rtol=1e-6)
     np.testing.assert_allclose(rep.sim.Ebar_sim, ref.Ebar_sim, rtol=1e-6)
     assert rep.sim.at_limit.tolist() == ref.at_limit.tolist() == [False, False, True]
+
+
+def test_a_gate_falling_below_threshold_at_one_tau_is_recorded_not_raised(monkeypatch):
+    # Regression (issue 18): with on_failure="record", a DeviceError at one period (a linear
+    # device's gate falling to its threshold) aborted the whole sweep. Here B = -1 V/s drives
+    # the orbit of tau = 2 s below V_T = 0.7 V (on main the simulator raised there); 20 ms stays
+    # well above it.
+    import clln_theory.experiments.compare as compare_mod
+    from clln_theory.errors import DeviceError
+    from clln_theory.model import LinearDevice
+
+    net = star_network(device=LinearDevice())
+    kw = dict(B=[-1.0, -1.0], G_ref=[3.0, 3.5], protocol=TrainingProtocol(A0=1377.41, t_h=1e-4))
+    c = compare_theory_simulation(net, ALPHA, BETA, tau=[0.02, 2.0], **kw)
+    assert c.tau.tolist() == [0.02] and np.all(np.isfinite(c.span_sim))
+    (f,) = c.failures
+    assert (f.where, f.kind) == ("tau = 2 s", "DeviceError") and "threshold" in f.why
+    with pytest.raises(DeviceError):
+        compare_theory_simulation(net, ALPHA, BETA, tau=[0.02, 2.0], on_failure="raise", **kw)
+    # a DeviceError of the simulation alone is the simulation's failure row
+    real = compare_mod.limit_cycle
+
+    def falls(*args, tau, **kwargs):
+        if tau == 0.04:
+            raise DeviceError("Gate of edge 'x' fell to 0.6 V, at or below its threshold")
+        return real(*args, tau=tau, **kwargs)
+
+    monkeypatch.setattr(compare_mod, "limit_cycle", falls)
+    c = compare_theory_simulation(net, ALPHA, BETA, tau=[0.02, 0.04, 0.08], **kw)
+    assert c.tau.tolist() == [0.02, 0.08]
+    assert [(f.what, f.kind, f.where) for f in c.failures] == [
+        ("simulation", "DeviceError", "tau = 0.04 s")
+    ]
+
+
+def test_simulate_periods_refuses_a_bad_start_and_a_period_without_steps():
+    # Regression (issue 18): a G0 at or below threshold and a period shorter than one step
+    # t_h returned rows of NaN (a failure per period) instead of an error naming the argument.
+    from clln_theory.errors import DeviceError
+    from clln_theory.experiments.compare import simulate_periods
+
+    net = star_network(device=ThreeRegimeMOSFET())
+    kw = dict(B=B_EXP1, protocol=TrainingProtocol(A0=A0_FIG2))  # t_h = 100 us
+    for G0 in ([-3.0, -3.0], [1e-300, 1e-300], [0.7, 3.0]):
+        with pytest.raises(DeviceError, match="threshold"):
+            simulate_periods(net, ALPHA, BETA, tau=[0.002], G0=G0, **kw)
+    for tau in ([1e-300], [0.002, 5e-5]):
+        with pytest.raises(ArgumentError, match=r"`tau`.*shorter than one learning step"):
+            simulate_periods(net, ALPHA, BETA, tau=tau, G0=[3.0, 3.5], **kw)
+    with pytest.raises(ArgumentError, match=r"`tau`.*MAX_STEPS"):
+        simulate_periods(net, ALPHA, BETA, tau=[0.002, 1e300], G0=[3.0, 3.5], **kw)
+    # a half period of 1.25 steps (not a whole number) is still a flagged row, with its reason
+    sim = simulate_periods(net, ALPHA, BETA, tau=[0.002, 0.00025], G0=[3.0, 3.5], **kw)
+    assert sim.failed.tolist() == [False, True] and sim.failures[0].kind == "ProtocolError"

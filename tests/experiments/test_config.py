@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tomllib
 
-from clln_theory.errors import ArgumentError, ConfigError
+from clln_theory.errors import ArgumentError, ConfigError, NumericalRangeError
 from clln_theory.experiments import paper
 from clln_theory.experiments.config import list_presets, load_config, parse_config
 
@@ -203,3 +203,23 @@ def test_simulate_section_defaults_and_absence():
 
     with pytest.raises(ArgumentError, match=r"\[simulate\] section"):
         reproduce("fig3", simulate=True, grid_points=0)
+
+
+def test_rate_spec_is_never_built_without_its_gamma():
+    # Regression (issue 18): the reader built `RateSpec(gamma=NaN, R0, C0, V0, r)` and filled γ
+    # in later, so a NaN γ with components was a valid record. Now γ is computed first and every
+    # RateSpec validates it.
+    from clln_theory.electrical import learning_rate_gamma
+    from clln_theory.experiments import RateSpec
+
+    for bad in (float("nan"), float("inf"), 0.0, -1.0, None, "x"):
+        with pytest.raises(ArgumentError, match="`gamma`"):
+            RateSpec(gamma=bad, R0=100.0, C0=22e-6, V0=0.33, r=2.0)
+    for name in ("exp1", "exp3", "fig1"):
+        rate, S = load_config(name).rate, float(load_config(name).network.S[0])
+        assert rate.R0 is not None and rate.C0 is not None and rate.V0 is not None
+        assert rate.gamma == learning_rate_gamma(rate.R0, rate.C0, S, V0=rate.V0, r=rate.r)
+    raw = _raw()
+    raw["rate"] = {"R0": 1e-300, "C0": 1e-300}  # γ overflows: refused, never a record with inf
+    with pytest.raises(NumericalRangeError, match="computed gamma is not finite"):
+        parse_config(raw)

@@ -117,3 +117,77 @@ def test_cli_refuses_csv_for_fig1(capsys):
 
     assert main(["reproduce", "fig1", "--csv", "x.csv"]) != 0
     assert "--csv" in capsys.readouterr().err
+
+
+def test_source_is_the_keyword_and_the_old_name_is_refused():
+    # Regression (issue 18): errors about the preset named `name_or_path` (load_config's
+    # argument), not `source`; the old keyword must be refused naming the new one.
+    from clln_theory.errors import ArgumentError, ConfigError
+
+    with pytest.raises(ArgumentError, match=r"`name_or_path`.*renamed `source`"):
+        fig1_experiment(name_or_path="fig1")  # type: ignore[call-arg]
+    with pytest.raises(ArgumentError, match="unexpected keyword `path`"):
+        fig1_experiment(path="fig1")  # type: ignore[call-arg]
+    for bad in (None, 1.0, "", object()):
+        for face in (fig1_experiment, run_fig1):
+            with pytest.raises(ArgumentError, match="`source`"):
+                face(bad)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match=r"`source` must describe Fig\. 1"):
+        fig1_experiment("exp1")
+    with pytest.raises(ConfigError, match="neither a TOML file nor a preset"):
+        run_fig1("no-such-preset")
+
+
+def test_shape_fits_without_enough_periods_are_none_not_nan():
+    # Regression (issue 18): one or two periods gave NaN slopes, ranges and roll-offs (and
+    # NaN `change` for the theory's exact cycles); now None, documented, and every number of
+    # the result is finite.
+    res = run_fig1(tau=[1e-3])
+    th = res.theory
+    assert th.slope is None and th.slope_range is None and th.rolloff is None
+    assert th.plateaus is not None and np.isfinite(th.plateaus).all()
+    assert th.change.tolist() == [0.0]  # a closed orbit: no change over a period
+    assert np.isfinite(res.small_tau_slope) and np.isfinite(res.slowest_rate)
+    assert "no straight part" in th.describe() and "no slope" in repr(res)
+    doc = json.loads(res.to_json())
+    assert doc["curves"][0]["slope"] is None and doc["curves"][0]["slope_range"] is None
+    # a curve with no period at all: nothing to fit, no plateau
+    from clln_theory.experiments.fig1 import _curve
+
+    empty = _curve("regression", "theory", np.array([1e-3]), np.array([np.nan]),
+                   np.array([np.nan]), np.array([np.nan]), 0.0)  # fmt: skip
+    assert (empty.slope, empty.rolloff, empty.plateaus, empty.plateau_spread) == (None,) * 4
+    assert "no Ē" in empty.describe()
+
+
+def test_fig1_result_checks_its_fields(quick):
+    # `Fig1Result` is an input of `plot_fig1`: it refuses a field of another type or NaN.
+    from clln_theory.errors import ArgumentError, NumericalRangeError
+
+    for field, value, error in [
+        ("theory", "x", ArgumentError),
+        ("regression", 1.0, ArgumentError),
+        ("small_tau_slope", float("nan"), NumericalRangeError),
+        ("pinned", -1, ArgumentError),
+        ("failures", ("x",), ArgumentError),
+        ("theory_tasks", (None,), ArgumentError),
+        ("metric", np.full(32, np.inf), NumericalRangeError),
+    ]:
+        with pytest.raises(error, match=f"`{field}`"):
+            dataclasses.replace(quick, **{field: value})
+    assert dataclasses.replace(quick, small_tau_slope=None, slowest_rate=None).pinned >= 0
+
+
+def test_plot_refuses_bad_arguments_with_typed_errors(quick, tmp_path):
+    pytest.importorskip("matplotlib")
+    from clln_theory.errors import ArgumentError, FileWriteError
+    from clln_theory.plotting import plot_fig1
+
+    with pytest.raises(ArgumentError, match="`result`"):
+        plot_fig1(None)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentError, match="`path`"):
+        plot_fig1(quick, tmp_path / "fig1.xyz")
+    with pytest.raises(FileWriteError):
+        plot_fig1(quick, tmp_path / "no" / "fig1.png")
+    one = run_fig1(tau=[1e-3])  # no slope, no roll-off: drawn without them
+    assert len(plot_fig1(one).axes) == 2

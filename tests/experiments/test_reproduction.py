@@ -326,3 +326,52 @@ def test_fig3_zero_bias_span_slope_matches_small_tau_and_is_below_the_biased_one
     assert free < biased  # 3.49 V/s against 4.58 V/s
     # the incompatible tasks keep a finite error at zero bias, below the biased plateau (Fig. 3A)
     assert np.all(rep.Ebar_bias_free > 0) and np.all(rep.Ebar_bias_free < rep.Ebar_theory)
+
+
+def test_reproduction_record_checks_its_fields_on_construction():
+    # Regression (issue 18): `Reproduction`, an input of `plot_reproduction`, took any value in
+    # any field (a string for an orbit, columns of the wrong length, inf).
+    import dataclasses
+
+    from clln_theory.errors import NumericalRangeError, ShapeError
+
+    rep = reproduce(_exp1_without_data([1e-3, 0.03, 1.0]), grid_points=0)
+    T, n = rep.tau.size, rep.config.network.n_gates
+    assert dataclasses.replace(rep).D2_theory is rep.D2_theory  # the sound record rebuilds
+    for field, value, error in [
+        ("orbit", "x", ArgumentError),
+        ("config", None, ArgumentError),
+        ("tasks", (rep.tasks[0], "beta"), ArgumentError),
+        ("notes", ("a", 1, "c"), ArgumentError),
+        ("tau", np.array([1e-3, -0.03, 1.0]), ArgumentError),
+        ("tau", np.array([1e-3, np.nan, 1.0]), NumericalRangeError),
+        ("B", np.full(n + 1, 1.0), ShapeError),
+        ("B", np.array([np.nan, 1.0]), NumericalRangeError),
+        ("D2_theory", np.ones(T + 1), ShapeError),
+        ("D2_theory", np.array([1.0, np.inf, 1.0]), NumericalRangeError),
+        ("G_lo", np.ones((T, n + 1)), ShapeError),
+        ("in_box", np.ones(T), ArgumentError),  # flags, not numbers
+        ("saturated", np.zeros(T + 1, dtype=bool), ShapeError),
+        ("notes", ("",) * (T + 1), ShapeError),
+        ("floquet", np.ones(2 * T), ShapeError),
+    ]:
+        with pytest.raises(error, match=f"`{field}`"):
+            dataclasses.replace(rep, **{field: value})
+    # NaN is a documented missing value of the measured and theory columns; empty optional
+    # columns are a result built without them
+    missing = dataclasses.replace(
+        rep, D2_measured=np.full(T, np.nan), Ebar_theory=np.full(T, np.nan),
+        saturated=np.zeros(0, dtype=bool), D2_unconstrained=np.zeros(0), notes=(),
+    )  # fmt: skip
+    assert missing.rows()[0]["D2_measured"] is None
+
+
+def test_reproduce_refuses_a_period_whose_orbit_overflows_naming_tau():
+    # Regression (issue 18): tau = 1e300 s returned inf / NaN columns (the orbit without limits
+    # drifts as B tau, whose square leaves float64's range).
+    from clln_theory.errors import NumericalRangeError
+
+    with pytest.raises(NumericalRangeError, match="`tau`"):
+        reproduce("exp1", tau=[1e300], grid_points=0, cycle_samples=11)
+    rep = reproduce("exp1", tau=[1e3], grid_points=0, cycle_samples=11)  # long, but finite
+    assert np.all(np.isfinite(rep.D2_theory)) and np.all(np.isfinite(rep.D2_unconstrained))
