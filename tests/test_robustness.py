@@ -1767,46 +1767,21 @@ def test_baseline_is_valid(entry):
     assert finite_everywhere(call(entry))
 
 
-#: Bad cases still open, by entry point: the arguments (record fields, space-separated) whose
-#: hostile values still fail (the exact failing cases: ``python tests/test_robustness.py
-#: --gaps``). Empty since issue 18 was closed, and it must stay empty (DEVELOPING.md). The listed
-#: arguments are skipped by `test_bad_arguments_give_typed_error_or_finite_result` (any other
-#: failure of the entry fails it), and `test_known_gaps_are_still_open` is a strict xfail per
-#: entry: once every listed argument passes it XPASSes, which fails the run until the entry is
-#: removed here.
-KNOWN_GAPS: dict[str, str] = {}
-
-
-def _failures(entry: str, skip: tuple[str, ...] = (), only: tuple[str, ...] | None = None):
+def _failures(entry: str) -> list[str]:
     out = []
     for arg, value in cases(entry):
-        if arg in skip or (only is not None and arg not in only):
-            continue
         kind, detail = outcome(entry, arg, value)
         if kind not in ("typed", "valid"):
             out.append(f"{arg}={_short(value)}: {kind}: {detail[:160]}")
     return out
 
 
+# Every entry passes every case: there is no list of known open gaps (issue 18 closed the last
+# ones). A new bad outcome fails its entry here; fix it, do not list it.
 @pytest.mark.parametrize("entry", sorted(ENTRIES))
 def test_bad_arguments_give_typed_error_or_finite_result(entry):
-    failures = _failures(entry, skip=tuple(KNOWN_GAPS.get(entry, "").split()))
+    failures = _failures(entry)
     assert not failures, f"{entry}: {len(failures)} bad outcomes:\n" + "\n".join(failures)
-
-
-@pytest.mark.parametrize(
-    "entry",
-    [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason="known open bad cases"))
-     for e in sorted(KNOWN_GAPS)],
-)  # fmt: skip
-def test_known_gaps_are_still_open(entry):
-    failures = _failures(entry, only=tuple(KNOWN_GAPS[entry].split()))
-    assert not failures, f"{entry}: {len(failures)} bad outcomes:\n" + "\n".join(failures)
-
-
-def test_known_gaps_name_real_arguments():
-    for entry, args in KNOWN_GAPS.items():
-        assert entry in ENTRIES and set(args.split()) <= set(ENTRIES[entry][1]), entry
 
 
 def _safe_repr(x: Any) -> str:
@@ -1826,8 +1801,7 @@ _NUMERIC = [
     (e, a)
     for e, (_, args) in sorted(ENTRIES.items())
     for a, spec in args.items()
-    if a not in KNOWN_GAPS.get(e, "").split()
-    and spec.kind in ("number", "positive", "gates", "array", "times")
+    if spec.kind in ("number", "positive", "gates", "array", "times")
 ]
 _HOSTILE = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
