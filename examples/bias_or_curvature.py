@@ -20,7 +20,8 @@ all 19 / the 14 in-box periods, median and worst ratio), the constant biases wit
 ratios per period of (b), the G* reference and (c), and the wall time. The JSON of every
 scoreboard goes to ``$CLLN_OUT_DIR`` (else the current folder). ``--quick``: exp1, the theory
 columns of ``constant``, ``affine`` and ``relinearized`` only (no simulator: (c) and (d) are
-left out). Needs the paper's data (prints a message and stops without it).
+left out). The table is `BiasScoreboard.curvature`. Needs the paper's data (prints a message
+and stops without it).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from pathlib import Path
 
 from clln_theory.data import default_data_dir
 from clln_theory.experiments import compare_bias
-from clln_theory.experiments._relin_bias import comparison_rows, comparison_table
 
 QUICK_MODELS = ["constant", "affine", "relinearized"]
 
@@ -83,7 +83,7 @@ def main() -> None:
             sb = compare_bias(exp)
         seconds = time.perf_counter() - t0
         print(f"\n## {exp}: bias or curvature? ({seconds:.0f} s)\n")
-        print(comparison_table(comparison_rows(sb)))
+        print(sb.curvature())
         print("\n" + _biases(sb))
         print(f"\nD² predicted / measured, {exp}:\n")
         print(_ratios(sb))

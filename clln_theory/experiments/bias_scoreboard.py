@@ -200,6 +200,19 @@ class BiasScoreboard:
                              + " | ".join(r) + " |")  # fmt: skip
         return "\n".join(lines)
 
+    def curvature(self) -> str:
+        """Issue 19's "bias or curvature?" as a Markdown table: (a) the theory at G* with the
+        affine bias, (b) the theory re-linearized along the orbit with a constant bias
+        (``relinearized``), (c) the simulator with the ``constant`` bias, (d) the simulator
+        with the best state model, and two references (cases whose model or simulator columns
+        are missing are left out). Bow-tie rms, D² and Ē within 1.5×, median, worst.
+
+        Returns
+        -------
+        str
+        """
+        return _relin.comparison_table(_relin.comparison_rows(self))
+
     def to_json(self, path: str | Path | None = None) -> str:
         """Everything as JSON: per model B0, J, gains with 1σ, Floquet multipliers, D² and Ē
         per period (theory and simulator), the scores.

@@ -70,6 +70,7 @@ def test_scoreboard_numbers_from_the_shipped_data(exp):
     rows = comparison_rows(sb)  # without the simulator: (a), (b) and the G* reference
     assert [r["case"][:3] for r in rows] == ["(a)", "(b)", "ref"]
     assert rows[1]["D2"].within == EXPECTED[exp]["relinearized"][0]
+    assert "| (b) theory re-linearized + constant bias |" in sb.curvature()
 
 
 @pytest.mark.slow  # 43 s at load ~5 (23 s CPU): five models through the simulator
