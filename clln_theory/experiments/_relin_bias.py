@@ -9,7 +9,7 @@ orbit differs: at each bow-tie's period it is the self-consistent cycle of
 `clln_theory.theory.relinearized_cycle` (each task linearized at the centre of its own stretch,
 in the gate box). `fit_constant_bias` takes the orbit as a function of ``B`` (``orbits_at``),
 so the same code fits the theory at ``G*`` too (the test holds it equal to the ``constant``
-model's fit). What the two share, term by term (as ``inference/state_bias.py`` defines them):
+model's fit). What the two share, term by term (as ``inference/_state_fit.py`` defines them):
 
 * unknowns ``(B, phases)``, one phase per bow-tie (fraction of its period), started from the
   joint constant-``B`` fit of the bow-ties (`infer_bias_from_cycles`);
@@ -22,9 +22,12 @@ model's fit). What the two share, term by term (as ``inference/state_bias.py`` d
   (clipped at 0.95), undetermined directions infinite; ``B``'s block is marginal over the
   phases.
 
-One difference, stated: the finite-difference step of the Jacobian is `_DIFF_STEP` (relative)
-instead of scipy's default 1.5e-8, because the re-linearized orbit is a fixed point found to
-`_FIT_TOL`: a step of 1e-6 moves the samples by ~1e-7 V, 1e4 times the iteration's error.
+These mirror ``_position_fit`` and ``_result`` of ``inference/_state_fit.py`` (private there,
+and built on the orbit at ``G*`` only); a hook for the orbit in that engine would let this
+module call it instead. One difference, stated: the finite-difference step of the Jacobian is
+`_DIFF_STEP` (relative) instead of scipy's default 1.5e-8, because the re-linearized orbit is a
+fixed point found to `_FIT_TOL`: a step of 1e-6 moves the samples by ~1e-7 V, 1e4 times the
+iteration's error.
 
 *Non-converged re-linearizations are never used.* In the fit, a trial ``B`` at which some
 bow-tie's re-linearization does not converge (or fails) is rejected as the ``constant`` fit
@@ -48,7 +51,7 @@ from .._metrics import mean_error
 from ..errors import CLLNError, ConvergenceError
 from ..inference._state_models import drift_rows, gains_of, line_directions
 from ..inference.cycle_model import MeasuredCycle
-from ..inference.state_bias import DriftMeasurement, StateBiasFit
+from ..inference.state_bias_results import DriftMeasurement, StateBiasFit
 from ..model.bias import AffineBias
 from ..model.network import Network
 from ..model.tasks import Task
