@@ -15,6 +15,12 @@ measured D² and Ē at every period of the table. The models:
     along the tasks' solution lines (the last from velocities only).
 ``<model>-shapes``
     The same fitted to the bow-ties' shapes (means removed) plus the drift tests.
+``relinearized``
+    A constant ``B`` fitted to the same data as ``constant`` with the same residuals, but with
+    the theory re-linearized along its own orbit (`clln_theory.theory.relinearized_cycle`, each
+    task linearized at the centre of its stretch) at every bow-tie's period and in the theory
+    columns (``_relin_bias.py``); non-converged re-linearizations are never used (the score's
+    ``notes`` say where). Issue 19 (b): bias or curvature?
 
 D² and Ē are never fitted. The bow-tie rms is marked "fit" for a model fitted to the bow-ties'
 positions, "shape" for one fitted to their shapes, "pred" otherwise.
@@ -40,10 +46,12 @@ from ..inference import (
     infer_bias_from_cycles,
     infer_state_bias,
 )
+from ..inference.cycle_model import measured_cycles
 from ..model.bias import AffineBias
 from ..theory import periodic_orbit
 from . import _bias_scoreboard as _sb
 from . import _pipeline
+from . import _relin_bias as _relin
 from .compare import simulate_periods
 from .config import ExperimentConfig, load_config
 from .reproduction import Reproduction, reproduce
@@ -60,6 +68,7 @@ BIAS_MODELS = (
     "constant-shapes",
     "affine-shapes",
     "diagonal-shapes",
+    "relinearized",
 )
 
 _BOX_FREE = 1e6
@@ -94,6 +103,9 @@ class BiasScore:
         simulation (``simulate=False`` or no ``[simulate]`` section): not run, so no number.
     rms_kind : str
         ``"fit"``, ``"shape"`` or ``"pred"`` (see the module docstring).
+    notes : tuple of str
+        What was left out and why (``relinearized``: trial biases rejected in the fit, periods
+        left NaN where the re-linearization did not converge); empty for the other models.
     """
 
     model: str
@@ -108,6 +120,7 @@ class BiasScore:
     rms_theory: np.ndarray
     rms_sim: np.ndarray | None
     rms_kind: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +200,19 @@ class BiasScoreboard:
                              + " | ".join(r) + " |")  # fmt: skip
         return "\n".join(lines)
 
+    def curvature(self) -> str:
+        """Issue 19's "bias or curvature?" as a Markdown table: (a) the theory at G* with the
+        affine bias, (b) the theory re-linearized along the orbit with a constant bias
+        (``relinearized``), (c) the simulator with the ``constant`` bias, (d) the simulator
+        with the best state model, and two references (cases whose model or simulator columns
+        are missing are left out). Bow-tie rms, D² and Ē within 1.5×, median, worst.
+
+        Returns
+        -------
+        str
+        """
+        return _relin.comparison_table(_relin.comparison_rows(self))
+
     def to_json(self, path: str | Path | None = None) -> str:
         """Everything as JSON: per model B0, J, gains with 1σ, Floquet multipliers, D² and Ē
         per period (theory and simulator), the scores.
@@ -233,6 +259,7 @@ class BiasScoreboard:
                     "rms_theory": opt(s.rms_theory),
                     "rms_sim": opt(s.rms_sim),
                     "rms_kind": s.rms_kind,
+                    "notes": list(s.notes),
                 }
             )
         text = json.dumps(doc, indent=2, allow_nan=False)
@@ -258,6 +285,8 @@ def _drifts(rep: Reproduction, folder: Path | None) -> list:
 def _fitted_to(model: str, fit: StateBiasFit | None) -> tuple[str, str]:
     if fit is None:
         return "drift tests", "pred"
+    if model == "relinearized":
+        return "bow-tie positions + drift tests (theory re-linearized along the orbit)", "fit"
     if not fit.fitted_to_positions:
         return "velocities along the lines (bow-ties, drift tests)", "pred"
     if fit.shapes_only:
@@ -343,7 +372,14 @@ def compare_bias(
     out = []
     for name in names:
         fit = None
-        if name == "drift-test":
+        if name == "relinearized":  # issue 19 (b): the theory re-linearized along the orbit
+            rl = _relin.relinearized_model(
+                _relin.RelinProblem(cfg.network, tuple(t.task for t in rep.tasks), (la, lb),
+                                    (lo, hi), cfg.rate.gamma, cfg.eta),
+                measured_cycles(rep.cycles, la.n), drifts, joint.phase, joint.B, G_ref, rep.tau, E,
+            )  # fmt: skip
+            fit, bias = rl.fit, rl.fit.bias
+        elif name == "drift-test":
             bias = AffineBias(rep.B, np.zeros((la.n, la.n)), G_ref)
         else:
             fit = infer_state_bias(
@@ -352,8 +388,10 @@ def compare_bias(
                     "-shapes"),
             )  # fmt: skip
             bias = fit.bias
-        th = _sb.theory_columns((la, lb), bias, rep.tau, (lo, hi), E)
-        rms_th = np.array([_theory_rms(la, lb, bias, c) for c in rep.cycles])
+        th = rl.columns if name == "relinearized" else _sb.theory_columns(
+            (la, lb), bias, rep.tau, (lo, hi), E)  # fmt: skip
+        rms_th = rl.rms if name == "relinearized" else np.array(
+            [_theory_rms(la, lb, bias, c) for c in rep.cycles])  # fmt: skip
         D2s = Ebs = rms_sim = None  # the simulator not run: no numbers
         if sim_in is not None:
             D2s, Ebs, rms_sim = _simulated(cfg, sim_in, bias, rep, cyc_tau)
@@ -372,6 +410,7 @@ def compare_bias(
                 rms_theory=rms_th,
                 rms_sim=rms_sim,
                 rms_kind=kind,
+                notes=rl.notes if name == "relinearized" else (),
             )
         )
     return BiasScoreboard(
