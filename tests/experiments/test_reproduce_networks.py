@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clln_theory.errors import TaskError
 from clln_theory.experiments import reproduce
 from clln_theory.experiments.config import load_config
 
@@ -46,16 +47,32 @@ def test_grid_two_tasks_theory_at_every_tau(tmp_path):
     assert np.all(np.isfinite(rep.Ebar_theory))
 
 
+def _differential(tmp_path: Path) -> Path:
+    text = _grid_toml().replace('output = "n6"', 'differential = ["n6", "n3"]')
+    text = text.replace("label = 0.25", "label = -0.060").replace("label = 0.20", "label = -0.068")
+    return _variant(tmp_path, _short(text), "diff")
+
+
 @pytest.mark.xfail(
-    reason="issue 21 left: the force Jacobian of a differential output is not symmetric at G*, "
-    "so `linearize_at` refuses a LinearTask (TaskError)",
+    reason="issue 21 left: the circuit clamps both nodes of a differential output (+-Delta/2), so "
+    "the force is not grad C and J = W^-1 Hess C is not symmetric (W changes sign on this grid); "
+    "a LinearTask needs a symmetric M (a non-symmetric linear theory is not built)",
+    raises=TaskError,
     strict=True,
 )
 def test_grid_differential_output(tmp_path):
-    text = _grid_toml().replace('output = "n6"', 'differential = ["n6", "n3"]')
-    text = text.replace("label = 0.25", "label = -0.060").replace("label = 0.20", "label = -0.068")
-    rep = reproduce(_variant(tmp_path, _short(text), "diff"), grid_points=0)
+    rep = reproduce(_differential(tmp_path), grid_points=0)
     assert np.all(np.isfinite(rep.D2_theory))
+
+
+def test_grid_differential_output_refusal_names_the_metric(tmp_path):
+    """Why the differential grid is refused (issue 21 (a); the identity J = W^-1 Hess C / eta is
+    tested in tests/theory/test_jacobian.py): the metric W changes sign on this grid, so no
+    rescaling of the gates makes the two-node clamp a gradient flow."""
+    with pytest.raises(TaskError, match="diagonal metric W") as err:
+        reproduce(_differential(tmp_path), grid_points=0)
+    lo, hi = (float(x) for x in re.findall(r"from (\S+) to (\S+) \(J", str(err.value))[0])
+    assert lo < 0 < hi
 
 
 def test_grid_three_tasks_and_random_bias(tmp_path):
