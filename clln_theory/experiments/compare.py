@@ -22,6 +22,7 @@ simulator and the linear theory.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -42,6 +43,7 @@ from ..errors import (
     DataFormatError,
     DeviceError,
     Failure,
+    GateBoxWarning,
     NumericalRangeError,
     ProtocolError,
     ShapeError,
@@ -437,6 +439,14 @@ def compare_theory_simulation(
         Only with ``on_failure="raise"``: the first τ without a cycle on either side (without
         ``gate_limits``, an orbit that drifts along a common null direction is one).
 
+    Warns
+    -----
+    GateBoxWarning
+        Without ``gate_limits``, if the theory's orbit takes a gate to or below the threshold
+        ``V_T`` of its edge (a conductance ``<= 0``) at some τ: the linear theory then predicts
+        a circuit that does not exist (``Ebar_theory`` is NaN there; give ``gate_limits``).
+        Not raised for orbits in range.
+
     Notes
     -----
     Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
@@ -462,6 +472,7 @@ def compare_theory_simulation(
     res.update(Ghs=[], sat=[])
     kept, failures = [], []  # type: tuple[list[float], list[Failure]]
     guess = Ga  # each cycle starts from the previous one
+    low: list[float] = []  # periods whose theory orbit drives a conductance <= 0
     for t in taus:
         stage: Literal["theory", "simulation"] = "theory"
         try:
@@ -483,12 +494,25 @@ def compare_theory_simulation(
             continue
         kept.append(float(t))
         guess = lc.G0
+        below = box is None and bool(np.any(np.minimum(orb.G0, orb.G_half) <= network.V_T))
+        if below:  # no circuit at those gates: Ebar_theory is NaN, and the warning says why
+            low.append(float(t))
         for key, value in (
             ("Dt", orb.span), ("Ds", lc.span), ("sat", orb.saturated),
-            ("Et", _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)), ("Es", lc.Ebar),
+            ("Et", np.nan if below else _linear_Ebar(lin, (task_a, task_b), orb.G0, orb.G_half)),
+            ("Es", lc.Ebar),
             ("G0t", orb.G0), ("G0s", lc.G0), ("Ght", orb.G_half), ("Ghs", lc.G_half),
         ):  # fmt: skip
             res[key].append(value)
+    if low:  # the theory knows the device threshold here: a conductance <= 0 is out of range
+        warnings.warn(
+            GateBoxWarning(
+                f"The theory's orbit takes a gate to or below its threshold V_T (a conductance "
+                f"<= 0) at tau = {np.round(low, 9).tolist()[:5]} s (Ebar_theory NaN there): give "
+                "`gate_limits`."
+            ),
+            stacklevel=2,
+        )
     n = network.n_gates
     G0t, G0s, Ght, Ghs = (
         np.array(res[k], dtype=float).reshape(-1, n) for k in ("G0t", "G0s", "Ght", "Ghs")
