@@ -132,9 +132,9 @@ class GateBoxWarning(UserWarning):
 
     Raised by the faces that know the gate range: `periodic_orbit` and `cyclic_orbit` given
     ``box`` (where the orbit without limits leaves it, the result is the cycle pinned at the
-    limits) and `compare_theory_simulation` without ``gate_limits`` (where the theory's orbit
-    takes a gate to or below the threshold of its device, so the circuit it predicts does not
-    exist). Never raised for an orbit that stays in range.
+    limits) and `compare_theory_simulation` (where the theory's orbit takes a gate to or below
+    the threshold of its device, so the circuit it predicts does not exist). Never raised for
+    an orbit that stays in range.
     """
 
 
