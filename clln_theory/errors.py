@@ -127,7 +127,15 @@ class FallbackWarning(UserWarning):
 
 
 class GateBoxWarning(UserWarning):
-    """A predicted trajectory leaves the physical gate box [G_min, G_max]."""
+    """A predicted orbit leaves the physical gate range: the linear theory's orbit without limits
+    leaves the gate box [G_min, G_max], or drives a conductance to ``<= 0``.
+
+    Raised by the faces that know the gate range: `periodic_orbit` and `cyclic_orbit` given
+    ``box`` (where the orbit without limits leaves it, the result is the cycle pinned at the
+    limits) and `compare_theory_simulation` (where the theory's orbit takes a gate to or below
+    the threshold of its device, so the circuit it predicts does not exist). Never raised for
+    an orbit that stays in range.
+    """
 
 
 @dataclass(frozen=True, slots=True)

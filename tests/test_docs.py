@@ -131,7 +131,7 @@ def _python_blocks(page: Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
 
 
-@pytest.mark.parametrize("page", ["getting-started.md", "jobs.md"])
+@pytest.mark.parametrize("page", ["getting-started.md", "jobs.md", "own-network.md"])
 def test_python_blocks_of_the_pages_run(page, capsys):
     pytest.importorskip("hypothesis")
     blocks = _python_blocks(DOCS / page)

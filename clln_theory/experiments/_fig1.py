@@ -19,6 +19,11 @@ the closed-form box orbits of the theory room apply unchanged. Edges with ``a_i 
 edge whose two responses disagree in sign, or an edge no task moves) get ``W_i = 1``: there the
 learning response is replaced by ``b_i / kappa``; `symmetrize` reports the relative change of
 ``a`` this makes (0.4 % on the preset). Public names for the experiments room's faces only.
+
+The metric is not a workaround for a wrong Jacobian: ``W`` is, up to a constant, the metric of
+the exact identity ``J = W⁻¹ ∇²C / η`` at a solution (``W_e = K_eff dλ_O,e / dμ_e``; see
+`clln_theory.theory._linearize` and ``tests/theory/test_jacobian.py``): the two-node clamp is
+a gradient flow of ``C`` only in that metric, exactly where ``W > 0`` on every edge.
 """
 
 from __future__ import annotations

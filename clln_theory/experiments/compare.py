@@ -22,6 +22,7 @@ simulator and the linear theory.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -41,6 +42,7 @@ from ..errors import (
     DataFormatError,
     DeviceError,
     Failure,
+    GateBoxWarning,
     NumericalRangeError,
     ProtocolError,
     ShapeError,
@@ -319,7 +321,10 @@ def _standard_protocol(protocol: Any) -> TrainingProtocol:
 
 
 def _linear_Ebar(network: Network, tasks: tuple[Task, Task], G0: Any, G_half: Any) -> float:
-    """(A4) of the linear network at the orbit's ``G(τ/2)`` and ``G(τ) = G0``, V²."""
+    """(A4) of the linear network at the orbit's ``G(τ/2)`` and ``G(τ) = G0``, V²; NaN where a
+    gate is at or below its threshold (no circuit: `_warn_below_threshold` says so)."""
+    if _below_threshold(network, G0, G_half):
+        return float("nan")
 
     def E(G: Any) -> float:  # (A3) of (A1)/(A2)
         Ea, Eb = (task_error(free_state(network, G, t).O, t.labels, kind=t.kind) for t in tasks)
@@ -367,6 +372,31 @@ def _theory_orbit(
 #: on either side, a gate of the linear network or the simulation at or below its threshold
 #: (`DeviceError`), an overflow at that period.
 _COMPARE_FAILURES = (ConvergenceError, SingularSystemError, DeviceError, NumericalRangeError)
+
+
+def _below_threshold(network: Network, G0: Any, G_half: Any) -> bool:
+    """Whether a gate of the theory's cycle (its ends ``G0``, ``G_half``, (n,) or (T, n)) is at
+    or below its threshold ``V_T``: a conductance <= 0, no circuit."""
+    return bool(np.any(np.minimum(G0, G_half) <= network.V_T))
+
+
+def _warn_below_threshold(network: Network, kept: list[float], res: dict) -> None:
+    """`GateBoxWarning` naming the periods ``kept`` (s) whose theory cycle (``res["G0t"]``,
+    ``res["Ght"]``) takes a gate to or below ``V_T``."""
+    low = [
+        t
+        for t, G0, Gh in zip(kept, res["G0t"], res["Ght"], strict=True)
+        if _below_threshold(network, G0, Gh)
+    ]
+    if low:  # the theory knows the device threshold here
+        warnings.warn(
+            GateBoxWarning(
+                f"The theory's orbit takes a gate to or below its threshold V_T (a conductance "
+                f"<= 0) at tau = {np.round(low, 9).tolist()[:5]} s (Ebar_theory NaN there): give "
+                "`gate_limits`."
+            ),
+            stacklevel=3,
+        )
 
 
 @validator
@@ -445,8 +475,20 @@ def compare_theory_simulation(
         ``gate_limits``, an orbit that drifts along a common null direction is one), or whose
         gates fall to their threshold or overflow.
 
+    Warns
+    -----
+    GateBoxWarning
+        If the theory's orbit takes a gate to or below the threshold ``V_T`` of its edge (a
+        conductance ``<= 0``) at some τ (without ``gate_limits``, or with a lower limit below
+        ``V_T``): the linear theory then predicts a circuit that does not exist
+        (``Ebar_theory`` is NaN there; give ``gate_limits`` above ``V_T``). Not raised for
+        orbits in range.
+
     Notes
     -----
+    Long function: one loop over the periods keeps the theory, the simulation, the failure
+    record and the range check of each period together.
+
     Each simulated cycle starts from the previous successful τ's cycle (the first from task α's
     linearization point); a failed τ does not move that start. With ``gate_limits`` it starts
     from the theory's cycle in the box at the same τ instead: the period map of the clipped
@@ -497,6 +539,7 @@ def compare_theory_simulation(
             ("G0t", orb.G0), ("G0s", lc.G0), ("Ght", orb.G_half), ("Ghs", lc.G_half),
         ):  # fmt: skip
             res[key].append(value)
+    _warn_below_threshold(network, kept, res)
     n = network.n_gates
     G0t, G0s, Ght, Ghs = (
         np.array(res[k], dtype=float).reshape(-1, n) for k in ("G0t", "G0s", "Ght", "Ghs")

@@ -30,7 +30,7 @@ from ..inference import CalibratedTask
 from ..model import Network, Task
 from ..model.bias import AffineBias
 from ..simulator import TrainingProtocol
-from ..simulator._cycle import FD_STEP, PeriodMap, iterate, shoot
+from ..simulator._cycle import FD_STEP, PeriodMap, accelerate, iterate, shoot
 from ..simulator._runner import Runner, task_errors_of
 from ..simulator.protocol import snapped_steps
 from ..simulator.runs import checked_parts
@@ -76,9 +76,16 @@ class _Chain:
 
 
 def _cycle(chain: _Chain, G: np.ndarray, tol: float, max_periods: int, max_seconds) -> tuple:
+    """Newton shooting; where it fails (a clipped, piecewise smooth period map), Anderson
+    acceleration of the iteration (`accelerate`); then plain iteration with what is left of
+    ``max_periods`` (the fallbacks, as `limit_cycle`'s, without its warning: the row says it).
+    Every route accepts only ``max|P(G) − G| <= tol``."""
     P = PeriodMap(chain, FD_STEP, max_seconds)  # type: ignore[arg-type]
+    start = G
     G, _, _, ok = shoot(P, G, tol, max_periods)
-    if not ok:  # the fallback, as `limit_cycle`'s (without its warning: the row says it)
+    if not ok:  # from the start: clipped Newton steps of volts leave the cycle's pinned set
+        G, _, _, ok = accelerate(P, start, tol, max_periods)
+    if not ok:
         G = iterate(P, G, tol, max_periods, chain.tau)[0]
     return G, P.count
 

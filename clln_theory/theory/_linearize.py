@@ -19,7 +19,7 @@ from ..electrical._kirchhoff import KirchhoffSolver
 from ..errors import TaskError
 from ..model.network import Network
 from ..model.tasks import Task
-from ._adjoint import DELTA_TOL, asymmetry, factor_of, force_of, jacobian_of, nudged
+from ._adjoint import DELTA_TOL, Adjoint, asymmetry, factor_of, force_of, jacobian_of, nudged
 from ._spectral import RATE_TOL
 from ._tasks import checked_task
 from .linear import LinearTask
@@ -64,10 +64,31 @@ def linearize_at(
     if asym > 1e-8:
         raise TaskError(
             f"The force Jacobian at `G_star` is not symmetric (max|J - J^T|/max|J| = {asym:.3g}),"
-            " so the dynamics are not a gradient flow there (differential output, or eta < 1 "
-            "with residual errors); a LinearTask needs a symmetric M."
+            f" so the dynamics are not a gradient flow there{_why_asymmetric(ad, task)}; a "
+            "LinearTask needs a symmetric M."
         )
     return checked_task(r * gamma * J, G_star, RATE_TOL)
+
+
+def _why_asymmetric(ad: Adjoint, task: Task) -> str:
+    """The reason for a non-symmetric ``J``, for the message of `linearize_at`.
+
+    A differential output is clamped at both nodes (``±Δ/2``, as in the circuit and the
+    simulator), so the force is not the gradient of ``C``: ``F = ∇C/η + 2Δ (ν + K_eff ∇O)``, and
+    at a solution ``J = W⁻¹ ∇²C_η / η`` with the diagonal metric ``W_e = K_eff dλ_O,e / dμ_e``
+    (the output adjoint over the clamped response on each edge; ``W = 1`` for one output node,
+    tested in ``tests/theory/test_jacobian.py``). The message gives the range of ``W``: with a
+    negative entry no change of gate scale makes the flow a gradient flow.
+    """
+    if not task.is_differential or ad.multi:
+        return " (eta < 1 with residual errors)"
+    dmu = np.asarray(ad.dmu, dtype=float)
+    W = np.divide(float(ad.K_eff) * ad.dlamO, dmu, out=np.full(dmu.shape, np.nan), where=dmu != 0)
+    return (
+        ": the two-node clamp of a differential output is a gradient flow of C only in the "
+        f"diagonal metric W = K_eff dlambda_O/dmu per edge, here from {np.nanmin(W):.3g} to "
+        f"{np.nanmax(W):.3g} (J = W^-1 Hess C / eta)"
+    )
 
 
 def solution_factor(

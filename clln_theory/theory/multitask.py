@@ -26,6 +26,7 @@ mid-alpha form of ``periodic_orbit`` to a small multiple of ``eps * Orbit.condit
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,7 @@ from .._checks import (
     vector,
 )
 from .._repr import short_repr
-from ..errors import ArgumentError, ShapeError, SingularSystemError
+from ..errors import ArgumentError, GateBoxWarning, ShapeError, SingularSystemError
 from ..model.bias import AffineBias, bias_vector
 from ._box_build import box_cycle_orbits, box_cyclic_from
 from ._multitask import reduce_tasks, segment_maps, telescoped
@@ -315,6 +316,13 @@ def cyclic_orbit(
     ConvergenceError
         With ``box``, if no periodic orbit is found (the event sequence does not settle).
 
+    Warns
+    -----
+    GateBoxWarning
+        With ``box``, if the orbit without limits leaves the box for some schedule (the
+        message lists their periods; ``unconstrained_in_box`` is False there and the result is
+        the cycle pinned at the limits). Not raised for a cycle that stays inside.
+
     Notes
     -----
     Solves ``(sum_k E_k Pi_{k-1}) x_1 = sum_k A_K..A_{k+1} b_k`` (module docstring): no inverse,
@@ -412,7 +420,20 @@ def _boxed(
     tol = rate_tolerance(tasks, rate_tol)
     lo, hi = check_box(box, tasks[0].n)
     orbits = box_cycle_orbits(tasks, Bv, h, lo, hi, tol, None)
-    return box_cyclic_from(tasks, Bv, h, single, (lo, hi), tol, orbits)
+    out = box_cyclic_from(tasks, Bv, h, single, (lo, hi), tol, orbits)
+    outside = ~np.atleast_1d(out.unconstrained_in_box)
+    if np.any(outside):  # the gate range is known here: say that the limits act
+        periods_out = np.round(h.sum(axis=1)[outside], 9).tolist()[:5]
+        warnings.warn(
+            GateBoxWarning(
+                f"The orbit without limits leaves the gate box at {int(outside.sum())} of "
+                f"{outside.size} schedules (periods {periods_out}"
+                " s): there the result is the cycle pinned at the limits "
+                "(`unconstrained_in_box` False), not the linear theory's unconstrained orbit."
+            ),
+            stacklevel=3,
+        )
+    return out
 
 
 def _fields(

@@ -64,7 +64,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._checks import count, finite_outputs, number
-from ..errors import AccuracyWarning, ArgumentError, SingularSystemError
+from ..errors import AccuracyWarning, ArgumentError, GateBoxWarning, SingularSystemError
 from ..model.bias import AffineBias
 from ._box_build import box_cycle_orbits, box_orbit_from
 from ._lowrank import any_low_rank, project_pair
@@ -216,6 +216,10 @@ def periodic_orbit(
         exceeds 1e-6 (the message carries the estimate); if ``rtol``
         cannot be met because the common nullspace is ill-determined by the inputs; if the
         system is numerically semidefinite and solved by LU.
+    GateBoxWarning
+        With ``box``, if the orbit without limits leaves the box at some period (the message
+        lists them; ``unconstrained_in_box`` is False there and the result is the cycle pinned
+        at the limits). Not raised for an orbit that stays inside.
 
     Notes
     -----
@@ -350,4 +354,16 @@ def _boxed(
             unc = None
     H = np.stack([taus / 2, taus / 2], axis=1)
     orbits = box_cycle_orbits((task_a, task_b), Bv, H, lo, hi, tol, unc)
-    return box_orbit_from(task_a, task_b, Bv, taus, scalar, (lo, hi), tol, orbits)
+    out = box_orbit_from(task_a, task_b, Bv, taus, scalar, (lo, hi), tol, orbits)
+    outside = ~np.atleast_1d(out.unconstrained_in_box)
+    if np.any(outside):  # the gate range is known here: say that the limits act
+        warnings.warn(
+            GateBoxWarning(
+                f"The orbit without limits leaves the gate box at {int(outside.sum())} of "
+                f"{outside.size} periods (tau = {np.round(taus[outside], 9).tolist()[:5]} s): "
+                "there the result is the cycle pinned at the limits (`unconstrained_in_box` "
+                "False), not the linear theory's unconstrained orbit."
+            ),
+            stacklevel=3,
+        )
+    return out

@@ -275,3 +275,29 @@ def test_simulate_periods_refuses_a_bad_start_and_a_period_without_steps():
     # a half period of 1.25 steps (not a whole number) is still a flagged row, with its reason
     sim = simulate_periods(net, ALPHA, BETA, tau=[0.002, 0.00025], G0=[3.0, 3.5], **kw)
     assert sim.failed.tolist() == [False, True] and sim.failures[0].kind == "ProtocolError"
+
+
+def test_gate_box_warning_where_the_theory_drives_a_conductance_below_zero(monkeypatch):
+    """Issue 21: without `gate_limits`, a theory orbit that takes a gate to or below V_T (a
+    conductance <= 0) warns with `GateBoxWarning`; an orbit in range does not. The simulation
+    is replaced by the theory's own cycle: only the theory's range is under test here."""
+    import types
+    import warnings
+
+    import clln_theory.experiments.compare as compare_mod
+    from clln_theory.errors import GateBoxWarning
+
+    net = star_network()
+    Gj = joint_solution(net, ALPHA, BETA, (3.0, 3.5))
+
+    def theory_cycle(network, task_a, task_b, *, tau, B, G0, **kw):
+        return types.SimpleNamespace(G0=np.asarray(G0), G_half=np.asarray(G0), span=1.0, Ebar=0.0)
+
+    monkeypatch.setattr(compare_mod, "limit_cycle", theory_cycle)
+    kw = dict(protocol=TrainingProtocol(A0=A0_FIG2, t_h=1e-3), G_ref=Gj)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GateBoxWarning)
+        compare_theory_simulation(net, ALPHA, BETA, tau=[0.02], B=1e-2 * B_EXP1, **kw)
+    with pytest.warns(GateBoxWarning, match=r"threshold V_T .* at tau = \[200\.0\]"):
+        c = compare_theory_simulation(net, ALPHA, BETA, tau=[0.02, 200.0], B=-B_EXP1, **kw)
+    assert np.min(c.G0_theory[1:]) <= net.V_T[0] or np.min(c.G_half_theory[1:]) <= net.V_T[0]

@@ -145,3 +145,32 @@ def test_no_progress_line_on_a_pipe_or_when_off():
     assert "progress=False" in off
     err = _stderr_on_a_terminal(off)
     assert "simulate [" not in err and "limit cycle" not in err
+
+
+def test_accelerated_iteration_finds_a_slow_clipped_cycle_in_few_periods():
+    """The fallback of a failed shooting in a gate box (`_cycle.accelerate`, issue 21): on an
+    affine period map with slow multipliers (0.999, 0.995) and a gate driven into the box, plain
+    iteration needs ~4000 periods to reach 1e-10 V, the Anderson steps 10; the cycle is the
+    exact fixed point of the clipped map."""
+    import numpy as np
+
+    from clln_theory.simulator._cycle import PeriodMap, accelerate
+
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    A = Q @ np.diag([0.999, 0.995, 0.5, 0.2]) @ Q.T
+    lo, hi = np.full(4, 1.0), np.full(4, 5.0)
+    c = (np.eye(4) - A) @ np.array([3.0, 2.0, 4.0, 6.0])  # rest point outside: gate 3 pins
+
+    class Run:
+        limits, tau = (lo, hi), 1.0
+
+        @staticmethod
+        def period(G):
+            return np.clip(A @ G + c, lo, hi)
+
+    P = PeriodMap(Run, 1e-7)  # type: ignore[arg-type]  # the period map of `Run`
+    G, _, res, ok = accelerate(P, np.full(4, 3.0), 1e-10, 5000)
+    assert ok and res <= 1e-10 and P.count < 200  # measured: 10 periods
+    assert np.max(np.abs(np.clip(A @ G + c, lo, hi) - G)) <= 1e-10
+    assert G[3] == pytest.approx(5.0)  # pinned at the upper limit

@@ -225,3 +225,27 @@ def test_a_clipping_stepper_converges_to_the_cycle_at_first_order():
         errs.append(max(np.max(np.abs(G0 - o.G0)), np.max(np.abs(Gh - o.G_half))))
     assert abs(_slope(1.0 / Ns, errs) - 1.0) < SLOPE_TOL, errs
     assert errs[-1] < 1e-2
+
+
+def test_gate_box_warning_where_the_unconstrained_orbit_leaves_the_box():
+    """Issue 21: `GateBoxWarning` from the faces that know the gate range (`box=`), naming the
+    periods where the orbit without limits leaves it; none for an orbit inside."""
+    import warnings
+
+    from clln_theory.errors import GateBoxWarning
+    from clln_theory.theory import LinearTask, cyclic_orbit, periodic_orbit
+
+    u, v = np.array([1.0, 0.0]), np.array([0.6, 0.8])
+    a = LinearTask(10.0 * np.outer(u, u), G_star=[1.0, 1.0])
+    b = LinearTask(20.0 * np.outer(v, v), G_star=[1.0, 1.0])
+    with pytest.warns(GateBoxWarning, match=r"at 2 of 3 periods \(tau = \[1\.0, 1000\.0\]"):
+        boxed = periodic_orbit(a, b, B=[0.1, -0.2], tau=[1e-3, 1.0, 1e3], box=(0.9, 1.1))
+    assert boxed.unconstrained_in_box.tolist() == [True, False, False]
+    with pytest.warns(GateBoxWarning, match="at 1 of 1 schedules"):
+        cyc = cyclic_orbit([a, b, a], B=[0.1, -0.2], durations=[0.5, 0.5, 0.5], box=(0.9, 1.1))
+    assert not cyc.unconstrained_in_box
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GateBoxWarning)  # in range: silent
+        inside = periodic_orbit(a, b, B=[0.1, -0.2], tau=[1e-3, 1e-2], box=(0.9, 1.1))
+        assert np.all(inside.unconstrained_in_box)
+        cyclic_orbit([a, b, a], B=[0.1, -0.2], durations=[1e-3] * 3, box=(0.9, 1.1))

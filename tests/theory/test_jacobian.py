@@ -233,3 +233,64 @@ def test_bad_numerical_parameters_are_typed_errors():
         linearize(net, task, [3.0, 3.5], gamma=1e6, solution_tol=np.nan)
     with pytest.raises(ArgumentError, match="`delta_tol`"):
         force_jacobian(net, [3.0, 3.5], task, delta_tol=-1.0)
+
+
+#: Central second differences of C (h = 1e-4 V): truncation ~h^2 |C''''| / 12 plus round-off
+#: ~eps |C| / h^2 of the four evaluations; measured 2e-6 of max|H| at eta = 0.4 (C ~ eta^2 is
+#: small there); 1e-5 leaves a margin and is 1e5 times below the O(1) gap between H and eta J.
+FD2_RTOL = 1e-5
+
+
+def _fd_hessian(net, G, task, eta, h=1e-4):
+    """Central second differences of the contrastive function C_eta (an independent reference)."""
+    from clln_theory.electrical.kirchhoff import contrastive_function
+
+    n = G.size
+    H = np.zeros((n, n))
+    E = np.eye(n) * h
+    for i in range(n):
+        for j in range(n):
+            c = [
+                contrastive_function(net, G + si * E[i] + sj * E[j], task, eta=eta)
+                for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1))
+            ]
+            H[i, j] = (c[0] - c[1] - c[2] + c[3]) / (4 * h * h)
+    return H
+
+
+@pytest.mark.parametrize("eta", [1.0, 0.4])
+def test_differential_output_is_a_gradient_flow_only_in_a_diagonal_metric(eta):
+    """Issue 21 (a): why a differential output's J is not symmetric. Nothing is wrong in the
+    Jacobian or the Hessian: C's Hessian is symmetric and matches second differences of C, J
+    matches differences of the force, and the two differ by a diagonal metric, J = W^-1 H / eta
+    (W_e = K_eff dlambda_O,e/dmu_e): the clamp imposes both nodes (+-Delta/2), so F is not grad C.
+    (On the 3x3 grid W even changes sign: tests/experiments/test_reproduce_networks.py.)"""
+    dnet = Network.from_edges(
+        [("in", "p"), ("in", "m"), ("p", "gnd"), ("m", "gnd"), ("p", "m", 1e-3), ("in2", "m")]
+    )
+    G = np.array([2.0, 3.0, 4.0, 2.5, 3.3])
+    raw = Task([DataPoint({"in": 0.4, "gnd": 0.0, "in2": 0.1}, 0.0)], Differential("p", "m"))
+    for task in (raw, _solved(dnet, raw, G)):  # off and at a solution
+        H = contrastive_hessian(dnet, G, task, eta=eta)
+        H_fd = _fd_hessian(dnet, G, task, eta)
+        assert rel(H_fd, H_fd.T) < FD2_RTOL  # symmetric by construction (an independent check)
+        assert rel(H, H_fd) < FD2_RTOL
+    task = _solved(dnet, raw, G)
+    J = force_jacobian(dnet, G, task, eta=eta).J
+    assert rel(J, force_jacobian_fd(dnet, G, task, eta=eta)) < EIGHT_DIGITS
+    assert asymmetry_of(J) > 1e-2
+    # J = W^-1 H / eta with W diagonal: the ratio H / (eta J) is one number per row
+    ratio = H / (eta * J)
+    W = ratio[:, 0]
+    np.testing.assert_allclose(ratio, np.repeat(W[:, None], G.size, axis=1), rtol=ROUNDOFF * 1e3)
+    assert W.max() / W.min() > 1.2  # not a multiple of the identity: no Euclidean gradient flow
+    # one output node: W = 1, the eta identity
+    single = _solved(dnet, Task(raw.points, "p"), G)
+    J1 = force_jacobian(dnet, G, single, eta=eta).J
+    assert rel(J1, contrastive_hessian(dnet, G, single, eta=eta) / eta) < ROUNDOFF
+    with pytest.raises(TaskError, match="diagonal metric W"):
+        linearize(dnet, task, G, gamma=1e6, eta=eta)
+
+
+def asymmetry_of(J):
+    return float(np.max(np.abs(J - J.T)) / np.max(np.abs(J)))
