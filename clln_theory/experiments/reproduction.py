@@ -244,14 +244,16 @@ class Reproduction:
         the zero-bias theory ``D2_bias_free``, ``Ebar_bias_free``; with the
         simulator also ``D2_sim``, ``Ebar_sim`` (None where it found no cycle) and ``at_limit``
         (its gates touch the gate limits). Measured values and ratios are None where nothing was
-        measured; ``note`` says why a row is flagged.
+        measured; ``D2_theory``, ``G_min``, ``G_max``, ``D2_bias_free`` are None at a period
+        without a cycle (K tasks that share no solution have none without bias, for instance);
+        ``note`` says why a row is flagged.
         """
         out: list[dict[str, Any]] = []
         for k, tau in enumerate(self.tau):
             out.append(
                 {
                     "tau": float(tau),
-                    "D2_theory": float(self.D2_theory[k]),
+                    "D2_theory": _summaries.opt(self.D2_theory[k]),
                     "D2_measured": _summaries.opt(self.D2_measured[k]),
                     "D2_ratio": _summaries.opt(self.D2_ratio[k]),
                     "Ebar_theory": float(self.Ebar_theory[k]),
@@ -259,9 +261,9 @@ class Reproduction:
                     "Ebar_ratio": _summaries.opt(self.Ebar_ratio[k]),
                     "in_box": bool(self.in_box[k]),
                     "saturated": bool(self.saturated[k]) if self.saturated.size else False,
-                    "G_min": float(self.G_lo[k].min()),
-                    "G_max": float(self.G_hi[k].max()),
-                    "D2_bias_free": float(self.D2_bias_free[k]),
+                    "G_min": _summaries.opt(self.G_lo[k].min()),
+                    "G_max": _summaries.opt(self.G_hi[k].max()),
+                    "D2_bias_free": _summaries.opt(self.D2_bias_free[k]),
                     "Ebar_bias_free": _summaries.opt(self.Ebar_bias_free[k]),
                     "note": self.notes[k] if self.notes else "",
                 }

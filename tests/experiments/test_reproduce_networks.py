@@ -9,6 +9,7 @@ short periods, are marked slow (~20 s and ~5 s on a loaded 2-core machine)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -113,6 +114,24 @@ def test_grid_cli_json_theory_at_every_tau(tmp_path, capsys):
     rows = doc["table"]
     assert len(rows) == 13
     assert all(r["D2_theory"] is not None and r["D2_theory"] > 0 for r in rows)
+
+
+def test_grid_three_incompatible_tasks_json_and_csv(tmp_path, capsys):
+    """Regression: three tasks without a common solution (see above) have no bias-free cycle at
+    the longer periods, and `--json -` raised ValueError on that NaN (JSON without NaN); the
+    row now reports None there, D2_theory stays finite, and the CSV reads back."""
+    pd = pytest.importorskip("pandas")
+    text = _three_tasks(_short(_grid_toml()), "n2 = 0.2266")
+    path = _variant(tmp_path, text, "three")
+    rows = _cli_json(["reproduce", str(path), "--json", "-"], capsys)["table"]
+    assert all(r["D2_theory"] is not None and r["D2_theory"] > 0 for r in rows)
+    free = [r["D2_bias_free"] for r in rows]
+    assert all(v is None or (isinstance(v, float) and math.isfinite(v)) for v in free)
+    csv = tmp_path / "three.csv"
+    assert main(["reproduce", str(path), "--csv", str(csv)]) == 0
+    capsys.readouterr()
+    frame = pd.read_csv(csv)
+    assert len(frame) == len(rows) and frame["D2_theory"].notna().all()
 
 
 #: The simulated and the theory's D² differ by up to ~30x on this grid (measured 0.029-0.032 at
