@@ -145,7 +145,8 @@ def _table(rep: Any) -> str:
     )
     for r in rep.rows():
         lines.append(
-            f"{r['tau']:9.4g} {r['D2_theory']:11.3e} {_fmt(r['D2_measured'], '11.3e'):>11} "
+            f"{r['tau']:9.4g} {_fmt(r['D2_theory'], '11.3e'):>11} "
+            f"{_fmt(r['D2_measured'], '11.3e'):>11} "
             f"{_fmt(r['D2_ratio'], '7.2f'):>7} {_fmt(r['Ebar_theory'], '12.3e'):>12} "
             f"{_fmt(r['Ebar_measured'], '11.3e'):>11} {_fmt(r['Ebar_ratio'], '7.2f'):>7}  "
             f"{'yes' if r['in_box'] else 'NO ' if sim or boxed else 'NO'}"
@@ -161,6 +162,13 @@ def _table(rep: Any) -> str:
 
     if not np.all(np.isfinite(rep.Ebar_theory)):  # the rows whose note is NONPOSITIVE_NOTE
         lines.append(f"(—: {NONPOSITIVE_NOTE})")
+    flagged: dict[str, list[str]] = {}  # the notes a reader must see (all of them: --json)
+    for r in rep.rows():
+        for x in r["note"].split("; "):
+            if any(w in x for w in _FLAGGED_NOTES):
+                flagged.setdefault(x, []).append(f"{r['tau']:.4g}")
+    for note, taus in flagged.items():
+        lines.append(f"({note}: tau = {', '.join(taus)} s)")
     for k, tau in enumerate(rep.tau if sim else ()):
         failure = rep.sim.failure_at(k)
         if failure is not None:
@@ -168,6 +176,11 @@ def _table(rep: Any) -> str:
     lines.append("")
     lines += _footer(rep, s, sim, boxed)
     return "\n".join(lines)
+
+
+#: Words of a row's note that the printed table repeats under it: a period without a cycle, a
+#: re-linearization that did not converge, gates pinned far from the G* of the linear theory.
+_FLAGGED_NOTES = ("no cycle found", "NOT CONVERGED", "M taken at G*")
 
 
 def _footer(rep: Any, s: dict, sim: bool, boxed: bool) -> list[str]:

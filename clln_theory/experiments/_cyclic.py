@@ -197,6 +197,9 @@ def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) 
                 float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),
             )
             if far > _FAR_FROM_G_STAR:
-                extra.append(f"gates pinned up to {far:.2g} V from G* (M taken at G*)")
+                extra.append(
+                    f"gates pinned up to {far:.2g} V from G* (M taken at G*, "
+                    "theory.relinearize = true re-linearizes)"
+                )
         notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
     return tuple(notes)

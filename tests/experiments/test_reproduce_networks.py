@@ -134,6 +134,19 @@ def test_grid_three_incompatible_tasks_json_and_csv(tmp_path, capsys):
     assert len(frame) == len(rows) and frame["D2_theory"].notna().all()
 
 
+def test_grid_printed_table_shows_flagged_notes(tmp_path, capsys):
+    """The printed table (not only --json) says where the theory is questionable: on the grid
+    every cycle pins gates volts from G* (the note names the distance and `relinearize`), once
+    per note with its periods; a three-task row without a cycle prints its D2 as a dash."""
+    path = _variant(tmp_path, _short(_grid_toml()), "grid")
+    assert main(["reproduce", str(path)]) == 0
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if "M taken at G*" in x]
+    assert "theory.relinearize = true" in line and line.count("tau =") == 1
+    far = float(re.search(r"pinned up to (\S+) V", line).group(1))
+    assert far > 1.0  # the note's threshold (_cyclic._FAR_FROM_G_STAR)
+
+
 #: The simulated and the theory's D² differ by up to ~30x on this grid (measured 0.029-0.032 at
 #: tau = 2.2-46 ms, 0.11 at 1 s): the cycles pin gates over 2 V from the G* the linear theory is
 #: taken at, and pin different gates. The tests ask for finite numbers on both sides, not
