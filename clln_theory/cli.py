@@ -87,6 +87,20 @@ def _sim_cells(r: dict) -> str:
     return f"{_fmt(r.get('tau_sim'), '9.4g'):>9} {_fmt(r.get('D2_theory_over_sim'), '7.3g'):>7}"
 
 
+def _task_line(t: Any) -> str:
+    """One calibrated task of the table's head: G*, M's eigenvalues (two gates), the points."""
+    pts = "; ".join(
+        f"L = {p.label:.4f} V" + (f", {c.fit_input} = {p.inputs[c.fit_input]:.4f} V" if c else "")
+        for p, c in zip(t.task.points, t.calibrations, strict=True)
+    )
+    if t.G_star.size == 2:
+        return (
+            f"task {t.name}: G* = ({t.G_star[0]:.4f}, {t.G_star[1]:.4f}) V, "
+            f"eig M = {', '.join(f'{v:.4g}' for v in t.linear.eigvals)} 1/s; {pts}"
+        )
+    return f"task {t.name}: G* = {t.G_star.round(4).tolist()} V; {pts}"
+
+
 def _table(rep: Any) -> str:
     lines = []
     s = rep.summary()
@@ -95,18 +109,7 @@ def _table(rep: Any) -> str:
         f"gates {tuple(s['gates'])}, r·γ = {s['gamma']:.4g} Ω/s, η = {s['eta']:g}, "
         f"gate box {s['gate_box']}"
     )
-    for t in rep.tasks:
-        pts = "; ".join(
-            f"L = {p.label:.4f} V"
-            + (f", {c.fit_input} = {p.inputs[c.fit_input]:.4f} V" if c else "")
-            for p, c in zip(t.task.points, t.calibrations, strict=True)
-        )
-        lines.append(
-            f"task {t.name}: G* = ({t.G_star[0]:.4f}, {t.G_star[1]:.4f}) V, "
-            f"eig M = {', '.join(f'{v:.4g}' for v in t.linear.eigvals)} 1/s; {pts}"
-            if t.G_star.size == 2
-            else f"task {t.name}: G* = {t.G_star.round(4).tolist()} V; {pts}"
-        )
+    lines += [_task_line(t) for t in rep.tasks]
     B = ", ".join(f"{b:.3f}" for b in rep.B)
     line = f"bias B = ({B}) V/s"
     if "B_relative_error" in s:
@@ -162,13 +165,7 @@ def _table(rep: Any) -> str:
 
     if not np.all(np.isfinite(rep.Ebar_theory)):  # the rows whose note is NONPOSITIVE_NOTE
         lines.append(f"(—: {NONPOSITIVE_NOTE})")
-    flagged: dict[str, list[str]] = {}  # the notes a reader must see (all of them: --json)
-    for r in rep.rows():
-        for x in r["note"].split("; "):
-            if any(w in x for w in _FLAGGED_NOTES):
-                flagged.setdefault(x, []).append(f"{r['tau']:.4g}")
-    for note, taus in flagged.items():
-        lines.append(f"({note}: tau = {', '.join(taus)} s)")
+    lines += _flagged(rep.rows())
     for k, tau in enumerate(rep.tau if sim else ()):
         failure = rep.sim.failure_at(k)
         if failure is not None:
@@ -181,6 +178,17 @@ def _table(rep: Any) -> str:
 #: Words of a row's note that the printed table repeats under it: a period without a cycle, a
 #: re-linearization that did not converge, gates pinned far from the G* of the linear theory.
 _FLAGGED_NOTES = ("no cycle found", "NOT CONVERGED", "M taken at G*")
+
+
+def _flagged(rows: list[dict]) -> list[str]:
+    """The notes of ``rows`` a reader of the printed table must see (all of them: --json),
+    one line per note with its periods."""
+    flagged: dict[str, list[str]] = {}
+    for r in rows:
+        for x in r["note"].split("; "):
+            if any(w in x for w in _FLAGGED_NOTES):
+                flagged.setdefault(x, []).append(f"{r['tau']:.4g}")
+    return [f"({note}: tau = {', '.join(taus)} s)" for note, taus in flagged.items()]
 
 
 def _footer(rep: Any, s: dict, sim: bool, boxed: bool) -> list[str]:

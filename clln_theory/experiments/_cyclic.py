@@ -198,8 +198,8 @@ def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) 
             )
             if far > _FAR_FROM_G_STAR:
                 extra.append(
-                    f"gates pinned up to {far:.2g} V from G* (M taken at G*, "
-                    "theory.relinearize = true re-linearizes)"
+                    f"gates pinned up to {far:.2g} V from G* (M taken at G*: "
+                    "theory.relinearize = true re-linearizes along the cycle)"
                 )
         notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
     return tuple(notes)

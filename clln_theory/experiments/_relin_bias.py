@@ -22,12 +22,11 @@ model's fit). What the two share, term by term (as ``inference/_state_fit.py`` d
   (clipped at 0.95), undetermined directions infinite; ``B``'s block is marginal over the
   phases.
 
-These mirror ``_position_fit`` and ``_result`` of ``inference/_state_fit.py`` (private there,
-and built on the orbit at ``G*`` only); a hook for the orbit in that engine would let this
-module call it instead. One difference, stated: the finite-difference step of the Jacobian is
-`_DIFF_STEP` (relative) instead of scipy's default 1.5e-8, because the re-linearized orbit is a
-fixed point found to `_FIT_TOL`: a step of 1e-6 moves the samples by ~1e-7 V, 1e4 times the
-iteration's error.
+The residuals mirror ``_position_fit`` of ``inference/_state_fit.py`` (built on the orbit at
+``G*`` only); the covariance is that engine's own `fit_covariance`. One difference, stated: the
+finite-difference step of the Jacobian is `_DIFF_STEP` (relative) instead of scipy's default
+1.5e-8, because the re-linearized orbit is a fixed point found to `_FIT_TOL`: a step of 1e-6
+moves the samples by ~1e-7 V, 1e4 times the iteration's error.
 
 *Non-converged re-linearizations are never used.* In the fit, a trial ``B`` at which some
 bow-tie's re-linearization does not converge (or fails) is rejected as the ``constant`` fit
@@ -49,6 +48,7 @@ from scipy.optimize import least_squares
 
 from .._metrics import mean_error
 from ..errors import CLLNError, ConvergenceError
+from ..inference._state_fit import fit_covariance
 from ..inference._state_models import drift_rows, gains_of, line_directions
 from ..inference.cycle_model import MeasuredCycle
 from ..inference.state_bias_results import DriftMeasurement, StateBiasFit
@@ -81,11 +81,6 @@ _DIFF_STEP = 1e-6
 _REJECTED = 1e3
 """Residual given to a rejected trial bias, as the ``constant`` fit gives a trial without a
 cycle (in units of ``sigma``: far above any fit's residual, so the optimizer steps back)."""
-_RHO_MAX = 0.95
-"""Autocorrelation clip, as the ``constant`` fit: the inflation stays <= 39."""
-_DEGENERATE = 1e-10
-"""Singular values below this times the largest mark undetermined combinations (infinite
-variance), as the ``constant`` fit."""
 _RMS_SAMPLES = 801
 """Samples of one period of the orbit for the scoreboard's bow-tie rms (as ``_theory_rms``)."""
 _HALVES = np.array([0.5, 0.5])
@@ -201,26 +196,7 @@ def _record(res, orb, cycles, A, v, G_ref, lines_of, sig: float) -> StateBiasFit
     """The fit's record, its uncertainties as the ``constant`` fit's (module docstring)."""
     n = G_ref.size
     B, ph = res.x[:n], res.x[n:] % 1.0
-    n_cycle = sum(x.G.size for x in cycles)
-    cyc_res = res.fun[:n_cycle] * sig
-    dof = res.fun.size - res.x.size
-    s2 = float(res.fun @ res.fun) / max(dof, 1)
-    num = den = 0.0
-    off = 0
-    for x in cycles:  # lag-1 autocorrelation along each bow-tie, means removed
-        r = cyc_res[off : off + x.G.size].reshape(x.G.shape)
-        off += x.G.size
-        r = r - r.mean(axis=0)
-        num += float(np.sum(r[1:] * r[:-1]))
-        den += float(np.sum(r * r))
-    rho = float(np.clip(num / den if den > 0 else 0.0, 0.0, _RHO_MAX))
-    _, s, Vt = np.linalg.svd(res.jac, full_matrices=False)
-    ok = s > _DEGENERATE * s[0]
-    inv = np.where(ok, 1.0 / np.where(ok, s, 1.0) ** 2, 0.0)
-    cov_p = (Vt.T * inv) @ Vt * s2 * (1 + rho) / (1 - rho)
-    if not np.all(ok):
-        weight = np.max(np.abs(Vt[~ok]), axis=0)
-        cov_p[np.ix_(weight > 1e-8, weight > 1e-8)] = np.inf
+    cov_p, rho, dof = fit_covariance(res, cycles, sig)
     cov = np.zeros((n + n * n, n + n * n))
     cov[:n, :n] = cov_p[:n, :n]
     lines = line_directions(lines_of)

@@ -7,7 +7,9 @@ argument.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,7 +33,7 @@ from ._state_models import (
 from .cycle_model import MeasuredCycle
 from .state_bias_results import DriftMeasurement, StateBiasFit
 
-__all__ = ["MAX_NFEV", "drift_measurement_of", "fit_state_bias", "one_period"]
+__all__ = ["MAX_NFEV", "drift_measurement_of", "fit_covariance", "fit_state_bias", "one_period"]
 
 MAX_NFEV = 400
 """Default budget of function evaluations of each least-squares pass of the position fit
@@ -296,19 +298,20 @@ def _summary(setup: _Setup, bias, cov, phases, rms, drift_res, sig, rho, dof, po
     )
 
 
-def _result(res, setup: _Setup, sig_used: float) -> StateBiasFit:
-    """Uncertainties from the Gauss-Newton Jacobian (no pseudoinverse) and the summary."""
-    cyc, n = setup.cyc, setup.G_ref.size
-    k = n + setup.basis.shape[1]
-    bias = setup.bias(res.x)
-    n_cycle = sum(x.G.size for x in cyc)
+def fit_covariance(res: Any, cycles: Sequence[MeasuredCycle], sig_used: float):
+    """``(cov, rho, dof)`` of a least-squares fit ``res`` (scipy's result: ``x``, ``fun``,
+    ``jac``) whose first residuals are the ``cycles``' samples divided by ``sig_used`` (V):
+    the Gauss-Newton covariance (no pseudoinverse: undetermined combinations get an infinite
+    variance for every parameter in them), inflated by ``(1 + rho) / (1 - rho)`` for the lag-1
+    autocorrelation ``rho`` of the residuals along each cycle (means removed), and the
+    degrees of freedom."""
+    n_cycle = sum(x.G.size for x in cycles)
     cyc_res = res.fun[:n_cycle] * sig_used
     dof = res.fun.size - res.x.size
     s2 = float(res.fun @ res.fun) / max(dof, 1)
-    # lag-1 autocorrelation of the residuals along each cycle
     num = den = 0.0
     off = 0
-    for x in cyc:
+    for x in cycles:
         r = cyc_res[off : off + x.G.size].reshape(x.G.shape)
         off += x.G.size
         r = r - r.mean(axis=0)
@@ -319,9 +322,18 @@ def _result(res, setup: _Setup, sig_used: float) -> StateBiasFit:
     ok = s > _DEGENERATE * s[0]
     inv = np.where(ok, 1.0 / np.where(ok, s, 1.0) ** 2, 0.0)
     cov = (Vt.T * inv) @ Vt * s2 * (1 + rho) / (1 - rho)
-    if not np.all(ok):  # undetermined combinations: infinite variance for every parameter in them
+    if not np.all(ok):
         weight = np.max(np.abs(Vt[~ok]), axis=0)
         cov[np.ix_(weight > 1e-8, weight > 1e-8)] = np.inf
+    return cov, rho, int(dof)
+
+
+def _result(res, setup: _Setup, sig_used: float) -> StateBiasFit:
+    """Uncertainties from the Gauss-Newton Jacobian (no pseudoinverse) and the summary."""
+    cyc, n = setup.cyc, setup.G_ref.size
+    k = n + setup.basis.shape[1]
+    bias = setup.bias(res.x)
+    cov, rho, dof = fit_covariance(res, cyc, sig_used)
     models = _model(setup.task_a, setup.task_b, cyc, bias, res.x[k:])
     drift_res = np.array([d.direction @ _bias_at(bias, d.G) - d.value for d in setup.drifts])
     return _summary(
