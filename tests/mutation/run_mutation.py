@@ -326,6 +326,22 @@ EQUIVALENT: dict[str, str] = {
         (7, 8, 21),
         "clip bounds that never bind for times within the pieces' span: 0 <= index <= K - 1",
     ),
+    # the gate-box engine: the event search (_box_events.py), the survivors checked so far
+    **_keys("_box_events.x__value", (9,), "einsum subscripts renamed consistently: the same sum"),
+    **_keys(
+        "_box_events.x__exclusion",
+        (9, 18),
+        "einsum subscripts renamed consistently: the same sum",
+    ),
+    **_keys("_box_events.x_bracket_root", (8, 11, 12), "lam and E have the same length"),
+    **_keys(
+        "_box_events.x_bracket_root",
+        (24, 28, 33, 42, 46, 50, 51),
+        "only the Newton path (its start or derivative): the bracket shrinks at every step and "
+        "bisection takes over after 40 steps, so the root is the same to 4 ulps",
+    ),
+    **_keys("_box_events.x_bracket_root", (31,), "the loop bound is never reached"),
+    **_keys("_box_events.x_bracket_root", (54,), "f == 0 has returned on the line before"),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),
     **_kir("xǁInteriorSolverǁ__init__", (5, 7), "flatnonzero of a 0/1 float mask is the same"),

@@ -491,8 +491,11 @@ def test_the_grid_is_log_spaced_from_the_fastest_mode():
         (-1e-3, [5.0, -1.0], [100.0, 1.0], 0.01, None),  # rises fast, then falls
     ],
 )
-def test_bracket_root_is_the_root_to_a_few_ulps(f0, E, lam, b, root):
-    E, lam = np.array(E), np.array(lam)
+@pytest.mark.parametrize("scale", [1.0, 1e-6])
+def test_bracket_root_is_the_root_to_a_few_ulps(f0, E, lam, b, root, scale):
+    """The root of a row scaled by 1e-6 (slopes of 1e-6 V/s) is the same root: the Newton
+    steps use the row's own derivative, so their size does not depend on the scale."""
+    f0, E, lam = scale * f0, scale * np.array(E), np.array(lam)
 
     def f(t):
         return f0 + E @ phi(lam, t)
@@ -502,6 +505,8 @@ def test_bracket_root_is_the_root_to_a_few_ulps(f0, E, lam, b, root):
         root = brentq(f, 0.0, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
     t = bracket_root(f0, E, lam, 0.0, b, f(0.0), f(b))
     assert abs(t - root) <= ROOT_RTOL * root
+    if lam.tolist() == [0.0]:  # f(4) = -1 + 0.25 * 4 is exactly 0: that root, exactly
+        assert t == root
 
 
 def _dense_first_root(f0, E, lam, rem, tol):
