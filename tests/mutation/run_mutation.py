@@ -342,6 +342,28 @@ EQUIVALENT: dict[str, str] = {
     ),
     **_keys("_box_events.x_bracket_root", (31,), "the loop bound is never reached"),
     **_keys("_box_events.x_bracket_root", (54,), "f == 0 has returned on the line before"),
+    # the gate-box engine: building the results (_box_build.py)
+    **_keys(
+        "_box_build.x_box_cycle_orbits",
+        (15, 17),
+        "LinearTask.M is float64 already: np.asarray keeps it",
+    ),
+    **_keys("_box_build.x__span", (16,), "numpy reads reshape(.., -2) as reshape(.., -1)"),
+    **_keys(
+        "_box_build.x_box_orbit_from",
+        (36, 37),
+        "the second half's duration is never read: _pieces offsets segment k by edges[k], k < 2",
+    ),
+    **_keys(
+        "_box_build.x_box_orbit_from",
+        (40, 43, 44),
+        "zip's strict: the orbits and the periods have the same length",
+    ),
+    **_keys(
+        "_box_build.x_box_cyclic_from",
+        (17, 20, 21),
+        "zip's strict: the orbits and the schedules have the same length",
+    ),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),
     **_kir("xǁInteriorSolverǁ__init__", (5, 7), "flatnonzero of a 0/1 float mask is the same"),

@@ -669,7 +669,9 @@ def test_the_box_orbit_fields_agree_with_its_pieces():
     Ma, Gsa, Mb, Gsb, B, lo, hi, _ = make_case(651370204, 3, 3, 2, 2, "narrow", 1.0)
     a, b = LinearTask(Ma, G_star=Gsa), LinearTask(Mb, G_star=Gsb)
     taus = np.array([0.02, 4.44, 60.0])
-    o = periodic_orbit(a, b, B=B, tau=taus, box=(lo, hi))
+    o = periodic_orbit(a, b, B=B, tau=taus, box=(lo, hi), rate_tol=1e-7)
+    np.testing.assert_array_equal(o.tau, taus)
+    assert o.rate_tol == 1e-7
     np.testing.assert_array_equal(o.span, np.linalg.norm(o.G_half - o.G0, axis=1))
     for i, tau in enumerate(taus):
         ps = o.pieces[i]
@@ -678,7 +680,10 @@ def test_the_box_orbit_fields_agree_with_its_pieces():
         assert {p.task for p in ps if p.t_start >= tau / 2} == {1}
         pinned = any(p.pinned_lo or p.pinned_hi for p in ps)
         assert bool(o.saturated[i]) == pinned
-        one = periodic_orbit(a, b, B=B, tau=float(tau), box=(lo, hi))
+        one = periodic_orbit(a, b, B=B, tau=float(tau), box=(lo, hi), rate_tol=1e-7)
+        assert one.rate_tol == 1e-7
+        # a saturated cycle is solved (at least one imposed-sequence round or Newton step)
+        assert one.newton_iterations >= 1 if one.saturated else one.newton_iterations == 0
         # alone or in a sweep (another Newton start): the same cycle to round-off
         np.testing.assert_allclose(one.G0, o.G0[i], atol=FIX_TOL)
         np.testing.assert_allclose(one.G_half, o.G_half[i], atol=FIX_TOL)
@@ -690,12 +695,23 @@ def test_the_box_orbit_fields_agree_with_its_pieces():
         assert not arr.flags.writeable
 
 
+def test_an_untouched_cycle_says_so_alone_and_in_a_sweep():
+    Ma, Gsa, Mb, Gsb, B, lo, hi, _ = make_case(11, 3, 3, 3, 0, "wide", 1.0)
+    a, b = LinearTask(Ma, G_star=Gsa), LinearTask(Mb, G_star=Gsb)
+    one = periodic_orbit(a, b, B=B, tau=0.3, box=(lo, hi))
+    assert one.unconstrained_in_box is True and one.newton_iterations == 0
+    c = cyclic_orbit([a, b], B=B, durations=[0.1, 0.2], box=(lo, hi))
+    assert c.unconstrained_in_box is True and c.saturated is False
+
+
 def test_the_cyclic_orbit_span_is_its_largest_chord():
     Ma, Gsa, Mb, Gsb, B, lo, hi, _ = make_case(651370204, 3, 3, 2, 2, "narrow", 1.0)
     third = LinearTask(np.diag([4.0, 1.0, 2.0]), G_star=0.5 * (lo + hi) + 0.2)
     tasks = [LinearTask(Ma, G_star=Gsa), LinearTask(Mb, G_star=Gsb), third]
     H = np.array([[1.0, 2.0, 0.5], [0.3, 0.1, 0.2]])
-    c = cyclic_orbit(tasks, B=B, durations=H, box=(lo, hi))
+    c = cyclic_orbit(tasks, B=B, durations=H, box=(lo, hi), rate_tol=1e-7)
+    np.testing.assert_array_equal(c.durations, H)
+    assert c.rate_tol == 1e-7
     for i in range(2):
         S = c.G_starts[i]
         chords = [np.linalg.norm(S[j] - S[k]) for j in range(3) for k in range(3)]
@@ -705,7 +721,9 @@ def test_the_cyclic_orbit_span_is_its_largest_chord():
             mine = [p for p in c.pieces[i] if p.task == k]
             assert mine[0].t_start == pytest.approx(edges[k], rel=1e-15, abs=0)
             assert mine[-1].t_end == pytest.approx(edges[k + 1], rel=1e-15)
-        one = cyclic_orbit(tasks, B=B, durations=H[i], box=(lo, hi))
+        one = cyclic_orbit(tasks, B=B, durations=H[i], box=(lo, hi), rate_tol=1e-7)
+        assert [p.task for p in one.pieces] == [p.task for p in c.pieces[i]]
+        assert one.rate_tol == 1e-7
         np.testing.assert_allclose(one.G_starts, S, atol=FIX_TOL)
         assert one.span == pytest.approx(c.span[i], abs=2 * FIX_TOL)
         assert one.tau == H[i].sum() and one.durations.tolist() == H[i].tolist()
