@@ -465,7 +465,7 @@ def _mutmut() -> str:
 def _results(folder: Path, target: Target) -> dict[str, dict[str, int | None]]:
     merged = folder / MERGED
     if merged.exists():  # a run of the survivors of an earlier one (--survivors-of)
-        return json.loads(merged.read_text())  # type: ignore[no-any-return]
+        return json.loads(merged.read_text())
     out: dict[str, dict[str, int | None]] = {}
     for path in target.files:
         meta = folder / "mutants" / (path + ".meta")
