@@ -364,6 +364,45 @@ EQUIVALENT: dict[str, str] = {
         (17, 20, 21),
         "zip's strict: the orbits and the schedules have the same length",
     ),
+    # the gate-box engine: the periodic orbit (_box_orbit.py)
+    **_keys(
+        "_box_orbit.x__sequence",
+        (3,),
+        "the separator of the sequence key, which is only compared for equality",
+    ),
+    **_keys("_box_orbit.x_unconstrained_cycle", (2,), "every task has the same n"),
+    **_keys("_box_orbit.x_unconstrained_cycle", (3,), "M is square: shape[1] = shape[0]"),
+    **_keys("_box_orbit.x_unconstrained_cycle", (7, 10, 11), "tasks and hs have the same length"),
+    **_keys(
+        "_box_orbit.x_unconstrained_cycle",
+        (15, 17),
+        "a float64 zero side has the same pinned mask (the block's cache key)",
+    ),
+    **_keys("_box_orbit.x_unconstrained_cycle", (40,), "compute_uv=None is falsy: values only"),
+    **_keys(
+        "_box_orbit.x_unconstrained_cycle",
+        (46, 47, 48, 55, 56),
+        "the singularity threshold: I - A is exactly singular (rates below rate_tol are zeroed: "
+        "sv ~ 1e-16 sv0) or regular (sv >= ~ rate_tol h), every variant splits that gap, and an "
+        "orbit it lets through is still verified by the untouched test",
+    ),
+    **_keys("_box_orbit.x__start", (2, 3), "every task has the same box"),
+    **_keys("_box_orbit.x__start", (21, 24, 30, 33), "w and tasks have the same length"),
+    **_keys("_box_orbit.x__start", (40, 54), "jacobian=None is falsy, as False"),
+    **_keys("_box_orbit.x__start", (59,), "the Jacobian of the chained rest flows is not read"),
+    **_keys(
+        "_box_orbit.x__start",
+        (78, 83),
+        "a start map without Jacobian is recomputed with it by cycle_orbit before Newton",
+    ),
+    **_keys("_box_orbit.x__rounds", (8,), "jacobian=None: recomputed with it where needed"),
+    **_keys(
+        "_box_orbit.x__start",
+        (5, 45, 63, 88, 91),
+        "only Newton's start candidates (scaled averaged task, its start, the candidate kept): "
+        "a cycle is accepted only at round-off on a verified sequence, so the same cycle (the "
+        "diagnostic newton_iterations may differ)",
+    ),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),
     **_kir("xǁInteriorSolverǁ__init__", (5, 7), "flatnonzero of a 0/1 float mask is the same"),
