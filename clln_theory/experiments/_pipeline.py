@@ -106,7 +106,7 @@ class Theory:
     hi: np.ndarray  # (T, n) largest gate along the theory's orbit, V
     D2_unconstrained: np.ndarray  # (T,) D² of the orbit without limits, V²
     Ebar_unconstrained: np.ndarray  # (T,) Ē of the orbit without limits, V²
-    starts: np.ndarray | None = None  # (T, K, n) K tasks: the start of each stretch, V
+    starts: np.ndarray | None = None  # (T, K, n) K tasks or a metric: each stretch start, V
     #: ``theory.relinearize``: per period the `Relinearized` result, or why it failed (str)
     relinearized: tuple[Any, ...] | None = None
     D2_at_G_star: np.ndarray | None = None  # (T,) with ``relinearized``: D² with M at G*, V²
