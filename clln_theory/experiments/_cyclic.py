@@ -29,6 +29,7 @@ from ..inference._calibrate import require_conducting
 from ..model import Network
 from ..theory._box_build import box_cycle_orbits, box_cyclic_from
 from ..theory._relinearize import relinearized_cycle
+from ._metric_route import metric_note
 from ._pipeline import Theory
 from ._pipeline import notes as pipeline_notes
 from .specs import ExperimentConfig
@@ -82,9 +83,13 @@ def cyclic_theory(
     E: Callable[[np.ndarray], np.ndarray],
     B: np.ndarray,
     taus: np.ndarray,
+    d: np.ndarray | None = None,
 ) -> Theory:
     """The theory columns at the periods ``taus`` (T,) for the description's K tasks and
-    shares (``cfg.durations``), with ``E`` of `K_task_error_of` (module docstring)."""
+    shares (``cfg.durations``), with ``E`` of `K_task_error_of` (module docstring). With the
+    metric ``d`` of a differential output the tasks' ``linear`` are in ``y = d G``: the cycle
+    is found there (``d B``, ``d box``) and its stretch starts mapped back (``G = y / d``)
+    before D² (the largest distance between two starts), Ē and the gate range."""
     lin = tuple(t.linear for t in tasks)
     n = lin[0].n
     box = cfg.gate_box if cfg.gate_box is not None else (-_FAR, _FAR)
@@ -92,6 +97,8 @@ def cyclic_theory(
     H = np.outer(taus, np.array(cfg.durations, dtype=float))
     tol = max(t.rate_tol for t in lin)
     Bv = np.asarray(B, dtype=float)
+    if d is not None:
+        lo, hi, Bv = d * lo, d * hi, d * Bv
     T, K = H.shape
     starts = np.full((T, K, n), np.nan)
     D2, Ebar = np.full(T, np.nan), np.full(T, np.nan)
@@ -103,8 +110,13 @@ def cyclic_theory(
         except ConvergenceError:
             continue
         last = box_cyclic_from(lin, Bv, H[k : k + 1], True, (lo, hi), tol, found)
-        starts[k] = last.G_starts
-        D2[k] = float(last.span) ** 2
+        if d is None:
+            starts[k] = last.G_starts
+            D2[k] = float(last.span) ** 2
+        else:
+            starts[k] = np.asarray(last.G_starts) / d
+            gaps = starts[k][:, None, :] - starts[k][None, :, :]
+            D2[k] = float(np.max(np.sum(gaps**2, axis=-1)))
         sat[k], inside[k] = bool(last.saturated), bool(last.unconstrained_in_box)
         Ebar[k] = _ebar(E, starts[k : k + 1])[0]
     if cfg.gate_box is None:  # a cycle pinned at the far box: the orbit drifts, no closed one
@@ -179,9 +191,12 @@ def _relin_note(item: Any, D2_star: float) -> str:
 _FAR_FROM_G_STAR = 1.0
 
 
-def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) -> tuple[str, ...]:
+def notes(
+    cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory, metric: Any = None
+) -> tuple[str, ...]:
     """The notes of the rows: those of `_pipeline.notes`, the drift of K tasks without a box,
-    and where the cycle pins gates far from the G* the linear theory's M is taken at."""
+    where the cycle pins gates far from the G* the linear theory's M is taken at, and with the
+    `Metric` of a differential output (``metric``) the note of `metric_note` on every row."""
     notes = list(pipeline_notes(th.inside, th.Ebar, th.box_orbit is not None))
     G_stars = np.array([t.G_star for t in tasks])
     for k in range(len(notes)):
@@ -197,9 +212,10 @@ def notes(cfg: ExperimentConfig, tasks: tuple[CalibratedTask, ...], th: Theory) 
                 float(np.max(np.abs(th.hi[k] - G_stars.max(axis=0)))),
             )
             if far > _FAR_FROM_G_STAR:
-                extra.append(
-                    f"gates pinned up to {far:.2g} V from G* (M taken at G*: "
-                    "theory.relinearize = true re-linearizes along the cycle)"
-                )
+                hint = ": theory.relinearize = true re-linearizes along the cycle"
+                hint = "" if metric is not None else hint  # (refused with a metric)
+                extra.append(f"gates pinned up to {far:.2g} V from G* (M taken at G*{hint})")
+        if metric is not None:
+            extra.append(metric_note(metric))
         notes[k] = "; ".join(x for x in [notes[k], *extra] if x)
     return tuple(notes)

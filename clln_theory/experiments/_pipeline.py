@@ -63,6 +63,7 @@ __all__ = [
     "calibrated",
     "closed_orbits",
     "dense_curve",
+    "in_metric",
     "infer_bias",
     "nominal_task",
     "notes",
@@ -105,7 +106,7 @@ class Theory:
     hi: np.ndarray  # (T, n) largest gate along the theory's orbit, V
     D2_unconstrained: np.ndarray  # (T,) D² of the orbit without limits, V²
     Ebar_unconstrained: np.ndarray  # (T,) Ē of the orbit without limits, V²
-    starts: np.ndarray | None = None  # (T, K, n) K tasks: the start of each stretch, V
+    starts: np.ndarray | None = None  # (T, K, n) K tasks or a metric: each stretch start, V
     #: ``theory.relinearize``: per period the `Relinearized` result, or why it failed (str)
     relinearized: tuple[Any, ...] | None = None
     D2_at_G_star: np.ndarray | None = None  # (T,) with ``relinearized``: D² with M at G*, V²
@@ -300,38 +301,74 @@ def theory(
     B: np.ndarray,
     tau: np.ndarray,
     samples: int,
+    d: np.ndarray | None = None,
 ) -> Theory:
     """The closed orbits at the periods ``tau`` (T,) and their D², Ē (with ``E`` of
     `two_task_error_of`) and gate-box flags from ``samples`` samples per period; with a gate box
-    D², Ē and the gate range are those of the cycle in the box (see the module docstring)."""
+    D², Ē and the gate range are those of the cycle in the box (see the module docstring).
+    With the metric ``d`` of a differential output (`clln_theory.experiments._metric_route`)
+    the tasks' ``linear`` are in ``y = d G``: the orbits are computed there (``d B``, ``d box``)
+    and every state is mapped back (``G = y / d``) before D², Ē, the range and the starts."""
+    B, gate_box = in_metric(d, B, cfg.gate_box)
     orbit = closed_orbits(tasks[0].linear, tasks[1].linear, B, tau)
-    if cfg.gate_box is None and np.any(np.abs(orbit.drift) > 0):
+    if gate_box is None and np.any(np.abs(orbit.drift) > 0):
         raise TaskError(
             "The two tasks share a null direction, so the orbit drifts without closing; "
             f"drift {np.asarray(orbit.drift)[0].tolist()} V/s. Check the tasks of the description, "
             "or give theory.gate_box: in the box the gates saturate and the cycle closes."
         )
-    D2u = np.asarray(orbit.span) ** 2  # (4), squared as in the data files
-    G_half, G0 = np.asarray(orbit.G_half), np.asarray(orbit.G0)
-    inside, lo, hi = _box_flags(orbit, cfg.gate_box, samples)
-    if cfg.gate_box is None:
+    G_half, G0 = _in_G(orbit.G_half, d), _in_G(orbit.G0, d)
+    D2u = np.asarray(orbit.span) ** 2 if d is None else _D2(G_half, G0)  # (4), squared
+    inside, lo, hi = _box_flags(orbit, gate_box, samples)
+    lo, hi = _in_G(lo, d), _in_G(hi, d)  # d > 0: the order of every gate is kept
+    if gate_box is None:
         Ebar = _ebar(E, G_half, G0)
         sat = np.zeros(D2u.shape, dtype=bool)
-        return Theory(orbit, None, D2u, Ebar, inside, sat, lo, hi, D2u, Ebar)
-    box = box_orbits(tasks[0].linear, tasks[1].linear, B, tau, cfg.gate_box, orbit)
+        return Theory(
+            orbit, None, D2u, Ebar, inside, sat, lo, hi, D2u, Ebar, _starts(G0, G_half, d)
+        )
+    box = box_orbits(tasks[0].linear, tasks[1].linear, B, tau, gate_box, orbit)
     inside = np.array(box.unconstrained_in_box, dtype=bool)  # the engine's exact verdict
     out = ~inside  # the rows of the saturated cycles (the others are the orbit without limits)
-    D2 = np.where(inside, D2u, np.asarray(box.span) ** 2)
+    bG_half, bG0 = _in_G(box.G_half, d), _in_G(box.G0, d)
+    D2 = np.where(inside, D2u, np.asarray(box.span) ** 2 if d is None else _D2(bG_half, bG0))
     Ebar, Ebar_u = np.empty(D2.shape), np.empty(D2.shape)
     Ebar[inside] = Ebar_u[inside] = _ebar(E, G_half[inside], G0[inside])
     if np.any(out):
-        Ebar[out] = _ebar(E, np.asarray(box.G_half)[out], np.asarray(box.G0)[out])
+        Ebar[out] = _ebar(E, bG_half[out], bG0[out])
         Ebar_u[out] = _ebar(E, G_half[out], G0[out])
         for k in np.flatnonzero(out):
-            G = box_samples(box, int(k), samples)[0]
+            G = _in_G(box_samples(box, int(k), samples)[0], d)
             lo[k], hi[k] = G.min(axis=0), G.max(axis=0)
     sat = np.array(box.saturated, dtype=bool)
-    return Theory(orbit, box, D2, Ebar, inside, sat, lo, hi, D2u, Ebar_u)
+    starts = _starts(bG0, bG_half, d)  # the cycle in the box (the orbit itself where inside)
+    return Theory(orbit, box, D2, Ebar, inside, sat, lo, hi, D2u, Ebar_u, starts)
+
+
+def in_metric(d: np.ndarray | None, B: np.ndarray, box) -> tuple[np.ndarray, Any]:
+    """``B`` and the gate box (lo, hi or None) in the metric's coordinates (``d B``, ``d lo``,
+    ``d hi``); unchanged without a metric (``d`` None)."""
+    if d is None:
+        return B, box
+    if box is None:
+        return d * B, None
+    return d * B, (d * float(box[0]), d * float(box[1]))
+
+
+def _in_G(x: Any, d: np.ndarray | None) -> np.ndarray:
+    """States (..., n) of the metric's coordinates in gate voltages (unchanged without ``d``)."""
+    return np.asarray(x) if d is None else np.asarray(x) / d
+
+
+def _D2(G_half: np.ndarray, G0: np.ndarray) -> np.ndarray:
+    """The squared span (4) ``|G(tau/2) - G(tau)|^2`` per period (T,), V²."""
+    return np.sum((np.atleast_2d(G_half) - np.atleast_2d(G0)) ** 2, axis=-1)
+
+
+def _starts(G0: np.ndarray, G_half: np.ndarray, d: np.ndarray | None) -> np.ndarray | None:
+    """(T, 2, n) the start of each task's stretch in ``G`` with a metric (the simulator starts
+    there, `clln_theory.experiments.schedules`); None without (the orbits are in ``G``)."""
+    return None if d is None else np.stack([np.atleast_2d(G0), np.atleast_2d(G_half)], axis=1)
 
 
 def notes(inside: np.ndarray, Ebar: np.ndarray, boxed: bool = False) -> tuple[str, ...]:
@@ -355,16 +392,17 @@ def aligned(curve, tau) -> np.ndarray:
     return out
 
 
-def dense_curve(cfg, tasks, E, B, taus, grid_points: int, cycle_samples: int) -> dict:
-    """The theory on a log-spaced τ grid spanning the table and the drawn cycles."""
+def dense_curve(cfg, tasks, E, B, taus, grid_points: int, cycle_samples: int, d=None) -> dict:
+    """The theory on a log-spaced τ grid spanning the table and the drawn cycles (``d``: the
+    metric of a differential output, as `theory` takes it)."""
     if not grid_points:
         return {}
     cyc_taus = list(cfg.sweep.cycles)
     lo = min([taus.min(), *cyc_taus]) / 1.5
     hi = max([taus.max(), *cyc_taus]) * 1.5
     g = np.geomspace(lo, hi, int(grid_points))
-    biased = theory(cfg, tasks, E, B, g, cycle_samples)
-    free = theory(cfg, tasks, E, np.zeros_like(B), g, cycle_samples)
+    biased = theory(cfg, tasks, E, B, g, cycle_samples, d)
+    free = theory(cfg, tasks, E, np.zeros_like(B), g, cycle_samples, d)
     grid = {
         "tau": g,
         "D2_theory": biased.D2,

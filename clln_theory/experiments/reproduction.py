@@ -65,7 +65,7 @@ from ..model.bias import bias_vector
 from ..theory import BoxOrbit, Orbit
 from ..theory._spectral import MAX_RATE
 from ..theory.linear import MAX_PERIODS
-from . import _bias_scoreboard, _cyclic, _pipeline, _summaries
+from . import _bias_scoreboard, _cyclic, _metric_route, _pipeline, _summaries
 from ._reproduction_fields import check_reproduction, require_finite_theory
 from .compare import SimulatedPeriods
 from .config import ExperimentConfig, load_config
@@ -116,7 +116,10 @@ class Reproduction:
     config : ExperimentConfig
         The description that was run.
     tasks : (CalibratedTask, CalibratedTask)
-        Task alpha, task beta.
+        Task alpha, task beta. With a differential output each ``linear`` is the task in the
+        metric's coordinates ``y = d G`` (symmetric ``M``, ``G* -> d G*``; so are ``orbit``
+        and ``box_orbit``), while D², Ē, the gate range and ``G_star`` are in ``G``; the notes
+        say so (`clln_theory.experiments._metric_route`).
     B : (n,) ndarray
         Bias used, V/s.
     bias : BiasEstimate or None
@@ -146,7 +149,8 @@ class Reproduction:
         Measured limit cycles (may be empty).
     notes : tuple of str
         Per period: empty, or why the row is flagged (the orbit leaves the gate box; Ē is NaN
-        because a conductance is <= 0 on the orbit).
+        because a conductance is <= 0 on the orbit; a differential output's theory in the
+        metric W, with the edges where W <= 0 was replaced and the change that makes).
     data_source : str
         Where the data were read from (`clln_theory.data.data_source`), or "" without data.
     sim : SimulatedPeriods or None
@@ -542,18 +546,19 @@ def _measured(
     return tuple(out)
 
 
-def _theory_columns(cfg: ExperimentConfig, tasks, B, taus, grid_points: int, cycle_samples: int):
+def _theory_columns(cfg: ExperimentConfig, tasks, B, taus, grid_points, cycle_samples, d=None):
     """``E``, the theory with ``B`` and with ``B = 0``, and the dense curve: two tasks by
-    `_pipeline.theory` (the paper's route), K >= 3 by `_cyclic.cyclic_theory` (no dense curve)."""
+    `_pipeline.theory` (the paper's route), K >= 3 by `_cyclic.cyclic_theory` (no dense curve);
+    ``d`` the metric of a differential output (`_metric_route`)."""
     if len(tasks) == 2:
         E = _pipeline.two_task_error_of(cfg.network, tasks, cfg.task_output)
-        biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples)
-        free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples)
-        grid = _pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples)
+        biased = _pipeline.theory(cfg, tasks, E, B, taus, cycle_samples, d)
+        free = _pipeline.theory(cfg, tasks, E, np.zeros_like(B), taus, cycle_samples, d)
+        grid = _pipeline.dense_curve(cfg, tasks, E, B, taus, grid_points, cycle_samples, d)
     else:  # K >= 3 tasks: the cycle of cyclic_orbit(..., box=) (`_cyclic`)
         E = _cyclic.K_task_error_of(cfg.network, tasks)
-        biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus)
-        free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus)
+        biased = _cyclic.cyclic_theory(cfg, tasks, E, B, taus, d)
+        free = _cyclic.cyclic_theory(cfg, tasks, E, np.zeros_like(B), taus, d)
         grid = {}
     if cfg.relinearize:  # each task re-linearized along the cycle, at every period
         biased = _cyclic.relinearized_theory(cfg, tasks, E, B, taus, biased)
@@ -641,7 +646,10 @@ def reproduce(
     for task in nominal:  # data of the description, each checked once against its network
         check_task(task, cfg.network)
     gamma = number(cfg.rate.gamma, "rate.gamma", low=0.0, low_open=True, high=MAX_RATE)
-    tasks = _pipeline.calibrated(cfg, nominal, gamma, check_eta(cfg.eta, "theory.eta"))
+    # the metric W of a differential output (None for any other output): `_metric_route`
+    tasks, metric = _metric_route.theory_tasks(
+        cfg, nominal, gamma, check_eta(cfg.eta, "theory.eta")
+    )
     if cfg.bias.given is not None:
         B, estimate = bias_vector(cfg.bias.given, cfg.network.n_gates), None
     else:
@@ -655,7 +663,8 @@ def reproduce(
     taus = _periods(cfg, tau, curves.get("D2"), curves.get("Ebar"))
     _summaries.require_sizes(taus.size, grid_points, cycle_samples, cfg.network.n_gates)
     with np.errstate(over="ignore"):  # a period too long for float64: the error naming `tau`
-        E, biased, free, grid = _theory_columns(cfg, tasks, B, taus, grid_points, cycle_samples)
+        d = None if metric is None else metric.d
+        E, biased, free, grid = _theory_columns(cfg, tasks, B, taus, grid_points, cycle_samples, d)
     require_finite_theory(biased, free)
     state = floquet = None
     if cfg.bias.state != "constant":
@@ -693,7 +702,7 @@ def reproduce(
         Ebar_measured=_pipeline.aligned(curves.get("Ebar"), taus),
         grid=grid,
         cycles=cycles,
-        notes=_cyclic.notes(cfg, tasks, biased),
+        notes=_cyclic.notes(cfg, tasks, biased, metric),
         data_source=source,
         sim=sim,
         sim_tasks=sim_tasks,

@@ -33,6 +33,7 @@ __all__ = [
     "check_residual",
     "fit_point",
     "fit_to_lines",
+    "fitted_task",
     "free_output_of",
     "line_through",
     "linearization_point",
@@ -357,6 +358,29 @@ def calibrated_task(
     ``output``) fits, one line or None per point, ``gamma`` (Ω/s) and ``eta`` checked,
     ``reference`` (2,) or None, ``G_star`` (n_gates,) or None (then found and checked here:
     a `DeviceError` where a gate of it does not conduct)."""
+    fitted, cals, G_star = fitted_task(network, task, lines, output, fit_input, reference, G_star)
+    return CalibratedTask(
+        name=task.name,
+        task=fitted,
+        nominal=task.points,
+        lines=tuple(lines),
+        calibrations=cals,
+        G_star=G_star,
+        linear=linearize_at(network, fitted, G_star, gamma, 1.0, eta, "auto", SOLUTION_TOL, False),
+    )
+
+
+def fitted_task(
+    network: Network,
+    task: Task,
+    lines: list[SolutionLine | None],
+    output: Any,
+    fit_input: str | None,
+    reference: np.ndarray | None,
+    G_star: np.ndarray | None,
+) -> tuple[Task, tuple[CalibratedPoint | None, ...], np.ndarray]:
+    """The steps of `calibrated_task` before the linearization: the effective task, the fits
+    (None per point without a measured line) and the read-only linearization point ``G*``."""
     out_fn = free_output_of(network, output)
     effective: list[DataPoint] = []
     cals: list[CalibratedPoint | None] = []
@@ -378,12 +402,4 @@ def calibrated_task(
     G_star = np.array(G_star, dtype=float)
     conductances_in_range(network, G_star, "G_star")  # as `linearize` refuses a G_star
     G_star.setflags(write=False)
-    return CalibratedTask(
-        name=task.name,
-        task=fitted,
-        nominal=task.points,
-        lines=tuple(lines),
-        calibrations=tuple(cals),
-        G_star=G_star,
-        linear=linearize_at(network, fitted, G_star, gamma, 1.0, eta, "auto", SOLUTION_TOL, False),
-    )
+    return fitted, tuple(cals), G_star
