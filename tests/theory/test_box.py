@@ -24,6 +24,11 @@ from clln_theory.theory import (
 from clln_theory.theory._box import box_task
 from clln_theory.theory._box_orbit import cycle_sweep
 
+#: These tests put orbits in boxes they leave on purpose: the `GateBoxWarning` that says so is
+#: expected here (it is tested with `pytest.warns` in test_box.py) and would only be noise.
+pytestmark = pytest.mark.filterwarnings("ignore::clln_theory.errors.GateBoxWarning")
+
+
 MA = np.array([[20.0, 10.0], [10.0, 5.0]])
 MB = np.array([[5.0, -8.0], [-8.0, 12.8]])
 A = LinearTask(MA, G_star=[3.0, 3.5])

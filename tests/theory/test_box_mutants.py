@@ -44,6 +44,11 @@ from clln_theory.theory._box_orbit import cycle_map, cycle_orbit, cycle_sweep, u
 from clln_theory.theory._box_plateau import minimizer, settling
 from clln_theory.theory._box_sequence import imposed_map, newton_step, plan, solve
 
+#: These tests put orbits in boxes they leave on purpose: the `GateBoxWarning` that says so is
+#: expected here (it is tested with `pytest.warns` in test_box.py) and would only be noise.
+pytestmark = pytest.mark.filterwarnings("ignore::clln_theory.errors.GateBoxWarning")
+
+
 #: Closed-form event times: the engine refines a root to 4 ulps; 16 ulps of slack for the
 #: round-off of evaluating f near the root (a simple crossing, |f'| of order 1).
 ROOT_RTOL = 16 * np.finfo(float).eps

@@ -18,6 +18,11 @@ from hypothesis import strategies as st
 
 from clln_theory.theory import LinearTask, box_plateau, evolve, periodic_orbit
 
+#: These tests put orbits in boxes they leave on purpose: the `GateBoxWarning` that says so is
+#: expected here (it is tested with `pytest.warns` in test_box.py) and would only be noise.
+pytestmark = pytest.mark.filterwarnings("ignore::clln_theory.errors.GateBoxWarning")
+
+
 #: The issue's bar: G0 and G_half within 1e-8 V of the reference.
 TOL = 1e-8
 EXAMPLES = 300 if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else 40

@@ -10,12 +10,18 @@ and, scaled by ``s``, is the same at every ``s``. The simulator (`limit_cycle`, 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from clln_theory.electrical import learning_rate_A0
 from clln_theory.experiments.paper import EXPERIMENTS, FIG2_C0, FIG2_R, FIG2_R0, experiment_tasks
 from clln_theory.model import LinearDevice, star_network
 from clln_theory.simulator import TrainingProtocol, limit_cycle
 from clln_theory.theory import joint_solution, linearize, periodic_orbit
+
+#: These tests put orbits in boxes they leave on purpose: the `GateBoxWarning` that says so is
+#: expected here (it is tested with `pytest.warns` in test_box.py) and would only be noise.
+pytestmark = pytest.mark.filterwarnings("ignore::clln_theory.errors.GateBoxWarning")
+
 
 A0 = learning_rate_A0(FIG2_R0, FIG2_C0, r=FIG2_R)
 B_EXP1 = np.array(EXPERIMENTS["exp1"].bias)
