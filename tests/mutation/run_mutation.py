@@ -62,6 +62,7 @@ _BOX_TESTS = (
     "tests/theory/test_box_reference.py",
     "tests/theory/test_box_simulator.py",
     "tests/theory/test_box_mutants.py",
+    "tests/theory/test_box_events_mutants.py",
 )
 
 TARGETS: dict[str, Target] = {
@@ -127,6 +128,11 @@ def _kir(function: str, numbers: tuple[int, ...], why: str) -> dict[str, str]:
     return {f"clln_theory.electrical._kirchhoff.{function}__mutmut_{i}": why for i in numbers}
 
 
+_EINSUM = "einsum subscripts renamed consistently (upper case): the same contraction"
+_LOOSER = (
+    "a looser but still rigorous enclosure (or a shorter exclusion step): only the path of the "
+    "search, which refines until the verdict is exact"
+)
 _INTP = "node indices are Python ints: the default integer dtype is intp (int64)"
 _FINITE = "inputs are checked finite: `labels - O` and its square can overflow, never be NaN"
 _SPAN_FINITE = "the difference is checked finite first: its norm can overflow, never be NaN"
@@ -342,6 +348,70 @@ EQUIVALENT: dict[str, str] = {
     ),
     **_keys("_box_events.x_bracket_root", (31,), "the loop bound is never reached"),
     **_keys("_box_events.x_bracket_root", (54,), "f == 0 has returned on the line before"),
+    **_keys("_box_events.x__search", (77, 85, 95, 103, 112, 120), _EINSUM),
+    **_keys("_box_events.x__full_search", (34, 44, 57), _EINSUM),
+    **_keys(
+        "_box_events.x__exclusion",
+        (49,),
+        "d1 = 0 (then D2 = 0 here): -c / 0 is +inf for c < 0 (division warnings ignored), the "
+        "inf that d1 <= 0 gives",
+    ),
+    **_keys(
+        "_box_events.xǁ_Stateǁclassify",
+        (34, 35),
+        "a short crossing with f(a) >= 0 is also at_a: best = min(a, b) = a either way",
+    ),
+    **_keys(
+        "_box_events.xǁ_Stateǁfinish",
+        (8, 10, 11),
+        "the batches are 5-tuples of arrays: zip's strictness is never exercised",
+    ),
+    **_keys(
+        "_box_events.xǁ_Stateǁfinish",
+        (13, 15, 17),
+        "any sort kind sorts the starts; ties only reorder brackets of one start",
+    ),
+    **_keys(
+        "_box_events.xǁ_Stateǁfinish",
+        (18,),
+        "a bracket starting at best has its root after best: the minimum is unchanged",
+    ),
+    **_keys(
+        "_box_events.x_next_event",
+        (7, 42, 106, 115),
+        _LOOSER,
+    ),
+    **_keys("_box_events.x__search", (10, 68, 104), _LOOSER),
+    **_keys("_box_events.x__full_search", (45, 47, 48), _LOOSER),
+    **_keys(
+        "_box_events.x__search",
+        (12, 13, 14),
+        "the threshold between an exclusion step and a bisection: only the path",
+    ),
+    **_keys(
+        "_box_events.x_next_event",
+        (16, 109),
+        "a row whose upper bound is exactly its tolerance never exceeds it: the same verdict",
+    ),
+    **_keys("_box_events.x__search", (86,), "an upper bound exactly at tol: f cannot exceed tol"),
+    **_keys(
+        "_box_events.x__search",
+        (49,),
+        "an interval starting exactly at the bound or best cannot hold an earlier crossing",
+    ),
+    **_keys("_box_events.x_next_event", (145,), "as x__search 49: an interval from the bound"),
+    **_keys("_box_events.x__full_search", (58,), "a = 0 there: b + a = b - a"),
+    **_keys(
+        "_box_events.x_next_event",
+        (71, 78),
+        "no sampled bound (bound = rem): only less pruning, the search is complete without it",
+    ),
+    **_keys(
+        "_box_events.x_make_grid",
+        (21,),
+        "count is 1 only for lam_max < 1e-14 (the grid starts past 1e8 s): one more sample "
+        "there only seeds the search",
+    ),
     # the gate-box engine: building the results (_box_build.py)
     **_keys(
         "_box_build.x_box_cycle_orbits",
@@ -396,6 +466,13 @@ EQUIVALENT: dict[str, str] = {
         "a start map without Jacobian is recomputed with it by cycle_orbit before Newton",
     ),
     **_keys("_box_orbit.x__rounds", (8,), "jacobian=None: recomputed with it where needed"),
+    **_keys(
+        "_box_orbit.x_cycle_sweep",
+        (3, 5, 9, 14, 35, 38, 44, 45, 49, 50, 52, 53, 54, 55, 56, 58),
+        "only the warm start (the previous orbit, the secant, the event-sequence hint) or "
+        "its order: every orbit is verified (fixed point at round-off on its own sequence)",
+    ),
+    **_keys("_box_orbit.x_cycle_orbit", (10, 11), "every task has the same box"),
     **_keys(
         "_box_orbit.x__start",
         (5, 45, 63, 88, 91),

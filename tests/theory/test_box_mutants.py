@@ -40,7 +40,14 @@ from clln_theory.theory._box_events import (
     phi,
     phi_grid,
 )
-from clln_theory.theory._box_orbit import cycle_map, cycle_orbit, cycle_sweep, unconstrained_cycle
+from clln_theory.theory._box_orbit import (
+    _predict,
+    _untouched,
+    cycle_map,
+    cycle_orbit,
+    cycle_sweep,
+    unconstrained_cycle,
+)
 from clln_theory.theory._box_plateau import minimizer, settling
 from clln_theory.theory._box_sequence import imposed_map, newton_step, plan, solve
 
@@ -652,6 +659,94 @@ def test_an_untouched_orbit_is_returned_as_given():
     assert not orb2.untouched and orb2.saturated
     cm = cycle_map(narrow, hs, orb2.starts[0], False)
     np.testing.assert_allclose(cm.G_end, orb2.starts[0], atol=FIX_TOL)
+
+
+@pytest.mark.parametrize("side", ["hi", "lo"])
+def test_an_orbit_given_that_leaves_the_box_at_a_segment_start_is_not_untouched(side):
+    """`_untouched` accepts an orbit only if *every* segment start lies strictly inside (more
+    than tol_g from both limits): one start moved past a limit, or onto the tolerance band, is
+    refused even though one period of the box flow from the first start has no event."""
+    tasks, (Ma, Gsa, Mb, Gsb, B, lo, hi, _) = _pair(11, 3, 3, 3, 0, "wide", 1.0)
+    hs = np.array([0.15, 0.15])
+    unc = unconstrained_cycle(tasks, hs)
+    assert _untouched(tasks, hs, unc) is not None  # inside: untouched
+    tol = tasks[0].tol_g
+    for where in (1.0, 0.0):  # 1 V past the limit, or exactly on its tolerance band
+        moved = unc.copy()
+        moved[1, 0] = hi[0] - tol + where if side == "hi" else lo[0] + tol - where
+        assert _untouched(tasks, hs, moved) is None
+    # an orbit with an event in the period (the box shrunk onto it) is refused as well
+    lo2 = unc.min(axis=0) + 1e-3
+    narrow = [box_task(M, Gs, B, lo2, hi, 1e-9) for M, Gs in ((Ma, Gsa), (Mb, Gsb))]
+    assert _untouched(narrow, hs, unc) is None
+    assert _untouched(tasks, hs, None) is None
+
+
+@pytest.mark.parametrize("tau", [0.02, 4.44, 60.0])
+def test_newton_alone_finds_the_cycle_of_the_imposed_rounds(tau, monkeypatch):
+    """The semi-smooth Newton route (the imposed-sequence rounds switched off, `_ROUNDS = 0`)
+    is an independent solver of the same fixed point: from the default start and from a start
+    outside the box (clipped) it returns the cycle of the rounds (as do the rounds from these
+    starts), a fixed point of the period map inside the box, after at least one Newton step;
+    with too few steps, ConvergenceError."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, (*_, lo, hi, _) = _pair(651370204, 3, 3, 2, 2, "narrow", 1.0)
+    hs = np.array([tau / 2, tau / 2])
+    unc = unconstrained_cycle(tasks, hs)
+    ref = cycle_orbit(tasks, hs, None, unc, 60)
+    assert ref.saturated and not ref.untouched
+    runs = []
+    for rounds in (3, 0):  # from given starts with the rounds (no hint), then Newton alone
+        monkeypatch.setattr(_box_orbit, "_ROUNDS", rounds)
+        runs += [cycle_orbit(tasks, hs, s, unc, 60) for s in (None, hi + 1.0, 0.5 * (lo + hi))]
+    for orb in runs[1:]:
+        assert orb.saturated == ref.saturated and not orb.untouched
+        assert 1 <= orb.iterations <= 60
+        np.testing.assert_allclose(orb.starts, ref.starts, atol=FIX_TOL)
+        assert np.all(orb.starts >= lo) and np.all(orb.starts <= hi)
+        cm = cycle_map(tasks, hs, orb.starts[0], False)
+        np.testing.assert_allclose(cm.G_end, orb.starts[0], atol=FIX_TOL)
+        np.testing.assert_allclose(cm.starts, orb.starts, atol=FIX_TOL)
+        assert _sequence_of(cm.pieces) == _sequence_of(orb.pieces)
+    with pytest.raises(ConvergenceError, match="after 1 Newton steps"):
+        cycle_orbit(tasks, hs, hi + 1.0, unc, 1)
+
+
+def _sequence_of(pieces):
+    return [[p.side.tolist() for p in seg] for seg in pieces]
+
+
+def test_a_sweep_takes_the_unconstrained_orbits_given_and_computes_the_missing_ones():
+    """`cycle_sweep` with the unconstrained orbits given (a NaN row: not given, computed) gives
+    the cycles of the sweep without them: in a wide box the orbits given, untouched; in a
+    narrow one the same saturated cycles, fixed points of the period map."""
+    taus = np.array([0.3, 40.0, 0.05, 8.0])
+    H = np.stack([taus / 2, taus / 2], axis=1)
+    for box, untouched in (("wide", True), ("narrow", False)):
+        tasks, _ = _pair(11, 3, 3, 3, 0, box, 1.0)
+        U = np.stack([unconstrained_cycle(tasks, h) for h in H])
+        nan = U.copy()
+        nan[3] = np.nan
+        given, alone = cycle_sweep(tasks, H, nan), cycle_sweep(tasks, H, None)
+        assert [o.untouched for o in given] == [o.untouched for o in alone] == [untouched] * 4
+        assert [o.saturated for o in given] == [not untouched] * 4
+        for g, a, h, u in zip(given, alone, H, U, strict=True):
+            np.testing.assert_allclose(g.starts, a.starts, atol=1e-10)
+            if untouched:
+                np.testing.assert_array_equal(g.starts, u)
+            cm = cycle_map(tasks, h, g.starts[0], False)
+            np.testing.assert_allclose(cm.G_end, g.starts[0], atol=FIX_TOL)
+
+
+def test_predict_is_the_last_orbit_or_the_secant_in_log_tau():
+    g0, g1 = np.array([1.0, 2.0]), np.array([2.0, 5.0])
+    assert _predict([], 0.3) is None
+    assert _predict([(0.5, g1)], 0.9) is g1
+    assert _predict([(0.5, g0), (0.5, g1)], 0.9) is g1  # no secant through one abscissa
+    # the secant through (0, g0) and (1, g1), evaluated at 3: g1 + 2 (g1 - g0)
+    np.testing.assert_array_equal(_predict([(0.0, g0), (1.0, g1)], 3.0), [4.0, 11.0])
+    np.testing.assert_array_equal(_predict([(1.0, g0), (2.0, g1)], 1.5), [1.5, 3.5])
 
 
 def test_a_sweep_in_any_order_gives_each_period_its_own_cycle():
