@@ -268,7 +268,7 @@ def test_grid_cli_simulate_json_at_every_snapped_tau(tmp_path, capsys):
     loaded 2-core machine; each of the two strategies of `accelerate` finds one of them)."""
     text = _grid_toml().replace(
         "tau = { min = 1e-3, max = 10.0, num = 13 }",
-        "tau = [0.0021544346900318843, 0.004641588833612777]",
+        "tau = { min = 0.0021544346900318843, max = 0.004641588833612777, num = 2 }",
     )
     path = _variant(tmp_path, text, "sim")
     rows = _cli_json(["reproduce", str(path), "--simulate", "--json", "-"], capsys)["table"]
