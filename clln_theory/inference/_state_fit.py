@@ -19,7 +19,7 @@ from .._checks import finite_result
 from ..errors import ConvergenceError, NumericalRangeError, StabilityError
 from ..model.bias import AffineBias
 from ..theory import LinearTask
-from ..theory._affine import affine_flow, cycle_fields
+from ..theory._affine import cycle_fields, stretch_points
 from ..theory.affine import AffineOrbit
 from ._drift import drift_projection, window_velocity
 from ._state_models import (
@@ -139,15 +139,7 @@ def _orbit_points(orbit: AffineOrbit, t: NDArray) -> NDArray:
     at_end = (phase == 0.0) & (cycles > 0)
     cycles = np.where(at_end, cycles - 1, cycles)
     phase = np.where(at_end, tau, phase)
-    edges = np.concatenate([[0.0], np.cumsum(orbit.durations)])
-    seg = np.clip(np.searchsorted(edges, phase, side="right") - 1, 0, len(orbit.tasks) - 1)
-    G = np.empty((t.size, orbit.G_starts.shape[1]))
-    for k, task in enumerate(orbit.tasks):
-        sel = seg == k
-        if np.any(sel):
-            G[sel] = affine_flow(
-                task.M, task.G_star, orbit.G_starts[k], phase[sel] - edges[k], orbit.B
-            )
+    G = stretch_points(orbit.tasks, orbit.durations, orbit.G_starts, orbit.B, phase)
     G += (cycles * tau)[:, None] * orbit.drift
     return G
 

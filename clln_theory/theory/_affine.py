@@ -25,6 +25,7 @@ __all__ = [
     "cycle_fields",
     "expm_blocks",
     "overflow_error",
+    "stretch_points",
 ]
 
 
@@ -63,6 +64,22 @@ def affine_flow(M: NDArray, G_star: NDArray, G0: NDArray, t: NDArray, B: AffineB
     v = -M @ (G0 - G_star) + B(G0)
     _, phi_v = expm_blocks(A, v[:, None], t)
     return (G0 + phi_v[:, :, 0]).reshape(*t.shape, n)
+
+
+def stretch_points(
+    tasks: Sequence[Any], durations: NDArray, G_starts: NDArray, B: AffineBias, phase: NDArray
+) -> NDArray:
+    """The gates (m, n), V, of a cycle of ``tasks`` trained in turn for ``durations`` (s) from
+    the stretch starts ``G_starts`` (K, n), with the bias ``B``, at the phases ``phase`` (m,)
+    in [0, sum(durations)] (s): (D4) with an affine bias on each task's own stretch."""
+    edges = np.concatenate([[0.0], np.cumsum(durations)])
+    seg = np.clip(np.searchsorted(edges, phase, side="right") - 1, 0, len(tasks) - 1)
+    G = np.empty((phase.size, G_starts.shape[1]))
+    for k, task in enumerate(tasks):
+        sel = seg == k
+        if np.any(sel):
+            G[sel] = affine_flow(task.M, task.G_star, G_starts[k], phase[sel] - edges[k], B)
+    return G
 
 
 def common_null_affine(As: list[NDArray], rate_tol: float) -> tuple[NDArray, NDArray]:

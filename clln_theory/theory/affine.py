@@ -51,7 +51,7 @@ from .._checks import count, finite_outputs, number, times, vector
 from .._repr import short_repr
 from ..errors import ArgumentError, ShapeError
 from ..model.bias import AffineBias
-from ._affine import affine_flow, cycle_fields
+from ._affine import affine_flow, cycle_fields, stretch_points
 from ._phase import split_phase
 from .linear import (
     LinearTask,
@@ -212,15 +212,7 @@ class AffineOrbit:
                 raise ShapeError(f"Argument `times_or_n` must be 1-D, but has shape {t.shape}.")
             check_samples(t.size, 1, self.G_starts.shape[1])
         base, phase = split_phase(t, self.tau)  # exact phase (fmod)
-        edges = np.concatenate([[0.0], np.cumsum(self.durations)])
-        seg = np.clip(np.searchsorted(edges, phase, side="right") - 1, 0, len(self.tasks) - 1)
-        G = np.empty((t.size, self.G_starts.shape[1]))
-        for k, task in enumerate(self.tasks):
-            sel = seg == k
-            if np.any(sel):
-                G[sel] = affine_flow(
-                    task.M, task.G_star, self.G_starts[k], phase[sel] - edges[k], self.B
-                )
+        G = stretch_points(self.tasks, self.durations, self.G_starts, self.B, phase)
         G += base[:, None] * self.drift
         return OrbitTrajectory(times=t, G=G)
 
