@@ -1120,3 +1120,23 @@ def test_predict_divides_by_the_abscissa_gap():
     evaluated 1 past ``x1``, half the difference is added."""
     g0, g1 = np.array([1.0, 2.0]), np.array([2.0, 5.0])
     np.testing.assert_array_equal(_predict([(0.0, g0), (2.0, g1)], 3.0), [2.5, 6.5])
+
+
+@pytest.mark.parametrize("offset", [1e-7, -1e-7])
+def test_a_start_within_the_acceptance_step_is_accepted_after_one_newton_step(offset, monkeypatch):
+    """Newton alone (`_ROUNDS = 0`) from the cycle moved by 1e-7 V (box scale ~5 V: below
+    the acceptance step 1e-7 of the scale, above 1e-7 / scale): the full step lands on the
+    piecewise-affine map's fixed point, its map verifies it at once (same sequence, residual
+    at round-off), so one Newton step and the same cycle."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, (*_, hi, _) = _pair(*COUNT_CASES[1], 1.0)
+    assert 4.0 < float(np.max(np.abs(hi))) < 6.0  # the box scale
+    hs = np.array([4.44 / 3, 2 * 4.44 / 3])
+    unc = unconstrained_cycle(tasks, hs)
+    ref = cycle_orbit(tasks, hs, None, unc, 60)
+    monkeypatch.setattr(_box_orbit, "_ROUNDS", 0)
+    calls = _counting(monkeypatch)
+    orb = cycle_orbit(tasks, hs, ref.starts[0] + offset, unc, 60)
+    assert orb.iterations == 1 == calls["newton"]
+    _assert_cycle(tasks, hs, orb, ref)
