@@ -467,15 +467,56 @@ EQUIVALENT: dict[str, str] = {
     ),
     **_keys("_box_orbit.x__rounds", (8,), "jacobian=None: recomputed with it where needed"),
     **_keys(
+        "_box_orbit.x__rounds",
+        (13, 43, 48),
+        "the Jacobian of a round's map is never read there (cycle_orbit recomputes it if None)",
+    ),
+    **_keys(
+        "_box_orbit.x__rounds",
+        (74,),
+        "hint = None: the next round takes cm.pieces, cm being the map just computed at Gs",
+    ),
+    **_keys(
+        "_box_orbit.x_cycle_map",
+        (22,),
+        "J is None iff jacobian is False, and flow returns a Jacobian iff asked: the same test",
+    ),
+    **_keys("_box_orbit.x__untouched", (3,), "every task has the same box (lo, hi, tol_g)"),
+    **_keys("_box_orbit.x__untouched", (16, 22), "the Jacobian of the check is not read"),
+    **_keys("_box_orbit.x__start", (25, 34), "w and tasks have the same length"),
+    **_keys("_box_orbit.x__start", (35,), "every task has the same null_tol (the rate_tol)"),
+    **_keys("_box_orbit.x__start", (48,), "the Jacobian of the averaged rest flow is not read"),
+    **_keys(
+        "_box_orbit.x_cycle_orbit",
+        (34, 48, 49),
+        "_rounds given cm at G and no hint imposes cm.pieces, the same hint; given no cm it "
+        "maps G itself (the same map) where it needs one",
+    ),
+    **_keys(
+        "_box_orbit.x_cycle_orbit",
+        (85,),
+        "prev_seq is only compared for equality with a tuple: '' and None both differ",
+    ),
+    **_keys(
+        "_box_orbit.x_cycle_orbit",
+        (218,),
+        "one more backtracking pass: the loop breaks at k == _BACKTRACK either way",
+    ),
+    **_keys(
+        "_box_orbit.x_cycle_orbit",
+        (255, 260, 261),
+        "which trial maps carry the Jacobian: an accepted trial without it is recomputed with it",
+    ),
+    **_keys(
         "_box_orbit.x_cycle_sweep",
-        (3, 5, 9, 14, 35, 38, 44, 45, 49, 50, 52, 53, 54, 55, 56, 58),
+        (3, 5, 9, 14, 29, 35, 38, 44, 45, 49, 50, 52, 53, 54, 55, 56, 58),
         "only the warm start (the previous orbit, the secant, the event-sequence hint) or "
         "its order: every orbit is verified (fixed point at round-off on its own sequence)",
     ),
     **_keys("_box_orbit.x_cycle_orbit", (10, 11), "every task has the same box"),
     **_keys(
         "_box_orbit.x__start",
-        (5, 45, 63, 88, 91),
+        (5, 27, 45, 46, 47, 63, 88, 91),
         "only Newton's start candidates (scaled averaged task, its start, the candidate kept): "
         "a cycle is accepted only at round-off on a verified sequence, so the same cycle (the "
         "diagnostic newton_iterations may differ)",

@@ -954,3 +954,189 @@ def test_a_flat_optimal_face_is_refused():
     t = box_task(M, np.array([2.0, 2.0]), np.array([0.1, -0.1]), np.zeros(2), np.full(2, 5.0), 1e-9)
     G, side = minimizer(t)
     assert _kkt_ok(t, G, side) and side.tolist() != [0, 0]
+
+
+# ------------------------------------- _box_orbit: the Newton loop, its counter and budget
+
+#: Cases of the counting tests: (seed, n, ra, rb, k0, box) of `make_case`, and the periods.
+COUNT_CASES = [(651370204, 3, 3, 2, 2, "narrow"), (1070746015, 3, 2, 3, 1, "typical")]
+COUNT_TAUS = (0.02, 4.44)
+
+
+def _counting(monkeypatch):
+    """Count the imposed rounds (one `plan` each) and the Newton steps (one `newton_step`
+    each) of `cycle_orbit`."""
+    from clln_theory.theory import _box_orbit
+
+    calls = {"plan": 0, "newton": 0}
+
+    def counted(name, fun):
+        def wrapper(*args):
+            calls[name] += 1
+            return fun(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(_box_orbit, "plan", counted("plan", plan))
+    monkeypatch.setattr(_box_orbit, "newton_step", counted("newton", newton_step))
+    return calls
+
+
+def _assert_cycle(tasks, hs, orb, ref):
+    np.testing.assert_allclose(orb.starts, ref.starts, atol=FIX_TOL)
+    cm = cycle_map(tasks, hs, orb.starts[0], False)
+    np.testing.assert_allclose(cm.G_end, orb.starts[0], atol=FIX_TOL)
+    assert _sequence_of(cm.pieces) == _sequence_of(orb.pieces)
+    assert orb.saturated is True and orb.untouched is False
+
+
+@pytest.mark.parametrize("case", COUNT_CASES)
+def test_the_iterations_are_the_rounds_or_the_newton_steps_and_the_budget_is_exact(
+    case, monkeypatch
+):
+    """`iterations` is the number of imposed rounds when a round is accepted (no Newton step),
+    else the number of Newton steps; every route returns the same verified cycle. The budget
+    is exact: with ``maxit = iterations + 1`` (one more loop pass, where a landed step is
+    verified) the Newton route (`_ROUNDS = 0`) returns the same count and cycle, with
+    ``maxit = iterations - 1`` it is a ConvergenceError; a cycle found by the rounds is found
+    by them again when ``maxit`` leaves exactly that many rounds (``min(_ROUNDS, maxit - 1)``)."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, (*_, lo, hi, _) = _pair(*case, 1.0)
+    calls = _counting(monkeypatch)
+    for tau in COUNT_TAUS:
+        hs = np.array([tau / 3, 2 * tau / 3])
+        unc = unconstrained_cycle(tasks, hs)
+        ref = cycle_orbit(tasks, hs, None, unc, 60)
+        for rounds in (3, 0):
+            monkeypatch.setattr(_box_orbit, "_ROUNDS", rounds)
+            for start in (None, hi + 1.0, 0.5 * (lo + hi)):
+                calls.update(plan=0, newton=0)
+                orb = cycle_orbit(tasks, hs, start, unc, 60)
+                _assert_cycle(tasks, hs, orb, ref)
+                by_rounds = calls["newton"] == 0
+                assert orb.iterations == (calls["plan"] if by_rounds else calls["newton"]) >= 1
+                m = orb.iterations
+                if by_rounds:
+                    calls.update(plan=0, newton=0)
+                    again = cycle_orbit(tasks, hs, start, unc, m + 1)
+                    assert calls == {"plan": m, "newton": 0} and again.iterations == m
+                    _assert_cycle(tasks, hs, again, ref)
+                    continue
+                if rounds:
+                    continue
+                calls.update(plan=0, newton=0)
+                edge = cycle_orbit(tasks, hs, start, unc, m + 1)
+                assert edge.iterations == m == calls["newton"]
+                _assert_cycle(tasks, hs, edge, ref)
+                if m >= 2:
+                    with pytest.raises(ConvergenceError, match=f"after {m - 1} Newton steps"):
+                        cycle_orbit(tasks, hs, start, unc, m - 1)
+
+
+#: The imposed rounds from the default start (measured): (case, tau, rounds) with no Newton
+#: step. 651370204 at tau = 0.02 needs a second round (the first candidate's own sequence).
+ROUNDS_ONLY = [
+    (COUNT_CASES[0], 0.02, 2),
+    (COUNT_CASES[1], 0.02, 1),
+    (COUNT_CASES[1], 4.44, 1),
+    ((214228076, 8, 3, 8, 2, "tight"), 4.44, 1),
+]
+
+
+@pytest.mark.parametrize(("case", "tau", "rounds"), ROUNDS_ONLY)
+def test_the_imposed_rounds_find_these_cycles_without_newton(case, tau, rounds, monkeypatch):
+    """From the default start the imposed-sequence rounds (solve the fixed point of the
+    sequence, verify it rigorously) return the cycle after ``rounds`` rounds, no Newton step:
+    the same cycle as the Newton route alone (`_ROUNDS = 0`)."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, _ = _pair(*case, 1.0)
+    hs = np.array([tau / 3, 2 * tau / 3])
+    unc = unconstrained_cycle(tasks, hs)
+    calls = _counting(monkeypatch)
+    orb = cycle_orbit(tasks, hs, None, unc, 60)
+    assert calls == {"plan": rounds, "newton": 0} and orb.iterations == rounds
+    monkeypatch.setattr(_box_orbit, "_ROUNDS", 0)
+    _assert_cycle(tasks, hs, orb, cycle_orbit(tasks, hs, None, unc, 60))
+
+
+#: Newton's steps from the default start with `_ROUNDS = 0` (measured on this engine; Newton
+#: on a piecewise-affine map lands in one or two steps once the sequence is right, plus the
+#: verifying pass): a ceiling, so that a slower route (a wrong residual sign, a looser
+#: backtracking or acceptance) fails.
+NEWTON_STEPS = [(COUNT_CASES[0], 0.02, 3), (COUNT_CASES[0], 4.44, 1), (COUNT_CASES[1], 0.02, 3)]
+
+
+@pytest.mark.parametrize(("case", "tau", "steps"), NEWTON_STEPS)
+def test_newton_alone_takes_at_most_its_measured_steps(case, tau, steps, monkeypatch):
+    from clln_theory.theory import _box_orbit
+
+    tasks, _ = _pair(*case, 1.0)
+    hs = np.array([tau / 3, 2 * tau / 3])
+    unc = unconstrained_cycle(tasks, hs)
+    ref = cycle_orbit(tasks, hs, None, unc, 60)
+    monkeypatch.setattr(_box_orbit, "_ROUNDS", 0)
+    orb = cycle_orbit(tasks, hs, None, unc, 60)
+    assert 1 <= orb.iterations <= steps
+    _assert_cycle(tasks, hs, orb, ref)
+
+
+@pytest.mark.parametrize("case", COUNT_CASES)
+def test_a_newton_step_the_wrong_way_falls_back_on_the_plain_iterate(case, monkeypatch):
+    """With every Newton step reversed no backtracked trial decreases the residual, so each
+    step ends on the plain iterate ``P(G)`` clipped (``P`` is nonexpansive); at a long period
+    (every mode relaxed) it reaches the same verified cycle in a few steps."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, (*_, hi, _) = _pair(*case, 1.0)
+    tau = 60.0
+    hs = np.array([tau / 3, 2 * tau / 3])
+    unc = unconstrained_cycle(tasks, hs)
+    ref = cycle_orbit(tasks, hs, None, unc, 60)
+    monkeypatch.setattr(_box_orbit, "_ROUNDS", 0)
+    monkeypatch.setattr(_box_orbit, "newton_step", lambda *a: -newton_step(*a))
+    orb = cycle_orbit(tasks, hs, hi + 1.0, unc, 60)
+    assert 1 <= orb.iterations <= 10
+    _assert_cycle(tasks, hs, orb, ref)
+
+
+def test_the_convergence_error_names_the_durations_the_budget_and_the_residual():
+    tasks, (*_, hi, _) = _pair(*COUNT_CASES[0], 1.0)
+    hs = np.array([1 / 3, 2 / 3])
+    text = (
+        "No periodic orbit found in the gate box at the durations [0.333333333333, "
+        "0.666666666667] s: after 1 Newton steps the residual |P(G0) - G0| is "
+    )
+    with pytest.raises(ConvergenceError) as err:
+        cycle_orbit(tasks, hs, hi + 1.0, unconstrained_cycle(tasks, hs), 1)
+    msg = str(err.value)
+    assert msg.startswith(text) and msg.endswith(" V and the event sequence has not settled.")
+    assert float(msg[len(text) :].split()[0]) > 0
+
+
+def test_predict_divides_by_the_abscissa_gap():
+    """The secant's slope is ``(g1 - g0) / (x1 - x0)``: with a gap of 2 in ``log tau``,
+    evaluated 1 past ``x1``, half the difference is added."""
+    g0, g1 = np.array([1.0, 2.0]), np.array([2.0, 5.0])
+    np.testing.assert_array_equal(_predict([(0.0, g0), (2.0, g1)], 3.0), [2.5, 6.5])
+
+
+@pytest.mark.parametrize("offset", [1e-7, -1e-7])
+def test_a_start_within_the_acceptance_step_is_accepted_after_one_newton_step(offset, monkeypatch):
+    """Newton alone (`_ROUNDS = 0`) from the cycle moved by 1e-7 V (box scale ~5 V: below
+    the acceptance step 1e-7 of the scale, above 1e-7 / scale): the full step lands on the
+    piecewise-affine map's fixed point, its map verifies it at once (same sequence, residual
+    at round-off), so one Newton step and the same cycle."""
+    from clln_theory.theory import _box_orbit
+
+    tasks, (*_, hi, _) = _pair(*COUNT_CASES[1], 1.0)
+    assert 4.0 < float(np.max(np.abs(hi))) < 6.0  # the box scale
+    hs = np.array([4.44 / 3, 2 * 4.44 / 3])
+    unc = unconstrained_cycle(tasks, hs)
+    ref = cycle_orbit(tasks, hs, None, unc, 60)
+    monkeypatch.setattr(_box_orbit, "_ROUNDS", 0)
+    calls = _counting(monkeypatch)
+    orb = cycle_orbit(tasks, hs, ref.starts[0] + offset, unc, 60)
+    assert orb.iterations == 1 == calls["newton"]
+    _assert_cycle(tasks, hs, orb, ref)
