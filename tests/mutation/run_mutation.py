@@ -63,6 +63,7 @@ _BOX_TESTS = (
     "tests/theory/test_box_simulator.py",
     "tests/theory/test_box_mutants.py",
     "tests/theory/test_box_events_mutants.py",
+    "tests/theory/test_box_orbit_mutants.py",
 )
 
 TARGETS: dict[str, Target] = {
