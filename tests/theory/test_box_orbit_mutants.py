@@ -615,7 +615,7 @@ def test_start_is_the_first_candidate_of_smallest_residual(monkeypatch):
         SimpleNamespace(M=np.array([[2.0]]), b=np.array([4.0]), lo=lo, hi=hi, null_tol=1e-9),
         SimpleNamespace(M=np.array([[6.0]]), b=np.array([-2.0]), lo=lo, hi=hi, null_tol=1e-9),
     ]
-    hs = np.array([0.25, 0.75])
+    hs = np.array([0.5, 1.5])  # shares 1/4, 3/4 of tau = 2 s
     rests = iter([0.5, 2.5, 5.0])  # the averaged rest point, then the two chained ones
     flows = []
 
