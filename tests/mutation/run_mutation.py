@@ -343,9 +343,20 @@ EQUIVALENT: dict[str, str] = {
     **_keys("_box_events.x_bracket_root", (8, 11, 12), "lam and E have the same length"),
     **_keys(
         "_box_events.x_bracket_root",
-        (24, 28, 33, 42, 46, 50, 51),
-        "only the Newton path (its start or derivative): the bracket shrinks at every step and "
-        "bisection takes over after 40 steps, so the root is the same to 4 ulps",
+        (68,),
+        "a - 2.0 marks 'no Newton step' as a - 1.0 does: at or below a, a bisection either way",
+    ),
+    **_keys(
+        "_box_events.x_bracket_root",
+        (81, 82),
+        "the bracket test is implied by the step test: t is an end of the bracket and tn lies "
+        "inside, so |tn - t| < b - a <= 4 ulps of b (of t to far below an ulp)",
+    ),
+    **_keys(
+        "_box_events.x__search",
+        (17, 18),
+        "a step reaching b or past it leaves [a + d, b] reversed or empty, whose upper bound "
+        "f0 + Ep.phi(b) + En.phi(a + d) <= f(b) <= tol (the step is rigorous) drops it",
     ),
     **_keys("_box_events.x_bracket_root", (31,), "the loop bound is never reached"),
     **_keys("_box_events.x_bracket_root", (54,), "f == 0 has returned on the line before"),

@@ -302,6 +302,13 @@ class _CountingMath:
         (-1.0, [0.9], [0.5], 9.0),
         (-1.0, [3.0, -0.5], [0.7, 0.1], 4.0),
         (-1e-3, [5.0, -1.0], [100.0, 1.0], 0.01),
+        # short brackets of small roots (measured 2 to 3 evaluations), null modes last and
+        # first: f' must sum every mode's term
+        (-0.003289551905, [1596.341, 80.223, -25.779], [910.41, 28.03, 46.13], 7.0353233e-05),
+        (-5.458e-09, [7.759, -0.431], [7.55, 6.5], 2.1791e-08),
+        (-0.000170942344, [20.509, 6.489, 2.997], [21.6, 4.81, 0.0], 0.000272015088),
+        (-8.1846628e-05, [731.818, 4.475, 1.474], [292.57, 1.79, 0.0], 1.218713e-06),
+        (-3.616464e-05, [-0.128, 428.273, -264.699], [0.0, 145.63, 311.71], 5.69002e-06),
     ],
 )
 def test_bracket_root_converges_as_newton(f0, E, lam, b, monkeypatch):
@@ -314,18 +321,19 @@ def test_bracket_root_converges_as_newton(f0, E, lam, b, monkeypatch):
     E, lam = np.array(E), np.array(lam)
 
     def f(t):
-        return f0 + E @ (-np.expm1(-lam * t) / lam)
+        return f0 + E @ np.array([t if lk == 0 else -np.expm1(-lk * t) / lk for lk in lam])
 
     counting = _CountingMath()
     monkeypatch.setattr(_box_events, "math", counting)
     t = bracket_root(f0, E, lam, 0.0, b, f(0.0), f(b))
     root = brentq(f, 0.0, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
     assert abs(t - root) <= ROOT_RTOL * root
-    assert counting.calls <= 12 * lam.size
+    assert counting.calls <= 12 * np.count_nonzero(lam)  # expm1 once per relaxing mode
 
 
+@pytest.mark.parametrize("rem", [50.0, 0.75])  # 0.75: the peak in the last screen interval
 @pytest.mark.parametrize("margin", [1e-2, 1e-4, 1e-6])
-def test_a_narrow_hump_above_zero_is_found(margin):
+def test_a_narrow_hump_above_zero_is_found(margin, rem):
     """f = f0 + 4 phi_2 - 2 phi_1 peaks at f0 + 0.5 (t = ln 2): with f0 = -0.5 + margin the
     crossing is a narrow hump (width ~ sqrt(margin)); its first root is the closed form
     e^{-t} = (1 + sqrt(1 + 2 f0)) / 2, at every margin, alone and among falling rows."""
@@ -334,7 +342,7 @@ def test_a_narrow_hump_above_zero_is_found(margin):
     f0 = np.array([-0.5 + margin, -0.1, -0.5 - margin])
     x = (1 + np.sqrt(2 * margin)) / 2
     for rows in ([0], [1, 0, 2]):
-        t = next_event(f0[rows], E[rows], make_grid(lam), 50.0, np.full(len(rows), 1e-13), 1e-15)
+        t = next_event(f0[rows], E[rows], make_grid(lam), rem, np.full(len(rows), 1e-13), 1e-15)
         assert t is not None and abs(t + np.log(x)) <= 1e-9
 
 
@@ -372,3 +380,239 @@ def test_the_classification_keeps_what_earlier_levels_found():
     assert (st.best, st.bound) == (1.0, 5.0)
     st.classify(np.array([0]), 6 * one, 7 * one, -one, one, TOL * one, enc)
     assert (st.best, st.bound) == (1.0, 5.0)
+
+
+# --- the second round (issue 18, item 4): the survivors of the after run -------------------
+
+
+def _crossing_band(R, rem):
+    """The earliest (first t with f >= 0, first t with f > tol) over the rows: the event lies in
+    this band (it exceeds zero by more than tol, or rises through zero earlier). A dense scan
+    (40001 points) refined by brentq on f and on f - tol."""
+    ts = np.unique(np.concatenate([np.linspace(0, rem, 20001), np.geomspace(1e-12, rem, 20001)]))
+    lo = hi = np.inf
+    for r in range(R.f0.size):
+        ph = np.array([ts if lk == 0 else -np.expm1(-lk * ts) / lk for lk in R.lam])
+        vals = R.f0[r] + R.E[r] @ ph
+        for level, which in ((0.0, 0), (R.tol[r], 1)):
+            j = np.flatnonzero(vals >= level if which == 0 else vals > level)
+            if not j.size:
+                continue
+            k = j[0]
+            g = lambda x, r=r, level=level: _f(R, r, x) - level  # noqa: E731
+            t = ts[0] if k == 0 else brentq(g, ts[k - 1], ts[k], xtol=1e-15)
+            lo, hi = (min(lo, t), hi) if which == 0 else (lo, min(hi, t))
+    return lo, hi
+
+
+@pytest.mark.parametrize(
+    "f0, E, lam, rem, tol",
+    [
+        # a fast falling mode and slower rising ones: f dips, then rises (f'' > 0 early)
+        (-3.8e-06, [6.67, 10.1, -23.32], [8.99, 23.97, 31.19], 0.27, 1e-13),
+        # the same shape near zero, with a wide tolerance band (0, tol]
+        (-2.76e-06, [-0.0162, 55.6, -57.23], [0.0581, 41.53, 110.72], 0.0362, 1.94e-05),
+    ],
+)
+def test_next_event_on_rows_that_dip_and_rise(f0, E, lam, rem, tol):
+    """A dipping row's event lies in its crossing band (after f first reaches 0, not after it
+    first exceeds tol; the dense scan's band). The exclusion steps of the refinement are
+    rigorous only with the right bound of f'' (the growing terms -lam E > 0) and the right
+    exp(-lam a) at each interval's start: a wrong one steps over the rise."""
+    R = _rows(f0, [E], lam, tol)
+    t = next_event(R.f0, R.E, make_grid(R.lam), rem, R.tol, 1e-15)
+    lo, hi = _crossing_band(R, rem)
+    assert np.isfinite(hi) and t is not None
+    assert lo - 1e-9 <= t <= hi + 1e-9  # the scan + brentq's 1e-15 with slopes ~1: 1e-9 is loose
+
+
+@pytest.mark.parametrize(
+    "lam",
+    [[0.0, 0.5], [3.0, 0.2], [1e-3]],  # the fastest rate below 1, above 1, tiny
+)
+def test_the_grid_times_and_tables(lam):
+    """0, then 5 per decade from 1e-6 / lam_max (where the fastest mode is resolved) to the
+    first time at or past 1e8; phi and exp(-lam t) there (the closed forms)."""
+    lam = np.array(lam)
+    g = make_grid(lam)
+    ts = np.array(g.ts)
+    assert ts[0] == 0.0
+    assert ts[1] == pytest.approx(1e-6 / lam.max(), rel=1e-12)
+    np.testing.assert_allclose(ts[2:] / ts[1:-1], 10 ** (1 / 5), rtol=1e-12)
+    assert ts[-1] >= 1e8 * (1 - 1e-12) and ts[-2] < 1e8
+    for i, lk in enumerate(lam):
+        ref = ts if lk == 0 else (1 - np.exp(-lk * ts)) / np.where(lk > 0, lk, 1.0)
+        np.testing.assert_allclose(g.PH[i], ref, rtol=1e-9, atol=1e-300)  # 1 - e^-x for x~1e-6
+        np.testing.assert_allclose(g.EX[i], np.exp(-lk * ts), rtol=1e-12)
+    only_null = make_grid(np.array([0.0]))
+    assert only_null.ts == [0.0]
+
+
+def test_a_screen_that_decides_every_interval_refines_nothing(monkeypatch):
+    """Monotone rows are decided on the screen (a bracket, or no crossing): the refinement is
+    not called, and the event is the closed form (-1 + 2 phi_1 = 0 at t = ln 2)."""
+    from clln_theory.theory import _box_events
+
+    def refuse(*args):
+        raise AssertionError("the refinement was called on decided intervals")
+
+    monkeypatch.setattr(_box_events, "_search", refuse)
+    lam = np.array([0.0, 1.0, 2.0])
+    E = np.array([[0.0, 2.0, 0.0], [-0.1, 0.0, -1.0], [0.0, 0.0, 0.5]])
+    f0 = np.array([-1.0, -0.5, -2.0])  # rising: crosses; falling; rising: never reaches 0
+    t = next_event(f0, E, make_grid(lam), 20.0, np.full(3, 1e-13), 1e-15)
+    assert t is not None and abs(t - np.log(2)) <= 4 * np.finfo(float).eps
+
+
+#: The hump f = f0 + 4 phi_2 - 2 phi_1 (peak f0 + 0.5 at ln 2) with a 1e-2 margin above zero.
+_HUMP = (np.array([-0.49]), np.array([[-2.0, 4.0]]), np.array([1.0, 2.0]))
+
+
+def test_an_unconfirmed_sampled_bound_falls_back_to_the_full_search(monkeypatch):
+    """The screen samples the hump above tol: if the refinement then confirms no crossing (a
+    tolerance edge, here a refinement that finds nothing), or only one after the sampled
+    bound, the whole span is searched again; a crossing at the bound confirms it."""
+    from clln_theory.theory import _box_events
+
+    f0, E, lam = _HUMP
+    full = []
+
+    def fake_full(R, rem, t_tiny):
+        full.append(rem)
+        return 0.125
+
+    monkeypatch.setattr(_box_events, "_full_search", fake_full)
+    for found, expected in (
+        (None, 0.125),  # nothing found: the full search's answer
+        ("bound", "bound"),  # found at the sampled bound: kept
+        ("after", 0.125),  # found after it: searched again
+    ):
+        seen = {}
+
+        def fake_search(R, st, *args, found=found, seen=seen):
+            seen["bound"] = st.bound
+            if found == "bound":
+                st.best = st.bound
+            elif found == "after":
+                st.best = np.nextafter(st.bound, np.inf)
+
+        monkeypatch.setattr(_box_events, "_search", fake_search)
+        full.clear()
+        t = next_event(f0, E, make_grid(lam), 50.0, np.full(1, 1e-13), 1e-15)
+        assert seen["bound"] < 50.0  # a sample after the peak is above tol
+        assert t == (seen["bound"] if expected == "bound" else expected)
+        assert len(full) == (expected != "bound")
+
+
+def test_rows_that_never_cross_need_no_full_search(monkeypatch):
+    """Candidate rows (their upper bound at rem is above tol) that never exceed zero: None,
+    decided without the full search (no sample is above tol, nothing to confirm)."""
+    from clln_theory.theory import _box_events
+
+    def refuse(*args):
+        raise AssertionError("the full search was called without a sampled crossing")
+
+    monkeypatch.setattr(_box_events, "_full_search", refuse)
+    _, E, lam = _HUMP
+    f0 = np.array([-0.51])  # the hump's peak at -0.01
+    assert next_event(f0, E, make_grid(lam), 50.0, np.full(1, 1e-13), 1e-15) is None
+
+
+def test_an_interval_within_t_tiny_is_decided_at_its_end():
+    """Intervals no longer than t_tiny (t_tiny included) are not refined: a rise through zero
+    inside one is reported at its end (f(b) > tol there). On the screen: the first grid
+    interval [0, t_1] with t_tiny = t_1, and a last interval [t_j, rem] shorter than t_tiny;
+    in the full search: the whole [0, rem] with t_tiny = rem. With t_tiny = 1e-15 the same
+    rows give their roots."""
+    g = make_grid(np.array([1.0]))
+    f0, E, tol = np.array([-1e-9]), np.array([[1.0]]), np.full(1, 1e-13)
+    assert next_event(f0, E, g, 3.0, tol, g.ts[1]) == g.ts[1]
+    t = next_event(f0, E, g, 3.0, tol, 1e-15)
+    assert t == pytest.approx(-np.log1p(-1e-9), rel=1e-12)
+    tj = g.ts[20]
+    root, rem = tj + 2e-10, tj + 5e-10  # f = expm1(-root) + phi_1: root in [t_j, rem]
+    f0 = np.array([np.expm1(-root)])
+    assert next_event(f0, E, g, rem, tol, 1e-9) == rem
+    assert next_event(f0, E, g, rem, tol, 1e-15) == pytest.approx(root, rel=1e-12)
+    R = _rows(-0.5, [[1.0]], [1.0])  # -0.5 + phi_1: root ln 2
+    assert _full_search(R, 1.0, 1.0) == 1.0
+    assert _full_search(R, 1.0, 1e-15) == pytest.approx(np.log(2), rel=1e-15)
+
+
+def test_a_piece_within_t_tiny_is_decided_by_its_ends():
+    """f = tol - phi_10 + t / 2 on [0, 1/2] starts at tol, dips below zero (to t ~ 0.156)
+    and rises above tol by 1/4. The full search bisects [0, 1/2] (f(0) - tol = 0: no
+    exclusion step): with t_tiny = 1/4 the piece [0, 1/4] is within it, decided by its ends
+    (f(0) = tol >= 0, f(1/4) > tol: an event at 0); with a small t_tiny the dip is resolved and
+    the event is the root of the rise. Pieces longer than t_tiny, or starting later, are
+    refined: with t_tiny = 1/8 the event is at the end of [1/8, 1/4]."""
+    tol = 1e-3
+    R = _rows(tol, [[-1.0, 0.5]], [10.0, 0.0], tol=tol)
+    assert _full_search(R, 0.5, 0.25) == 0.0
+    assert _full_search(R, 0.5, 0.125) == 0.25
+    root = brentq(lambda x: _f(R, 0, x), 0.1, 0.25, xtol=1e-15)
+    assert _full_search(R, 0.5, 1e-15) == pytest.approx(root, rel=1e-12)
+
+
+def test_the_full_search_agrees_with_the_screen_at_an_exact_tolerance():
+    """f = -1 + t with tol = 1 on [0, 2]: its upper bound is exactly tol (never above it), so
+    neither next_event (the candidate screen) nor the full search reports a crossing."""
+    R = _rows(-1.0, [[1.0]], [0.0], tol=1.0)
+    assert next_event(R.f0, R.E, make_grid(R.lam), 2.0, R.tol, 1e-15) is None
+    assert _full_search(R, 2.0, 1e-15) is None
+
+
+class _TracingMath(_CountingMath):
+    """``math`` that records the times where ``f`` is evaluated (one relaxing mode of rate
+    ``1 / scale``: ``expm1(-t / scale)``, the time recovered exactly for a power of 2)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale, self.times = scale, []
+
+    def expm1(self, x):
+        self.times.append(-x * self.scale)
+        return super().expm1(x)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**60])
+def test_bracket_root_bisects_a_long_bracket(scale, monkeypatch):
+    """f = -1/2 + (1 - exp(-t / s)) on [0, 2^41 s]: root s ln 2. The regula-falsi point 2^40 s
+    is where f' = exp(-2^40) underflows to 0 (no Newton step), and Newton steps leave the
+    bracket down to t ~ s, reached after 40 steps: every evaluation is then a bisection (the
+    midpoint of two earlier points or ends) down to 4 ulps; invariant under the time
+    scale s = 2^60 (all of it exact in binary, where a - 1 rounds to a: 'no step' must still
+    mean bisection there)."""
+    from clln_theory.theory import _box_events
+
+    tracing = _TracingMath(scale)
+    monkeypatch.setattr(_box_events, "math", tracing)
+    lam, E = np.array([1.0 / scale]), np.array([1.0 / scale])
+    b = 2.0**41 * scale
+    t = bracket_root(-0.5, E, lam, 0.0, b, -0.5, 0.5)
+    assert abs(t - scale * np.log(2)) <= ROOT_RTOL * scale * np.log(2)
+    seen = [0.0, b]
+    for x in tracing.times:
+        assert any(x == 0.5 * (p + q) for p in seen for q in seen), "not a bisection"
+        seen.append(x)
+    assert tracing.times[:2] == [2.0**40 * scale, 2.0**39 * scale]
+    assert 40 < len(tracing.times) <= 40 + 60  # 40 halvings to t ~ s, then ~53 to 4 ulps
+
+
+def test_a_sample_exactly_at_the_tolerance_is_no_sampled_crossing(monkeypatch):
+    """tol = 0 and a row that is exactly 0 (in floating point) at the grid time t_j = 1, rising
+    through it towards a peak inside [t_j, t_j+1]: a sample at tol does not exceed it, so it
+    sets no bound; the rise is found at t_j by the refinement, no full search needed."""
+    from clln_theory.theory import _box_events
+
+    def refuse(*args):
+        raise AssertionError("the full search was called: a sample at tol taken as a crossing")
+
+    monkeypatch.setattr(_box_events, "_full_search", refuse)
+    lam = np.array([0.0, 1.0])
+    g = make_grid(lam)
+    j = g.ts.index(1.0)  # 10^0 is a grid time
+    peak = 0.5 * (g.ts[j] + g.ts[j + 1])
+    E = np.array([[-np.exp(-peak), 1.0]])  # f' = exp(-t) - exp(-peak)
+    f0 = np.array([-(E[0, 1] * g.PH[1, j] + E[0, 0] * g.ts[j])])  # f(t_j) = 0 exactly
+    assert next_event(f0, E, g, 5.0, np.zeros(1), 1e-15) == g.ts[j]
