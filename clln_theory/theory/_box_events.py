@@ -113,7 +113,10 @@ def bracket_root(
     """The root in the bracket ``[a, b]`` of an increasing row (``fa < 0 < fb``) to 4 ulps: a
     safeguarded Newton step from the regula-falsi point (``f`` and ``f'`` from one ``expm1``
     per mode), the bracket updated at every step; a step leaving it, or any step after
-    ``_NEWTON_STEPS``, is a bisection. Scalar arithmetic: a bracket is refined alone."""
+    ``_NEWTON_STEPS``, is a bisection; a Newton step that rounds to no step at all ends the
+    search there (without that test a root approached from an end of the bracket was bisected
+    again from the middle: up to ~50 more evaluations). Scalar arithmetic: a bracket is refined
+    alone."""
     terms = [(float(lk), float(ek), lk > 0) for lk, ek in zip(lam, E, strict=True) if ek != 0.0]
     t = min(max(a - fa * (b - a) / (fb - fa), a), b)
     for it in range(_NEWTON_STEPS + 200):
@@ -132,7 +135,12 @@ def bracket_root(
             b = t
         else:
             a = t
-        tn = t - f / fp if fp > 0.0 and it < _NEWTON_STEPS else a - 1.0
+        if fp > 0.0 and it < _NEWTON_STEPS:
+            tn = t - f / fp
+            if tn == t:  # a Newton step below half an ulp of t: t is the root to round-off
+                return t
+        else:
+            tn = a - 1.0
         if not a < tn < b:
             tn = 0.5 * (a + b)
         if abs(tn - t) <= _ROOT_RTOL * t or b - a <= _ROOT_RTOL * b:

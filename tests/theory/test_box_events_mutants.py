@@ -309,6 +309,9 @@ class _CountingMath:
         (-0.000170942344, [20.509, 6.489, 2.997], [21.6, 4.81, 0.0], 0.000272015088),
         (-8.1846628e-05, [731.818, 4.475, 1.474], [292.57, 1.79, 0.0], 1.218713e-06),
         (-3.616464e-05, [-0.128, 428.273, -264.699], [0.0, 145.63, 311.71], 5.69002e-06),
+        # Newton's step from the left end rounds to no step (took 53 evaluations, bisecting
+        # again from the middle, before bracket_root stopped there: 5 now)
+        (-0.176569389233, [-0.302, 17.126, 1.42], [0.19, 7.83, 0.0], 0.133332144296),
     ],
 )
 def test_bracket_root_converges_as_newton(f0, E, lam, b, monkeypatch):
@@ -329,6 +332,25 @@ def test_bracket_root_converges_as_newton(f0, E, lam, b, monkeypatch):
     root = brentq(f, 0.0, b, xtol=1e-300, rtol=4 * np.finfo(float).eps)
     assert abs(t - root) <= ROOT_RTOL * root
     assert counting.calls <= 12 * np.count_nonzero(lam)  # expm1 once per relaxing mode
+
+
+def test_a_newton_step_of_exactly_the_tolerance_ends_the_search(monkeypatch):
+    """The 4-ulp tolerance on the Newton step is inclusive. With fa = -1, fb = 1 on [0.5, 1.5]
+    the regula-falsi point is t = 1 exactly; f = f0 + (1 - e^-t) with f(1) = 2^-50 f'(1) makes
+    the step exactly 2^-50 = 4 ulps of 1: the search ends after that one evaluation."""
+    import math
+
+    from clln_theory.theory import _box_events
+
+    em = math.expm1(-1.0)
+    fp = 1.0 + em  # f'(1), as the engine sums it
+    f0 = 2.0**-50 * fp + em  # f(1) = f0 - em
+    t_new = 1.0 - (f0 - em) / fp
+    assert 1.0 - t_new == _box_events._ROOT_RTOL == 2.0**-50  # a step of exactly the tolerance
+    counting = _CountingMath()
+    monkeypatch.setattr(_box_events, "math", counting)
+    t = bracket_root(f0, np.array([1.0]), np.array([1.0]), 0.5, 1.5, -1.0, 1.0)
+    assert t == t_new and counting.calls == 1
 
 
 @pytest.mark.parametrize("rem", [50.0, 0.75])  # 0.75: the peak in the last screen interval
