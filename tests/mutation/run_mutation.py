@@ -260,11 +260,6 @@ EQUIVALENT: dict[str, str] = {
     **_keys("_orbit_float.x_syrk_loop", (74,), "clean=None is clean=0: dpotrs reads L only"),
     **_keys("_orbit_float.x_syrk_loop", (96,), "beta=1.0 without c: C starts at zero"),
     **_keys("_orbit_float.x_condition_estimate", (6,), "np.finfo(None) is float64's"),
-    **_keys(
-        "_orbit_float.x_orbit_float",
-        (67,),
-        "m = None sends m = 1 to the general SPD solver: the same z and pivots",
-    ),
     **_keys("_orbit_float.x_orbit_float", (75,), "m = 1: W is 1 x 1 orthogonal, W[0, 0] = +-1"),
     **_keys("_orbit_float.x_solve_2x2", (49,), "det W = +-1 (W orthogonal): * 1 = / 1"),
     **_keys("_orbit_float.x_orbit_n2", (181,), "only c[0] and c[1] of the zero vector are read"),
