@@ -63,6 +63,7 @@ _BOX_TESTS = (
     "tests/theory/test_box_simulator.py",
     "tests/theory/test_box_mutants.py",
     "tests/theory/test_box_events_mutants.py",
+    "tests/theory/test_box_sequence_mutants.py",
 )
 
 TARGETS: dict[str, Target] = {
@@ -515,6 +516,70 @@ EQUIVALENT: dict[str, str] = {
         "only Newton's start candidates (scaled averaged task, its start, the candidate kept): "
         "a cycle is accepted only at round-off on a verified sequence, so the same cycle (the "
         "diagnostic newton_iterations may differ)",
+    ),
+    # the gate-box engine: the imposed sequence (_box_sequence.py)
+    **_keys(
+        "_box_sequence.x__event_row",
+        (8,),
+        "inside `if st.event:` the event is +1 or -1: s >= 0 is s > 0",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (15, 18),
+        "rows of the gates pinned at the start are never read: the first piece takes J[F] of "
+        "the free gates of that same side, later rows are rebuilt from zeros",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (83,),
+        "inside `if st.event:` the event is +1 or -1: event >= 0 is event > 0",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (85, 86),
+        "the hit gate is pinned in the next piece, whose Jacobian reads only the free rows "
+        "J[F]; its row of Jn is never read (the last step is the segment's end, not a hit)",
+    ),
+    **_keys("_box_sequence.x_newton_step", (4,), "J is square: shape[1] = shape[0]"),
+    **_keys(
+        "_box_sequence.x_newton_step",
+        (39,),
+        "the placeholder under the mask only avoids 1/0: the outer where puts 0 there",
+    ),
+    **_keys(
+        "_box_sequence.x_solve",
+        (2, 3),
+        "every caller builds all tasks of a cycle on one box: tasks[1].lo/hi = tasks[0].lo/hi",
+    ),
+    # the gate-box engine: the plateau (_box_plateau.py)
+    **_keys("_box_plateau.x__kkt", (2,), "lo and hi are float64 arrays: astype(None) is float64"),
+    **_keys(
+        "_box_plateau.x__kkt",
+        (9,),
+        "the free entries are overwritten by the face's solution before any read (rhs reads "
+        "the pinned ones)",
+    ),
+    **_keys(
+        "_box_plateau.x__kkt",
+        (48,),
+        "side is 0 on the free gates: checking every gate (side[None]) adds only zeros",
+    ),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (5, 13),
+        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
+    ),
+    **_keys(
+        "_box_plateau.x_settling",
+        (5, 10),
+        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
+    ),
+    **_keys("_box_plateau.x_minimizer", (20,), "M is square: shape[1] = shape[0]"),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (35, 39, 43, 44),
+        "Gf's free entries (hi, lo or None instead of fl.G) are overwritten by the face's "
+        "solution before any read; rhs reads the pinned entries only",
     ),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),
