@@ -301,11 +301,12 @@ def _kkt_faces(task, tol=1e-9):
     return out
 
 
-def _plateau_tasks():
+def _plateau_tasks(scale=1.0):
+    """Ten tasks of make_case (3 gates; rates 1 to 100 /s times ``scale``) and a tie."""
     tasks, cases = [], [(3, "narrow"), (5, "narrow"), (10, "narrow"), (4, "tight"), (8, "typical")]
     for seed, box in cases:
         Ma, Gsa, Mb, Gsb, B, lo, hi, _ = make_case(seed, 3, 3, 3, 0, box, 1.0)
-        tasks += [box_task(M, Gs, B, lo, hi, 1e-9) for M, Gs in ((Ma, Gsa), (Mb, Gsb))]
+        tasks += [box_task(scale * M, Gs, B, lo, hi, 1e-9) for M, Gs in ((Ma, Gsa), (Mb, Gsb))]
     # a tie: gate 0's target on hi, gate 1's on lo (zero velocity there): free or pinned alike
     lo, hi = np.array([1.0, 1.0, 1.0]), np.array([2.0, 2.0, 2.0])
     tasks.append(
@@ -387,11 +388,14 @@ def _fake_rest(monkeypatch, G_rest):
     monkeypatch.setattr(_box_plateau, "flow", fake_flow)
 
 
-@pytest.mark.parametrize("k", [0, 1, 3, 4, 5, 6, 7])
-def test_the_active_set_repair_pins_the_gate_the_guess_left_free(k, monkeypatch):
+@pytest.mark.parametrize(
+    "scale, k", [(1.0, k) for k in (0, 1, 3, 4, 5, 6, 7)] + [(0.02, k) for k in (0, 4, 5, 6, 7, 8)]
+)
+def test_the_active_set_repair_pins_the_gate_the_guess_left_free(scale, k, monkeypatch):
     """From a guess that pins every gate of the optimal face but one (left at the box centre),
-    the repair pins the one whose free solution crosses its limit, and finds the minimizer."""
-    task = _plateau_tasks()[k]
+    the repair pins the one whose free solution crosses its limit, and finds the minimizer
+    (rates scaled by 0.02: free blocks with rates below 1 /s)."""
+    task = _plateau_tasks(scale)[k]
     G_opt, side_opt = minimizer(task)
     pinned = np.flatnonzero(side_opt)
     for missing in pinned:
@@ -434,3 +438,56 @@ def test_settling_reports_the_slowest_positive_rate_of_the_final_block():
     task = box_task(M, np.full(3, 1.5), np.zeros(3), np.ones(3), np.full(3, 2.0), 1e-9)
     st = settling(task, np.full(3, 1.2), np.array([1.5, 1.2, 1.5]))
     assert st.rate == 0.5 and st.t_settle == 0.0
+
+
+def test_the_minimizer_of_one_gate():
+    # the smallest box: one gate, its target above the box (pinned at hi) or inside (free)
+    for G_star, expected, side in ((3.0, 2.0, 1), (1.5, 1.5, 0)):
+        task = box_task(
+            np.array([[2.0]]), np.array([G_star]), np.zeros(1), np.ones(1), np.full(1, 2.0), 1e-9
+        )
+        G, s = minimizer(task)
+        assert G.tolist() == [expected] and s.tolist() == [side]
+
+
+@pytest.mark.parametrize("at", ["hi", "lo"])
+def test_a_free_solution_within_the_position_tolerance_is_at_the_limit(at, monkeypatch):
+    """POS_RTOL: a gate within tol_g of a limit is at it. Gate 0's optimum lies exactly tol_g
+    inside its limit, gate 1's beyond the box: from a guess with both free, the repair pins
+    gate 1, and gate 0 at its limit."""
+    lo, hi = np.zeros(2), np.ones(2)
+    tol_g = _task2(np.eye(2), [0.5, 0.5], [0.0, 0.0]).tol_g
+    g0, g1, limit = (1.0 - tol_g, 3.0, 1.0) if at == "hi" else (0.0 + tol_g, -2.0, 0.0)
+    task = _task2(np.eye(2), [g0, g1], [0.0, 0.0])  # M = I: the free solution is b = G*
+    assert task.tol_g == tol_g and _kkt(task, np.zeros(2, np.int8)) is None
+    _fake_rest(monkeypatch, [0.5, 0.5])
+    G, side = minimizer(task)
+    np.testing.assert_array_equal(G, [limit, hi[1] if at == "hi" else lo[1]])
+    assert side.tolist() == ([1, 1] if at == "hi" else [-1, -1])
+
+
+def test_a_repair_on_a_face_with_a_null_direction_does_not_crash(monkeypatch):
+    # M = 0.4 (1, 1)(1, 1)^T: no rate along (1, -1), where the bias drifts the gates to a
+    # corner. From the all-free guess the repair solves the face without its null mode; the
+    # outcome is the minimizer or the documented refusal, never an arithmetic error
+    task = _task2(0.4 * np.ones((2, 2)), [0.5, 0.5], [0.1, -0.1])
+    ref = _kkt_faces(task)
+    _fake_rest(monkeypatch, [0.5, 0.5])
+    try:
+        G, side = minimizer(task)
+    except ConvergenceError:
+        return
+    np.testing.assert_allclose(G, ref[tuple(side.tolist())], atol=1e-12)
+
+
+def test_the_minimizer_of_a_task_too_slow_to_rest_in_the_flow():
+    # rates 1.6e-9 and 1.2e-8 /s: the flow to rest (1e9 s) from the box centre has not settled;
+    # its guess is repaired, and the minimizer is the KKT point (computed on the same energy
+    # scaled by 1e8, whose faces the reference's absolute tolerances resolve)
+    M = np.array([[9.86342654e-09, -3.79952182e-09], [-3.79952182e-09, 3.40621625e-09]])
+    G_star, lo, hi = np.array([2.02246858, 2.25045387]), np.ones(2), np.full(2, 2.0)
+    task = box_task(M, G_star, np.zeros(2), lo, hi, 1e-9)
+    ref = _kkt_faces(box_task(1e8 * M, G_star, np.zeros(2), lo, hi, 1e-9))
+    G, side = minimizer(task)
+    assert list(ref) == [tuple(side.tolist())]
+    np.testing.assert_allclose(G, ref[tuple(side.tolist())], atol=1e-12)
