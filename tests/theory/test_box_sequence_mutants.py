@@ -480,12 +480,30 @@ def test_a_repair_on_a_face_with_a_null_direction_does_not_crash(monkeypatch):
     np.testing.assert_allclose(G, ref[tuple(side.tolist())], atol=1e-12)
 
 
-def test_the_minimizer_of_a_task_too_slow_to_rest_in_the_flow():
-    # rates 1.6e-9 and 1.2e-8 /s: the flow to rest (1e9 s) from the box centre has not settled;
-    # its guess is repaired, and the minimizer is the KKT point (computed on the same energy
-    # scaled by 1e8, whose faces the reference's absolute tolerances resolve)
-    M = np.array([[9.86342654e-09, -3.79952182e-09], [-3.79952182e-09, 3.40621625e-09]])
-    G_star, lo, hi = np.array([2.02246858, 2.25045387]), np.ones(2), np.full(2, 2.0)
+#: Tasks too slow to rest in the flow's 1e9 s (slowest rates 1.6e-9, 1.4e-9 and 1.0e-9 /s) and
+#: their targets, in the box [1, 2]^2 (B = 0).
+SLOW_TASKS = [
+    (
+        [[9.86342654e-09, -3.79952182e-09], [-3.79952182e-09, 3.40621625e-09]],
+        [2.02246858, 2.25045387],
+    ),
+    (
+        [[1.69244343e-08, -4.69312738e-09], [-4.69312738e-09, 2.78255764e-09]],
+        [0.99787856, 0.69276434],
+    ),
+    (
+        [[4.56338544e-08, -8.92309612e-08], [-8.92309612e-08, 1.79578897e-07]],
+        [0.65299302, 0.83585295],
+    ),
+]
+
+
+@pytest.mark.parametrize("M, G_star", SLOW_TASKS)
+def test_the_minimizer_of_a_task_too_slow_to_rest_in_the_flow(M, G_star):
+    # the flow to rest (1e9 s) from the box centre has not settled; its guess is repaired, and
+    # the minimizer is the KKT point (computed on the same energy scaled by 1e8, whose faces
+    # the reference's absolute tolerances resolve)
+    M, G_star, lo, hi = np.array(M), np.array(G_star), np.ones(2), np.full(2, 2.0)
     task = box_task(M, G_star, np.zeros(2), lo, hi, 1e-9)
     ref = _kkt_faces(box_task(1e8 * M, G_star, np.zeros(2), lo, hi, 1e-9))
     G, side = minimizer(task)
