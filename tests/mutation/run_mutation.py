@@ -64,6 +64,7 @@ _BOX_TESTS = (
     "tests/theory/test_box_mutants.py",
     "tests/theory/test_box_events_mutants.py",
     "tests/theory/test_box_orbit_mutants.py",
+    "tests/theory/test_box_sequence_mutants.py",
 )
 
 TARGETS: dict[str, Target] = {
@@ -261,11 +262,6 @@ EQUIVALENT: dict[str, str] = {
     **_keys("_orbit_float.x_syrk_loop", (74,), "clean=None is clean=0: dpotrs reads L only"),
     **_keys("_orbit_float.x_syrk_loop", (96,), "beta=1.0 without c: C starts at zero"),
     **_keys("_orbit_float.x_condition_estimate", (6,), "np.finfo(None) is float64's"),
-    **_keys(
-        "_orbit_float.x_orbit_float",
-        (67,),
-        "m = None sends m = 1 to the general SPD solver: the same z and pivots",
-    ),
     **_keys("_orbit_float.x_orbit_float", (75,), "m = 1: W is 1 x 1 orthogonal, W[0, 0] = +-1"),
     **_keys("_orbit_float.x_solve_2x2", (49,), "det W = +-1 (W orthogonal): * 1 = / 1"),
     **_keys("_orbit_float.x_orbit_n2", (181,), "only c[0] and c[1] of the zero vector are read"),
@@ -513,6 +509,83 @@ EQUIVALENT: dict[str, str] = {
         (14,),
         "the initial hint is never passed: it is passed only when the history is non-empty, "
         "i.e. after an orbit set it",
+    ),
+    # the gate-box engine: the imposed sequence (_box_sequence.py)
+    **_keys(
+        "_box_sequence.x__event_row",
+        (8,),
+        "inside `if st.event:` the event is +1 or -1: s >= 0 is s > 0",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (15, 18),
+        "rows of the gates pinned at the start are never read: the first piece takes J[F] of "
+        "the free gates of that same side, later rows are rebuilt from zeros",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (83,),
+        "inside `if st.event:` the event is +1 or -1: event >= 0 is event > 0",
+    ),
+    **_keys(
+        "_box_sequence.x__segment",
+        (85, 86),
+        "the hit gate is pinned in the next piece, whose Jacobian reads only the free rows "
+        "J[F]; its row of Jn is never read (the last step is the segment's end, not a hit)",
+    ),
+    **_keys("_box_sequence.x_newton_step", (4,), "J is square: shape[1] = shape[0]"),
+    **_keys(
+        "_box_sequence.x_newton_step",
+        (39,),
+        "the placeholder under the mask only avoids 1/0: the outer where puts 0 there",
+    ),
+    **_keys(
+        "_box_sequence.x_solve",
+        (2, 3),
+        "every caller builds all tasks of a cycle on one box: tasks[1].lo/hi = tasks[0].lo/hi",
+    ),
+    # the gate-box engine: the plateau (_box_plateau.py)
+    **_keys("_box_plateau.x__kkt", (2,), "lo and hi are float64 arrays: astype(None) is float64"),
+    **_keys(
+        "_box_plateau.x__kkt",
+        (9,),
+        "the free entries are overwritten by the face's solution before any read (rhs reads "
+        "the pinned ones)",
+    ),
+    **_keys(
+        "_box_plateau.x__kkt",
+        (48,),
+        "side is 0 on the free gates: checking every gate (side[None]) adds only zeros",
+    ),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (5, 13),
+        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
+    ),
+    **_keys(
+        "_box_plateau.x_settling",
+        (5, 10),
+        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
+    ),
+    **_keys("_box_plateau.x_minimizer", (20,), "M is square: shape[1] = shape[0]"),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (35, 39, 43, 44),
+        "Gf's free entries (hi, lo or None instead of fl.G) are overwritten by the face's "
+        "solution before any read; rhs reads the pinned entries only",
+    ),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (19, 21),
+        "a larger budget of passes is never reached: a pinned gate stays pinned (its Gf is on "
+        "its limit), so the pinned set grows at every pass or the loop stops: <= n + 1 passes",
+    ),
+    **_keys(
+        "_box_plateau.x_minimizer",
+        (74, 75, 76, 85, 86),
+        "inside the clause `(side > 0) & (v > 0)` (`< 0` at lo), which adds nothing: a gate "
+        "with side > 0 has Gf = hi and is pinned by the position clause already (see the "
+        "report: that makes the repair unable to free a gate)",
     ),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),

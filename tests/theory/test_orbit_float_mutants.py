@@ -260,3 +260,151 @@ def test_a_sweep_equals_its_periods_one_at_a_time(n):
         np.testing.assert_allclose(sweep.G0[i], one.G0, rtol=1e-13, atol=1e-15)
         assert sweep.condition[i] == pytest.approx(one.condition, rel=1e-13)
         assert sweep.span[i] == pytest.approx(one.span, rel=1e-13)
+
+
+# --- Orbit.condition, held to its documented meaning -------------------------------------------
+# "Perturbing M_alpha, M_beta, G* and B by a relative eps moves the exact G0 by up to about
+# eps * kappa * |G0|" (Orbit.condition). The tests below measure that sensitivity and check the
+# invariances and limits the estimate must share with it.
+
+
+def _measured_condition(Ma, Ga, Mb, Gb, B, tau, t=1e-7):
+    """A lower bound of the relative condition number of G0, measured by central differences.
+
+    Each input is perturbed along a unit direction scaled by its own norm (entries of the
+    symmetric M in the Frobenius-orthonormal basis, |E|_2 <= |E|_F = 1; G* and B along the
+    axes). The columns dG0/dt form J; a perturbation with sum of squared relative sizes <= eps^2
+    (a subset of "each input by a relative eps") moves G0 by at most eps |J|_2, attained, so
+    |J|_2 / |G0| is a lower bound of the documented kappa. Step t = 1e-7: the truncation error
+    is ~t^2, the rounding error ~eps kappa / t < 1e-5 for kappa <= 1e4 (the inputs are positive
+    definite or zero, so no eigenvalue is clipped by the perturbation).
+    """
+    args = [np.asarray(x, dtype=float) for x in (Ma, Ga, Mb, Gb, B)]
+    n = args[-1].size
+
+    def g0(Ma, Ga, Mb, Gb, B):
+        return periodic_orbit(LinearTask(Ma, Ga), LinearTask(Mb, Gb), B=B, tau=tau).G0
+
+    sym = []
+    for i in range(n):
+        for j in range(i, n):
+            E = np.zeros((n, n))
+            E[i, j] = E[j, i] = 1.0 if i == j else np.sqrt(0.5)
+            sym.append(E)
+    cols = []
+    for k, x in enumerate(args):
+        scale = np.linalg.norm(x, 2) if x.ndim == 2 else np.linalg.norm(x)
+        for d in sym if x.ndim == 2 else np.eye(n):
+            if scale == 0.0:
+                continue  # a relative perturbation of zero is zero
+            plus, minus = list(args), list(args)
+            plus[k], minus[k] = x + t * scale * d, x - t * scale * d
+            cols.append((g0(*plus) - g0(*minus)) / (2.0 * t))
+    return np.linalg.svd(np.array(cols).T, compute_uv=False)[0] / np.linalg.norm(g0(*args))
+
+
+# (M_alpha, G*_alpha, M_beta, G*_beta, B, tau), all with a sensitivity far above the terms of
+# kappa that do not involve the rates (|S_hat^-1| and the rounding term, ~2 here):
+CONDITION_CASES = {
+    # identical stiff-and-soft tasks, G* = 0, B along the stiff axis: a relative eps of B along
+    # the soft axis moves G0 by eps (L / l) |G0| (measured 112; the B term |B| / |M| of R)
+    "identical": (np.diag([100.0, 1.0]), [0, 0], np.diag([100.0, 1.0]), [0, 0], [1.0, 0.0], 0.01),
+    # task alpha is zero (pure drift): the condition comes from task beta alone (measured 67)
+    "zero alpha": (np.zeros((2, 2)), [1, 0], np.diag([100.0, 1.0]), [0, 1], [1.0, 1.0], 0.1),
+    # three gates, task alpha stiff along one axis only: |M_alpha| is its largest eigenvalue,
+    # not its second (measured 883)
+    "three gates": (
+        np.diag([1000.0, 0.01, 0.01]),
+        [1, 0, 0],
+        np.eye(3),
+        [0, 0, 0],
+        [0.0, 1.0, 0.0],
+        0.01,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CONDITION_CASES)
+def test_condition_bounds_the_measured_sensitivity(case):
+    Ma, Ga, Mb, Gb, B, tau = CONDITION_CASES[case]
+    kappa = periodic_orbit(LinearTask(Ma, Ga), LinearTask(Mb, Gb), B=B, tau=tau).condition
+    measured = _measured_condition(Ma, Ga, Mb, Gb, B, tau)
+    assert measured > 50.0  # the rate-dependent terms of kappa are needed
+    # an upper estimate: measured ratios kappa / measured are 1.8, 1.6 and 1.5 here
+    assert measured <= kappa
+
+
+def test_condition_of_a_fixed_point_shared_by_both_tasks_is_at_least_one():
+    # G*_alpha = G*_beta and B = 0: G0 = G* exactly, and scaling G* (and B) by 1 + eps scales
+    # G0 by 1 + eps: the relative condition number is >= 1 (measured 0.99 by the columns alone)
+    Ma, Mb, G = np.diag([100.0, 1.0]), np.diag([1.0, 100.0]), [1.0, 1.0]
+    orbit = periodic_orbit(LinearTask(Ma, G), LinearTask(Mb, G), B=[0.0, 0.0], tau=0.01)
+    np.testing.assert_allclose(orbit.G0, G, rtol=1e-14)
+    assert orbit.condition >= 1.0
+
+
+def test_condition_is_invariant_under_a_change_of_time_unit():
+    # M -> s M, B -> s B, tau -> tau / s is the same orbit in other time units (G0 identical);
+    # a relative condition number is dimensionless. s = 2^10: every scaling is exact.
+    rng = np.random.default_rng(7)
+    Fa, Fb = rng.normal(size=(2, 3, 3))
+    Ma, Mb = Fa @ Fa.T + 0.1 * np.eye(3), Fb @ Fb.T
+    Ga, Gb, B = rng.normal(size=(3, 3))
+    tau = np.array([0.01, 1.0, 50.0])
+    s = 1024.0
+    one = periodic_orbit(LinearTask(Ma, Ga), LinearTask(Mb, Gb), B=B, tau=tau)
+    other = periodic_orbit(LinearTask(s * Ma, Ga), LinearTask(s * Mb, Gb), B=s * B, tau=tau / s)
+    np.testing.assert_allclose(other.G0, one.G0, rtol=1e-12)
+    np.testing.assert_allclose(other.condition, one.condition, rtol=1e-12)
+
+
+def test_condition_settles_at_long_periods():
+    # full-rank tasks: once every rate x tau / 2 is beyond ~40 the orbit no longer changes with
+    # tau (exp(-40) < eps), so neither does its sensitivity: the estimate must settle too
+    Ma, Mb = np.diag([100.0, 1.0]), np.diag([1.0, 100.0])
+    orbit = periodic_orbit(
+        LinearTask(Ma, [1.0, 0.0]), LinearTask(Mb, [0.0, 1.0]), B=[0.3, 0.0], tau=[1e3, 1e5]
+    )
+    np.testing.assert_allclose(orbit.G0[1], orbit.G0[0], rtol=1e-14)
+    assert orbit.condition[1] == pytest.approx(orbit.condition[0], rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_condition_is_continuous_as_a_rate_vanishes(n):
+    # task alpha's slow rates at exactly 0 (phi_alpha = h, its singular branch) and at 1e-9:
+    # the orbit moves by ~1e-9 relative, and so may the estimate (rtol 1e-6, a margin of 1e3)
+    Gb = np.eye(n)[1]
+    B = np.linspace(0.5, 0.2, n)
+    Mb = np.diag(np.arange(1.0, n + 1.0))
+    kappa = []
+    for lo in (0.0, 1e-9):
+        Ma = np.diag([100.0] + [lo] * (n - 1))
+        orbit = periodic_orbit(LinearTask(Ma, np.eye(n)[0]), LinearTask(Mb, Gb), B=B, tau=0.5)
+        kappa.append(orbit.condition)
+    assert kappa[1] == pytest.approx(kappa[0], rel=1e-6)
+
+
+@pytest.mark.parametrize("copies", [2, 4])
+def test_identical_uncoupled_copies_have_the_condition_of_one(copies):
+    # c uncoupled copies of a one-gate problem: every norm in kappa grows by sqrt(c) alike, the
+    # systems S are c copies of the scalar one; the relative condition number is the same. One
+    # gate takes the scalar branch of the kernel, two the 2 x 2 algebra, four the SPD solver.
+    tau = np.array([0.01, 1.0, 30.0])
+    one = periodic_orbit(LinearTask([[1.0]], [1.0]), LinearTask([[3.0]], [-2.0]), B=[0.4], tau=tau)
+    eye, ones = np.eye(copies), np.ones(copies)
+    many = periodic_orbit(
+        LinearTask(eye, ones), LinearTask(3.0 * eye, -2.0 * ones), B=0.4 * ones, tau=tau
+    )
+    np.testing.assert_allclose(many.G0, one.G0 * ones, rtol=1e-13)
+    np.testing.assert_allclose(many.condition, one.condition, rtol=1e-12)
+
+
+def test_a_period_whose_half_underflows_is_refused():
+    # tau = 5e-324 (the smallest subnormal) is finite and > 0; h = tau / 2 rounds to 0, so the
+    # one-gate system S = 1 - exp(-h (lam_a + lam_b)) is exactly 0: singular
+    a, b = LinearTask([[1.0]], [1.0]), LinearTask([[2.0]], [0.0])
+    tau = np.array([5e-324])
+    with pytest.raises(SingularSystemError, match=re.escape(SINGULAR_MESSAGE)):
+        periodic_orbit(a, b, B=[0.5], tau=tau)
+    with pytest.raises(SingularSystemError, match=re.escape(SINGULAR_MESSAGE)):
+        _orbit_float.orbit_float(a, b, np.array([0.5]), tau, np.zeros(1), None, np.zeros((1, 0)))
