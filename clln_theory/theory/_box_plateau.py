@@ -83,7 +83,8 @@ def minimizer(task: BoxTask) -> tuple[Array, Side]:
         G = _kkt(task, side)
         if G is not None:
             return G, side
-        # primal-dual active set: pin what crossed a limit, free what pulls inward
+        # primal-dual active set: pin a free gate whose face solution reaches a limit, keep a
+        # pinned gate pinned only while its velocity pushes outward (else free it)
         Gf = np.where(side > 0, task.hi, np.where(side < 0, task.lo, fl.G))
         blk = task.block(side)
         if blk.free.size:
@@ -92,8 +93,9 @@ def minimizer(task: BoxTask) -> tuple[Array, Side]:
             Gf[blk.free] = blk.V @ ((blk.V.T @ rhs) / lam)
         v = task.velocity(Gf)
         new = np.zeros_like(side)
-        new[(Gf >= task.hi - task.tol_g) | ((side > 0) & (v > 0))] = 1
-        new[(Gf <= task.lo + task.tol_g) | ((side < 0) & (v < 0))] = -1
+        free = side == 0
+        new[(free & (Gf >= task.hi - task.tol_g)) | ((side > 0) & (v > 0))] = 1
+        new[(free & (Gf <= task.lo + task.tol_g)) | ((side < 0) & (v < 0))] = -1
         if np.array_equal(new, side):
             break
         side = new

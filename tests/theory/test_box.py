@@ -187,6 +187,25 @@ def test_box_plateau_and_its_crossover():
     assert np.all(dev[1:] <= 3 * est + 1e-12)
 
 
+def test_box_plateau_of_a_task_too_slow_to_rest_frees_the_gates_it_pinned():
+    """Task a's rates (1.4e-9 and 3.5e-7 /s) are too slow for its flow to settle in 1e9 s: the
+    guess pins gate 2 at its upper limit, where the minimizer leaves it free. The active-set
+    repair frees it (a ConvergenceError before that fix); G_half is task a's minimizer over the
+    box, here from ``lsq_linear`` on its energy (M = R^T R, scaled by 1e7: the minimizer is
+    invariant under that scaling)."""
+    from scipy.optimize import lsq_linear
+
+    M = np.array([[2.07649391e-07, -1.69789552e-07], [-1.69789552e-07, 1.41198905e-07]])
+    G_star = np.array([2.05805846, 2.02228563])
+    P = box_plateau(
+        LinearTask(M, G_star), LinearTask(np.eye(2), [1.5, 1.5]), B=[0, 0], box=(1.0, 2.0)
+    )
+    R = np.linalg.cholesky(1e7 * M).T
+    ref = lsq_linear(R, R @ G_star, bounds=(1.0, 2.0), tol=1e-15, lsmr_tol="auto").x
+    np.testing.assert_allclose(P.G_half, ref, atol=1e-9)  # lsq_linear's own accuracy
+    assert P.side_half.tolist() == [1, 0] and P.G0.tolist() == [1.5, 1.5]
+
+
 def test_no_settled_sequence_is_a_typed_error():
     Ma, Gsa, Mb, Gsb, B, lo, hi, tau = make_case(876016083, 6, 4, 4, 2, "typical", 0.3)
     tasks = [box_task(M, Gs, B, lo, hi, 1e-9) for M, Gs in ((Ma, Gsa), (Mb, Gsb))]

@@ -353,6 +353,28 @@ def test_a_newton_step_of_exactly_the_tolerance_ends_the_search(monkeypatch):
     assert t == t_new and counting.calls == 1
 
 
+def test_bracket_root_never_evaluates_an_end_of_its_bracket(monkeypatch):
+    """The values at the ends are given: a Newton step that lands exactly on an end is replaced
+    by a bisection, not evaluated. A scripted row (``expm1`` replaced): f(t) = t - 0.625 (a
+    linear mode plus a mode whose exponential is 0), except at the regula-falsi point t = 0.5
+    of [0, 1] (fa = -1, fb = 1), where f = -0.875 and f' = 1.75 send Newton exactly to b = 1;
+    then the bisection 0.75 and Newton's exact root 0.625."""
+    from clln_theory.theory import _box_events
+
+    class Scripted:
+        def __init__(self):
+            self.times = []
+
+        def expm1(self, x):
+            self.times.append(-x)
+            return -0.25 if x == -0.5 else -1.0
+
+    scripted = Scripted()
+    monkeypatch.setattr(_box_events, "math", scripted)
+    t = bracket_root(-1.625, np.array([1.0, 1.0]), np.array([0.0, 1.0]), 0.0, 1.0, -1.0, 1.0)
+    assert t == 0.625 and scripted.times == [0.5, 0.75, 0.625]
+
+
 @pytest.mark.parametrize("rem", [50.0, 0.75])  # 0.75: the peak in the last screen interval
 @pytest.mark.parametrize("margin", [1e-2, 1e-4, 1e-6])
 def test_a_narrow_hump_above_zero_is_found(margin, rem):
@@ -597,14 +619,16 @@ class _TracingMath(_CountingMath):
         return super().expm1(x)
 
 
-@pytest.mark.parametrize("scale", [1.0, 2.0**60])
+@pytest.mark.parametrize("scale", [1.0, 2.0**60, 2.0**-60])
 def test_bracket_root_bisects_a_long_bracket(scale, monkeypatch):
     """f = -1/2 + (1 - exp(-t / s)) on [0, 2^41 s]: root s ln 2. The regula-falsi point 2^40 s
     is where f' = exp(-2^40) underflows to 0 (no Newton step), and Newton steps leave the
     bracket down to t ~ s, reached after 40 steps: every evaluation is then a bisection (the
     midpoint of two earlier points or ends) down to 4 ulps; invariant under the time
     scale s = 2^60 (all of it exact in binary, where a - 1 rounds to a: 'no step' must still
-    mean bisection there)."""
+    mean bisection there, and s = 2^-60, where the bracket's width must be measured against
+    b, 2^-19, not 1 / b). The last bisection point is where f rounds to exactly 0 (the same
+    point at every scale): an exact zero ends the search there."""
     from clln_theory.theory import _box_events
 
     tracing = _TracingMath(scale)
@@ -619,6 +643,8 @@ def test_bracket_root_bisects_a_long_bracket(scale, monkeypatch):
         seen.append(x)
     assert tracing.times[:2] == [2.0**40 * scale, 2.0**39 * scale]
     assert 40 < len(tracing.times) <= 40 + 60  # 40 halvings to t ~ s, then ~53 to 4 ulps
+    zeros = [x for x in tracing.times if -0.5 - np.expm1(-x / scale) == 0.0]
+    assert zeros == [tracing.times[-1]] == [t]
 
 
 def test_a_sample_exactly_at_the_tolerance_is_no_sampled_crossing(monkeypatch):
