@@ -557,35 +557,14 @@ EQUIVALENT: dict[str, str] = {
         (48,),
         "side is 0 on the free gates: checking every gate (side[None]) adds only zeros",
     ),
-    **_keys(
-        "_box_plateau.x_minimizer",
-        (5, 13),
-        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
-    ),
-    **_keys(
-        "_box_plateau.x_settling",
-        (5, 10),
-        "only whether the flow also computes its Jacobian: its end point and pieces are the same",
-    ),
+    **_keys("_box_plateau.x_minimizer", (5,), "jacobian=None is falsy, as False"),
+    **_keys("_box_plateau.x_settling", (5,), "jacobian=None is falsy, as False"),
     **_keys("_box_plateau.x_minimizer", (20,), "M is square: shape[1] = shape[0]"),
     **_keys(
         "_box_plateau.x_minimizer",
         (35, 39, 43, 44),
         "Gf's free entries (hi, lo or None instead of fl.G) are overwritten by the face's "
         "solution before any read; rhs reads the pinned entries only",
-    ),
-    **_keys(
-        "_box_plateau.x_minimizer",
-        (19, 21),
-        "a larger budget of passes is never reached: a pinned gate stays pinned (its Gf is on "
-        "its limit), so the pinned set grows at every pass or the loop stops: <= n + 1 passes",
-    ),
-    **_keys(
-        "_box_plateau.x_minimizer",
-        (74, 75, 76, 85, 86),
-        "inside the clause `(side > 0) & (v > 0)` (`< 0` at lo), which adds nothing: a gate "
-        "with side > 0 has Gf = hi and is pinned by the position clause already (see the "
-        "report: that makes the repair unable to free a gate)",
     ),
     # the Kirchhoff solve
     **_kir("xǁInteriorSolverǁ__init__", (2,), "L is square: shape[1] = shape[0]"),

@@ -515,3 +515,91 @@ def test_the_minimizer_of_a_task_too_slow_to_rest_in_the_flow(M, G_star):
     G, side = minimizer(task)
     assert list(ref) == [tuple(side.tolist())]
     np.testing.assert_allclose(G, ref[tuple(side.tolist())], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "G_star, guess, want",
+    [
+        # gate 0's target on hi (zero velocity there, pinned by the guess), gate 1's above hi
+        ((2.0, 2.5), (2.0, 1.5), ((2.0, 2.0), (0, 1))),
+        # the same at lo
+        ((1.0, 0.5), (1.0, 1.5), ((1.0, 1.0), (0, -1))),
+    ],
+)
+def test_the_repair_frees_a_pinned_gate_whose_velocity_is_zero(G_star, guess, want, monkeypatch):
+    """A pinned gate stays pinned only while its velocity pushes outward: at zero velocity (a
+    target exactly on the limit, M diagonal so v = 0 exactly) it is freed, and the minimizer
+    reports it free (on its limit); the other gate's free solution crosses its limit: pinned."""
+    task = _task2(np.diag([1.0, 2.0]), G_star, [0.0, 0.0], lo=(1.0, 1.0), hi=(2.0, 2.0))
+    _fake_rest(monkeypatch, guess)
+    assert task.resolve(np.array(guess))[1].tolist() == [int(np.sign(want[1][1])), 0]
+    G, side = minimizer(task)
+    assert G.tolist() == list(want[0]) and side.tolist() == list(want[1])
+
+
+def test_the_repair_frees_a_pinned_gate_pulled_inward(monkeypatch):
+    """Coupled gates (M = [[1, .9], [.9, 1]], targets (1.3, 1.2) inside [1, 2]^2): the guess
+    (1, 1.8) pins gate 0 at lo (gate 1's excess pulls it down); on that face gate 1 relaxes to
+    1.47 and gate 0's velocity turns inward (+0.057): freed, the minimizer is the target."""
+    task = _task2(
+        np.array([[1.0, 0.9], [0.9, 1.0]]), [1.3, 1.2], [0.0, 0.0], (1.0, 1.0), (2.0, 2.0)
+    )
+    _fake_rest(monkeypatch, [1.0, 1.8])
+    assert task.resolve(np.array([1.0, 1.8]))[1].tolist() == [-1, 0]
+    G, side = minimizer(task)
+    np.testing.assert_allclose(G, [1.3, 1.2], atol=1e-12)
+    assert side.tolist() == [0, 0]
+
+
+def test_the_minimizer_guesses_from_the_flow_to_rest_from_the_box_centre(monkeypatch):
+    """The active set's first guess is the end of the flow to rest from the box centre (for a
+    task too slow to settle in that flow the guess depends on where it starts)."""
+    M, G_star = SLOW_TASKS[3]
+    task = box_task(np.array(M), np.array(G_star), np.zeros(2), np.ones(2), np.full(2, 2.0), 1e-9)
+    starts = []
+    real = _box_plateau.flow
+
+    def spy(task, G0, T, jacobian):
+        starts.append(np.array(G0, dtype=float))
+        return real(task, G0, T, jacobian)
+
+    monkeypatch.setattr(_box_plateau, "flow", spy)
+    minimizer(task)
+    assert len(starts) == 1 and starts[0].tolist() == [1.5, 1.5]
+
+
+def test_a_cycling_repair_is_refused_after_its_budget_of_passes(monkeypatch):
+    """The repair may cycle (a gate pinned because its free solution crosses hi, freed because
+    its velocity there points inward): it is refused after 4 n + 4 passes, one face tried per
+    pass. Forced here: no face is accepted and the velocity of a pinned gate always points
+    inward (gate 0's free solution, its target 2.5, is above hi = 2)."""
+    task = _task2(np.diag([1.0, 2.0]), [2.5, 1.5], [0.0, 0.0], lo=(1.0, 1.0), hi=(2.0, 2.0))
+    tried = []
+
+    def refuse(task, side):
+        tried.append(side.tolist())
+        return None
+
+    monkeypatch.setattr(_box_plateau, "_kkt", refuse)
+    task.velocity = lambda G: np.full(G.shape, -1.0)  # inward at hi
+    _fake_rest(monkeypatch, [1.5, 1.5])
+    with pytest.raises(ConvergenceError):
+        minimizer(task)
+    assert len(tried) == 4 * 2 + 4
+    assert tried[:3] == [[0, 0], [1, 0], [0, 0]]
+
+
+def test_the_flows_to_rest_compute_no_jacobian(monkeypatch):
+    """The minimizer's guess and ``settling`` read the flow's end point and pieces only."""
+    task = _plateau_tasks()[0]
+    flags = []
+    real = _box_plateau.flow
+
+    def spy(task, G0, T, jacobian):
+        flags.append(jacobian)
+        return real(task, G0, T, jacobian)
+
+    monkeypatch.setattr(_box_plateau, "flow", spy)
+    G, _ = minimizer(task)
+    settling(task, 0.5 * (task.lo + task.hi), G)
+    assert len(flags) == 2 and not any(flags)
