@@ -30,6 +30,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from box_reference import make_case
+from test_box_mutants import _counting
 
 from clln_theory.errors import ConvergenceError
 from clln_theory.theory import _box_orbit
@@ -45,7 +46,6 @@ from clln_theory.theory._box_orbit import (
     cycle_orbit,
     unconstrained_cycle,
 )
-from clln_theory.theory._box_sequence import newton_step, plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::clln_theory.errors.GateBoxWarning")
 
@@ -496,17 +496,7 @@ def test_the_rounds_are_invariant_under_a_change_of_volts(volts, monkeypatch):
     hs = np.array([4.44 / 3, 2 * 4.44 / 3])
     ref = cycle_orbit(_pair(case), hs, None, unconstrained_cycle(_pair(case), hs), 60)
     tasks = _pair(case, volts)
-    calls = {"plan": 0, "newton": 0}
-
-    def counted(name, fun):
-        def wrapper(*args):
-            calls[name] += 1
-            return fun(*args)
-
-        return wrapper
-
-    monkeypatch.setattr(_box_orbit, "plan", counted("plan", plan))
-    monkeypatch.setattr(_box_orbit, "newton_step", counted("newton", newton_step))
+    calls = _counting(monkeypatch)  # the imposed rounds (plan) and the Newton steps
     orb = cycle_orbit(tasks, hs, None, unconstrained_cycle(tasks, hs), 60)
     assert calls == {"plan": 1, "newton": 0} and orb.iterations == 1
     np.testing.assert_allclose(orb.starts, volts * ref.starts, atol=volts * FIX_TOL)
