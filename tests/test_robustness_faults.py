@@ -29,7 +29,7 @@ ORPHAN_GRACE = 5.0
 # side-effect file (O_APPEND lines are atomic), so the test can count calls per item.
 CHILD = textwrap.dedent(
     """
-    import os, sys, time
+    import os, signal, sys, time
     from clln_theory.sweeps import exit_on_interrupt, run_sweep
 
     CALLS = sys.argv[2]
@@ -41,6 +41,9 @@ CHILD = textwrap.dedent(
         return x * x
 
     if __name__ == "__main__":
+        # a background job of a non-interactive shell (a CI runner) starts with SIGINT ignored,
+        # and Python keeps an inherited SIG_IGN: restore its handler, as a terminal has it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with exit_on_interrupt():
             run_sweep(work, list(range(16)), max_workers=2, path=sys.argv[1])
     """
